@@ -1,0 +1,56 @@
+import type { AgentConfig, NodeConfig, NodeSecrets, Role } from '../contract/agent-config';
+import type { JoinMaterial } from './join-inputs';
+import { buildManifest } from './manifest';
+import { renderCloudInitUserData, toJsonFile } from './render/cloud-init';
+import { renderNodeInstaller } from './render/node-installer';
+import { renderSystemdUnit } from './render/systemd-unit';
+import { textFile, type NodeRuntime, type RenderedFile } from './render/types';
+
+export interface BuildInputs {
+  profileName: string;
+  agentConfig: AgentConfig;
+  nodeRuntime: NodeRuntime;
+  agentBundle: Buffer;
+  labimgVersion: string;
+  join?: JoinMaterial;
+}
+
+export const ROLES: readonly Role[] = ['control-plane', 'worker'];
+
+export function nodeConfigFor(role: Role, join?: JoinMaterial): NodeConfig {
+  const node: NodeConfig = { apiVersion: 'labimg.dev/v1', kind: 'NodeConfig', role };
+  if (role === 'worker' && join) {
+    node.join = { apiServerEndpoint: join.apiServerEndpoint, caCertHashes: join.caCertHashes };
+  }
+  return node;
+}
+
+export function secretsFor(role: Role, join?: JoinMaterial): NodeSecrets | undefined {
+  return role === 'worker' && join ? { bootstrapToken: join.token } : undefined;
+}
+
+export function renderUserData(inputs: BuildInputs, role: Role): RenderedFile {
+  const secrets = secretsFor(role, inputs.join);
+  const content = renderCloudInitUserData({
+    agentConfig: inputs.agentConfig,
+    node: nodeConfigFor(role, inputs.join),
+    secrets,
+    agentBundle: inputs.agentBundle,
+    nodeRuntime: inputs.nodeRuntime,
+  });
+  // User-data that carries a bootstrap token is as secret as the token.
+  return textFile(`user-data-${role}.yaml`, content, secrets ? 0o600 : 0o644);
+}
+
+/** Everything `labimg build` writes for one profile, manifest last. Pure: same inputs, same bytes. */
+export function renderBuild(inputs: BuildInputs): RenderedFile[] {
+  const files: RenderedFile[] = [
+    { name: 'agent.js', content: inputs.agentBundle, mode: 0o644 },
+    textFile('agent.json', toJsonFile(inputs.agentConfig)),
+    textFile('install-node.sh', renderNodeInstaller(inputs.nodeRuntime), 0o755),
+    textFile('labimg-agent.service', renderSystemdUnit()),
+    ...ROLES.map((role) => renderUserData(inputs, role)),
+  ];
+  const manifest = buildManifest(inputs.profileName, inputs.labimgVersion, files);
+  return [...files, textFile('manifest.json', toJsonFile(manifest))];
+}

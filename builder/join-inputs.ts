@@ -1,0 +1,57 @@
+import { readFileSync } from 'node:fs';
+
+/**
+ * What a worker needs to join until the join endpoint hands it out: what a person would paste from
+ * `kubeadm init`'s output. The token is read from a file, never from argv (argv shows in `ps` and in
+ * shell history).
+ */
+export interface JoinMaterial {
+  apiServerEndpoint: string;
+  caCertHashes: string[];
+  token: string;
+}
+
+export class InputError extends Error {}
+
+// Formats as kubeadm defines them: cluster-bootstrap's BootstrapTokenPattern and pubkeypin's "sha256:<hex>".
+const BOOTSTRAP_TOKEN = /^[a-z0-9]{6}\.[a-z0-9]{16}$/;
+const CA_CERT_HASH = /^sha256:[a-f0-9]{64}$/;
+const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$/;
+
+export interface JoinFlags {
+  joinApiServer?: string;
+  joinCaCertHash?: string[];
+  joinTokenFile?: string;
+}
+
+/** Undefined when no join flag was given; an InputError naming the flag when the set is partial or malformed. */
+export function readJoinMaterial(flags: JoinFlags): JoinMaterial | undefined {
+  const given = [flags.joinApiServer, flags.joinCaCertHash?.length ? flags.joinCaCertHash : undefined, flags.joinTokenFile];
+  if (given.every((value) => value === undefined)) return undefined;
+  if (given.some((value) => value === undefined)) {
+    throw new InputError('--join-api-server, --join-ca-cert-hash and --join-token-file go together: give all three, or none');
+  }
+  const apiServerEndpoint = flags.joinApiServer as string;
+  const port = HOST_PORT.exec(apiServerEndpoint)?.[2];
+  if (port === undefined || Number(port) < 1 || Number(port) > 65535) {
+    throw new InputError(`--join-api-server: expected HOST:PORT such as 10.0.0.10:6443, got "${apiServerEndpoint}"`);
+  }
+  const caCertHashes = flags.joinCaCertHash as string[];
+  for (const hash of caCertHashes) {
+    if (!CA_CERT_HASH.test(hash)) {
+      throw new InputError(`--join-ca-cert-hash: expected "sha256:" and 64 lowercase hex digits, as kubeadm prints, got "${hash}"`);
+    }
+  }
+  const tokenFile = flags.joinTokenFile as string;
+  let token: string;
+  try {
+    token = readFileSync(tokenFile, 'utf8').trim();
+  } catch (error) {
+    throw new InputError(`--join-token-file: cannot read ${tokenFile}: ${(error as Error).message}`);
+  }
+  // Never echo the token itself: the message may end up in CI logs.
+  if (!BOOTSTRAP_TOKEN.test(token)) {
+    throw new InputError(`--join-token-file: ${tokenFile} does not hold a bootstrap token of the form [a-z0-9]{6}.[a-z0-9]{16}`);
+  }
+  return { apiServerEndpoint, caCertHashes, token };
+}

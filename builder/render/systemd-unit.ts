@@ -1,0 +1,33 @@
+import { PATHS } from '../../contract/agent-config';
+
+/**
+ * The unit that runs the agent on every boot. Oneshot: the agent converges and exits; re-running is
+ * safe because every step checks before it acts.
+ *
+ * - After=cloud-final.service: on a cloud-init boot the agent starts once user-data has landed. The
+ *   user-data starts the unit with --no-block, so cloud-final does not wait on it. On hosts without
+ *   cloud-init (kickstart, Ignition) the ordering refers to a unit that does not exist and is ignored.
+ * - No Restart=: systemd 219 (CentOS 7) rejects it for oneshot services; the agent retries itself.
+ * - TimeoutStartSec=0: package installs and kubeadm init can take many minutes on a slow mirror.
+ * - SyslogIdentifier: the agent prints sd-daemon "<N>" priority prefixes, which journald reads.
+ */
+export function renderSystemdUnit(): string {
+  return `[Unit]
+Description=labimg agent: prepares this host and joins it to its Kubernetes cluster
+Wants=network-online.target
+After=network-online.target cloud-final.service
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStartPre=${PATHS.nodeInstaller}
+ExecStart=${PATHS.nodeRuntimeDir}/bin/node ${PATHS.agentBundle} run
+TimeoutStartSec=0
+SyslogIdentifier=labimg-agent
+StandardOutput=journal
+StandardError=journal
+
+[Install]
+WantedBy=multi-user.target
+`;
+}

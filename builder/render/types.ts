@@ -1,0 +1,19 @@
+/** A file a renderer produces. Renderers are pure; only the CLI writes files to disk. */
+export interface RenderedFile {
+  /** Path relative to the output directory. */
+  name: string;
+  content: Buffer;
+  /** Unix mode the file should have where it lands on a node or on disk. */
+  mode: number;
+}
+
+/** The Node.js runtime the agent runs on, fetched on the node when it has none. */
+export interface NodeRuntime {
+  version: string;
+  url: string;
+  sha256: string;
+}
+
+export function textFile(name: string, content: string, mode = 0o644): RenderedFile {
+  return { name, content: Buffer.from(content, 'utf8'), mode };
+}

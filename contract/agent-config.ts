@@ -1,0 +1,208 @@
+/**
+ * The contract between the builder and the agent.
+ *
+ * The builder compiles a resolved profile into an AgentConfig; the agent reads nothing else. Everything
+ * distro- or version-specific (repo URLs, pinned package strings, the kubeadm API version, the CRI socket)
+ * is decided by the builder, so the agent's steps stay simple and the plan a user reviews is exact.
+ *
+ * Three files land on a node:
+ *   /etc/labimg/agent.json    AgentConfig  — baked into images, identical on every node of a profile, no secrets
+ *   /etc/labimg/node.json     NodeConfig   — per instance (user-data, kickstart, Ignition): role, pool, join target
+ *   /etc/labimg/secrets.json  NodeSecrets  — per instance, mode 0600: bootstrap / enrollment tokens
+ */
+
+export const AGENT_CONFIG_VERSION = 1;
+
+export const PATHS = {
+  agentConfig: '/etc/labimg/agent.json',
+  nodeConfig: '/etc/labimg/node.json',
+  nodeSecrets: '/etc/labimg/secrets.json',
+  agentBundle: '/usr/local/lib/labimg/agent.js',
+  nodeInstaller: '/usr/local/lib/labimg/install-node.sh',
+  nodeRuntimeDir: '/usr/local/lib/labimg/node',
+  stateFile: '/var/lib/labimg/state.json',
+  outbox: '/var/lib/labimg/outbox',
+  systemdUnit: '/etc/systemd/system/labimg-agent.service',
+} as const;
+
+export type OsFamily = 'rhel' | 'debian';
+export type Role = 'control-plane' | 'worker';
+export type Phase = 'bake' | 'boot';
+
+export interface AgentConfig {
+  apiVersion: 'labimg.dev/v1';
+  kind: 'AgentConfig';
+  /** Bumped on any incompatible change; the agent refuses versions it does not know. */
+  version: typeof AGENT_CONFIG_VERSION;
+  /** The profile this was compiled from, for logs and reports. */
+  profile: string;
+  os: OsSpec;
+  host: HostSpec;
+  /** Package repositories to configure, in order, before any package is installed. */
+  repositories: Repository[];
+  runtime: RuntimeSpec;
+  kubernetes: KubernetesSpec;
+  cni: CniSpec;
+  /** Present when the profile prepares GPU nodes; absent on CPU-only profiles. */
+  gpu?: GpuSpec;
+}
+
+export interface OsSpec {
+  family: OsFamily;
+  /** os-release ID the profile targets, e.g. "centos", "ubuntu". The agent warns on a mismatch. */
+  id: string;
+  /** os-release VERSION_ID, e.g. "7", "20.04". */
+  versionId: string;
+  packageManager: 'yum' | 'dnf' | 'apt';
+}
+
+export interface HostSpec {
+  /** Stop and disable the distro firewall (firewalld on RHEL, ufw on Debian/Ubuntu). */
+  disableFirewall: boolean;
+  /** SELinux mode to enforce now (setenforce) and at boot (/etc/selinux/config). Ignored on Debian family. */
+  selinux: 'permissive' | 'disabled' | 'unchanged';
+  /** Turn swap off now and comment out swap entries in /etc/fstab. */
+  disableSwap: boolean;
+  /** Loaded now (modprobe) and persisted (/etc/modules-load.d/labimg.conf). */
+  kernelModules: string[];
+  /** Written to /etc/sysctl.d/99-labimg-kubernetes.conf and applied now (sysctl --system). */
+  sysctls: Record<string, string>;
+}
+
+export interface Repository {
+  /** Short id, also the file name: /etc/yum.repos.d/<id>.repo or /etc/apt/sources.list.d/<id>.list. */
+  id: string;
+  name: string;
+  kind: 'rpm' | 'deb';
+  baseUrl: string;
+  /** Signing keys (URLs). rpm: listed in gpgkey=. deb: fetched and dearmored to /etc/apt/keyrings/<id>.gpg. */
+  gpgKeys: string[];
+  gpgCheck: boolean;
+  /** deb only: suite and components, e.g. "kubernetes-xenial" ["main"]; a flat repo uses suite "/" and none. */
+  suite?: string;
+  components?: string[];
+  /** rpm only: packages excluded from normal updates (installed with --disableexcludes=<id>). */
+  exclude?: string[];
+}
+
+/** A package at an exact version string in the distro's own format (rpm "1.23.3-0", deb "1.23.3-00"). */
+export interface PinnedPackage {
+  name: string;
+  version?: string;
+}
+
+export type CriName = 'containerd' | 'docker';
+
+export interface RuntimeSpec {
+  /** The runtime the kubelet talks to. Docker means dockershim (<= 1.23) or cri-dockerd (>= 1.24). */
+  cri: CriName;
+  /** Packages that provide the runtime(s), e.g. docker-ce, docker-ce-cli, containerd.io. */
+  packages: PinnedPackage[];
+  /** Packages removed first (the seed lab removes stale Docker packages). */
+  removePackages: string[];
+  /** containerd is configured whenever it is installed: Docker >= 20.10 runs on it too. */
+  containerd: ContainerdSpec;
+  /** Present when Docker Engine is installed; its daemon.json settings. */
+  docker?: DockerSpec;
+}
+
+export interface ContainerdSpec {
+  /** config.toml schema: 2 for containerd 1.x, 3 for 2.x. */
+  configVersion: 2 | 3;
+  sandboxImage: string;
+  systemdCgroup: boolean;
+  /** Registry host → mirror endpoints, written as /etc/containerd/certs.d/<host>/hosts.toml. */
+  registryMirrors: Record<string, string[]>;
+}
+
+export interface DockerSpec {
+  cgroupDriver: 'systemd' | 'cgroupfs';
+  /** Registry mirrors for Docker Hub (daemon.json "registry-mirrors"). */
+  registryMirrors: string[];
+}
+
+export interface KubernetesSpec {
+  /** Full version without "v", e.g. "1.23.3". */
+  version: string;
+  /** kubelet, kubeadm, kubectl (and anything else) pinned in the distro's version format. */
+  packages: PinnedPackage[];
+  /** "kubeadm.k8s.io/v1beta3" (1.22–1.30) or "kubeadm.k8s.io/v1beta4" (>= 1.31). */
+  kubeadmApiVersion: 'kubeadm.k8s.io/v1beta3' | 'kubeadm.k8s.io/v1beta4';
+  /** e.g. "unix:///var/run/dockershim.sock" or "unix:///var/run/containerd/containerd.sock". */
+  criSocket: string;
+  imageRepository: string;
+  podSubnet: string;
+  serviceSubnet: string;
+  /** Pull control-plane images during the bake phase, so the boot phase needs no download. */
+  prePullImages: boolean;
+  /** One-node labs: keep no NoSchedule taint on the control plane so workloads can run there. */
+  schedulableControlPlane: boolean;
+  /** Taint keys kubeadm puts on a control-plane node at this version (master until 1.24, control-plane after). */
+  controlPlaneTaints: string[];
+}
+
+export interface CniSpec {
+  plugin: 'calico' | 'flannel' | 'none';
+  /** Manifests applied by the control plane with `kubectl create`, in order. */
+  manifests: string[];
+  /** Calico operator installs: the Installation resource labimg writes, with the pod CIDR. */
+  calicoInstallation?: {
+    registry?: string;
+    ipPools: Array<{ cidr: string; encapsulation: 'VXLANCrossSubnet' | 'VXLAN' | 'IPIP' | 'IPIPCrossSubnet' | 'None'; blockSize: number }>;
+  };
+}
+
+export interface GpuSpec {
+  vendor: 'nvidia';
+  /** Driver packages; empty when the image is expected to bring its own driver. */
+  driverPackages: PinnedPackage[];
+  /** nvidia-container-toolkit or nvidia-docker2 and friends. */
+  toolkitPackages: PinnedPackage[];
+  /** Path of the runtime binary the container runtime is pointed at when a GPU is present. */
+  runtimeBinary: string;
+  /** Labels the node carries when a GPU is present (e.g. nvidia.com/gpu.present=true). */
+  nodeLabels: Record<string, string>;
+  /** Applied by the control plane. */
+  devicePlugin?: {
+    kind: 'nvidia' | 'hami';
+    manifests: string[];
+  };
+}
+
+/** /etc/labimg/node.json: what this instance is. Written from user-data; never baked. */
+export interface NodeConfig {
+  apiVersion: 'labimg.dev/v1';
+  kind: 'NodeConfig';
+  role: Role;
+  pool?: string;
+  /** Node name for Kubernetes; the hostname when absent. */
+  nodeName?: string;
+  /** Address the API server advertises (control plane); the default route's address when absent. */
+  advertiseAddress?: string;
+  /** Stable API endpoint (host[:port]) for multi-control-plane clusters; kubeadm's controlPlaneEndpoint. */
+  controlPlaneEndpoint?: string;
+  /** Join endpoint (labimg serve); reports go to its outbox until it exists. */
+  endpoint?: { url: string; caFingerprint: string };
+  /** Worker join material pasted from `kubeadm init`'s output; the token itself is in secrets.json. */
+  join?: { apiServerEndpoint: string; caCertHashes: string[] };
+}
+
+/** /etc/labimg/secrets.json, mode 0600. Never logged, never baked into an image. */
+export interface NodeSecrets {
+  bootstrapToken?: string;
+  enrollmentToken?: string;
+}
+
+/** Facts the agent reports and the plan shows; one record per phase change. */
+export interface PhaseReport {
+  node: string;
+  profile: string;
+  role: Role;
+  phase: Phase;
+  step: string;
+  status: 'started' | 'done' | 'skipped' | 'failed';
+  at: string;
+  durationMs?: number;
+  error?: string;
+  gpu: boolean;
+}

@@ -1,0 +1,59 @@
+// Bundles the two programs labimg ships:
+//   dist/agent.js   the boot agent: ONE file, Node 16 (CentOS 7's glibc 2.17 runs nothing newer),
+//                   minified, no native modules, nothing required at run time but Node's core modules
+//   dist/labimg.js  the CLI, for the Node that runs the builder
+// `node scripts/build.mjs agent` builds only the agent.
+import { build } from 'esbuild';
+import { builtinModules } from 'node:module';
+import { chmod, mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+const only = process.argv[2];
+
+/** Fails the build if the agent would `require` anything that is not part of Node itself. */
+const coreModulesOnly = {
+  name: 'core-modules-only',
+  setup(b) {
+    const core = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
+    b.onResolve({ filter: /.*/ }, (args) => {
+      if (args.kind !== 'require-call' && args.kind !== 'import-statement') return undefined;
+      if (core.has(args.path)) return { path: args.path, external: true };
+      if (args.path.endsWith('.node')) return { errors: [{ text: `native module ${args.path} cannot be bundled into the agent` }] };
+      return undefined;
+    });
+  },
+};
+
+const targets = {
+  agent: {
+    entryPoints: [path.join(root, 'agent/main.ts')],
+    outfile: path.join(root, 'dist/agent.js'),
+    target: 'node16',
+    minify: true,
+    plugins: [coreModulesOnly],
+  },
+  cli: {
+    entryPoints: [path.join(root, 'builder/cli.ts')],
+    outfile: path.join(root, 'dist/labimg.js'),
+    target: 'node20',
+    minify: false,
+    banner: { js: '#!/usr/bin/env node' },
+  },
+};
+
+await mkdir(path.join(root, 'dist'), { recursive: true });
+for (const [name, options] of Object.entries(targets)) {
+  if (only && only !== name) continue;
+  await build({
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    legalComments: 'none',
+    logLevel: 'warning',
+    sourcemap: false,
+    ...options,
+  });
+  if (name === 'cli') await chmod(options.outfile, 0o755);
+}
