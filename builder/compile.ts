@@ -1,0 +1,139 @@
+/**
+ * Profile → AgentConfig: everything version- and distro-specific is decided here, once, so the agent
+ * on the node only carries it out.
+ *
+ * Pure and deterministic: the same profile always gives the same object with the same key order
+ * (maps that have no meaningful order are sorted), so golden files and image hashes stay stable.
+ * A profile holds no secrets, and neither does its AgentConfig.
+ */
+import {
+  AGENT_CONFIG_VERSION,
+  type AgentConfig,
+  type CniSpec,
+  type GpuSpec,
+  type KubernetesSpec,
+  type PinnedPackage,
+  type Repository,
+  type RuntimeSpec,
+} from '../contract/agent-config';
+import type { NodeRuntime, PackageSet, Profile } from './profiles';
+import { controlPlaneTaintsFor, criSocketFor, formatVersion, kubeadmApiVersionFor, parseKubernetesVersion, type KubernetesVersion } from './versions';
+
+function sortedRecord<T>(record: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** Packages in the order the profile lists them; an empty version means "the newest available". */
+function pinnedPackages(packages: PackageSet): PinnedPackage[] {
+  return Object.entries(packages).map(([name, version]) => (version ? { name, version } : { name }));
+}
+
+function repositories(profile: Profile): Repository[] {
+  const kind = profile.os.family === 'rhel' ? 'rpm' : 'deb';
+  return Object.entries(profile.repositories).map(([id, repo]) => {
+    const repository: Repository = { id, name: repo.name, kind, baseUrl: repo.baseUrl, gpgKeys: [...repo.gpgKeys], gpgCheck: repo.gpgCheck };
+    if (kind === 'deb') {
+      repository.suite = repo.suite;
+      repository.components = [...(repo.components ?? [])];
+    } else if (repo.exclude) {
+      repository.exclude = [...repo.exclude];
+    }
+    return repository;
+  });
+}
+
+function runtime(profile: Profile): RuntimeSpec {
+  const { cri, packages, removePackages, containerd, docker } = profile.runtime;
+  const spec: RuntimeSpec = {
+    cri,
+    packages: pinnedPackages(packages),
+    removePackages: [...removePackages],
+    containerd: {
+      configVersion: containerd.configVersion,
+      sandboxImage: containerd.sandboxImage,
+      systemdCgroup: containerd.systemdCgroup,
+      registryMirrors: sortedRecord(Object.fromEntries(Object.entries(containerd.registryMirrors).map(([host, urls]) => [host, [...urls]]))),
+    },
+  };
+  if (docker) spec.docker = { cgroupDriver: docker.cgroupDriver, registryMirrors: [...docker.registryMirrors] };
+  return spec;
+}
+
+function kubernetes(profile: Profile, version: KubernetesVersion): KubernetesSpec {
+  const spec = profile.kubernetes;
+  const kubeadmApiVersion = kubeadmApiVersionFor(version);
+  if (!kubeadmApiVersion) throw new Error(`profile ${profile.name}: no kubeadm configuration API for Kubernetes ${spec.version}`);
+  return {
+    version: formatVersion(version),
+    packages: pinnedPackages(spec.packages),
+    kubeadmApiVersion,
+    criSocket: criSocketFor(profile.runtime.cri, version),
+    imageRepository: spec.imageRepository,
+    podSubnet: spec.podSubnet,
+    serviceSubnet: spec.serviceSubnet,
+    prePullImages: spec.prePullImages,
+    schedulableControlPlane: spec.schedulableControlPlane,
+    controlPlaneTaints: controlPlaneTaintsFor(version),
+  };
+}
+
+function cni(profile: Profile): CniSpec {
+  const { plugin, manifests, calico } = profile.cni;
+  const spec: CniSpec = { plugin, manifests: [...manifests] };
+  if (calico) {
+    spec.calicoInstallation = {
+      ...(calico.registry !== undefined ? { registry: calico.registry } : {}),
+      // A pool without a cidr follows the pod subnet, so changing podSubnet in a child profile moves Calico too.
+      ipPools: calico.ipPools.map((pool) => ({ cidr: pool.cidr ?? profile.kubernetes.podSubnet, encapsulation: pool.encapsulation, blockSize: pool.blockSize })),
+    };
+  }
+  return spec;
+}
+
+function gpu(profile: Profile): GpuSpec | undefined {
+  const spec = profile.gpu;
+  if (!spec) return undefined;
+  const compiled: GpuSpec = {
+    vendor: spec.vendor,
+    driverPackages: pinnedPackages(spec.driverPackages),
+    toolkitPackages: pinnedPackages(spec.toolkitPackages),
+    runtimeBinary: spec.runtimeBinary,
+    nodeLabels: sortedRecord(spec.nodeLabels),
+  };
+  if (spec.devicePlugin) compiled.devicePlugin = { kind: spec.devicePlugin.kind, manifests: [...spec.devicePlugin.manifests] };
+  return compiled;
+}
+
+/** The AgentConfig a node built from `profile` runs with. `profile` comes from loadProfile, which has checked it. */
+export function compileAgentConfig(profile: Profile): AgentConfig {
+  const version = parseKubernetesVersion(profile.kubernetes.version);
+  if (!version) throw new Error(`profile ${profile.name}: invalid Kubernetes version "${profile.kubernetes.version}"`);
+  const { os, host } = profile;
+  const config: AgentConfig = {
+    apiVersion: 'labimg.dev/v1',
+    kind: 'AgentConfig',
+    version: AGENT_CONFIG_VERSION,
+    profile: profile.name,
+    os: { family: os.family, id: os.id, versionId: os.versionId, packageManager: os.packageManager },
+    host: {
+      disableFirewall: host.disableFirewall,
+      selinux: host.selinux,
+      disableSwap: host.disableSwap,
+      kernelModules: [...host.kernelModules],
+      sysctls: sortedRecord(host.sysctls),
+    },
+    repositories: repositories(profile),
+    runtime: runtime(profile),
+    kubernetes: kubernetes(profile, version),
+    cni: cni(profile),
+  };
+  const gpuSpec = gpu(profile);
+  if (gpuSpec) config.gpu = gpuSpec;
+  return config;
+}
+
+/** The Node.js tarball the agent runs on; not part of AgentConfig, because it is needed before the agent can start. */
+export function nodeRuntimeOf(profile: Profile): NodeRuntime {
+  const { version, url, sha256 } = profile.agent.nodeRuntime;
+  return { version, url, sha256 };
+}

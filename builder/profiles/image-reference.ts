@@ -1,0 +1,31 @@
+/**
+ * Container image references, following the grammar of the distribution reference format
+ * (registry host, lowercase path components, optional tag and digest).
+ */
+
+// A registry host must look like one (a dot, a port, or localhost); otherwise "library/nginx" would
+// read as host "library". DNS labels or an IPv4 address, optional port, or [IPv6] with optional port.
+const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?';
+const PORT = ':\\d+';
+const REGISTRY = `(?:${LABEL}(?:\\.${LABEL})+(?:${PORT})?|${LABEL}${PORT}|localhost(?:${PORT})?|\\[[0-9A-Fa-f:.]+\\](?:${PORT})?)`;
+// Path components: lowercase alphanumerics joined by ".", "_", "__" or runs of "-".
+const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+const TAG = '[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}';
+const DIGEST = '[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9A-Fa-f]{32,}';
+
+const REPOSITORY = new RegExp(`^${REGISTRY}(?:/${COMPONENT})*$`);
+const REFERENCE = new RegExp(`^(?:${REGISTRY}/)?${COMPONENT}(?:/${COMPONENT})*(?::(${TAG}))?(?:@(${DIGEST}))?$`);
+
+/**
+ * A registry prefix that image names are appended to, as kubeadm's imageRepository is:
+ * `registry.k8s.io` or `registry.aliyuncs.com/google_containers`. No tag, no digest.
+ */
+export function isImageRepository(text: string): boolean {
+  return REPOSITORY.test(text);
+}
+
+/** A pullable image with an explicit tag or digest, e.g. `registry.k8s.io/pause:3.9`. */
+export function isPinnedImageReference(text: string): boolean {
+  const match = REFERENCE.exec(text);
+  return match !== null && (match[1] !== undefined || match[2] !== undefined);
+}

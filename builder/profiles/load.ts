@@ -1,0 +1,174 @@
+/**
+ * Finding profile files, following `extends`, and running the checks in order.
+ *
+ * Stages, each reporting everything it finds before the next runs:
+ *   1. every file in the chain: YAML syntax, then its own structure (schema), then `extends` itself;
+ *   2. the merged profile: fields still missing after the whole chain is merged;
+ *   3. the typed profile: semantic rules (versions, repositories, networks, images).
+ * Later stages read typed values, so they only run on a profile the earlier ones passed.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { displayPath, findingAt, ProfileError, type Finding, type Location } from './findings';
+import { mergeChain } from './merge';
+import { resolveProfile } from './resolve';
+import { validateFileStructure, validateMergedCompleteness } from './schema';
+import { checkSemantics } from './semantic';
+import { parseSource, type MapNode, type SourceNode } from './source';
+import { didYouMean } from './suggest';
+import { locate, toPlain } from './tree';
+import type { Profile, ProfileSummary } from './types';
+
+const EXTENSION = '.yaml';
+
+export interface LoadOptions {
+  /** The profiles directory: where names are looked up, and where `extends` looks after the file's own directory. */
+  dir: string;
+}
+
+/** One file of a chain, read and parsed. */
+interface ProfileFile {
+  name: string;
+  /** Absolute path. */
+  file: string;
+  root: MapNode;
+}
+
+function profileNameOf(file: string): string {
+  return path.basename(file, EXTENSION);
+}
+
+function namesIn(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((entry) => entry.endsWith(EXTENSION))
+    .map((entry) => entry.slice(0, -EXTENSION.length))
+    .sort();
+}
+
+function scalarField(root: SourceNode | undefined, field: string): { value: unknown; at: Location } | undefined {
+  if (root?.kind !== 'map') return undefined;
+  const node = root.entries.get(field)?.node;
+  return node?.kind === 'scalar' ? { value: node.value, at: node.at } : undefined;
+}
+
+/** Every *.yaml in `dir`, with what its own file says (no `extends` followed, nothing validated). */
+export function listProfiles(dir: string): ProfileSummary[] {
+  return namesIn(dir).map((name) => {
+    const file = path.resolve(dir, `${name}${EXTENSION}`);
+    const parsed = parseSource(readFileSync(file, 'utf8'), displayPath(file));
+    const root = parsed.ok ? parsed.root : undefined;
+    const description = scalarField(root, 'description')?.value;
+    return {
+      name,
+      // A broken file is still listed, so `validate` can report what is wrong with it.
+      description: typeof description === 'string' ? description : '',
+      abstract: scalarField(root, 'abstract')?.value === true,
+      file,
+    };
+  });
+}
+
+/** A name in `dir`, or a path to a .yaml file. */
+function resolveRef(ref: string, dir: string): string {
+  const looksLikePath = ref.endsWith(EXTENSION) || ref.endsWith('.yml') || ref.includes('/') || ref.includes(path.sep);
+  if (looksLikePath) return path.resolve(ref);
+  return path.resolve(dir, `${ref}${EXTENSION}`);
+}
+
+function notFound(ref: string, file: string, dir: string): ProfileError {
+  const known = namesIn(dir);
+  const hint = didYouMean(ref, known) || (known.length > 0 ? `; available: ${known.join(', ')}` : '');
+  const where = displayPath(path.resolve(dir));
+  return new ProfileError([{ file: displayPath(file), line: 1, column: 1, path: '', message: `no profile "${ref}" (looked for ${displayPath(file)} in ${where})${hint}` }]);
+}
+
+/** Reads one file into a located tree; problems go to `findings`. */
+function readProfileFile(file: string, findings: Finding[]): ProfileFile | undefined {
+  const shown = displayPath(file);
+  const parsed = parseSource(readFileSync(file, 'utf8'), shown);
+  if (!parsed.ok) {
+    findings.push(parsed.finding);
+    return undefined;
+  }
+  if (parsed.root === undefined) {
+    findings.push({ file: shown, line: 1, column: 1, path: '', message: 'the file is empty; a profile needs at least a description' });
+    return undefined;
+  }
+  findings.push(...validateFileStructure(parsed.root));
+  // The schema has already reported a root that is not a mapping.
+  return parsed.root.kind === 'map' ? { name: profileNameOf(file), file, root: parsed.root } : undefined;
+}
+
+/** The parent's file: beside the child first, then in the profiles directory. */
+function findParent(name: string, child: ProfileFile, dir: string): string | undefined {
+  const candidates = [path.dirname(child.file), path.resolve(dir)].map((folder) => path.join(folder, `${name}${EXTENSION}`));
+  return candidates.find((candidate) => existsSync(candidate));
+}
+
+/** Follows `extends` from the file asked for to the most basic one; returns the chain most basic first. */
+function readChain(leafFile: string, dir: string, findings: Finding[]): ProfileFile[] {
+  const chain: ProfileFile[] = [];
+  let file: string | undefined = leafFile;
+  while (file !== undefined) {
+    const current = readProfileFile(file, findings);
+    if (!current) break;
+    chain.push(current);
+    file = undefined;
+
+    const parent = scalarField(current.root, 'extends');
+    // A non-string `extends` was reported by the schema.
+    if (typeof parent?.value !== 'string') break;
+    const parentFile = findParent(parent.value, current, dir);
+    if (parentFile === undefined) {
+      const folders = [...new Set([path.dirname(current.file), path.resolve(dir)])].map(displayPath);
+      const known = [...new Set(folders.flatMap((folder) => namesIn(folder)))];
+      findings.push(findingAt(parent.at, ['extends'], `no profile "${parent.value}" in ${folders.join(' or ')}${didYouMean(parent.value, known)}`));
+    } else if (chain.some((link) => link.file === parentFile)) {
+      const cycle = [...chain.map((link) => link.name), profileNameOf(parentFile)];
+      findings.push(findingAt(parent.at, ['extends'], `forms a cycle: ${cycle.join(' → ')}`));
+    } else {
+      file = parentFile;
+    }
+  }
+  return chain.reverse();
+}
+
+function abstractFinding(leaf: ProfileFile): Finding {
+  const key = leaf.root.entries.get('abstract');
+  const at = key?.keyAt ?? leaf.root.at;
+  return findingAt(at, ['abstract'], `"${leaf.name}" is a base for other profiles, not a machine: build a profile that extends it`);
+}
+
+/**
+ * A profile by name (in `options.dir`) or by path, with its `extends` chain merged and every check run.
+ * Throws ProfileError with all findings of the first stage that has any.
+ */
+export function loadProfile(ref: string, options: LoadOptions): Profile {
+  const leafFile = resolveRef(ref, options.dir);
+  if (!existsSync(leafFile)) throw notFound(ref, leafFile, options.dir);
+
+  const findings: Finding[] = [];
+  const chain = readChain(leafFile, options.dir, findings);
+  if (findings.length > 0) throw new ProfileError(findings);
+  const leaf = chain[chain.length - 1];
+  if (leaf === undefined) throw new Error(`no profile was read from ${leafFile}`);
+  if (scalarField(leaf.root, 'abstract')?.value === true) throw new ProfileError([abstractFinding(leaf)]);
+
+  const merged = mergeChain(chain.map((link) => link.root));
+  const missing = validateMergedCompleteness(merged, leaf.root);
+  if (missing.length > 0) throw new ProfileError(missing);
+
+  const profile = resolveProfile(
+    {
+      name: leaf.name,
+      file: leaf.file,
+      description: String(scalarField(leaf.root, 'description')?.value),
+      extendsChain: chain.slice(0, -1).map((link) => link.name).reverse(),
+    },
+    toPlain(merged),
+  );
+  const problems = checkSemantics(profile, (fieldPath) => locate(merged, fieldPath));
+  if (problems.length > 0) throw new ProfileError(problems);
+  return profile;
+}

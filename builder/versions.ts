@@ -1,0 +1,184 @@
+/**
+ * Version rules: what a given Kubernetes version means for the files and commands a node needs.
+ *
+ * Every rule is a table of version ranges, so a new Kubernetes release is a new row and every
+ * boundary has a test. Ranges are by minor version (all of these changes landed on minor releases).
+ * Sources: kubeadm's validateSupportedVersion and constants_unix.go, KEP-2221 (dockershim removal),
+ * the kubeadm v1beta4 release notes, and the pkgs.k8s.io announcement.
+ */
+import type { CriName, KubernetesSpec } from '../contract/agent-config';
+
+export interface KubernetesVersion {
+  major: number;
+  minor: number;
+  patch: number;
+}
+
+/** An inclusive range of 1.x minor versions; an absent bound is open. */
+interface MinorRange {
+  since?: number;
+  until?: number;
+}
+
+function inRange(version: KubernetesVersion, range: MinorRange): boolean {
+  return (range.since === undefined || version.minor >= range.since) && (range.until === undefined || version.minor <= range.until);
+}
+
+const KUBERNETES_VERSION = /^(\d+)\.(\d+)\.(\d+)$/;
+
+/** "1.28.15" → {1, 28, 15}; undefined for anything else ("v1.28.15", "1.28", "1.28.15-rc.0"). */
+export function parseKubernetesVersion(text: string): KubernetesVersion | undefined {
+  const match = KUBERNETES_VERSION.exec(text);
+  if (!match) return undefined;
+  const [major, minor, patch] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  return major === 1 ? { major, minor, patch } : undefined;
+}
+
+export function formatVersion(version: KubernetesVersion): string {
+  return `${version.major}.${version.minor}.${version.patch}`;
+}
+
+export function formatMinor(version: KubernetesVersion): string {
+  return `${version.major}.${version.minor}`;
+}
+
+// ── kubeadm configuration API ────────────────────────────────────────────────────────────────
+
+export type KubeadmApiVersion = KubernetesSpec['kubeadmApiVersion'];
+
+/**
+ * v1beta3 arrived in 1.22 and is the only version 1.27–1.30 accept; v1beta4 is the default from 1.31
+ * (where v1beta3 is deprecated). labimg writes no v1beta2, so older releases are refused.
+ */
+export const KUBEADM_API_VERSIONS: ReadonlyArray<MinorRange & { apiVersion: KubeadmApiVersion }> = [
+  { since: 22, until: 30, apiVersion: 'kubeadm.k8s.io/v1beta3' },
+  { since: 31, apiVersion: 'kubeadm.k8s.io/v1beta4' },
+];
+
+export const OLDEST_SUPPORTED_MINOR = 22;
+
+/** Undefined when labimg cannot configure this version (older than 1.22). */
+export function kubeadmApiVersionFor(version: KubernetesVersion): KubeadmApiVersion | undefined {
+  return KUBEADM_API_VERSIONS.find((row) => inRange(version, row))?.apiVersion;
+}
+
+// ── CRI sockets ──────────────────────────────────────────────────────────────────────────────
+
+/** The kubelet dropped dockershim in 1.24 (KEP-2221); Docker Engine then needs cri-dockerd in front of it. */
+export const DOCKERSHIM_REMOVED_IN_MINOR = 24;
+
+export const CRI_SOCKETS: ReadonlyArray<MinorRange & { cri: CriName; socket: string; shim?: 'dockershim' | 'cri-dockerd' }> = [
+  { cri: 'containerd', socket: 'unix:///var/run/containerd/containerd.sock' },
+  { cri: 'docker', until: DOCKERSHIM_REMOVED_IN_MINOR - 1, socket: 'unix:///var/run/dockershim.sock', shim: 'dockershim' },
+  { cri: 'docker', since: DOCKERSHIM_REMOVED_IN_MINOR, socket: 'unix:///var/run/cri-dockerd.sock', shim: 'cri-dockerd' },
+];
+
+export function criSocketFor(cri: CriName, version: KubernetesVersion): string {
+  const row = CRI_SOCKETS.find((candidate) => candidate.cri === cri && inRange(version, candidate));
+  if (!row) throw new Error(`no CRI socket known for ${cri} on Kubernetes ${formatVersion(version)}`);
+  return row.socket;
+}
+
+/** Docker Engine on this version needs the cri-dockerd adapter (a separate package and service). */
+export function dockerNeedsCriDockerd(version: KubernetesVersion): boolean {
+  return version.minor >= DOCKERSHIM_REMOVED_IN_MINOR;
+}
+
+// ── control-plane taints ─────────────────────────────────────────────────────────────────────
+
+export const MASTER_TAINT = 'node-role.kubernetes.io/master';
+export const CONTROL_PLANE_TAINT = 'node-role.kubernetes.io/control-plane';
+
+/** kubeadm added the control-plane taint in 1.24 (alongside the old one) and dropped "master" in 1.25. */
+export const CONTROL_PLANE_TAINTS: ReadonlyArray<MinorRange & { keys: readonly string[] }> = [
+  { until: 23, keys: [MASTER_TAINT] },
+  { since: 24, until: 24, keys: [MASTER_TAINT, CONTROL_PLANE_TAINT] },
+  { since: 25, keys: [CONTROL_PLANE_TAINT] },
+];
+
+export function controlPlaneTaintsFor(version: KubernetesVersion): string[] {
+  const row = CONTROL_PLANE_TAINTS.find((candidate) => inRange(version, candidate));
+  // The table has no gap, so this cannot be undefined; keep the type honest anyway.
+  return row ? [...row.keys] : [CONTROL_PLANE_TAINT];
+}
+
+// ── package repositories and pinned versions ─────────────────────────────────────────────────
+
+/**
+ * Where kubelet/kubeadm/kubectl packages come from decides how their versions are spelled.
+ * - legacy: the Google-hosted repos (and mirrors of them), frozen in 2023 and shut down on 2024-03-04.
+ * - pkgs.k8s.io: the community repos (and mirrors), one repo per minor version, 1.24 and later only.
+ */
+export type RepoLayout = 'legacy-rpm' | 'legacy-deb' | 'pkgs-rpm' | 'pkgs-deb';
+
+export interface PinFormat {
+  /** A well-formed pin for this version, for messages and docs. */
+  example(version: string): string;
+  matches(pin: string, version: string): boolean;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function pinFormat(exampleRevision: string, revision: RegExp): PinFormat {
+  return {
+    example: (version) => `${version}-${exampleRevision}`,
+    matches: (pin, version) => new RegExp(`^${escapeRegExp(version)}-(?:${revision.source})$`).test(pin),
+  };
+}
+
+export const PIN_FORMATS: Readonly<Record<RepoLayout, PinFormat>> = {
+  'legacy-rpm': pinFormat('0', /0/),
+  'legacy-deb': pinFormat('00', /00/),
+  // Revisions seen on pkgs.k8s.io: deb "1.1", rpm "150500.1.1".
+  'pkgs-deb': pinFormat('1.1', /\d+\.\d+/),
+  'pkgs-rpm': pinFormat('150500.1.1', /\d+\.\d+\.\d+/),
+};
+
+/** Hosts of the Google-run repos; they answer nothing since 2024-03-04. */
+export const RETIRED_GOOGLE_REPO_HOSTS: readonly string[] = ['apt.kubernetes.io', 'yum.kubernetes.io', 'packages.cloud.google.com'];
+export const RETIRED_GOOGLE_REPOS_SHUTDOWN = '2024-03-04';
+
+/** pkgs.k8s.io carries nothing older than 1.24. */
+export const PKGS_K8S_IO_OLDEST_MINOR = 24;
+
+/**
+ * The minor version a pkgs.k8s.io-style URL serves: https://pkgs.k8s.io/core:/stable:/v1.28/deb/ and
+ * its mirrors that flatten the path, such as https://mirrors.aliyun.com/kubernetes-new/core/stable/v1.28/rpm/.
+ */
+export function pkgsK8sIoMinorOf(url: string): number | undefined {
+  const match = /\/core:?\/stable:?\/v1\.(\d+)\//.exec(url);
+  return match ? Number(match[1]) : undefined;
+}
+
+export function isPkgsK8sIoHost(url: string): boolean {
+  return hostOf(url) === 'pkgs.k8s.io';
+}
+
+/** The legacy Google repo layout, also served by mirrors such as mirrors.aliyun.com/kubernetes/yum/repos/kubernetes-el7-x86_64/. */
+function isLegacyGoogleLayout(url: string): boolean {
+  const host = hostOf(url);
+  if (host !== undefined && RETIRED_GOOGLE_REPO_HOSTS.includes(host)) return true;
+  return /\/kubernetes\/yum\/repos\/kubernetes-el\d+-/.test(url) || /\/kubernetes\/apt\/?$/.test(url);
+}
+
+/** The layout of a Kubernetes package repository, or undefined for a layout labimg does not know. */
+export function repoLayoutOf(baseUrl: string, kind: 'rpm' | 'deb'): RepoLayout | undefined {
+  if (pkgsK8sIoMinorOf(baseUrl) !== undefined) return kind === 'rpm' ? 'pkgs-rpm' : 'pkgs-deb';
+  if (isLegacyGoogleLayout(baseUrl)) return kind === 'rpm' ? 'legacy-rpm' : 'legacy-deb';
+  return undefined;
+}
+
+/** The community repo that replaces the retired ones for a given minor version. */
+export function pkgsK8sIoUrlFor(version: KubernetesVersion, kind: 'rpm' | 'deb'): string {
+  return `https://pkgs.k8s.io/core:/stable:/v${formatMinor(version)}/${kind}/`;
+}
+
+export function hostOf(url: string): string | undefined {
+  try {
+    return new URL(url).hostname.toLowerCase();
+  } catch {
+    return undefined;
+  }
+}

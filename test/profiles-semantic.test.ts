@@ -1,0 +1,174 @@
+import path from 'node:path';
+import test from 'ava';
+import { formatPath, type Location, type PathSegment } from '../builder/profiles/findings';
+import { loadProfile, type Profile } from '../builder/profiles';
+import { checkSemantics, SEMANTIC_RULES } from '../builder/profiles/semantic';
+
+const profilesDir = path.resolve(__dirname, '..', 'profiles');
+const nowhere = (_path: readonly PathSegment[]): Location => ({ file: 'test', line: 1, column: 1 });
+
+/** A shipped profile, changed the way a person might get it wrong. */
+function changed(name: string, change: (profile: Profile) => void): Profile {
+  const profile = structuredClone(loadProfile(name, { dir: profilesDir }));
+  change(profile);
+  return profile;
+}
+
+test('the shipped profiles pass every rule', (t) => {
+  for (const name of ['centos', 'centos-gpu', 'ubuntu', 'ubuntu-gpu', 'ubuntu1804']) {
+    t.deepEqual(checkSemantics(loadProfile(name, { dir: profilesDir }), nowhere), [], name);
+  }
+});
+
+test('every rule has a name', (t) => {
+  t.true(SEMANTIC_RULES.length >= 10);
+  t.true(SEMANTIC_RULES.every((rule) => rule.name.length > 0));
+});
+
+interface Case {
+  title: string;
+  profile: Profile;
+  path: PathSegment[];
+  message: string;
+}
+
+const cases: Case[] = [
+  {
+    title: 'a yum.kubernetes.io repository',
+    profile: changed('centos', (p) => {
+      p.repositories.kubernetes!.baseUrl = 'https://yum.kubernetes.io/repos/kubernetes-el7-x86_64';
+    }),
+    path: ['repositories', 'kubernetes', 'baseUrl'],
+    message: 'yum.kubernetes.io and the other Google-hosted Kubernetes package repositories shut down on 2024-03-04; use https://pkgs.k8s.io/core:/stable:/v1.23/rpm/',
+  },
+  {
+    title: 'Docker as the CRI without daemon settings',
+    profile: changed('centos', (p) => {
+      delete p.runtime.docker;
+    }),
+    path: ['runtime', 'docker'],
+    message: 'is required when runtime.cri is docker',
+  },
+  {
+    title: 'a repository that checks signatures without keys',
+    profile: changed('ubuntu', (p) => {
+      p.repositories.docker!.gpgKeys = [];
+    }),
+    path: ['repositories', 'docker', 'gpgKeys'],
+    message: 'is empty but gpgCheck is on',
+  },
+  {
+    title: 'an rpm repository with a suite',
+    profile: changed('centos', (p) => {
+      p.repositories['docker-ce']!.suite = 'stable';
+    }),
+    path: ['repositories', 'docker-ce', 'suite'],
+    message: 'is for deb repositories; yum repositories have none',
+  },
+  {
+    title: 'a deb repository with an rpm exclude list',
+    profile: changed('ubuntu', (p) => {
+      p.repositories.kubernetes!.exclude = ['kubeadm'];
+    }),
+    path: ['repositories', 'kubernetes', 'exclude'],
+    message: 'is for rpm repositories',
+  },
+  {
+    title: 'a flat deb repository with components',
+    profile: changed('ubuntu', (p) => {
+      p.repositories.kubernetes!.components = ['main'];
+    }),
+    path: ['repositories', 'kubernetes', 'components'],
+    message: 'must be empty: suite "/" is a flat repository',
+  },
+  {
+    title: 'a deb suite without components',
+    profile: changed('ubuntu', (p) => {
+      p.repositories.docker!.components = [];
+    }),
+    path: ['repositories', 'docker', 'components'],
+    message: 'must list at least one component',
+  },
+  {
+    title: 'no kubeadm among the Kubernetes packages',
+    profile: changed('ubuntu', (p) => {
+      delete p.kubernetes.packages.kubeadm;
+    }),
+    path: ['kubernetes', 'packages'],
+    message: 'must include kubeadm, kubelet, kubectl; missing: kubeadm',
+  },
+  {
+    title: 'an unpinned kubelet',
+    profile: changed('ubuntu', (p) => {
+      p.kubernetes.packages.kubelet = null;
+    }),
+    path: ['kubernetes', 'packages', 'kubelet'],
+    message: 'is not pinned; pin it to "1.28.15-1.1"',
+  },
+  {
+    title: 'Calico settings with another plugin',
+    profile: changed('ubuntu', (p) => {
+      p.cni.plugin = 'flannel';
+    }),
+    path: ['cni', 'calico'],
+    message: 'only applies to plugin: calico, but plugin is flannel',
+  },
+  {
+    title: 'a CNI plugin without manifests',
+    profile: changed('ubuntu', (p) => {
+      p.cni.manifests = [];
+    }),
+    path: ['cni', 'manifests'],
+    message: 'must list the manifests that install calico',
+  },
+  {
+    title: 'Calico blocks larger than their pool',
+    profile: changed('ubuntu', (p) => {
+      p.cni.calico!.ipPools[0]!.blockSize = 20;
+      p.kubernetes.podSubnet = '10.244.0.0/24';
+    }),
+    path: ['cni', 'calico', 'ipPools', 0, 'blockSize'],
+    message: '/20 blocks do not fit in the pool 10.244.0.0/24',
+  },
+  {
+    title: 'a Calico registry without the trailing slash the operator needs',
+    profile: changed('ubuntu', (p) => {
+      p.cni.calico!.registry = 'quay.io';
+    }),
+    path: ['cni', 'calico', 'registry'],
+    message: 'expected a registry ending in "/", such as quay.io/, got "quay.io"',
+  },
+  {
+    title: 'a Node.js URL of another version',
+    profile: changed('ubuntu', (p) => {
+      p.agent.nodeRuntime.version = '16.20.1';
+    }),
+    path: ['agent', 'nodeRuntime', 'url'],
+    message: 'is not a tarball of Node.js 16.20.1',
+  },
+  {
+    title: 'official Node.js 20 on Ubuntu 18.04',
+    profile: changed('ubuntu1804', (p) => {
+      p.agent.nodeRuntime = { version: '20.18.0', url: 'https://nodejs.org/dist/v20.18.0/node-v20.18.0-linux-x64.tar.xz', sha256: 'a'.repeat(64) };
+    }),
+    path: ['agent', 'nodeRuntime', 'version'],
+    message: 'but ubuntu 18.04 has glibc 2.27',
+  },
+];
+
+for (const { title, profile, path: fieldPath, message } of cases) {
+  test(`finds ${title}`, (t) => {
+    const findings = checkSemantics(profile, nowhere);
+    const match = findings.find((finding) => finding.path === formatPath(fieldPath));
+    t.truthy(match, `no finding at ${formatPath(fieldPath)}; got ${JSON.stringify(findings)}`);
+    t.true(match?.message.includes(message), match?.message);
+  });
+}
+
+test('an unofficial glibc-217 build of newer Node.js is allowed on CentOS 7', (t) => {
+  const profile = changed('centos', (p) => {
+    p.agent.nodeRuntime.version = '18.20.4';
+    p.agent.nodeRuntime.url = 'https://unofficial-builds.nodejs.org/download/release/v18.20.4/node-v18.20.4-linux-x64-glibc-217.tar.xz';
+  });
+  t.deepEqual(checkSemantics(profile, nowhere), []);
+});

