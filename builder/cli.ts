@@ -1,0 +1,186 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { dump } from 'js-yaml';
+import type { Role } from '../contract/agent-config';
+import { formatPlan, planAgent } from '../agent/plan';
+import { nodeConfigFor, renderBuild, renderUserData, ROLES, type BuildInputs } from './build';
+import { compileAgentConfig, nodeRuntimeOf } from './compile';
+import { InputError, readJoinMaterial, type JoinFlags } from './join-inputs';
+import { isUserData, type Manifest } from './manifest';
+import { writeDirectoryAtomically } from './output';
+import { listProfiles, loadProfile, ProfileError, formatFindings, type Profile } from './profiles';
+import { version as labimgVersion } from '../package.json';
+
+/** The CLI ships as dist/labimg.js; profiles and the agent bundle sit beside it in the package. */
+const packageRoot = path.resolve(__dirname, '..');
+const defaultProfilesDir = path.join(packageRoot, 'profiles');
+const agentBundlePath = path.join(__dirname, 'agent.js');
+
+interface GlobalOptions {
+  profiles: string;
+}
+
+function readAgentBundle(): Buffer {
+  if (!existsSync(agentBundlePath)) {
+    throw new InputError(`the agent bundle ${agentBundlePath} is missing: run "npm run build" first`);
+  }
+  return readFileSync(agentBundlePath);
+}
+
+function buildInputs(profile: Profile, join?: BuildInputs['join']): BuildInputs {
+  return {
+    profileName: profile.name,
+    agentConfig: compileAgentConfig(profile),
+    nodeRuntime: nodeRuntimeOf(profile),
+    agentBundle: readAgentBundle(),
+    labimgVersion,
+    join,
+  };
+}
+
+function printBuildSummary(outDir: string, manifest: Manifest): void {
+  process.stdout.write(`wrote ${outDir}\n`);
+  for (const file of manifest.files) {
+    let limits = '';
+    if (isUserData(file.name) && file.userDataLimits) {
+      const fits = Object.entries(file.userDataLimits).map(([cloud, { fits }]) => `${cloud} ${fits ? 'fits' : 'too big'}`);
+      limits = `  (${fits.join(', ')})`;
+    }
+    process.stdout.write(`  ${file.name.padEnd(28)} ${String(file.size).padStart(9)} B  ${file.sha256.slice(0, 12)}${limits}\n`);
+  }
+}
+
+const joinOptions = {
+  'join-api-server': { type: 'string', describe: 'worker join: API server HOST:PORT, as `kubeadm init` prints it' },
+  'join-ca-cert-hash': { type: 'string', array: true, describe: 'worker join: sha256:<hex> CA public key hash' },
+  'join-token-file': { type: 'string', describe: 'worker join: file holding the bootstrap token (never on the command line)' },
+} as const;
+
+function joinFlagsOf(argv: { joinApiServer?: string; joinCaCertHash?: string[]; joinTokenFile?: string }): JoinFlags {
+  return { joinApiServer: argv.joinApiServer, joinCaCertHash: argv.joinCaCertHash, joinTokenFile: argv.joinTokenFile };
+}
+
+function roleOption<T>(y: Argv<T>) {
+  return y.option('role', { choices: ROLES, default: 'control-plane' as Role, describe: 'what the node does in the cluster' });
+}
+
+export function cli(args: string[]): Argv<GlobalOptions> {
+  return yargs(args)
+    .scriptName('labimg')
+    .version(labimgVersion)
+    .usage('$0 <command>\n\nTurns Kubernetes node profiles into bootable machines.')
+    .option('profiles', { type: 'string', default: defaultProfilesDir, describe: 'directory of profile YAML files', global: true })
+    .command(
+      'profiles',
+      'list the profiles you can build',
+      (y) => y,
+      (argv) => {
+        const rows = listProfiles(argv.profiles).filter((p) => !p.abstract);
+        const width = Math.max(...rows.map((p) => p.name.length));
+        for (const p of rows) process.stdout.write(`${p.name.padEnd(width)}  ${p.description}\n`);
+      },
+    )
+    .command(
+      'show <profile>',
+      'print a profile with its extends resolved, or the AgentConfig it compiles to',
+      (y) =>
+        y
+          .positional('profile', { type: 'string', demandOption: true, describe: 'profile name or YAML file' })
+          .option('agent-config', { type: 'boolean', default: false, describe: 'print the compiled AgentConfig instead' })
+          .option('json', { type: 'boolean', default: false }),
+      (argv) => {
+        const profile = loadProfile(argv.profile, { dir: argv.profiles });
+        const value = argv.agentConfig ? compileAgentConfig(profile) : profile;
+        process.stdout.write(argv.json ? `${JSON.stringify(value, null, 2)}\n` : dump(value, { lineWidth: -1, noRefs: true }));
+      },
+    )
+    .command(
+      'validate [refs..]',
+      'check profiles (all of them when none is named); exits 1 with every problem found',
+      (y) => y.positional('refs', { type: 'string', array: true, describe: 'profile names or YAML files' }),
+      (argv) => {
+        // Abstract profiles are incomplete by design; they are checked through the profiles that extend them.
+        const refs = argv.refs?.length ? argv.refs : listProfiles(argv.profiles).filter((p) => !p.abstract).map((p) => p.name);
+        let failed = false;
+        for (const ref of refs) {
+          try {
+            compileAgentConfig(loadProfile(ref, { dir: argv.profiles }));
+            process.stdout.write(`ok  ${ref}\n`);
+          } catch (error) {
+            if (!(error instanceof ProfileError)) throw error;
+            failed = true;
+            process.stderr.write(`${formatFindings(error.findings)}\n`);
+          }
+        }
+        if (failed) process.exitCode = 1;
+      },
+    )
+    .command(
+      'plan <profile>',
+      'print every step, command and file the agent would run and write on a fresh host',
+      (y) =>
+        roleOption(y.positional('profile', { type: 'string', demandOption: true }))
+          .option('gpu', { choices: ['present', 'absent'] as const, default: 'absent' as const, describe: 'plan as if an NVIDIA GPU were in the host' })
+          .option('json', { type: 'boolean', default: false }),
+      async (argv) => {
+        const profile = loadProfile(argv.profile, { dir: argv.profiles });
+        const steps = await planAgent(compileAgentConfig(profile), nodeConfigFor(argv.role), { gpu: argv.gpu === 'present' });
+        process.stdout.write(argv.json ? `${JSON.stringify(steps, null, 2)}\n` : formatPlan(steps));
+      },
+    )
+    .command(
+      'render <profile>',
+      'print the cloud-init user-data for one role',
+      (y) => roleOption(y.positional('profile', { type: 'string', demandOption: true })).options(joinOptions),
+      (argv) => {
+        const profile = loadProfile(argv.profile, { dir: argv.profiles });
+        const inputs = buildInputs(profile, readJoinMaterial(joinFlagsOf(argv)));
+        process.stdout.write(renderUserData(inputs, argv.role).content);
+      },
+    )
+    .command(
+      'build <profile>',
+      'write everything a node of PROFILE needs into OUT/PROFILE/, atomically',
+      (y) =>
+        y
+          .positional('profile', { type: 'string', demandOption: true })
+          .option('out', { type: 'string', default: 'out', describe: 'parent directory of the build' })
+          .options(joinOptions),
+      (argv) => {
+        const profile = loadProfile(argv.profile, { dir: argv.profiles });
+        const files = renderBuild(buildInputs(profile, readJoinMaterial(joinFlagsOf(argv))));
+        const outDir = path.join(argv.out, profile.name);
+        writeDirectoryAtomically(outDir, files);
+        const manifest = JSON.parse(files.find((f) => f.name === 'manifest.json')!.content.toString('utf8')) as Manifest;
+        printBuildSummary(outDir, manifest);
+      },
+    )
+    .demandCommand(1, 'name a command; `labimg --help` lists them')
+    .strict()
+    .recommendCommands()
+    .fail((message, error) => {
+      // Errors from a command's own work are reported by main(); usage mistakes get a short hint, no wall of help.
+      if (error) throw error;
+      process.stderr.write(`labimg: ${message}\nRun "labimg --help" for the commands and their options.\n`);
+      process.exit(2);
+    });
+}
+
+async function main(): Promise<void> {
+  try {
+    await cli(hideBin(process.argv)).parseAsync();
+  } catch (error) {
+    if (error instanceof ProfileError) {
+      process.stderr.write(`${formatFindings(error.findings)}\n`);
+    } else if (error instanceof InputError) {
+      process.stderr.write(`labimg: ${error.message}\n`);
+    } else {
+      process.stderr.write(`labimg: ${(error as Error).stack ?? String(error)}\n`);
+    }
+    process.exitCode = 1;
+  }
+}
+
+if (require.main === module) void main();
