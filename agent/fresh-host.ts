@@ -1,0 +1,71 @@
+/**
+ * The machine a plan is computed for: a freshly installed host of the profile's OS, with the things the lab
+ * turns off still on (firewall running, SELinux enforcing, a swap line in /etc/fstab and swap active), the
+ * stale runtime packages the profile removes still installed, and nothing of Kubernetes yet. So the plan shows
+ * every action the agent can take on that OS.
+ */
+import type { AgentConfig, NodeConfig } from '../contract/agent-config';
+import type { QueryAnswers } from './host/dry-run-host';
+
+const FSTAB = {
+  rhel: [
+    '/dev/mapper/centos-root /                       xfs     defaults        0 0',
+    'UUID=3a5f1c2e-0d6b-4b3e-9a57-5d2f0e8c4b11 /boot xfs     defaults        0 0',
+    '/dev/mapper/centos-swap swap                    swap    defaults        0 0',
+  ],
+  debian: ['/dev/disk/by-uuid/6c1e2f84-3b1f-4c55-8d0a-9f7e0b6a2d13 / ext4 defaults 0 1', '/swap.img none swap sw 0 0'],
+};
+
+const SELINUX_CONFIG = [
+  '# This file controls the state of SELinux on the system.',
+  'SELINUX=enforcing',
+  'SELINUXTYPE=targeted',
+  '',
+].join('\n');
+
+export function freshHostFiles(config: AgentConfig, node: NodeConfig | undefined, gpu: boolean): Record<string, string> {
+  const family = config.os.family;
+  const files: Record<string, string> = {
+    '/etc/os-release': [
+      `ID="${config.os.id}"`,
+      `VERSION_ID="${config.os.versionId}"`,
+      `ID_LIKE="${family === 'rhel' ? 'rhel fedora' : 'debian'}"`,
+      `PRETTY_NAME="${config.os.id} ${config.os.versionId}"`,
+      '',
+    ].join('\n'),
+    '/etc/hostname': `${node?.nodeName ?? 'node-1'}\n`,
+    '/etc/fstab': `${FSTAB[family].join('\n')}\n`,
+    '/proc/swaps': `Filename\tType\tSize\tUsed\tPriority\n${family === 'rhel' ? '/dev/dm-1' : '/swap.img'}\tpartition\t2097148\t0\t-2\n`,
+    '/proc/modules': '',
+    // A host bridge, so PCI detection always has something that is not a GPU to skip.
+    '/sys/bus/pci/devices/0000:00:00.0/vendor': '0x8086\n',
+    '/sys/bus/pci/devices/0000:00:00.0/class': '0x060000\n',
+  };
+  if (family === 'rhel') files['/etc/selinux/config'] = SELINUX_CONFIG;
+  if (gpu) {
+    files['/sys/bus/pci/devices/0000:00:1e.0/vendor'] = '0x10de\n';
+    files['/sys/bus/pci/devices/0000:00:1e.0/class'] = '0x030200\n';
+    // The bake phase installs the toolkit before the boot phase looks for its runtime binary; the dry run
+    // runs no installer, so the binary is there from the start.
+    if (config.gpu) files[config.gpu.runtimeBinary] = '';
+  }
+  return files;
+}
+
+export function freshHostAnswers(config: AgentConfig): QueryAnswers {
+  const wanted = new Set(config.runtime.packages.map((p) => p.name));
+  const stale = new Set(config.runtime.removePackages.filter((name) => !wanted.has(name)));
+  return (argv) => {
+    const [command, ...args] = argv;
+    const last = args[args.length - 1] ?? '';
+    if (command === 'getenforce') return { code: 0, stdout: 'Enforcing\n' };
+    if (command === 'ufw' && args[0] === 'status') return { code: 0, stdout: 'Status: active\n' };
+    if (command === 'systemctl' && last === 'firewalld') {
+      if (args[0] === 'is-enabled') return { code: 0, stdout: 'enabled\n' };
+      if (args[0] === 'is-active') return { code: 0, stdout: 'active\n' };
+    }
+    if (command === 'rpm' && stale.has(last)) return { code: 0, stdout: '1.13.1-209.el7\n' };
+    if (command === 'dpkg-query' && stale.has(last)) return { code: 0, stdout: 'install ok installed\t20.10.7-0ubuntu5\n' };
+    return undefined; // not installed, not running, not present
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * A Host that changes nothing: it keeps files in memory and records what the agent would do. The planner
+ * fills it with a fresh machine's files, runs the real steps against it, and reads back the actions.
+ */
+import * as path from 'path';
+import { COMMAND_NOT_FOUND, CommandOptions, CommandResult, Host } from './host';
+
+export type PlannedAction =
+  | { kind: 'run'; argv: string[] }
+  | { kind: 'write'; path: string; mode: number; content: string }
+  | { kind: 'remove'; path: string };
+
+/** How the simulated machine answers a read-only command; undefined means "not found / not so". */
+export type QueryAnswers = (argv: string[]) => Pick<CommandResult, 'code' | 'stdout'> | undefined;
+
+interface MemoryFile {
+  content: string;
+  mode: number;
+}
+
+export class DryRunHost implements Host {
+  readonly root = '/';
+  private readonly files = new Map<string, MemoryFile>();
+  private actions: PlannedAction[] = [];
+
+  constructor(initialFiles: Record<string, string>, private readonly answers: QueryAnswers) {
+    for (const [file, content] of Object.entries(initialFiles)) this.files.set(path.posix.normalize(file), { content, mode: 0o644 });
+  }
+
+  /** The actions recorded since the last call. */
+  takeActions(): PlannedAction[] {
+    const taken = this.actions;
+    this.actions = [];
+    return taken;
+  }
+
+  hostPath(nodePath: string): string {
+    return path.posix.normalize(nodePath);
+  }
+
+  async readFile(nodePath: string): Promise<string | undefined> {
+    return this.files.get(this.hostPath(nodePath))?.content;
+  }
+
+  async writeFile(nodePath: string, content: string, mode: number): Promise<void> {
+    const file = this.hostPath(nodePath);
+    this.files.set(file, { content, mode });
+    this.actions.push({ kind: 'write', path: file, mode, content });
+  }
+
+  async exists(nodePath: string): Promise<boolean> {
+    const wanted = this.hostPath(nodePath);
+    if (this.files.has(wanted)) return true;
+    const prefix = wanted.endsWith('/') ? wanted : `${wanted}/`;
+    for (const file of this.files.keys()) if (file.startsWith(prefix)) return true;
+    return false;
+  }
+
+  async remove(nodePath: string): Promise<void> {
+    const file = this.hostPath(nodePath);
+    this.files.delete(file);
+    this.actions.push({ kind: 'remove', path: file });
+  }
+
+  async listDir(nodePath: string): Promise<string[]> {
+    const dir = this.hostPath(nodePath).replace(/\/$/, '');
+    const names = new Set<string>();
+    for (const file of this.files.keys()) {
+      if (!file.startsWith(`${dir}/`)) continue;
+      const [first] = file.slice(dir.length + 1).split('/');
+      if (first) names.add(first);
+    }
+    return [...names].sort();
+  }
+
+  async fileMode(nodePath: string): Promise<number | undefined> {
+    return this.files.get(this.hostPath(nodePath))?.mode;
+  }
+
+  async run(argv: string[], _options?: CommandOptions): Promise<CommandResult> {
+    this.actions.push({ kind: 'run', argv: [...argv] });
+    return { argv, code: 0, stdout: '', stderr: '' };
+  }
+
+  async query(argv: string[], _options?: CommandOptions): Promise<CommandResult> {
+    const answer = this.answers(argv);
+    if (answer) return { argv, stderr: '', ...answer };
+    return { argv, code: argv[0] === undefined ? COMMAND_NOT_FOUND : 1, stdout: '', stderr: '' };
+  }
+}

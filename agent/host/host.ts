@@ -1,0 +1,71 @@
+/**
+ * The Host is the one object through which the agent touches a machine: files under a root directory,
+ * commands given as argv arrays, nothing else. Steps never import `fs` or `child_process`; that is what
+ * lets the same step code run for real (RealHost), against a temp root in tests, and as a dry run (DryRunHost).
+ */
+
+export interface CommandResult {
+  argv: string[];
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CommandOptions {
+  /** Kill the command after this long. Default 5 minutes. */
+  timeoutMs?: number;
+  /** Further attempts after a failure (network hiccups while pulling packages or images). Default 0. */
+  retries?: number;
+  /** Pause between attempts. Default 5 s. */
+  retryDelayMs?: number;
+  /** Added to the agent's own environment, which commands inherit. */
+  env?: Record<string, string>;
+}
+
+export interface WriteOptions {
+  /** The agent's own bookkeeping (state, outbox): logged at debug level, not as a change to the machine. */
+  bookkeeping?: boolean;
+}
+
+export interface Host {
+  /** The directory that stands for `/` (`--root`). */
+  readonly root: string;
+  /** The path a command must be given for `path` (a path as seen on the node, e.g. /etc/x). */
+  hostPath(path: string): string;
+
+  readFile(path: string): Promise<string | undefined>;
+  /** Atomic: a temp file beside the target, fsync, rename. Parent directories are created. */
+  writeFile(path: string, content: string, mode: number, options?: WriteOptions): Promise<void>;
+  exists(path: string): Promise<boolean>;
+  remove(path: string): Promise<void>;
+  /** Entry names of a directory; empty when it does not exist. */
+  listDir(path: string): Promise<string[]>;
+  /** Permission bits, or undefined when the file does not exist. */
+  fileMode(path: string): Promise<number | undefined>;
+
+  /** A command that changes the machine. Rejects with CommandFailed unless it exits 0. */
+  run(argv: string[], options?: CommandOptions): Promise<CommandResult>;
+  /** A read-only command whose exit status is part of the answer: never rejects for a non-zero exit. */
+  query(argv: string[], options?: CommandOptions): Promise<CommandResult>;
+}
+
+/** The file operations facts and checks need; both hosts provide them. */
+export type HostFiles = Pick<Host, 'readFile' | 'exists' | 'listDir'>;
+
+/** Exit status used when a command does not exist, as a shell would report it. */
+export const COMMAND_NOT_FOUND = 127;
+
+export class CommandFailed extends Error {
+  constructor(readonly result: CommandResult, readonly reason: string) {
+    super(`${result.argv.join(' ')}: ${reason}${tail(result)}`);
+    this.name = 'CommandFailed';
+  }
+}
+
+/** The last lines of a failed command's output: enough to see why, short enough for one log record. */
+function tail(result: CommandResult): string {
+  const text = `${result.stderr.trim()}\n${result.stdout.trim()}`.trim();
+  if (!text) return '';
+  const lines = text.split('\n');
+  return `\n${lines.slice(-12).join('\n')}`;
+}

@@ -1,0 +1,11 @@
+import * as path from 'path';
+
+/**
+ * Maps a node path (always absolute, as steps write them) into the root. `..` cannot climb out of the root,
+ * so a bad path in a config can never make the agent write beside its sandbox in tests.
+ */
+export function underRoot(root: string, nodePath: string): string {
+  if (!nodePath.startsWith('/')) throw new Error(`expected an absolute path, got "${nodePath}"`);
+  const normalized = path.posix.normalize(nodePath);
+  return root === '/' ? normalized : path.join(root, normalized);
+}

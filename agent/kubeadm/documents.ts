@@ -1,0 +1,102 @@
+/**
+ * Builds kubeadm's config documents from the AgentConfig and NodeConfig, and serializes them once as a
+ * multi-document YAML file. Flags are never used: a config file is what the plan shows and what kubeadm
+ * validates as a whole.
+ */
+import { dump } from 'js-yaml';
+import type { AgentConfig, NodeConfig } from '../../contract/agent-config';
+import { managedHeader } from '../text/managed-header';
+import type {
+  ClusterConfiguration,
+  ExtraArgs,
+  InitConfiguration,
+  JoinConfiguration,
+  KubeadmApiVersion,
+  KubeadmDocument,
+  KubeletConfiguration,
+  NodeRegistration,
+} from './types';
+
+export interface JoinMaterial {
+  token: string;
+  apiServerEndpoint: string;
+  caCertHashes: string[];
+}
+
+/** The same arguments, in the shape each API version wants. */
+export function extraArgs(apiVersion: KubeadmApiVersion, args: Record<string, string>): ExtraArgs {
+  if (apiVersion === 'kubeadm.k8s.io/v1beta3') return { ...args };
+  return Object.entries(args).map(([name, value]) => ({ name, value }));
+}
+
+/** kubelet --node-labels takes k=v pairs joined by commas. */
+function kubeletArgs(labels: Record<string, string>): Record<string, string> {
+  const pairs = Object.entries(labels).map(([k, v]) => `${k}=${v}`);
+  return pairs.length > 0 ? { 'node-labels': pairs.join(',') } : {};
+}
+
+function nodeRegistration(config: AgentConfig, node: NodeConfig, labels: Record<string, string>): NodeRegistration {
+  const registration: NodeRegistration = { criSocket: config.kubernetes.criSocket };
+  if (node.nodeName) registration.name = node.nodeName;
+  const args = kubeletArgs(labels);
+  if (Object.keys(args).length > 0) registration.kubeletExtraArgs = extraArgs(config.kubernetes.kubeadmApiVersion, args);
+  return registration;
+}
+
+/** The kubelet's cgroup driver must be the runtime's, or the kubelet cannot start pods. */
+export function kubeletCgroupDriver(config: AgentConfig): 'systemd' | 'cgroupfs' {
+  if (config.runtime.cri === 'docker' && config.runtime.docker) return config.runtime.docker.cgroupDriver;
+  return config.runtime.containerd.systemdCgroup ? 'systemd' : 'cgroupfs';
+}
+
+function clusterConfiguration(config: AgentConfig, node?: NodeConfig): ClusterConfiguration {
+  const k8s = config.kubernetes;
+  const cluster: ClusterConfiguration = {
+    apiVersion: k8s.kubeadmApiVersion,
+    kind: 'ClusterConfiguration',
+    kubernetesVersion: `v${k8s.version}`,
+    imageRepository: k8s.imageRepository,
+    networking: { podSubnet: k8s.podSubnet, serviceSubnet: k8s.serviceSubnet },
+  };
+  if (node?.controlPlaneEndpoint) cluster.controlPlaneEndpoint = node.controlPlaneEndpoint;
+  return cluster;
+}
+
+export function initDocuments(config: AgentConfig, node: NodeConfig, labels: Record<string, string>): KubeadmDocument[] {
+  const k8s = config.kubernetes;
+  const registration = nodeRegistration(config, node, labels);
+  // One-node labs run workloads on the control plane: an explicit empty list tells kubeadm "no taints".
+  registration.taints = k8s.schedulableControlPlane ? [] : k8s.controlPlaneTaints.map((key) => ({ key, effect: 'NoSchedule' }));
+  const init: InitConfiguration = { apiVersion: k8s.kubeadmApiVersion, kind: 'InitConfiguration', nodeRegistration: registration };
+  if (node.advertiseAddress) init.localAPIEndpoint = { advertiseAddress: node.advertiseAddress };
+  const kubelet: KubeletConfiguration = {
+    apiVersion: 'kubelet.config.k8s.io/v1beta1',
+    kind: 'KubeletConfiguration',
+    cgroupDriver: kubeletCgroupDriver(config),
+  };
+  return [init, clusterConfiguration(config, node), kubelet];
+}
+
+export function joinDocuments(config: AgentConfig, node: NodeConfig, join: JoinMaterial, labels: Record<string, string>): KubeadmDocument[] {
+  const joinConfig: JoinConfiguration = {
+    apiVersion: config.kubernetes.kubeadmApiVersion,
+    kind: 'JoinConfiguration',
+    nodeRegistration: nodeRegistration(config, node, labels),
+    discovery: { bootstrapToken: { token: join.token, apiServerEndpoint: join.apiServerEndpoint, caCertHashes: [...join.caCertHashes] } },
+  };
+  return [joinConfig];
+}
+
+/** For `kubeadm config images pull|list`: the image repository and version, and the socket to pull through. */
+export function imagesDocuments(config: AgentConfig): KubeadmDocument[] {
+  const init: InitConfiguration = {
+    apiVersion: config.kubernetes.kubeadmApiVersion,
+    kind: 'InitConfiguration',
+    nodeRegistration: { criSocket: config.kubernetes.criSocket },
+  };
+  return [init, clusterConfiguration(config)];
+}
+
+export function renderKubeadmConfig(documents: KubeadmDocument[]): string {
+  return managedHeader() + documents.map((doc) => dump(doc, { noRefs: true, lineWidth: -1 })).join('---\n');
+}

@@ -1,0 +1,92 @@
+/**
+ * labimg agent entry point (bundled into dist/agent.js for Node 16).
+ *
+ *   node agent.js run    [--phase bake|boot|all] [--root DIR] [--config F] [--node F] [--secrets F] [--verbose]
+ *   node agent.js plan   [--gpu present|absent] [--json] [--role control-plane|worker] [--root DIR] [--config F] [--node F]
+ *   node agent.js status [--root DIR]
+ *
+ * Exit status: 0 done, 1 a step failed (named in the last log line), 2 bad usage or config.
+ */
+import { parseArgs, ParsedArgs, UsageError, oneOf, optionValue } from './cli/args';
+import { planCommand } from './cli/plan-command';
+import { runCommand } from './cli/run-command';
+import { statusCommand } from './cli/status-command';
+import { ConfigError } from './config/load';
+import { AgentBusy } from './lock';
+import { createLogger } from './log';
+import { Redactor } from './redact';
+import { StepFailed } from './runner';
+
+const USAGE = `usage:
+  agent.js run    [--phase bake|boot|all] [--root DIR] [--config F] [--node F] [--secrets F] [--verbose]
+  agent.js plan   [--gpu present|absent] [--json] [--role control-plane|worker] [--root DIR] [--config F] [--node F]
+  agent.js status [--root DIR]
+`;
+
+const VALUED = ['phase', 'root', 'config', 'node', 'secrets', 'gpu', 'role'] as const;
+const SWITCHES = ['json', 'verbose', 'help'] as const;
+
+async function main(argv: string[]): Promise<number> {
+  const redactor = new Redactor();
+  let args: ParsedArgs;
+  try {
+    args = parseArgs(argv, VALUED, SWITCHES);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const log = createLogger({ redactor, verbose: args.options.verbose === true });
+  const root = optionValue(args, 'root') ?? '/';
+  const files = { config: optionValue(args, 'config'), node: optionValue(args, 'node'), secrets: optionValue(args, 'secrets') };
+
+  try {
+    switch (args.command) {
+      case 'run':
+        await runCommand({ root, files, log, redactor, phase: oneOf(optionValue(args, 'phase'), ['bake', 'boot', 'all'] as const, 'phase') ?? 'all' });
+        return 0;
+      case 'plan':
+        process.stdout.write(
+          await planCommand({
+            root,
+            files,
+            log,
+            json: args.options.json === true,
+            gpu: oneOf(optionValue(args, 'gpu'), ['present', 'absent'] as const, 'gpu'),
+            role: oneOf(optionValue(args, 'role'), ['control-plane', 'worker'] as const, 'role'),
+          }),
+        );
+        return 0;
+      case 'status':
+        process.stdout.write(await statusCommand(root));
+        return 0;
+      default:
+        process.stdout.write(USAGE);
+        return args.command === undefined || args.options.help ? 0 : 2;
+    }
+  } catch (err) {
+    if (err instanceof StepFailed) {
+      log.error(err.message);
+      return 1;
+    }
+    if (err instanceof UsageError) {
+      log.error(`${err.message}\n${USAGE}`);
+      return 2;
+    }
+    if (err instanceof ConfigError || err instanceof AgentBusy) {
+      log.error(err.message);
+      return 2;
+    }
+    log.error(`unexpected error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`${String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

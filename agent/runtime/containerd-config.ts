@@ -1,0 +1,96 @@
+/**
+ * /etc/containerd/config.toml as a typed object, serialized once with smol-toml.
+ *
+ * The file replaces the one containerd.io ships, whose `disabled_plugins = ["cri"]` would leave the kubelet
+ * without a CRI endpoint. Only the keys the lab sets are written; containerd fills in its defaults for the
+ * rest (see `containerd config dump`). Version 2 is containerd 1.x's layout, version 3 containerd 2.x's.
+ */
+import { stringify } from 'smol-toml';
+import type { ContainerdSpec } from '../../contract/agent-config';
+import { managedHeader } from '../text/managed-header';
+import type { DefaultRuntime } from './runtime-choice';
+
+export const CONTAINERD_CONFIG = '/etc/containerd/config.toml';
+export const CONTAINERD_CERTS_DIR = '/etc/containerd/certs.d';
+
+interface RuncOptions {
+  SystemdCgroup: boolean;
+  /** Set for runtimes that are runc-compatible wrappers, like nvidia-container-runtime. */
+  BinaryName?: string;
+}
+
+interface RuntimeEntry {
+  runtime_type: 'io.containerd.runc.v2';
+  options: RuncOptions;
+}
+
+interface RuntimeSection {
+  default_runtime_name: string;
+  runtimes: Record<string, RuntimeEntry>;
+}
+
+export interface ContainerdConfigV2 {
+  version: 2;
+  disabled_plugins: string[];
+  plugins: {
+    'io.containerd.grpc.v1.cri': {
+      sandbox_image: string;
+      containerd: RuntimeSection;
+      registry: { config_path: string };
+    };
+  };
+}
+
+export interface ContainerdConfigV3 {
+  version: 3;
+  disabled_plugins: string[];
+  plugins: {
+    'io.containerd.cri.v1.images': {
+      pinned_images: { sandbox: string };
+      registry: { config_path: string };
+    };
+    'io.containerd.cri.v1.runtime': {
+      containerd: RuntimeSection;
+    };
+  };
+}
+
+export type ContainerdConfig = ContainerdConfigV2 | ContainerdConfigV3;
+
+function runtimeSection(spec: ContainerdSpec, runtime: DefaultRuntime): RuntimeSection {
+  const runtimes: Record<string, RuntimeEntry> = {
+    runc: { runtime_type: 'io.containerd.runc.v2', options: { SystemdCgroup: spec.systemdCgroup } },
+  };
+  if (runtime.name === 'nvidia') {
+    // Same options as runc, as nvidia-ctk does: the cgroup driver must not change with the runtime.
+    runtimes.nvidia = { runtime_type: 'io.containerd.runc.v2', options: { BinaryName: runtime.binary, SystemdCgroup: spec.systemdCgroup } };
+  }
+  return { default_runtime_name: runtime.name, runtimes };
+}
+
+export function containerdConfig(spec: ContainerdSpec, runtime: DefaultRuntime): ContainerdConfig {
+  // Explicitly empty: the distro file disables the CRI plugin, and an absent key would look like an oversight.
+  const disabled_plugins: string[] = [];
+  const registry = { config_path: CONTAINERD_CERTS_DIR };
+  if (spec.configVersion === 3) {
+    return {
+      version: 3,
+      disabled_plugins,
+      plugins: {
+        'io.containerd.cri.v1.images': { pinned_images: { sandbox: spec.sandboxImage }, registry },
+        'io.containerd.cri.v1.runtime': { containerd: runtimeSection(spec, runtime) },
+      },
+    };
+  }
+  return {
+    version: 2,
+    disabled_plugins,
+    plugins: {
+      'io.containerd.grpc.v1.cri': { sandbox_image: spec.sandboxImage, containerd: runtimeSection(spec, runtime), registry },
+    },
+  };
+}
+
+export function renderContainerdConfig(spec: ContainerdSpec, runtime: DefaultRuntime): string {
+  return managedHeader() + stringify(containerdConfig(spec, runtime));
+}

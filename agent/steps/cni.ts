@@ -1,0 +1,19 @@
+/**
+ * Lab step 11 (control plane): the pod network. Calico's operator manifest, then the Installation resource
+ * the agent writes with the cluster's pod CIDR; or the profile's manifests for another plugin.
+ */
+import { CALICO_INSTALLATION_FILE, renderCalicoInstallation } from '../kube/calico-installation';
+import { manifestsStep } from './manifests-step';
+import { isControlPlane } from './step';
+
+export const cni = manifestsStep({
+  id: 'cni',
+  title: 'Install the pod network (CNI)',
+  applies: (ctx) => isControlPlane(ctx) && ctx.config.cni.plugin !== 'none',
+  manifests: (ctx) => ctx.config.cni.manifests,
+  generated: (ctx) => {
+    const installation = ctx.config.cni.calicoInstallation;
+    if (ctx.config.cni.plugin !== 'calico' || !installation) return [];
+    return [{ path: CALICO_INSTALLATION_FILE, content: renderCalicoInstallation(installation) }];
+  },
+});

@@ -1,0 +1,4 @@
+/** Lab step 7c: /etc/docker/daemon.json with the systemd cgroup driver, matching the kubelet's. */
+import { runtimeConfigStep } from './runtime-config-step';
+
+export const dockerDaemon = runtimeConfigStep('docker-daemon', 'Write /etc/docker/daemon.json', 'docker');

@@ -1,0 +1,56 @@
+/**
+ * Every step, in the order the lab does them. Bake steps prepare an image (or a fresh host) and need no
+ * instance config; boot steps run on every boot of an instance and are cheap when nothing changed.
+ */
+import { aptRepos } from './apt-repos';
+import { cni } from './cni';
+import { containerdConfig } from './containerd-config';
+import { containerdMirrors } from './containerd-mirrors';
+import { dockerDaemon } from './docker-daemon';
+import { enableServices } from './enable-services';
+import { firewallOff } from './firewall-off';
+import { gpuDevicePlugin } from './gpu-device-plugin';
+import { gpuSwitch } from './gpu-switch';
+import { installGpuPackages } from './install-gpu-packages';
+import { installKubernetes } from './install-kubernetes';
+import { installRuntime } from './install-runtime';
+import { kernelModules } from './kernel-modules';
+import { kubeadmInit } from './kubeadm-init';
+import { kubeadmJoin } from './kubeadm-join';
+import { kubeconfig } from './kubeconfig';
+import { pullImages } from './pull-images';
+import { removeStaleRuntime } from './remove-stale-runtime';
+import { selinux } from './selinux';
+import type { Step } from './step';
+import { swapOff } from './swap-off';
+import { sysctls } from './sysctls';
+import { yumRepos } from './yum-repos';
+
+export const STEPS: readonly Step[] = [
+  // bake: host preparation
+  firewallOff,
+  selinux,
+  swapOff,
+  kernelModules,
+  sysctls,
+  // bake: packages
+  yumRepos,
+  aptRepos,
+  removeStaleRuntime,
+  installRuntime,
+  installGpuPackages,
+  // bake: runtime configuration
+  containerdConfig,
+  containerdMirrors,
+  dockerDaemon,
+  installKubernetes,
+  enableServices,
+  pullImages,
+  // boot
+  gpuSwitch,
+  kubeadmInit,
+  kubeconfig,
+  cni,
+  gpuDevicePlugin,
+  kubeadmJoin,
+];

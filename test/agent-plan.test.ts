@@ -1,0 +1,111 @@
+/**
+ * The dry run: planAgent() runs the real steps against a simulated fresh host and lists every command and
+ * file, without touching this machine. The builder's CLI imports it; `agent.js plan` prints it.
+ */
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import type { NodeConfig } from '../contract/agent-config';
+import { formatPlan, planAgent, PlannedAction, PlannedStep } from '../agent/plan';
+import { ensureAgentBuilt } from './helpers/agent-build';
+import { FIXTURES, fixture } from './helpers/agent-machine';
+
+const controlPlane = fixture<NodeConfig>('node-control-plane');
+
+function runs(step: PlannedStep | undefined): string[][] {
+  return (step?.actions ?? []).filter((a): a is Extract<PlannedAction, { kind: 'run' }> => a.kind === 'run').map((a) => a.argv);
+}
+
+function writes(step: PlannedStep | undefined): Array<Extract<PlannedAction, { kind: 'write' }>> {
+  return (step?.actions ?? []).filter((a): a is Extract<PlannedAction, { kind: 'write' }> => a.kind === 'write');
+}
+
+test('centos-gpu with a GPU: every lab step, each with its commands and files', async (t) => {
+  const plan = await planAgent(fixture('centos-gpu'), controlPlane, { gpu: true });
+  const step = (id: string) => plan.find((s) => s.id === id);
+  t.deepEqual(plan.map((s) => `${s.phase}:${s.id}`), [
+    'bake:firewall-off', 'bake:selinux', 'bake:swap-off', 'bake:kernel-modules', 'bake:sysctls', 'bake:yum-repos',
+    'bake:remove-stale-runtime', 'bake:install-runtime', 'bake:install-gpu-packages', 'bake:containerd-config',
+    'bake:docker-daemon', 'bake:install-kubernetes', 'bake:enable-services', 'bake:pull-images',
+    'boot:gpu-switch', 'boot:kubeadm-init', 'boot:kubeconfig', 'boot:cni', 'boot:gpu-device-plugin',
+  ]);
+  for (const s of plan) t.true(s.actions.length > 0, `${s.id} has actions on a fresh host`);
+
+  t.deepEqual(runs(step('firewall-off')), [['systemctl', 'disable', '--now', 'firewalld']]);
+  t.deepEqual(runs(step('selinux')), [['setenforce', '0']]);
+  t.like(writes(step('selinux'))[0], { path: '/etc/selinux/config', mode: 0o644 });
+  t.regex(writes(step('selinux'))[0]?.content ?? '', /^SELINUX=permissive$/m);
+  t.deepEqual(runs(step('swap-off')), [['swapoff', '-a']]);
+  t.regex(writes(step('swap-off'))[0]?.content ?? '', /^#labimg-swap-off# \/dev\/mapper\/centos-swap/m);
+  t.deepEqual(runs(step('kernel-modules')), [['modprobe', 'br_netfilter']]);
+  t.deepEqual(runs(step('sysctls')), [['sysctl', '--system']]);
+  t.deepEqual(writes(step('yum-repos')).map((w) => w.path), [
+    '/etc/yum.repos.d/docker-ce-stable.repo', '/etc/yum.repos.d/kubernetes.repo', '/etc/yum.repos.d/nvidia-container-toolkit.repo',
+  ]);
+  t.deepEqual(runs(step('remove-stale-runtime')), [['yum', 'remove', '-y', 'docker', 'docker-client', 'docker-common', 'docker-engine']]);
+  t.deepEqual(runs(step('install-kubernetes')), [['yum', 'install', '-y', '--disableexcludes=kubernetes', 'kubelet-1.23.3-0', 'kubeadm-1.23.3-0', 'kubectl-1.23.3-0']]);
+  t.deepEqual(runs(step('enable-services')), [
+    ['systemctl', 'enable', '--now', 'containerd'], ['systemctl', 'enable', '--now', 'docker'], ['systemctl', 'enable', 'kubelet'],
+  ]);
+  t.deepEqual(runs(step('pull-images')), [['kubeadm', 'config', 'images', 'pull', '--config', '/etc/labimg/kubeadm-images.yaml']]);
+
+  const daemon = writes(step('gpu-switch'))[0];
+  t.like(daemon, { path: '/etc/docker/daemon.json', mode: 0o644 });
+  t.like(JSON.parse(daemon?.content ?? '{}'), { 'default-runtime': 'nvidia' });
+  t.deepEqual(runs(step('gpu-switch')), [['systemctl', 'restart', 'docker']]);
+
+  const init = writes(step('kubeadm-init'))[0];
+  t.like(init, { path: '/etc/labimg/kubeadm-init.yaml', mode: 0o600 });
+  t.regex(init?.content ?? '', /node-labels: nvidia\.com\/gpu\.present=true/);
+  t.deepEqual(runs(step('kubeadm-init')), [['kubeadm', 'init', '--config', '/etc/labimg/kubeadm-init.yaml']]);
+  t.deepEqual(runs(step('kubeconfig')), [['install', '-D', '-m', '0600', '/etc/kubernetes/admin.conf', '/root/.kube/config']]);
+  t.deepEqual(runs(step('cni')).map((argv) => argv.slice(3)), [
+    ['create', '-f', 'https://raw.githubusercontent.com/projectcalico/calico/v3.25.2/manifests/tigera-operator.yaml'],
+    ['create', '-f', '/etc/labimg/calico-installation.yaml'],
+  ]);
+  t.is(runs(step('gpu-device-plugin')).length, 1);
+});
+
+test('without a GPU the plan keeps runc and registers no GPU label', async (t) => {
+  const plan = await planAgent(fixture('centos-gpu'), controlPlane, { gpu: false });
+  const daemon = writes(plan.find((s) => s.id === 'gpu-switch'))[0];
+  t.deepEqual(JSON.parse(daemon?.content ?? '{}'), { 'exec-opts': ['native.cgroupdriver=systemd'] });
+  t.notRegex(writes(plan.find((s) => s.id === 'kubeadm-init'))[0]?.content ?? '', /node-labels/);
+});
+
+test('a worker plan writes the join config 0600 with a placeholder token and removes it after the join', async (t) => {
+  const worker: NodeConfig = { apiVersion: 'labimg.dev/v1', kind: 'NodeConfig', role: 'worker' };
+  const plan = await planAgent(fixture('ubuntu'), worker, { gpu: false });
+  const join = plan.find((s) => s.id === 'kubeadm-join');
+  t.deepEqual(join?.actions.map((a) => a.kind), ['write', 'run', 'remove']);
+  t.like(join?.actions[0], { path: '/etc/labimg/kubeadm-join.yaml', mode: 0o600 });
+  t.regex(writes(join)[0]?.content ?? '', /token: xxxxxx\.xxxxxxxxxxxxxxxx/);
+  t.false(plan.some((s) => s.id === 'kubeadm-init' || s.id === 'cni'));
+  t.deepEqual(runs(plan.find((s) => s.id === 'apt-repos')).map((a) => a[0]), ['curl', 'gpg', 'apt-get']);
+});
+
+test('formatPlan shows every step, its argv and each file with path, mode and content', async (t) => {
+  const text = formatPlan(await planAgent(fixture('centos-gpu'), controlPlane, { gpu: true }));
+  t.regex(text, /^\[bake\] firewall-off: Stop and disable the distro firewall$/m);
+  t.regex(text, /^ {4}run {4}systemctl disable --now firewalld$/m);
+  t.regex(text, /^ {4}write {2}\/etc\/labimg\/kubeadm-init\.yaml \(mode 0600\)$/m);
+  t.regex(text, /^ {11}\| kubernetesVersion: v1\.23\.3$/m);
+  t.regex(text, /^ {4}run {4}kubeadm config images pull --config \/etc\/labimg\/kubeadm-images\.yaml$/m);
+  t.regex(text, /^ {4}remove \/etc\/apt|^\[boot\] cni: Install the pod network \(CNI\)$/m);
+  t.regex(text, /^19 steps, \d+ actions\.$/m);
+});
+
+test('`agent.js plan --json` prints the same plan from the bundle, and touches nothing', async (t) => {
+  const bundle = await ensureAgentBuilt();
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'labimg-plan-'));
+  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
+  const { stdout } = await promisify(execFile)(process.execPath, [
+    bundle, 'plan', '--json', '--gpu', 'present', '--root', root,
+    '--config', path.join(FIXTURES, 'centos-gpu.json'), '--node', path.join(FIXTURES, 'node-control-plane.json'),
+  ]);
+  t.deepEqual(JSON.parse(stdout), await planAgent(fixture('centos-gpu'), controlPlane, { gpu: true }));
+  t.deepEqual(fs.readdirSync(root), []);
+});

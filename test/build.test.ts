@@ -1,0 +1,194 @@
+import test from 'ava';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { spawnSync } from 'node:child_process';
+import { load } from 'js-yaml';
+import { agentPath, labimg, repoRoot, tempDir } from './helpers/cli';
+import { cloudInitSchema, knownCloudConfigKeys, shellcheck, systemdVerify } from './helpers/validators';
+import type { Manifest } from '../builder/manifest';
+
+const PROFILES = ['centos', 'centos-gpu', 'ubuntu', 'ubuntu1804', 'ubuntu-gpu'];
+const ROLES = ['control-plane', 'worker'];
+
+interface WriteFileEntry {
+  path: string;
+  permissions: string;
+  encoding?: string;
+  content: string;
+}
+
+function build(profile: string, extra: string[] = []): string {
+  const out = tempDir();
+  const result = labimg(['build', profile, '--out', out, ...extra]);
+  if (result.code !== 0) throw new Error(`labimg build ${profile} failed (${result.code}):\n${result.stderr}`);
+  return path.join(out, profile);
+}
+
+function writeFilesOf(userDataFile: string): WriteFileEntry[] {
+  const config = load(readFileSync(userDataFile, 'utf8')) as { write_files: WriteFileEntry[] };
+  return config.write_files;
+}
+
+const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
+
+for (const profile of PROFILES) {
+  test(`build ${profile}: every user-data passes cloud-init's schema and uses only known modules`, (t) => {
+    const dir = build(profile);
+    const known = knownCloudConfigKeys();
+    for (const role of ROLES) {
+      const file = path.join(dir, `user-data-${role}.yaml`);
+      const text = readFileSync(file, 'utf8');
+      t.true(text.startsWith('#cloud-config\n'), `${file} must start with #cloud-config`);
+      const schema = cloudInitSchema(file);
+      t.is(schema.code, 0, schema.output);
+      const config = load(text) as Record<string, unknown>;
+      for (const key of Object.keys(config)) t.true(known.has(key), `${role}: top-level key "${key}" is no cloud-init module key`);
+    }
+  });
+}
+
+test('cloud-init schema really rejects a broken user-data (the check can fail)', (t) => {
+  const dir = tempDir();
+  const file = path.join(dir, 'broken.yaml');
+  writeFileSync(file, '#cloud-config\nruncmd: "systemctl start labimg-agent"\nwrite_files: 5\n');
+  const result = cloudInitSchema(file);
+  t.not(result.code, 0);
+  t.regex(result.output, /write_files/);
+});
+
+test("cloud-init's own write_files module lands the agent, its config and unit byte-for-byte", (t) => {
+  const dir = build('centos-gpu');
+  const root = tempDir('labimg-root-');
+  const result = spawnSync('/usr/bin/python3', [path.join(repoRoot, 'test/helpers/cloud-init-write-files.py'), path.join(dir, 'user-data-control-plane.yaml'), root], { encoding: 'utf8' });
+  t.is(result.status, 0, result.stderr);
+
+  t.deepEqual(readFileSync(path.join(root, 'usr/local/lib/labimg/agent.js')), readFileSync(agentPath));
+  t.deepEqual(readFileSync(path.join(root, 'etc/labimg/agent.json')), readFileSync(path.join(dir, 'agent.json')));
+  t.deepEqual(readFileSync(path.join(root, 'etc/systemd/system/labimg-agent.service')), readFileSync(path.join(dir, 'labimg-agent.service')));
+  t.is(statSync(path.join(root, 'usr/local/lib/labimg/install-node.sh')).mode & 0o777, 0o755);
+  const node = JSON.parse(readFileSync(path.join(root, 'etc/labimg/node.json'), 'utf8'));
+  t.like(node, { apiVersion: 'labimg.dev/v1', kind: 'NodeConfig', role: 'control-plane' });
+  t.false(existsSync(path.join(root, 'etc/labimg/secrets.json')), 'no secrets file without join material');
+});
+
+test('the agent travels gzip+base64 and decodes to dist/agent.js', (t) => {
+  const dir = build('ubuntu');
+  const entry = writeFilesOf(path.join(dir, 'user-data-worker.yaml')).find((f) => f.path === '/usr/local/lib/labimg/agent.js');
+  t.is(entry?.encoding, 'gzip+base64');
+  t.deepEqual(gunzipSync(Buffer.from(entry!.content, 'base64')), readFileSync(agentPath));
+});
+
+test('manifest lists every file with its real size, sha256 and mode, and user-data against cloud limits', (t) => {
+  const dir = build('centos-gpu');
+  const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as Manifest;
+  t.is(manifest.profile, 'centos-gpu');
+  const onDisk = readdirSync(dir).filter((name) => name !== 'manifest.json').sort();
+  t.deepEqual(manifest.files.map((f) => f.name), onDisk);
+  for (const entry of manifest.files) {
+    const content = readFileSync(path.join(dir, entry.name));
+    t.is(entry.size, content.length, entry.name);
+    t.is(entry.sha256, sha256(content), entry.name);
+    t.is(entry.mode, (statSync(path.join(dir, entry.name)).mode & 0o777).toString(8).padStart(4, '0'), entry.name);
+  }
+  const userData = manifest.files.filter((f) => f.name.startsWith('user-data'));
+  t.is(userData.length, 2);
+  for (const entry of userData) {
+    t.deepEqual(Object.keys(entry.userDataLimits ?? {}), ['ec2', 'azure', 'gce']);
+    t.is(entry.userDataLimits!.ec2.fits, entry.size <= 16_384);
+    t.is(entry.userDataLimits!.gce.fits, entry.size <= 262_144);
+  }
+});
+
+test('two builds of the same profile are byte-identical', (t) => {
+  const first = build('centos-gpu');
+  const second = build('centos-gpu');
+  for (const name of readdirSync(first)) {
+    t.deepEqual(readFileSync(path.join(first, name)), readFileSync(path.join(second, name)), name);
+  }
+});
+
+test('generated shell passes shellcheck, and shellcheck does catch a mistake', (t) => {
+  const dir = build('centos');
+  const result = shellcheck(path.join(dir, 'install-node.sh'));
+  t.is(result.code, 0, result.output);
+
+  const broken = path.join(tempDir(), 'broken.sh');
+  writeFileSync(broken, '#!/bin/sh\nrm -rf $dir/bin\n');
+  t.not(shellcheck(broken).code, 0);
+});
+
+test('the systemd unit passes systemd-analyze verify', (t) => {
+  const dir = build('centos');
+  // verify resolves ExecStart= binaries, so give it a tree where they exist.
+  const unitDir = tempDir();
+  const unit = path.join(unitDir, 'labimg-agent.service');
+  writeFileSync(unit, readFileSync(path.join(dir, 'labimg-agent.service'), 'utf8').replace(/\/usr\/local\/lib\/labimg\/[^\s]+/g, '/bin/true'));
+  const result = systemdVerify(unit);
+  t.is(result.code, 0, result.output);
+});
+
+test('a worker with join material gets secrets.json 0600 and its user-data is 0600', (t) => {
+  const tokenFile = path.join(tempDir(), 'token');
+  writeFileSync(tokenFile, 'abcdef.0123456789abcdef\n');
+  const hash = `sha256:${'a'.repeat(64)}`;
+  const dir = build('centos', ['--join-api-server', '10.0.0.10:6443', '--join-ca-cert-hash', hash, '--join-token-file', tokenFile]);
+  const files = writeFilesOf(path.join(dir, 'user-data-worker.yaml'));
+  const secrets = files.find((f) => f.path === '/etc/labimg/secrets.json');
+  t.is(secrets?.permissions, '0600');
+  t.deepEqual(JSON.parse(secrets!.content), { bootstrapToken: 'abcdef.0123456789abcdef' });
+  const node = JSON.parse(files.find((f) => f.path === '/etc/labimg/node.json')!.content);
+  t.deepEqual(node.join, { apiServerEndpoint: '10.0.0.10:6443', caCertHashes: [hash] });
+  t.is(statSync(path.join(dir, 'user-data-worker.yaml')).mode & 0o777, 0o600);
+  // The control plane's user-data carries no token.
+  t.false(readFileSync(path.join(dir, 'user-data-control-plane.yaml'), 'utf8').includes('0123456789abcdef'));
+  t.false(readFileSync(path.join(dir, 'agent.json'), 'utf8').includes('0123456789abcdef'));
+});
+
+test('bad join input fails with the flag named, never echoing the token, and writes nothing', (t) => {
+  const out = tempDir();
+  const tokenFile = path.join(out, 'token');
+  writeFileSync(tokenFile, 'NOT-A-TOKEN-secretvalue');
+  const hash = `sha256:${'b'.repeat(64)}`;
+
+  const badToken = labimg(['build', 'centos', '--out', out, '--join-api-server', '10.0.0.10:6443', '--join-ca-cert-hash', hash, '--join-token-file', tokenFile]);
+  t.is(badToken.code, 1);
+  t.regex(badToken.stderr, /--join-token-file: .*token does not hold a bootstrap token/);
+  t.false(badToken.stderr.includes('secretvalue'));
+
+  const partial = labimg(['build', 'centos', '--out', out, '--join-api-server', '10.0.0.10:6443']);
+  t.is(partial.code, 1);
+  t.regex(partial.stderr, /give all three, or none/);
+
+  const badHash = labimg(['build', 'centos', '--out', out, '--join-api-server', '10.0.0.10:6443', '--join-ca-cert-hash', 'md5:abc', '--join-token-file', tokenFile]);
+  t.regex(badHash.stderr, /--join-ca-cert-hash: expected "sha256:"/);
+
+  const badEndpoint = labimg(['build', 'centos', '--out', out, '--join-api-server', '10.0.0.10', '--join-ca-cert-hash', hash, '--join-token-file', tokenFile]);
+  t.regex(badEndpoint.stderr, /--join-api-server: expected HOST:PORT/);
+
+  t.deepEqual(readdirSync(out), ['token']);
+});
+
+test('an invalid inherited value fails with the parent file and line, and leaves the previous build untouched', (t) => {
+  const profiles = tempDir('labimg-profiles-');
+  for (const name of readdirSync(path.join(repoRoot, 'profiles'))) {
+    writeFileSync(path.join(profiles, name), readFileSync(path.join(repoRoot, 'profiles', name)));
+  }
+  const out = tempDir();
+  const good = labimg(['build', 'centos', '--out', out, '--profiles', profiles]);
+  t.is(good.code, 0, good.stderr);
+  const before = readFileSync(path.join(out, 'centos', 'manifest.json'));
+
+  // centos inherits podSubnet from base: the error must point at base.yaml, where the value is written.
+  const file = path.join(profiles, 'base.yaml');
+  const text = readFileSync(file, 'utf8');
+  t.true(text.includes('10.244.0.0/16'));
+  writeFileSync(file, text.replace('10.244.0.0/16', '10.244.0.0/33'));
+  const bad = labimg(['build', 'centos', '--out', out, '--profiles', profiles]);
+  t.is(bad.code, 1);
+  const line = text.split('\n').findIndex((l) => l.includes('10.244.0.0/16')) + 1;
+  t.regex(bad.stderr, new RegExp(`base\\.yaml:${line}:\\d+: kubernetes\\.podSubnet: expected an IPv4 CIDR`));
+  t.deepEqual(readFileSync(path.join(out, 'centos', 'manifest.json')), before);
+  t.deepEqual(readdirSync(out), ['centos'], 'no temp directory left behind');
+});

@@ -1,0 +1,239 @@
+'use strict';
+/**
+ * Shared state of the stand-in commands in test/fake-bin. Every stand-in:
+ *   - appends {argv, cwd} as one JSON line to $LABIMG_FAKE_LOG, before doing anything;
+ *   - keeps the machine's state under $LABIMG_FAKE_ROOT — the same temp root the agent runs against — so the
+ *     agent's checks (files, rpm -q, systemctl is-active, ...) see what the commands did.
+ * Machine files live where a real system has them ($ROOT/etc, $ROOT/proc, $ROOT/sys); bookkeeping that a real
+ * system keeps in binary databases (rpm, dpkg, systemd, containerd) lives in $ROOT/.fake/*.json.
+ */
+const fs = require('fs');
+const path = require('path');
+
+const ROOT = process.env.LABIMG_FAKE_ROOT;
+
+function requireRoot() {
+  if (!ROOT) {
+    process.stderr.write('LABIMG_FAKE_ROOT is not set: stand-ins only run inside agent tests\n');
+    process.exit(99);
+  }
+  return ROOT;
+}
+
+/** A node path (/etc/x) inside the fake root. */
+function rootPath(nodePath) {
+  return path.join(requireRoot(), nodePath);
+}
+
+function record(name, args) {
+  const log = process.env.LABIMG_FAKE_LOG;
+  if (log) fs.appendFileSync(log, `${JSON.stringify({ argv: [name, ...args], cwd: process.cwd() })}\n`);
+}
+
+function readText(file) {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+function writeText(file, content, mode) {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const temp = `${file}.fake-${process.pid}.tmp`;
+  fs.writeFileSync(temp, content, { mode: mode ?? 0o644 });
+  fs.renameSync(temp, file);
+}
+
+function stateFile(name) {
+  return rootPath(`/.fake/${name}.json`);
+}
+
+function loadState(name, fallback) {
+  const text = readText(stateFile(name));
+  return text === undefined ? fallback : JSON.parse(text);
+}
+
+function saveState(name, value) {
+  writeText(stateFile(name), `${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Ends the stand-in the way the real command would: message on stderr, exit status. */
+function fail(message, code = 1) {
+  process.stderr.write(message.endsWith('\n') ? message : `${message}\n`);
+  process.exit(code);
+}
+
+function out(text) {
+  process.stdout.write(text);
+}
+
+// ---- packages ---------------------------------------------------------------------------------------------
+
+const KUBE_REPO = /kubernetes|pkgs\.k8s\.io/;
+// Docker's own repositories and their mirrors (Aliyun keeps the docker-ce path).
+const DOCKER_REPO = /docker-ce|download\.docker\.com/;
+
+/**
+ * What the stand-in package managers know about packages: which repository provides each (matched against
+ * repo base URLs; null = the distro's own repos), its default version, and what installing it brings.
+ */
+const CATALOG = {
+  'docker-ce': { repo: DOCKER_REPO, version: { rhel: '20.10.24-3.el7', debian: '5:24.0.9-1~ubuntu.20.04~focal' }, units: ['docker'], commands: ['dockerd'] },
+  'docker-ce-cli': { repo: DOCKER_REPO, version: { rhel: '20.10.24-3.el7', debian: '5:24.0.9-1~ubuntu.20.04~focal' }, commands: ['docker'] },
+  'containerd.io': {
+    repo: DOCKER_REPO,
+    version: { rhel: '1.6.33-3.1.el7', debian: '1.7.25-1' },
+    units: ['containerd'],
+    commands: ['containerd', 'ctr'],
+    // What the real package ships: CRI disabled, because Docker does not need it.
+    files: { '/etc/containerd/config.toml': '#   Copyright 2018-2022 Docker Inc.\n\ndisabled_plugins = ["cri"]\n' },
+  },
+  'docker-compose-plugin': { repo: DOCKER_REPO, version: { rhel: '2.27.1-1.el7', debian: '2.27.1-1~ubuntu.20.04~focal' } },
+  containerd: { repo: null, version: { debian: '1.7.12-0ubuntu2~20.04.1' }, units: ['containerd'], commands: ['containerd', 'ctr'] },
+  kubelet: { repo: KUBE_REPO, units: ['kubelet'], commands: ['kubelet'] },
+  kubeadm: { repo: KUBE_REPO, commands: ['kubeadm'] },
+  kubectl: { repo: KUBE_REPO, commands: ['kubectl'] },
+  'nvidia-container-toolkit': {
+    repo: /nvidia/,
+    version: { rhel: '1.17.8-1', debian: '1.17.8-1' },
+    commands: ['nvidia-ctk'],
+    files: { '/usr/bin/nvidia-container-runtime': '#!/bin/sh\n', '/usr/bin/nvidia-ctk': '#!/bin/sh\n' },
+  },
+  firewalld: { repo: null, units: ['firewalld'], commands: ['firewall-cmd'] },
+  ufw: { repo: null, commands: ['ufw'] },
+};
+
+function catalogEntry(name) {
+  return CATALOG[name] || { repo: null };
+}
+
+function family() {
+  const osRelease = readText(rootPath('/etc/os-release')) || '';
+  return /ID_LIKE=.*(rhel|fedora)|^ID="?(centos|rhel|rocky|fedora)/m.test(osRelease) ? 'rhel' : 'debian';
+}
+
+function packages() {
+  return loadState('packages', {});
+}
+
+function installedVersion(name) {
+  const pkg = packages()[name];
+  return pkg ? pkg.version : undefined;
+}
+
+/** Records the install and what comes with it: systemd units, files (kept if present, like %config(noreplace)). */
+function installPackage(name, version) {
+  const db = packages();
+  const entry = catalogEntry(name);
+  db[name] = { version: version || (entry.version && entry.version[family()]) || '1.0-1' };
+  saveState('packages', db);
+  const units = loadState('units', {});
+  for (const unit of entry.units || []) if (!units[unit]) units[unit] = { enabled: false, active: false };
+  saveState('units', units);
+  for (const [file, content] of Object.entries(entry.files || {})) {
+    if (readText(rootPath(file)) === undefined) writeText(rootPath(file), content, file.startsWith('/usr/bin/') ? 0o755 : 0o644);
+  }
+}
+
+function removePackage(name) {
+  const db = packages();
+  delete db[name];
+  saveState('packages', db);
+  const units = loadState('units', {});
+  for (const unit of catalogEntry(name).units || []) delete units[unit];
+  saveState('units', units);
+}
+
+/** A stand-in for a command that belongs to a package behaves as "command not found" until it is installed. */
+function requireCommand(command) {
+  const owner = Object.entries(CATALOG).find(([, entry]) => (entry.commands || []).includes(command));
+  if (owner && !Object.entries(CATALOG).some(([name, entry]) => (entry.commands || []).includes(command) && installedVersion(name))) {
+    fail(`${command}: command not found`, 127);
+  }
+}
+
+// ---- services and images ----------------------------------------------------------------------------------
+
+function units() {
+  return loadState('units', {});
+}
+
+function unitActive(unit) {
+  const u = units()[unit];
+  return Boolean(u && u.active);
+}
+
+function images() {
+  return loadState('images', { containerd: [], docker: [] });
+}
+
+function addImages(runtime, refs) {
+  const all = images();
+  all[runtime] = [...new Set([...(all[runtime] || []), ...refs])];
+  saveState('images', all);
+}
+
+// ---- kernel -----------------------------------------------------------------------------------------------
+
+function procSysPath(key) {
+  return rootPath(`/proc/sys/${key.replace(/\./g, '/')}`);
+}
+
+function readSysctl(key) {
+  const value = readText(procSysPath(key));
+  return value === undefined ? undefined : value.trim();
+}
+
+/** Swap areas still active (first line of /proc/swaps is the header). */
+function activeSwaps() {
+  return (readText(rootPath('/proc/swaps')) || '').split('\n').slice(1).filter((l) => l.trim());
+}
+
+/** Interprets the \n and \t escapes of rpm --qf and dpkg-query -f formats. */
+function unescapeFormat(format) {
+  return format.replace(/\\n/g, '\n').replace(/\\t/g, '\t');
+}
+
+function main(name, handler) {
+  const args = process.argv.slice(2);
+  requireRoot();
+  record(name, args);
+  // Fault injection for tests: LABIMG_FAKE_FAIL="modprobe br_netfilter" makes that command (by argv prefix) fail.
+  const inject = process.env.LABIMG_FAKE_FAIL;
+  if (inject && [name, ...args].join(' ').startsWith(inject)) fail(`${name}: injected failure (LABIMG_FAKE_FAIL="${inject}")`, 1);
+  try {
+    handler(args);
+  } catch (err) {
+    fail(`${name} (stand-in) crashed: ${err && err.stack ? err.stack : err}`, 70);
+  }
+}
+
+module.exports = {
+  ROOT,
+  rootPath,
+  readText,
+  writeText,
+  loadState,
+  saveState,
+  fail,
+  out,
+  CATALOG,
+  catalogEntry,
+  family,
+  packages,
+  installedVersion,
+  installPackage,
+  removePackage,
+  requireCommand,
+  units,
+  unitActive,
+  images,
+  addImages,
+  procSysPath,
+  readSysctl,
+  activeSwaps,
+  unescapeFormat,
+  main,
+};

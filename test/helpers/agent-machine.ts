@@ -1,0 +1,253 @@
+/**
+ * A fake machine for agent tests: a temp root laid out like a freshly installed CentOS 7 or Ubuntu 20.04 (swap on,
+ * firewall running, SELinux enforcing, a stale Docker package), the stand-in commands of test/fake-bin on
+ * PATH — and nothing else: PATH holds only the stand-ins and `node`, so a command without a stand-in fails
+ * the test instead of touching the real machine.
+ */
+import { spawn } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { AgentConfig, NodeConfig, NodeSecrets } from '../../contract/agent-config';
+import { AGENT_BUNDLE, REPO_ROOT, ensureAgentBuilt } from './agent-build';
+
+export const FAKE_BIN = path.join(REPO_ROOT, 'test/fake-bin');
+export const FIXTURES = path.join(REPO_ROOT, 'test/fixtures/agent');
+
+export function fixture<T = AgentConfig>(name: string): T {
+  return JSON.parse(fs.readFileSync(path.join(FIXTURES, `${name}.json`), 'utf8')) as T;
+}
+
+export interface MachineOptions {
+  config: AgentConfig;
+  node?: NodeConfig;
+  secrets?: NodeSecrets;
+  /** Put an NVIDIA 3D controller (vendor 0x10de, class 0x030200) on the fake PCI bus. */
+  gpu?: boolean;
+}
+
+export interface AgentRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface LoggedCommand {
+  argv: string[];
+  cwd: string;
+}
+
+let nodeOnlyDir: string | undefined;
+/** A directory holding only a `node` link, so the stand-ins' `#!/usr/bin/env node` resolves without /usr/bin on PATH. */
+function nodeDir(): string {
+  if (!nodeOnlyDir) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'labimg-node-'));
+    fs.symlinkSync(process.execPath, path.join(dir, 'node'));
+    process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+    nodeOnlyDir = dir;
+  }
+  return nodeOnlyDir;
+}
+
+export class FakeMachine {
+  readonly root: string;
+  readonly logFile: string;
+
+  private constructor(readonly dir: string, readonly options: MachineOptions) {
+    this.root = path.join(dir, 'root');
+    this.logFile = path.join(dir, 'commands.jsonl');
+  }
+
+  static async create(options: MachineOptions): Promise<FakeMachine> {
+    await ensureAgentBuilt();
+    const machine = new FakeMachine(fs.mkdtempSync(path.join(os.tmpdir(), 'labimg-agent-')), options);
+    machine.layOutFreshHost();
+    return machine;
+  }
+
+  private layOutFreshHost(): void {
+    const { config } = this.options;
+    const rhel = config.os.family === 'rhel';
+    this.write('/etc/os-release', rhel
+      ? 'NAME="CentOS Linux"\nVERSION="7 (Core)"\nID="centos"\nID_LIKE="rhel fedora"\nVERSION_ID="7"\nPRETTY_NAME="CentOS Linux 7 (Core)"\n'
+      : 'NAME="Ubuntu"\nVERSION="20.04.6 LTS (Focal Fossa)"\nID=ubuntu\nID_LIKE=debian\nVERSION_ID="20.04"\nPRETTY_NAME="Ubuntu 20.04.6 LTS"\n');
+    this.write('/etc/hostname', 'lab-node\n');
+    this.write('/etc/fstab', rhel
+      ? '/dev/mapper/centos-root /     xfs  defaults 0 0\nUUID=1b2c /boot xfs defaults 0 0\n/dev/mapper/centos-swap swap  swap defaults 0 0\n'
+      : 'UUID=9f3e / ext4 defaults 0 1\n/swap.img\tnone\tswap\tsw\t0\t0\n');
+    this.write('/proc/swaps', 'Filename\tType\tSize\tUsed\tPriority\n/dev/dm-1\tpartition\t2097148\t0\t-2\n');
+    this.write('/proc/modules', 'xfs 978944 2 - Live 0x0000000000000000\n');
+    this.write('/proc/sys/net/ipv4/ip_forward', '0\n');
+    this.write('/sys/bus/pci/devices/0000:00:00.0/vendor', '0x8086\n');
+    this.write('/sys/bus/pci/devices/0000:00:00.0/class', '0x060000\n');
+    if (this.options.gpu) {
+      this.write('/sys/bus/pci/devices/0000:00:1e.0/vendor', '0x10de\n');
+      this.write('/sys/bus/pci/devices/0000:00:1e.0/class', '0x030200\n');
+    }
+    if (rhel) {
+      this.write('/etc/selinux/config', '# This file controls the state of SELinux on the system.\nSELINUX=enforcing\nSELINUXTYPE=targeted\n');
+      this.write('/sys/fs/selinux/enforce', '1');
+      this.writeFakeState('packages', { firewalld: { version: '0.6.3-13.el7_9' }, docker: { version: '1.13.1-209.git7d71120.el7.centos' } });
+      this.writeFakeState('units', { firewalld: { enabled: true, active: true } });
+    } else {
+      this.writeFakeState('packages', { ufw: { version: '0.36-6ubuntu1' }, 'docker.io': { version: '20.10.21-0ubuntu1~20.04.2' } });
+      this.writeFakeState('units', {});
+      this.writeFakeState('ufw', { active: true });
+    }
+    this.write('/etc/labimg/agent.json', `${JSON.stringify(config, null, 2)}\n`);
+    if (this.options.node) this.write('/etc/labimg/node.json', `${JSON.stringify(this.options.node, null, 2)}\n`);
+    if (this.options.secrets) this.write('/etc/labimg/secrets.json', `${JSON.stringify(this.options.secrets)}\n`, 0o600);
+  }
+
+  write(nodePath: string, content: string, mode = 0o644): void {
+    const file = this.path(nodePath);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, content, { mode });
+    fs.chmodSync(file, mode);
+  }
+
+  path(nodePath: string): string {
+    return path.join(this.root, nodePath);
+  }
+
+  read(nodePath: string): string | undefined {
+    try {
+      return fs.readFileSync(this.path(nodePath), 'utf8');
+    } catch {
+      return undefined;
+    }
+  }
+
+  exists(nodePath: string): boolean {
+    return fs.existsSync(this.path(nodePath));
+  }
+
+  mode(nodePath: string): number | undefined {
+    try {
+      return fs.statSync(this.path(nodePath)).mode & 0o777;
+    } catch {
+      return undefined;
+    }
+  }
+
+  writeFakeState(name: string, value: unknown): void {
+    this.write(`/.fake/${name}.json`, `${JSON.stringify(value, null, 2)}\n`);
+  }
+
+  fakeState<T>(name: string): T {
+    return JSON.parse(this.read(`/.fake/${name}.json`) ?? 'null') as T;
+  }
+
+  /** Runs dist/agent.js as a real child process against this machine. */
+  runAgent(args: string[] = ['run'], env: Record<string, string> = {}): Promise<AgentRun> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [AGENT_BUNDLE, ...args, '--root', this.root], {
+        env: {
+          PATH: `${FAKE_BIN}:${nodeDir()}`,
+          LABIMG_FAKE_ROOT: this.root,
+          LABIMG_FAKE_LOG: this.logFile,
+          ...env,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk) => (stdout += chunk));
+      child.stderr.on('data', (chunk) => (stderr += chunk));
+      child.on('error', reject);
+      child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    });
+  }
+
+  /** Every stand-in invocation so far, in order. */
+  commands(): LoggedCommand[] {
+    const text = fs.existsSync(this.logFile) ? fs.readFileSync(this.logFile, 'utf8') : '';
+    return text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as LoggedCommand);
+  }
+
+  /** Stand-in invocations that change the machine (queries left out). */
+  mutatingCommands(): string[][] {
+    return this.commands().map((c) => c.argv).filter((argv) => !isQuery(argv));
+  }
+
+  /** Marks the log so later calls can look only at what happened after it. */
+  logLength(): number {
+    return this.commands().length;
+  }
+
+  /** path → sha256 and mode of every file the agent or a command may write (fake bookkeeping and agent state excluded). */
+  snapshot(): Record<string, string> {
+    const result: Record<string, string> = {};
+    const walk = (dir: string) => {
+      for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+        const full = path.join(dir, entry.name);
+        const rel = path.relative(this.root, full);
+        if (rel === '.fake' || rel === path.join('var', 'lib', 'labimg')) continue;
+        if (entry.isDirectory()) walk(full);
+        else result[`/${rel}`] = `${(fs.statSync(full).mode & 0o777).toString(8)} ${crypto.createHash('sha256').update(fs.readFileSync(full)).digest('hex')}`;
+      }
+    };
+    walk(this.root);
+    return result;
+  }
+
+  /** Every file under the root, for secret scans. */
+  allFiles(): string[] {
+    const files: string[] = [];
+    const walk = (dir: string) => {
+      for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+        const full = path.join(dir, entry.name);
+        if (entry.isDirectory()) walk(full);
+        else files.push(full);
+      }
+    };
+    walk(this.root);
+    return files;
+  }
+
+  dispose(): void {
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Commands that only read state: the agent's checks. Everything else counts as a change. */
+export function isQuery(argv: string[]): boolean {
+  const [command, ...args] = argv;
+  switch (command) {
+    case 'rpm':
+    case 'dpkg-query':
+    case 'getenforce':
+    case 'ctr':
+    case 'docker':
+      return true;
+    case 'systemctl':
+      return args[0] === 'is-enabled' || args[0] === 'is-active';
+    case 'ufw':
+      return args[0] === 'status';
+    case 'apt-mark':
+      return args[0] === 'showhold';
+    case 'kubeadm':
+      return args.slice(0, 3).join(' ') === 'config images list';
+    case 'kubectl':
+      return args.includes('get');
+    default:
+      return false;
+  }
+}
+
+/** True when `argv` starts with `prefix` (a command plus its leading arguments). */
+export function startsWith(argv: string[], prefix: string[]): boolean {
+  return prefix.every((part, i) => argv[i] === part);
+}
+
+export function includesCommand(commands: string[][], prefix: string[]): boolean {
+  return commands.some((argv) => startsWith(argv, prefix));
+}
+
+export interface KubeadmCall {
+  command: string;
+  file: string;
+  text: string;
+}
