@@ -6,9 +6,10 @@
  * the CRI socket, taints) from it.
  */
 
-export type PackageManager = 'yum' | 'dnf' | 'apt';
-export type OsFamily = 'rhel' | 'debian';
-export type CriName = 'containerd' | 'docker';
+import type { CriName, OsFamily, OsSpec, Repository } from '../../contract/agent-config';
+
+export type { CriName, OsFamily };
+export type PackageManager = OsSpec['packageManager'];
 export type CalicoEncapsulation = 'VXLANCrossSubnet' | 'VXLAN' | 'IPIP' | 'IPIPCrossSubnet' | 'None';
 
 /** Package name → exact version in the distro's format, or null for the newest available. */
@@ -20,15 +21,8 @@ export interface NodeRuntime {
   sha256: string;
 }
 
-export interface ProfileRepository {
-  name: string;
-  baseUrl: string;
-  gpgKeys: string[];
-  gpgCheck: boolean;
-  suite?: string;
-  components?: string[];
-  exclude?: string[];
-}
+/** A repository as a profile writes it: the map key is its id, and rpm or deb follows the package manager. */
+export type ProfileRepository = Omit<Repository, 'id' | 'kind'>;
 
 export interface Profile {
   /** The name users type: the file name without .yaml. */

@@ -7,12 +7,7 @@ export interface RenderedFile {
   mode: number;
 }
 
-/** The Node.js runtime the agent runs on, fetched on the node when it has none. */
-export interface NodeRuntime {
-  version: string;
-  url: string;
-  sha256: string;
-}
+export type { NodeRuntime } from '../profiles/types';
 
 export function textFile(name: string, content: string, mode = 0o644): RenderedFile {
   return { name, content: Buffer.from(content, 'utf8'), mode };
