@@ -6,6 +6,7 @@
 import { build } from 'esbuild';
 import { builtinModules } from 'node:module';
 import { chmod, mkdir } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -38,12 +39,18 @@ const targets = {
     entryPoints: [path.join(root, 'builder/cli.ts')],
     outfile: path.join(root, 'dist/labimg.js'),
     target: 'node20',
-    minify: false,
+    // Minified: V8 compiles a third of the bytes on every start; keepNames keeps stack traces readable.
+    minify: true,
+    keepNames: true,
     banner: { js: '#!/usr/bin/env node' },
   },
 };
 
 await mkdir(path.join(root, 'dist'), { recursive: true });
+if (!only || only === 'cli') {
+  // The profile schema's validators, precompiled: compiling them at run time is half of a `labimg build`.
+  execFileSync(process.execPath, ['--import=tsx', path.join(root, 'scripts/generate-profile-validators.ts')], { stdio: 'inherit' });
+}
 for (const [name, options] of Object.entries(targets)) {
   if (only && only !== name) continue;
   await build({

@@ -7,49 +7,12 @@
  * its parent); the second validator is compiled from a copy where they become plain `required`.
  * ajv's errors are turned into findings that point at the file and line of the offending value.
  */
-import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
-import profileSchema from '../../profiles/schema.json';
+import type { ErrorObject } from 'ajv';
 import { findingAt, type Finding, type PathSegment } from './findings';
 import type { SourceNode } from './source';
 import { didYouMean } from './suggest';
 import { locate, locateKey, nodeAt, toPlain } from './tree';
-
-type JsonSchema = { [keyword: string]: unknown };
-
-const PROFILE_SCHEMA: JsonSchema = profileSchema as JsonSchema;
-
-/** Copy of the schema in which `requiredAfterMerge` has become `required`. */
-function schemaForMergedProfile(schema: unknown): unknown {
-  if (Array.isArray(schema)) return schema.map(schemaForMergedProfile);
-  if (schema === null || typeof schema !== 'object') return schema;
-  const copy: JsonSchema = {};
-  for (const [keyword, value] of Object.entries(schema)) copy[keyword] = schemaForMergedProfile(value);
-  const afterMerge = copy.requiredAfterMerge;
-  if (Array.isArray(afterMerge)) {
-    const required = Array.isArray(copy.required) ? (copy.required as string[]) : [];
-    copy.required = [...new Set([...required, ...(afterMerge as string[])])];
-  }
-  return copy;
-}
-
-function newAjv(): Ajv {
-  // verbose: errors carry the failing data and parent schema, which the messages quote.
-  const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
-  // Annotations only: they change no result. patternErrorMessage is also understood by VS Code.
-  ajv.addKeyword({ keyword: 'requiredAfterMerge', schemaType: 'array' });
-  ajv.addKeyword({ keyword: 'patternErrorMessage', schemaType: 'string' });
-  return ajv;
-}
-
-let validators: { file: ValidateFunction; merged: ValidateFunction } | undefined;
-
-function compiled(): { file: ValidateFunction; merged: ValidateFunction } {
-  validators ??= {
-    file: newAjv().compile(PROFILE_SCHEMA),
-    merged: newAjv().compile(schemaForMergedProfile(PROFILE_SCHEMA) as JsonSchema),
-  };
-  return validators;
-}
+import { profileValidators, type JsonSchema } from './validators';
 
 /** A JSON pointer from ajv → path segments, list indexes as numbers (the tree tells which is which). */
 function segmentsOf(root: SourceNode, pointer: string): PathSegment[] {
@@ -188,7 +151,7 @@ function toFindings(root: SourceNode, errors: readonly ErrorObject[], missingFie
 
 /** Structure of one file on its own: field names, types, formats. */
 export function validateFileStructure(root: SourceNode): Finding[] {
-  const validate = compiled().file;
+  const validate = profileValidators().file;
   return validate(toPlain(root)) ? [] : toFindings(root, validate.errors ?? []);
 }
 
@@ -198,7 +161,7 @@ export function validateFileStructure(root: SourceNode): Finding[] {
  * deepest enclosing map that file has: that is where it would be added.
  */
 export function validateMergedCompleteness(merged: SourceNode, leaf: SourceNode): Finding[] {
-  const validate = compiled().merged;
+  const validate = profileValidators().merged;
   if (validate(toPlain(merged))) return [];
   return toFindings(merged, (validate.errors ?? []).filter((error) => error.keyword === 'required'), leaf);
 }
