@@ -48,4 +48,4 @@ for (const [name, { median, max }] of rows) console.log(`| ${name} | ${median.to
 console.log(`\n| agent bundle | bytes |\n|---|---:|`);
 console.log(`| dist/agent.js, minified | ${agent.length.toLocaleString('en')} |`);
 console.log(`| dist/agent.js, gzip -9 | ${gzip.length.toLocaleString('en')} |`);
-console.log(`| dist/agent.js, gzip+base64 in user-data | ${Math.ceil(gzip.length / 3) * 4} |`);
+console.log(`| dist/agent.js, gzip+base64 in user-data | ${(Math.ceil(gzip.length / 3) * 4).toLocaleString('en')} |`);
