@@ -6,7 +6,7 @@
 import test from 'ava';
 import { parse as parseToml } from 'smol-toml';
 import type { NodeConfig } from '../contract/agent-config';
-import { fixture, includesCommand } from './helpers/agent-machine';
+import { fixture, profileConfig, includesCommand } from './helpers/agent-machine';
 import { agentState, documentOfKind, indexOfCommand, kubeadmDocuments, outboxReports, runScenario, Scenario } from './helpers/agent-scenario';
 
 const controlPlane = fixture<NodeConfig>('node-control-plane');
@@ -16,9 +16,9 @@ let cpuProfile: Scenario;
 
 test.before(async () => {
   [gpu, noGpu, cpuProfile] = await Promise.all([
-    runScenario({ config: fixture('centos-gpu'), node: controlPlane, gpu: true }),
-    runScenario({ config: fixture('centos-gpu'), node: controlPlane, gpu: false }),
-    runScenario({ config: fixture('centos'), node: controlPlane, gpu: false }),
+    runScenario({ config: profileConfig('centos-gpu'), node: controlPlane, gpu: true }),
+    runScenario({ config: profileConfig('centos-gpu'), node: controlPlane, gpu: false }),
+    runScenario({ config: profileConfig('centos'), node: controlPlane, gpu: false }),
   ]);
 });
 
@@ -61,10 +61,11 @@ test('step 3: swap is off now (swapoff -a) and its fstab line is commented out, 
   t.true(includesCommand(changes, ['swapoff', '-a']));
 });
 
-test('step 4: br_netfilter is loaded and persisted; sysctls are written and applied after it', (t) => {
+test('step 4: overlay and br_netfilter are loaded and persisted; sysctls are written and applied after them', (t) => {
   const { machine, changes } = gpu;
-  t.is(machine.read('/etc/modules-load.d/labimg.conf'), '# Managed by labimg-agent: changes here are replaced on the next run.\nbr_netfilter\n');
+  t.is(machine.read('/etc/modules-load.d/labimg.conf'), '# Managed by labimg-agent: changes here are replaced on the next run.\noverlay\nbr_netfilter\n');
   t.true(machine.exists('/sys/module/br_netfilter'));
+  t.true(machine.exists('/sys/module/overlay'));
   t.is(
     machine.read('/etc/sysctl.d/99-labimg-kubernetes.conf'),
     '# Managed by labimg-agent: changes here are replaced on the next run.\n' +
@@ -84,16 +85,17 @@ test('step 5: yum repositories for Docker CE, Kubernetes (Aliyun, kube packages 
     [
       '# Managed by labimg-agent: changes here are replaced on the next run.',
       '[kubernetes]',
-      'name=Kubernetes (Aliyun mirror)',
+      'name=Kubernetes',
       'baseurl=https://mirrors.aliyun.com/kubernetes/yum/repos/kubernetes-el7-x86_64/',
       'enabled=1',
-      'gpgcheck=0',
+      'gpgcheck=1',
       'gpgkey=https://mirrors.aliyun.com/kubernetes/yum/doc/yum-key.gpg https://mirrors.aliyun.com/kubernetes/yum/doc/rpm-package-key.gpg',
       'exclude=kubelet kubeadm kubectl',
       '',
     ].join('\n'),
   );
-  t.regex(machine.read('/etc/yum.repos.d/docker-ce-stable.repo') ?? '', /^baseurl=https:\/\/mirrors\.aliyun\.com\/docker-ce\/linux\/centos\/7\/x86_64\/stable\/$/m);
+  // $basearch stays for yum to expand, as in Docker's own repo file.
+  t.regex(machine.read('/etc/yum.repos.d/docker-ce.repo') ?? '', /^baseurl=https:\/\/mirrors\.aliyun\.com\/docker-ce\/linux\/centos\/7\/\$basearch\/stable$/m);
   t.regex(machine.read('/etc/yum.repos.d/nvidia-container-toolkit.repo') ?? '', /^gpgcheck=1$/m);
   t.is(cpuProfile.machine.read('/etc/yum.repos.d/nvidia-container-toolkit.repo'), undefined);
 });
@@ -107,7 +109,7 @@ test('step 6: the stale distro docker package is removed; the runtime packages b
 test('steps 7-8: runtime, toolkit and pinned kube packages are installed, kube ones with --disableexcludes', (t) => {
   const { machine, changes } = gpu;
   t.true(includesCommand(changes, ['yum', 'install', '-y', 'docker-ce', 'docker-ce-cli', 'containerd.io', 'docker-compose-plugin']));
-  t.true(includesCommand(changes, ['yum', 'install', '-y', 'nvidia-container-toolkit']));
+  t.true(includesCommand(changes, ['yum', 'install', '-y', 'kernel-devel', 'nvidia-driver-latest-dkms', 'nvidia-container-toolkit']));
   t.true(includesCommand(changes, ['yum', 'install', '-y', '--disableexcludes=kubernetes', 'kubelet-1.23.3-0', 'kubeadm-1.23.3-0', 'kubectl-1.23.3-0']));
   const db = machine.fakeState<Record<string, { version: string }>>('packages');
   for (const name of ['kubelet', 'kubeadm', 'kubectl']) t.is(db[name]?.version, '1.23.3-0');

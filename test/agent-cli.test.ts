@@ -1,12 +1,12 @@
 /** dist/agent.js as a command: refusing configs it does not know, phases, status, usage errors. */
 import test from 'ava';
 import type { NodeConfig } from '../contract/agent-config';
-import { FakeMachine, fixture } from './helpers/agent-machine';
+import { FakeMachine, fixture, profileConfig } from './helpers/agent-machine';
 
 const controlPlane = fixture<NodeConfig>('node-control-plane');
 
 test('an AgentConfig of another version is refused with a clear message, before any change', async (t) => {
-  const config = { ...fixture('ubuntu'), version: 2 } as any;
+  const config = { ...profileConfig('ubuntu'), version: 2 } as any;
   const machine = await FakeMachine.create({ config, node: controlPlane });
   t.teardown(() => machine.dispose());
   const run = await machine.runAgent(['run']);
@@ -16,7 +16,7 @@ test('an AgentConfig of another version is refused with a clear message, before 
 });
 
 test('an unknown apiVersion or kind is refused too', async (t) => {
-  const machine = await FakeMachine.create({ config: { ...fixture('ubuntu'), apiVersion: 'labimg.dev/v2', kind: 'Profile' } as any, node: controlPlane });
+  const machine = await FakeMachine.create({ config: { ...profileConfig('ubuntu'), apiVersion: 'labimg.dev/v2', kind: 'Profile' } as any, node: controlPlane });
   t.teardown(() => machine.dispose());
   const run = await machine.runAgent(['run']);
   t.is(run.code, 2);
@@ -24,7 +24,7 @@ test('an unknown apiVersion or kind is refused too', async (t) => {
 });
 
 test('the bake phase needs no node.json and runs no boot step; the boot phase needs node.json', async (t) => {
-  const machine = await FakeMachine.create({ config: fixture('ubuntu') });
+  const machine = await FakeMachine.create({ config: profileConfig('ubuntu') });
   t.teardown(() => machine.dispose());
   const bake = await machine.runAgent(['run', '--phase', 'bake']);
   t.is(bake.code, 0, bake.stdout);
@@ -37,7 +37,7 @@ test('the bake phase needs no node.json and runs no boot step; the boot phase ne
 });
 
 test('status lists every step from state.json', async (t) => {
-  const machine = await FakeMachine.create({ config: fixture('ubuntu') });
+  const machine = await FakeMachine.create({ config: profileConfig('ubuntu') });
   t.teardown(() => machine.dispose());
   const before = await machine.runAgent(['status']);
   t.regex(before.stdout, /^no agent state yet/);
@@ -49,7 +49,7 @@ test('status lists every step from state.json', async (t) => {
 });
 
 test('bad usage exits 2 with the usage text', async (t) => {
-  const machine = await FakeMachine.create({ config: fixture('ubuntu') });
+  const machine = await FakeMachine.create({ config: profileConfig('ubuntu') });
   t.teardown(() => machine.dispose());
   const unknown = await machine.runAgent(['run', '--phase', 'later']);
   t.is(unknown.code, 2);
@@ -60,7 +60,7 @@ test('bad usage exits 2 with the usage text', async (t) => {
 });
 
 test('a failing command names the step and its output, and the run stops there', async (t) => {
-  const machine = await FakeMachine.create({ config: fixture('ubuntu'), node: controlPlane });
+  const machine = await FakeMachine.create({ config: profileConfig('ubuntu'), node: controlPlane });
   t.teardown(() => machine.dispose());
   const run = await machine.runAgent(['run'], { LABIMG_FAKE_FAIL: 'modprobe br_netfilter' });
   t.is(run.code, 1);

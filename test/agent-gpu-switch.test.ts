@@ -5,7 +5,7 @@
 import test from 'ava';
 import { parse as parseToml } from 'smol-toml';
 import type { NodeConfig } from '../contract/agent-config';
-import { FakeMachine, fixture, includesCommand, isQuery } from './helpers/agent-machine';
+import { FakeMachine, fixture, profileConfig, includesCommand, isQuery } from './helpers/agent-machine';
 import { documentOfKind, kubeadmDocuments } from './helpers/agent-scenario';
 
 const controlPlane = fixture<NodeConfig>('node-control-plane');
@@ -17,7 +17,7 @@ function defaultRuntime(machine: FakeMachine): string {
 }
 
 test('GPU present but the toolkit runtime missing: warn, keep runc, no GPU label', async (t) => {
-  const machine = await FakeMachine.create({ config: fixture('ubuntu-gpu'), node: controlPlane, gpu: true });
+  const machine = await FakeMachine.create({ config: profileConfig('ubuntu-gpu'), node: controlPlane, gpu: true });
   t.teardown(() => machine.dispose());
   t.is((await machine.runAgent(['run', '--phase', 'bake'])).code, 0);
   require('node:fs').rmSync(machine.path('/usr/bin/nvidia-container-runtime'));
@@ -30,7 +30,7 @@ test('GPU present but the toolkit runtime missing: warn, keep runc, no GPU label
 });
 
 test('one baked image: nvidia default on a GPU boot, runc restored when the GPU is gone, nvidia again when back', async (t) => {
-  const machine = await FakeMachine.create({ config: fixture('ubuntu-gpu'), node: controlPlane, gpu: false });
+  const machine = await FakeMachine.create({ config: profileConfig('ubuntu-gpu'), node: controlPlane, gpu: false });
   t.teardown(() => machine.dispose());
   t.is((await machine.runAgent(['run', '--phase', 'bake'])).code, 0);
   t.is(defaultRuntime(machine), 'runc');
@@ -60,7 +60,7 @@ test('one baked image: nvidia default on a GPU boot, runc restored when the GPU 
 });
 
 test('an NVIDIA device that is not a display or 3D controller (e.g. an NVSwitch bridge) is not a GPU', async (t) => {
-  const machine = await FakeMachine.create({ config: fixture('ubuntu-gpu'), node: controlPlane, gpu: false });
+  const machine = await FakeMachine.create({ config: profileConfig('ubuntu-gpu'), node: controlPlane, gpu: false });
   t.teardown(() => machine.dispose());
   machine.write(GPU_VENDOR, '0x10de\n');
   machine.write(GPU_CLASS, '0x068000\n');

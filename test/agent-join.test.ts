@@ -5,7 +5,7 @@
 import test from 'ava';
 import * as fs from 'node:fs';
 import type { NodeConfig, NodeSecrets } from '../contract/agent-config';
-import { FakeMachine, fixture, includesCommand } from './helpers/agent-machine';
+import { FakeMachine, fixture, profileConfig, includesCommand } from './helpers/agent-machine';
 import { documentOfKind, kubeadmDocuments, runScenario, Scenario } from './helpers/agent-scenario';
 
 const worker = fixture<NodeConfig>('node-worker');
@@ -14,7 +14,7 @@ const TOKEN = secrets.bootstrapToken as string;
 let joined: Scenario;
 
 test.before(async () => {
-  joined = await runScenario({ config: fixture('ubuntu-gpu'), node: worker, secrets, gpu: true }, ['run', '--verbose']);
+  joined = await runScenario({ config: profileConfig('ubuntu-gpu'), node: worker, secrets, gpu: true }, ['run', '--verbose']);
 });
 test.after.always(() => joined?.machine.dispose());
 
@@ -57,7 +57,7 @@ test('the token never appears in output, state, outbox, or any file but secrets.
 
 test('without join material the worker fails at kubeadm-join and says what to put where', async (t) => {
   const node: NodeConfig = { apiVersion: 'labimg.dev/v1', kind: 'NodeConfig', role: 'worker' };
-  const machine = await FakeMachine.create({ config: fixture('ubuntu'), node });
+  const machine = await FakeMachine.create({ config: profileConfig('ubuntu'), node });
   t.teardown(() => machine.dispose());
   const run = await machine.runAgent(['run']);
   t.is(run.code, 1);
@@ -74,7 +74,7 @@ test('without join material the worker fails at kubeadm-join and says what to pu
 
 test('a malformed token is refused before kubeadm runs, without echoing it', async (t) => {
   const badToken = 'NOT-A-TOKEN-but-secret-1234';
-  const machine = await FakeMachine.create({ config: fixture('ubuntu'), node: worker, secrets: { bootstrapToken: badToken } });
+  const machine = await FakeMachine.create({ config: profileConfig('ubuntu'), node: worker, secrets: { bootstrapToken: badToken } });
   t.teardown(() => machine.dispose());
   const run = await machine.runAgent(['run']);
   t.is(run.code, 1);
@@ -84,7 +84,7 @@ test('a malformed token is refused before kubeadm runs, without echoing it', asy
 });
 
 test("kubeadm init's freshly generated token is redacted from verbose logs", async (t) => {
-  const machine = await FakeMachine.create({ config: fixture('ubuntu'), node: fixture('node-control-plane') });
+  const machine = await FakeMachine.create({ config: profileConfig('ubuntu'), node: fixture('node-control-plane') });
   t.teardown(() => machine.dispose());
   const run = await machine.runAgent(['run', '--verbose']);
   t.is(run.code, 0, run.stdout);

@@ -3,6 +3,7 @@
  * file, without touching this machine. The builder's CLI imports it; `agent.js plan` prints it.
  */
 import test from 'ava';
+import { CENTOS_GPU_CONTROL_PLANE_STEPS } from './helpers/agent-scenario';
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -11,7 +12,7 @@ import { promisify } from 'node:util';
 import type { NodeConfig } from '../contract/agent-config';
 import { formatPlan, planAgent, PlannedAction, PlannedStep } from '../agent/plan';
 import { ensureAgentBuilt } from './helpers/agent-build';
-import { FIXTURES, fixture } from './helpers/agent-machine';
+import { FIXTURES, fixture, profileConfig } from './helpers/agent-machine';
 
 const controlPlane = fixture<NodeConfig>('node-control-plane');
 
@@ -24,14 +25,9 @@ function writes(step: PlannedStep | undefined): Array<Extract<PlannedAction, { k
 }
 
 test('centos-gpu with a GPU: every lab step, each with its commands and files', async (t) => {
-  const plan = await planAgent(fixture('centos-gpu'), controlPlane, { gpu: true });
+  const plan = await planAgent(profileConfig('centos-gpu'), controlPlane, { gpu: true });
   const step = (id: string) => plan.find((s) => s.id === id);
-  t.deepEqual(plan.map((s) => `${s.phase}:${s.id}`), [
-    'bake:firewall-off', 'bake:selinux', 'bake:swap-off', 'bake:kernel-modules', 'bake:sysctls', 'bake:yum-repos',
-    'bake:remove-stale-runtime', 'bake:install-runtime', 'bake:install-gpu-packages', 'bake:containerd-config',
-    'bake:docker-daemon', 'bake:install-kubernetes', 'bake:enable-services', 'bake:pull-images',
-    'boot:gpu-switch', 'boot:kubeadm-init', 'boot:kubeconfig', 'boot:cni', 'boot:gpu-device-plugin',
-  ]);
+  t.deepEqual(plan.map((s) => `${s.phase}:${s.id}`), [...CENTOS_GPU_CONTROL_PLANE_STEPS]);
   for (const s of plan) t.true(s.actions.length > 0, `${s.id} has actions on a fresh host`);
 
   t.deepEqual(runs(step('firewall-off')), [['systemctl', 'disable', '--now', 'firewalld']]);
@@ -40,12 +36,17 @@ test('centos-gpu with a GPU: every lab step, each with its commands and files', 
   t.regex(writes(step('selinux'))[0]?.content ?? '', /^SELINUX=permissive$/m);
   t.deepEqual(runs(step('swap-off')), [['swapoff', '-a']]);
   t.regex(writes(step('swap-off'))[0]?.content ?? '', /^#labimg-swap-off# \/dev\/mapper\/centos-swap/m);
-  t.deepEqual(runs(step('kernel-modules')), [['modprobe', 'br_netfilter']]);
+  t.deepEqual(runs(step('kernel-modules')), [['modprobe', 'overlay'], ['modprobe', 'br_netfilter']]);
   t.deepEqual(runs(step('sysctls')), [['sysctl', '--system']]);
   t.deepEqual(writes(step('yum-repos')).map((w) => w.path), [
-    '/etc/yum.repos.d/docker-ce-stable.repo', '/etc/yum.repos.d/kubernetes.repo', '/etc/yum.repos.d/nvidia-container-toolkit.repo',
+    '/etc/yum.repos.d/kubernetes.repo', '/etc/yum.repos.d/docker-ce.repo', '/etc/yum.repos.d/epel.repo',
+    '/etc/yum.repos.d/cuda.repo', '/etc/yum.repos.d/nvidia-container-toolkit.repo',
   ]);
-  t.deepEqual(runs(step('remove-stale-runtime')), [['yum', 'remove', '-y', 'docker', 'docker-client', 'docker-common', 'docker-engine']]);
+  // The simulated fresh host has every listed stale package; a real run removes only those installed.
+  t.deepEqual(runs(step('remove-stale-runtime')), [[
+    'yum', 'remove', '-y', 'docker', 'docker-client', 'docker-client-latest', 'docker-common', 'docker-latest',
+    'docker-latest-logrotate', 'docker-logrotate', 'docker-engine',
+  ]]);
   t.deepEqual(runs(step('install-kubernetes')), [['yum', 'install', '-y', '--disableexcludes=kubernetes', 'kubelet-1.23.3-0', 'kubeadm-1.23.3-0', 'kubectl-1.23.3-0']]);
   t.deepEqual(runs(step('enable-services')), [
     ['systemctl', 'enable', '--now', 'containerd'], ['systemctl', 'enable', '--now', 'docker'], ['systemctl', 'enable', 'kubelet'],
@@ -70,7 +71,7 @@ test('centos-gpu with a GPU: every lab step, each with its commands and files', 
 });
 
 test('without a GPU the plan keeps runc and registers no GPU label', async (t) => {
-  const plan = await planAgent(fixture('centos-gpu'), controlPlane, { gpu: false });
+  const plan = await planAgent(profileConfig('centos-gpu'), controlPlane, { gpu: false });
   const daemon = writes(plan.find((s) => s.id === 'gpu-switch'))[0];
   t.deepEqual(JSON.parse(daemon?.content ?? '{}'), { 'exec-opts': ['native.cgroupdriver=systemd'] });
   t.notRegex(writes(plan.find((s) => s.id === 'kubeadm-init'))[0]?.content ?? '', /node-labels/);
@@ -78,17 +79,18 @@ test('without a GPU the plan keeps runc and registers no GPU label', async (t) =
 
 test('a worker plan writes the join config 0600 with a placeholder token and removes it after the join', async (t) => {
   const worker: NodeConfig = { apiVersion: 'labimg.dev/v1', kind: 'NodeConfig', role: 'worker' };
-  const plan = await planAgent(fixture('ubuntu'), worker, { gpu: false });
+  const plan = await planAgent(profileConfig('ubuntu'), worker, { gpu: false });
   const join = plan.find((s) => s.id === 'kubeadm-join');
   t.deepEqual(join?.actions.map((a) => a.kind), ['write', 'run', 'remove']);
   t.like(join?.actions[0], { path: '/etc/labimg/kubeadm-join.yaml', mode: 0o600 });
   t.regex(writes(join)[0]?.content ?? '', /token: xxxxxx\.xxxxxxxxxxxxxxxx/);
   t.false(plan.some((s) => s.id === 'kubeadm-init' || s.id === 'cni'));
-  t.deepEqual(runs(plan.find((s) => s.id === 'apt-repos')).map((a) => a[0]), ['curl', 'gpg', 'apt-get']);
+  // Two repositories (Kubernetes, Docker): each key fetched and dearmored, then one apt-get update.
+  t.deepEqual(runs(plan.find((s) => s.id === 'apt-repos')).map((a) => a[0]), ['curl', 'gpg', 'curl', 'gpg', 'apt-get']);
 });
 
 test('formatPlan shows every step, its argv and each file with path, mode and content', async (t) => {
-  const text = formatPlan(await planAgent(fixture('centos-gpu'), controlPlane, { gpu: true }));
+  const text = formatPlan(await planAgent(profileConfig('centos-gpu'), controlPlane, { gpu: true }));
   t.regex(text, /^\[bake\] firewall-off: Stop and disable the distro firewall$/m);
   t.regex(text, /^ {4}run {4}systemctl disable --now firewalld$/m);
   t.regex(text, /^ {4}write {2}\/etc\/labimg\/kubeadm-init\.yaml \(mode 0600\)$/m);
@@ -102,10 +104,13 @@ test('`agent.js plan --json` prints the same plan from the bundle, and touches n
   const bundle = await ensureAgentBuilt();
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'labimg-plan-'));
   t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
+  const inputs = fs.mkdtempSync(path.join(os.tmpdir(), 'labimg-plan-inputs-'));
+  t.teardown(() => fs.rmSync(inputs, { recursive: true, force: true }));
+  fs.writeFileSync(path.join(inputs, 'agent.json'), JSON.stringify(profileConfig('centos-gpu')));
   const { stdout } = await promisify(execFile)(process.execPath, [
     bundle, 'plan', '--json', '--gpu', 'present', '--root', root,
-    '--config', path.join(FIXTURES, 'centos-gpu.json'), '--node', path.join(FIXTURES, 'node-control-plane.json'),
+    '--config', path.join(inputs, 'agent.json'), '--node', path.join(FIXTURES, 'node-control-plane.json'),
   ]);
-  t.deepEqual(JSON.parse(stdout), await planAgent(fixture('centos-gpu'), controlPlane, { gpu: true }));
+  t.deepEqual(JSON.parse(stdout), await planAgent(profileConfig('centos-gpu'), controlPlane, { gpu: true }));
   t.deepEqual(fs.readdirSync(root), []);
 });

@@ -5,8 +5,8 @@
  */
 import test from 'ava';
 import type { NodeConfig } from '../contract/agent-config';
-import { FakeMachine, fixture, isQuery } from './helpers/agent-machine';
-import { agentState } from './helpers/agent-scenario';
+import { FakeMachine, fixture, profileConfig, isQuery } from './helpers/agent-machine';
+import { agentState, CENTOS_GPU_CONTROL_PLANE_STEPS } from './helpers/agent-scenario';
 
 const controlPlane = fixture<NodeConfig>('node-control-plane');
 
@@ -19,15 +19,17 @@ function changes(machine: FakeMachine): string[][] {
 
 let reference: FakeMachine;
 test.before(async () => {
-  reference = await FakeMachine.create({ config: fixture('centos-gpu'), node: controlPlane, gpu: true });
+  reference = await FakeMachine.create({ config: profileConfig('centos-gpu'), node: controlPlane, gpu: true });
   const run = await reference.runAgent(['run']);
   if (run.code !== 0) throw new Error(run.stdout);
 });
 test.after.always(() => reference?.dispose());
 
-for (const crashAfter of ['sysctls', 'install-runtime', 'gpu-switch', 'kubeadm-init']) {
-  test(`killed right after applying ${crashAfter}, the next run converges without repeating it`, async (t) => {
-    const machine = await FakeMachine.create({ config: fixture('centos-gpu'), node: controlPlane, gpu: true });
+// Every step of the profile, bake and boot: a kill may come after any of them.
+for (const crashAfter of CENTOS_GPU_CONTROL_PLANE_STEPS.map((phaseAndId) => phaseAndId.split(':')[1]!)) {
+  // One at a time: each run spawns dozens of stand-in processes, and 2 cores serve them all.
+  test.serial(`killed right after applying ${crashAfter}, the next run converges without repeating it`, async (t) => {
+    const machine = await FakeMachine.create({ config: profileConfig('centos-gpu'), node: controlPlane, gpu: true });
     t.teardown(() => machine.dispose());
 
     const crashed = await machine.runAgent(['run'], { LABIMG_AGENT_CRASH_AFTER: crashAfter });

@@ -5,7 +5,7 @@
 import test from 'ava';
 import { parse as parseToml } from 'smol-toml';
 import type { AgentConfig, NodeConfig } from '../contract/agent-config';
-import { fixture, includesCommand } from './helpers/agent-machine';
+import { fixture, profileConfig, includesCommand } from './helpers/agent-machine';
 import { agentState, documentOfKind, indexOfCommand, kubeadmDocuments, runScenario, Scenario } from './helpers/agent-scenario';
 
 const controlPlane = fixture<NodeConfig>('node-control-plane');
@@ -14,18 +14,20 @@ let v131: Scenario;
 
 /** The ubuntu profile moved to Kubernetes 1.31, where kubeadm wants v1beta4 (kubeletExtraArgs as a list). */
 function ubuntuGpuOn131(): AgentConfig {
-  const config = fixture('ubuntu-gpu');
+  const config = profileConfig('ubuntu-gpu');
   const k8s = config.kubernetes;
   k8s.version = '1.31.4';
   k8s.kubeadmApiVersion = 'kubeadm.k8s.io/v1beta4';
   k8s.packages = k8s.packages.map((p) => ({ ...p, version: '1.31.4-1.1' }));
   for (const repo of config.repositories) repo.baseUrl = repo.baseUrl.replace('v1.28', 'v1.31');
+  // Not in the shipped profile: a Docker Hub mirror, so the hosts.toml step is exercised too.
+  config.runtime.containerd.registryMirrors = { 'docker.io': ['https://mirror.gcr.io'] };
   return config;
 }
 
 test.before(async () => {
   [ubuntu, v131] = await Promise.all([
-    runScenario({ config: fixture('ubuntu'), node: controlPlane }),
+    runScenario({ config: profileConfig('ubuntu'), node: controlPlane }),
     runScenario({ config: ubuntuGpuOn131(), node: controlPlane, gpu: true }),
   ]);
 });
@@ -86,17 +88,19 @@ test('stale docker.io is removed; containerd installed; kube packages pinned =1.
   t.deepEqual(machine.fakeState<any>('apt').held, ['kubeadm', 'kubectl', 'kubelet']);
   const db = machine.fakeState<any>('packages');
   t.is(db.kubeadm.version, '1.28.15-1.1');
-  t.truthy(db.containerd);
+  t.truthy(db['containerd.io']);
   t.is(db['docker.io'], undefined);
 });
 
-test('containerd is the CRI: config.toml with pause 3.9 and SystemdCgroup, a docker.io mirror, images in k8s.io', (t) => {
+test('containerd is the CRI: config.toml with pause 3.9 and SystemdCgroup, registry mirrors, images in k8s.io', (t) => {
   const { machine } = ubuntu;
   const cri = (parseToml(machine.read('/etc/containerd/config.toml') ?? '') as any).plugins['io.containerd.grpc.v1.cri'];
   t.is(cri.sandbox_image, 'registry.k8s.io/pause:3.9');
   t.is(cri.containerd.default_runtime_name, 'runc');
   t.true(cri.containerd.runtimes.runc.options.SystemdCgroup);
-  t.deepEqual(parseToml(machine.read('/etc/containerd/certs.d/docker.io/hosts.toml') ?? ''), {
+  t.is(cri.registry.config_path, '/etc/containerd/certs.d');
+  t.false(machine.exists('/etc/containerd/certs.d/docker.io/hosts.toml'), 'the shipped profile names no mirror');
+  t.deepEqual(parseToml(v131.machine.read('/etc/containerd/certs.d/docker.io/hosts.toml') ?? ''), {
     server: 'https://registry-1.docker.io',
     host: { 'https://mirror.gcr.io': { capabilities: ['pull', 'resolve'] } },
   });
@@ -110,9 +114,9 @@ test('kubeadm init: containerd socket, v1beta3, Calico pool matching the pod sub
   const { machine } = ubuntu;
   const docs = kubeadmDocuments(machine, 'init');
   t.is(documentOfKind(docs, 'InitConfiguration').nodeRegistration.criSocket, 'unix:///var/run/containerd/containerd.sock');
-  t.is(documentOfKind(docs, 'ClusterConfiguration').networking.podSubnet, '192.168.0.0/16');
+  t.is(documentOfKind(docs, 'ClusterConfiguration').networking.podSubnet, '10.244.0.0/16');
   const installation = machine.fakeState<any[]>('kube-objects').find((o) => o.kind === 'Installation');
-  t.is(installation.spec.calicoNetwork.ipPools[0].cidr, '192.168.0.0/16');
+  t.is(installation.spec.calicoNetwork.ipPools[0].cidr, '10.244.0.0/16');
 });
 
 test('GPU switch on containerd: runtimes.nvidia with BinaryName, SystemdCgroup kept, nvidia default, restart', (t) => {

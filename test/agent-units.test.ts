@@ -20,7 +20,7 @@ import { Redactor } from '../agent/redact';
 import { containerdConfig, renderContainerdConfig } from '../agent/runtime/containerd-config';
 import { commentOutSwap, swapEntries } from '../agent/text/fstab';
 import { readKey, setKey } from '../agent/text/key-value-file';
-import { fixture } from './helpers/agent-machine';
+import { fixture, profileConfig } from './helpers/agent-machine';
 
 function tempDir(t: { teardown(fn: () => void): void }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'labimg-unit-'));
@@ -60,7 +60,7 @@ test('parseArgs: command, valued options (both spellings), switches, and errors'
 });
 
 test('validateAgentConfig refuses unknown headers and incomplete configs', (t) => {
-  t.notThrows(() => validateAgentConfig(fixture('centos'), 'f'));
+  t.notThrows(() => validateAgentConfig(profileConfig('centos'), 'f'));
   t.throws(() => validateAgentConfig({ ...fixture<AgentConfig>('centos'), kind: 'NodeConfig' }, 'f'), { instanceOf: ConfigError });
   const { runtime: _runtime, ...incomplete } = fixture<AgentConfig>('centos');
   t.throws(() => validateAgentConfig(incomplete, 'f'), { message: 'f: AgentConfig is missing runtime' });
@@ -100,7 +100,7 @@ test('facts from files: os-release quoting, loaded and built-in modules, swaps, 
 });
 
 test('GPU detection reads the 24-bit sysfs class: 0x030000 and 0x030200 count, a 16-bit 0x0300 does not', async (t) => {
-  const spec = fixture('centos-gpu').gpu;
+  const spec = profileConfig('centos-gpu').gpu;
   const device = (klass: string, withToolkit = true) =>
     new DryRunHost(
       {
@@ -121,7 +121,7 @@ test('GPU detection reads the 24-bit sysfs class: 0x030000 and 0x030200 count, a
 });
 
 test('containerd config version 3 uses the containerd 2.x plugin layout', (t) => {
-  const spec = { ...fixture('ubuntu').runtime.containerd, configVersion: 3 as const };
+  const spec = { ...profileConfig('ubuntu').runtime.containerd, configVersion: 3 as const };
   const config = parseToml(renderContainerdConfig(spec, { name: 'nvidia', binary: '/usr/bin/nvidia-container-runtime' })) as any;
   t.is(config.version, 3);
   t.is(config.plugins['io.containerd.cri.v1.images'].pinned_images.sandbox, 'registry.k8s.io/pause:3.9');
@@ -135,15 +135,15 @@ test('containerd config version 3 uses the containerd 2.x plugin layout', (t) =>
 test('kubeadm documents: extraArgs shape per API version; cgroup driver follows the CRI', (t) => {
   t.deepEqual(extraArgs('kubeadm.k8s.io/v1beta3', { 'node-labels': 'a=b' }), { 'node-labels': 'a=b' });
   t.deepEqual(extraArgs('kubeadm.k8s.io/v1beta4', { 'node-labels': 'a=b' }), [{ name: 'node-labels', value: 'a=b' }]);
-  const docker = fixture('centos');
+  const docker = profileConfig('centos');
   t.is(kubeletCgroupDriver(docker), 'systemd');
   t.is(kubeletCgroupDriver({ ...docker, runtime: { ...docker.runtime, docker: { cgroupDriver: 'cgroupfs', registryMirrors: [] } } }), 'cgroupfs');
-  const containerd = fixture('ubuntu');
+  const containerd = profileConfig('ubuntu');
   t.is(kubeletCgroupDriver({ ...containerd, runtime: { ...containerd.runtime, containerd: { ...containerd.runtime.containerd, systemdCgroup: false } } }), 'cgroupfs');
 });
 
 test('kubeadm documents: tainted control plane when not schedulable; join never skips CA verification', (t) => {
-  const config: AgentConfig = fixture('centos');
+  const config: AgentConfig = profileConfig('centos');
   config.kubernetes.schedulableControlPlane = false;
   const node: NodeConfig = { apiVersion: 'labimg.dev/v1', kind: 'NodeConfig', role: 'control-plane', controlPlaneEndpoint: 'k8s.lab:6443' };
   const [init, cluster] = initDocuments(config, node, {}) as any[];

@@ -10,12 +10,20 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AgentConfig, NodeConfig, NodeSecrets } from '../../contract/agent-config';
+import { compileAgentConfig } from '../../builder/compile';
+import { loadProfile } from '../../builder/profiles';
 import { AGENT_BUNDLE, REPO_ROOT, ensureAgentBuilt } from './agent-build';
 
 export const FAKE_BIN = path.join(REPO_ROOT, 'test/fake-bin');
 export const FIXTURES = path.join(REPO_ROOT, 'test/fixtures/agent');
 
-export function fixture<T = AgentConfig>(name: string): T {
+/** The AgentConfig a shipped profile compiles to: agent tests run what `labimg build` ships. */
+export function profileConfig(name: string): AgentConfig {
+  return compileAgentConfig(loadProfile(name, { dir: path.join(REPO_ROOT, 'profiles') }));
+}
+
+/** Node configs and secrets, which come per instance rather than from a profile. */
+export function fixture<T>(name: string): T {
   return JSON.parse(fs.readFileSync(path.join(FIXTURES, `${name}.json`), 'utf8')) as T;
 }
 
@@ -25,6 +33,8 @@ export interface MachineOptions {
   secrets?: NodeSecrets;
   /** Put an NVIDIA 3D controller (vendor 0x10de, class 0x030200) on the fake PCI bus. */
   gpu?: boolean;
+  /** The Node.js that runs the agent; the test runner's own when absent. */
+  nodeBinary?: string;
 }
 
 export interface AgentRun {
@@ -143,7 +153,7 @@ export class FakeMachine {
   /** Runs dist/agent.js as a real child process against this machine. */
   runAgent(args: string[] = ['run'], env: Record<string, string> = {}): Promise<AgentRun> {
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [AGENT_BUNDLE, ...args, '--root', this.root], {
+      const child = spawn(this.options.nodeBinary ?? process.execPath, [AGENT_BUNDLE, ...args, '--root', this.root], {
         env: {
           PATH: `${FAKE_BIN}:${nodeDir()}`,
           LABIMG_FAKE_ROOT: this.root,

@@ -67,3 +67,14 @@ export function agentState(machine: FakeMachine): AgentState {
 export function indexOfCommand(commands: string[][], prefix: string[]): number {
   return commands.findIndex((argv) => prefix.every((part, i) => argv[i] === part));
 }
+
+/**
+ * Every step of centos-gpu on a GPU control plane, in order. agent-plan.test.ts asserts the plan is exactly
+ * this, so agent-resume.test.ts, which kills the agent after each of them, cannot miss a step.
+ */
+export const CENTOS_GPU_CONTROL_PLANE_STEPS = [
+  'bake:firewall-off', 'bake:selinux', 'bake:swap-off', 'bake:kernel-modules', 'bake:sysctls', 'bake:yum-repos',
+  'bake:remove-stale-runtime', 'bake:install-runtime', 'bake:install-gpu-packages', 'bake:containerd-config',
+  'bake:docker-daemon', 'bake:install-kubernetes', 'bake:enable-services', 'bake:pull-images',
+  'boot:gpu-switch', 'boot:kubeadm-init', 'boot:kubeconfig', 'boot:cni', 'boot:gpu-device-plugin',
+] as const;
