@@ -61,8 +61,8 @@ test('parseArgs: command, valued options (both spellings), switches, and errors'
 
 test('validateAgentConfig refuses unknown headers and incomplete configs', (t) => {
   t.notThrows(() => validateAgentConfig(profileConfig('centos'), 'f'));
-  t.throws(() => validateAgentConfig({ ...fixture<AgentConfig>('centos'), kind: 'NodeConfig' }, 'f'), { instanceOf: ConfigError });
-  const { runtime: _runtime, ...incomplete } = fixture<AgentConfig>('centos');
+  t.throws(() => validateAgentConfig({ ...profileConfig('centos'), kind: 'NodeConfig' }, 'f'), { instanceOf: ConfigError });
+  const { runtime: _runtime, ...incomplete } = profileConfig('centos');
   t.throws(() => validateAgentConfig(incomplete, 'f'), { message: 'f: AgentConfig is missing runtime' });
 });
 

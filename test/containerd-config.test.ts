@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { parse as parseToml } from 'smol-toml';
 import type { NodeConfig } from '../contract/agent-config';
-import { FakeMachine, fixture } from './helpers/agent-machine';
+import { FakeMachine, fixture, profileConfig } from './helpers/agent-machine';
 
 const skip = process.env.LABIMG_SKIP_REAL_CONTAINERD === '1';
 const controlPlane = fixture<NodeConfig>('node-control-plane');
@@ -33,7 +33,7 @@ async function findContainerd(): Promise<string | undefined> {
 
 /** The agent's config.toml for a profile whose CRI is containerd, with or without a GPU on the bus. */
 async function agentWrittenConfig(gpu: boolean): Promise<string> {
-  const machine = await FakeMachine.create({ config: fixture(gpu ? 'ubuntu-gpu' : 'ubuntu'), node: controlPlane, gpu });
+  const machine = await FakeMachine.create({ config: profileConfig(gpu ? 'ubuntu-gpu' : 'ubuntu'), node: controlPlane, gpu });
   try {
     const run = await machine.runAgent(['run']);
     if (run.code !== 0) throw new Error(run.stdout + run.stderr);
