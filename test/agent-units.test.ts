@@ -20,7 +20,7 @@ import { Redactor } from '../agent/redact';
 import { containerdConfig, renderContainerdConfig } from '../agent/runtime/containerd-config';
 import { commentOutSwap, swapEntries } from '../agent/text/fstab';
 import { readKey, setKey } from '../agent/text/key-value-file';
-import { fixture, profileConfig } from './helpers/agent-machine';
+import { profileConfig } from './helpers/agent-machine';
 
 function tempDir(t: { teardown(fn: () => void): void }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'labimg-unit-'));
