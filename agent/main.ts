@@ -4,14 +4,16 @@
  *   node agent.js run    [--phase bake|boot|all] [--root DIR] [--config F] [--node F] [--secrets F] [--verbose]
  *   node agent.js plan   [--gpu present|absent] [--json] [--role control-plane|worker] [--root DIR] [--config F] [--node F]
  *   node agent.js status [--root DIR]
+ *   node agent.js refresh [--root DIR] [--config F] [--node F] [--secrets F] [--verbose]   (the refresh timer's job)
  *
  * Exit status: 0 done, 1 a step failed (named in the last log line), 2 bad usage or config.
  */
 import { parseArgs, ParsedArgs, UsageError, oneOf, optionValue } from './cli/args';
 import { planCommand } from './cli/plan-command';
-import { runCommand } from './cli/run-command';
+import { refreshCommand, runCommand } from './cli/run-command';
 import { statusCommand } from './cli/status-command';
 import { ConfigError } from './config/load';
+import { PinMismatch } from './endpoint/pinned-https';
 import { AgentBusy } from './lock';
 import { createLogger } from './log';
 import { Redactor } from './redact';
@@ -21,6 +23,7 @@ const USAGE = `usage:
   agent.js run    [--phase bake|boot|all] [--root DIR] [--config F] [--node F] [--secrets F] [--verbose]
   agent.js plan   [--gpu present|absent] [--json] [--role control-plane|worker] [--root DIR] [--config F] [--node F]
   agent.js status [--root DIR]
+  agent.js refresh [--root DIR] [--config F] [--node F] [--secrets F] [--verbose]
 `;
 
 const VALUED = ['phase', 'root', 'config', 'node', 'secrets', 'gpu', 'role'] as const;
@@ -56,6 +59,9 @@ async function main(argv: string[]): Promise<number> {
           }),
         );
         return 0;
+      case 'refresh':
+        await refreshCommand({ root, files, log, redactor });
+        return 0;
       case 'status':
         process.stdout.write(await statusCommand(root));
         return 0;
@@ -72,7 +78,7 @@ async function main(argv: string[]): Promise<number> {
       log.error(`${err.message}\n${USAGE}`);
       return 2;
     }
-    if (err instanceof ConfigError || err instanceof AgentBusy) {
+    if (err instanceof ConfigError || err instanceof AgentBusy || err instanceof PinMismatch) {
       log.error(err.message);
       return 2;
     }

@@ -1,6 +1,6 @@
 /**
- * Reports wait in /var/lib/labimg/outbox/<seq>.json until an endpoint takes them (there is none yet).
- * Sequence numbers are zero-padded so the directory lists in order.
+ * Reports wait in /var/lib/labimg/outbox/<seq>.json until the endpoint has stored them (endpoint/outbox-sender.ts
+ * sends them). Sequence numbers are zero-padded so the directory lists in order.
  */
 import { PATHS, PhaseReport } from '../contract/agent-config';
 import type { Host } from './host/host';

@@ -32,7 +32,10 @@ const PLAN_JOIN_PLACEHOLDER = { apiServerEndpoint: 'CONTROL-PLANE-ADDRESS:6443',
 
 export async function planAgent(config: AgentConfig, node: NodeConfig, options: PlanOptions): Promise<PlannedStep[]> {
   const host = new DryRunHost(freshHostFiles(config, node, options.gpu), freshHostAnswers(config));
-  const plannedNode: NodeConfig = node.role === 'worker' && !node.join ? { ...node, join: PLAN_JOIN_PLACEHOLDER } : node;
+  // A plan talks to no endpoint: the steps that would (publishing join material, its refresh timer) are left
+  // out, and a worker is planned with placeholder join material as if pasted into node.json.
+  const { endpoint: _offline, ...withoutEndpoint } = node;
+  const plannedNode: NodeConfig = node.role === 'worker' && !node.join ? { ...withoutEndpoint, join: PLAN_JOIN_PLACEHOLDER } : withoutEndpoint;
   const ctx: StepContext = { host, config, node: plannedNode, secrets: { bootstrapToken: PLAN_TOKEN_PLACEHOLDER }, log: silentLogger };
   const planned: PlannedStep[] = [];
   for (const step of selectSteps(STEPS, ['bake', 'boot'], ctx)) {

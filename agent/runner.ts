@@ -4,9 +4,10 @@
  * every step and a PhaseReport to the outbox on every change, so a crash or reboot loses nothing and the next
  * run carries on from the machine's real state.
  */
+import { randomUUID } from 'crypto';
 import type { Phase, PhaseReport } from '../contract/agent-config';
-import { readHostname } from './host/facts';
-import { decideGpu } from './gpu/detect';
+import { RUN_COMPLETE_STEP } from '../contract/endpoint-api';
+import { nodeIdentity } from './node-identity';
 import { nextOutboxSeq, writeReport } from './outbox';
 import type { Redactor } from './redact';
 import { AgentState, interruptedSteps, loadState, saveState, StepStatus } from './state';
@@ -25,6 +26,8 @@ export interface RunOptions {
   /** See CRASH_AFTER_ENV. */
   crashAfter?: string;
   steps?: readonly Step[];
+  /** Called after each report lands in the outbox (the sender delivers it); must not throw or block long. */
+  afterReport?: () => void;
 }
 
 export interface RunSummary {
@@ -50,20 +53,26 @@ export async function runAgent(ctx: StepContext, options: RunOptions): Promise<R
   const state = await loadState(host, config.profile);
   for (const id of interruptedSteps(state)) log.warn(`the previous run stopped during step ${id}; checking it again`);
 
-  const reporter = await createReporter(ctx, state, options.redactor);
+  const reporter = await createReporter(ctx, state, options.redactor, options.afterReport);
   const summary: RunSummary = { applied: [], skipped: [] };
   const steps = selectSteps(options.steps ?? STEPS, options.phases, ctx);
   log.info(`profile ${config.profile}: ${steps.length} steps in phase ${options.phases.join('+')}`);
 
+  const runStarted = Date.now();
   for (const step of steps) {
     const outcome = await runStep(step, ctx, { state, reporter, ...options });
     summary[outcome].push(step.id);
+  }
+  // The last word of a boot run: the node is ready. Fleet views key "ready" off this report.
+  if (options.phases.includes('boot') && options.steps === undefined) {
+    await reporter({ id: RUN_COMPLETE_STEP, phase: 'boot' }, 'done', runStarted);
+    await saveState(host, state);
   }
   log.info(`done: ${summary.applied.length} applied, ${summary.skipped.length} already in place`);
   return summary;
 }
 
-type Reporter = (step: Step, status: PhaseReport['status'], startedMs: number, error?: string) => Promise<void>;
+type Reporter = (step: Pick<Step, 'id' | 'phase'>, status: PhaseReport['status'], startedMs: number, error?: string) => Promise<void>;
 
 interface StepRun extends RunOptions {
   state: AgentState;
@@ -117,16 +126,16 @@ async function runStep(step: Step, ctx: StepContext, run: StepRun): Promise<keyo
  * Reports are about an instance; during an image bake there is none (no node.json), and reports baked into
  * an image would be sent by every machine made from it, so none are written then.
  */
-async function createReporter(ctx: StepContext, state: AgentState, redactor: Redactor): Promise<Reporter> {
+async function createReporter(ctx: StepContext, state: AgentState, redactor: Redactor, afterReport?: () => void): Promise<Reporter> {
   const node = ctx.node;
   if (!node) return async () => {};
-  const nodeName = node.nodeName ?? (await readHostname(ctx.host));
-  const gpu = (await decideGpu(ctx.host, ctx.config.gpu)).gpus.length > 0;
+  const { name: nodeName, gpu } = await nodeIdentity(ctx.host, ctx.config, node);
   // Looked up once per run: the outbox can hold many undelivered reports, and listing it per report adds up.
   let seq = (await nextOutboxSeq(ctx.host, state.outboxSeq)) - 1;
   return async (step, status, startedMs, error) => {
     seq += 1;
     const report: PhaseReport = {
+      id: randomUUID(),
       node: nodeName,
       profile: ctx.config.profile,
       role: node.role,
@@ -141,5 +150,6 @@ async function createReporter(ctx: StepContext, state: AgentState, redactor: Red
     await writeReport(ctx.host, seq, report);
     // Saved with the step's record by the caller; a report written just before a crash is still found on disk.
     state.outboxSeq = seq;
+    afterReport?.();
   };
 }

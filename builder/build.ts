@@ -1,4 +1,5 @@
 import type { AgentConfig, NodeConfig, NodeSecrets, Role } from '../contract/agent-config';
+import type { Enrollment } from './enrollment-inputs';
 import type { JoinMaterial } from './join-inputs';
 import { buildManifest } from './manifest';
 import { renderCloudInitUserData, toJsonFile } from './render/cloud-init';
@@ -13,32 +14,41 @@ export interface BuildInputs {
   agentBundle: Buffer;
   labimgVersion: string;
   join?: JoinMaterial;
+  /** Nodes enroll with a join endpoint instead: both roles carry its URL, CA pin, pool and token. */
+  enrollment?: Enrollment;
 }
 
 export const ROLES: readonly Role[] = ['control-plane', 'worker'];
 
-export function nodeConfigFor(role: Role, join?: JoinMaterial): NodeConfig {
+export function nodeConfigFor(role: Role, join?: JoinMaterial, enrollment?: Enrollment): NodeConfig {
   const node: NodeConfig = { apiVersion: 'labimg.dev/v1', kind: 'NodeConfig', role };
+  if (enrollment) {
+    node.pool = enrollment.pool;
+    node.endpoint = { url: enrollment.url, caFingerprint: enrollment.caFingerprint };
+  }
   if (role === 'worker' && join) {
     node.join = { apiServerEndpoint: join.apiServerEndpoint, caCertHashes: join.caCertHashes };
   }
   return node;
 }
 
-export function secretsFor(role: Role, join?: JoinMaterial): NodeSecrets | undefined {
-  return role === 'worker' && join ? { bootstrapToken: join.token } : undefined;
+export function secretsFor(role: Role, join?: JoinMaterial, enrollment?: Enrollment): NodeSecrets | undefined {
+  const secrets: NodeSecrets = {};
+  if (role === 'worker' && join) secrets.bootstrapToken = join.token;
+  if (enrollment) secrets.enrollmentToken = enrollment.token;
+  return Object.keys(secrets).length > 0 ? secrets : undefined;
 }
 
 export function renderUserData(inputs: BuildInputs, role: Role): RenderedFile {
-  const secrets = secretsFor(role, inputs.join);
+  const secrets = secretsFor(role, inputs.join, inputs.enrollment);
   const content = renderCloudInitUserData({
     agentConfig: inputs.agentConfig,
-    node: nodeConfigFor(role, inputs.join),
+    node: nodeConfigFor(role, inputs.join, inputs.enrollment),
     secrets,
     agentBundle: inputs.agentBundle,
     nodeRuntime: inputs.nodeRuntime,
   });
-  // User-data that carries a bootstrap token is as secret as the token.
+  // User-data that carries a bootstrap or enrollment token is as secret as the token.
   return textFile(`user-data-${role}.yaml`, content, secrets ? 0o600 : 0o644);
 }
 

@@ -7,6 +7,8 @@ import type { Role } from '../contract/agent-config';
 import { formatPlan, planAgent } from '../agent/plan';
 import { nodeConfigFor, renderBuild, renderUserData, ROLES, type BuildInputs } from './build';
 import { compileAgentConfig, nodeRuntimeOf } from './compile';
+import { withEndpointCommands, type EndpointCommandHooks } from './endpoint-commands';
+import { readEnrollment, type Enrollment, type EnrollmentFlags } from './enrollment-inputs';
 import { InputError, readJoinMaterial, type JoinFlags } from './join-inputs';
 import { isUserData, type Manifest } from './manifest';
 import { writeDirectoryAtomically } from './output';
@@ -29,7 +31,7 @@ function readAgentBundle(): Buffer {
   return readFileSync(agentBundlePath);
 }
 
-function buildInputs(profile: Profile, join?: BuildInputs['join']): BuildInputs {
+function buildInputs(profile: Profile, join?: BuildInputs['join'], enrollment?: Enrollment): BuildInputs {
   return {
     profileName: profile.name,
     agentConfig: compileAgentConfig(profile),
@@ -37,6 +39,7 @@ function buildInputs(profile: Profile, join?: BuildInputs['join']): BuildInputs 
     agentBundle: readAgentBundle(),
     labimgVersion,
     join,
+    enrollment,
   };
 }
 
@@ -58,6 +61,17 @@ const joinOptions = {
   'join-token-file': { type: 'string', describe: 'worker join: file holding the bootstrap token (never on the command line)' },
 } as const;
 
+const enrollmentOptions = {
+  endpoint: { type: 'string', describe: 'join endpoint URL (https://HOST:PORT of `labimg serve`)' },
+  'endpoint-ca-fingerprint': { type: 'string', describe: 'the endpoint CA fingerprint `labimg serve` prints (sha256:<hex>)' },
+  pool: { type: 'string', describe: 'the pool the nodes enroll into' },
+  'enrollment-token-file': { type: 'string', describe: 'file holding the pool\'s enrollment token (never on the command line)' },
+} as const;
+
+function enrollmentFlagsOf(argv: { endpoint?: string; endpointCaFingerprint?: string; pool?: string; enrollmentTokenFile?: string }): EnrollmentFlags {
+  return { endpoint: argv.endpoint, endpointCaFingerprint: argv.endpointCaFingerprint, pool: argv.pool, enrollmentTokenFile: argv.enrollmentTokenFile };
+}
+
 function joinFlagsOf(argv: { joinApiServer?: string; joinCaCertHash?: string[]; joinTokenFile?: string }): JoinFlags {
   return { joinApiServer: argv.joinApiServer, joinCaCertHash: argv.joinCaCertHash, joinTokenFile: argv.joinTokenFile };
 }
@@ -66,8 +80,16 @@ function roleOption<T>(y: Argv<T>) {
   return y.option('role', { choices: ROLES, default: 'control-plane' as Role, describe: 'what the node does in the cluster' });
 }
 
+const endpointHooks: EndpointCommandHooks = {
+  checkProfile: (name, dir) => void compileAgentConfig(loadProfile(name, { dir })),
+  renderPoolUserData: ({ profile, role, url, caFingerprint, pool, token, profilesDir }) => {
+    const inputs = buildInputs(loadProfile(profile, { dir: profilesDir }), undefined, { url, caFingerprint, pool, token });
+    return renderUserData(inputs, role).content;
+  },
+};
+
 export function cli(args: string[]): Argv<GlobalOptions> {
-  return yargs(args)
+  const withProfileCommands = yargs(args)
     .scriptName('labimg')
     .version(labimgVersion)
     .usage('$0 <command>\n\nTurns Kubernetes node profiles into bootable machines.')
@@ -133,10 +155,10 @@ export function cli(args: string[]): Argv<GlobalOptions> {
     .command(
       'render <profile>',
       'print the cloud-init user-data for one role',
-      (y) => roleOption(y.positional('profile', { type: 'string', demandOption: true })).options(joinOptions),
+      (y) => roleOption(y.positional('profile', { type: 'string', demandOption: true })).options(joinOptions).options(enrollmentOptions),
       (argv) => {
         const profile = loadProfile(argv.profile, { dir: argv.profiles });
-        const inputs = buildInputs(profile, readJoinMaterial(joinFlagsOf(argv)));
+        const inputs = buildInputs(profile, readJoinMaterial(joinFlagsOf(argv)), readEnrollment(enrollmentFlagsOf(argv)));
         process.stdout.write(renderUserData(inputs, argv.role).content);
       },
     )
@@ -147,16 +169,18 @@ export function cli(args: string[]): Argv<GlobalOptions> {
         y
           .positional('profile', { type: 'string', demandOption: true })
           .option('out', { type: 'string', default: 'out', describe: 'parent directory of the build' })
-          .options(joinOptions),
+          .options(joinOptions)
+          .options(enrollmentOptions),
       (argv) => {
         const profile = loadProfile(argv.profile, { dir: argv.profiles });
-        const files = renderBuild(buildInputs(profile, readJoinMaterial(joinFlagsOf(argv))));
+        const files = renderBuild(buildInputs(profile, readJoinMaterial(joinFlagsOf(argv)), readEnrollment(enrollmentFlagsOf(argv))));
         const outDir = path.join(argv.out, profile.name);
         writeDirectoryAtomically(outDir, files);
         const manifest = JSON.parse(files.find((f) => f.name === 'manifest.json')!.content.toString('utf8')) as Manifest;
         printBuildSummary(outDir, manifest);
       },
-    )
+    );
+  return withEndpointCommands(withProfileCommands, endpointHooks)
     .demandCommand(1, 'name a command; `labimg --help` lists them')
     .strict()
     .recommendCommands()

@@ -195,6 +195,8 @@ export interface NodeSecrets {
 
 /** Facts the agent reports and the plan shows; one record per phase change. */
 export interface PhaseReport {
+  /** A random UUID given when the report enters the outbox: the endpoint stores each id once, so resending is safe. */
+  id: string;
   node: string;
   profile: string;
   role: Role;

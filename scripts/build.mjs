@@ -43,6 +43,9 @@ const targets = {
     minify: true,
     keepNames: true,
     banner: { js: '#!/usr/bin/env node' },
+    // etcd3 reads its .proto files from its own package directory at run time, so it cannot be inlined; it is
+    // a dependency, installed beside the CLI, and loaded only when `--etcd` is given.
+    external: ['etcd3'],
   },
 };
 

@@ -3,6 +3,7 @@
  * stand-in commands, as a one-node control plane with Docker (dockershim, Kubernetes 1.23.3) from the
  * Aliyun mirrors — with an NVIDIA GPU, without one, and for the CPU-only profile.
  */
+import { RUN_COMPLETE_STEP } from '../contract/endpoint-api';
 import test from 'ava';
 import { parse as parseToml } from 'smol-toml';
 import type { NodeConfig } from '../contract/agent-config';
@@ -239,13 +240,16 @@ test('state.json records every step done once; the outbox has a report per step 
   for (const id of ids) t.is(state.steps[id]?.applied, 1, id);
   t.is(machine.mode('/var/lib/labimg/state.json'), 0o600);
   const reports = outboxReports(machine);
-  const firstRun = reports.slice(0, ids.length * 2);
-  t.deepEqual(firstRun.map((r) => `${r.step}:${r.status}`), ids.flatMap((id) => [`${id}:started`, `${id}:done`]));
+  // Each run ends with the "complete" report the fleet view reads readiness from.
+  const firstRun = reports.slice(0, ids.length * 2 + 1);
+  t.deepEqual(firstRun.map((r) => `${r.step}:${r.status}`), [...ids.flatMap((id) => [`${id}:started`, `${id}:done`]), `${RUN_COMPLETE_STEP}:done`]);
   for (const report of reports) {
     t.like(report, { node: 'cp-1', profile: 'centos-gpu', role: 'control-plane', gpu: true });
-    t.is(report.phase, ids.indexOf(report.step) >= ids.indexOf('gpu-switch') ? 'boot' : 'bake');
+    t.is(report.phase, report.step === RUN_COMPLETE_STEP || ids.indexOf(report.step) >= ids.indexOf('gpu-switch') ? 'boot' : 'bake');
+    t.regex(report.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'a random UUID the endpoint dedups on');
   }
-  t.deepEqual(reports.slice(ids.length * 2).map((r) => `${r.step}:${r.status}`), ids.map((id) => `${id}:skipped`));
+  t.is(new Set(reports.map((r) => r.id)).size, reports.length);
+  t.deepEqual(reports.slice(ids.length * 2 + 1).map((r) => `${r.step}:${r.status}`), [...ids.map((id) => `${id}:skipped`), `${RUN_COMPLETE_STEP}:done`]);
 });
 
 test('a second run changes nothing: no mutating command, files unchanged, every step skipped', (t) => {

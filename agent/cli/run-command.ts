@@ -1,12 +1,20 @@
-/** `agent.js run`: apply the steps of one phase or both to this machine. */
+/** `agent.js run`: apply the steps of one phase or both to this machine. `agent.js refresh`: republish join material. */
 import { PATHS, Phase } from '../../contract/agent-config';
+import type { NodeConfig } from '../../contract/agent-config';
 import { ConfigError } from '../config/load';
+import { OutboxSender } from '../endpoint/outbox-sender';
+import { HttpsEndpointSession, type EndpointSession } from '../endpoint/session';
 import { readOsRelease } from '../host/facts';
+import type { Host } from '../host/host';
 import { RealHost } from '../host/real-host';
 import { acquireLock } from '../lock';
 import type { Logger } from '../log';
+import { nodeIdentity } from '../node-identity';
 import type { Redactor } from '../redact';
 import { CRASH_AFTER_ENV, runAgent } from '../runner';
+import { joinRefreshTimer } from '../steps/join-refresh-timer';
+import { publishJoinMaterial } from '../steps/publish-join-material';
+import type { Step, StepContext } from '../steps/step';
 import { InputFiles, readAgentConfig, readNodeConfig, readSecrets } from './node-files';
 
 export interface RunCommandOptions {
@@ -17,17 +25,35 @@ export interface RunCommandOptions {
   redactor: Redactor;
 }
 
+/**
+ * How long a finished run keeps trying to deliver reports the endpoint has not taken yet. What is left is
+ * delivered by the next run (the next boot, or the control plane's refresh timer).
+ */
+const REPORT_DRAIN_ENV = 'LABIMG_AGENT_REPORT_DRAIN_SECONDS';
+const DEFAULT_REPORT_DRAIN_MS = 10 * 60_000;
+
 export async function runCommand(options: RunCommandOptions): Promise<void> {
+  const phases: Phase[] = options.phase === 'all' ? ['bake', 'boot'] : [options.phase];
+  await withAgent(options, phases.includes('boot'), (ctx) =>
+    runAgent(ctx, { phases, redactor: options.redactor, crashAfter: process.env[CRASH_AFTER_ENV] || undefined, afterReport: ctx.afterReport }),
+  );
+}
+
+/** The refresh timer's job: publish fresh join material when the token nears expiry, and deliver the outbox. */
+export async function refreshCommand(options: Omit<RunCommandOptions, 'phase'>): Promise<void> {
+  const steps: Step[] = [publishJoinMaterial, joinRefreshTimer];
+  await withAgent({ ...options, phase: 'boot' }, true, (ctx) => runAgent(ctx, { phases: ['boot'], redactor: options.redactor, steps, afterReport: ctx.afterReport }));
+}
+
+async function withAgent(options: RunCommandOptions, needsNode: boolean, work: (ctx: StepContext & { afterReport?: () => void }) => Promise<unknown>): Promise<void> {
   const { log, redactor } = options;
   const host = new RealHost(options.root, log);
-  const phases: Phase[] = options.phase === 'all' ? ['bake', 'boot'] : [options.phase];
-
   const config = await readAgentConfig(host, options.files, log);
   const node = await readNodeConfig(host, options.files, log);
   const secrets = await readSecrets(host, options.files, log);
   redactor.add(secrets.bootstrapToken);
   redactor.add(secrets.enrollmentToken);
-  if (phases.includes('boot') && !node) {
+  if (needsNode && !node) {
     throw new ConfigError(`the boot phase needs ${PATHS.nodeConfig} (role, join target); it is written by user-data, kickstart or Ignition`);
   }
 
@@ -37,9 +63,27 @@ export async function runCommand(options: RunCommandOptions): Promise<void> {
   }
 
   const release = await acquireLock(host.hostPath('/var/lib/labimg/agent.lock'));
+  let session: EndpointSession | undefined;
+  let sender: OutboxSender | undefined;
   try {
-    await runAgent({ host, config, node, secrets, log }, { phases, redactor, crashAfter: process.env[CRASH_AFTER_ENV] || undefined });
+    // The bake phase has no node.json and so no endpoint: an image never enrolls and never holds a credential.
+    if (node?.endpoint) {
+      session = new HttpsEndpointSession(node.endpoint, await nodeIdentity(host, config, node), secrets, host, log, redactor);
+      sender = new OutboxSender(host, session, log);
+      void sender.flush(); // whatever a previous run or boot left behind
+    }
+    const afterReport = sender ? () => void sender?.flush() : undefined;
+    await work({ host, config, node, secrets, log, endpoint: session, afterReport });
   } finally {
+    if (sender) await deliverLeftovers(sender, host, node, log);
+    session?.close();
     await release();
   }
+}
+
+async function deliverLeftovers(sender: OutboxSender, host: Host, node: NodeConfig | undefined, log: Logger): Promise<void> {
+  const seconds = Number(process.env[REPORT_DRAIN_ENV]);
+  const deadline = Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : DEFAULT_REPORT_DRAIN_MS;
+  if (await sender.drain(deadline)) return;
+  log.warn(`${await sender.pending()} reports for ${node?.endpoint?.url ?? 'the endpoint'} are still in ${host.hostPath(PATHS.outbox)}; the next run delivers them`);
 }

@@ -37,7 +37,7 @@ export interface Host {
   /** Atomic: a temp file beside the target, fsync, rename. Parent directories are created. */
   writeFile(path: string, content: string, mode: number, options?: WriteOptions): Promise<void>;
   exists(path: string): Promise<boolean>;
-  remove(path: string): Promise<void>;
+  remove(path: string, options?: WriteOptions): Promise<void>;
   /** Entry names of a directory; empty when it does not exist. */
   listDir(path: string): Promise<string[]>;
   /** Permission bits, or undefined when the file does not exist. */

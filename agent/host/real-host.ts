@@ -62,9 +62,10 @@ export class RealHost implements Host {
     }
   }
 
-  async remove(nodePath: string): Promise<void> {
+  async remove(nodePath: string, options: WriteOptions = {}): Promise<void> {
     await fs.promises.rm(this.hostPath(nodePath), { force: true });
-    this.log.info(`removed ${nodePath}`);
+    if (options.bookkeeping) this.log.debug(`removed ${nodePath}`);
+    else this.log.info(`removed ${nodePath}`);
   }
 
   async listDir(nodePath: string): Promise<string[]> {

@@ -17,7 +17,9 @@ import { installRuntime } from './install-runtime';
 import { kernelModules } from './kernel-modules';
 import { kubeadmInit } from './kubeadm-init';
 import { kubeadmJoin } from './kubeadm-join';
+import { joinRefreshTimer } from './join-refresh-timer';
 import { kubeconfig } from './kubeconfig';
+import { publishJoinMaterial } from './publish-join-material';
 import { pullImages } from './pull-images';
 import { removeStaleRuntime } from './remove-stale-runtime';
 import { selinux } from './selinux';
@@ -50,6 +52,8 @@ export const STEPS: readonly Step[] = [
   gpuSwitch,
   kubeadmInit,
   kubeconfig,
+  publishJoinMaterial,
+  joinRefreshTimer,
   cni,
   gpuDevicePlugin,
   kubeadmJoin,

@@ -5,8 +5,22 @@
 import { decideGpu } from '../gpu/detect';
 import { joinDocuments, renderKubeadmConfig } from '../kubeadm/documents';
 import { KUBEADM_JOIN_CONFIG, KUBELET_KUBECONFIG } from '../kubeadm/files';
+import { retryUntil } from '../endpoint/backoff';
+import type { JoinMaterial } from '../kubeadm/documents';
 import { joinMaterial } from '../kubeadm/join-material';
-import { isWorker, nodeOf, Step } from './step';
+import { isWorker, nodeOf, Step, StepContext } from './step';
+
+/**
+ * Join material pasted into node.json wins; otherwise it comes from the join endpoint, waiting (with backoff
+ * and jitter) while the control plane is still coming up and has not published any.
+ */
+async function materialFor(ctx: StepContext): Promise<JoinMaterial> {
+  const node = nodeOf(ctx);
+  const session = ctx.endpoint;
+  if (node.join || !session) return joinMaterial(node, ctx.secrets);
+  const material = await retryUntil('waiting for join material', () => session.joinMaterial(false), ctx.log);
+  return { apiServerEndpoint: material.apiServerEndpoint, token: material.token, caCertHashes: material.caCertHashes };
+}
 
 export const kubeadmJoin: Step = {
   id: 'kubeadm-join',
@@ -20,7 +34,7 @@ export const kubeadmJoin: Step = {
 
   async apply(ctx) {
     const node = nodeOf(ctx);
-    const material = joinMaterial(node, ctx.secrets);
+    const material = await materialFor(ctx);
     const { labels } = await decideGpu(ctx.host, ctx.config.gpu);
     await ctx.host.writeFile(KUBEADM_JOIN_CONFIG, renderKubeadmConfig(joinDocuments(ctx.config, node, material, labels)), 0o600);
     try {

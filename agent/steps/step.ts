@@ -4,6 +4,7 @@
  * step must be safe to apply again after a crash halfway through.
  */
 import type { AgentConfig, NodeConfig, NodeSecrets, Phase } from '../../contract/agent-config';
+import type { EndpointSession } from '../endpoint/session';
 import type { Host } from '../host/host';
 import type { Logger } from '../log';
 
@@ -14,6 +15,8 @@ export interface StepContext {
   node?: NodeConfig;
   secrets: NodeSecrets;
   log: Logger;
+  /** The join endpoint, when node.json names one. */
+  endpoint?: EndpointSession;
 }
 
 export interface Step {

@@ -4,7 +4,7 @@
  * PATH — and nothing else: PATH holds only the stand-ins and `node`, so a command without a stand-in fails
  * the test instead of touching the real machine.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -64,6 +64,7 @@ function nodeDir(): string {
 export class FakeMachine {
   readonly root: string;
   readonly logFile: string;
+  private readonly running = new Set<ChildProcess>();
 
   private constructor(readonly dir: string, readonly options: MachineOptions) {
     this.root = path.join(dir, 'root');
@@ -74,6 +75,18 @@ export class FakeMachine {
     await ensureAgentBuilt();
     const machine = new FakeMachine(fs.mkdtempSync(path.join(os.tmpdir(), 'labimg-agent-')), options);
     machine.layOutFreshHost();
+    return machine;
+  }
+
+  /**
+   * An instance launched from a baked image: a copy of `image`'s root (packages, units, files and the
+   * stand-ins' state), with this instance's own node.json, secrets and command log.
+   */
+  static fromImage(image: FakeMachine, instance: Pick<MachineOptions, 'node' | 'secrets'>): FakeMachine {
+    const machine = new FakeMachine(fs.mkdtempSync(path.join(os.tmpdir(), 'labimg-agent-')), { ...image.options, ...instance });
+    fs.cpSync(image.root, machine.root, { recursive: true });
+    if (instance.node) machine.write('/etc/labimg/node.json', `${JSON.stringify(instance.node, null, 2)}\n`);
+    if (instance.secrets) machine.write('/etc/labimg/secrets.json', `${JSON.stringify(instance.secrets)}\n`, 0o600);
     return machine;
   }
 
@@ -166,8 +179,12 @@ export class FakeMachine {
       let stderr = '';
       child.stdout.on('data', (chunk) => (stdout += chunk));
       child.stderr.on('data', (chunk) => (stderr += chunk));
+      this.running.add(child);
       child.on('error', reject);
-      child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+      child.on('close', (code, signal) => {
+        this.running.delete(child);
+        resolve({ code, signal, stdout, stderr });
+      });
     });
   }
 
@@ -218,6 +235,8 @@ export class FakeMachine {
   }
 
   dispose(): void {
+    // A test that fails half-way must not leave agents running (and the test runner waiting on them).
+    for (const child of this.running) child.kill('SIGKILL');
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }

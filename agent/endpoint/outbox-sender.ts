@@ -1,0 +1,93 @@
+/**
+ * Delivers the outbox, oldest first, and deletes each report only once the endpoint has answered that it is
+ * stored. A crash, a reboot or an endpoint outage therefore loses nothing; a report that was stored but whose
+ * answer was lost is sent again, and the endpoint keeps it once (reports carry an id).
+ *
+ * Sending never holds up the node's work: while the endpoint is unreachable the sender waits out a growing
+ * pause before trying again, and the steps carry on writing to the outbox meanwhile.
+ */
+import { PATHS, type PhaseReport } from '../../contract/agent-config';
+import type { Host } from '../host/host';
+import type { Logger } from '../log';
+import { backoffDelay, sleep } from './backoff';
+import { isTransient, type EndpointSession } from './session';
+
+/** Reports the endpoint refused outright (invalid) are kept here for a person to look at, not retried forever. */
+export const REJECTED_DIR = '/var/lib/labimg/outbox-rejected';
+
+const PAUSE = { firstDelayMs: 1_000, maxDelayMs: 10_000, deadlineMs: Infinity };
+
+export class OutboxSender {
+  private failures = 0;
+  private pausedUntil = 0;
+  private sending?: Promise<boolean>;
+
+  constructor(private readonly host: Host, private readonly session: EndpointSession, private readonly log: Logger) {}
+
+  /**
+   * One pass over the outbox unless the sender is pausing after a failure. Resolves true when the outbox is
+   * empty afterwards. Concurrent calls share the pass in progress.
+   */
+  flush(): Promise<boolean> {
+    if (Date.now() < this.pausedUntil) return Promise.resolve(false);
+    this.sending ??= this.sendAll().finally(() => {
+      this.sending = undefined;
+    });
+    return this.sending;
+  }
+
+  /** Keeps flushing until the outbox is empty or `deadlineMs` has passed; true when everything was delivered. */
+  async drain(deadlineMs: number): Promise<boolean> {
+    const until = Date.now() + deadlineMs;
+    for (;;) {
+      // A pass already under way may have listed the outbox before the latest report was written: only an
+      // empty outbox counts as drained.
+      if ((await this.flush()) && (await this.pending()) === 0) return true;
+      const wait = Math.max(this.pausedUntil - Date.now(), 200);
+      if (Date.now() + wait > until) return false;
+      await sleep(wait);
+    }
+  }
+
+  async pending(): Promise<number> {
+    return (await this.host.listDir(PATHS.outbox)).filter((name) => name.endsWith('.json')).length;
+  }
+
+  private async sendAll(): Promise<boolean> {
+    const names = (await this.host.listDir(PATHS.outbox)).filter((name) => name.endsWith('.json')).sort();
+    for (const name of names) {
+      const path = `${PATHS.outbox}/${name}`;
+      const text = await this.host.readFile(path);
+      if (text === undefined) continue; // delivered by a concurrent run
+      let report: PhaseReport;
+      try {
+        report = JSON.parse(text) as PhaseReport;
+      } catch {
+        await this.reject(name, text, 'not valid JSON (torn write?)');
+        continue;
+      }
+      try {
+        await this.session.sendReport(report);
+      } catch (error) {
+        if (!isTransient(error)) {
+          await this.reject(name, text, (error as Error).message);
+          continue;
+        }
+        this.pausedUntil = Date.now() + backoffDelay(this.failures, PAUSE) + PAUSE.firstDelayMs;
+        if (this.failures === 0) this.log.warn(`reports wait in the outbox: ${(error as Error).message}`);
+        this.failures += 1;
+        return false;
+      }
+      if (this.failures > 0) this.log.info(`the endpoint is back; delivering the outbox`);
+      this.failures = 0;
+      await this.host.remove(path, { bookkeeping: true });
+    }
+    return true;
+  }
+
+  private async reject(name: string, text: string, reason: string): Promise<void> {
+    this.log.warn(`the endpoint refused report ${name}; kept in ${REJECTED_DIR}: ${reason}`);
+    await this.host.writeFile(`${REJECTED_DIR}/${name}`, text, 0o600, { bookkeeping: true });
+    await this.host.remove(`${PATHS.outbox}/${name}`, { bookkeeping: true });
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * This node's conversation with the join endpoint: enroll once with the pool's token, keep the credential it
+ * returns (0600, under /var/lib/labimg, never in an image), and use it for reports and join material.
+ *
+ * A credential the endpoint no longer accepts (the node was enrolled again elsewhere, the endpoint's store
+ * was rebuilt) is dropped and the node enrolls again, once, with the enrollment token it still has.
+ */
+import type { NodeConfig, NodeSecrets, PhaseReport, Role } from '../../contract/agent-config';
+import type { EnrollResponse, JoinMaterial, PublishedJoinMaterial, ReportResponse } from '../../contract/endpoint-api';
+import type { Host } from '../host/host';
+import type { Logger } from '../log';
+import type { Redactor } from '../redact';
+import { EndpointUnreachable, PinnedHttpsClient, type EndpointResponse } from './pinned-https';
+
+export const CREDENTIAL_FILE = '/var/lib/labimg/credential.json';
+
+interface StoredCredential {
+  url: string;
+  node: string;
+  credential: string;
+}
+
+/** The endpoint said no, for a reason retrying will not fix (bad token, refused role, invalid body). */
+export class EndpointRefused extends Error {
+  constructor(readonly status: number, what: string, reason: string) {
+    super(`${what}: the endpoint answered ${status}: ${reason}`);
+    this.name = 'EndpointRefused';
+  }
+}
+
+/** The endpoint is up but has nothing for us yet (503 with Retry-After), or is down: ask again later. */
+export class NotYet extends Error {
+  constructor(message: string, readonly retryAfterMs?: number) {
+    super(message);
+    this.name = 'NotYet';
+  }
+}
+
+export interface NodeIdentity {
+  name: string;
+  role: Role;
+  profile: string;
+  gpu: boolean;
+}
+
+export interface EndpointSession {
+  readonly url: string;
+  sendReport(report: PhaseReport): Promise<ReportResponse>;
+  /** Join material as the endpoint has it now; NotYet when the control plane has not published it. */
+  joinMaterial(controlPlane: boolean): Promise<JoinMaterial>;
+  publishJoinMaterial(material: PublishedJoinMaterial): Promise<void>;
+  close(): void;
+}
+
+export class HttpsEndpointSession implements EndpointSession {
+  readonly url: string;
+  private readonly client: PinnedHttpsClient;
+  private credential?: string;
+  /** The enrollment in flight: reports and the join step ask at once, and two enrollments would revoke each other. */
+  private enrolling?: Promise<string>;
+
+  constructor(
+    endpoint: NonNullable<NodeConfig['endpoint']>,
+    private readonly identity: NodeIdentity,
+    private readonly secrets: NodeSecrets,
+    private readonly host: Host,
+    private readonly log: Logger,
+    private readonly redactor: Redactor,
+  ) {
+    this.url = endpoint.url;
+    this.client = new PinnedHttpsClient(endpoint.url, endpoint.caFingerprint);
+  }
+
+  async sendReport(report: PhaseReport): Promise<ReportResponse> {
+    const response = await this.authorized('POST', `/v1/nodes/${this.identity.name}/reports`, report, 'sending a report');
+    return response.body as ReportResponse;
+  }
+
+  async joinMaterial(controlPlane: boolean): Promise<JoinMaterial> {
+    const path = `/v1/nodes/${this.identity.name}/join${controlPlane ? '?controlPlane=true' : ''}`;
+    const material = (await this.authorized('GET', path, undefined, 'asking for join material')).body as JoinMaterial;
+    this.redactor.add(material.token);
+    this.redactor.add(material.certificateKey);
+    return material;
+  }
+
+  async publishJoinMaterial(material: PublishedJoinMaterial): Promise<void> {
+    await this.authorized('PUT', `/v1/nodes/${this.identity.name}/join-material`, material, 'publishing join material');
+  }
+
+  close(): void {
+    this.client.close();
+  }
+
+  private async authorized(method: string, path: string, body: unknown, what: string): Promise<EndpointResponse> {
+    for (let attempt = 1; ; attempt += 1) {
+      const credential = await this.nodeCredential();
+      const response = await this.client.request(method, path, { token: credential, body });
+      if (response.status === 401 && attempt === 1) {
+        // Only the first caller to see this credential fail drops it; the others use the one it enrolls for.
+        if (this.credential === credential) {
+          this.log.warn(`the endpoint no longer accepts this node's credential; enrolling again`);
+          this.credential = undefined;
+          await this.host.remove(CREDENTIAL_FILE, { bookkeeping: true });
+        }
+        continue;
+      }
+      return expectOk(response, what);
+    }
+  }
+
+  private async nodeCredential(): Promise<string> {
+    if (this.credential) return this.credential;
+    const stored = parseCredential(await this.host.readFile(CREDENTIAL_FILE));
+    if (this.credential) return this.credential; // another caller finished enrolling while we read
+    if (stored && stored.url === this.url && stored.node === this.identity.name) {
+      this.redactor.add(stored.credential);
+      this.credential = stored.credential;
+      return stored.credential;
+    }
+    this.enrolling ??= this.enroll().finally(() => {
+      this.enrolling = undefined;
+    });
+    return this.enrolling;
+  }
+
+  private async enroll(): Promise<string> {
+    const token = this.secrets.enrollmentToken;
+    if (!token) throw new EndpointRefused(0, 'enrolling', 'secrets.json has no enrollmentToken; the user-data from `labimg pool create` or `labimg build --pool` carries one');
+    const { name, role, profile, gpu } = this.identity;
+    const response = expectOk(await this.client.request('POST', '/v1/enroll', { token, body: { node: name, role, profile, gpu } }), 'enrolling');
+    const { credential, pool } = response.body as EnrollResponse;
+    this.redactor.add(credential);
+    const stored: StoredCredential = { url: this.url, node: name, credential };
+    await this.host.writeFile(CREDENTIAL_FILE, `${JSON.stringify(stored)}\n`, 0o600, { bookkeeping: true });
+    this.log.info(`enrolled with ${this.url} as ${role} ${name} in pool ${pool}`);
+    this.credential = credential;
+    return credential;
+  }
+}
+
+function expectOk(response: EndpointResponse, what: string): EndpointResponse {
+  if (response.status >= 200 && response.status < 300) return response;
+  const reason = (response.body as { error?: unknown } | undefined)?.error;
+  const message = typeof reason === 'string' ? reason : `HTTP ${response.status}`;
+  if (response.status === 503 || response.status === 429 || response.status >= 500) {
+    const retryAfter = Number(response.headers['retry-after']);
+    throw new NotYet(`${what}: ${message}`, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined);
+  }
+  throw new EndpointRefused(response.status, what, message);
+}
+
+function parseCredential(text: string | undefined): StoredCredential | undefined {
+  if (!text) return undefined;
+  try {
+    const value = JSON.parse(text) as Partial<StoredCredential>;
+    return typeof value.url === 'string' && typeof value.node === 'string' && typeof value.credential === 'string' ? (value as StoredCredential) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether an error means "try again later" rather than "this will never work". */
+export function isTransient(error: unknown): boolean {
+  return error instanceof NotYet || error instanceof EndpointUnreachable;
+}

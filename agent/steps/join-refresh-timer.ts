@@ -1,0 +1,60 @@
+/**
+ * Control plane with a join endpoint: a systemd timer that runs `agent.js refresh` every 15 minutes, which
+ * republishes join material before the bootstrap token expires and delivers any reports still in the outbox.
+ */
+import { PATHS } from '../../contract/agent-config';
+import { serviceState } from '../systemd';
+import { publishesJoinMaterial } from './publish-join-material';
+import type { Step, StepContext } from './step';
+
+export const REFRESH_SERVICE = '/etc/systemd/system/labimg-refresh.service';
+export const REFRESH_TIMER = '/etc/systemd/system/labimg-refresh.timer';
+
+export const REFRESH_SERVICE_UNIT = `[Unit]
+Description=labimg: refresh the join material published to the join endpoint
+After=network-online.target labimg-agent.service
+
+[Service]
+Type=oneshot
+ExecStart=${PATHS.nodeRuntimeDir}/bin/node ${PATHS.agentBundle} refresh
+SyslogIdentifier=labimg-agent
+`;
+
+export const REFRESH_TIMER_UNIT = `[Unit]
+Description=labimg: refresh the join endpoint's bootstrap token every 15 minutes
+
+[Timer]
+OnBootSec=5min
+OnUnitActiveSec=15min
+RandomizedDelaySec=1min
+Persistent=true
+
+[Install]
+WantedBy=timers.target
+`;
+
+async function unitsCurrent(ctx: StepContext): Promise<boolean> {
+  return (await ctx.host.readFile(REFRESH_SERVICE)) === REFRESH_SERVICE_UNIT && (await ctx.host.readFile(REFRESH_TIMER)) === REFRESH_TIMER_UNIT;
+}
+
+export const joinRefreshTimer: Step = {
+  id: 'join-refresh-timer',
+  phase: 'boot',
+  title: 'Start the timer that keeps the published bootstrap token fresh',
+  applies: publishesJoinMaterial,
+
+  async check(ctx) {
+    if (!(await unitsCurrent(ctx))) return false;
+    const state = await serviceState(ctx.host, 'labimg-refresh.timer');
+    return state.enabled && state.active;
+  },
+
+  async apply(ctx) {
+    if (!(await unitsCurrent(ctx))) {
+      await ctx.host.writeFile(REFRESH_SERVICE, REFRESH_SERVICE_UNIT, 0o644);
+      await ctx.host.writeFile(REFRESH_TIMER, REFRESH_TIMER_UNIT, 0o644);
+      await ctx.host.run(['systemctl', 'daemon-reload']);
+    }
+    await ctx.host.run(['systemctl', 'enable', '--now', 'labimg-refresh.timer']);
+  },
+};

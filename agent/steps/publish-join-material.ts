@@ -1,0 +1,107 @@
+/**
+ * Control plane with a join endpoint: hand the endpoint what workers need to join — the API server address,
+ * a bootstrap token and the cluster CA's hash — and keep it fresh. Tokens are short-lived (TOKEN_TTL) and a
+ * new one is made and published once the current one has less than REFRESH_BEFORE left; the refresh timer
+ * (join-refresh-timer.ts) runs this step again every 15 minutes, long before that.
+ *
+ * With a controlPlaneEndpoint (an HA cluster), the control-plane certificates are uploaded with a fresh
+ * certificate key and the key is published as well; the endpoint gives it only to enrolled control-plane nodes.
+ */
+import type { PublishedJoinMaterial } from '../../contract/endpoint-api';
+import { CLUSTER_CA_CERT, caCertHash } from '../kubeadm/ca-cert-hash';
+import { ADMIN_KUBECONFIG } from '../kubeadm/files';
+import { isControlPlane, nodeOf, Step, StepContext } from './step';
+
+/** What the agent remembers about the last publication; no secret in it. */
+export const PUBLISHED_FILE = '/var/lib/labimg/join-published.json';
+
+const HOUR_MS = 3_600_000;
+/** Long enough for a slow node to boot and join, short enough that a leaked token soon stops working. */
+export const TOKEN_TTL_MS = 2 * HOUR_MS;
+export const REFRESH_BEFORE_MS = HOUR_MS;
+/** kubeadm deletes uploaded certificates after two hours; the key is useless after that. */
+const CERTIFICATE_KEY_TTL_MS = 2 * HOUR_MS;
+
+const BOOTSTRAP_TOKEN = /^[a-z0-9]{6}\.[a-z0-9]{16}$/;
+const CERTIFICATE_KEY = /^[a-f0-9]{64}$/;
+
+interface Publication {
+  endpoint: string;
+  pool?: string;
+  tokenExpires: string;
+  publishedAt: string;
+}
+
+export function publishesJoinMaterial(ctx: StepContext): boolean {
+  return isControlPlane(ctx) && ctx.node?.endpoint !== undefined;
+}
+
+export const publishJoinMaterial: Step = {
+  id: 'publish-join-material',
+  phase: 'boot',
+  title: 'Publish join material (bootstrap token, CA hash) to the join endpoint',
+  applies: publishesJoinMaterial,
+
+  async check(ctx) {
+    const text = await ctx.host.readFile(PUBLISHED_FILE);
+    if (!text) return false;
+    const last = JSON.parse(text) as Publication;
+    const node = nodeOf(ctx);
+    return last.endpoint === node.endpoint?.url && last.pool === node.pool && Date.parse(last.tokenExpires) - Date.now() > REFRESH_BEFORE_MS;
+  },
+
+  async apply(ctx) {
+    const node = nodeOf(ctx);
+    const session = ctx.endpoint;
+    if (!session) throw new Error('no join endpoint session: node.json names an endpoint but the agent has no connection to it');
+    const started = Date.now();
+    const material: PublishedJoinMaterial = {
+      apiServerEndpoint: await apiServerEndpoint(ctx),
+      token: await createToken(ctx),
+      caCertHashes: [caCertHash(await readRequired(ctx, CLUSTER_CA_CERT))],
+      tokenExpires: new Date(started + TOKEN_TTL_MS).toISOString(),
+    };
+    if (node.controlPlaneEndpoint) {
+      material.certificateKey = await uploadCertificates(ctx);
+      material.certificateKeyExpires = new Date(started + CERTIFICATE_KEY_TTL_MS).toISOString();
+    }
+    await session.publishJoinMaterial(material);
+    const publication: Publication = { endpoint: session.url, pool: node.pool, tokenExpires: material.tokenExpires, publishedAt: new Date(started).toISOString() };
+    await ctx.host.writeFile(PUBLISHED_FILE, `${JSON.stringify(publication)}\n`, 0o600, { bookkeeping: true });
+    ctx.log.info(`published join material to ${session.url}; the token expires at ${material.tokenExpires}`);
+  },
+};
+
+async function createToken(ctx: StepContext): Promise<string> {
+  const ttl = `${TOKEN_TTL_MS / HOUR_MS}h0m0s`;
+  const result = await ctx.host.run(['kubeadm', 'token', 'create', '--ttl', ttl, '--description', 'labimg: published to the join endpoint']);
+  const token = result.stdout.trim().split('\n').pop()?.trim() ?? '';
+  if (!BOOTSTRAP_TOKEN.test(token)) throw new Error('kubeadm token create did not print a bootstrap token');
+  return token;
+}
+
+async function uploadCertificates(ctx: StepContext): Promise<string> {
+  const key = (await ctx.host.run(['kubeadm', 'certs', 'certificate-key'])).stdout.trim();
+  if (!CERTIFICATE_KEY.test(key)) throw new Error('kubeadm certs certificate-key did not print a 64-hex-digit key');
+  await ctx.host.run(['kubeadm', 'init', 'phase', 'upload-certs', '--upload-certs', '--certificate-key', key]);
+  return key;
+}
+
+/**
+ * Where workers reach the API server: the controlPlaneEndpoint when the cluster has one, otherwise the
+ * server kubeadm wrote into admin.conf (the advertise address it picked).
+ */
+async function apiServerEndpoint(ctx: StepContext): Promise<string> {
+  const configured = nodeOf(ctx).controlPlaneEndpoint;
+  if (configured) return /:\d+$/.test(configured) ? configured : `${configured}:6443`;
+  const admin = await readRequired(ctx, ADMIN_KUBECONFIG);
+  const server = /^\s*server:\s*https:\/\/(\S+?)\/?\s*$/m.exec(admin)?.[1];
+  if (!server) throw new Error(`${ADMIN_KUBECONFIG} names no https server`);
+  return server;
+}
+
+async function readRequired(ctx: StepContext, path: string): Promise<string> {
+  const text = await ctx.host.readFile(path);
+  if (text === undefined) throw new Error(`${path} is missing; kubeadm init writes it`);
+  return text;
+}

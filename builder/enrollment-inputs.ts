@@ -1,0 +1,65 @@
+import { readFileSync } from 'node:fs';
+import { CA_FINGERPRINT_PATTERN, POOL_NAME_PATTERN } from '../contract/endpoint-api';
+import { InputError } from './join-inputs';
+
+/** What a node needs to enroll with a join endpoint: where it is, which CA to trust, which pool, the token. */
+export interface Enrollment {
+  url: string;
+  caFingerprint: string;
+  pool: string;
+  token: string;
+}
+
+export interface EnrollmentFlags {
+  endpoint?: string;
+  endpointCaFingerprint?: string;
+  pool?: string;
+  enrollmentTokenFile?: string;
+}
+
+const ENROLLMENT_TOKEN = /^[a-z0-9]{8}\.[A-Za-z0-9_-]{43}$/;
+
+/** Checks an endpoint URL as nodes will use it: https, a host, no credentials or query in it. */
+export function checkEndpointUrl(value: string, flag = '--endpoint'): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InputError(`${flag}: expected a URL such as https://10.0.0.5:8443, got "${value}"`);
+  }
+  if (url.protocol !== 'https:') throw new InputError(`${flag}: the endpoint is HTTPS only, got "${value}"`);
+  if (url.username || url.password || url.search || url.hash || (url.pathname !== '/' && url.pathname !== '')) {
+    throw new InputError(`${flag}: give only scheme, host and port (https://HOST:PORT), got "${value}"`);
+  }
+  return url.origin;
+}
+
+/** Undefined when no enrollment flag was given; an InputError naming the flag when the set is partial or malformed. */
+export function readEnrollment(flags: EnrollmentFlags): Enrollment | undefined {
+  const given = [flags.endpoint, flags.endpointCaFingerprint, flags.pool, flags.enrollmentTokenFile];
+  if (given.every((value) => value === undefined)) return undefined;
+  if (given.some((value) => value === undefined)) {
+    throw new InputError('--endpoint, --endpoint-ca-fingerprint, --pool and --enrollment-token-file go together: give all four, or none');
+  }
+  const url = checkEndpointUrl(flags.endpoint as string);
+  const caFingerprint = flags.endpointCaFingerprint as string;
+  if (!CA_FINGERPRINT_PATTERN.test(caFingerprint)) {
+    throw new InputError(`--endpoint-ca-fingerprint: expected "sha256:" and 64 lowercase hex digits, as \`labimg serve\` prints, got "${caFingerprint}"`);
+  }
+  const pool = flags.pool as string;
+  if (!new RegExp(POOL_NAME_PATTERN).test(pool) || pool.length > 63) {
+    throw new InputError(`--pool: expected a DNS label (lowercase letters, digits, "-"), got "${pool}"`);
+  }
+  const file = flags.enrollmentTokenFile as string;
+  let token: string;
+  try {
+    token = readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    throw new InputError(`--enrollment-token-file: cannot read ${file}: ${(error as Error).message}`);
+  }
+  // Never echo the token itself: the message may end up in CI logs.
+  if (!ENROLLMENT_TOKEN.test(token)) {
+    throw new InputError(`--enrollment-token-file: ${file} does not hold an enrollment token as \`labimg pool create\` prints it`);
+  }
+  return { url, caFingerprint, pool, token };
+}

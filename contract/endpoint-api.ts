@@ -1,0 +1,107 @@
+/**
+ * The contract between the agent and the join endpoint (`labimg serve`), shared by both sides.
+ *
+ * Everything is JSON over HTTPS. The endpoint's certificate is issued by a CA it makes on first start; nodes
+ * pin that CA by the sha256 of its DER bytes ("sha256:<hex>", carried in node.json), as kubeadm pins the
+ * cluster CA by its public-key hash. Two kinds of bearer token exist:
+ *
+ *   enrollment token  one per pool (or several), made by `labimg pool create`, printed once, stored as a hash.
+ *                     It only buys a node credential: POST /v1/enroll.
+ *   node credential   one per node, returned by enroll, stored as a hash. Everything else a node does.
+ *
+ *   POST /v1/enroll                      enrollment token  EnrollRequest → EnrollResponse
+ *   POST /v1/nodes/NODE/reports          node credential   ReportRequest → ReportResponse   (idempotent by report id)
+ *   GET  /v1/nodes/NODE/join             node credential   → JoinMaterial, or 503 + Retry-After until published
+ *        ?controlPlane=true                                 adds the certificate key; control-plane nodes only
+ *   PUT  /v1/nodes/NODE/join-material    node credential   PublishedJoinMaterial → 204, for the node's pool; control-plane only
+ *   GET  /v1/fleet                       none              → FleetView (no secrets)
+ *   GET  /fleet  /metrics  /healthz      none              HTML page, Prometheus text, "ok"
+ */
+import type { PhaseReport, Role } from './agent-config';
+
+export const API_PREFIX = '/v1';
+
+/** Node names are Kubernetes node names: DNS-1123 subdomains. Pools are DNS-1123 labels. */
+export const NODE_NAME_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
+export const NODE_NAME_MAX = 253;
+export const POOL_NAME_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+export const POOL_NAME_MAX = 63;
+
+/** "sha256:" + 64 lowercase hex digits of the endpoint CA certificate's DER encoding. */
+export const CA_FINGERPRINT_PATTERN = /^sha256:[a-f0-9]{64}$/;
+
+export interface EnrollRequest {
+  node: string;
+  role: Role;
+  profile: string;
+  gpu: boolean;
+}
+
+export interface EnrollResponse {
+  node: string;
+  pool: string;
+  /** The node credential. Shown once; the endpoint keeps only its hash. */
+  credential: string;
+}
+
+/** A PhaseReport as the outbox holds it; its id makes resending harmless. */
+export type ReportRequest = PhaseReport;
+
+export interface ReportResponse {
+  /** False when a report with this id was already stored (a resend after a lost answer). */
+  stored: boolean;
+}
+
+/** What a node needs to `kubeadm join`. */
+export interface JoinMaterial {
+  apiServerEndpoint: string;
+  token: string;
+  caCertHashes: string[];
+  /** Only for control-plane joins that asked for it. */
+  certificateKey?: string;
+}
+
+/** What the control plane publishes after `kubeadm init` and again before the token expires. */
+export interface PublishedJoinMaterial extends JoinMaterial {
+  /** RFC 3339; the endpoint stops handing the token out after this. */
+  tokenExpires: string;
+  certificateKeyExpires?: string;
+}
+
+export interface NodePhaseTime {
+  phase: string;
+  durationMs: number;
+}
+
+/** One node as the fleet view shows it. */
+export interface FleetNode {
+  node: string;
+  pool: string;
+  role: Role;
+  profile: string;
+  gpu: boolean;
+  enrolledAt: string;
+  /** The latest step and its status, e.g. "kubeadm-join done". */
+  step?: string;
+  status?: PhaseReport['status'];
+  lastReportAt?: string;
+  /** Total time spent in each phase (bake, boot), from the reports' durations. */
+  phases: NodePhaseTime[];
+  /** The last failure's message, when the latest status is "failed". */
+  error?: string;
+  /** True when the node reported the last step of its role as done. */
+  ready: boolean;
+}
+
+export interface FleetView {
+  generatedAt: string;
+  nodes: FleetNode[];
+}
+
+/** Every non-2xx answer has this body. `error` is meant for the person reading the agent's log. */
+export interface ApiError {
+  error: string;
+}
+
+/** The step id of the report an agent sends when a whole boot run has finished: the node is ready. */
+export const RUN_COMPLETE_STEP = 'complete';

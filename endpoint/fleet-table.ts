@@ -1,0 +1,64 @@
+/**
+ * The text `labimg nodes` prints: one aligned line per node, a header, and the fleet's totals, sized for a
+ * terminal. Pure: the command fetches the FleetView and the time, this only lays them out.
+ */
+import type { FleetNode, FleetView } from '../contract/endpoint-api';
+import { describeFleetSummary, formatPhaseTimes, nodeState, summarizeFleet } from './fleet-page';
+
+const HEADER = ['NODE', 'POOL', 'ROLE', 'GPU', 'PHASE/STEP', 'STATUS', 'LAST-REPORT', 'TIME', 'ERROR'];
+
+/** Long enough to recognise the failure; the full message is on the fleet page and in the node's reports. */
+export const ERROR_WIDTH = 60;
+
+export function formatFleetTable(view: FleetView, now: Date): string {
+  if (view.nodes.length === 0) return 'no nodes have enrolled yet\n';
+  const rows = [HEADER, ...view.nodes.map((node) => nodeCells(node, now))];
+  const widths = HEADER.map((_, column) => Math.max(...rows.map((row) => width(row[column] as string))));
+  const lines = rows.map((row) => row.map((cell, column) => cell + ' '.repeat((widths[column] as number) - width(cell))).join('  ').trimEnd());
+  return [...lines, '', describeFleetSummary(summarizeFleet(view)), ''].join('\n');
+}
+
+function nodeCells(node: FleetNode, now: Date): string[] {
+  const state = nodeState(node);
+  return [
+    node.node,
+    node.pool,
+    node.role,
+    node.gpu ? 'yes' : 'no',
+    node.step === undefined ? '-' : `${node.step} ${node.status ?? ''}`.trim(),
+    state,
+    node.lastReportAt === undefined ? '-' : formatAge(now.getTime() - Date.parse(node.lastReportAt)),
+    formatPhaseTimes(node) || '-',
+    state === 'failed' && node.error !== undefined ? firstLine(node.error, ERROR_WIDTH) : '',
+  ].map(terminalSafe);
+}
+
+/** "12s ago", "5m ago", "3h ago", "2d ago": how stale a node's news is, at a glance. */
+export function formatAge(ms: number): string {
+  if (Number.isNaN(ms)) return '?';
+  // A node whose clock runs ahead of ours reports "from the future"; to the reader that is simply now.
+  const seconds = Math.floor(Math.max(0, ms) / 1000);
+  if (seconds < 60) return `${seconds}s ago`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m ago`;
+  if (seconds < 86_400) return `${Math.floor(seconds / 3600)}h ago`;
+  return `${Math.floor(seconds / 86_400)}d ago`;
+}
+
+/** The first line of `text`, cut to `max` characters with "…" when it had to be shortened. */
+export function firstLine(text: string, max: number): string {
+  const chars = Array.from(text.split(/\r\n|\r|\n/)[0] as string);
+  return chars.length <= max ? chars.join('') : chars.slice(0, max - 1).join('') + '…';
+}
+
+/**
+ * Error messages and names come from the network. Control characters (escape sequences that could recolour or
+ * rewrite the terminal) and bidi overrides (which could make one name read as another) become "?".
+ */
+function terminalSafe(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '?');
+}
+
+/** Code points, not UTF-16 units, so a character outside the BMP counts once, as the terminal draws it. */
+function width(text: string): number {
+  return Array.from(text).length;
+}

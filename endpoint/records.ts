@@ -1,0 +1,77 @@
+/** What the endpoint stores, by key. Secrets appear only as SHA-256 hashes, except the join material itself. */
+import type { PhaseReport, Role } from '../contract/agent-config';
+import type { PublishedJoinMaterial } from '../contract/endpoint-api';
+
+export interface PoolRecord {
+  name: string;
+  /** The profile the pool's nodes are built from; shown in the fleet view and used for the pool's user-data. */
+  profile: string;
+  createdAt: string;
+}
+
+export interface EnrollmentTokenRecord {
+  id: string;
+  pool: string;
+  secretSha256: string;
+  createdAt: string;
+  expiresAt?: string;
+  revokedAt?: string;
+}
+
+/** The latest report of one step; a node's summary keeps one per step, so resending a report changes nothing. */
+export interface StepSummary {
+  phase: PhaseReport['phase'];
+  status: PhaseReport['status'];
+  at: string;
+  durationMs?: number;
+  error?: string;
+}
+
+export interface NodeRecord {
+  name: string;
+  pool: string;
+  role: Role;
+  profile: string;
+  gpu: boolean;
+  enrolledAt: string;
+  credentialSha256: string;
+  steps: Record<string, StepSummary>;
+}
+
+export interface StoredJoinMaterial extends PublishedJoinMaterial {
+  publishedBy: string;
+  publishedAt: string;
+}
+
+export type AuditAction =
+  | 'pool-created'
+  | 'token-created'
+  | 'token-revoked'
+  | 'node-enrolled'
+  | 'join-material-published'
+  | 'join-material-issued';
+
+/** Who did what, from where. Never a secret: tokens appear by id only. */
+export interface AuditEvent {
+  at: string;
+  action: AuditAction;
+  pool?: string;
+  node?: string;
+  tokenId?: string;
+  source?: string;
+  /** For issued join material: whether the certificate key went with it. */
+  certificateKey?: boolean;
+}
+
+export const KEYS = {
+  pool: (name: string) => `pools/${name}`,
+  pools: 'pools/',
+  token: (id: string) => `enrollment-tokens/${id}`,
+  tokens: 'enrollment-tokens/',
+  node: (name: string) => `nodes/${name}`,
+  nodes: 'nodes/',
+  report: (node: string, id: string) => `reports/${node}/${id}`,
+  reports: (node: string) => `reports/${node}/`,
+  joinMaterial: (pool: string) => `join-material/${pool}`,
+  audit: 'audit/',
+} as const;

@@ -1,0 +1,208 @@
+/**
+ * The endpoint's model on top of a Store: pools and their enrollment tokens, enrolled nodes, their reports,
+ * the join material each pool's control plane publishes, and the audit trail. Shared by the server and the
+ * `labimg pool` / `labimg nodes` commands, which work on the same store directly.
+ */
+import { randomBytes } from 'node:crypto';
+import type { PhaseReport } from '../contract/agent-config';
+import { RUN_COMPLETE_STEP, type FleetNode, type FleetView, type ReportRequest } from '../contract/endpoint-api';
+import { KEYS, type AuditEvent, type EnrollmentTokenRecord, type NodeRecord, type PoolRecord, type StepSummary, type StoredJoinMaterial } from './records';
+import type { Store } from './store/store';
+import { newEnrollmentToken, parseEnrollmentToken, secretMatches } from './tokens';
+
+export class RegistryError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RegistryError';
+  }
+}
+
+/** Why an enrollment token was refused; the server turns each into its own 401/403 message. */
+export type TokenRejection = 'malformed' | 'unknown' | 'revoked' | 'expired' | 'pool-gone';
+
+export class Registry {
+  constructor(readonly store: Store, private readonly clock: () => Date = () => new Date()) {}
+
+  // ── pools and tokens ────────────────────────────────────────────────────────────────────────────────
+
+  async createPool(name: string, profile: string): Promise<PoolRecord> {
+    const pool: PoolRecord = { name, profile, createdAt: this.now() };
+    if (!(await this.store.create(KEYS.pool(name), JSON.stringify(pool)))) throw new RegistryError(`pool "${name}" already exists`);
+    await this.audit({ action: 'pool-created', pool: name });
+    return pool;
+  }
+
+  async pool(name: string): Promise<PoolRecord | undefined> {
+    return parse<PoolRecord>(await this.store.get(KEYS.pool(name)));
+  }
+
+  async pools(): Promise<PoolRecord[]> {
+    return (await this.store.list(KEYS.pools)).map((e) => JSON.parse(e.value) as PoolRecord);
+  }
+
+  /** A new enrollment token for `pool`; the returned token string is the only copy of the secret. */
+  async createToken(pool: string, ttlMs?: number): Promise<{ record: EnrollmentTokenRecord; token: string }> {
+    if (!(await this.pool(pool))) throw new RegistryError(`pool "${pool}" does not exist; create it with \`labimg pool create ${pool} --profile P\``);
+    for (;;) {
+      const made = newEnrollmentToken();
+      const now = this.clock();
+      const record: EnrollmentTokenRecord = {
+        id: made.id,
+        pool,
+        secretSha256: made.secretSha256,
+        createdAt: now.toISOString(),
+        ...(ttlMs !== undefined ? { expiresAt: new Date(now.getTime() + ttlMs).toISOString() } : {}),
+      };
+      // Ids are random; on the rare collision draw again rather than overwrite someone's token.
+      if (await this.store.create(KEYS.token(made.id), JSON.stringify(record))) {
+        await this.audit({ action: 'token-created', pool, tokenId: made.id });
+        return { record, token: made.token };
+      }
+    }
+  }
+
+  async tokens(pool?: string): Promise<EnrollmentTokenRecord[]> {
+    const all = (await this.store.list(KEYS.tokens)).map((e) => JSON.parse(e.value) as EnrollmentTokenRecord);
+    return pool === undefined ? all : all.filter((t) => t.pool === pool);
+  }
+
+  async revokeToken(id: string): Promise<EnrollmentTokenRecord> {
+    const at = this.now();
+    const updated = await this.store.update(KEYS.token(id), (current) => {
+      if (current === undefined) return undefined;
+      const record = JSON.parse(current) as EnrollmentTokenRecord;
+      return record.revokedAt ? undefined : JSON.stringify({ ...record, revokedAt: at });
+    });
+    if (updated === undefined) throw new RegistryError(`no enrollment token with id "${id}"; \`labimg pool tokens\` lists them`);
+    const record = JSON.parse(updated) as EnrollmentTokenRecord;
+    await this.audit({ action: 'token-revoked', pool: record.pool, tokenId: id });
+    return record;
+  }
+
+  /** The token's record when `token` is a live enrollment token, else why not. */
+  async checkEnrollmentToken(token: string): Promise<{ ok: true; record: EnrollmentTokenRecord } | { ok: false; reason: TokenRejection }> {
+    const parts = parseEnrollmentToken(token);
+    if (!parts) return { ok: false, reason: 'malformed' };
+    const record = parse<EnrollmentTokenRecord>(await this.store.get(KEYS.token(parts.id)));
+    if (!record || !secretMatches(parts.secret, record.secretSha256)) return { ok: false, reason: 'unknown' };
+    if (record.revokedAt) return { ok: false, reason: 'revoked' };
+    if (record.expiresAt && Date.parse(record.expiresAt) <= this.clock().getTime()) return { ok: false, reason: 'expired' };
+    if (!(await this.pool(record.pool))) return { ok: false, reason: 'pool-gone' };
+    return { ok: true, record };
+  }
+
+  // ── nodes ───────────────────────────────────────────────────────────────────────────────────────────
+
+  async node(name: string): Promise<NodeRecord | undefined> {
+    return parse<NodeRecord>(await this.store.get(KEYS.node(name)));
+  }
+
+  async nodes(): Promise<NodeRecord[]> {
+    return (await this.store.list(KEYS.nodes)).map((e) => JSON.parse(e.value) as NodeRecord);
+  }
+
+  /**
+   * Enrolls `node.name` into the token's pool with a new credential. A node that enrolls again (its disk was
+   * wiped, or it lost the answer) gets a new credential and keeps its history; a name that belongs to another
+   * pool is refused, so one pool's token cannot take over another pool's nodes.
+   */
+  async enroll(node: Omit<NodeRecord, 'enrolledAt' | 'steps'>): Promise<NodeRecord> {
+    let conflict: string | undefined;
+    const enrolledAt = this.now();
+    const stored = await this.store.update(KEYS.node(node.name), (current) => {
+      conflict = undefined;
+      const previous = parse<NodeRecord>(current);
+      if (previous && previous.pool !== node.pool) {
+        conflict = previous.pool;
+        return undefined;
+      }
+      return JSON.stringify({ ...node, enrolledAt, steps: previous?.steps ?? {} } satisfies NodeRecord);
+    });
+    if (conflict !== undefined) throw new RegistryError(`node "${node.name}" is already enrolled in pool "${conflict}"`);
+    return JSON.parse(stored as string) as NodeRecord;
+  }
+
+  /**
+   * Stores a report once. The node's per-step summary is updated first and idempotently (a step keeps its
+   * latest report by time), so a crash between the two writes and the agent's resend still count it once.
+   */
+  async addReport(node: string, report: ReportRequest): Promise<boolean> {
+    await this.store.update(KEYS.node(node), (current) => {
+      const record = parse<NodeRecord>(current);
+      if (!record) return undefined;
+      const previous = record.steps[report.step];
+      if (previous && previous.at > report.at) return undefined;
+      const summary: StepSummary = {
+        phase: report.phase,
+        status: report.status,
+        at: report.at,
+        ...(report.durationMs !== undefined ? { durationMs: report.durationMs } : {}),
+        ...(report.error !== undefined ? { error: report.error } : {}),
+      };
+      return JSON.stringify({ ...record, gpu: report.gpu, steps: { ...record.steps, [report.step]: summary } });
+    });
+    return this.store.create(KEYS.report(node, report.id), JSON.stringify({ ...report, receivedAt: this.now() }));
+  }
+
+  async reports(node: string): Promise<Array<ReportRequest & { receivedAt: string }>> {
+    return (await this.store.list(KEYS.reports(node))).map((e) => JSON.parse(e.value) as ReportRequest & { receivedAt: string });
+  }
+
+  // ── join material ───────────────────────────────────────────────────────────────────────────────────
+
+  async publishJoinMaterial(pool: string, material: StoredJoinMaterial): Promise<void> {
+    await this.store.put(KEYS.joinMaterial(pool), JSON.stringify(material));
+  }
+
+  async joinMaterial(pool: string): Promise<StoredJoinMaterial | undefined> {
+    return parse<StoredJoinMaterial>(await this.store.get(KEYS.joinMaterial(pool)));
+  }
+
+  // ── audit ───────────────────────────────────────────────────────────────────────────────────────────
+
+  async audit(event: Omit<AuditEvent, 'at'>): Promise<void> {
+    const at = this.now();
+    // Time first so the listing is chronological; the random tail keeps simultaneous events apart.
+    const key = `${KEYS.audit}${at.replace(/[^0-9]/g, '')}-${randomBytes(4).toString('hex')}`;
+    await this.store.put(key, JSON.stringify({ at, ...event } satisfies AuditEvent));
+  }
+
+  async auditTrail(): Promise<AuditEvent[]> {
+    return (await this.store.list(KEYS.audit)).map((e) => JSON.parse(e.value) as AuditEvent);
+  }
+
+  // ── fleet view ──────────────────────────────────────────────────────────────────────────────────────
+
+  async fleet(): Promise<FleetView> {
+    const nodes = (await this.nodes()).map(fleetNodeOf).sort((a, b) => a.pool.localeCompare(b.pool) || a.node.localeCompare(b.node));
+    return { generatedAt: this.now(), nodes };
+  }
+
+  private now(): string {
+    return this.clock().toISOString();
+  }
+}
+
+export function fleetNodeOf(record: NodeRecord): FleetNode {
+  const steps = Object.entries(record.steps);
+  const latest = steps.reduce<[string, StepSummary] | undefined>((best, entry) => (!best || entry[1].at > best[1].at ? entry : best), undefined);
+  const phaseMs = new Map<string, number>();
+  for (const [, s] of steps) if (s.durationMs !== undefined && s.status !== 'started') phaseMs.set(s.phase, (phaseMs.get(s.phase) ?? 0) + s.durationMs);
+  return {
+    node: record.name,
+    pool: record.pool,
+    role: record.role,
+    profile: record.profile,
+    gpu: record.gpu,
+    enrolledAt: record.enrolledAt,
+    ...(latest ? { step: latest[0], status: latest[1].status, lastReportAt: latest[1].at } : {}),
+    phases: [...phaseMs].map(([phase, durationMs]) => ({ phase, durationMs })),
+    ...(latest?.[1].status === 'failed' && latest[1].error ? { error: latest[1].error } : {}),
+    ready: record.steps[RUN_COMPLETE_STEP]?.status === 'done',
+  };
+}
+
+function parse<T>(value: string | undefined): T | undefined {
+  return value === undefined ? undefined : (JSON.parse(value) as T);
+}
+

@@ -1,0 +1,88 @@
+/**
+ * JSON Schemas for every request body, checked with ajv before a route looks at it. A body that passes is
+ * exactly the contract's type: no extra properties, bounded strings, so nothing oversized reaches the store.
+ */
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import { NODE_NAME_MAX, NODE_NAME_PATTERN, type EnrollRequest, type PublishedJoinMaterial, type ReportRequest } from '../contract/endpoint-api';
+import { HttpError } from './http';
+
+const ajv = new Ajv({ allErrors: false, strict: true });
+
+const nodeName = { type: 'string', minLength: 1, maxLength: NODE_NAME_MAX, pattern: NODE_NAME_PATTERN };
+const role = { enum: ['control-plane', 'worker'] };
+const timestamp = { type: 'string', maxLength: 40, pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?(Z|[+-]\\d{2}:\\d{2})$' };
+const hostPort = { type: 'string', maxLength: 300, pattern: '^(\\[[0-9a-fA-F:.]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$' };
+
+function strictObject(properties: Record<string, unknown>, required: string[]) {
+  return { type: 'object', additionalProperties: false, properties, required };
+}
+
+const enrollSchema = strictObject(
+  {
+    node: nodeName,
+    role,
+    profile: { type: 'string', minLength: 1, maxLength: 100, pattern: '^[a-z0-9][a-z0-9.-]*$' },
+    gpu: { type: 'boolean' },
+  },
+  ['node', 'role', 'profile', 'gpu'],
+);
+
+const reportSchema = strictObject(
+  {
+    id: { type: 'string', pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' },
+    node: nodeName,
+    profile: { type: 'string', minLength: 1, maxLength: 100 },
+    role,
+    phase: { enum: ['bake', 'boot'] },
+    step: { type: 'string', minLength: 1, maxLength: 100, pattern: '^[a-z0-9][a-z0-9-]*$' },
+    status: { enum: ['started', 'done', 'skipped', 'failed'] },
+    at: timestamp,
+    durationMs: { type: 'integer', minimum: 0, maximum: 7 * 24 * 3600 * 1000 },
+    error: { type: 'string', maxLength: 8192 },
+    gpu: { type: 'boolean' },
+  },
+  ['id', 'node', 'profile', 'role', 'phase', 'step', 'status', 'at', 'gpu'],
+);
+
+const publishSchema = strictObject(
+  {
+    apiServerEndpoint: hostPort,
+    token: { type: 'string', pattern: '^[a-z0-9]{6}\\.[a-z0-9]{16}$' },
+    caCertHashes: { type: 'array', minItems: 1, maxItems: 8, items: { type: 'string', pattern: '^sha256:[a-f0-9]{64}$' } },
+    certificateKey: { type: 'string', pattern: '^[a-f0-9]{64}$' },
+    tokenExpires: timestamp,
+    certificateKeyExpires: timestamp,
+  },
+  ['apiServerEndpoint', 'token', 'caCertHashes', 'tokenExpires'],
+);
+
+const validators = {
+  enroll: ajv.compile<EnrollRequest>(enrollSchema),
+  report: ajv.compile<ReportRequest>(reportSchema),
+  publish: ajv.compile<PublishedJoinMaterial>(publishSchema),
+};
+
+function check<T>(validate: ValidateFunction<T>, body: unknown, what: string): T {
+  if (validate(body)) return body;
+  throw new HttpError(400, `invalid ${what}: ${describe(validate.errors?.[0])}`);
+}
+
+/** One error, in the words a person fixing the client needs: where, and what was expected. */
+function describe(error: ErrorObject | undefined | null): string {
+  if (!error) return 'does not match the schema';
+  const where = error.instancePath ? error.instancePath.slice(1).replace(/\//g, '.') : 'body';
+  switch (error.keyword) {
+    case 'additionalProperties':
+      return `${where}: unknown field "${String(error.params.additionalProperty)}"`;
+    case 'required':
+      return `${where}: missing field "${String(error.params.missingProperty)}"`;
+    case 'enum':
+      return `${where}: expected one of ${(error.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+    default:
+      return `${where}: ${error.message ?? 'is invalid'}`;
+  }
+}
+
+export const parseEnrollRequest = (body: unknown) => check(validators.enroll, body, 'enrollment request');
+export const parseReportRequest = (body: unknown) => check(validators.report, body, 'report');
+export const parsePublishRequest = (body: unknown) => check(validators.publish, body, 'join material');

@@ -1,0 +1,53 @@
+/**
+ * The fleet page in a real browser: Debian's Chromium, headless, loads it from a running endpoint over HTTPS
+ * and the DOM it renders shows every node with its state.
+ */
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { promisify } from 'node:util';
+import type { PhaseReport } from '../contract/agent-config';
+import { silentLog } from '../endpoint/log';
+import { issueServerIdentity, loadOrCreateCa } from '../endpoint/pki';
+import { Registry } from '../endpoint/registry';
+import { EndpointServer } from '../endpoint/server';
+import { FileStore } from '../endpoint/store/file-store';
+import { tempDir } from './helpers/cli';
+
+const CHROMIUM = '/usr/bin/chromium';
+
+function report(node: string, step: string, status: PhaseReport['status'], extra: Partial<PhaseReport> = {}): PhaseReport {
+  return { id: crypto.randomUUID(), node, profile: 'ubuntu-gpu', role: 'worker', phase: 'boot', step, status, at: new Date().toISOString(), gpu: false, durationMs: 1200, ...extra };
+}
+
+test('headless Chromium renders the fleet page with every node and its state', async (t) => {
+  const dir = tempDir('labimg-fleet-');
+  const registry = new Registry(new FileStore(dir));
+  const { ca } = await loadOrCreateCa(registry.store);
+  const server = new EndpointServer({ registry, identity: issueServerIdentity(ca, ['127.0.0.1']), log: silentLog });
+  const { port } = await server.listen(0, '127.0.0.1');
+  try {
+    await registry.createPool('lab', 'ubuntu-gpu');
+    const enroll = (name: string, role: 'control-plane' | 'worker', gpu: boolean) =>
+      registry.enroll({ name, pool: 'lab', role, profile: 'ubuntu-gpu', gpu, credentialSha256: '0'.repeat(64) });
+    await enroll('cp-1', 'control-plane', false);
+    await enroll('gpu-worker-1', 'worker', true);
+    await enroll('worker-2', 'worker', false);
+    await registry.addReport('cp-1', report('cp-1', 'complete', 'done', { role: 'control-plane' }));
+    await registry.addReport('gpu-worker-1', report('gpu-worker-1', 'kubeadm-join', 'started', { gpu: true }));
+    await registry.addReport('worker-2', report('worker-2', 'kubeadm-join', 'failed', { error: 'kubeadm join: <timeout> waiting for the API server' }));
+
+    const { stdout } = await promisify(execFile)(
+      CHROMIUM,
+      ['--headless', '--no-sandbox', '--disable-gpu', '--ignore-certificate-errors', '--dump-dom', `https://127.0.0.1:${port}/fleet`],
+      { timeout: 60_000, maxBuffer: 4 * 1024 * 1024 },
+    );
+    const rows = [...stdout.matchAll(/<tr[^>]*data-node="([^"]+)"[^>]*data-status="([^"]+)"/g)].map((m) => `${m[1]}=${m[2]}`);
+    t.deepEqual(rows.sort(), ['cp-1=ready', 'gpu-worker-1=in-progress', 'worker-2=failed']);
+    t.true(stdout.includes('kubeadm join: &lt;timeout&gt; waiting for the API server'), 'the error is shown, escaped');
+    t.regex(stdout, /3 nodes: 1 ready, 1 failed, 1 in progress/);
+  } finally {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

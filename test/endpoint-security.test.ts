@@ -1,0 +1,681 @@
+/**
+ * The join endpoint as an attacker sees it: every way a request can be refused, over real TLS sockets against
+ * an in-process EndpointServer. Each refusal is checked three ways: the exact status, a message that says
+ * why (revoked, expired, which field), and that nothing reached the store that should not have.
+ *
+ * Tests marked `test.failing` pin server bugs found while writing this file: they pass while the bug is
+ * there, and ava reports them the day the server is fixed, so they can become plain tests.
+ */
+import test, { type ExecutionContext } from 'ava';
+import { rmSync } from 'node:fs';
+import https from 'node:https';
+import { EndpointUnreachable, PinMismatch, PinnedHttpsClient } from '../agent/endpoint/pinned-https';
+import { caFingerprintOf } from '../endpoint/pki';
+import type { Registry } from '../endpoint/registry';
+import type { EndpointLimits } from '../endpoint/server';
+import { sha256Hex } from '../endpoint/tokens';
+import {
+  enrollBody,
+  errorOf,
+  filesUnder,
+  headerOf,
+  parseResponse,
+  publishBody,
+  rawExchange,
+  rawRequest,
+  reportBody,
+  send,
+  spawnEndpoint,
+  startEndpoint,
+  type Answer,
+  type ChildEndpoint,
+  type EndpointSetup,
+  type LocalEndpoint,
+} from './helpers/https-client';
+
+/** High enough that no test but the rate-limit ones ever meets the limiter. */
+const NO_RATE_LIMIT: Partial<EndpointLimits> = { authFailures: 100_000 };
+const BODY_LIMIT = 2048;
+
+async function endpoint(t: ExecutionContext, setup: EndpointSetup = {}): Promise<LocalEndpoint> {
+  const e = await startEndpoint({ ...setup, limits: { ...NO_RATE_LIMIT, bodyBytes: BODY_LIMIT, ...setup.limits } });
+  t.teardown(async () => {
+    await e.close();
+    rmSync(e.dataDir, { recursive: true, force: true });
+  });
+  return e;
+}
+
+async function childEndpoint(t: ExecutionContext, setup: EndpointSetup = {}): Promise<ChildEndpoint> {
+  const e = await spawnEndpoint({ ...setup, limits: { ...NO_RATE_LIMIT, bodyBytes: BODY_LIMIT, ...setup.limits } });
+  t.teardown(async () => {
+    await e.close();
+    rmSync(e.dataDir, { recursive: true, force: true });
+  });
+  return e;
+}
+
+/** A server with pool "lab" and one enrollment token for it. */
+async function poolEndpoint(t: ExecutionContext, setup: EndpointSetup = {}): Promise<LocalEndpoint & { token: string }> {
+  const e = await endpoint(t, setup);
+  await e.registry.createPool('lab', 'ubuntu');
+  const { token } = await e.registry.createToken('lab');
+  return { ...e, token };
+}
+
+interface Credentials {
+  /** The pool's enrollment token. */
+  token: string;
+  /** Node credentials: cp-1 (control plane), w-1 (worker). */
+  cp: string;
+  w1: string;
+}
+
+interface Fleet extends Credentials {
+  e: LocalEndpoint;
+  /** The credential of w-2, a second worker. */
+  w2: string;
+}
+
+/** Pool "lab" with a control-plane node and two workers, enrolled over HTTPS. */
+async function enrolledFleet(t: ExecutionContext, setup: EndpointSetup = {}): Promise<Fleet> {
+  const { token, ...e } = await poolEndpoint(t, setup);
+  const [cp, w1, w2] = await Promise.all([enroll(e.port, token, 'cp-1', 'control-plane'), enroll(e.port, token, 'w-1'), enroll(e.port, token, 'w-2')]);
+  return { e, token, cp, w1, w2 };
+}
+
+async function enroll(port: number, token: string, node: string, role: 'control-plane' | 'worker' = 'worker'): Promise<string> {
+  const answer = await send(port, { method: 'POST', path: '/v1/enroll', token, json: enrollBody(node, role) });
+  if (answer.status !== 200) throw new Error(`enrolling ${node}: ${answer.status} ${answer.text}`);
+  return (answer.json as { credential: string }).credential;
+}
+
+function refused(t: ExecutionContext, answer: Answer, status: number, message: RegExp): void {
+  t.is(answer.status, status, answer.text);
+  t.regex(errorOf(answer), message);
+  if (status === 401) t.is(answer.headers['www-authenticate'], 'Bearer');
+}
+
+/** The secret half of an enrollment token "<id>.<secret>". */
+function secretOf(token: string): string {
+  return token.slice(token.indexOf('.') + 1);
+}
+
+function otherSecret(token: string): string {
+  const secret = secretOf(token);
+  return `${token.slice(0, token.indexOf('.'))}.${secret[0] === 'A' ? 'B' : 'A'}${secret.slice(1)}`;
+}
+
+// ── enrollment ───────────────────────────────────────────────────────────────────────────────────────────
+
+const ENROLL_REFUSALS: Array<{
+  title: string;
+  /** The Authorization header to send, given the pool's live token and the registry. */
+  authorization: (e: LocalEndpoint & { token: string }) => Promise<string | undefined>;
+  status: 401 | 403;
+  message: RegExp;
+}> = [
+  { title: 'no Authorization header', authorization: async () => undefined, status: 401, message: /missing "Authorization: Bearer <enrollment token>"/ },
+  { title: 'a malformed token', authorization: async () => 'Bearer not-a-token', status: 401, message: /not of the form <id>\.<secret>/ },
+  { title: 'another scheme', authorization: async ({ token }) => `Basic ${token}`, status: 401, message: /missing "Authorization: Bearer/ },
+  { title: 'an unknown token of the right shape', authorization: async () => `Bearer abcdefgh.${'A'.repeat(43)}`, status: 401, message: /not known to this endpoint/ },
+  { title: 'the right id with a wrong secret', authorization: async ({ token }) => `Bearer ${otherSecret(token)}`, status: 401, message: /not known to this endpoint/ },
+  {
+    title: 'an expired token',
+    authorization: async ({ registry }) => {
+      const { token } = await registry.createToken('lab', 1);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return `Bearer ${token}`;
+    },
+    status: 403,
+    message: /enrollment token has expired/,
+  },
+  {
+    title: 'a revoked token',
+    authorization: async ({ registry }) => {
+      const { token, record } = await registry.createToken('lab');
+      await registry.revokeToken(record.id);
+      return `Bearer ${token}`;
+    },
+    status: 403,
+    message: /enrollment token was revoked/,
+  },
+];
+
+for (const c of ENROLL_REFUSALS) {
+  test(`enroll with ${c.title} is ${c.status} and enrolls nothing`, async (t) => {
+    const e = await poolEndpoint(t);
+    const authorization = await c.authorization(e);
+    const answer = await send(e.port, { method: 'POST', path: '/v1/enroll', json: enrollBody('n-1'), headers: authorization ? { authorization } : {} });
+    refused(t, answer, c.status, c.message);
+    t.deepEqual(await e.registry.nodes(), []);
+    t.false((await e.registry.auditTrail()).some((event) => event.action === 'node-enrolled'));
+    t.is(e.server.counters.authFailures, 1);
+  });
+}
+
+test('enroll with a live token answers a credential and stores only its SHA-256', async (t) => {
+  const e = await poolEndpoint(t);
+  const answer = await send(e.port, { method: 'POST', path: '/v1/enroll', token: e.token, json: enrollBody('n-1', 'control-plane') });
+  t.is(answer.status, 200, answer.text);
+  const { node, pool, credential } = answer.json as { node: string; pool: string; credential: string };
+  t.deepEqual({ node, pool }, { node: 'n-1', pool: 'lab' });
+  t.regex(credential, /^[A-Za-z0-9_-]{43}$/);
+
+  const record = await e.registry.node('n-1');
+  t.is(record?.credentialSha256, sha256Hex(credential));
+  t.like(record, { pool: 'lab', role: 'control-plane', profile: 'ubuntu', gpu: false });
+
+  const files = await filesUnder(e.dataDir);
+  t.true(files.some((f) => f.text.includes(sha256Hex(credential))), 'the hash is stored');
+  for (const secret of [credential, e.token, secretOf(e.token)]) {
+    t.deepEqual(files.filter((f) => f.text.includes(secret)).map((f) => f.file), [], 'a secret reached the disk');
+  }
+  const enrolled = (await e.registry.auditTrail()).filter((event) => event.action === 'node-enrolled');
+  t.like(enrolled, [{ node: 'n-1', pool: 'lab', tokenId: e.token.slice(0, 8), source: '127.0.0.1' }]);
+
+  // The credential is a node credential now: join answers "not yet", not 401.
+  t.is((await send(e.port, { path: '/v1/nodes/n-1/join', token: credential })).status, 503);
+});
+
+test("enroll of a node name another pool owns is 409 and leaves that node alone", async (t) => {
+  const e = await poolEndpoint(t);
+  await e.registry.createPool('other', 'ubuntu');
+  const { token: otherToken } = await e.registry.createToken('other');
+  const credential = await enroll(e.port, e.token, 'n-1');
+  const before = await e.registry.node('n-1');
+
+  const answer = await send(e.port, { method: 'POST', path: '/v1/enroll', token: otherToken, json: enrollBody('n-1', 'control-plane') });
+  refused(t, answer, 409, /node "n-1" is already enrolled in pool "lab"/);
+  t.deepEqual(await e.registry.node('n-1'), before);
+  t.is((await send(e.port, { path: '/v1/nodes/n-1/join', token: credential })).status, 503, 'the original credential still works');
+});
+
+// ── node routes ──────────────────────────────────────────────────────────────────────────────────────────
+
+const NODE_ROUTES = [
+  { name: 'report', method: 'POST', path: (node: string) => `/v1/nodes/${node}/reports`, json: (node: string) => reportBody(node, { role: 'control-plane' }) },
+  { name: 'join', method: 'GET', path: (node: string) => `/v1/nodes/${node}/join` },
+  { name: 'join?controlPlane=true', method: 'GET', path: (node: string) => `/v1/nodes/${node}/join?controlPlane=true` },
+  { name: 'join-material', method: 'PUT', path: (node: string) => `/v1/nodes/${node}/join-material`, json: () => publishBody() },
+] as const;
+
+const BAD_CREDENTIALS: Array<{ title: string; authorization: (f: Fleet) => string | undefined; message: RegExp }> = [
+  { title: 'no credential', authorization: () => undefined, message: /missing "Authorization: Bearer <node credential>"/ },
+  { title: 'a wrong credential', authorization: () => `Bearer ${'x'.repeat(43)}`, message: /credential is not valid for node "cp-1"/ },
+  { title: "another node's credential", authorization: (f) => `Bearer ${f.w1}`, message: /credential is not valid for node "cp-1"/ },
+  { title: 'the enrollment token', authorization: (f) => `Bearer ${f.token}`, message: /credential is not valid for node "cp-1"/ },
+  { title: 'an empty bearer', authorization: () => 'Bearer ', message: /missing "Authorization: Bearer <node credential>"/ },
+];
+
+for (const route of NODE_ROUTES) {
+  test(`${route.name} with each wrong credential is 401 and changes nothing`, async (t) => {
+    const f = await enrolledFleet(t);
+    for (const bad of BAD_CREDENTIALS) {
+      const authorization = bad.authorization(f);
+      const answer = await send(f.e.port, {
+        method: route.method,
+        path: route.path('cp-1'),
+        ...('json' in route ? { json: route.json('cp-1') } : {}),
+        headers: authorization ? { authorization } : {},
+      });
+      t.is(answer.status, 401, `${bad.title}: ${answer.text}`);
+      t.regex(errorOf(answer), bad.message, bad.title);
+      t.is(answer.headers['www-authenticate'], 'Bearer', bad.title);
+    }
+    t.deepEqual(await f.e.registry.reports('cp-1'), []);
+    t.is(await f.e.registry.joinMaterial('lab'), undefined);
+    t.deepEqual((await f.e.registry.node('cp-1'))?.steps, {});
+    t.false((await f.e.registry.auditTrail()).some((event) => event.action === 'join-material-issued' || event.action === 'join-material-published'));
+    t.is(f.e.server.counters.authFailures, BAD_CREDENTIALS.length);
+  });
+}
+
+test('a node that does not exist gets 401 whatever credential it shows', async (t) => {
+  const f = await enrolledFleet(t);
+  refused(t, await send(f.e.port, { path: '/v1/nodes/ghost/join', token: f.cp }), 401, /not valid for node "ghost"/);
+  t.is(await f.e.registry.node('ghost'), undefined);
+});
+
+test('a worker asking for the certificate key is 403 and is issued nothing', async (t) => {
+  const f = await enrolledFleet(t);
+  t.is((await send(f.e.port, { method: 'PUT', path: '/v1/nodes/cp-1/join-material', token: f.cp, json: publishBody() })).status, 204);
+  refused(t, await send(f.e.port, { path: '/v1/nodes/w-1/join?controlPlane=true', token: f.w1 }), 403, /"w-1" enrolled as a worker; only control-plane nodes get the certificate key/);
+  t.false((await f.e.registry.auditTrail()).some((event) => event.action === 'join-material-issued'));
+});
+
+test('a worker publishing join material is 403 and nothing is published', async (t) => {
+  const f = await enrolledFleet(t);
+  refused(t, await send(f.e.port, { method: 'PUT', path: '/v1/nodes/w-1/join-material', token: f.w1, json: publishBody() }), 403, /"w-1" enrolled as a worker; only control-plane nodes publish/);
+  t.is(await f.e.registry.joinMaterial('lab'), undefined);
+  t.false((await f.e.registry.auditTrail()).some((event) => event.action === 'join-material-published'));
+});
+
+test('a report about another node is 400 and stored for neither', async (t) => {
+  const f = await enrolledFleet(t);
+  refused(t, await send(f.e.port, { method: 'POST', path: '/v1/nodes/w-1/reports', token: f.w1, json: reportBody('w-2') }), 400, /report is about node "w-2" but was sent for "w-1"/);
+  t.deepEqual(await f.e.registry.reports('w-1'), []);
+  t.deepEqual(await f.e.registry.reports('w-2'), []);
+  t.deepEqual((await f.e.registry.node('w-2'))?.steps, {});
+});
+
+test('join material: 503 until published, then the certificate key only for a control plane that asks, every issue audited', async (t) => {
+  const f = await enrolledFleet(t, { limits: { joinRetryAfterSeconds: 7 } });
+  const join = (credential: string, node: string, controlPlane = false) => send(f.e.port, { path: `/v1/nodes/${node}/join${controlPlane ? '?controlPlane=true' : ''}`, token: credential });
+
+  const early = await join(f.w1, 'w-1');
+  refused(t, early, 503, /pool "lab" has not published join material yet/);
+  t.is(early.headers['retry-after'], '7');
+
+  const published = publishBody();
+  const publish = await send(f.e.port, { method: 'PUT', path: '/v1/nodes/cp-1/join-material', token: f.cp, json: published });
+  t.is(publish.status, 204, publish.text);
+  t.like(await f.e.registry.joinMaterial('lab'), { ...published, publishedBy: 'cp-1' });
+
+  const { apiServerEndpoint, token, caCertHashes, certificateKey } = published;
+  const worker = await join(f.w1, 'w-1');
+  t.is(worker.status, 200, worker.text);
+  t.deepEqual(worker.json, { apiServerEndpoint, token, caCertHashes });
+  const controlPlane = await join(f.cp, 'cp-1', true);
+  t.is(controlPlane.status, 200, controlPlane.text);
+  t.deepEqual(controlPlane.json, { apiServerEndpoint, token, caCertHashes, certificateKey });
+  const controlPlaneNoKey = await join(f.cp, 'cp-1');
+  t.deepEqual(controlPlaneNoKey.json, { apiServerEndpoint, token, caCertHashes }, 'no key unless asked for');
+
+  const audit = await f.e.registry.auditTrail();
+  t.like(
+    audit.filter((event) => event.action === 'join-material-issued'),
+    [
+      { node: 'w-1', pool: 'lab', certificateKey: false, source: '127.0.0.1' },
+      { node: 'cp-1', pool: 'lab', certificateKey: true },
+      { node: 'cp-1', pool: 'lab', certificateKey: false },
+    ],
+  );
+  t.is(audit.filter((event) => event.action === 'join-material-issued').length, 3);
+  t.is(f.e.server.counters.joinMaterialIssued, 3);
+  const auditText = JSON.stringify(audit);
+  for (const secret of [f.cp, f.w1, f.w2, f.token, secretOf(f.token), token, certificateKey]) t.false(auditText.includes(secret), 'a secret in the audit trail');
+});
+
+test('join material whose token expires within a minute is not handed out', async (t) => {
+  const f = await enrolledFleet(t);
+  const publish = await send(f.e.port, { method: 'PUT', path: '/v1/nodes/cp-1/join-material', token: f.cp, json: publishBody(30_000) });
+  t.is(publish.status, 204, publish.text);
+  const answer = await send(f.e.port, { path: '/v1/nodes/w-1/join', token: f.w1 });
+  refused(t, answer, 503, /bootstrap token of pool "lab" expires at .*waiting for the control plane to refresh it/);
+  t.regex(String(answer.headers['retry-after']), /^[1-9][0-9]*$/);
+  t.false((await f.e.registry.auditTrail()).some((event) => event.action === 'join-material-issued'));
+});
+
+test('a certificate key that expires within a minute goes to nobody, while workers still join', async (t) => {
+  const f = await enrolledFleet(t);
+  const material = { ...publishBody(), certificateKeyExpires: new Date(Date.now() + 30_000).toISOString() };
+  t.is((await send(f.e.port, { method: 'PUT', path: '/v1/nodes/cp-1/join-material', token: f.cp, json: material })).status, 204);
+  refused(t, await send(f.e.port, { path: '/v1/nodes/cp-1/join?controlPlane=true', token: f.cp }), 503, /has not published a current certificate key/);
+  t.is((await send(f.e.port, { path: '/v1/nodes/w-1/join', token: f.w1 })).status, 200);
+});
+
+test('join material whose token has already expired is refused at publication', async (t) => {
+  const f = await enrolledFleet(t);
+  const material = { ...publishBody(), tokenExpires: new Date(Date.now() - 1000).toISOString() };
+  refused(t, await send(f.e.port, { method: 'PUT', path: '/v1/nodes/cp-1/join-material', token: f.cp, json: material }), 400, /tokenExpires .* is in the past/);
+  t.is(await f.e.registry.joinMaterial('lab'), undefined);
+});
+
+test('the same report sent twice is stored once', async (t) => {
+  const f = await enrolledFleet(t);
+  const report = reportBody('w-1');
+  const first = await send(f.e.port, { method: 'POST', path: '/v1/nodes/w-1/reports', token: f.w1, json: report });
+  const second = await send(f.e.port, { method: 'POST', path: '/v1/nodes/w-1/reports', token: f.w1, json: report });
+  t.deepEqual([first.status, first.json], [200, { stored: true }]);
+  t.deepEqual([second.status, second.json], [200, { stored: false }]);
+  const stored = await f.e.registry.reports('w-1');
+  t.is(stored.length, 1);
+  t.like(stored[0], report);
+  t.like(f.e.server.counters, { reportsStored: 1, reportsDuplicate: 1 });
+});
+
+test('the public views (fleet JSON and page, metrics) carry no secret and escape what nodes report', async (t) => {
+  const f = await enrolledFleet(t);
+  const published = publishBody();
+  await send(f.e.port, { method: 'PUT', path: '/v1/nodes/cp-1/join-material', token: f.cp, json: published });
+  const script = '<script>alert(1)</script>';
+  await send(f.e.port, { method: 'POST', path: '/v1/nodes/w-1/reports', token: f.w1, json: reportBody('w-1', { status: 'failed', error: script, durationMs: 5 }) });
+  const hashes = await Promise.all(['cp-1', 'w-1', 'w-2'].map(async (n) => (await f.e.registry.node(n))?.credentialSha256 ?? ''));
+  const secrets = [f.cp, f.w1, f.w2, f.token, secretOf(f.token), published.token, published.certificateKey, ...hashes];
+  for (const path of ['/v1/fleet', '/fleet', '/', '/metrics']) {
+    const answer = await send(f.e.port, { path });
+    t.is(answer.status, 200, path);
+    for (const secret of secrets) t.false(answer.text.includes(secret), `${path} shows a secret`);
+  }
+  const page = await send(f.e.port, { path: '/fleet' });
+  t.false(page.text.includes(script));
+  t.true(page.text.includes('&lt;script&gt;'));
+});
+
+// ── request bodies ───────────────────────────────────────────────────────────────────────────────────────
+
+interface BodyRoute {
+  name: string;
+  method: string;
+  path: string;
+  /** The right credential for this route, and a valid body for it. */
+  token: (c: Credentials) => string;
+  valid: () => Record<string, unknown>;
+  /** A required field, and a field with a value of the wrong type (with the message ajv gives). */
+  required: string;
+  wrongType: { field: string; value: unknown; message: RegExp };
+  /** Whether anything was stored by this route. */
+  stored: (registry: Registry) => Promise<boolean>;
+}
+
+const BODY_ROUTES: BodyRoute[] = [
+  {
+    name: 'enroll',
+    method: 'POST',
+    path: '/v1/enroll',
+    token: (f) => f.token,
+    valid: () => enrollBody('n-9'),
+    required: 'role',
+    wrongType: { field: 'gpu', value: 'yes', message: /invalid enrollment request: gpu: must be boolean/ },
+    stored: async (registry) => (await registry.node('n-9')) !== undefined,
+  },
+  {
+    name: 'report',
+    method: 'POST',
+    path: '/v1/nodes/w-1/reports',
+    token: (f) => f.w1,
+    valid: () => ({ ...reportBody('w-1') }),
+    required: 'status',
+    wrongType: { field: 'durationMs', value: '5', message: /invalid report: durationMs: must be integer/ },
+    stored: async (registry) => (await registry.reports('w-1')).length > 0,
+  },
+  {
+    name: 'join-material',
+    method: 'PUT',
+    path: '/v1/nodes/cp-1/join-material',
+    token: (f) => f.cp,
+    valid: () => publishBody(),
+    required: 'token',
+    wrongType: { field: 'caCertHashes', value: `sha256:${'1'.repeat(64)}`, message: /invalid join material: caCertHashes: must be array/ },
+    stored: async (registry) => (await registry.joinMaterial('lab')) !== undefined,
+  },
+];
+
+const BODY_FAULTS: Array<{
+  title: string;
+  status: number;
+  message: (route: BodyRoute) => RegExp;
+  request: (route: BodyRoute) => { body: string | Buffer; headers?: Record<string, string> };
+}> = [
+  {
+    title: 'a Content-Length over the limit',
+    status: 413,
+    message: () => new RegExp(`request body over ${BODY_LIMIT} bytes`),
+    request: (route) => ({ body: JSON.stringify({ ...route.valid(), padding: 'x'.repeat(BODY_LIMIT) }) }),
+  },
+  { title: 'a text/plain body', status: 415, message: () => /expected Content-Type: application\/json/, request: (route) => ({ body: JSON.stringify(route.valid()), headers: { 'content-type': 'text/plain' } }) },
+  { title: 'no Content-Type', status: 415, message: () => /expected Content-Type: application\/json/, request: (route) => ({ body: JSON.stringify(route.valid()), headers: {} }) },
+  { title: 'invalid JSON', status: 400, message: () => /request body is not valid JSON/, request: (route) => ({ body: JSON.stringify(route.valid()).slice(0, -1) }) },
+  { title: 'an empty body', status: 400, message: () => /request body is not valid JSON/, request: () => ({ body: '' }) },
+  { title: 'a JSON array', status: 400, message: () => /body: must be object/, request: (route) => ({ body: JSON.stringify([route.valid()]) }) },
+  { title: 'an unknown field', status: 400, message: () => /body: unknown field "extra"/, request: (route) => ({ body: JSON.stringify({ ...route.valid(), extra: 1 }) }) },
+  { title: 'a __proto__ field', status: 400, message: () => /body: unknown field "__proto__"/, request: (route) => ({ body: `{"__proto__":{"admin":true},${JSON.stringify(route.valid()).slice(1)}` }) },
+  {
+    title: 'a missing field',
+    status: 400,
+    message: (route) => new RegExp(`body: missing field "${route.required}"`),
+    request: (route) => {
+      const body = route.valid();
+      delete body[route.required];
+      return { body: JSON.stringify(body) };
+    },
+  },
+  { title: 'a field of the wrong type', status: 400, message: (route) => route.wrongType.message, request: (route) => ({ body: JSON.stringify({ ...route.valid(), [route.wrongType.field]: route.wrongType.value }) }) },
+];
+
+for (const route of BODY_ROUTES) {
+  for (const fault of BODY_FAULTS) {
+    test(`${route.name} with ${fault.title} is ${fault.status} and stores nothing`, async (t) => {
+      const f = await enrolledFleet(t);
+      const { body, headers } = fault.request(route);
+      const answer = await send(f.e.port, { method: route.method, path: route.path, token: route.token(f), body, headers: headers ?? { 'content-type': 'application/json' } });
+      refused(t, answer, fault.status, fault.message(route));
+      t.false(await route.stored(f.e.registry));
+      // The valid body still goes through: the refusal was about the fault, not the route.
+      const ok = await send(f.e.port, { method: route.method, path: route.path, token: route.token(f), json: route.valid() });
+      t.true(ok.status === 200 || ok.status === 204, ok.text);
+    });
+  }
+}
+
+// ── paths and methods ────────────────────────────────────────────────────────────────────────────────────
+
+/** Request targets that must never reach a handler. `parser`: node's HTTP parser refuses it before routing. */
+const PATH_TRICKS: Array<{ method: string; target: string; parser?: boolean }> = [
+  { method: 'POST', target: '/v1/nodes/../enroll' },
+  { method: 'POST', target: '/v1/nodes/w-1/../../enroll' },
+  { method: 'GET', target: '/v1/nodes/%2e%2e/join' },
+  { method: 'GET', target: '/v1/nodes/%2E%2E/join' },
+  { method: 'GET', target: '/v1/nodes/a%2Fb/join' },
+  { method: 'GET', target: '/v1/nodes/%77-1/join' },
+  { method: 'POST', target: '//v1/enroll' },
+  { method: 'GET', target: '/v1//nodes/w-1/join' },
+  { method: 'GET', target: '/v1/nodes/./w-1/join' },
+  { method: 'GET', target: '/v1/nodes/w-1/join/.' },
+  { method: 'GET', target: '/v1/nodes/w-2/../w-1/join' },
+  { method: 'GET', target: '/v1/nodes/UPPER/join' },
+  { method: 'GET', target: '/v1/nodes/W-1/join' },
+  { method: 'GET', target: `/v1/nodes/${'a'.repeat(300)}/join` },
+  { method: 'GET', target: '/v1/nodes/-w-1/join' },
+  { method: 'GET', target: '/v1/nodes/w-1./join' },
+  { method: 'GET', target: '/v1/nodes/w-1\\..\\w-2/join' },
+  { method: 'GET', target: '\\v1\\nodes\\w-1\\join' },
+  { method: 'GET', target: '/v1/nodes/w-1;x/join' },
+  { method: 'GET', target: '/v1/nodes/w-1%00/join' },
+  { method: 'GET', target: '/v1/nodes/w-1\x00/join', parser: true },
+  { method: 'GET', target: '/v1/nodes/w-1\x7f/join', parser: true },
+  { method: 'GET', target: '/v1/nodes/w\u00e9/join', parser: true },
+  { method: 'GET', target: 'v1/nodes/w-1/join' },
+  { method: 'GET', target: 'https://127.0.0.1/v1/nodes/w-1/join' },
+  { method: 'GET', target: '*' },
+  { method: 'GET', target: `/v1/nodes/w-1/join?${'a'.repeat(2000)}` },
+  { method: 'GET', target: `/${'a/'.repeat(600)}` },
+];
+
+test('path tricks are 400 or 404, never a route', async (t) => {
+  const f = await enrolledFleet(t);
+  await send(f.e.port, { method: 'PUT', path: '/v1/nodes/cp-1/join-material', token: f.cp, json: publishBody() });
+  for (const trick of PATH_TRICKS) {
+    // With a credential that would work, so a trick that reached a route would show up as a 2xx.
+    const token = trick.method === 'POST' ? f.token : f.w1;
+    const body = trick.method === 'POST' ? JSON.stringify(enrollBody('sneaky')) : '';
+    const request = rawRequest(trick.method, trick.target, { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body);
+    const exchange = await rawExchange(f.e.port, request);
+    const response = parseResponse(exchange.bytes);
+    const label = JSON.stringify(trick.target.slice(0, 80));
+    t.true(response.status === 400 || response.status === 404, `${label}: ${response.status} ${response.body.toString()}`);
+    if (!trick.parser) t.truthy(errorOf({ status: response.status, text: response.body.toString(), json: JSON.parse(response.body.toString()) }), label);
+  }
+  t.is(await f.e.registry.node('sneaky'), undefined);
+  t.false((await f.e.registry.auditTrail()).some((event) => event.action === 'join-material-issued'));
+});
+
+const WRONG_METHODS: Array<[method: string, path: string, allow: string]> = [
+  ['GET', '/v1/enroll', 'POST'],
+  ['PUT', '/v1/enroll', 'POST'],
+  ['GET', '/v1/nodes/w-1/reports', 'POST'],
+  ['DELETE', '/v1/nodes/w-1/join', 'GET'],
+  ['POST', '/v1/nodes/w-1/join', 'GET'],
+  ['POST', '/v1/nodes/cp-1/join-material', 'PUT'],
+  ['GET', '/v1/nodes/cp-1/join-material', 'PUT'],
+  ['DELETE', '/v1/fleet', 'GET'],
+  ['POST', '/healthz', 'GET'],
+  ['PATCH', '/metrics', 'GET'],
+  ['HEAD', '/healthz', 'GET'],
+];
+
+test('a wrong method is 405 with Allow', async (t) => {
+  const f = await enrolledFleet(t);
+  for (const [method, path, allow] of WRONG_METHODS) {
+    const answer = await send(f.e.port, { method, path, token: f.cp });
+    t.is(answer.status, 405, `${method} ${path}`);
+    t.is(answer.headers.allow, allow, `${method} ${path}`);
+    if (method !== 'HEAD') t.regex(errorOf(answer), new RegExp(`method ${method} not allowed`));
+  }
+  t.deepEqual(await f.e.registry.reports('w-1'), []);
+  t.is(await f.e.registry.joinMaterial('lab'), undefined);
+});
+
+// ── rate limit ───────────────────────────────────────────────────────────────────────────────────────────
+
+test('after 5 failed authentications even a valid token gets 429 with Retry-After; a fresh window accepts it', async (t) => {
+  const limits = { authFailures: 5, authFailureWindowMs: 60_000 };
+  const e = await poolEndpoint(t, { limits });
+  for (const bad of [`abcdefgh.${'A'.repeat(43)}`, 'junk', otherSecret(e.token), `zzzzzzzz.${'B'.repeat(43)}`, 'x.y']) {
+    t.is((await send(e.port, { method: 'POST', path: '/v1/enroll', token: bad, json: enrollBody('n-1') })).status, 401);
+  }
+  const limited = await send(e.port, { method: 'POST', path: '/v1/enroll', token: e.token, json: enrollBody('n-1') });
+  refused(t, limited, 429, /too many failed authentications from 127\.0\.0\.1/);
+  const wait = Number(limited.headers['retry-after']);
+  t.true(Number.isInteger(wait) && wait >= 1 && wait <= 60, `Retry-After ${String(limited.headers['retry-after'])}`);
+  t.is(await e.registry.node('n-1'), undefined);
+  t.is(e.server.counters.rateLimited, 1);
+
+  // The limit is per server process and window: a restarted server (same data) accepts the same token.
+  const fresh = await endpoint(t, { dataDir: e.dataDir, limits });
+  t.is((await send(fresh.port, { method: 'POST', path: '/v1/enroll', token: e.token, json: enrollBody('n-1') })).status, 200);
+});
+
+test('failed node credentials count too, and the window ends', async (t) => {
+  const f = await enrolledFleet(t, { limits: { authFailures: 3, authFailureWindowMs: 500 } });
+  for (let i = 0; i < 3; i += 1) t.is((await send(f.e.port, { path: '/v1/nodes/w-1/join', token: `wrong-${i}` })).status, 401);
+  const limited = await send(f.e.port, { path: '/v1/nodes/w-1/join', token: f.w1 });
+  refused(t, limited, 429, /too many failed authentications/);
+  t.is(limited.headers['retry-after'], '1');
+  refused(t, await send(f.e.port, { method: 'POST', path: '/v1/enroll', token: f.token, json: enrollBody('n-1') }), 429, /too many failed/);
+  await new Promise((resolve) => setTimeout(resolve, 600));
+  t.is((await send(f.e.port, { path: '/v1/nodes/w-1/join', token: f.w1 })).status, 503, 'past the window the credential works again');
+});
+
+// ── the agent's pinned client ────────────────────────────────────────────────────────────────────────────
+
+function pinnedClient(t: ExecutionContext, port: number, fingerprint: string): PinnedHttpsClient {
+  const client = new PinnedHttpsClient(`https://127.0.0.1:${port}`, fingerprint, 5_000);
+  t.teardown(() => client.close());
+  return client;
+}
+
+test('a client pinned to another CA sends nothing: PinMismatch, and the server saw no request', async (t) => {
+  const e = await poolEndpoint(t);
+  const client = pinnedClient(t, e.port, `sha256:${'0'.repeat(64)}`);
+  const error = await t.throwsAsync(client.request('POST', '/v1/enroll', { token: e.token, body: enrollBody('n-1') }), { instanceOf: PinMismatch });
+  t.true(error?.message.includes(caFingerprintOf(e.ca.certPem)), 'the message names the CA the server presented');
+  t.is(e.server.counters.requests.size, 0);
+  t.is(await e.registry.node('n-1'), undefined);
+});
+
+test('a client pinned to the right CA talks to the endpoint', async (t) => {
+  const e = await poolEndpoint(t);
+  const client = pinnedClient(t, e.port, caFingerprintOf(e.ca.certPem));
+  const enrolled = await client.request('POST', '/v1/enroll', { token: e.token, body: enrollBody('n-1') });
+  t.is(enrolled.status, 200);
+  const { credential } = enrolled.body as { credential: string };
+  t.is((await client.request('GET', '/v1/nodes/n-1/join', { token: credential })).status, 503);
+  t.deepEqual([...e.server.counters.requests], [
+    ['POST /v1/enroll 200', 1],
+    ['GET /v1/nodes/:node/join 503', 1],
+  ]);
+});
+
+test('an impostor at the same address with a certificate from another CA gets nothing', async (t) => {
+  const real = await poolEndpoint(t);
+  const pin = caFingerprintOf(real.ca.certPem);
+  const seasoned = pinnedClient(t, real.port, pin);
+  t.is((await seasoned.request('GET', '/v1/fleet')).status, 200, 'learns the CA from the real endpoint');
+  await real.close();
+
+  const impostor = await endpoint(t, { port: real.port });
+  t.not(caFingerprintOf(impostor.ca.certPem), pin);
+  await impostor.registry.createPool('lab', 'ubuntu');
+  const fresh = pinnedClient(t, real.port, pin);
+  await t.throwsAsync(fresh.request('POST', '/v1/enroll', { token: real.token, body: enrollBody('n-1') }), { instanceOf: PinMismatch });
+  // A client that already holds the CA verifies the impostor's chain against it and fails the handshake.
+  await t.throwsAsync(seasoned.request('POST', '/v1/enroll', { token: real.token, body: enrollBody('n-1') }), { instanceOf: EndpointUnreachable });
+  t.is(impostor.server.counters.requests.size, 0);
+});
+
+// ── known server bugs (pinned with test.failing; see the file comment) ───────────────────────────────────
+
+for (const route of BODY_ROUTES) {
+  // BUG: server.ts handle(): on a 413 it runs `res.once('finish', () => req.socket.destroy())`, but when the body
+  // was being streamed (no Content-Length) req.socket is already null by then: an uncaught TypeError kills the
+  // whole process. Any client can do it: /v1/enroll reads the body before checking the token.
+  test.failing(`${route.name} with a chunked body over the limit is 413 and the server lives on`, async (t) => {
+    const e = await childEndpoint(t);
+    await e.registry.createPool('lab', 'ubuntu');
+    const { token } = await e.registry.createToken('lab');
+    const credentials: Credentials = { token, cp: await enroll(e.port, token, 'cp-1', 'control-plane'), w1: await enroll(e.port, token, 'w-1') };
+    const body = JSON.stringify({ ...route.valid(), padding: 'x'.repeat(BODY_LIMIT * 4) });
+    const answer = await send(e.port, { method: route.method, path: route.path, token: route.token(credentials), body, chunked: true, headers: { 'content-type': 'application/json' } }).catch((error: Error) => error);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    t.is(e.exit(), undefined, `the endpoint died:\n${e.output()}`);
+    t.false(answer instanceof Error, String(answer));
+    if (!(answer instanceof Error)) refused(t, answer, 413, /request body over/);
+    t.false(await route.stored(e.registry));
+  });
+}
+
+// BUG: the 413 answer has no "Connection: close", yet the server destroys the socket right after it. A keep-alive
+// client (node's default agent since 19, and PinnedHttpsClient) sends its next request on the dead socket and
+// gets "socket hang up".
+test.failing('after a 413 a keep-alive client can send its next request', async (t) => {
+  const e = await poolEndpoint(t);
+  const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
+  t.teardown(() => agent.destroy());
+  const big = await send(e.port, { method: 'POST', path: '/v1/enroll', token: e.token, body: 'x'.repeat(BODY_LIMIT + 1), headers: { 'content-type': 'application/json' }, agent });
+  t.is(big.status, 413);
+  t.is(big.headers.connection, 'close');
+  const next = await send(e.port, { path: '/healthz', agent }).catch((error: Error) => error);
+  t.false(next instanceof Error, String(next));
+});
+
+// BUG: node names are valid up to 253 characters (NODE_NAME_MAX), but FileStore writes `.<name>.json.<12 hex>.tmp`
+// and reads `<name>.json`: past 232 characters enrolling fails with ENAMETOOLONG, answered as a 503 "cannot reach
+// its store" (the agent retries for ever), and past 250 any request with any bearer does the same, unlimited,
+// with a "store error" warning in the log each time.
+test.failing('a valid 240-character node name enrolls', async (t) => {
+  const e = await poolEndpoint(t);
+  const name = 'a'.repeat(240);
+  const answer = await send(e.port, { method: 'POST', path: '/v1/enroll', token: e.token, json: enrollBody(name) });
+  t.is(answer.status, 200, answer.text);
+});
+
+test.failing('a valid 252-character node name with a wrong credential is 401, not a store error', async (t) => {
+  const e = await poolEndpoint(t);
+  const answer = await send(e.port, { path: `/v1/nodes/${'a'.repeat(252)}/join`, token: 'wrong' });
+  t.is(answer.status, 401, answer.text);
+  t.deepEqual(e.warnings.filter((w) => w.includes('store error')), []);
+});
+
+// BUG: the timestamp schema only checks the shape, so "2030-01-01T25:00:00Z" passes; Date.parse gives NaN, the
+// "in the past" check (NaN <= now) is false, and join's expiry check (NaN - now < margin) is false too: the
+// material is accepted and handed out for ever, never treated as expiring.
+test.failing('join material with a tokenExpires that is no real time is 400', async (t) => {
+  const f = await enrolledFleet(t);
+  const material = { ...publishBody(), tokenExpires: '2030-01-01T25:00:00Z' };
+  const answer = await send(f.e.port, { method: 'PUT', path: '/v1/nodes/cp-1/join-material', token: f.cp, json: material });
+  t.is(answer.status, 400, answer.text);
+  t.is(await f.e.registry.joinMaterial('lab'), undefined);
+});
+
+// BUG: a client that hangs up mid-body makes readBody throw node's "aborted" error, which asHttpError takes for a
+// store failure: a "store error: aborted" warning and a 503 in labimg_endpoint_requests_total, for any client.
+test.failing('a client hanging up mid-body is not logged as a store error', async (t) => {
+  const e = await poolEndpoint(t);
+  const request = rawRequest('POST', '/v1/enroll', { authorization: `Bearer ${e.token}`, 'content-type': 'application/json', 'content-length': '500' });
+  await rawExchange(e.port, `${request}{"node":`, { endAfterWrite: true });
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  t.deepEqual(e.warnings.filter((w) => w.includes('store error')), []);
+  t.false([...e.server.counters.requests.keys()].some((key) => key.endsWith(' 503')));
+});

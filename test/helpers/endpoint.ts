@@ -1,0 +1,80 @@
+/**
+ * A real `labimg serve` for tests: the built CLI in its own process on a loopback port, so a test can kill it
+ * with SIGKILL and start it again on the same port and data, as an outage would.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { cliPath, labimg } from './cli';
+
+export interface ServeOptions {
+  data: string;
+  port?: number;
+  etcd?: string;
+  etcdPrefix?: string;
+}
+
+export interface RunningServe {
+  url: string;
+  port: number;
+  caFingerprint: string;
+  /** Everything it printed so far. */
+  output(): string;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export function storeArgs(options: Pick<ServeOptions, 'data' | 'etcd' | 'etcdPrefix'>): string[] {
+  return ['--data', options.data, ...(options.etcd ? ['--etcd', options.etcd] : []), ...(options.etcdPrefix ? ['--etcd-prefix', options.etcdPrefix] : [])];
+}
+
+export async function startServe(options: ServeOptions): Promise<RunningServe> {
+  const port = options.port ?? (await freePort());
+  const child: ChildProcess = spawn(process.execPath, [cliPath, 'serve', '--listen', `127.0.0.1:${port}`, ...storeArgs(options)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (chunk) => (output += chunk));
+  child.stderr?.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+
+  const caFingerprint = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`labimg serve did not start within 20 s:\n${output}`)), 20_000);
+    const look = () => {
+      const match = /CA fingerprint (sha256:[a-f0-9]{64})/.exec(output);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    };
+    child.stdout?.on('data', look);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`labimg serve exited with ${code} before it was ready:\n${output}`));
+    });
+  });
+  return {
+    url: `https://127.0.0.1:${port}`,
+    port,
+    caFingerprint,
+    output: () => output,
+    async kill(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+}
+
+/** `labimg pool create` against the same store; returns the enrollment token it prints. */
+export function createPool(store: Pick<ServeOptions, 'data' | 'etcd' | 'etcdPrefix'>, pool: string, profile: string, extra: string[] = []): string {
+  const result = labimg(['pool', 'create', pool, '--profile', profile, ...storeArgs(store), ...extra]);
+  if (result.code !== 0) throw new Error(`labimg pool create failed (${result.code}):\n${result.stderr}`);
+  return result.stdout.trim();
+}
