@@ -21,9 +21,12 @@ import type { PhaseReport, Role } from './agent-config';
 
 export const API_PREFIX = '/v1';
 
-/** Node names are Kubernetes node names: DNS-1123 subdomains. Pools are DNS-1123 labels. */
+/**
+ * Node names are Kubernetes node names: DNS-1123 subdomains. Pools are DNS-1123 labels. Kubernetes allows 253
+ * characters; the endpoint takes 200, so a node's record fits one file name (255 bytes) in the file store.
+ */
 export const NODE_NAME_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
-export const NODE_NAME_MAX = 253;
+export const NODE_NAME_MAX = 200;
 export const POOL_NAME_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 export const POOL_NAME_MAX = 63;
 

@@ -16,13 +16,21 @@ export class HttpError extends Error {
  */
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > limit) throw new HttpError(413, `request body over ${limit} bytes`);
+  // The rest of an oversized body is never read, so the connection cannot be reused: say so, then close it.
+  const tooLarge = () => new HttpError(413, `request body over ${limit} bytes`, { connection: 'close' });
+  if (declared !== undefined && Number(declared) > limit) throw tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw new HttpError(413, `request body over ${limit} bytes`);
-    chunks.push(chunk);
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > limit) throw tooLarge();
+      chunks.push(chunk);
+    }
+  } catch (error) {
+    if (error instanceof HttpError) throw error;
+    // The client hung up or sent a broken body: its fault, not the store's.
+    throw new HttpError(400, `request body incomplete: ${(error as Error).message}`, { connection: 'close' });
   }
   return Buffer.concat(chunks);
 }

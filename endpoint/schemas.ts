@@ -62,9 +62,14 @@ const validators = {
   publish: ajv.compile<PublishedJoinMaterial>(publishSchema),
 };
 
-function check<T>(validate: ValidateFunction<T>, body: unknown, what: string): T {
-  if (validate(body)) return body;
-  throw new HttpError(400, `invalid ${what}: ${describe(validate.errors?.[0])}`);
+function check<T>(validate: ValidateFunction<T>, body: unknown, what: string, timestamps: string[] = []): T {
+  if (!validate(body)) throw new HttpError(400, `invalid ${what}: ${describe(validate.errors?.[0])}`);
+  // The pattern checks the shape only; "2030-01-01T25:00:00Z" has it and is no time at all.
+  for (const field of timestamps) {
+    const value = (body as Record<string, unknown>)[field];
+    if (typeof value === 'string' && Number.isNaN(Date.parse(value))) throw new HttpError(400, `invalid ${what}: ${field}: "${value}" is not a real time`);
+  }
+  return body;
 }
 
 /** One error, in the words a person fixing the client needs: where, and what was expected. */
@@ -84,5 +89,5 @@ function describe(error: ErrorObject | undefined | null): string {
 }
 
 export const parseEnrollRequest = (body: unknown) => check(validators.enroll, body, 'enrollment request');
-export const parseReportRequest = (body: unknown) => check(validators.report, body, 'report');
-export const parsePublishRequest = (body: unknown) => check(validators.publish, body, 'join material');
+export const parseReportRequest = (body: unknown) => check(validators.report, body, 'report', ['at']);
+export const parsePublishRequest = (body: unknown) => check(validators.publish, body, 'join material', ['tokenExpires', 'certificateKeyExpires']);

@@ -128,7 +128,9 @@ export class EndpointServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const source = req.socket.remoteAddress ?? 'unknown';
+    // Kept now: once a streamed body is refused, node detaches req.socket before the answer has gone out.
+    const socket = req.socket;
+    const source = socket.remoteAddress ?? 'unknown';
     let routeName = 'unmatched';
     try {
       const { segments, query } = parseTarget(req.url ?? '');
@@ -146,7 +148,7 @@ export class EndpointServer {
       else res.destroy();
       // Drain what is left of the body so the connection can be reused, but never read an oversized one.
       if (failure.status !== 413) req.resume();
-      else res.once('finish', () => req.socket.destroy());
+      else res.once('finish', () => socket.destroy());
     } finally {
       countRequest(this.counters, routeName, res.statusCode);
     }

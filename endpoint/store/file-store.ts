@@ -129,7 +129,8 @@ export class FileStore implements Store {
   /** A fully written, fsynced temp file beside `target` (same filesystem, so rename and link are atomic). */
   private async writeTemp(target: string, value: string): Promise<string> {
     await fs.mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
-    const temp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+    // A short name of its own: the target's name may already be near the filesystem's 255-byte limit.
+    const temp = path.join(path.dirname(target), `.tmp-${randomBytes(6).toString('hex')}`);
     // 0600: join material and credential hashes live here.
     const handle = await fs.open(temp, 'wx', 0o600);
     try {
