@@ -113,12 +113,18 @@ export class Registry {
       conflict = undefined;
       const previous = parse<NodeRecord>(current);
       if (previous && previous.pool !== node.pool) {
-        conflict = previous.pool;
+        conflict = `is already enrolled in pool "${previous.pool}"`;
+        return undefined;
+      }
+      // A re-enrollment keeps the node's role: a worker's name must not come back as a control plane,
+      // which would get the certificate key.
+      if (previous && previous.role !== node.role) {
+        conflict = `is enrolled as a ${previous.role}, not a ${node.role}`;
         return undefined;
       }
       return JSON.stringify({ ...node, enrolledAt, steps: previous?.steps ?? {} } satisfies NodeRecord);
     });
-    if (conflict !== undefined) throw new RegistryError(`node "${node.name}" is already enrolled in pool "${conflict}"`);
+    if (conflict !== undefined) throw new RegistryError(`node "${node.name}" ${conflict}`);
     return JSON.parse(stored as string) as NodeRecord;
   }
 

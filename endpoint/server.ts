@@ -202,9 +202,10 @@ export class EndpointServer {
     this.refuseIfLimited(source);
     const token = bearerToken(req.headers.authorization);
     if (!token) throw this.authFailure(source, 401, 'missing "Authorization: Bearer <enrollment token>"');
-    const body = parseEnrollRequest(await readJson(req, this.limits.bodyBytes));
+    // The token first: a caller without a live one learns nothing about what a valid body looks like.
     const check = await this.options.registry.checkEnrollmentToken(token);
     if (!check.ok) throw this.authFailure(source, check.reason === 'malformed' || check.reason === 'unknown' ? 401 : 403, TOKEN_REJECTIONS[check.reason]);
+    const body = parseEnrollRequest(await readJson(req, this.limits.bodyBytes));
 
     const pool = check.record.pool;
     const { credential, sha256 } = newNodeCredential();
@@ -295,7 +296,8 @@ const TOKEN_REJECTIONS: Record<TokenRejection, string> = {
  */
 function parseTarget(target: string): { segments: string[]; query: URLSearchParams } {
   const [path, query = ''] = splitOnce(target, '?');
-  if (!path.startsWith('/') || path.length > 1024) throw new HttpError(400, 'request target must be an absolute path');
+  if (!path.startsWith('/')) throw new HttpError(400, 'request target must be an absolute path');
+  if (path.length > 1024) throw new HttpError(400, 'request path longer than 1024 characters');
   if (/[^A-Za-z0-9._\-/]/.test(path)) throw new HttpError(400, 'request path may only hold letters, digits, ".", "_", "-" and "/"');
   const segments = path === '/' ? [] : path.slice(1).replace(/\/$/, '').split('/');
   if (segments.some((s) => s === '' || s === '.' || s === '..')) throw new HttpError(400, 'request path has an empty, "." or ".." segment');

@@ -17,7 +17,7 @@ import https from 'node:https';
 import path from 'node:path';
 import tls from 'node:tls';
 import type { EndpointLog } from '../../endpoint/log';
-import { issueServerIdentity, loadOrCreateCa, type CertificateAuthority } from '../../endpoint/pki';
+import { issueServerIdentity, loadOrCreateCa, type CertificateAuthority, type ServerIdentity } from '../../endpoint/pki';
 import { Registry } from '../../endpoint/registry';
 import { EndpointServer, type EndpointLimits } from '../../endpoint/server';
 import { FileStore } from '../../endpoint/store/file-store';
@@ -33,6 +33,12 @@ export interface EndpointSetup {
   limits?: Partial<EndpointLimits>;
   /** 0 (any free port) when left out. */
   port?: number;
+  /**
+   * "shared" (the default for startEndpoint): one CA and server certificate for every endpoint of this test
+   * process, since RSA key generation dominates a test's time. "own": the data directory's CA, made on first
+   * use as `labimg serve` does; for tests about telling two endpoints apart.
+   */
+  pki?: 'shared' | 'own';
 }
 
 export interface LocalEndpoint {
@@ -51,12 +57,31 @@ export async function startEndpoint(setup: EndpointSetup = {}): Promise<LocalEnd
   const dataDir = setup.dataDir ?? tempDir('labimg-endpoint-');
   const store = new FileStore(dataDir);
   const registry = new Registry(store);
-  const { ca } = await loadOrCreateCa(store);
+  const { ca, identity } = setup.pki === 'own' ? await ownPki(store) : await sharedPki();
   const warnings: string[] = [];
   const log: EndpointLog = { info: () => {}, warn: (message) => warnings.push(message) };
-  const server = new EndpointServer({ registry, identity: issueServerIdentity(ca, ['127.0.0.1', 'localhost']), log, limits: setup.limits ?? {} });
+  const server = new EndpointServer({ registry, identity, log, limits: setup.limits ?? {} });
   const { port } = await server.listen(setup.port ?? 0, '127.0.0.1');
   return { dataDir, store, registry, ca, server, port, warnings, close: () => server.close() };
+}
+
+async function ownPki(store: FileStore): Promise<{ ca: CertificateAuthority; identity: ServerIdentity }> {
+  const { ca } = await loadOrCreateCa(store);
+  return { ca, identity: issueServerIdentity(ca, ['127.0.0.1', 'localhost']) };
+}
+
+let shared: Promise<{ ca: CertificateAuthority; identity: ServerIdentity }> | undefined;
+
+function sharedPki(): Promise<{ ca: CertificateAuthority; identity: ServerIdentity }> {
+  shared ??= (async () => {
+    const dir = tempDir('labimg-pki-');
+    try {
+      return await ownPki(new FileStore(dir));
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  })();
+  return shared;
 }
 
 export interface ChildEndpoint {
@@ -269,15 +294,23 @@ export interface ParsedResponse {
   body: Buffer;
 }
 
+/** The bytes end before a whole final response: the connection closed (or reset) mid-answer or before it. */
+export class IncompleteResponse extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'IncompleteResponse';
+  }
+}
+
 /**
  * The first final (non-1xx) response in `bytes`. Throws, saying what is wrong, when it is not well-formed
- * HTTP/1.1: a bad status line or header line, or a body shorter than its Content-Length.
+ * HTTP/1.1 (a bad status line or header line), or IncompleteResponse when the bytes stop short of one.
  */
 export function parseResponse(bytes: Buffer, options: { head?: boolean } = {}): ParsedResponse {
   let rest = bytes;
   for (;;) {
     const end = rest.indexOf('\r\n\r\n');
-    if (end < 0) throw new Error(`no complete response head in ${JSON.stringify(rest.toString('latin1').slice(0, 200))}`);
+    if (end < 0) throw new IncompleteResponse(`no complete response head in ${JSON.stringify(rest.toString('latin1').slice(0, 200))}`);
     const [statusLine = '', ...lines] = rest.subarray(0, end).toString('latin1').split('\r\n');
     const status = /^HTTP\/1\.[01] ([1-5][0-9]{2})(?: [\x20-\x7e]*)?$/.exec(statusLine);
     if (!status?.[1]) throw new Error(`malformed status line ${JSON.stringify(statusLine)}`);
@@ -295,7 +328,7 @@ export function parseResponse(bytes: Buffer, options: { head?: boolean } = {}): 
     if (headers.has('transfer-encoding')) throw new Error('chunked responses are not expected from this server');
     if (lengths && (lengths.length !== 1 || !/^[0-9]+$/.test(lengths[0] ?? ''))) throw new Error(`bad Content-Length ${JSON.stringify(lengths)}`);
     const length = options.head || code === 204 || code === 304 ? 0 : lengths ? Number(lengths[0]) : rest.length;
-    if (rest.length < length) throw new Error(`body of ${rest.length} bytes, Content-Length says ${length}`);
+    if (rest.length < length) throw new IncompleteResponse(`body of ${rest.length} bytes, Content-Length says ${length}`);
     return { status: code, headers, body: rest.subarray(0, length) };
   }
 }
