@@ -1,6 +1,7 @@
 /**
  * One agent at a time per root: the systemd unit and an admin running `agent.js run` by hand must not
  * interleave steps. The lock file holds the owner's pid; a lock whose owner is gone (crash, reboot) is taken over.
+ * The join endpoint takes its data directory with the same lock (endpoint/data-dir-lock.ts).
  * It uses fs directly, not the Host: it needs create-exclusive semantics, which the Host's atomic
  * write-and-rename deliberately does not have, and it coordinates processes rather than changing the machine.
  */
@@ -9,7 +10,11 @@ import * as path from 'path';
 
 export class AgentBusy extends Error {}
 
-export async function acquireLock(lockFile: string): Promise<() => Promise<void>> {
+/** Takes `lockFile`; `busy` makes the error for a lock whose owner is alive (a default names the agent). */
+export async function acquireLock(
+  lockFile: string,
+  busy: (owner: number) => Error = (owner) => new AgentBusy(`another agent (pid ${owner}) is running; lock ${lockFile}`),
+): Promise<() => Promise<void>> {
   await fs.promises.mkdir(path.dirname(lockFile), { recursive: true });
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
@@ -20,9 +25,7 @@ export async function acquireLock(lockFile: string): Promise<() => Promise<void>
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const owner = Number.parseInt(await fs.promises.readFile(lockFile, 'utf8').catch(() => ''), 10);
-      if (Number.isFinite(owner) && owner !== process.pid && isAlive(owner)) {
-        throw new AgentBusy(`another agent (pid ${owner}) is running; lock ${lockFile}`);
-      }
+      if (Number.isFinite(owner) && owner !== process.pid && isAlive(owner)) throw busy(owner);
       await fs.promises.rm(lockFile, { force: true });
     }
   }

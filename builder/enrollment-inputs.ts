@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { CA_FINGERPRINT_PATTERN, POOL_NAME_PATTERN } from '../contract/endpoint-api';
-import { InputError } from './join-inputs';
+import { ENROLLMENT_TOKEN_PATTERN as ENROLLMENT_TOKEN } from '../endpoint/tokens';
+import { InputError, readTokenFile } from './join-inputs';
 
 /** What a node needs to enroll with a join endpoint: where it is, which CA to trust, which pool, the token. */
 export interface Enrollment {
@@ -17,7 +17,6 @@ export interface EnrollmentFlags {
   enrollmentTokenFile?: string;
 }
 
-const ENROLLMENT_TOKEN = /^[a-z0-9]{8}\.[A-Za-z0-9_-]{43}$/;
 
 /** Checks an endpoint URL as nodes will use it: https, a host, no credentials or query in it. */
 export function checkEndpointUrl(value: string, flag = '--endpoint'): string {
@@ -50,16 +49,6 @@ export function readEnrollment(flags: EnrollmentFlags): Enrollment | undefined {
   if (!new RegExp(POOL_NAME_PATTERN).test(pool) || pool.length > 63) {
     throw new InputError(`--pool: expected a DNS label (lowercase letters, digits, "-"), got "${pool}"`);
   }
-  const file = flags.enrollmentTokenFile as string;
-  let token: string;
-  try {
-    token = readFileSync(file, 'utf8').trim();
-  } catch (error) {
-    throw new InputError(`--enrollment-token-file: cannot read ${file}: ${(error as Error).message}`);
-  }
-  // Never echo the token itself: the message may end up in CI logs.
-  if (!ENROLLMENT_TOKEN.test(token)) {
-    throw new InputError(`--enrollment-token-file: ${file} does not hold an enrollment token as \`labimg pool create\` prints it`);
-  }
+  const token = readTokenFile('--enrollment-token-file', flags.enrollmentTokenFile as string, ENROLLMENT_TOKEN, 'an enrollment token as `labimg pool create` prints it');
   return { url, caFingerprint, pool, token };
 }

@@ -42,16 +42,19 @@ export function readJoinMaterial(flags: JoinFlags): JoinMaterial | undefined {
       throw new InputError(`--join-ca-cert-hash: expected "sha256:" and 64 lowercase hex digits, as kubeadm prints, got "${hash}"`);
     }
   }
-  const tokenFile = flags.joinTokenFile as string;
+  const token = readTokenFile('--join-token-file', flags.joinTokenFile as string, BOOTSTRAP_TOKEN, 'a bootstrap token of the form [a-z0-9]{6}.[a-z0-9]{16}');
+  return { apiServerEndpoint, caCertHashes, token };
+}
+
+/** A token from a file (never argv, which shows in `ps`), checked against `pattern`; errors never echo it. */
+export function readTokenFile(flag: string, file: string, pattern: RegExp, expected: string): string {
   let token: string;
   try {
-    token = readFileSync(tokenFile, 'utf8').trim();
+    token = readFileSync(file, 'utf8').trim();
   } catch (error) {
-    throw new InputError(`--join-token-file: cannot read ${tokenFile}: ${(error as Error).message}`);
+    throw new InputError(`${flag}: cannot read ${file}: ${(error as Error).message}`);
   }
   // Never echo the token itself: the message may end up in CI logs.
-  if (!BOOTSTRAP_TOKEN.test(token)) {
-    throw new InputError(`--join-token-file: ${tokenFile} does not hold a bootstrap token of the form [a-z0-9]{6}.[a-z0-9]{16}`);
-  }
-  return { apiServerEndpoint, caCertHashes, token };
+  if (!pattern.test(token)) throw new InputError(`${flag}: ${file} does not hold ${expected}`);
+  return token;
 }

@@ -30,7 +30,7 @@ export interface RunningEndpoint {
 
 export async function startEndpoint(options: ServeOptions): Promise<RunningEndpoint> {
   // etcd replicas share state by design; only the file store needs its directory to itself.
-  const unlock = options.etcd?.length ? () => {} : lockDataDir(options.data);
+  const unlock = options.etcd?.length ? async () => {} : await lockDataDir(options.data);
   const store = await openStore(options);
   try {
     const registry = new Registry(store);
@@ -47,12 +47,12 @@ export async function startEndpoint(options: ServeOptions): Promise<RunningEndpo
       async close() {
         await server.close();
         await store.close();
-        unlock();
+        await unlock();
       },
     };
   } catch (error) {
     await store.close();
-    unlock();
+    await unlock();
     throw error;
   }
 }

@@ -192,3 +192,45 @@ test('an invalid inherited value fails with the parent file and line, and leaves
   t.deepEqual(readFileSync(path.join(out, 'centos', 'manifest.json')), before);
   t.deepEqual(readdirSync(out), ['centos'], 'no temp directory left behind');
 });
+
+test('a pool build: both roles carry the endpoint, its CA pin and the pool; the token only in secrets.json 0600', (t) => {
+  const tokenFile = path.join(tempDir(), 'token');
+  const token = `abcd1234.${'Q'.repeat(43)}`;
+  writeFileSync(tokenFile, `${token}\n`);
+  const fingerprint = `sha256:${'c'.repeat(64)}`;
+  const dir = build('ubuntu', ['--endpoint', 'https://10.0.0.5:8443', '--endpoint-ca-fingerprint', fingerprint, '--pool', 'lab', '--enrollment-token-file', tokenFile]);
+  for (const role of ['control-plane', 'worker']) {
+    const file = path.join(dir, `user-data-${role}.yaml`);
+    t.is(cloudInitSchema(file).code, 0, `${role} user-data passes cloud-init's schema`);
+    const files = writeFilesOf(file);
+    const node = JSON.parse(files.find((f) => f.path === '/etc/labimg/node.json')!.content);
+    t.like(node, { role, pool: 'lab', endpoint: { url: 'https://10.0.0.5:8443', caFingerprint: fingerprint } });
+    const secrets = files.find((f) => f.path === '/etc/labimg/secrets.json');
+    t.is(secrets?.permissions, '0600');
+    t.deepEqual(JSON.parse(secrets!.content), { enrollmentToken: token });
+    t.is(statSync(file).mode & 0o777, 0o600);
+  }
+  t.false(readFileSync(path.join(dir, 'agent.json'), 'utf8').includes(token));
+  t.false(readFileSync(path.join(dir, 'manifest.json'), 'utf8').includes(token));
+});
+
+test('bad pool input names the flag, never echoes the token, and writes nothing', (t) => {
+  const out = tempDir();
+  const tokenFile = path.join(out, 'token');
+  writeFileSync(tokenFile, 'not-a-token-secretvalue');
+  const good = ['--endpoint', 'https://10.0.0.5:8443', '--endpoint-ca-fingerprint', `sha256:${'c'.repeat(64)}`, '--pool', 'lab', '--enrollment-token-file', tokenFile];
+  const cases: Array<[string[], RegExp]> = [
+    [good, /--enrollment-token-file: .*token does not hold an enrollment token/],
+    [good.map((a) => (a === 'https://10.0.0.5:8443' ? 'http://10.0.0.5:8443' : a)), /--endpoint: the endpoint is HTTPS only/],
+    [good.map((a) => (a.startsWith('sha256:') ? 'sha256:XYZ' : a)), /--endpoint-ca-fingerprint: expected "sha256:" and 64 lowercase hex digits/],
+    [good.map((a) => (a === 'lab' ? 'Lab_1' : a)), /--pool: expected a DNS label/],
+    [good.slice(0, 4), /give all four, or none/],
+  ];
+  for (const [args, message] of cases) {
+    const result = labimg(['build', 'ubuntu', '--out', out, ...args]);
+    t.is(result.code, 1, args.join(' '));
+    t.regex(result.stderr, message);
+    t.false(result.stderr.includes('secretvalue'));
+  }
+  t.false(existsSync(path.join(out, 'ubuntu')), 'nothing written');
+});
