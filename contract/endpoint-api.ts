@@ -19,8 +19,6 @@
  */
 import type { PhaseReport, Role } from './agent-config';
 
-export const API_PREFIX = '/v1';
-
 /**
  * Node names are Kubernetes node names: DNS-1123 subdomains. Pools are DNS-1123 labels. Kubernetes allows 253
  * characters; the endpoint takes 200, so a node's record fits one file name (255 bytes) in the file store.

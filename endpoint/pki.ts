@@ -48,12 +48,6 @@ export async function loadOrCreateCa(store: Store, now = new Date()): Promise<{ 
   return { ca: JSON.parse(winner) as CertificateAuthority, created: false };
 }
 
-/** The CA certificate alone, for `labimg pool create` and friends that only print or embed the pin. */
-export async function readCaCertificate(store: Store): Promise<string | undefined> {
-  const existing = await store.get(CA_KEY);
-  return existing === undefined ? undefined : (JSON.parse(existing) as CertificateAuthority).certPem;
-}
-
 /**
  * A fresh server certificate for this process, naming every DNS name and IP address in `names`. It is
  * never stored: each replica issues its own at start, and only the CA has to stay the same.

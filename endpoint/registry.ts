@@ -18,7 +18,7 @@ export class RegistryError extends Error {
 }
 
 /** Why an enrollment token was refused; the server turns each into its own 401/403 message. */
-export type TokenRejection = 'malformed' | 'unknown' | 'revoked' | 'expired' | 'pool-gone';
+export type TokenRejection = 'malformed' | 'unknown' | 'revoked' | 'expired';
 
 export class Registry {
   constructor(readonly store: Store, private readonly clock: () => Date = () => new Date()) {}
@@ -87,7 +87,6 @@ export class Registry {
     if (!record || !secretMatches(parts.secret, record.secretSha256)) return { ok: false, reason: 'unknown' };
     if (record.revokedAt) return { ok: false, reason: 'revoked' };
     if (record.expiresAt && Date.parse(record.expiresAt) <= this.clock().getTime()) return { ok: false, reason: 'expired' };
-    if (!(await this.pool(record.pool))) return { ok: false, reason: 'pool-gone' };
     return { ok: true, record };
   }
 

@@ -287,7 +287,6 @@ const TOKEN_REJECTIONS: Record<TokenRejection, string> = {
   unknown: 'the enrollment token is not known to this endpoint',
   revoked: 'the enrollment token was revoked; ask for a new one (`labimg pool token create`)',
   expired: 'the enrollment token has expired; ask for a new one (`labimg pool token create`)',
-  'pool-gone': 'the enrollment token belongs to a pool that no longer exists',
 };
 
 /**
