@@ -14,6 +14,8 @@ export interface EndpointCounters {
    * ("GET /v1/nodes/NODE/join"), not the path, or every node would start its own time series.
    */
   requests: Map<string, number>;
+  /** Completed TLS handshakes: what a burst of new nodes costs the endpoint most. */
+  tlsConnections: number;
   enrollments: number;
   reportsStored: number;
   reportsDuplicate: number;
@@ -23,7 +25,7 @@ export interface EndpointCounters {
 }
 
 export function newCounters(): EndpointCounters {
-  return { requests: new Map(), enrollments: 0, reportsStored: 0, reportsDuplicate: 0, joinMaterialIssued: 0, authFailures: 0, rateLimited: 0 };
+  return { requests: new Map(), tlsConnections: 0, enrollments: 0, reportsStored: 0, reportsDuplicate: 0, joinMaterialIssued: 0, authFailures: 0, rateLimited: 0 };
 }
 
 export function countRequest(c: EndpointCounters, route: string, status: number): void {
@@ -35,6 +37,7 @@ type SimpleCounter = Exclude<keyof EndpointCounters, 'requests'>;
 
 /** The plain counters, in the order they are exposed. Names end in _total, as promtool's lint wants. */
 const SIMPLE_COUNTERS: Array<{ field: SimpleCounter; name: string; help: string }> = [
+  { field: 'tlsConnections', name: 'labimg_endpoint_tls_connections_total', help: 'TLS connections accepted (handshakes completed).' },
   { field: 'enrollments', name: 'labimg_endpoint_enrollments_total', help: 'Nodes enrolled (or re-enrolled) with an enrollment token.' },
   { field: 'reportsStored', name: 'labimg_endpoint_reports_stored_total', help: 'Phase reports stored.' },
   { field: 'reportsDuplicate', name: 'labimg_endpoint_reports_duplicate_total', help: 'Phase reports that were resends of an already stored report.' },

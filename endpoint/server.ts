@@ -104,6 +104,7 @@ export class EndpointServer {
       },
       (req, res) => void this.handle(req, res),
     );
+    this.server.on('secureConnection', () => (this.counters.tlsConnections += 1));
     this.server.on('clientError', (_error, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       else socket.destroy();

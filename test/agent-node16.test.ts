@@ -5,13 +5,16 @@
  */
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { NodeConfig } from '../contract/agent-config';
 import { REPO_ROOT } from './helpers/agent-build';
 import { FakeMachine, fixture, profileConfig } from './helpers/agent-machine';
 import { planAgent } from '../agent/plan';
-import { runScenario } from './helpers/agent-scenario';
+import { documentOfKind, kubeadmDocuments, runScenario } from './helpers/agent-scenario';
+import { enrollBody, publishBody, send, startEndpoint } from './helpers/https-client';
+import { RUN_COMPLETE_STEP } from '../contract/endpoint-api';
+import { caFingerprintOf } from '../endpoint/pki';
 
 const NODE16 = path.join(REPO_ROOT, '.cache', 'node-16.20.2', 'bin', 'node');
 
@@ -41,4 +44,38 @@ test('under Node 16 the bundle plans exactly what the builder plans', async (t) 
   const run = await machine.runAgent(['plan', '--json', '--gpu', 'present']);
   t.is(run.code, 0, run.stderr);
   t.deepEqual(JSON.parse(run.stdout), await planAgent(config, node, { gpu: true }));
+});
+
+test('under Node 16 a worker enrolls over the pinned connection, joins with published material and reports every step', async (t) => {
+  const e = await startEndpoint();
+  t.teardown(async () => {
+    await e.close();
+    rmSync(e.dataDir, { recursive: true, force: true });
+  });
+  await e.registry.createPool('lab', 'ubuntu');
+  const { token } = await e.registry.createToken('lab');
+  const enrolled = await send(e.port, { method: 'POST', path: '/v1/enroll', token, json: enrollBody('cp-1', 'control-plane') });
+  const published = publishBody();
+  t.is((await send(e.port, { method: 'PUT', path: '/v1/nodes/cp-1/join-material', token: (enrolled.json as { credential: string }).credential, json: published })).status, 204);
+
+  const node: NodeConfig = {
+    apiVersion: 'labimg.dev/v1',
+    kind: 'NodeConfig',
+    role: 'worker',
+    pool: 'lab',
+    nodeName: 'w-16',
+    endpoint: { url: `https://127.0.0.1:${e.port}`, caFingerprint: caFingerprintOf(e.ca.certPem) },
+  };
+  const machine = await FakeMachine.create({ config: profileConfig('ubuntu'), node, secrets: { enrollmentToken: token }, nodeBinary: NODE16 });
+  t.teardown(() => machine.dispose());
+  const run = await machine.runAgent(['run']);
+  t.is(run.code, 0, run.stdout + run.stderr);
+
+  const discovery = documentOfKind(kubeadmDocuments(machine, 'join'), 'JoinConfiguration').discovery.bootstrapToken as Record<string, unknown>;
+  t.is(discovery.token, published.token);
+  t.deepEqual(discovery.caCertHashes, published.caCertHashes);
+  const state = JSON.parse(machine.read('/var/lib/labimg/state.json') ?? '{}') as { outboxSeq: number };
+  const reports = await e.registry.reports('w-16');
+  t.is(reports.length, state.outboxSeq);
+  t.true(reports.some((r) => r.step === RUN_COMPLETE_STEP && r.status === 'done'));
 });

@@ -40,7 +40,7 @@ function sampleCounters(): EndpointCounters {
   countRequest(c, 'POST /v1/enroll', 401);
   countRequest(c, 'POST /v1/enroll', 200);
   countRequest(c, 'POST /v1/nodes/NODE/reports', 200);
-  Object.assign(c, { enrollments: 2, reportsStored: 5, reportsDuplicate: 1, joinMaterialIssued: 1, authFailures: 1, rateLimited: 0 });
+  Object.assign(c, { tlsConnections: 7, enrollments: 2, reportsStored: 5, reportsDuplicate: 1, joinMaterialIssued: 1, authFailures: 1, rateLimited: 0 });
   return c;
 }
 
@@ -192,6 +192,9 @@ const SAMPLE_METRICS = `# HELP labimg_endpoint_requests_total HTTP requests answ
 labimg_endpoint_requests_total{route="POST /v1/enroll",code="200"} 2
 labimg_endpoint_requests_total{route="POST /v1/enroll",code="401"} 1
 labimg_endpoint_requests_total{route="POST /v1/nodes/NODE/reports",code="200"} 1
+# HELP labimg_endpoint_tls_connections_total TLS connections accepted (handshakes completed).
+# TYPE labimg_endpoint_tls_connections_total counter
+labimg_endpoint_tls_connections_total 7
 # HELP labimg_endpoint_enrollments_total Nodes enrolled (or re-enrolled) with an enrollment token.
 # TYPE labimg_endpoint_enrollments_total counter
 labimg_endpoint_enrollments_total 2

@@ -10,7 +10,8 @@ import { rmSync } from 'node:fs';
 import https from 'node:https';
 import { EndpointUnreachable, PinMismatch, PinnedHttpsClient } from '../agent/endpoint/pinned-https';
 import { NODE_NAME_MAX } from '../contract/endpoint-api';
-import { caFingerprintOf } from '../endpoint/pki';
+import forge from 'node-forge';
+import { caFingerprintOf, issueServerIdentity, type ServerIdentity } from '../endpoint/pki';
 import type { Registry } from '../endpoint/registry';
 import type { EndpointLimits } from '../endpoint/server';
 import { sha256Hex } from '../endpoint/tokens';
@@ -622,17 +623,70 @@ test('an impostor at the same address with a certificate from another CA gets no
   const real = await poolEndpoint(t);
   const pin = caFingerprintOf(real.ca.certPem);
   const seasoned = pinnedClient(t, real.port, pin);
-  t.is((await seasoned.request('GET', '/v1/fleet')).status, 200, 'learns the CA from the real endpoint');
+  t.is((await seasoned.request('GET', '/v1/fleet')).status, 200, 'talks to the real endpoint first');
   await real.close();
 
   const impostor = await endpoint(t, { port: real.port, pki: 'own' });
   t.not(caFingerprintOf(impostor.ca.certPem), pin);
   await impostor.registry.createPool('lab', 'ubuntu');
   const fresh = pinnedClient(t, real.port, pin);
-  await t.throwsAsync(fresh.request('POST', '/v1/enroll', { token: real.token, body: enrollBody('n-1') }), { instanceOf: PinMismatch });
-  // A client that already holds the CA verifies the impostor's chain against it and fails the handshake.
-  await t.throwsAsync(seasoned.request('POST', '/v1/enroll', { token: real.token, body: enrollBody('n-1') }), { instanceOf: EndpointUnreachable });
+  await t.throwsAsync(fresh.request('POST', '/v1/enroll', { token: real.token, body: enrollBody('n-1') }), { instanceOf: PinMismatch, message: /presented sha256:/ });
+  // Every new connection is checked against the pin, not only a client's first.
+  await t.throwsAsync(seasoned.request('POST', '/v1/enroll', { token: real.token, body: enrollBody('n-1') }), { instanceOf: PinMismatch });
   t.is(impostor.server.counters.requests.size, 0);
+});
+
+test('an impostor that presents the real CA certificate above a forged server certificate gets nothing', async (t) => {
+  const real = await poolEndpoint(t);
+  const pin = caFingerprintOf(real.ca.certPem);
+  await real.close();
+  // The CA certificate is public (every node sees it in the handshake), so an impostor can present it, and can
+  // make a server certificate that names it as issuer down to its key identifier; it cannot make the CA's signature.
+  const impostor = await endpoint(t, { port: real.port, identity: forgedIdentity(real.ca.certPem) });
+  await impostor.registry.createPool('lab', 'ubuntu');
+  const client = pinnedClient(t, real.port, pin);
+  await t.throwsAsync(client.request('POST', '/v1/enroll', { token: real.token, body: enrollBody('n-1') }), { instanceOf: PinMismatch, message: /presented a server certificate sha256:\S+ the pinned CA did not sign/ });
+  t.is(impostor.server.counters.requests.size, 0);
+});
+
+/** A server certificate that claims `caPem` as its issuer (subject and key identifier) but is signed by another key, chained to `caPem`. */
+function forgedIdentity(caPem: string): ServerIdentity {
+  const realCa = forge.pki.certificateFromPem(caPem);
+  const keys = forge.pki.rsa.generateKeyPair(2048);
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = keys.publicKey;
+  cert.serialNumber = '01';
+  cert.validity.notBefore = new Date(Date.now() - 60_000);
+  cert.validity.notAfter = new Date(Date.now() + 86_400_000);
+  cert.setSubject([{ name: 'commonName', value: 'labimg endpoint' }]);
+  cert.setIssuer(realCa.subject.attributes);
+  cert.setExtensions([
+    { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] },
+    { name: 'authorityKeyIdentifier', keyIdentifier: realCa.generateSubjectKeyIdentifier().getBytes() },
+  ]);
+  cert.sign(keys.privateKey, forge.md.sha256.create());
+  return { certChainPem: `${forge.pki.certificateToPem(cert)}${caPem}`, keyPem: forge.pki.privateKeyToPem(keys.privateKey) };
+}
+
+test('a server certificate from the pinned CA that is not yet valid is refused as retryable, nothing sent', async (t) => {
+  const real = await poolEndpoint(t);
+  await real.close();
+  // As a node whose clock has not been set yet sees a good endpoint: waiting (for NTP) fixes it, so the
+  // agent retries rather than giving up as it does for a wrong CA.
+  const tomorrow = new Date(Date.now() + 86_400_000);
+  const early = await endpoint(t, { port: real.port, identity: issueServerIdentity(real.ca, ['127.0.0.1'], tomorrow) });
+  const client = pinnedClient(t, real.port, caFingerprintOf(real.ca.certPem));
+  await t.throwsAsync(client.request('POST', '/v1/enroll', { token: real.token, body: enrollBody('n-1') }), { instanceOf: EndpointUnreachable, message: /is valid from .* and this node's clock says/ });
+  t.is(early.server.counters.requests.size, 0);
+});
+
+test('a pinned client makes one TLS handshake per connection and reuses it', async (t) => {
+  const e = await poolEndpoint(t);
+  const client = pinnedClient(t, e.port, caFingerprintOf(e.ca.certPem));
+  const enrolled = await client.request('POST', '/v1/enroll', { token: e.token, body: enrollBody('n-1') });
+  const { credential } = enrolled.body as { credential: string };
+  t.is((await client.request('POST', '/v1/nodes/n-1/reports', { token: credential, body: reportBody('n-1') })).status, 200);
+  t.is(e.server.counters.tlsConnections, 1);
 });
 
 // ── regressions: bugs found while writing this file ─────────────────────────────────────────────────────

@@ -17,6 +17,7 @@ export interface RunningServe {
   url: string;
   port: number;
   caFingerprint: string;
+  pid: number;
   /** Everything it printed so far. */
   output(): string;
   kill(signal?: NodeJS.Signals): Promise<void>;
@@ -64,6 +65,7 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
     url: `https://127.0.0.1:${port}`,
     port,
     caFingerprint,
+    pid: child.pid as number,
     output: () => output,
     async kill(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);

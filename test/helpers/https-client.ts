@@ -39,6 +39,8 @@ export interface EndpointSetup {
    * use as `labimg serve` does; for tests about telling two endpoints apart.
    */
   pki?: 'shared' | 'own';
+  /** The certificate chain and key to serve instead of ones from the `pki` CA: for impostor tests. */
+  identity?: ServerIdentity;
 }
 
 export interface LocalEndpoint {
@@ -57,7 +59,9 @@ export async function startEndpoint(setup: EndpointSetup = {}): Promise<LocalEnd
   const dataDir = setup.dataDir ?? tempDir('labimg-endpoint-');
   const store = new FileStore(dataDir);
   const registry = new Registry(store);
-  const { ca, identity } = setup.pki === 'own' ? await ownPki(store) : await sharedPki();
+  const pki = setup.pki === 'own' ? await ownPki(store) : await sharedPki();
+  const { ca } = pki;
+  const identity = setup.identity ?? pki.identity;
   const warnings: string[] = [];
   const log: EndpointLog = { info: () => {}, warn: (message) => warnings.push(message) };
   const server = new EndpointServer({ registry, identity, log, limits: setup.limits ?? {} });
