@@ -184,6 +184,14 @@ const cases: Case[] = [
     fixture: 'incomplete.yaml', file: fixture('incomplete.yaml'), line: 1, column: 1,
     path: 'kubernetes.version', message: 'is required but not set in this profile or any profile it extends',
   },
+  {
+    fixture: 'image-md5-checksum.yaml', file: fixture('image-md5-checksum.yaml'), line: 5, column: 15,
+    path: 'image.cloud.checksum', message: 'expected sha256:<64 hex digits> or file:<URL of a checksum list>, got "md5:0123456789abcdef0123456789abcdef"',
+  },
+  {
+    fixture: 'image-ami-owner-name.yaml', file: fixture('image-ami-owner-name.yaml'), line: 5, column: 14,
+    path: 'image.amazon.owners[0]', message: 'expected a 12-digit AWS account id, amazon, aws-marketplace or self, got "Canonical"',
+  },
 ];
 
 for (const expected of cases) {

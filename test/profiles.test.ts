@@ -184,11 +184,14 @@ test('ubuntu runs Kubernetes 1.28.15 on containerd from pkgs.k8s.io', (t) => {
   t.regex(profile.cni.manifests[0] ?? '', /^https:\/\/raw\.githubusercontent\.com\/projectcalico\/calico\/v3\.27\.\d+\/manifests\/tigera-operator\.yaml$/);
 });
 
-test('ubuntu1804 differs from ubuntu only in its release and Docker suite', (t) => {
+test('ubuntu1804 differs from ubuntu only in its release, Docker suite and base images', (t) => {
   const ubuntu = shippedProfile('ubuntu');
   const bionic = shippedProfile('ubuntu1804');
   t.is(bionic.os.versionId, '18.04');
   t.is(bionic.repositories.docker?.suite, 'bionic');
+  t.regex(bionic.image?.cloud?.url ?? '', /\/bionic\/.*ubuntu-18\.04-server-cloudimg-amd64\.img$/);
+  t.is(bionic.image?.amazon?.amiName, 'ubuntu/images/hvm-ssd/ubuntu-bionic-18.04-amd64-server-*');
+  t.deepEqual(bionic.image?.amazon?.owners, ['099720109477'], 'Canonical, inherited');
   t.deepEqual(bionic.extendsChain, ['ubuntu', 'base']);
   const comparable = (profile: Profile) => ({
     ...profile,
@@ -198,6 +201,7 @@ test('ubuntu1804 differs from ubuntu only in its release and Docker suite', (t) 
     extendsChain: [],
     os: { ...profile.os, versionId: '' },
     repositories: { ...profile.repositories, docker: { ...profile.repositories.docker!, suite: '' } },
+    image: { ...profile.image!, cloud: undefined, amazon: undefined },
   });
   t.deepEqual(comparable(bionic), comparable(ubuntu));
 });

@@ -6,7 +6,7 @@
  * and the derived fields.
  */
 import type { PlainValue } from './tree';
-import type { OsFamily, PackageManager, PackageSet, Profile, ProfileRepository } from './types';
+import type { ImageSources, OsFamily, PackageManager, PackageSet, Profile, ProfileRepository } from './types';
 
 type Fields = { [key: string]: PlainValue };
 
@@ -82,6 +82,29 @@ function cni(value: PlainValue | undefined): Profile['cni'] {
   return resolved;
 }
 
+function image(value: PlainValue | undefined): ImageSources | undefined {
+  if (value === undefined) return undefined;
+  const spec = fields(value);
+  const sources: ImageSources = { sshUsername: spec.sshUsername as string };
+  if (spec.cloud !== undefined) {
+    const cloud = fields(spec.cloud);
+    sources.cloud = { url: cloud.url as string, checksum: cloud.checksum as string };
+  }
+  if (spec.amazon !== undefined) {
+    const amazon = fields(spec.amazon);
+    sources.amazon = { amiName: amazon.amiName as string, owners: strings(amazon.owners) };
+  }
+  if (spec.netInstall !== undefined) {
+    const net = fields(spec.netInstall);
+    sources.netInstall = {};
+    if (net.kernel !== undefined) sources.netInstall.kernel = net.kernel as string;
+    if (net.initrd !== undefined) sources.netInstall.initrd = net.initrd as string;
+    if (net.repo !== undefined) sources.netInstall.repo = net.repo as string;
+    if (net.iso !== undefined) sources.netInstall.iso = net.iso as string;
+  }
+  return sources;
+}
+
 function gpu(value: PlainValue | undefined): Profile['gpu'] {
   if (value === undefined) return undefined;
   const spec = fields(value);
@@ -139,6 +162,8 @@ export function resolveProfile(identity: ProfileIdentity, merged: PlainValue): P
     },
     cni: cni(document.cni),
   };
+  const imageSources = image(document.image);
+  if (imageSources) profile.image = imageSources;
   const gpuSpec = gpu(document.gpu);
   if (gpuSpec) profile.gpu = gpuSpec;
   return profile;

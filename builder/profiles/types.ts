@@ -21,6 +21,27 @@ export interface NodeRuntime {
   sha256: string;
 }
 
+/**
+ * Where a node's operating system comes from, for the delivery paths that start from one: Packer bakes from a
+ * cloud image or an AMI, PXE installs over the network. Each part is optional; a path whose part is missing
+ * is not offered for the profile.
+ */
+export interface ImageSources {
+  /** The user cloud images and AMIs of this distro boot with (centos, ubuntu, rocky, admin). */
+  sshUsername: string;
+  /** A cloud image (qcow2) and its checksum as Packer's qemu source takes it: "sha256:<hex>" or "file:<URL of a checksum list>". */
+  cloud?: { url: string; checksum: string };
+  /** The AMI to bake from on EC2: the newest one whose name matches `amiName` (wildcards allowed), owned by one of `owners`. */
+  amazon?: { amiName: string; owners: string[] };
+  /**
+   * A network install: the installer's kernel and initrd for iPXE, and either the package tree the RHEL
+   * installer installs from (`repo`, kickstart's `url --url`) or the live ISO Ubuntu's installer loads (`iso`).
+   * Ubuntu publishes its live installer's kernel and initrd only inside the ISO, so they may be left out:
+   * then the PXE server serves copies extracted from the ISO.
+   */
+  netInstall?: { kernel?: string; initrd?: string; repo?: string; iso?: string };
+}
+
 /** A repository as a profile writes it: the map key is its id, and rpm or deb follows the package manager. */
 export type ProfileRepository = Omit<Repository, 'id' | 'kind'>;
 
@@ -40,6 +61,8 @@ export interface Profile {
     family: OsFamily;
   };
   agent: { nodeRuntime: NodeRuntime };
+  /** Absent on profiles that name no base image (then no Packer template or PXE files are written for them). */
+  image?: ImageSources;
   host: {
     disableFirewall: boolean;
     selinux: 'permissive' | 'disabled' | 'unchanged';
