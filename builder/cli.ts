@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import yargs, { type Argv } from 'yargs';
@@ -11,7 +12,8 @@ import { withEndpointCommands, type EndpointCommandHooks } from './endpoint-comm
 import { readEnrollment, type Enrollment, type EnrollmentFlags } from './enrollment-inputs';
 import { InputError, readJoinMaterial, type JoinFlags } from './join-inputs';
 import { isUserData, type Manifest } from './manifest';
-import { writeDirectoryAtomically } from './output';
+import { archiveMode, renderTarGz } from './archive';
+import { writeDirectoryAtomically, writeFileAtomically } from './output';
 import { listProfiles, loadProfile, ProfileError, formatFindings, type Profile } from './profiles';
 import { version as labimgVersion } from '../package.json';
 
@@ -169,15 +171,23 @@ export function cli(args: string[]): Argv<GlobalOptions> {
         y
           .positional('profile', { type: 'string', demandOption: true })
           .option('out', { type: 'string', default: 'out', describe: 'parent directory of the build' })
+          .option('tar', { type: 'boolean', default: false, describe: 'also write OUT/PROFILE.tar.gz, byte-identical for the same inputs' })
           .options(joinOptions)
           .options(enrollmentOptions),
-      (argv) => {
+      async (argv) => {
         const profile = loadProfile(argv.profile, { dir: argv.profiles });
         const files = renderBuild(buildInputs(profile, readJoinMaterial(joinFlagsOf(argv)), readEnrollment(enrollmentFlagsOf(argv))));
+        // Rendered before anything is written, so a failure leaves the previous build and archive alone.
+        const archive = argv.tar ? await renderTarGz(profile.name, files) : undefined;
         const outDir = path.join(argv.out, profile.name);
         writeDirectoryAtomically(outDir, files);
         const manifest = JSON.parse(files.find((f) => f.name === 'manifest.json')!.content.toString('utf8')) as Manifest;
         printBuildSummary(outDir, manifest);
+        if (archive) {
+          const archivePath = path.join(argv.out, `${profile.name}.tar.gz`);
+          writeFileAtomically(archivePath, archive, archiveMode(files));
+          process.stdout.write(`wrote ${archivePath}  ${archive.length} B  sha256 ${createHash('sha256').update(archive).digest('hex')}\n`);
+        }
       },
     );
   return withEndpointCommands(withProfileCommands, endpointHooks)

@@ -44,3 +44,16 @@ export function writeDirectoryAtomically(dir: string, files: RenderedFile[]): vo
   }
   rmSync(previous, { recursive: true, force: true });
 }
+
+/** Writes `file` whole or not at all: a temp file beside it, fsynced, then renamed over it. */
+export function writeFileAtomically(file: string, content: Buffer, mode: number): void {
+  const staging = path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.tmp-${process.pid}`);
+  mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  try {
+    writeDurably(staging, content, mode);
+    renameSync(staging, file);
+  } catch (error) {
+    rmSync(staging, { force: true });
+    throw error;
+  }
+}
