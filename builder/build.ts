@@ -2,7 +2,9 @@ import type { AgentConfig, NodeConfig, NodeSecrets, Role } from '../contract/age
 import type { Enrollment } from './enrollment-inputs';
 import type { JoinMaterial } from './join-inputs';
 import { buildManifest } from './manifest';
-import { renderCloudInitUserData, toJsonFile } from './render/cloud-init';
+import type { AgentSource } from './render/agent-fetcher';
+import { renderCloudInitStub, renderCloudInitUserData, toJsonFile, type UserDataInputs } from './render/cloud-init';
+import { renderIgnitionConfig } from './render/ignition';
 import { renderNodeInstaller } from './render/node-installer';
 import { renderSystemdUnit } from './render/systemd-unit';
 import { textFile, type NodeRuntime, type RenderedFile } from './render/types';
@@ -16,6 +18,8 @@ export interface BuildInputs {
   join?: JoinMaterial;
   /** Nodes enroll with a join endpoint instead: both roles carry its URL, CA pin, pool and token. */
   enrollment?: Enrollment;
+  /** Where stub user-data fetches the agent; without one no stub is written. */
+  agentSource?: AgentSource;
 }
 
 export const ROLES: readonly Role[] = ['control-plane', 'worker'];
@@ -39,17 +43,34 @@ export function secretsFor(role: Role, join?: JoinMaterial, enrollment?: Enrollm
   return Object.keys(secrets).length > 0 ? secrets : undefined;
 }
 
-export function renderUserData(inputs: BuildInputs, role: Role): RenderedFile {
-  const secrets = secretsFor(role, inputs.join, inputs.enrollment);
-  const content = renderCloudInitUserData({
+/** What one role's instance config carries: the same for cloud-init, Ignition and the PXE installers. */
+function instanceInputs(inputs: BuildInputs, role: Role): UserDataInputs {
+  return {
     agentConfig: inputs.agentConfig,
     node: nodeConfigFor(role, inputs.join, inputs.enrollment),
-    secrets,
+    secrets: secretsFor(role, inputs.join, inputs.enrollment),
     agentBundle: inputs.agentBundle,
     nodeRuntime: inputs.nodeRuntime,
-  });
-  // User-data that carries a bootstrap or enrollment token is as secret as the token.
-  return textFile(`user-data-${role}.yaml`, content, secrets ? 0o600 : 0o644);
+  };
+}
+
+/** An instance config that carries a bootstrap or enrollment token is as secret as the token. */
+const instanceMode = (instance: UserDataInputs): number => (instance.secrets ? 0o600 : 0o644);
+
+export function renderUserData(inputs: BuildInputs, role: Role): RenderedFile {
+  const instance = instanceInputs(inputs, role);
+  return textFile(`user-data-${role}.yaml`, renderCloudInitUserData(instance), instanceMode(instance));
+}
+
+/** User-data without the agent in it, small enough for EC2: it fetches agent.js from `source` and checks its sha256. */
+export function renderStubUserData(inputs: BuildInputs, role: Role, source: AgentSource): RenderedFile {
+  const instance = instanceInputs(inputs, role);
+  return textFile(`user-data-${role}-stub.yaml`, renderCloudInitStub(instance, source), instanceMode(instance));
+}
+
+export function renderIgnition(inputs: BuildInputs, role: Role): RenderedFile {
+  const instance = instanceInputs(inputs, role);
+  return textFile(`ignition-${role}.json`, renderIgnitionConfig(instance), instanceMode(instance));
 }
 
 /** Everything `labimg build` writes for one profile, manifest last. Pure: same inputs, same bytes. */
@@ -60,6 +81,8 @@ export function renderBuild(inputs: BuildInputs): RenderedFile[] {
     textFile('install-node.sh', renderNodeInstaller(inputs.nodeRuntime), 0o755),
     textFile('labimg-agent.service', renderSystemdUnit()),
     ...ROLES.map((role) => renderUserData(inputs, role)),
+    ...(inputs.agentSource ? ROLES.map((role) => renderStubUserData(inputs, role, inputs.agentSource as AgentSource)) : []),
+    ...ROLES.map((role) => renderIgnition(inputs, role)),
   ];
   const manifest = buildManifest(inputs.profileName, inputs.labimgVersion, files);
   return [...files, textFile('manifest.json', toJsonFile(manifest))];

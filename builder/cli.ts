@@ -12,6 +12,7 @@ import { withEndpointCommands, type EndpointCommandHooks } from './endpoint-comm
 import { readEnrollment, type Enrollment, type EnrollmentFlags } from './enrollment-inputs';
 import { InputError, readJoinMaterial, type JoinFlags } from './join-inputs';
 import { isUserData, type Manifest } from './manifest';
+import { agentSourceFor } from './agent-source';
 import { archiveMode, renderTarGz } from './archive';
 import { writeDirectoryAtomically, writeFileAtomically } from './output';
 import { listProfiles, loadProfile, ProfileError, formatFindings, type Profile } from './profiles';
@@ -33,27 +34,34 @@ function readAgentBundle(): Buffer {
   return readFileSync(agentBundlePath);
 }
 
-function buildInputs(profile: Profile, join?: BuildInputs['join'], enrollment?: Enrollment): BuildInputs {
+function buildInputs(profile: Profile, join?: BuildInputs['join'], enrollment?: Enrollment, agentUrl?: string): BuildInputs {
+  const agentBundle = readAgentBundle();
   return {
     profileName: profile.name,
     agentConfig: compileAgentConfig(profile),
     nodeRuntime: nodeRuntimeOf(profile),
-    agentBundle: readAgentBundle(),
+    agentBundle,
     labimgVersion,
     join,
     enrollment,
+    agentSource: agentSourceFor(agentBundle, agentUrl, enrollment),
   };
 }
 
 function printBuildSummary(outDir: string, manifest: Manifest): void {
   process.stdout.write(`wrote ${outDir}\n`);
+  const tooBigForEc2 = manifest.files.filter((f) => f.userDataLimits && !f.userDataLimits.ec2.fits);
+  const hasStub = manifest.files.some((f) => f.name.endsWith('-stub.yaml'));
   for (const file of manifest.files) {
     let limits = '';
     if (isUserData(file.name) && file.userDataLimits) {
       const fits = Object.entries(file.userDataLimits).map(([cloud, { fits }]) => `${cloud} ${fits ? 'fits' : 'too big'}`);
       limits = `  (${fits.join(', ')})`;
     }
-    process.stdout.write(`  ${file.name.padEnd(28)} ${String(file.size).padStart(9)} B  ${file.sha256.slice(0, 12)}${limits}\n`);
+    process.stdout.write(`  ${file.name.padEnd(34)} ${String(file.size).padStart(9)} B  ${file.sha256.slice(0, 12)}${limits}\n`);
+  }
+  if (tooBigForEc2.length > 0 && !hasStub) {
+    process.stdout.write(`EC2 takes 16,384 B of user-data: add --agent-url URL (where you serve agent.js) or the --endpoint flags for user-data-ROLE-stub.yaml, which fetches the agent and checks its sha256\n`);
   }
 }
 
@@ -88,6 +96,7 @@ const endpointHooks: EndpointCommandHooks = {
     const inputs = buildInputs(loadProfile(profile, { dir: profilesDir }), undefined, { url, caFingerprint, pool, token });
     return renderUserData(inputs, role).content;
   },
+  agentBundle: readAgentBundle,
 };
 
 export function cli(args: string[]): Argv<GlobalOptions> {
@@ -172,11 +181,12 @@ export function cli(args: string[]): Argv<GlobalOptions> {
           .positional('profile', { type: 'string', demandOption: true })
           .option('out', { type: 'string', default: 'out', describe: 'parent directory of the build' })
           .option('tar', { type: 'boolean', default: false, describe: 'also write OUT/PROFILE.tar.gz, byte-identical for the same inputs' })
+          .option('agent-url', { type: 'string', describe: 'where you serve agent.js: also write small user-data-ROLE-stub.yaml that fetches it (sha256-checked)' })
           .options(joinOptions)
           .options(enrollmentOptions),
       async (argv) => {
         const profile = loadProfile(argv.profile, { dir: argv.profiles });
-        const files = renderBuild(buildInputs(profile, readJoinMaterial(joinFlagsOf(argv)), readEnrollment(enrollmentFlagsOf(argv))));
+        const files = renderBuild(buildInputs(profile, readJoinMaterial(joinFlagsOf(argv)), readEnrollment(enrollmentFlagsOf(argv)), argv.agentUrl));
         // Rendered before anything is written, so a failure leaves the previous build and archive alone.
         const archive = argv.tar ? await renderTarGz(profile.name, files) : undefined;
         const outDir = path.join(argv.out, profile.name);

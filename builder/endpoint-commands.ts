@@ -23,6 +23,8 @@ export interface EndpointCommandHooks {
   checkProfile(profile: string, profilesDir: string): void;
   /** Renders one role's user-data for a pool; supplied by the CLI, which knows how to build profiles. */
   renderPoolUserData(args: { profile: string; role: Role; url: string; caFingerprint: string; pool: string; token: string; profilesDir: string }): Buffer;
+  /** The agent bundle `serve` offers to stub user-data; supplied by the CLI, which ships it beside itself. */
+  agentBundle(): Buffer;
 }
 
 const storeOptions = {
@@ -86,7 +88,7 @@ function writeSecretFile(file: string, content: Buffer): void {
   }
 }
 
-function serveCommand<T>(y: Argv<T>) {
+function serveCommand<T>(y: Argv<T>, hooks: EndpointCommandHooks) {
   return y.command(
     'serve',
     'run the join endpoint: enrollment, join material, reports, fleet page',
@@ -98,7 +100,7 @@ function serveCommand<T>(y: Argv<T>) {
     async (argv) => {
       const { host, port } = parseListen(argv.listen);
       const log = consoleLog();
-      const endpoint = await startEndpoint({ ...storeOptionsOf(argv), host, port, names: argv.name, log });
+      const endpoint = await startEndpoint({ ...storeOptionsOf(argv), host, port, names: argv.name, log, agentBundle: hooks.agentBundle() });
       log.info(`labimg endpoint listening on ${endpoint.url}`);
       log.info(`CA fingerprint ${endpoint.caFingerprint}${endpoint.caCreated ? ' (new CA, made on this first start)' : ''}`);
       await new Promise<void>((resolve) => {
@@ -262,5 +264,5 @@ function auditCommand<T>(y: Argv<T>) {
 
 /** Adds serve, pool, nodes and audit to the CLI. */
 export function withEndpointCommands<T extends { profiles: string }>(y: Argv<T>, hooks: EndpointCommandHooks) {
-  return auditCommand(nodesCommand(poolCommand(serveCommand(y), hooks)));
+  return auditCommand(nodesCommand(poolCommand(serveCommand(y, hooks), hooks)));
 }

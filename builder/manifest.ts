@@ -25,8 +25,9 @@ export interface Manifest {
   files: ManifestEntry[];
 }
 
+/** Files a cloud takes as instance user-data: cloud-init's, and Ignition's (Flatcar and Fedora CoreOS read it there). */
 export function isUserData(name: string): boolean {
-  return name.startsWith('user-data');
+  return name.startsWith('user-data') || name.startsWith('ignition-');
 }
 
 function limitsFor(size: number): Record<Cloud, { limit: number; fits: boolean }> {

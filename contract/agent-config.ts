@@ -20,9 +20,14 @@ export const PATHS = {
   agentBundle: '/usr/local/lib/labimg/agent.js',
   nodeInstaller: '/usr/local/lib/labimg/install-node.sh',
   nodeRuntimeDir: '/usr/local/lib/labimg/node',
+  /** Where Ignition puts the Node.js tarball it fetched; install-node.sh unpacks it instead of downloading. */
+  nodeTarball: '/usr/local/lib/labimg/node.tar',
   stateFile: '/var/lib/labimg/state.json',
   outbox: '/var/lib/labimg/outbox',
   systemdUnit: '/etc/systemd/system/labimg-agent.service',
+  /** Stub user-data only: the script that fetches agent.js, run before the agent by a drop-in of its unit. */
+  agentFetcher: '/usr/local/lib/labimg/fetch-agent.sh',
+  agentFetcherDropIn: '/etc/systemd/system/labimg-agent.service.d/fetch-agent.conf',
 } as const;
 
 export type OsFamily = 'rhel' | 'debian';

@@ -14,6 +14,7 @@
  *   GET  /v1/nodes/NODE/join             node credential   → JoinMaterial, or 503 + Retry-After until published
  *        ?controlPlane=true                                 adds the certificate key; control-plane nodes only
  *   PUT  /v1/nodes/NODE/join-material    node credential   PublishedJoinMaterial → 204, for the node's pool; control-plane only
+ *   GET  /v1/agent/SHA256.js             none              → the agent bundle with that sha256, for stub user-data
  *   GET  /v1/fleet                       none              → FleetView (no secrets)
  *   GET  /fleet  /metrics  /healthz      none              HTML page, Prometheus text, "ok"
  */
@@ -27,6 +28,13 @@ export const NODE_NAME_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a
 export const NODE_NAME_MAX = 200;
 export const POOL_NAME_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 export const POOL_NAME_MAX = 63;
+
+/** The file name under /v1/agent/: the bundle's sha256 in lowercase hex, then ".js". */
+export const AGENT_BUNDLE_FILE_PATTERN = /^[a-f0-9]{64}\.js$/;
+
+export function agentBundlePath(sha256: string): string {
+  return `/v1/agent/${sha256}.js`;
+}
 
 /** "sha256:" + 64 lowercase hex digits of the endpoint CA certificate's DER encoding. */
 export const CA_FINGERPRINT_PATTERN = /^sha256:[a-f0-9]{64}$/;

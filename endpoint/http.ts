@@ -62,6 +62,12 @@ export function sendText(res: ServerResponse, status: number, contentType: strin
   res.end(text);
 }
 
+/** Bytes that never change under their URL (the URL names their hash), so any cache may keep them. */
+export function sendImmutable(res: ServerResponse, contentType: string, body: Buffer): void {
+  res.writeHead(200, { 'content-type': contentType, 'content-length': String(body.length), 'cache-control': 'public, max-age=31536000, immutable' });
+  res.end(body);
+}
+
 export function sendError(res: ServerResponse, error: HttpError): void {
   sendJson(res, error.status, { error: error.message } satisfies ApiError, error.headers);
 }

@@ -18,6 +18,8 @@ export interface ServeOptions extends StoreOptions {
   names?: string[];
   log: EndpointLog;
   limits?: Partial<EndpointLimits>;
+  /** The agent bundle to serve under /v1/agent/ for stub user-data. */
+  agentBundle?: Buffer;
 }
 
 export interface RunningEndpoint {
@@ -36,7 +38,7 @@ export async function startEndpoint(options: ServeOptions): Promise<RunningEndpo
     const registry = new Registry(store);
     const { ca, created } = await loadOrCreateCa(store);
     const identity = issueServerIdentity(ca, certificateNames(options));
-    const server = new EndpointServer({ registry, identity, log: options.log, limits: options.limits });
+    const server = new EndpointServer({ registry, identity, log: options.log, limits: options.limits, agentBundle: options.agentBundle });
     const address = await server.listen(options.port, options.host);
     const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     return {

@@ -5,12 +5,13 @@
  * is a 4xx with a message; only a store that cannot be reached gives 503. Nothing a client sends is logged
  * beyond the route, the node name it claims and its address.
  */
+import { createHash } from 'node:crypto';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { NODE_NAME_MAX, NODE_NAME_PATTERN, type EnrollResponse, type JoinMaterial, type ReportResponse } from '../contract/endpoint-api';
+import { AGENT_BUNDLE_FILE_PATTERN, NODE_NAME_MAX, NODE_NAME_PATTERN, type EnrollResponse, type JoinMaterial, type ReportResponse } from '../contract/endpoint-api';
 import { renderFleetPage } from './fleet-page';
-import { HttpError, readJson, sendError, sendJson, sendText } from './http';
+import { HttpError, readJson, sendError, sendImmutable, sendJson, sendText } from './http';
 import type { EndpointLog } from './log';
 import { countRequest, newCounters, renderMetrics, type EndpointCounters } from './metrics';
 import type { ServerIdentity } from './pki';
@@ -44,6 +45,8 @@ export interface EndpointOptions {
   limits?: Partial<EndpointLimits>;
   fleetRefreshSeconds?: number;
   clock?: () => Date;
+  /** The agent bundle this labimg ships, served by its sha256 to nodes whose stub user-data fetches it. */
+  agentBundle?: Buffer;
 }
 
 /** Join material whose token expires within this margin is not handed out: the join would race the expiry. */
@@ -76,16 +79,19 @@ export class EndpointServer {
   private readonly failures: FailureLimiter;
   private readonly routes: Route[];
   private readonly clock: () => Date;
+  private readonly agentSha256?: string;
 
   constructor(private readonly options: EndpointOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.clock = options.clock ?? (() => new Date());
+    if (options.agentBundle) this.agentSha256 = createHash('sha256').update(options.agentBundle).digest('hex');
     this.failures = new FailureLimiter({ maxFailures: this.limits.authFailures, windowMs: this.limits.authFailureWindowMs });
     this.routes = [
       { method: 'POST', pattern: ['v1', 'enroll'], name: 'POST /v1/enroll', handler: (r) => this.enroll(r) },
       { method: 'POST', pattern: ['v1', 'nodes', ':node', 'reports'], name: 'POST /v1/nodes/:node/reports', handler: (r) => this.report(r) },
       { method: 'GET', pattern: ['v1', 'nodes', ':node', 'join'], name: 'GET /v1/nodes/:node/join', handler: (r) => this.join(r) },
       { method: 'PUT', pattern: ['v1', 'nodes', ':node', 'join-material'], name: 'PUT /v1/nodes/:node/join-material', handler: (r) => this.publish(r) },
+      { method: 'GET', pattern: ['v1', 'agent', ':bundle'], name: 'GET /v1/agent/:bundle', handler: (r) => this.agent(r) },
       { method: 'GET', pattern: ['v1', 'fleet'], name: 'GET /v1/fleet', handler: (r) => this.fleetJson(r) },
       { method: 'GET', pattern: ['fleet'], name: 'GET /fleet', handler: (r) => this.fleetPage(r) },
       { method: 'GET', pattern: [], name: 'GET /', handler: (r) => this.fleetPage(r) },
@@ -268,6 +274,19 @@ export class EndpointServer {
     request.res.writeHead(204, { 'cache-control': 'no-store' }).end();
   }
 
+  /**
+   * Public on purpose: the bundle holds no secret (it is in every image), and the node asking has no
+   * credential yet. The hash in the URL says exactly which bundle the user-data was made for.
+   */
+  private async agent({ res, segments }: Request): Promise<void> {
+    const wanted = (segments[2] ?? '').slice(0, -'.js'.length);
+    if (this.agentSha256 === undefined) throw new HttpError(404, 'this endpoint serves no agent bundle');
+    if (wanted !== this.agentSha256) {
+      throw new HttpError(404, `this endpoint serves agent ${this.agentSha256}, not ${wanted}: rebuild the user-data with the labimg that runs this endpoint, or serve that agent at a URL given to --agent-url`);
+    }
+    sendImmutable(res, 'text/javascript; charset=utf-8', this.options.agentBundle as Buffer);
+  }
+
   private async fleetJson({ res }: Request): Promise<void> {
     sendJson(res, 200, await this.options.registry.fleet());
   }
@@ -309,7 +328,9 @@ function matches(pattern: string[], segments: string[]): boolean {
   if (pattern.length !== segments.length) return false;
   return pattern.every((p, i) => {
     const segment = segments[i] ?? '';
-    return p === ':node' ? segment.length <= NODE_NAME_MAX && NODE_NAME.test(segment) : p === segment;
+    if (p === ':node') return segment.length <= NODE_NAME_MAX && NODE_NAME.test(segment);
+    if (p === ':bundle') return AGENT_BUNDLE_FILE_PATTERN.test(segment);
+    return p === segment;
   });
 }
 

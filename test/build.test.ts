@@ -31,6 +31,15 @@ function writeFilesOf(userDataFile: string): WriteFileEntry[] {
   return config.write_files;
 }
 
+/** A file of an Ignition config, its data URL decoded (base64, gzip when the config says so). */
+function ignitionFile(config: string, filePath: string): { mode: number; content: Buffer } {
+  const { storage } = JSON.parse(readFileSync(config, 'utf8')) as { storage: { files: Array<{ path: string; mode: number; contents: { source: string; compression?: string } }> } };
+  const file = storage.files.find((f) => f.path === filePath);
+  if (!file) throw new Error(`${config} writes no ${filePath}`);
+  const data = Buffer.from(file.contents.source.replace(/^data:[^,]*;base64,/, ''), 'base64');
+  return { mode: file.mode, content: file.contents.compression === 'gzip' ? gunzipSync(data) : data };
+}
+
 const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
 for (const profile of PROFILES) {
@@ -209,6 +218,15 @@ test('a pool build: both roles carry the endpoint, its CA pin and the pool; the 
     t.is(secrets?.permissions, '0600');
     t.deepEqual(JSON.parse(secrets!.content), { enrollmentToken: token });
     t.is(statSync(file).mode & 0o777, 0o600);
+    // The Ignition config is this instance's too: the token in it, mode 0600, and ignition-validate silent.
+    const ignition = path.join(dir, `ignition-${role}.json`);
+    t.is(statSync(ignition).mode & 0o777, 0o600);
+    const ignitionSecrets = ignitionFile(ignition, '/etc/labimg/secrets.json');
+    t.is(ignitionSecrets.mode, 0o600);
+    t.deepEqual(JSON.parse(ignitionSecrets.content.toString('utf8')), { enrollmentToken: token });
+    const validated = spawnSync('ignition-validate', [ignition], { encoding: 'utf8' });
+    t.is(validated.status, 0, validated.stderr);
+    t.is(validated.stdout + validated.stderr, '');
   }
   t.false(readFileSync(path.join(dir, 'agent.json'), 'utf8').includes(token));
   t.false(readFileSync(path.join(dir, 'manifest.json'), 'utf8').includes(token));

@@ -12,6 +12,7 @@
  * The run is seeded; a failure prints the seed. LABIMG_FUZZ_SEED=N reruns one, LABIMG_FUZZ_RUNS=N changes its
  * length.
  */
+import { createHash } from 'node:crypto';
 import test, { type ExecutionContext } from 'ava';
 import fc from 'fast-check';
 import { rmSync } from 'node:fs';
@@ -87,7 +88,7 @@ class World {
     if (this.endpoint.exit() !== undefined) {
       const dead = this.endpoint;
       this.pastWarnings.push(...dead.warnings());
-      this.endpoint = await spawnEndpoint({ dataDir: this.dataDir, limits: LIMITS });
+      this.endpoint = await spawnEndpoint({ dataDir: this.dataDir, limits: LIMITS, agentBundle: AGENT_BUNDLE });
       throw new Error(`the endpoint ${dead.exit() ?? 'died'} after the request ${this.lastSent}:\n${dead.output().slice(-3000)}`);
     }
     return this.endpoint;
@@ -95,7 +96,7 @@ class World {
 }
 
 async function makeWorld(t: ExecutionContext): Promise<World> {
-  const endpoint = await spawnEndpoint({ limits: LIMITS });
+  const endpoint = await spawnEndpoint({ limits: LIMITS, agentBundle: AGENT_BUNDLE });
   const world = new World(endpoint.dataDir);
   world.endpoint = endpoint;
   t.teardown(async () => {
@@ -268,9 +269,10 @@ const ROUTE_TEMPLATES: string[][] = [
   [],
   ['metrics'],
   ['healthz'],
+  ['v1', 'agent', ':bundle'],
 ];
 /** The method each template is served with, for choosing the right one most of the time. */
-const ROUTE_METHODS = ['POST', 'POST', 'GET', 'PUT', 'GET', 'GET', 'GET', 'GET', 'GET'];
+const ROUTE_METHODS = ['POST', 'POST', 'GET', 'PUT', 'GET', 'GET', 'GET', 'GET', 'GET', 'GET'];
 const KNOWN_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS', 'TRACE', 'PROPFIND', 'PURGE'];
 
 const URLISH = [...'abcdefghijklmnopqrstuvwxyzABCZ0129-._~%/\\?#[]@!$&\'()*+,;=:"<>{}|^` '];
@@ -288,6 +290,15 @@ const nodeSegment = fc.oneof(
   { weight: 1, arbitrary: fc.string({ unit: fc.constantFrom(...URLISH), maxLength: 12 }) },
 );
 
+/** The bundle the fuzzed endpoint serves, and the file name it answers to. */
+const AGENT_BUNDLE = '// the agent, as far as this test is concerned\n';
+const AGENT_FILE = `${createHash('sha256').update(AGENT_BUNDLE).digest('hex')}.js`;
+const bundleSegment = fc.oneof(
+  { weight: 4, arbitrary: fc.constant(AGENT_FILE) },
+  { weight: 2, arbitrary: fc.constantFrom(`${'0'.repeat(64)}.js`, AGENT_FILE.toUpperCase(), AGENT_FILE.replace('.js', ''), `${AGENT_FILE}.js`, `../${AGENT_FILE}`) },
+  { weight: 1, arbitrary: fc.string({ unit: fc.constantFrom(...URLISH), maxLength: 70 }) },
+);
+
 const segmentMutation = fc.oneof(
   { weight: 20, arbitrary: fc.constant<(s: string) => string>((s) => s) },
   { weight: 1, arbitrary: fc.constantFrom<(s: string) => string>(() => '..', () => '.', () => '', () => '%2e%2e', (s) => s.toUpperCase(), (s) => `${s}/..`, (s) => `${s}%2F..`, (s) => `${s}\\..`, (s) => `${s}\u0000`, (s) => `${s}\u00e9`, (s) => encodeURIComponent(s).replace(/-/g, '%2D'), (s) => `${s}${s}`, (s) => `./${s}`) },
@@ -298,6 +309,7 @@ const targetArbitrary = (template: string[]) =>
   fc
     .record({
       node: nodeSegment,
+      bundle: bundleSegment,
       mutations: fc.array(segmentMutation, { minLength: template.length, maxLength: template.length }),
       prefix: fc.oneof({ weight: 30, arbitrary: fc.constant('/') }, { weight: 1, arbitrary: fc.constantFrom('//', '', 'https://127.0.0.1/', '\\', '/./', '/v1/../') }),
       suffix: fc.oneof(
@@ -308,8 +320,8 @@ const targetArbitrary = (template: string[]) =>
       ),
       extra: fc.oneof({ weight: 12, arbitrary: fc.constant<'keep' | 'drop' | 'add'>('keep') }, { weight: 1, arbitrary: fc.constantFrom<'drop' | 'add'>('drop', 'add') }),
     })
-    .map(({ node, mutations, prefix, suffix, extra }) => {
-      let segments = template.map((s, i) => (mutations[i] ?? ((x: string) => x))(s === ':node' ? node : s));
+    .map(({ node, bundle, mutations, prefix, suffix, extra }) => {
+      let segments = template.map((s, i) => (mutations[i] ?? ((x: string) => x))(s === ':node' ? node : s === ':bundle' ? bundle : s));
       if (extra === 'drop') segments = segments.slice(0, -1);
       if (extra === 'add') segments = [...segments, 'extra'];
       return `${prefix}${segments.join('/')}${suffix}`;
@@ -567,7 +579,10 @@ async function judge(request: FuzzRequest, authorization: string | undefined, re
   const route = routeOf(request.target.replace(/^[ \t]+|[ \t]+$/g, ''));
   const bearer = authorization?.replace(/^[ \t]+|[ \t]+$/g, '');
   if (!route) problems.push(`2xx for a target the router should refuse: ${request.target}`);
-  else if (route.segments[0] === 'v1' && route.segments[1] === 'enroll') {
+  else if (route.segments[0] === 'v1' && route.segments[1] === 'agent') {
+    if (route.segments[2] !== AGENT_FILE) problems.push(`2xx for agent file ${JSON.stringify(route.segments[2])}, not the bundle's hash`);
+    else if (request.method !== 'HEAD' && text !== AGENT_BUNDLE) problems.push('the agent route answered other bytes than the bundle');
+  } else if (route.segments[0] === 'v1' && route.segments[1] === 'enroll') {
     const answer = JSON.parse(text) as { node?: unknown; pool?: unknown; credential?: unknown };
     const live = answer.pool === 'lab' ? world.secret('enroll') : answer.pool === 'other' ? world.secret('other-pool') : undefined;
     if (live === undefined || bearer !== `Bearer ${live}`) problems.push(`enrolled into pool ${String(answer.pool)} with Authorization ${JSON.stringify(bearer)}, not its live token`);

@@ -1,18 +1,18 @@
 import { PATHS } from '../../contract/agent-config';
+import { shellQuote } from './shell';
 import type { NodeRuntime } from './types';
-
-/** Single-quotes a value for POSIX sh. */
-function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
 
 /**
  * A POSIX sh script that puts the Node.js runtime the agent needs under PATHS.nodeRuntimeDir.
  *
  * Distro Node is too old on the distros we target (Ubuntu 20.04 ships 10, CentOS 7 none), and official
  * Node >= 18 needs glibc 2.28, so every profile names a tarball and its sha256. The script is a no-op when
- * the runtime is already there (a baked image, or any boot after the first), verifies the download before
+ * the runtime is already there (a baked image, or any boot after the first), verifies the tarball before
  * unpacking, and swaps the directory in with a rename so an interrupted install never leaves half a runtime.
+ *
+ * On an Ignition node the tarball is already at PATHS.nodeTarball (Ignition fetched it and checked its hash
+ * before first boot), so nothing is downloaded; cloud-init nodes have no such file and fetch it with curl.
+ * Either way the script checks the sha256 itself, and removes the tarball once the runtime is in place.
  */
 export function renderNodeInstaller(runtime: NodeRuntime): string {
   const dir = PATHS.nodeRuntimeDir;
@@ -22,8 +22,10 @@ set -eu
 
 url=${shellQuote(runtime.url)}
 sha256=${shellQuote(runtime.sha256)}
-# LABIMG_NODE_DIR relocates the runtime; tests use it to run this script for real without root paths.
+# LABIMG_NODE_DIR and LABIMG_NODE_TARBALL relocate the runtime and the pre-fetched tarball; tests use them
+# to run this script for real without root paths.
 dir=${'${'}LABIMG_NODE_DIR:-${shellQuote(dir)}}
+tarball=${'${'}LABIMG_NODE_TARBALL:-${shellQuote(PATHS.nodeTarball)}}
 
 if [ -x "$dir/bin/node" ]; then
   exit 0
@@ -32,28 +34,37 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-attempt=1
-until curl -fsSL --connect-timeout 20 -o "$work/node.tar" "$url"; do
-  if [ "$attempt" -ge 5 ]; then
-    echo "labimg: could not download Node.js from $url" >&2
-    exit 1
-  fi
-  attempt=$((attempt + 1))
-  sleep $((attempt * 5))
-done
+# Ignition nodes have the tarball already; everyone else downloads it.
+if [ -f "$tarball" ]; then
+  from=$tarball
+else
+  from=$url
+  tarball=$work/node.tar
+  attempt=1
+  until curl -fsSL --connect-timeout 20 -o "$tarball" "$url"; do
+    if [ "$attempt" -ge 5 ]; then
+      echo "labimg: could not download Node.js from $url" >&2
+      exit 1
+    fi
+    attempt=$((attempt + 1))
+    sleep $((attempt * 5))
+  done
+fi
 
-echo "$sha256  $work/node.tar" | sha256sum -c - >/dev/null || {
-  echo "labimg: Node.js download from $url does not match sha256 $sha256" >&2
+echo "$sha256  $tarball" | sha256sum -c - >/dev/null || {
+  echo "labimg: Node.js tarball from $from does not match sha256 $sha256" >&2
   exit 1
 }
 
 # Unpack beside the final directory (same filesystem), so the last step is one rename.
 rm -rf "$dir.new"
 mkdir -p "$dir.new"
-tar -xf "$work/node.tar" -C "$dir.new" --strip-components=1
+tar -xf "$tarball" -C "$dir.new" --strip-components=1
 "$dir.new/bin/node" --version >/dev/null
 # A directory without bin/node is what an interrupted older install leaves behind.
 rm -rf "$dir"
 mv "$dir.new" "$dir"
+# The runtime is in place; the tarball would only take up room.
+rm -f "$tarball"
 `;
 }

@@ -41,6 +41,8 @@ export interface EndpointSetup {
   pki?: 'shared' | 'own';
   /** The certificate chain and key to serve instead of ones from the `pki` CA: for impostor tests. */
   identity?: ServerIdentity;
+  /** Text served as the agent bundle under /v1/agent/ (text, so a child endpoint gets it through argv). */
+  agentBundle?: string;
 }
 
 export interface LocalEndpoint {
@@ -64,9 +66,13 @@ export async function startEndpoint(setup: EndpointSetup = {}): Promise<LocalEnd
   const identity = setup.identity ?? pki.identity;
   const warnings: string[] = [];
   const log: EndpointLog = { info: () => {}, warn: (message) => warnings.push(message) };
-  const server = new EndpointServer({ registry, identity, log, limits: setup.limits ?? {} });
+  const server = new EndpointServer({ registry, identity, log, limits: setup.limits ?? {}, ...agentBundleOf(setup) });
   const { port } = await server.listen(setup.port ?? 0, '127.0.0.1');
   return { dataDir, store, registry, ca, server, port, warnings, close: () => server.close() };
+}
+
+function agentBundleOf(setup: EndpointSetup): { agentBundle?: Buffer } {
+  return setup.agentBundle === undefined ? {} : { agentBundle: Buffer.from(setup.agentBundle) };
 }
 
 async function ownPki(store: FileStore): Promise<{ ca: CertificateAuthority; identity: ServerIdentity }> {
@@ -170,7 +176,7 @@ async function serveAsChild(setup: Required<Pick<EndpointSetup, 'dataDir'>> & En
   const store = new FileStore(setup.dataDir);
   const { ca } = await loadOrCreateCa(store);
   const log: EndpointLog = { info: () => {}, warn: (message) => process.stdout.write(`${WARN_PREFIX}${message.replace(/\n/g, ' ')}\n`) };
-  const server = new EndpointServer({ registry: new Registry(store), identity: issueServerIdentity(ca, ['127.0.0.1', 'localhost']), log, limits: setup.limits ?? {} });
+  const server = new EndpointServer({ registry: new Registry(store), identity: issueServerIdentity(ca, ['127.0.0.1', 'localhost']), log, limits: setup.limits ?? {}, ...agentBundleOf(setup) });
   const { port } = await server.listen(setup.port ?? 0, '127.0.0.1');
   process.stdout.write(`${LISTENING_PREFIX}${port}\n`);
 }

@@ -1,0 +1,29 @@
+import { createHash } from 'node:crypto';
+import { agentBundlePath } from '../contract/endpoint-api';
+import type { Enrollment } from './enrollment-inputs';
+import { InputError } from './join-inputs';
+import type { AgentSource } from './render/agent-fetcher';
+
+/** Checks --agent-url: an http(s) URL of the bundle itself. Plain http is fine: the node checks the sha256. */
+export function checkAgentUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InputError(`--agent-url: expected the URL agent.js is served at, such as https://files.example.com/labimg/agent.js, got "${value}"`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new InputError(`--agent-url: expected an http or https URL, got "${value}"`);
+  if (url.username || url.password) throw new InputError('--agent-url: a URL with credentials in it would land in user-data; serve the bundle without them');
+  return url.href;
+}
+
+/**
+ * Where stub user-data fetches the agent from: the URL the user hosts it at, or else the join endpoint the
+ * nodes enroll with (which serves its own bundle by hash). Undefined when there is neither: no stub then.
+ */
+export function agentSourceFor(bundle: Buffer, agentUrl?: string, enrollment?: Enrollment): AgentSource | undefined {
+  const sha256 = createHash('sha256').update(bundle).digest('hex');
+  if (agentUrl !== undefined) return { url: checkAgentUrl(agentUrl), sha256, unverifiedTransport: false };
+  if (enrollment !== undefined) return { url: `${enrollment.url}${agentBundlePath(sha256)}`, sha256, unverifiedTransport: true };
+  return undefined;
+}
