@@ -3,6 +3,7 @@ import type { Enrollment } from './enrollment-inputs';
 import type { JoinMaterial } from './join-inputs';
 import { buildManifest } from './manifest';
 import type { AgentSource } from './render/agent-fetcher';
+import { renderPackerVars, type PackerVarsInputs } from './render/packer';
 import { renderCloudInitStub, renderCloudInitUserData, toJsonFile, type UserDataInputs } from './render/cloud-init';
 import { renderIgnitionConfig } from './render/ignition';
 import { renderNodeInstaller } from './render/node-installer';
@@ -20,6 +21,8 @@ export interface BuildInputs {
   enrollment?: Enrollment;
   /** Where stub user-data fetches the agent; without one no stub is written. */
   agentSource?: AgentSource;
+  /** The profile's base images and where the build and the Packer template live: the Packer vars file. */
+  packer?: PackerVarsInputs;
 }
 
 export const ROLES: readonly Role[] = ['control-plane', 'worker'];
@@ -83,6 +86,7 @@ export function renderBuild(inputs: BuildInputs): RenderedFile[] {
     ...ROLES.map((role) => renderUserData(inputs, role)),
     ...(inputs.agentSource ? ROLES.map((role) => renderStubUserData(inputs, role, inputs.agentSource as AgentSource)) : []),
     ...ROLES.map((role) => renderIgnition(inputs, role)),
+    ...(inputs.packer ? renderPackerVars(inputs.packer) : []),
   ];
   const manifest = buildManifest(inputs.profileName, inputs.labimgVersion, files);
   return [...files, textFile('manifest.json', toJsonFile(manifest))];

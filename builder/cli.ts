@@ -13,6 +13,7 @@ import { readEnrollment, type Enrollment, type EnrollmentFlags } from './enrollm
 import { InputError, readJoinMaterial, type JoinFlags } from './join-inputs';
 import { isUserData, type Manifest } from './manifest';
 import { agentSourceFor } from './agent-source';
+import { checkPackerReady, runPacker } from './packer-run';
 import { archiveMode, renderTarGz } from './archive';
 import { writeDirectoryAtomically, writeFileAtomically } from './output';
 import { listProfiles, loadProfile, ProfileError, formatFindings, type Profile } from './profiles';
@@ -22,6 +23,7 @@ import { version as labimgVersion } from '../package.json';
 const packageRoot = path.resolve(__dirname, '..');
 const defaultProfilesDir = path.join(packageRoot, 'profiles');
 const agentBundlePath = path.join(__dirname, 'agent.js');
+const packerTemplateDir = path.join(packageRoot, 'packer');
 
 interface GlobalOptions {
   profiles: string;
@@ -37,6 +39,7 @@ function readAgentBundle(): Buffer {
 function buildInputs(profile: Profile, join?: BuildInputs['join'], enrollment?: Enrollment, agentUrl?: string): BuildInputs {
   const agentBundle = readAgentBundle();
   return {
+    ...(profile.image ? { packer: { profileName: profile.name, image: profile.image } } : {}),
     profileName: profile.name,
     agentConfig: compileAgentConfig(profile),
     nodeRuntime: nodeRuntimeOf(profile),
@@ -181,15 +184,17 @@ export function cli(args: string[]): Argv<GlobalOptions> {
           .positional('profile', { type: 'string', demandOption: true })
           .option('out', { type: 'string', default: 'out', describe: 'parent directory of the build' })
           .option('tar', { type: 'boolean', default: false, describe: 'also write OUT/PROFILE.tar.gz, byte-identical for the same inputs' })
+          .option('packer', { type: 'boolean', default: false, describe: 'then bake the image with Packer (packer init where needed, packer build per base image)' })
           .option('agent-url', { type: 'string', describe: 'where you serve agent.js: also write small user-data-ROLE-stub.yaml that fetches it (sha256-checked)' })
           .options(joinOptions)
           .options(enrollmentOptions),
       async (argv) => {
         const profile = loadProfile(argv.profile, { dir: argv.profiles });
+        const outDir = path.join(argv.out, profile.name);
+        const packer = argv.packer ? checkPackerReady(profile) : undefined;
         const files = renderBuild(buildInputs(profile, readJoinMaterial(joinFlagsOf(argv)), readEnrollment(enrollmentFlagsOf(argv)), argv.agentUrl));
         // Rendered before anything is written, so a failure leaves the previous build and archive alone.
         const archive = argv.tar ? await renderTarGz(profile.name, files) : undefined;
-        const outDir = path.join(argv.out, profile.name);
         writeDirectoryAtomically(outDir, files);
         const manifest = JSON.parse(files.find((f) => f.name === 'manifest.json')!.content.toString('utf8')) as Manifest;
         printBuildSummary(outDir, manifest);
@@ -198,6 +203,7 @@ export function cli(args: string[]): Argv<GlobalOptions> {
           writeFileAtomically(archivePath, archive, archiveMode(files));
           process.stdout.write(`wrote ${archivePath}  ${archive.length} B  sha256 ${createHash('sha256').update(archive).digest('hex')}\n`);
         }
+        if (packer) runPacker({ ...packer, profileName: profile.name, buildDir: path.resolve(outDir), templateDir: packerTemplateDir });
       },
     );
   return withEndpointCommands(withProfileCommands, endpointHooks)
