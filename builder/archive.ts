@@ -34,9 +34,14 @@ export async function renderTarGz(top: string, files: RenderedFile[]): Promise<B
     archive.on('error', reject);
   });
   const owner = { uid: 0, gid: 0, uname: 'root', gname: 'root', mtime: FIXED_MTIME };
-  for (const dir of directoriesOf(top, files)) archive.entry({ name: `${dir}/`, type: 'directory', mode: 0o755, ...owner });
-  for (const file of [...files].sort((a, b) => byPath(a.name, b.name))) {
-    archive.entry({ name: `${top}/${file.name}`, type: 'file', mode: file.mode, size: file.content.length, ...owner }, file.content);
+  // One order for directories and files alike: a directory sorts just before its contents.
+  const entries = [
+    ...directoriesOf(top, files).map((dir) => ({ name: `${dir}/` })),
+    ...files.map((file) => ({ name: `${top}/${file.name}`, file })),
+  ].sort((a, b) => byPath(a.name, b.name));
+  for (const { name, file } of entries as Array<{ name: string; file?: RenderedFile }>) {
+    if (file) archive.entry({ name, type: 'file', mode: file.mode, size: file.content.length, ...owner }, file.content);
+    else archive.entry({ name, type: 'directory', mode: 0o755, ...owner });
   }
   archive.finalize();
   await finished;

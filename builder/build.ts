@@ -7,6 +7,7 @@ import { renderPackerVars, type PackerVarsInputs } from './render/packer';
 import { renderCloudInitStub, renderCloudInitUserData, toJsonFile, type UserDataInputs } from './render/cloud-init';
 import { renderIgnitionConfig } from './render/ignition';
 import { renderNodeInstaller } from './render/node-installer';
+import { installerFiles, pxeNodeUrl, renderInstallerFile, renderPxeFile, type InstallInputs } from './render/pxe';
 import { renderSystemdUnit } from './render/systemd-unit';
 import { textFile, type NodeRuntime, type RenderedFile } from './render/types';
 
@@ -23,6 +24,15 @@ export interface BuildInputs {
   agentSource?: AgentSource;
   /** The profile's base images and where the build and the Packer template live: the Packer vars file. */
   packer?: PackerVarsInputs;
+  /** The profile's network install, for profiles that have one: the pxe/ folder. */
+  pxe?: PxeBuildInputs;
+}
+
+export interface PxeBuildInputs {
+  image: InstallInputs['image'];
+  /** Where the build's pxe/ folder will be served; without it there is no boot.ipxe, which must name URLs. */
+  base?: string;
+  sshAuthorizedKeys?: readonly string[];
 }
 
 export const ROLES: readonly Role[] = ['control-plane', 'worker'];
@@ -76,6 +86,19 @@ export function renderIgnition(inputs: BuildInputs, role: Role): RenderedFile {
   return textFile(`ignition-${role}.json`, renderIgnitionConfig(instance), instanceMode(instance));
 }
 
+/**
+ * pxe/nodes/ROLE/: the installer config of each role (kickstart.cfg, or autoinstall user-data and meta-data),
+ * and with a base URL the iPXE script that installs from it. One folder serves every machine of the role.
+ */
+export function renderPxeBuild(inputs: BuildInputs, pxe: PxeBuildInputs): RenderedFile[] {
+  return ROLES.flatMap((role) => {
+    const install = { ...instanceInputs(inputs, role), image: pxe.image, sshAuthorizedKeys: pxe.sshAuthorizedKeys };
+    const files = installerFiles(inputs.agentConfig.os).map((name) => renderInstallerFile(install, name));
+    if (pxe.base !== undefined) files.unshift(renderPxeFile({ ...install, pxeBase: pxe.base, nodeUrl: pxeNodeUrl(pxe.base, role) }, 'boot.ipxe'));
+    return files.map((file) => ({ ...file, name: `pxe/nodes/${role}/${file.name}` }));
+  });
+}
+
 /** Everything `labimg build` writes for one profile, manifest last. Pure: same inputs, same bytes. */
 export function renderBuild(inputs: BuildInputs): RenderedFile[] {
   const files: RenderedFile[] = [
@@ -87,6 +110,7 @@ export function renderBuild(inputs: BuildInputs): RenderedFile[] {
     ...(inputs.agentSource ? ROLES.map((role) => renderStubUserData(inputs, role, inputs.agentSource as AgentSource)) : []),
     ...ROLES.map((role) => renderIgnition(inputs, role)),
     ...(inputs.packer ? renderPackerVars(inputs.packer) : []),
+    ...(inputs.pxe ? renderPxeBuild(inputs, inputs.pxe) : []),
   ];
   const manifest = buildManifest(inputs.profileName, inputs.labimgVersion, files);
   return [...files, textFile('manifest.json', toJsonFile(manifest))];

@@ -13,6 +13,8 @@ import { readEnrollment, type Enrollment, type EnrollmentFlags } from './enrollm
 import { InputError, readJoinMaterial, type JoinFlags } from './join-inputs';
 import { isUserData, type Manifest } from './manifest';
 import { agentSourceFor } from './agent-source';
+import { readPxeInputs, type PxeFlags } from './pxe-inputs';
+import { isoAssetFolder } from './render/pxe';
 import { checkPackerReady, runPacker } from './packer-run';
 import { archiveMode, renderTarGz } from './archive';
 import { writeDirectoryAtomically, writeFileAtomically } from './output';
@@ -36,12 +38,15 @@ function readAgentBundle(): Buffer {
   return readFileSync(agentBundlePath);
 }
 
-function buildInputs(profile: Profile, join?: BuildInputs['join'], enrollment?: Enrollment, agentUrl?: string): BuildInputs {
+function buildInputs(profile: Profile, join?: BuildInputs['join'], enrollment?: Enrollment, agentUrl?: string, pxeFlags: PxeFlags = {}): BuildInputs {
   const agentBundle = readAgentBundle();
+  const agentConfig = compileAgentConfig(profile);
+  const pxe = readPxeInputs(profile, agentConfig.os, pxeFlags);
   return {
     ...(profile.image ? { packer: { profileName: profile.name, image: profile.image } } : {}),
+    ...(pxe ? { pxe } : {}),
     profileName: profile.name,
-    agentConfig: compileAgentConfig(profile),
+    agentConfig,
     nodeRuntime: nodeRuntimeOf(profile),
     agentBundle,
     labimgVersion,
@@ -51,21 +56,35 @@ function buildInputs(profile: Profile, join?: BuildInputs['join'], enrollment?: 
   };
 }
 
-function printBuildSummary(outDir: string, manifest: Manifest): void {
+function printBuildSummary(outDir: string, manifest: Manifest, notes: readonly string[]): void {
   process.stdout.write(`wrote ${outDir}\n`);
-  const tooBigForEc2 = manifest.files.filter((f) => f.userDataLimits && !f.userDataLimits.ec2.fits);
-  const hasStub = manifest.files.some((f) => f.name.endsWith('-stub.yaml'));
+  const width = Math.max(...manifest.files.map((file) => file.name.length));
   for (const file of manifest.files) {
     let limits = '';
     if (isUserData(file.name) && file.userDataLimits) {
       const fits = Object.entries(file.userDataLimits).map(([cloud, { fits }]) => `${cloud} ${fits ? 'fits' : 'too big'}`);
       limits = `  (${fits.join(', ')})`;
     }
-    process.stdout.write(`  ${file.name.padEnd(34)} ${String(file.size).padStart(9)} B  ${file.sha256.slice(0, 12)}${limits}\n`);
+    process.stdout.write(`  ${file.name.padEnd(width)} ${String(file.size).padStart(9)} B  ${file.sha256.slice(0, 12)}${limits}\n`);
   }
-  if (tooBigForEc2.length > 0 && !hasStub) {
-    process.stdout.write(`EC2 takes 16,384 B of user-data: add --agent-url URL (where you serve agent.js) or the --endpoint flags for user-data-ROLE-stub.yaml, which fetches the agent and checks its sha256\n`);
+  for (const note of notes) process.stdout.write(`${note}\n`);
+}
+
+/** What the user may want to do next with this build, one line each. */
+function buildNotes(inputs: BuildInputs, manifest: Manifest, baking: boolean): string[] {
+  const notes: string[] = [];
+  const tooBigForEc2 = manifest.files.some((f) => f.userDataLimits && !f.userDataLimits.ec2.fits);
+  if (tooBigForEc2 && !inputs.agentSource) {
+    notes.push('EC2 takes 16,384 B of user-data: add --agent-url URL (where you serve agent.js) or the --endpoint flags for user-data-ROLE-stub.yaml, which fetches the agent and checks its sha256');
   }
+  if (inputs.packer && !baking) notes.push(`bake an image with Packer: labimg build ${inputs.profileName} --packer`);
+  const pxe = inputs.pxe;
+  if (pxe?.base === undefined && pxe) notes.push("pxe/ holds each role's installer config; add --pxe-url URL (where you serve pxe/) for the boot.ipxe that installs from it");
+  if (pxe && !(pxe.image.netInstall.kernel && pxe.image.netInstall.initrd) && pxe.image.netInstall.iso) {
+    const iso = pxe.image.netInstall.iso;
+    notes.push(`PXE: serve casper/vmlinuz and casper/initrd, copied out of ${iso}, at ${pxe.base ?? 'PXE-URL'}/assets/${isoAssetFolder(iso)}/casper/`);
+  }
+  return notes;
 }
 
 const joinOptions = {
@@ -186,18 +205,22 @@ export function cli(args: string[]): Argv<GlobalOptions> {
           .option('tar', { type: 'boolean', default: false, describe: 'also write OUT/PROFILE.tar.gz, byte-identical for the same inputs' })
           .option('packer', { type: 'boolean', default: false, describe: 'then bake the image with Packer (packer init where needed, packer build per base image)' })
           .option('agent-url', { type: 'string', describe: 'where you serve agent.js: also write small user-data-ROLE-stub.yaml that fetches it (sha256-checked)' })
+          .option('pxe-url', { type: 'string', describe: "where you serve the build's pxe/ folder: also write pxe/nodes/ROLE/boot.ipxe, which installs from there" })
+          .option('ssh-authorized-keys', { type: 'string', describe: 'authorized_keys file: who may log in (as the distro user, key only) to machines the pxe/ files install' })
           .options(joinOptions)
           .options(enrollmentOptions),
       async (argv) => {
         const profile = loadProfile(argv.profile, { dir: argv.profiles });
         const outDir = path.join(argv.out, profile.name);
         const packer = argv.packer ? checkPackerReady(profile) : undefined;
-        const files = renderBuild(buildInputs(profile, readJoinMaterial(joinFlagsOf(argv)), readEnrollment(enrollmentFlagsOf(argv)), argv.agentUrl));
+        const pxeFlags = { pxeUrl: argv.pxeUrl, sshAuthorizedKeys: argv.sshAuthorizedKeys };
+        const inputs = buildInputs(profile, readJoinMaterial(joinFlagsOf(argv)), readEnrollment(enrollmentFlagsOf(argv)), argv.agentUrl, pxeFlags);
+        const files = renderBuild(inputs);
         // Rendered before anything is written, so a failure leaves the previous build and archive alone.
         const archive = argv.tar ? await renderTarGz(profile.name, files) : undefined;
         writeDirectoryAtomically(outDir, files);
         const manifest = JSON.parse(files.find((f) => f.name === 'manifest.json')!.content.toString('utf8')) as Manifest;
-        printBuildSummary(outDir, manifest);
+        printBuildSummary(outDir, manifest, buildNotes(inputs, manifest, argv.packer));
         if (archive) {
           const archivePath = path.join(argv.out, `${profile.name}.tar.gz`);
           writeFileAtomically(archivePath, archive, archiveMode(files));

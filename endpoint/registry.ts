@@ -4,7 +4,6 @@
  * `labimg pool` / `labimg nodes` commands, which work on the same store directly.
  */
 import { randomBytes } from 'node:crypto';
-import type { PhaseReport } from '../contract/agent-config';
 import { RUN_COMPLETE_STEP, type FleetNode, type FleetView, type ReportRequest } from '../contract/endpoint-api';
 import { KEYS, type AuditEvent, type EnrollmentTokenRecord, type NodeRecord, type PoolRecord, type StepSummary, type StoredJoinMaterial } from './records';
 import type { Store } from './store/store';

@@ -5,10 +5,10 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Manifest } from '../builder/manifest';
-import { labimg, tempDir } from './helpers/cli';
+import { filesIn, labimg, tempDir } from './helpers/cli';
 
 const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
@@ -40,7 +40,7 @@ test('the archive unpacks with GNU tar to exactly the build directory, every fil
   const unpacked = tempDir();
   gnuTar(['-xzf', archive, '-C', unpacked]);
   const manifest = JSON.parse(readFileSync(path.join(out, 'centos-gpu', 'manifest.json'), 'utf8')) as Manifest;
-  const names = readdirSync(path.join(unpacked, 'centos-gpu')).sort();
+  const names = filesIn(path.join(unpacked, 'centos-gpu'));
   t.deepEqual(names, [...manifest.files.map((f) => f.name), 'manifest.json'].sort());
   for (const entry of manifest.files) {
     const file = path.join(unpacked, 'centos-gpu', entry.name);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { spawnSync } from 'node:child_process';
 import { load } from 'js-yaml';
-import { agentPath, labimg, repoRoot, tempDir } from './helpers/cli';
+import { agentPath, filesIn, labimg, repoRoot, tempDir } from './helpers/cli';
 import { cloudInitSchema, knownCloudConfigKeys, shellcheck, systemdVerify } from './helpers/validators';
 import type { Manifest } from '../builder/manifest';
 
@@ -93,7 +93,7 @@ test('manifest lists every file with its real size, sha256 and mode, and user-da
   const dir = build('centos-gpu');
   const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as Manifest;
   t.is(manifest.profile, 'centos-gpu');
-  const onDisk = readdirSync(dir).filter((name) => name !== 'manifest.json').sort();
+  const onDisk = filesIn(dir).filter((name) => name !== 'manifest.json');
   t.deepEqual(manifest.files.map((f) => f.name), onDisk);
   for (const entry of manifest.files) {
     const content = readFileSync(path.join(dir, entry.name));
@@ -113,7 +113,8 @@ test('manifest lists every file with its real size, sha256 and mode, and user-da
 test('two builds of the same profile are byte-identical', (t) => {
   const first = build('centos-gpu');
   const second = build('centos-gpu');
-  for (const name of readdirSync(first)) {
+  t.deepEqual(filesIn(second), filesIn(first));
+  for (const name of filesIn(first)) {
     t.deepEqual(readFileSync(path.join(first, name)), readFileSync(path.join(second, name)), name);
   }
 });

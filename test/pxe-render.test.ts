@@ -12,6 +12,7 @@ import {
   KICKSTART_REFERENCES,
   RHEL7_KICKSTART,
   RHEL9_KICKSTART,
+  endpointPxeBase,
   macFolderName,
   pxeNodeUrl,
   renderAutoinstallTargetScript,
@@ -22,12 +23,12 @@ import {
   renderKickstartPost,
   renderNoCloudMetaData,
   renderPxeNode,
-  type KickstartReference,
   type PxeNodeInputs,
 } from '../builder/render/pxe';
 import { ensureAgentBuilt } from './helpers/agent-build';
 import { fixture, profileConfig } from './helpers/agent-machine';
 import { repoRoot, tempDir } from './helpers/cli';
+import { ipxeCommands, ipxeFindings, kickstartFindings, kickstartScripts } from './helpers/pxe-checks';
 import { cloudInitSchema, knownCloudConfigKeys, shellcheck } from './helpers/validators';
 
 const RHEL_PROFILES = ['centos', 'centos-gpu'];
@@ -55,7 +56,9 @@ const IMAGES: Record<string, PxeNodeInputs['image']> = {
     netInstall: { iso: 'https://releases.ubuntu.com/20.04/ubuntu-20.04.6-live-server-amd64.iso' },
   },
 };
-const EXTRACTED_BOOT = { kernel: `${ENDPOINT}/pxe/images/ubuntu-20.04.6/casper/vmlinuz`, initrd: `${ENDPOINT}/pxe/images/ubuntu-20.04.6/casper/initrd` };
+const PXE_BASE = endpointPxeBase(ENDPOINT);
+/** Where the PXE base serves the kernel and initrd copied out of Ubuntu's ISO. */
+const EXTRACTED_BOOT = { kernel: `${PXE_BASE}/assets/ubuntu-20.04.6-live-server-amd64/casper/vmlinuz`, initrd: `${PXE_BASE}/assets/ubuntu-20.04.6-live-server-amd64/casper/initrd` };
 
 async function inputsFor(profile: string, options: { secrets?: boolean } = { secrets: true }): Promise<PxeNodeInputs> {
   const agentConfig = profileConfig(profile);
@@ -67,8 +70,8 @@ async function inputsFor(profile: string, options: { secrets?: boolean } = { sec
     nodeRuntime: nodeRuntimeOf(loadProfile(profile, { dir: path.join(repoRoot, 'profiles') })),
     image: IMAGES[agentConfig.os.family]!,
     sshAuthorizedKeys: [OPERATOR_KEY],
-    nodeUrl: pxeNodeUrl(ENDPOINT, MAC),
-    extractedBoot: EXTRACTED_BOOT,
+    pxeBase: PXE_BASE,
+    nodeUrl: pxeNodeUrl(PXE_BASE, MAC),
   };
 }
 
@@ -76,54 +79,6 @@ function writeTemp(name: string, content: string): string {
   const file = path.join(tempDir('labimg-pxe-'), name);
   writeFileSync(file, content);
   return file;
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Kickstart: the reference check (no kickstart validator is packaged for Debian) and script extraction.
-
-/** Words as pykickstart's shlex split sees them; labimg only ever writes plain double quotes. */
-function kickstartWords(line: string): string[] {
-  return [...line.matchAll(/"([^"]*)"|(\S+)/g)].map((match) => match[1] ?? match[2]!);
-}
-
-/** Every command, option and section of a kickstart that `reference` does not accept, one finding each. */
-function kickstartFindings(text: string, reference: KickstartReference): string[] {
-  const findings: string[] = [];
-  let section: string | undefined;
-  text.split('\n').forEach((raw, index) => {
-    const line = raw.trim();
-    const where = `line ${index + 1}`;
-    if (section !== undefined) {
-      if (line === '%end') section = undefined;
-      return;
-    }
-    if (line === '' || line.startsWith('#')) return;
-    const [name = '', ...args] = kickstartWords(line);
-    const known = name.startsWith('%') ? reference.sections.includes(name) : reference.commands.includes(name);
-    if (!known) {
-      findings.push(`${where}: ${reference.name} has no ${name.startsWith('%') ? 'section' : 'command'} "${name}"`);
-      return;
-    }
-    if (reference.deprecated.includes(name)) findings.push(`${where}: "${name}" is deprecated in ${reference.name}`);
-    const options = name.startsWith('%') ? reference.sectionOptions[name] ?? [] : reference.options[name];
-    if (!options) {
-      findings.push(`${where}: kickstart-reference.ts lists no ${reference.name} options for "${name}": add them from the same source`);
-      return;
-    }
-    for (const option of args.filter((arg) => arg.startsWith('--')).map((arg) => arg.split('=')[0]!)) {
-      if (!options.includes(option)) findings.push(`${where}: ${reference.name}'s "${name}" has no option ${option}`);
-    }
-    if (name.startsWith('%')) section = name;
-  });
-  if (section !== undefined) findings.push(`${section} is never closed with %end`);
-  return findings;
-}
-
-/** The bodies of %pre and %post sections, as anaconda hands them to their interpreter. */
-function kickstartScripts(text: string): Array<{ section: string; body: string }> {
-  const scripts: Array<{ section: string; body: string }> = [];
-  for (const match of text.matchAll(/^(%pre|%post)\b[^\n]*\n([\s\S]*?)^%end$/gm)) scripts.push({ section: match[1]!, body: match[2]! });
-  return scripts;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -176,58 +131,6 @@ function cloudInitFiles(inputs: PxeNodeInputs): Map<string, { content: Buffer; m
 
 function mode(file: string): number {
   return statSync(file).mode & 0o777;
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// iPXE: no syntax checker anywhere here, so a structural one.
-
-/**
- * iPXE's commands: every COMMAND(name, …) in github.com/ipxe/ipxe src/ (commit 0ab2277c40) plus the ones
- * core/exec.c defines itself. A build may leave some out; the ones labimg uses (kernel, initrd, boot, chain,
- * goto, echo, sleep, imgfree, exit) are in every default build.
- */
-const IPXE_COMMANDS = new Set(
-  (
-    'autoboot boot certfree certstat certstore chain choose clear colour config console cpair cpuid dhcp echo exit ' +
-    'fcels fcstat fdt form gdbstub goto help ibstat ifclose ifconf iflinkwait ifopen ifstat imgargs imgdecrypt imgexec ' +
-    'imgextract imgfetch imgfree imgload imgmem imgselect imgset imgstat imgtrust imgverify inc initrd ipstat iseq isset ' +
-    'item iwlist iwstat kernel login lotest md4sum md5sum menu module nslookup nstat ntp param params pciscan ping ' +
-    'poweroff present profstat prompt pxebs read reboot route sanboot sanhook sanunhook set sha1sum sha224sum ' +
-    'sha256sum sha384sum sha512sum shell shim show sleep startpxe stoppxe sync time usbscan vcreate vdestroy'
-  ).split(' '),
-);
-
-/** Like iPXE's own parser: words split at whitespace; "||", "&&" and ";" standing alone end a command; "#" starts a comment. */
-function ipxeCommands(script: string): Array<{ line: number; words: string[] }> {
-  const commands: Array<{ line: number; words: string[] }> = [];
-  script.split('\n').forEach((raw, index) => {
-    const words: string[] = [];
-    for (const word of [...raw.trim().split(/\s+/).filter(Boolean), ';']) {
-      if (word.startsWith('#') && word !== '#!ipxe') break;
-      if (word === '||' || word === '&&' || word === ';') {
-        if (words.length > 0) commands.push({ line: index + 1, words: words.splice(0) });
-      } else {
-        words.push(word);
-      }
-    }
-    if (words.length > 0) commands.push({ line: index + 1, words });
-  });
-  return commands;
-}
-
-function ipxeFindings(script: string): string[] {
-  const findings: string[] = [];
-  if (!script.startsWith('#!ipxe\n')) findings.push('the first line is not #!ipxe');
-  const commands = ipxeCommands(script).filter((command) => command.words[0] !== '#!ipxe');
-  const labels = new Set(commands.filter((command) => command.words[0]!.startsWith(':')).map((command) => command.words[0]!.slice(1)));
-  for (const { line, words } of commands) {
-    const [name = '', target] = words;
-    if (name.startsWith(':')) continue;
-    if (!IPXE_COMMANDS.has(name)) findings.push(`line ${line}: iPXE has no command "${name}"`);
-    if (name === 'goto' && (target === undefined || !labels.has(target))) findings.push(`line ${line}: goto ${target} has no label :${target}`);
-  }
-  for (const setting of script.matchAll(/\$\{[^}]*$/gm)) findings.push(`unclosed setting ${setting[0]}`);
-  return findings;
 }
 
 function kernelLine(script: string): string[] {
@@ -467,7 +370,7 @@ for (const profile of [...RHEL_PROFILES, ...UBUNTU_PROFILES]) {
 }
 
 test('the chain and local-boot scripts pass the same iPXE checks', (t) => {
-  const chain = renderIpxeChainScript(`${ENDPOINT}/`);
+  const chain = renderIpxeChainScript(`${PXE_BASE}/`);
   t.deepEqual(ipxeFindings(chain), []);
   t.regex(chain, /^chain http:\/\/10\.0\.0\.5:8080\/pxe\/nodes\/\$\{netX\/mac:hexhyp\}\/boot\.ipxe \|\| goto unknown$/m);
   t.deepEqual(ipxeFindings(renderIpxeLocalBoot()), []);
@@ -509,7 +412,9 @@ test('a node folder: same inputs give the same bytes, secrets only in the 0600 f
 test('node folders are named by MAC as iPXE spells ${netX/mac:hexhyp}', (t) => {
   t.is(macFolderName('52:54:00:AB:cd:01'), '52-54-00-ab-cd-01');
   t.is(macFolderName('525400abcd01'), '52-54-00-ab-cd-01');
-  t.is(pxeNodeUrl('http://10.0.0.5:8080/', '52-54-00-AB-CD-01'), 'http://10.0.0.5:8080/pxe/nodes/52-54-00-ab-cd-01/');
+  t.is(pxeNodeUrl('http://10.0.0.5:8080/pxe/', '52-54-00-AB-CD-01'), 'http://10.0.0.5:8080/pxe/nodes/52-54-00-ab-cd-01/');
+  t.is(pxeNodeUrl('http://pxe.lab/centos/pxe', 'worker'), 'http://pxe.lab/centos/pxe/nodes/worker/', 'a build names its folders by role');
+  t.is(endpointPxeBase('http://10.0.0.5:8080/'), 'http://10.0.0.5:8080/pxe');
   t.throws(() => macFolderName('52:54:00:ab:cd'), { message: /MAC/ });
   t.throws(() => pxeNodeUrl('10.0.0.5:8080', MAC), { message: /http/ });
 });

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -22,4 +22,14 @@ export function labimg(args: string[], options: { cwd?: string } = {}): CliResul
 
 export function tempDir(prefix = 'labimg-test-'): string {
   return mkdtempSync(path.join(tmpdir(), prefix));
+}
+
+/** Every file under `dir`, as paths relative to it with "/" between folders, sorted. */
+export function filesIn(dir: string, prefix = ''): string[] {
+  return readdirSync(path.join(dir, prefix), { withFileTypes: true })
+    .flatMap((entry) => {
+      const name = prefix === '' ? entry.name : `${prefix}/${entry.name}`;
+      return entry.isDirectory() ? filesIn(dir, name) : [name];
+    })
+    .sort();
 }

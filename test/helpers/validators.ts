@@ -2,8 +2,10 @@
  * The real validators the tests run on generated artifacts (Debian packages installed by .ci/run).
  * Each wrapper returns what the tool said, so a test can assert success AND see a failure on broken input.
  */
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 export interface ToolResult {
   code: number;
@@ -47,4 +49,29 @@ export function shellcheck(file: string, shell: 'sh' | 'bash' = 'sh'): ToolResul
 
 export function systemdVerify(unitFile: string): ToolResult {
   return runTool(['systemd-analyze', 'verify', '--man=no', unitFile]);
+}
+
+/** `ignition-validate` exits 0 on an unknown key and only warns: any output at all counts as a failure. */
+export function ignitionValidate(file: string): ToolResult & { passes: boolean } {
+  const result = runTool(['ignition-validate', file]);
+  return { ...result, passes: result.code === 0 && result.output.trim() === '' };
+}
+
+/** No update check against checkpoint.hashicorp.com, and no config written under $HOME. */
+export const PACKER_ENV = { ...process.env, CHECKPOINT_DISABLE: '1', PACKER_CONFIG_DIR: mkdtempSync(path.join(tmpdir(), 'labimg-packer-config-')) };
+
+/**
+ * `packer validate` (Debian's 1.6.6) run in `cwd` with `args` before the template folder. An undeclared
+ * variable is only a warning there, so a warning counts as a failure too. Asynchronous, because the template
+ * may fetch a checksum list from a server the test itself runs.
+ */
+export function packerValidate(args: string[], templateDir: string, cwd: string): Promise<ToolResult & { passes: boolean }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('packer', ['validate', ...args, templateDir], { cwd, env: PACKER_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.on('error', (error) => reject(new Error(`packer could not run (is it installed? .ci/run installs it): ${error.message}`)));
+    child.on('close', (code) => resolve({ code: code ?? -1, output, passes: code === 0 && !/Warning/.test(output) }));
+  });
 }

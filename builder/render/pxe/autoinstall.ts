@@ -38,10 +38,19 @@ interface InstallerCloudConfig {
   autoinstall: Autoinstall;
 }
 
-/** Autoinstall came with 20.04's live installer; 18.04 netboots debian-installer, which takes a preseed instead. */
-export function requireAutoinstall(profile: string, os: OsSpec): void {
+/**
+ * Why `os` has no autoinstall, or undefined when it has. Autoinstall came with 20.04's live installer; 18.04
+ * netboots debian-installer, which takes a preseed instead, and Debian's installer takes only a preseed.
+ */
+export function autoinstallUnavailable(os: OsSpec): string | undefined {
   const [major = 0] = os.versionId.split('.').map(Number);
-  if (os.id !== 'ubuntu' || major < 20) throw new Error(`profile ${profile}: Ubuntu autoinstall needs Ubuntu 20.04 or later, not ${os.id} ${os.versionId}`);
+  if (os.id !== 'ubuntu' || major < 20) return `Ubuntu autoinstall needs Ubuntu 20.04 or later, not ${os.id} ${os.versionId}`;
+  return undefined;
+}
+
+export function requireAutoinstall(profile: string, os: OsSpec): void {
+  const why = autoinstallUnavailable(os);
+  if (why !== undefined) throw new Error(`profile ${profile}: ${why}`);
 }
 
 /**

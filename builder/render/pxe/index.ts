@@ -1,47 +1,96 @@
 /**
- * PXE delivery: what `labimg serve` hands one machine, chosen by its MAC address. See layout.ts for the URLs.
+ * PXE delivery: one node folder's files, for `labimg serve` (a folder per MAC address) and for a build's
+ * pxe/ folder (a folder per role). See layout.ts for the URLs.
  */
+import type { OsSpec } from '../../../contract/agent-config';
+import type { ImageSources } from '../../profiles/types';
 import { textFile, type RenderedFile } from '../types';
-import { renderAutoinstallUserData, renderNoCloudMetaData } from './autoinstall';
+import { autoinstallUnavailable, renderAutoinstallUserData, renderNoCloudMetaData } from './autoinstall';
 import { bootFilesOf, renderIpxeScript } from './ipxe';
 import { renderKickstart } from './kickstart';
-import { PXE_NODE_FILES } from './layout';
+import { PXE_NODE_FILES, type PxeNodeFile } from './layout';
 import { hasSecrets } from './node-files';
-import type { BootFiles, InstallInputs } from './types';
+import type { InstallInputs, NetInstall } from './types';
 
 export { renderAutoinstallTargetScript, renderAutoinstallUserData, renderNoCloudMetaData } from './autoinstall';
 export { bootFilesOf, INITRD_NAME, renderIpxeChainScript, renderIpxeLocalBoot, renderIpxeScript } from './ipxe';
 export { renderKickstart, renderKickstartPost } from './kickstart';
+export { isAuthorizedKeyLine } from './operator';
 export { KICKSTART_REFERENCES, RHEL7_KICKSTART, RHEL9_KICKSTART, type KickstartReference } from './kickstart-reference';
-export { IPXE_BOOT_MAC, macFolderName, PXE_NODE_FILES, pxeNodeUrl } from './layout';
+export { endpointPxeBase, IPXE_BOOT_MAC, isoAssetFolder, isoBootFiles, macFolderName, PXE_CHAIN_FILE, PXE_NODE_FILES, pxeBase, pxeNodeUrl, type PxeNodeFile } from './layout';
 export type { BootFiles, InstallInputs, NetInstall } from './types';
 
 export interface PxeNodeInputs extends InstallInputs {
-  /** This node's folder, ending in "/": pxeNodeUrl(endpoint, mac). */
+  /** The PXE base URL (layout.ts): where assets/ lives. */
+  pxeBase: string;
+  /** This node's folder, ending in "/": pxeNodeUrl(pxeBase, mac or role). */
   nodeUrl: string;
-  /** The installer kernel and initrd extracted from the ISO, for profiles that name none (Ubuntu). */
-  extractedBoot?: BootFiles;
 }
 
 /**
- * One node's PXE folder: boot.ipxe, and kickstart.cfg (RHEL family) or user-data and meta-data (Ubuntu).
- * The file that carries the node's secrets is 0600; boot.ipxe and meta-data never carry any.
+ * Why a profile cannot be installed over the network, or undefined when it can: it must name a network
+ * install, and its distro's installer must take a config labimg writes (kickstart, or autoinstall from Ubuntu
+ * 20.04 on).
  */
-export function renderPxeNode(inputs: PxeNodeInputs): RenderedFile[] {
+export function pxeUnavailable(os: OsSpec, image: ImageSources | undefined): string | undefined {
+  if (!image?.netInstall) return 'it names no network install (image.netInstall)';
+  if (os.family === 'rhel') return undefined;
+  return autoinstallUnavailable(os);
+}
+
+/** The profile's network install, or an error saying why there is none. */
+export function netInstallOf(profile: string, os: OsSpec, image: ImageSources | undefined): { sshUsername: string; netInstall: NetInstall } {
+  const why = pxeUnavailable(os, image);
+  if (why !== undefined || !image?.netInstall) throw new Error(`profile ${profile} cannot be installed over the network: ${why ?? ''}`);
+  return { sshUsername: image.sshUsername, netInstall: image.netInstall };
+}
+
+/** The installer's config files of a node folder: kickstart.cfg, or a NoCloud seed for autoinstall. */
+export function installerFiles(os: OsSpec): Array<Exclude<PxeNodeFile, 'boot.ipxe'>> {
+  return os.family === 'rhel' ? [PXE_NODE_FILES.kickstart] : [PXE_NODE_FILES.userData, PXE_NODE_FILES.metaData];
+}
+
+/** A node folder's files, in order: the install script, then the installer's config. */
+export function pxeNodeFiles(os: OsSpec): PxeNodeFile[] {
+  return [PXE_NODE_FILES.ipxe, ...installerFiles(os)];
+}
+
+/** The one file of a node folder that carries the node's config, and with it any secrets. */
+export function pxeConfigFile(os: OsSpec): PxeNodeFile {
+  return installerFiles(os)[0] as PxeNodeFile;
+}
+
+/**
+ * One of the installer's config files; the one that carries the node's config is 0600 when that holds
+ * secrets. They name no URL of the PXE base, so a build writes them without one.
+ */
+export function renderInstallerFile(inputs: InstallInputs, name: Exclude<PxeNodeFile, 'boot.ipxe'>): RenderedFile {
+  const mode = hasSecrets(inputs.secrets) ? 0o600 : 0o644;
+  switch (name) {
+    case PXE_NODE_FILES.kickstart:
+      return textFile(name, renderKickstart(inputs), mode);
+    case PXE_NODE_FILES.userData:
+      return textFile(name, renderAutoinstallUserData(inputs), mode);
+    case PXE_NODE_FILES.metaData:
+      return textFile(name, renderNoCloudMetaData());
+  }
+}
+
+/** One file of a node folder; boot.ipxe and meta-data never carry secrets. */
+export function renderPxeFile(inputs: PxeNodeInputs, name: PxeNodeFile): RenderedFile {
+  if (name !== PXE_NODE_FILES.ipxe) return renderInstallerFile(inputs, name);
   const { agentConfig, image } = inputs;
-  const secretMode = hasSecrets(inputs.secrets) ? 0o600 : 0o644;
-  const ipxe = renderIpxeScript({
+  const script = renderIpxeScript({
     os: agentConfig.os,
     profile: agentConfig.profile,
-    boot: bootFilesOf(agentConfig.profile, image.netInstall, inputs.extractedBoot),
+    boot: bootFilesOf(agentConfig.profile, image.netInstall, inputs.pxeBase),
     netInstall: image.netInstall,
     nodeUrl: inputs.nodeUrl,
   });
-  const files = [textFile(PXE_NODE_FILES.ipxe, ipxe)];
-  if (agentConfig.os.family === 'rhel') {
-    files.push(textFile(PXE_NODE_FILES.kickstart, renderKickstart(inputs), secretMode));
-  } else {
-    files.push(textFile(PXE_NODE_FILES.userData, renderAutoinstallUserData(inputs), secretMode), textFile(PXE_NODE_FILES.metaData, renderNoCloudMetaData()));
-  }
-  return files;
+  return textFile(name, script);
+}
+
+/** A whole node folder. */
+export function renderPxeNode(inputs: PxeNodeInputs): RenderedFile[] {
+  return pxeNodeFiles(inputs.agentConfig.os).map((name) => renderPxeFile(inputs, name));
 }

@@ -16,6 +16,11 @@ const AUTHORIZED_KEY = /^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk
 /** RFC 1123 host name, as Kubernetes node names are. */
 const HOSTNAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
+/** Whether `line` is one OpenSSH public key as labimg can carry it: one line, no quotes or backslashes. */
+export function isAuthorizedKeyLine(line: string): boolean {
+  return AUTHORIZED_KEY.test(line);
+}
+
 export function operatorOf(inputs: InstallInputs): Operator {
   const username = inputs.image.sshUsername;
   if (!USERNAME.test(username)) throw new Error(`image.sshUsername "${username}" is not a Linux user name`);

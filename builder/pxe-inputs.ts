@@ -1,0 +1,57 @@
+/**
+ * The build's PXE flags: where its pxe/ folder will be served (--pxe-url) and who may log in to machines it
+ * installs (--ssh-authorized-keys).
+ */
+import { readFileSync } from 'node:fs';
+import type { PxeBuildInputs } from './build';
+import { InputError } from './join-inputs';
+import type { Profile } from './profiles';
+import { isAuthorizedKeyLine, netInstallOf, pxeBase, pxeUnavailable } from './render/pxe';
+
+export interface PxeFlags {
+  pxeUrl?: string;
+  sshAuthorizedKeys?: string;
+}
+
+/**
+ * The public keys in an authorized_keys file: one per line, blank lines and # comments skipped. A line that
+ * is not a key is refused with its line number (a private key pasted by mistake is not echoed).
+ */
+export function readAuthorizedKeys(file: string, flag = '--ssh-authorized-keys'): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new InputError(`${flag}: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  const keys: string[] = [];
+  text.split('\n').forEach((raw, index) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    if (!isAuthorizedKeyLine(line)) throw new InputError(`${flag}: ${file}:${index + 1}: expected an OpenSSH public key line (ssh-ed25519 AAAA… comment)`);
+    keys.push(line);
+  });
+  return keys;
+}
+
+/** The build's pxe/ inputs, or undefined for a profile that cannot be installed over the network. */
+export function readPxeInputs(profile: Profile, os: Parameters<typeof pxeUnavailable>[0], flags: PxeFlags): PxeBuildInputs | undefined {
+  const why = pxeUnavailable(os, profile.image);
+  if (why !== undefined) {
+    if (flags.pxeUrl !== undefined) throw new InputError(`--pxe-url: profile ${profile.name} cannot be installed over the network: ${why}`);
+    return undefined;
+  }
+  let base: string | undefined;
+  if (flags.pxeUrl !== undefined) {
+    try {
+      base = pxeBase(flags.pxeUrl);
+    } catch {
+      throw new InputError(`--pxe-url: expected the http(s) URL the build's pxe/ folder is served at, got "${flags.pxeUrl}"`);
+    }
+  }
+  return {
+    image: netInstallOf(profile.name, os, profile.image),
+    ...(base !== undefined ? { base } : {}),
+    ...(flags.sshAuthorizedKeys !== undefined ? { sshAuthorizedKeys: readAuthorizedKeys(flags.sshAuthorizedKeys) } : {}),
+  };
+}
