@@ -13,12 +13,14 @@ import { readEnrollment, type Enrollment, type EnrollmentFlags } from './enrollm
 import { InputError, readJoinMaterial, type JoinFlags } from './join-inputs';
 import { isUserData, type Manifest } from './manifest';
 import { agentSourceFor } from './agent-source';
+import { pxeCatalog } from './pxe-catalog';
+import { loadPxeGroups } from './pxe-groups';
 import { readPxeInputs, type PxeFlags } from './pxe-inputs';
 import { isoAssetFolder } from './render/pxe';
 import { checkPackerReady, runPacker } from './packer-run';
 import { archiveMode, renderTarGz } from './archive';
 import { writeDirectoryAtomically, writeFileAtomically } from './output';
-import { listProfiles, loadProfile, ProfileError, formatFindings, type Profile } from './profiles';
+import { FindingsError, listProfiles, loadProfile, ProfileError, formatFindings, type Profile } from './profiles';
 import { version as labimgVersion } from '../package.json';
 
 /** The CLI ships as dist/labimg.js; profiles and the agent bundle sit beside it in the package. */
@@ -119,6 +121,8 @@ const endpointHooks: EndpointCommandHooks = {
     return renderUserData(inputs, role).content;
   },
   agentBundle: readAgentBundle,
+  pxeCatalog: ({ groupsFile, profilesDir, assetsDir }) =>
+    pxeCatalog({ groups: loadPxeGroups(groupsFile, profilesDir), profilesDir, agentBundle: readAgentBundle(), ...(assetsDir !== undefined ? { assetsDir } : {}) }),
 };
 
 export function cli(args: string[]): Argv<GlobalOptions> {
@@ -245,7 +249,7 @@ async function main(): Promise<void> {
   try {
     await cli(hideBin(process.argv)).parseAsync();
   } catch (error) {
-    if (error instanceof ProfileError) {
+    if (error instanceof FindingsError) {
       process.stderr.write(`${formatFindings(error.findings)}\n`);
     } else if (error instanceof InputError) {
       process.stderr.write(`labimg: ${error.message}\n`);

@@ -12,6 +12,7 @@ import { formatFleetTable } from '../endpoint/fleet-table';
 import { consoleLog } from '../endpoint/log';
 import { caFingerprintOf, loadOrCreateCa } from '../endpoint/pki';
 import { Registry, RegistryError } from '../endpoint/registry';
+import type { PxeCatalog } from '../endpoint/pxe';
 import { startEndpoint } from '../endpoint/serve';
 import { openStore, type StoreOptions } from '../endpoint/store/open';
 import type { Store } from '../endpoint/store/store';
@@ -25,6 +26,8 @@ export interface EndpointCommandHooks {
   renderPoolUserData(args: { profile: string; role: Role; url: string; caFingerprint: string; pool: string; token: string; profilesDir: string }): Buffer;
   /** The agent bundle `serve` offers to stub user-data; supplied by the CLI, which ships it beside itself. */
   agentBundle(): Buffer;
+  /** What `serve --pxe-groups` hands PXE machines; throws (FindingsError) on a bad group file or profile. */
+  pxeCatalog(args: { groupsFile: string; profilesDir: string; assetsDir?: string }): PxeCatalog;
 }
 
 const storeOptions = {
@@ -63,10 +66,10 @@ export function parseDuration(text: string, flag: string): number {
   return Number(match[1]) * unit;
 }
 
-function parseListen(text: string): { host: string; port: number } {
+function parseListen(text: string, flag = '--listen', example = '0.0.0.0:8443'): { host: string; port: number } {
   const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:]*)):([0-9]{1,5})$/.exec(text);
   const port = Number(match?.[3]);
-  if (!match || port > 65535) throw new InputError(`--listen: expected HOST:PORT such as 0.0.0.0:8443, got "${text}"`);
+  if (!match || port > 65535) throw new InputError(`${flag}: expected HOST:PORT such as ${example}, got "${text}"`);
   return { host: match[1] ?? (match[2] || '0.0.0.0'), port };
 }
 
@@ -88,20 +91,31 @@ function writeSecretFile(file: string, content: Buffer): void {
   }
 }
 
-function serveCommand<T>(y: Argv<T>, hooks: EndpointCommandHooks) {
+function serveCommand<T extends { profiles: string }>(y: Argv<T>, hooks: EndpointCommandHooks) {
   return y.command(
     'serve',
-    'run the join endpoint: enrollment, join material, reports, fleet page',
+    'run the join endpoint: enrollment, join material, reports, fleet page, PXE',
     (c) =>
       c
         .options(storeOptions)
         .option('listen', { type: 'string', default: '0.0.0.0:8443', describe: 'address and port to listen on' })
-        .option('name', { type: 'string', array: true, describe: 'extra DNS name or IP for the server certificate' }),
+        .option('name', { type: 'string', array: true, describe: 'extra DNS name or IP for the server certificate' })
+        .option('pxe-groups', { type: 'string', describe: 'YAML file mapping MAC addresses to profile, role and pool: serve PXE installs under /pxe/' })
+        .option('pxe-listen', { type: 'string', default: '0.0.0.0:8080', describe: 'plain-HTTP address and port iPXE reaches /pxe/ at (with --pxe-groups)' })
+        .option('pxe-assets', { type: 'string', describe: 'folder served as /pxe/assets/ (installer kernels copied out of ISOs)' }),
     async (argv) => {
       const { host, port } = parseListen(argv.listen);
+      const groupsFile = argv['pxe-groups'];
+      const assetsDir = argv['pxe-assets'];
+      if (assetsDir !== undefined && groupsFile === undefined) throw new InputError('--pxe-assets needs --pxe-groups: PXE is served only for the machines a group file names');
+      // Checked before the endpoint starts: a bad group file or profile stops it with every problem listed.
+      const pxe = groupsFile === undefined
+        ? undefined
+        : { catalog: hooks.pxeCatalog({ groupsFile, profilesDir: argv.profiles, assetsDir }), ...parseListen(argv['pxe-listen'], '--pxe-listen', '0.0.0.0:8080') };
       const log = consoleLog();
-      const endpoint = await startEndpoint({ ...storeOptionsOf(argv), host, port, names: argv.name, log, agentBundle: hooks.agentBundle() });
+      const endpoint = await startEndpoint({ ...storeOptionsOf(argv), host, port, names: argv.name, log, agentBundle: hooks.agentBundle(), pxe });
       log.info(`labimg endpoint listening on ${endpoint.url}`);
+      if (endpoint.pxeUrl) log.info(`PXE on ${endpoint.pxeUrl}/ (point iPXE at ${endpoint.pxeUrl}/boot.ipxe)`);
       log.info(`CA fingerprint ${endpoint.caFingerprint}${endpoint.caCreated ? ' (new CA, made on this first start)' : ''}`);
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
@@ -244,7 +258,7 @@ function nodesCommand<T>(y: Argv<T>) {
 function auditCommand<T>(y: Argv<T>) {
   return y.command(
     'audit',
-    'print the audit trail: pools, tokens, enrollments, join material published and issued',
+    'print the audit trail: pools, tokens, enrollments, join material published and issued, PXE configs served',
     (c) => c.options(storeOptions).option('json', { type: 'boolean', default: false }),
     async (argv) => {
       await withRegistry(argv, async (registry) => {
@@ -254,7 +268,7 @@ function auditCommand<T>(y: Argv<T>) {
           return;
         }
         for (const e of events) {
-          const fields = [e.pool && `pool=${e.pool}`, e.node && `node=${e.node}`, e.tokenId && `token=${e.tokenId}`, e.source && `from=${e.source}`, e.certificateKey ? 'with-certificate-key' : undefined];
+          const fields = [e.pool && `pool=${e.pool}`, e.node && `node=${e.node}`, e.mac && `mac=${e.mac}`, e.tokenId && `token=${e.tokenId}`, e.source && `from=${e.source}`, e.certificateKey ? 'with-certificate-key' : undefined];
           process.stdout.write(`${e.at}  ${e.action.padEnd(24)} ${fields.filter(Boolean).join(' ')}\n`);
         }
       });

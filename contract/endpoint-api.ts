@@ -17,6 +17,8 @@
  *   GET  /v1/agent/SHA256.js             none              → the agent bundle with that sha256, for stub user-data
  *   GET  /v1/fleet                       none              → FleetView (no secrets)
  *   GET  /fleet  /metrics  /healthz      none              HTML page, Prometheus text, "ok"
+ *   GET  /pxe/…                          none              iPXE scripts and installer configs by MAC (endpoint/pxe.ts),
+ *                                                          also on the plain-HTTP PXE listener
  */
 import type { PhaseReport, Role } from './agent-config';
 

@@ -2,6 +2,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApiError } from '../contract/endpoint-api';
 
+/** One request as a route handler gets it: the path split into segments, the query, the client's address. */
+export interface RouteRequest {
+  req: IncomingMessage;
+  res: ServerResponse;
+  segments: string[];
+  query: URLSearchParams;
+  source: string;
+}
+
 /** An answer other than 2xx, with the message the caller sees. Thrown by routes, turned into JSON by the server. */
 export class HttpError extends Error {
   constructor(readonly status: number, message: string, readonly headers: Record<string, string> = {}) {

@@ -16,6 +16,12 @@ export interface EnrollmentTokenRecord {
   createdAt: string;
   expiresAt?: string;
   revokedAt?: string;
+  /**
+   * A token minted for one machine (a PXE install): it enrolls only this node name, in this role. Pool
+   * tokens, which a whole pool's user-data carries, have neither.
+   */
+  node?: string;
+  role?: Role;
 }
 
 /** The latest report of one step; a node's summary keeps one per step, so resending a report changes nothing. */
@@ -49,7 +55,8 @@ export type AuditAction =
   | 'token-revoked'
   | 'node-enrolled'
   | 'join-material-published'
-  | 'join-material-issued';
+  | 'join-material-issued'
+  | 'pxe-config-served';
 
 /** Who did what, from where. Never a secret: tokens appear by id only. */
 export interface AuditEvent {
@@ -61,6 +68,8 @@ export interface AuditEvent {
   source?: string;
   /** For issued join material: whether the certificate key went with it. */
   certificateKey?: boolean;
+  /** For a PXE config: the MAC address it was served for. */
+  mac?: string;
 }
 
 export const KEYS = {

@@ -4,6 +4,7 @@
  * `labimg pool` / `labimg nodes` commands, which work on the same store directly.
  */
 import { randomBytes } from 'node:crypto';
+import type { Role } from '../contract/agent-config';
 import { RUN_COMPLETE_STEP, type FleetNode, type FleetView, type ReportRequest } from '../contract/endpoint-api';
 import { KEYS, type AuditEvent, type EnrollmentTokenRecord, type NodeRecord, type PoolRecord, type StepSummary, type StoredJoinMaterial } from './records';
 import type { Store } from './store/store';
@@ -39,8 +40,11 @@ export class Registry {
     return (await this.store.list(KEYS.pools)).map((e) => JSON.parse(e.value) as PoolRecord);
   }
 
-  /** A new enrollment token for `pool`; the returned token string is the only copy of the secret. */
-  async createToken(pool: string, ttlMs?: number): Promise<{ record: EnrollmentTokenRecord; token: string }> {
+  /**
+   * A new enrollment token for `pool`; the returned token string is the only copy of the secret. With a
+   * `scope`, the token enrolls that one node name in that role and nothing else.
+   */
+  async createToken(pool: string, ttlMs?: number, scope?: { node: string; role: Role }): Promise<{ record: EnrollmentTokenRecord; token: string }> {
     if (!(await this.pool(pool))) throw new RegistryError(`pool "${pool}" does not exist; create it with \`labimg pool create ${pool} --profile P\``);
     for (;;) {
       const made = newEnrollmentToken();
@@ -51,6 +55,7 @@ export class Registry {
         secretSha256: made.secretSha256,
         createdAt: now.toISOString(),
         ...(ttlMs !== undefined ? { expiresAt: new Date(now.getTime() + ttlMs).toISOString() } : {}),
+        ...scope,
       };
       // Ids are random; on the rare collision draw again rather than overwrite someone's token.
       if (await this.store.create(KEYS.token(made.id), JSON.stringify(record))) {
@@ -58,6 +63,16 @@ export class Registry {
         return { record, token: made.token };
       }
     }
+  }
+
+  /**
+   * A token for one machine: it enrolls `node` into `pool` as `role` and nothing else. The machine's earlier
+   * tokens are deleted first, so only the config it was served last can enroll it, and a machine that asks
+   * again and again keeps one token in the store, not one per request.
+   */
+  async createMachineToken(pool: string, node: string, role: Role, ttlMs: number): Promise<{ record: EnrollmentTokenRecord; token: string }> {
+    for (const earlier of (await this.tokens(pool)).filter((t) => t.node === node)) await this.store.delete(KEYS.token(earlier.id));
+    return this.createToken(pool, ttlMs, { node, role });
   }
 
   async tokens(pool?: string): Promise<EnrollmentTokenRecord[]> {

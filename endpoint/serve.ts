@@ -3,10 +3,12 @@
  * certificate for every name it can be reached by, listen. Shared by `labimg serve` and the tests, which
  * start the real thing in a child process.
  */
+import type { AddressInfo } from 'node:net';
 import { networkInterfaces, hostname } from 'node:os';
 import { lockDataDir } from './data-dir-lock';
 import type { EndpointLog } from './log';
 import { caFingerprintOf, issueServerIdentity, loadOrCreateCa } from './pki';
+import type { PxeCatalog } from './pxe';
 import { Registry } from './registry';
 import { EndpointServer, type EndpointLimits } from './server';
 import { openStore, type StoreOptions } from './store/open';
@@ -20,6 +22,8 @@ export interface ServeOptions extends StoreOptions {
   limits?: Partial<EndpointLimits>;
   /** The agent bundle to serve under /v1/agent/ for stub user-data. */
   agentBundle?: Buffer;
+  /** PXE: what /pxe/ serves, and the plain-HTTP listener iPXE reaches it on. */
+  pxe?: { catalog: PxeCatalog; host: string; port: number };
 }
 
 export interface RunningEndpoint {
@@ -27,6 +31,8 @@ export interface RunningEndpoint {
   port: number;
   caFingerprint: string;
   caCreated: boolean;
+  /** The plain-HTTP PXE base, when PXE is served. */
+  pxeUrl?: string;
   close(): Promise<void>;
 }
 
@@ -38,14 +44,22 @@ export async function startEndpoint(options: ServeOptions): Promise<RunningEndpo
     const registry = new Registry(store);
     const { ca, created } = await loadOrCreateCa(store);
     const identity = issueServerIdentity(ca, certificateNames(options));
-    const server = new EndpointServer({ registry, identity, log: options.log, limits: options.limits, agentBundle: options.agentBundle });
+    const caFingerprint = caFingerprintOf(ca.certPem);
+    const server = new EndpointServer({ registry, identity, log: options.log, limits: options.limits, agentBundle: options.agentBundle, pxe: options.pxe?.catalog, caFingerprint });
     const address = await server.listen(options.port, options.host);
-    const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    let pxeAddress: AddressInfo | undefined;
+    try {
+      if (options.pxe) pxeAddress = await server.listenPxe(options.pxe.port, options.pxe.host);
+    } catch (error) {
+      await server.close();
+      throw error;
+    }
     return {
-      url: `https://${shownHost}:${address.port}`,
+      url: `https://${shownAddress(address)}:${address.port}`,
       port: address.port,
-      caFingerprint: caFingerprintOf(ca.certPem),
+      caFingerprint,
       caCreated: created,
+      ...(pxeAddress ? { pxeUrl: `http://${shownAddress(pxeAddress)}:${pxeAddress.port}/pxe` } : {}),
       async close() {
         await server.close();
         await store.close();
@@ -57,6 +71,10 @@ export async function startEndpoint(options: ServeOptions): Promise<RunningEndpo
     await unlock();
     throw error;
   }
+}
+
+function shownAddress(address: AddressInfo): string {
+  return address.family === 'IPv6' ? `[${address.address}]` : address.address;
 }
 
 /** Every name a node might use to reach this endpoint: loopback, this host's name and addresses, extras. */

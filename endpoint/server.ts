@@ -6,17 +6,20 @@
  * beyond the route, the node name it claims and its address.
  */
 import { createHash } from 'node:crypto';
+import http from 'node:http';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { AGENT_BUNDLE_FILE_PATTERN, NODE_NAME_MAX, NODE_NAME_PATTERN, type EnrollResponse, type JoinMaterial, type ReportResponse } from '../contract/endpoint-api';
 import { renderFleetPage } from './fleet-page';
-import { HttpError, readJson, sendError, sendImmutable, sendJson, sendText } from './http';
+import { HttpError, readJson, sendError, sendImmutable, sendJson, sendText, type RouteRequest } from './http';
 import type { EndpointLog } from './log';
 import { countRequest, newCounters, renderMetrics, type EndpointCounters } from './metrics';
 import type { ServerIdentity } from './pki';
 import { FailureLimiter } from './rate-limit';
 import type { NodeRecord } from './records';
+import { MAC_SEGMENT, PxeRoutes, type PxeCatalog } from './pxe';
 import { Registry, RegistryError, type TokenRejection } from './registry';
 import { parseEnrollRequest, parsePublishRequest, parseReportRequest } from './schemas';
 import { bearerToken, newNodeCredential, secretMatches } from './tokens';
@@ -47,6 +50,10 @@ export interface EndpointOptions {
   clock?: () => Date;
   /** The agent bundle this labimg ships, served by its sha256 to nodes whose stub user-data fetches it. */
   agentBundle?: Buffer;
+  /** What /pxe/ serves; without it there are no PXE routes. */
+  pxe?: PxeCatalog;
+  /** The CA's fingerprint, which installed nodes pin: PXE configs carry it. */
+  caFingerprint?: string;
 }
 
 /** Join material whose token expires within this margin is not handed out: the join would race the expiry. */
@@ -54,27 +61,24 @@ const TOKEN_EXPIRY_MARGIN_MS = 60_000;
 
 const NODE_NAME = new RegExp(NODE_NAME_PATTERN);
 
-interface Request {
-  req: IncomingMessage;
-  res: ServerResponse;
-  segments: string[];
-  query: URLSearchParams;
-  source: string;
-}
+type Request = RouteRequest;
 
 type Handler = (request: Request) => Promise<void>;
 
 interface Route {
   method: string;
-  /** Path segments; ":node" matches one node name. */
+  /** Path segments; ":node" matches one node name, ":mac" one MAC address, and a last "**" one or more names. */
   pattern: string[];
   name: string;
   handler: Handler;
+  /** Also served on the plain-HTTP PXE listener. */
+  pxe?: boolean;
 }
 
 export class EndpointServer {
   readonly counters: EndpointCounters = newCounters();
   private readonly server: https.Server;
+  private pxeServer?: http.Server;
   private readonly limits: EndpointLimits;
   private readonly failures: FailureLimiter;
   private readonly routes: Route[];
@@ -96,7 +100,8 @@ export class EndpointServer {
       { method: 'GET', pattern: ['fleet'], name: 'GET /fleet', handler: (r) => this.fleetPage(r) },
       { method: 'GET', pattern: [], name: 'GET /', handler: (r) => this.fleetPage(r) },
       { method: 'GET', pattern: ['metrics'], name: 'GET /metrics', handler: (r) => this.metrics(r) },
-      { method: 'GET', pattern: ['healthz'], name: 'GET /healthz', handler: async ({ res }) => sendText(res, 200, 'text/plain; charset=utf-8', 'ok\n') },
+      { method: 'GET', pattern: ['healthz'], name: 'GET /healthz', pxe: true, handler: async ({ res }) => sendText(res, 200, 'text/plain; charset=utf-8', 'ok\n') },
+      ...this.pxeRoutes(),
     ];
     this.server = https.createServer(
       {
@@ -111,37 +116,59 @@ export class EndpointServer {
       (req, res) => void this.handle(req, res),
     );
     this.server.on('secureConnection', () => (this.counters.tlsConnections += 1));
-    this.server.on('clientError', (_error, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      else socket.destroy();
-    });
+    this.server.on('clientError', (_error, socket) => answerClientError(socket));
+  }
+
+  private pxeRoutes(): Route[] {
+    const { pxe, caFingerprint } = this.options;
+    if (!pxe) return [];
+    const routes = new PxeRoutes(pxe, this.options.registry, this.options.log, (host) => ({
+      url: `https://${host}:${(this.server.address() as AddressInfo).port}`,
+      caFingerprint: caFingerprint ?? '',
+    }));
+    return [
+      { method: 'GET', pattern: ['pxe', 'boot.ipxe'], name: 'GET /pxe/boot.ipxe', pxe: true, handler: (r) => routes.chain(r) },
+      { method: 'GET', pattern: ['pxe', 'nodes', ':mac', ':name'], name: 'GET /pxe/nodes/:mac/:file', pxe: true, handler: (r) => routes.nodeFile(r) },
+      { method: 'GET', pattern: ['pxe', 'assets', '**'], name: 'GET /pxe/assets/:path', pxe: true, handler: (r) => routes.asset(r) },
+    ];
   }
 
   listen(port: number, host: string): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        resolve(this.server.address() as AddressInfo);
-      });
-    });
+    return listenOn(this.server, port, host);
+  }
+
+  /**
+   * The plain-HTTP listener for PXE: iPXE in firmware has no TLS to our CA. It serves the PXE routes and
+   * /healthz, nothing else, so no node credential or join material ever crosses it.
+   */
+  listenPxe(port: number, host: string): Promise<AddressInfo> {
+    const server = http.createServer({ requestTimeout: 30_000, headersTimeout: 15_000, keepAliveTimeout: 5_000 }, (req, res) => void this.handle(req, res, true));
+    server.on('clientError', (_error, socket) => answerClientError(socket));
+    this.pxeServer = server;
+    return listenOn(server, port, host);
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    const closing = [this.server, this.pxeServer].filter((s): s is https.Server | http.Server => s !== undefined);
+    return Promise.all(
+      closing.map(
+        (server) =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeAllConnections();
+          }),
+      ),
+    ).then(() => undefined);
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async handle(req: IncomingMessage, res: ServerResponse, pxeListener = false): Promise<void> {
     // Kept now: once a streamed body is refused, node detaches req.socket before the answer has gone out.
     const socket = req.socket;
     const source = socket.remoteAddress ?? 'unknown';
     let routeName = 'unmatched';
     try {
       const { segments, query } = parseTarget(req.url ?? '');
-      const matching = this.routes.filter((route) => matches(route.pattern, segments));
+      const matching = this.routes.filter((route) => (!pxeListener || route.pxe) && matches(route.pattern, segments));
       const route = matching.find((r) => r.method === req.method);
       if (!route) {
         if (matching.length === 0) throw new HttpError(404, 'no such route; the API is described at the top of contract/endpoint-api.ts');
@@ -213,6 +240,10 @@ export class EndpointServer {
     const check = await this.options.registry.checkEnrollmentToken(token);
     if (!check.ok) throw this.authFailure(source, check.reason === 'malformed' || check.reason === 'unknown' ? 401 : 403, TOKEN_REJECTIONS[check.reason]);
     const body = parseEnrollRequest(await readJson(req, this.limits.bodyBytes));
+    const scoped = check.record;
+    if ((scoped.node !== undefined && scoped.node !== body.node) || (scoped.role !== undefined && scoped.role !== body.role)) {
+      throw this.authFailure(source, 403, `this enrollment token was issued for ${scoped.role ?? 'a'} node "${scoped.node ?? '?'}" alone, not for ${body.role} "${body.node}"`);
+    }
 
     const pool = check.record.pool;
     const { credential, sha256 } = newNodeCredential();
@@ -325,12 +356,32 @@ function parseTarget(target: string): { segments: string[]; query: URLSearchPara
 }
 
 function matches(pattern: string[], segments: string[]): boolean {
-  if (pattern.length !== segments.length) return false;
+  const rest = pattern[pattern.length - 1] === '**';
+  if (rest ? segments.length < pattern.length : pattern.length !== segments.length) return false;
   return pattern.every((p, i) => {
     const segment = segments[i] ?? '';
+    if (p === '**') return true;
     if (p === ':node') return segment.length <= NODE_NAME_MAX && NODE_NAME.test(segment);
+    if (p === ':mac') return MAC_SEGMENT.test(segment);
+    if (p === ':name') return segment.length <= 64;
     if (p === ':bundle') return AGENT_BUNDLE_FILE_PATTERN.test(segment);
     return p === segment;
+  });
+}
+
+/** A request node's parser refused (bad request line, bad headers): a bare 400, then the connection closes. */
+function answerClientError(socket: Duplex): void {
+  if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  else socket.destroy();
+}
+
+function listenOn(server: http.Server | https.Server, port: number, host: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
   });
 }
 

@@ -72,14 +72,22 @@ export function formatFindings(findings: readonly Finding[]): string {
     .join('\n');
 }
 
-/** Everything wrong with a profile, found in one run. */
-export class ProfileError extends Error {
+/** Everything wrong with a file labimg reads (a profile, the PXE group file), found in one run. */
+export class FindingsError extends Error {
   readonly findings: Finding[];
 
   constructor(findings: readonly Finding[]) {
     const sorted = sortFindings(findings);
     super(formatFindings(sorted));
-    this.name = 'ProfileError';
+    this.name = 'FindingsError';
     this.findings = sorted;
+  }
+}
+
+/** Everything wrong with a profile. */
+export class ProfileError extends FindingsError {
+  constructor(findings: readonly Finding[]) {
+    super(findings);
+    this.name = 'ProfileError';
   }
 }

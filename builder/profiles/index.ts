@@ -2,6 +2,6 @@
  * Profiles: the YAML node recipes under profiles/, loaded, merged along `extends` and checked.
  * Everything else in the builder reads a typed Profile from here, never raw YAML.
  */
-export { formatFindings, ProfileError, type Finding } from './findings';
+export { FindingsError, formatFindings, ProfileError, type Finding } from './findings';
 export { listProfiles, loadProfile, type LoadOptions } from './load';
 export type { ImageSources, NodeRuntime, PackageSet, Profile, ProfileRepository, ProfileSummary } from './types';

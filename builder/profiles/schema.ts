@@ -7,7 +7,7 @@
  * its parent); the second validator is compiled from a copy where they become plain `required`.
  * ajv's errors are turned into findings that point at the file and line of the offending value.
  */
-import type { ErrorObject } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { findingAt, type Finding, type PathSegment } from './findings';
 import type { SourceNode } from './source';
 import { didYouMean } from './suggest';
@@ -149,10 +149,14 @@ function toFindings(root: SourceNode, errors: readonly ErrorObject[], missingFie
   return findings;
 }
 
+/** What a JSON Schema validator found in any located YAML document (a profile, the PXE group file), as findings. */
+export function schemaFindings(root: SourceNode, validate: ValidateFunction): Finding[] {
+  return validate(toPlain(root)) ? [] : toFindings(root, validate.errors ?? []);
+}
+
 /** Structure of one file on its own: field names, types, formats. */
 export function validateFileStructure(root: SourceNode): Finding[] {
-  const validate = profileValidators().file;
-  return validate(toPlain(root)) ? [] : toFindings(root, validate.errors ?? []);
+  return schemaFindings(root, profileValidators().file);
 }
 
 /**

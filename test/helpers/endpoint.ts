@@ -11,6 +11,8 @@ export interface ServeOptions {
   port?: number;
   etcd?: string;
   etcdPrefix?: string;
+  /** More `labimg serve` flags (--pxe-groups …). */
+  extraArgs?: string[];
 }
 
 export interface RunningServe {
@@ -40,7 +42,7 @@ export function storeArgs(options: Pick<ServeOptions, 'data' | 'etcd' | 'etcdPre
 
 export async function startServe(options: ServeOptions): Promise<RunningServe> {
   const port = options.port ?? (await freePort());
-  const child: ChildProcess = spawn(process.execPath, [cliPath, 'serve', '--listen', `127.0.0.1:${port}`, ...storeArgs(options)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [cliPath, 'serve', '--listen', `127.0.0.1:${port}`, ...storeArgs(options), ...(options.extraArgs ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (chunk) => (output += chunk));
   child.stderr?.on('data', (chunk) => (output += chunk));

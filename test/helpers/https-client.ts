@@ -15,6 +15,7 @@ import { promises as fs } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
+import net from 'node:net';
 import tls from 'node:tls';
 import type { EndpointLog } from '../../endpoint/log';
 import { issueServerIdentity, loadOrCreateCa, type CertificateAuthority, type ServerIdentity } from '../../endpoint/pki';
@@ -269,10 +270,11 @@ export interface RawExchange {
 }
 
 /**
- * Writes `request` as it is over a fresh TLS connection and collects the answer until the server closes.
- * `endAfterWrite` closes our side right after writing, as a client that gives up mid-request does.
+ * Writes `request` as it is over a fresh TLS connection (plain TCP with `plain`, as the PXE listener takes it)
+ * and collects the answer until the server closes. `endAfterWrite` closes our side right after writing, as a
+ * client that gives up mid-request does.
  */
-export function rawExchange(port: number, request: string | Buffer, options: { timeoutMs?: number; endAfterWrite?: boolean } = {}): Promise<RawExchange> {
+export function rawExchange(port: number, request: string | Buffer, options: { timeoutMs?: number; endAfterWrite?: boolean; plain?: boolean } = {}): Promise<RawExchange> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let error: string | undefined;
@@ -284,10 +286,11 @@ export function rawExchange(port: number, request: string | Buffer, options: { t
       socket.destroy();
       resolve({ bytes: Buffer.concat(chunks), ending, ...(error ? { error } : {}) });
     };
-    const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
+    const write = () => {
       socket.write(request);
       if (options.endAfterWrite) socket.end();
-    });
+    };
+    const socket = options.plain ? net.connect({ host: '127.0.0.1', port }, write) : tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, write);
     const timer = setTimeout(() => finish('timeout'), options.timeoutMs ?? 5_000);
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
     socket.on('error', (e: NodeJS.ErrnoException) => {

@@ -1,0 +1,58 @@
+/**
+ * What `labimg serve` hands PXE machines: each machine's folder rendered from its group's profile, role and
+ * pool, the same renderers `labimg build` uses for its pxe/ folder. Profiles are compiled once, at start, so a
+ * broken one stops the endpoint before any machine boots rather than when one asks.
+ */
+import type { PxeCatalog, PxeMachine, PxeRequestContext } from '../endpoint/pxe';
+import { nodeConfigFor, secretsFor } from './build';
+import { compileAgentConfig, nodeRuntimeOf } from './compile';
+import { loadProfile } from './profiles';
+import type { PxeGroups } from './pxe-groups';
+import { netInstallOf, pxeConfigFile, pxeNodeFiles, pxeNodeUrl, renderIpxeChainScript, renderIpxeLocalBoot, renderPxeFile, type PxeNodeFile, type PxeNodeInputs } from './render/pxe';
+
+type CompiledProfile = Pick<PxeNodeInputs, 'agentConfig' | 'nodeRuntime' | 'image'>;
+
+export interface PxeCatalogOptions {
+  groups: PxeGroups;
+  profilesDir: string;
+  agentBundle: Buffer;
+  assetsDir?: string;
+}
+
+export function pxeCatalog(options: PxeCatalogOptions): PxeCatalog {
+  const byMac = new Map(options.groups.machines.map((machine) => [machine.mac, machine]));
+  const compiled = new Map<string, CompiledProfile>();
+  for (const name of new Set(options.groups.machines.map((machine) => machine.profile))) {
+    const profile = loadProfile(name, { dir: options.profilesDir });
+    const agentConfig = compileAgentConfig(profile);
+    compiled.set(name, { agentConfig, nodeRuntime: nodeRuntimeOf(profile), image: netInstallOf(name, agentConfig.os, profile.image) });
+  }
+
+  async function nodeFile(machine: PxeMachine, name: string, context: PxeRequestContext): Promise<Buffer | undefined> {
+    const profile = compiled.get(machine.profile) as CompiledProfile;
+    const os = profile.agentConfig.os;
+    const files: readonly string[] = pxeNodeFiles(os);
+    if (!files.includes(name)) return undefined;
+    // Only the installer's config carries the node's config, and with a pool its token: minted for it alone.
+    const enrollment =
+      name === pxeConfigFile(os) && machine.pool !== undefined ? { ...context.endpoint, pool: machine.pool, token: await context.enrollmentToken() } : undefined;
+    const inputs: PxeNodeInputs = {
+      ...profile,
+      node: { ...nodeConfigFor(machine.role, undefined, enrollment), nodeName: machine.node },
+      secrets: secretsFor(machine.role, undefined, enrollment),
+      agentBundle: options.agentBundle,
+      sshAuthorizedKeys: options.groups.sshAuthorizedKeys,
+      pxeBase: context.pxeBase,
+      nodeUrl: pxeNodeUrl(context.pxeBase, machine.mac),
+    };
+    return renderPxeFile(inputs, name as PxeNodeFile).content;
+  }
+
+  return {
+    machine: (mac) => byMac.get(mac),
+    chainScript: renderIpxeChainScript,
+    localBootScript: renderIpxeLocalBoot,
+    nodeFile,
+    ...(options.assetsDir !== undefined ? { assetsDir: options.assetsDir } : {}),
+  };
+}

@@ -1,0 +1,152 @@
+/**
+ * PXE over the endpoint: iPXE scripts and installer configs chosen by the MAC address a machine booted from,
+ * and the installer kernels copied out of ISOs. Firmware iPXE speaks plain HTTP and trusts no private CA, so
+ * these routes are also served on a plain-HTTP listener (`labimg serve --pxe-listen`), which serves nothing
+ * else. What the routes hand out is decided by a PxeCatalog (the group file and the profiles, which the
+ * builder knows); the endpoint adds the one secret, an enrollment token minted for that machine alone.
+ *
+ *   GET /pxe/boot.ipxe                   the chain script DHCP points iPXE at
+ *   GET /pxe/nodes/MAC/boot.ipxe         the install script, or "boot from disk" once the node has enrolled
+ *   GET /pxe/nodes/MAC/kickstart.cfg     the installer config (kickstart, or user-data and meta-data for
+ *   GET /pxe/nodes/MAC/user-data         autoinstall); the config of a pool's machine carries a fresh token
+ *   GET /pxe/nodes/MAC/meta-data
+ *   GET /pxe/assets/PATH                 a file from --pxe-assets (an ISO's casper/vmlinuz and casper/initrd)
+ */
+import { createReadStream } from 'node:fs';
+import { realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Role } from '../contract/agent-config';
+import { HttpError, sendText, type RouteRequest } from './http';
+import type { EndpointLog } from './log';
+import type { Registry } from './registry';
+
+/** One machine of the group file. */
+export interface PxeMachine {
+  /** As iPXE's ${netX/mac:hexhyp} spells it: 52-54-00-12-34-56. */
+  mac: string;
+  /** The node name it installs as (its host name, and its Kubernetes node name). */
+  node: string;
+  profile: string;
+  role: Role;
+  /** The pool it enrolls into; without one the node joins by itself or not at all. */
+  pool?: string;
+}
+
+export interface PxeRequestContext {
+  /** The PXE base as this machine reached it: http://HOST:PORT/pxe. */
+  pxeBase: string;
+  /** Where the installed node reaches the endpoint, and the CA it pins. */
+  endpoint: { url: string; caFingerprint: string };
+  /** A token that enrolls this machine alone; minted when called, so only for the file that carries it. */
+  enrollmentToken(): Promise<string>;
+}
+
+/** What the endpoint serves under /pxe/; made by the builder, which knows profiles and renderers. */
+export interface PxeCatalog {
+  machine(mac: string): PxeMachine | undefined;
+  chainScript(pxeBase: string): string;
+  localBootScript(): string;
+  /** One file of the machine's folder, or undefined when its folder has no file of that name. */
+  nodeFile(machine: PxeMachine, name: string, context: PxeRequestContext): Promise<Buffer | undefined>;
+  /** The folder /pxe/assets/ serves, when there is one. */
+  assetsDir?: string;
+}
+
+/**
+ * How long a machine's token lives: an install downloads an ISO or a package tree first, and the agent
+ * enrolls on the installed system's first boot.
+ */
+export const PXE_TOKEN_TTL_MS = 4 * 3_600_000;
+
+export const MAC_SEGMENT = /^[0-9a-f]{2}(-[0-9a-f]{2}){5}$/;
+
+const IPXE_TYPE = 'text/plain; charset=utf-8';
+
+export class PxeRoutes {
+  constructor(
+    private readonly catalog: PxeCatalog,
+    private readonly registry: Registry,
+    private readonly log: EndpointLog,
+    /** The endpoint's HTTPS URL for a node that reached us at `host`, and the CA fingerprint. */
+    private readonly endpointFor: (host: string) => { url: string; caFingerprint: string },
+  ) {}
+
+  async chain(request: RouteRequest): Promise<void> {
+    sendText(request.res, 200, IPXE_TYPE, this.catalog.chainScript(pxeBaseOf(request)));
+  }
+
+  async nodeFile(request: RouteRequest): Promise<void> {
+    const [, , mac = '', name = ''] = request.segments;
+    const machine = this.catalog.machine(mac);
+    if (!machine) throw new HttpError(404, `no machine with MAC ${mac} in the PXE group file`);
+    if (name === 'boot.ipxe' && (await this.installed(machine))) {
+      this.log.info(`PXE ${mac}: ${machine.node} is installed (it has enrolled); boot it from its disk`);
+      return sendText(request.res, 200, IPXE_TYPE, this.catalog.localBootScript());
+    }
+    const host = hostOf(request);
+    let tokenId: string | undefined;
+    const context: PxeRequestContext = {
+      pxeBase: pxeBaseOf(request),
+      endpoint: this.endpointFor(host),
+      enrollmentToken: async () => {
+        if (!machine.pool) throw new Error(`machine ${machine.mac} has no pool to enroll into`);
+        const { record, token } = await this.registry.createMachineToken(machine.pool, machine.node, machine.role, PXE_TOKEN_TTL_MS);
+        tokenId = record.id;
+        return token;
+      },
+    };
+    const content = await this.catalog.nodeFile(machine, name, context);
+    if (content === undefined) throw new HttpError(404, `the PXE folder of ${machine.profile} machines has no ${name}`);
+    if (tokenId !== undefined) {
+      await this.registry.audit({ action: 'pxe-config-served', pool: machine.pool, node: machine.node, mac, tokenId, source: request.source });
+      this.log.info(`PXE ${mac}: served ${name} for ${machine.role} ${machine.node} (pool ${machine.pool ?? '-'}) to ${request.source}`);
+    }
+    request.res.writeHead(200, { 'content-type': IPXE_TYPE, 'content-length': String(content.length), 'cache-control': 'no-store' });
+    request.res.end(content);
+  }
+
+  async asset(request: RouteRequest): Promise<void> {
+    const root = this.catalog.assetsDir;
+    if (root === undefined) throw new HttpError(404, 'this endpoint serves no PXE assets (labimg serve --pxe-assets DIR)');
+    const relative = request.segments.slice(2).join('/');
+    // The path holds plain names only (the server refuses anything else); a link must still not lead out.
+    let file: string;
+    try {
+      const [base, target] = await Promise.all([realpath(root), realpath(path.join(root, relative))]);
+      if (!target.startsWith(base + path.sep) || !(await stat(target)).isFile()) throw new Error('outside');
+      file = target;
+    } catch {
+      throw new HttpError(404, `no PXE asset ${relative}`);
+    }
+    const { size } = await stat(file);
+    request.res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(size) });
+    await new Promise<void>((resolve, reject) => {
+      createReadStream(file).on('error', reject).pipe(request.res).on('finish', resolve).on('error', reject);
+    });
+  }
+
+  /** Whether the machine's node has enrolled: its install is done, and a PXE boot would reinstall it. */
+  private async installed(machine: PxeMachine): Promise<boolean> {
+    const node = await this.registry.node(machine.node);
+    return node !== undefined && node.pool === machine.pool;
+  }
+}
+
+/** The host (name or address, no port) the machine used to reach us, from Host, else our own address. */
+const HOST_HEADER = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$/;
+
+function hostOf({ req }: RouteRequest): string {
+  const match = HOST_HEADER.exec(req.headers.host ?? '');
+  if (match?.[1]) return match[1];
+  const local = req.socket.localAddress ?? '127.0.0.1';
+  return local.includes(':') ? `[${local}]` : local;
+}
+
+/** The PXE base as the machine reached it: its Host header when it sent a sane one, else our address and port. */
+function pxeBaseOf(request: RouteRequest): string {
+  const { req } = request;
+  const scheme = 'encrypted' in req.socket ? 'https' : 'http';
+  const header = req.headers.host ?? '';
+  const authority = HOST_HEADER.test(header) ? header : `${hostOf(request)}:${req.socket.localPort ?? 80}`;
+  return `${scheme}://${authority}/pxe`;
+}

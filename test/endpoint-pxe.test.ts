@@ -1,0 +1,290 @@
+/**
+ * PXE from a real `labimg serve`: a group file maps two MACs to different profiles and roles; each machine
+ * gets its own kickstart or autoinstall over the plain-HTTP listener, an unknown MAC gets 404, the token in a
+ * machine's config enrolls that machine alone, and an enrolled machine is told to boot from its disk.
+ */
+import test from 'ava';
+import fc from 'fast-check';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { load } from 'js-yaml';
+import { gunzipSync } from 'node:zlib';
+import { RHEL7_KICKSTART, RHEL9_KICKSTART } from '../builder/render/pxe';
+import type { NodeConfig, NodeSecrets } from '../contract/agent-config';
+import { labimg, tempDir } from './helpers/cli';
+import { createPool, freePort, startServe, type RunningServe } from './helpers/endpoint';
+import { enrollBody, errorOf, parseResponse, rawExchange, send } from './helpers/https-client';
+import { ipxeFindings, kickstartFindings, kickstartScripts } from './helpers/pxe-checks';
+import { cloudInitSchema, knownCloudConfigKeys, shellcheck } from './helpers/validators';
+
+const CP_MAC = '52:54:00:12:34:56';
+const WORKER_MAC = '52-54-00-AB-CD-EF';
+const OPERATOR_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl operator@lab';
+
+const GROUPS = `# Two machines of one rack
+groups:
+  - name: rack1-cp-1
+    selector: { mac: "${CP_MAC}" }
+    profile: centos
+    role: control-plane
+    pool: rack1
+  - name: rack1-w-1
+    selector:
+      mac: ${WORKER_MAC}
+    profile: ubuntu
+    role: worker
+    pool: rack1
+sshAuthorizedKeys:
+  - ${OPERATOR_KEY}
+`;
+
+interface Fetched {
+  status: number;
+  type: string;
+  text: string;
+}
+
+/** A plain-HTTP GET, as iPXE and the installers make it. */
+function get(port: number, target: string): Promise<Fetched> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path: target }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), text }));
+      })
+      .on('error', reject);
+  });
+}
+
+function writeTemp(name: string, content: string): string {
+  const file = path.join(tempDir('labimg-pxe-serve-'), name);
+  writeFileSync(file, content);
+  return file;
+}
+
+/** The files a kickstart's %post or an autoinstall late-command writes: path → content, from its here-documents. */
+function landedFiles(script: string): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const match of script.matchAll(/^# (\/\S+)\n(cat > "\$root\1" <<'LABIMG_FILE'\n([\s\S]*?)^LABIMG_FILE$|base64 -d <<'LABIMG_FILE' \| gzip -dc > "\$root\1"\n([\s\S]*?)\nLABIMG_FILE$)/gm)) {
+    files.set(match[1]!, match[3] ?? gunzipSync(Buffer.from(match[4]!.replace(/\n/g, ''), 'base64')).toString('utf8'));
+  }
+  return files;
+}
+
+interface Setup {
+  serve: RunningServe;
+  pxePort: number;
+  data: string;
+}
+
+async function serveWithGroups(t: { teardown(fn: () => Promise<void>): void }, groups = GROUPS, extra: string[] = []): Promise<Setup> {
+  const data = path.join(tempDir('labimg-pxe-data-'), 'data');
+  createPool({ data }, 'rack1', 'centos');
+  const pxePort = await freePort();
+  const serve = await startServe({ data, extraArgs: ['--pxe-groups', writeTemp('groups.yaml', groups), '--pxe-listen', `127.0.0.1:${pxePort}`, ...extra] });
+  t.teardown(() => serve.kill());
+  return { serve, pxePort, data };
+}
+
+test('two MACs, two profiles and roles: each gets its own install script and config, and an unknown MAC gets 404', async (t) => {
+  const { serve, pxePort, data } = await serveWithGroups(t);
+  const base = `http://127.0.0.1:${pxePort}/pxe`;
+
+  const chain = await get(pxePort, '/pxe/boot.ipxe');
+  t.is(chain.status, 200);
+  t.deepEqual(ipxeFindings(chain.text), []);
+  t.true(chain.text.includes(`chain ${base}/nodes/\${netX/mac:hexhyp}/boot.ipxe`));
+
+  // The CentOS control plane: an iPXE script into anaconda, and its kickstart.
+  const cpIpxe = await get(pxePort, '/pxe/nodes/52-54-00-12-34-56/boot.ipxe');
+  t.is(cpIpxe.status, 200);
+  t.deepEqual(ipxeFindings(cpIpxe.text), []);
+  t.true(cpIpxe.text.includes(`inst.ks=${base}/nodes/52-54-00-12-34-56/kickstart.cfg`));
+  const kickstart = await get(pxePort, '/pxe/nodes/52-54-00-12-34-56/kickstart.cfg');
+  t.is(kickstart.status, 200);
+  for (const reference of [RHEL7_KICKSTART, RHEL9_KICKSTART]) t.deepEqual(kickstartFindings(kickstart.text, reference), [], reference.name);
+  t.regex(kickstart.text, /^network .*--hostname=rack1-cp-1$/m);
+  t.regex(kickstart.text, /^sshkey --username=centos "ssh-ed25519 /m);
+  const [post] = kickstartScripts(kickstart.text);
+  const lint = shellcheck(writeTemp('post.sh', `#!/bin/bash\n${post!.body}`), 'bash');
+  t.is(lint.code, 0, lint.output);
+  const cpFiles = landedFiles(post!.body);
+  const cpNode = JSON.parse(cpFiles.get('/etc/labimg/node.json')!) as NodeConfig;
+  t.like(cpNode, { role: 'control-plane', nodeName: 'rack1-cp-1', pool: 'rack1', endpoint: { url: serve.url, caFingerprint: serve.caFingerprint } });
+  t.true(cpFiles.get('/etc/labimg/agent.json')!.includes('"profile": "centos"'));
+  const cpToken = (JSON.parse(cpFiles.get('/etc/labimg/secrets.json')!) as NodeSecrets).enrollmentToken!;
+  t.regex(cpToken, /^[a-z0-9]{8}\.[A-Za-z0-9_-]{43}$/);
+
+  // The Ubuntu worker: a script into subiquity and a NoCloud seed; no kickstart.
+  const workerIpxe = await get(pxePort, '/pxe/nodes/52-54-00-ab-cd-ef/boot.ipxe');
+  t.is(workerIpxe.status, 200);
+  t.true(workerIpxe.text.includes(`ds=nocloud-net;s=${base}/nodes/52-54-00-ab-cd-ef/`));
+  t.true(workerIpxe.text.includes(`kernel ${base}/assets/ubuntu-20.04.6-live-server-amd64/casper/vmlinuz `));
+  const userData = await get(pxePort, '/pxe/nodes/52-54-00-ab-cd-ef/user-data');
+  t.is(userData.status, 200);
+  const schema = cloudInitSchema(writeTemp('user-data', userData.text));
+  t.is(schema.code, 0, schema.output);
+  const config = load(userData.text) as { autoinstall: { version: number }; write_files: Array<{ content: string }> };
+  t.is(config.autoinstall.version, 1);
+  for (const key of Object.keys(config)) t.true(knownCloudConfigKeys().has(key), key);
+  const workerFiles = landedFiles(config.write_files[0]!.content);
+  t.like(JSON.parse(workerFiles.get('/etc/labimg/node.json')!) as NodeConfig, { role: 'worker', nodeName: 'rack1-w-1', pool: 'rack1' });
+  t.true(workerFiles.get('/etc/labimg/agent.json')!.includes('"profile": "ubuntu"'));
+  t.is((await get(pxePort, '/pxe/nodes/52-54-00-ab-cd-ef/meta-data')).status, 200);
+
+  // What a folder does not have, and machines the group file does not name.
+  t.is((await get(pxePort, '/pxe/nodes/52-54-00-ab-cd-ef/kickstart.cfg')).status, 404);
+  t.is((await get(pxePort, '/pxe/nodes/52-54-00-12-34-56/user-data')).status, 404);
+  const unknown = await get(pxePort, '/pxe/nodes/52-54-00-00-00-01/boot.ipxe');
+  t.is(unknown.status, 404);
+  t.regex(unknown.text, /no machine with MAC 52-54-00-00-00-01 in the PXE group file/);
+  t.is((await get(pxePort, '/pxe/nodes/not-a-mac/boot.ipxe')).status, 404);
+
+  // The plain listener serves PXE and nothing else; the HTTPS port serves PXE too.
+  for (const target of ['/v1/fleet', '/fleet', '/metrics', '/v1/agent/x.js']) t.is((await get(pxePort, target)).status, 404, target);
+  t.is((await send(serve.port, { path: '/pxe/nodes/52-54-00-12-34-56/boot.ipxe' })).status, 200);
+
+  const audit = labimg(['audit', '--data', data]);
+  t.regex(audit.stdout, /pxe-config-served +pool=rack1 node=rack1-cp-1 mac=52-54-00-12-34-56 token=\S+ from=127\.0\.0\.1/);
+  t.regex(audit.stdout, /pxe-config-served +pool=rack1 node=rack1-w-1 mac=52-54-00-ab-cd-ef/);
+  t.false(serve.output().includes(cpToken), 'the token is never logged');
+});
+
+test("a machine's token enrolls that node in that role alone, only the config served last counts, and an enrolled machine boots from disk", async (t) => {
+  const { serve, pxePort } = await serveWithGroups(t);
+  const tokenOf = async (mac: string) => {
+    const kickstart = await get(pxePort, `/pxe/nodes/${mac}/kickstart.cfg`);
+    const [post] = kickstartScripts(kickstart.text);
+    return (JSON.parse(landedFiles(post!.body).get('/etc/labimg/secrets.json')!) as NodeSecrets).enrollmentToken!;
+  };
+  const first = await tokenOf('52-54-00-12-34-56');
+  const token = await tokenOf('52-54-00-12-34-56');
+  t.not(token, first);
+
+  const stale = await send(serve.port, { method: 'POST', path: '/v1/enroll', token: first, json: enrollBody('rack1-cp-1', 'control-plane') });
+  t.is(stale.status, 401, 'the token of an earlier config no longer enrolls');
+  const otherName = await send(serve.port, { method: 'POST', path: '/v1/enroll', token, json: enrollBody('rack1-cp-2', 'control-plane') });
+  t.is(otherName.status, 403);
+  t.regex(errorOf(otherName), /issued for control-plane node "rack1-cp-1" alone/);
+  const otherRole = await send(serve.port, { method: 'POST', path: '/v1/enroll', token, json: enrollBody('rack1-cp-1', 'worker') });
+  t.is(otherRole.status, 403);
+
+  t.regex((await get(pxePort, '/pxe/nodes/52-54-00-12-34-56/boot.ipxe')).text, /^kernel /m, 'not installed yet: the install script');
+  const enrolled = await send(serve.port, { method: 'POST', path: '/v1/enroll', token, json: enrollBody('rack1-cp-1', 'control-plane') });
+  t.is(enrolled.status, 200, enrolled.text);
+  const afterwards = await get(pxePort, '/pxe/nodes/52-54-00-12-34-56/boot.ipxe');
+  t.deepEqual(ipxeFindings(afterwards.text), []);
+  t.regex(afterwards.text, /^exit$/m, 'installed: leave iPXE, so the firmware boots the disk');
+  t.notRegex(afterwards.text, /^kernel /m);
+});
+
+test('/pxe/assets/ serves files from --pxe-assets and nothing outside it', async (t) => {
+  const assets = tempDir('labimg-pxe-assets-');
+  const casper = path.join(assets, 'ubuntu-20.04.6-live-server-amd64', 'casper');
+  mkdirSync(casper, { recursive: true });
+  const kernel = Buffer.from(Array.from({ length: 70_000 }, (_, i) => i % 251));
+  writeFileSync(path.join(casper, 'vmlinuz'), kernel);
+  const secret = writeTemp('secret.txt', 'not for PXE clients\n');
+  symlinkSync(secret, path.join(casper, 'escape'));
+  const { pxePort } = await serveWithGroups(t, GROUPS, ['--pxe-assets', assets]);
+
+  const served = await new Promise<Buffer>((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port: pxePort, path: '/pxe/assets/ubuntu-20.04.6-live-server-amd64/casper/vmlinuz' }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve(Buffer.concat(chunks)));
+    }).on('error', reject);
+  });
+  t.true(served.equals(kernel));
+  t.is((await get(pxePort, '/pxe/assets/ubuntu-20.04.6-live-server-amd64/casper/escape')).status, 404, 'a link out of the folder');
+  t.is((await get(pxePort, '/pxe/assets/ubuntu-20.04.6-live-server-amd64/casper')).status, 404, 'a folder');
+  t.is((await get(pxePort, '/pxe/assets/../secret.txt')).status, 400);
+  t.is((await get(pxePort, '/pxe/assets/missing')).status, 404);
+});
+
+test('a bad group file stops labimg serve before it starts, with every problem by file, line and field', async (t) => {
+  const file = writeTemp(
+    'groups.yaml',
+    `groups:
+  - name: rack1-cp-1
+    selector: { mac: "${CP_MAC}" }
+    profile: centos
+    role: control-plane
+  - name: rack1-cp-1
+    selector: { mac: "52:54:00:12:34:56" }
+    profile: ubuntu1804
+    role: master
+  - name: Rack_2
+    selector: { mac: "52:54:00:12:34" }
+    profile: ubuntu
+    role: worker
+    pools: rack1
+`,
+  );
+  const structural = labimg(['serve', '--data', tempDir(), '--listen', '127.0.0.1:0', '--pxe-groups', file, '--pxe-listen', `127.0.0.1:${await freePort()}`]);
+  t.is(structural.code, 1);
+  const lines = structural.stderr.trim().split('\n');
+  t.true(lines.some((line) => /groups\.yaml:9:11: groups\[1\]\.role: expected one of "control-plane", "worker", got "master"/.test(line)), structural.stderr);
+  t.true(lines.some((line) => /groups\.yaml:10:11: groups\[2\]\.name: expected a node name/.test(line)), structural.stderr);
+  t.true(lines.some((line) => /groups\.yaml:11:22: groups\[2\]\.selector\.mac: expected a MAC address/.test(line)), structural.stderr);
+  t.true(lines.some((line) => /groups\.yaml:14:5: groups\[2\]\.pools: unknown field "pools"; did you mean "pool"\?/.test(line)), structural.stderr);
+  t.false(structural.stdout.includes('listening'));
+
+  const semantic = writeTemp(
+    'groups.yaml',
+    `groups:
+  - name: rack1-cp-1
+    selector: { mac: "${CP_MAC}" }
+    profile: centos
+    role: control-plane
+  - name: rack1-cp-1
+    selector: { mac: "52-54-00-12-34-56" }
+    profile: ubuntu1804
+    role: worker
+  - name: rack1-w-9
+    selector: { mac: "52:54:00:12:34:99" }
+    profile: nosuch
+    role: worker
+`,
+  );
+  const result = labimg(['serve', '--data', tempDir(), '--listen', '127.0.0.1:0', '--pxe-groups', semantic, '--pxe-listen', `127.0.0.1:${await freePort()}`]);
+  t.is(result.code, 1);
+  t.regex(result.stderr, /groups\.yaml:6:11: groups\[1\]\.name: node name "rack1-cp-1" is already taken by groups\[0\]/);
+  t.regex(result.stderr, /groups\.yaml:7:22: groups\[1\]\.selector\.mac: MAC 52-54-00-12-34-56 is already selected by groups\[0\]/);
+  t.regex(result.stderr, /groups\.yaml:8:14: groups\[1\]\.profile: profile ubuntu1804 cannot be installed over the network: Ubuntu autoinstall needs Ubuntu 20\.04 or later/);
+  t.regex(result.stderr, /groups\.yaml:12:14: groups\[2\]\.profile: profile nosuch does not load/);
+});
+
+test('random and mutated requests at the PXE listener: always well-formed HTTP under 500, and it keeps serving', async (t) => {
+  const seed = Number(process.env.LABIMG_FUZZ_SEED ?? Math.floor(Math.random() * 0x7fffffff));
+  const { serve, pxePort } = await serveWithGroups(t);
+  const segment = fc.oneof(
+    fc.constantFrom('pxe', 'nodes', 'assets', 'boot.ipxe', 'kickstart.cfg', 'user-data', 'meta-data', '52-54-00-12-34-56', '52-54-00-ab-cd-ef', 'v1', 'fleet', '..', '.', ''),
+    fc.string({ maxLength: 12 }),
+    fc.stringMatching(/^[0-9a-f]{2}(-[0-9a-f]{2}){5}$/),
+  );
+  const target = fc.oneof(
+    fc.array(segment, { maxLength: 6 }).map((segments) => `/${segments.join('/')}`),
+    fc.tuple(fc.constantFrom('52-54-00-12-34-56', '52-54-00-ab-cd-ef'), fc.constantFrom('boot.ipxe', 'kickstart.cfg', 'user-data', 'meta-data')).map(([mac, name]) => `/pxe/nodes/${mac}/${name}`),
+    fc.string({ maxLength: 40 }),
+  );
+  const host = fc.oneof(fc.constant('127.0.0.1'), fc.string({ maxLength: 30 }), fc.constantFrom('[::1]:8080', 'pxe.lab:80', 'a b', '10.0.0.5:99999', ''));
+  const request = fc.record({ method: fc.constantFrom('GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'BREW', 'get'), target, host });
+  let sent = 0;
+  await fc.assert(
+    fc.asyncProperty(request, async ({ method, target: path, host: hostHeader }) => {
+      sent += 1;
+      const raw = `${method} ${path.replace(/[\r\n ]/g, '_') || '/'} HTTP/1.1\r\nHost: ${hostHeader.replace(/[\r\n]/g, '')}\r\nConnection: close\r\n\r\n`;
+      const answer = await rawExchange(pxePort, raw, { plain: true });
+      const response = parseResponse(answer.bytes, { head: method === 'HEAD' });
+      if (response.status >= 500) throw new Error(`${response.status} for ${JSON.stringify(raw)}: ${response.body.toString('utf8')}`);
+    }),
+    { seed, numRuns: 400, interruptAfterTimeLimit: 15_000 },
+  );
+  t.true(sent > 50, `only ${sent} requests were sent`);
+  t.is((await get(pxePort, '/pxe/nodes/52-54-00-12-34-56/boot.ipxe')).status, 200, `still serving (seed ${seed})`);
+  t.notRegex(serve.output(), /store error|Error:/, `seed ${seed}`);
+});
