@@ -6,6 +6,7 @@ import type { AgentSource } from './render/agent-fetcher';
 import { renderPackerVars, type PackerVarsInputs } from './render/packer';
 import { renderCloudInitStub, renderCloudInitUserData, toJsonFile, type UserDataInputs } from './render/cloud-init';
 import { renderIgnitionConfig } from './render/ignition';
+import { renderMultipart, type MimePart } from './render/mime';
 import { renderNodeInstaller } from './render/node-installer';
 import { installerFiles, pxeNodeUrl, renderInstallerFile, renderPxeFile, type InstallInputs } from './render/pxe';
 import { renderSystemdUnit } from './render/systemd-unit';
@@ -26,6 +27,13 @@ export interface BuildInputs {
   packer?: PackerVarsInputs;
   /** The profile's network install, for profiles that have one: the pxe/ folder. */
   pxe?: PxeBuildInputs;
+  /** The user's own shell scripts: each user-data also as multipart MIME that carries them. */
+  userScripts?: readonly UserScript[];
+}
+
+export interface UserScript {
+  filename: string;
+  content: string;
 }
 
 export interface PxeBuildInputs {
@@ -81,6 +89,15 @@ export function renderStubUserData(inputs: BuildInputs, role: Role, source: Agen
   return textFile(`user-data-${role}-stub.yaml`, renderCloudInitStub(instance, source), instanceMode(instance));
 }
 
+/** `cloudConfig` and the user's scripts as one multipart MIME user-data, named like the cloud-config with .mime. */
+function withUserScripts(cloudConfig: RenderedFile, scripts: readonly UserScript[]): RenderedFile {
+  const parts: MimePart[] = [
+    { type: 'text/cloud-config', filename: 'labimg.yaml', content: cloudConfig.content.toString('utf8') },
+    ...scripts.map((script): MimePart => ({ type: 'text/x-shellscript', filename: script.filename, content: script.content })),
+  ];
+  return textFile(cloudConfig.name.replace(/\.yaml$/, '.mime'), renderMultipart(parts), cloudConfig.mode);
+}
+
 export function renderIgnition(inputs: BuildInputs, role: Role): RenderedFile {
   const instance = instanceInputs(inputs, role);
   return textFile(`ignition-${role}.json`, renderIgnitionConfig(instance), instanceMode(instance));
@@ -101,13 +118,18 @@ export function renderPxeBuild(inputs: BuildInputs, pxe: PxeBuildInputs): Render
 
 /** Everything `labimg build` writes for one profile, manifest last. Pure: same inputs, same bytes. */
 export function renderBuild(inputs: BuildInputs): RenderedFile[] {
+  const userData = [
+    ...ROLES.map((role) => renderUserData(inputs, role)),
+    ...(inputs.agentSource ? ROLES.map((role) => renderStubUserData(inputs, role, inputs.agentSource as AgentSource)) : []),
+  ];
+  const scripts = inputs.userScripts ?? [];
   const files: RenderedFile[] = [
     { name: 'agent.js', content: inputs.agentBundle, mode: 0o644 },
     textFile('agent.json', toJsonFile(inputs.agentConfig)),
     textFile('install-node.sh', renderNodeInstaller(inputs.nodeRuntime), 0o755),
     textFile('labimg-agent.service', renderSystemdUnit()),
-    ...ROLES.map((role) => renderUserData(inputs, role)),
-    ...(inputs.agentSource ? ROLES.map((role) => renderStubUserData(inputs, role, inputs.agentSource as AgentSource)) : []),
+    ...userData,
+    ...(scripts.length > 0 ? userData.map((file) => withUserScripts(file, scripts)) : []),
     ...ROLES.map((role) => renderIgnition(inputs, role)),
     ...(inputs.packer ? renderPackerVars(inputs.packer) : []),
     ...(inputs.pxe ? renderPxeBuild(inputs, inputs.pxe) : []),

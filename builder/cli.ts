@@ -16,6 +16,7 @@ import { agentSourceFor } from './agent-source';
 import { pxeCatalog } from './pxe-catalog';
 import { loadPxeGroups } from './pxe-groups';
 import { readPxeInputs, type PxeFlags } from './pxe-inputs';
+import { readUserScripts } from './user-scripts';
 import { isoAssetFolder } from './render/pxe';
 import { checkPackerReady, runPacker } from './packer-run';
 import { archiveMode, renderTarGz } from './archive';
@@ -210,6 +211,7 @@ export function cli(args: string[]): Argv<GlobalOptions> {
           .option('packer', { type: 'boolean', default: false, describe: 'then bake the image with Packer (packer init where needed, packer build per base image)' })
           .option('agent-url', { type: 'string', describe: 'where you serve agent.js: also write small user-data-ROLE-stub.yaml that fetches it (sha256-checked)' })
           .option('pxe-url', { type: 'string', describe: "where you serve the build's pxe/ folder: also write pxe/nodes/ROLE/boot.ipxe, which installs from there" })
+          .option('user-script', { type: 'string', array: true, describe: 'your own shell script, run once per instance before the agent starts: also write user-data-ROLE.mime (multipart, as cloud-init make-mime) carrying it' })
           .option('ssh-authorized-keys', { type: 'string', describe: 'authorized_keys file: who may log in (as the distro user, key only) to machines the pxe/ files install' })
           .options(joinOptions)
           .options(enrollmentOptions),
@@ -219,7 +221,7 @@ export function cli(args: string[]): Argv<GlobalOptions> {
         const packer = argv.packer ? checkPackerReady(profile) : undefined;
         const pxeFlags = { pxeUrl: argv.pxeUrl, sshAuthorizedKeys: argv.sshAuthorizedKeys };
         const inputs = buildInputs(profile, readJoinMaterial(joinFlagsOf(argv)), readEnrollment(enrollmentFlagsOf(argv)), argv.agentUrl, pxeFlags);
-        const files = renderBuild(inputs);
+        const files = renderBuild({ ...inputs, userScripts: readUserScripts(argv.userScript) });
         // Rendered before anything is written, so a failure leaves the previous build and archive alone.
         const archive = argv.tar ? await renderTarGz(profile.name, files) : undefined;
         writeDirectoryAtomically(outDir, files);

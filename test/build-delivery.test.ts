@@ -5,6 +5,7 @@
  * artifact is broken on purpose and its validator must fail, and two builds must be byte-identical.
  */
 import test from 'ava';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -29,12 +30,14 @@ const INPUTS = (() => {
   const dir = tempDir('labimg-delivery-inputs-');
   const token = path.join(dir, 'enrollment.token');
   writeFileSync(token, `abcd1234.${'x'.repeat(43)}\n`, { mode: 0o600 });
+  const script = path.join(dir, 'site-proxy.sh');
+  writeFileSync(script, '#!/bin/sh\n# The lab\'s proxy, for every login shell.\necho "http_proxy=http://10.0.0.1:3128" >> /etc/environment\n');
   const keys = path.join(dir, 'authorized_keys');
   writeFileSync(keys, `# the lab's operators\n${OPERATOR_KEY}\n`);
   const seed = path.join(dir, 'seed');
   mkdirSync(seed, { mode: 0o700 });
   for (const file of renderPackerSeed(newBuildKeyPair())) writeFileSync(path.join(seed, file.name), file.content, { mode: file.mode });
-  return { token, keys, seed };
+  return { token, keys, seed, script };
 })();
 
 const BUILD_FLAGS = [
@@ -44,6 +47,7 @@ const BUILD_FLAGS = [
   '--enrollment-token-file', INPUTS.token,
   '--agent-url', 'https://10.0.0.5:8080/agent.js',
   '--ssh-authorized-keys', INPUTS.keys,
+  '--user-script', INPUTS.script,
 ];
 
 /** Whether the profile can be installed over the network (`labimg build` refuses --pxe-url otherwise). */
@@ -85,6 +89,22 @@ function cloudConfigChecks(file: string): Check[] {
   const writeFiles = (load(text) as { write_files?: unknown }).write_files;
   for (const entry of Array.isArray(writeFiles) ? (writeFiles as WriteFilesEntry[]) : []) {
     if (entry.path === PATHS.agentFetcher) checks.push([`${file}: ${entry.path} shellcheck`, shellcheck(writeTemp('fetch-agent.sh', entry.content))]);
+  }
+  return checks;
+}
+
+/** Multipart user-data, split by cloud-init's own parser; each part then goes through its own checks. */
+function mimeChecks(file: string): Check[] {
+  const split = spawnSync('/usr/bin/python3', [path.join(repoRoot, 'test/helpers/cloud-init-parts.py'), file], { encoding: 'utf8' });
+  const checks: Check[] = [[`${file}: cloud-init splits it into parts it runs`, { code: split.status ?? -1, output: split.stderr + split.stdout.slice(0, 2000) }]];
+  if (split.status !== 0) return checks;
+  const parts = JSON.parse(split.stdout) as Array<{ type: string; filename: string; content: string }>;
+  const yaml = file.replace(/\.mime$/, '.yaml');
+  checks.push([`${file}: its cloud-config part is ${path.basename(yaml)}`, { code: parts[0]?.content === readFileSync(yaml, 'utf8') ? 0 : 1, output: parts.map((p) => p.type).join(', ') }]);
+  for (const part of parts.slice(1)) {
+    const script = writeTemp(part.filename, part.content);
+    checks.push([`${file}: part ${part.filename} is a shell script`, { code: part.type === 'text/x-shellscript' ? 0 : 1, output: part.type }]);
+    checks.push([`${file}: part ${part.filename} shellcheck`, shellcheck(script)]);
   }
   return checks;
 }
@@ -158,6 +178,7 @@ async function validateBuild(dir: string): Promise<{ checks: Check[]; unchecked:
   for (const name of filesIn(dir)) {
     const file = path.join(dir, name);
     if (/^user-data-.*\.yaml$/.test(name)) checks.push(...cloudConfigChecks(file));
+    else if (/^user-data-.*\.mime$/.test(name)) checks.push(...mimeChecks(file));
     else if (/^ignition-.*\.json$/.test(name)) checks.push([`${name}: ignition-validate`, ignitionValidate(file)]);
     else if (name.endsWith('.pkrvars.hcl')) checks.push(...(await packerChecks(dir, name)));
     else if (name.endsWith('.sh')) checks.push([`${name}: shellcheck`, shellcheck(file)]);
@@ -185,6 +206,7 @@ for (const profile of PROFILES) {
     );
     const kinds = new Set(checks.map(([what]) => what.replace(/^[^:]*: /, '').split(' ')[0]));
     t.true(kinds.has('cloud-init') && kinds.has('ignition-validate') && kinds.has('shellcheck'), [...kinds].join(', '));
+    t.true(checks.some(([what]) => what.endsWith('.mime: cloud-init splits it into parts it runs')), 'the multipart user-data is checked');
     if (profile !== 'flatcar') t.true(kinds.has('packer'), `${profile} has a Packer vars file`);
   });
 
@@ -211,6 +233,7 @@ const BREAKS: Array<[string, string, (text: string) => string]> = [
   ['centos', 'pxe/nodes/worker/kickstart.cfg', (text) => text.replace(/^skipx$/m, 'skipx\nautopart --noswap')],
   ['centos', 'pxe/nodes/control-plane/kickstart.cfg', (text) => text.replace('set -euo pipefail', 'set -euo pipefail\nif [ $1 = x ]; then echo; fi')],
   ['ubuntu', 'pxe/nodes/worker/boot.ipxe', (text) => text.replace(/^boot /m, 'bot ')],
+  ['ubuntu', 'user-data-worker-stub.mime', (text) => text.replace('Content-Type: text/x-shellscript', 'Content-Type: text/x-shelscript')],
 ];
 
 test('each validator is real: an artifact broken on purpose fails its check', async (t) => {
@@ -224,7 +247,8 @@ test('each validator is real: an artifact broken on purpose fails its check', as
     const failed = (await validateBuild(dir)).checks.filter(([, result]) => result.code !== 0 || ('passes' in result && !result.passes));
     t.true(failed.length > 0, `${profile} ${name}: no validator failed`);
     t.true(
-      failed.every(([what]) => what.startsWith(`${file}:`) || what.startsWith(`${name}:`)),
+      // A broken cloud-config also breaks the multipart user-data that carries it.
+      failed.every(([what]) => [file, name, file.replace(/\.yaml$/, '.mime')].some((own) => what.startsWith(`${own}:`))),
       `${name}: only its own checks fail:\n${failed.map(([what]) => what).join('\n')}`,
     );
   }
