@@ -73,10 +73,10 @@ test("cloud-init's own write_files module lands the agent, its config and unit b
   const result = spawnSync('/usr/bin/python3', [path.join(repoRoot, 'test/helpers/cloud-init-write-files.py'), path.join(dir, 'user-data-control-plane.yaml'), root], { encoding: 'utf8' });
   t.is(result.status, 0, result.stderr);
 
-  t.deepEqual(readFileSync(path.join(root, 'usr/local/lib/labimg/agent.js')), readFileSync(agentPath));
+  t.deepEqual(readFileSync(path.join(root, 'opt/labimg/agent.js')), readFileSync(agentPath));
   t.deepEqual(readFileSync(path.join(root, 'etc/labimg/agent.json')), readFileSync(path.join(dir, 'agent.json')));
   t.deepEqual(readFileSync(path.join(root, 'etc/systemd/system/labimg-agent.service')), readFileSync(path.join(dir, 'labimg-agent.service')));
-  t.is(statSync(path.join(root, 'usr/local/lib/labimg/install-node.sh')).mode & 0o777, 0o755);
+  t.is(statSync(path.join(root, 'opt/labimg/install-node.sh')).mode & 0o777, 0o755);
   const node = JSON.parse(readFileSync(path.join(root, 'etc/labimg/node.json'), 'utf8'));
   t.like(node, { apiVersion: 'labimg.dev/v1', kind: 'NodeConfig', role: 'control-plane' });
   t.false(existsSync(path.join(root, 'etc/labimg/secrets.json')), 'no secrets file without join material');
@@ -84,7 +84,7 @@ test("cloud-init's own write_files module lands the agent, its config and unit b
 
 test('the agent travels gzip+base64 and decodes to dist/agent.js', (t) => {
   const dir = build('ubuntu');
-  const entry = writeFilesOf(path.join(dir, 'user-data-worker.yaml')).find((f) => f.path === '/usr/local/lib/labimg/agent.js');
+  const entry = writeFilesOf(path.join(dir, 'user-data-worker.yaml')).find((f) => f.path === '/opt/labimg/agent.js');
   t.is(entry?.encoding, 'gzip+base64');
   t.deepEqual(gunzipSync(Buffer.from(entry!.content, 'base64')), readFileSync(agentPath));
 });
@@ -134,7 +134,7 @@ test('the systemd unit passes systemd-analyze verify', (t) => {
   // verify resolves ExecStart= binaries, so give it a tree where they exist.
   const unitDir = tempDir();
   const unit = path.join(unitDir, 'labimg-agent.service');
-  writeFileSync(unit, readFileSync(path.join(dir, 'labimg-agent.service'), 'utf8').replace(/\/usr\/local\/lib\/labimg\/[^\s]+/g, '/bin/true'));
+  writeFileSync(unit, readFileSync(path.join(dir, 'labimg-agent.service'), 'utf8').replace(/\/opt\/labimg\/[^\s]+/g, '/bin/true'));
   const result = systemdVerify(unit);
   t.is(result.code, 0, result.output);
 });

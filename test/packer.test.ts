@@ -1,7 +1,7 @@
 /**
  * The Packer delivery path: the template in packer/ checked by Debian's Packer 1.6.6 with the vars file
  * `labimg build` writes, the NoCloud seed, and the two provisioning scripts run for real against temp trees
- * laid out like an image (in a mount namespace whose /etc, /var, /home, /root and /usr/local are empty
+ * laid out like an image (in a mount namespace whose /etc, /var, /home, /root and /opt are empty
  * tmpfs, because these tests run as root and the cleanup deletes a machine's identity).
  */
 import test from 'ava';

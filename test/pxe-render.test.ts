@@ -210,7 +210,7 @@ for (const profile of RHEL_PROFILES) {
       t.deepEqual(readFileSync(path.join(root, file)), content, file);
       t.is(mode(path.join(root, file)), fileMode, `${file} mode`);
     }
-    t.deepEqual(readFileSync(path.join(root, 'usr/local/lib/labimg/agent.js')), inputs.agentBundle, 'agent.js is the bundle');
+    t.deepEqual(readFileSync(path.join(root, 'opt/labimg/agent.js')), inputs.agentBundle, 'agent.js is the bundle');
     t.is(mode(path.join(root, 'etc/labimg')), 0o755, 'directories are not private');
     const sudoers = path.join(root, 'etc/sudoers.d/90-labimg-centos');
     t.regex(readFileSync(sudoers, 'utf8'), /^centos ALL=\(ALL\) NOPASSWD:ALL$/m);

@@ -43,7 +43,7 @@ function writeFilesOf(file: string): WriteFileEntry[] {
 
 /** The fetch script of a stub, written out to run. */
 function fetcherOf(stub: string): string {
-  const entry = writeFilesOf(stub).find((f) => f.path === '/usr/local/lib/labimg/fetch-agent.sh');
+  const entry = writeFilesOf(stub).find((f) => f.path === '/opt/labimg/fetch-agent.sh');
   if (!entry) throw new Error(`${stub} writes no fetch-agent.sh`);
   const file = path.join(tempDir(), 'fetch-agent.sh');
   writeFileSync(file, entry.content, { mode: 0o755 });
@@ -88,15 +88,15 @@ for (const profile of PROFILES) {
       const validated = cloudInitSchema(stub);
       t.is(validated.code, 0, validated.output);
       const files = writeFilesOf(stub);
-      t.false(files.some((f) => f.path === '/usr/local/lib/labimg/agent.js'), 'the agent itself is not in the stub');
+      t.false(files.some((f) => f.path === '/opt/labimg/agent.js'), 'the agent itself is not in the stub');
       const fetcher = readFileSync(fetcherOf(stub), 'utf8');
       t.true(fetcher.includes(`url='${AGENT_URL}'`));
       t.true(fetcher.includes(`sha256='${sha256(bundle)}'`));
       t.false(fetcher.includes('--insecure'), 'a URL the user hosts is verified as usual');
       const dropIn = files.find((f) => f.path === '/etc/systemd/system/labimg-agent.service.d/fetch-agent.conf');
-      t.is(dropIn?.content, '[Service]\nExecStartPre=/usr/local/lib/labimg/fetch-agent.sh\n');
+      t.is(dropIn?.content, '[Service]\nExecStartPre=/opt/labimg/fetch-agent.sh\n');
       // Everything else is the full user-data's, byte for byte.
-      const full = writeFilesOf(path.join(dir, `user-data-${role}.yaml`)).filter((f) => f.path !== '/usr/local/lib/labimg/agent.js');
+      const full = writeFilesOf(path.join(dir, `user-data-${role}.yaml`)).filter((f) => f.path !== '/opt/labimg/agent.js');
       t.deepEqual(files.filter((f) => !f.path.includes('fetch-agent')), full);
     }
     t.notRegex(stdout, /EC2 takes 16,384 B/, 'no hint once the stubs are there');

@@ -24,7 +24,7 @@ on_system() {
   fi
 }
 
-lib=$root/usr/local/lib/labimg
+lib=$root/opt/labimg
 
 # First-boot cloud-init may still be installing updates, and would hold the package manager's lock. Its
 # exit status says how that boot went, which the bake does not depend on.
