@@ -209,6 +209,7 @@ export function cli(args: string[]): Argv<GlobalOptions> {
           .option('out', { type: 'string', default: 'out', describe: 'parent directory of the build' })
           .option('tar', { type: 'boolean', default: false, describe: 'also write OUT/PROFILE.tar.gz, byte-identical for the same inputs' })
           .option('packer', { type: 'boolean', default: false, describe: 'then bake the image with Packer (packer init where needed, packer build per base image)' })
+          .option('packer-only', { type: 'string', array: true, describe: 'with --packer: bake only these sources (qemu.cloud, amazon-ebs.ami)' })
           .option('agent-url', { type: 'string', describe: 'where you serve agent.js: also write small user-data-ROLE-stub.yaml that fetches it (sha256-checked)' })
           .option('pxe-url', { type: 'string', describe: "where you serve the build's pxe/ folder: also write pxe/nodes/ROLE/boot.ipxe, which installs from there" })
           .option('user-script', { type: 'string', array: true, describe: 'your own shell script, run once per instance before the agent starts: also write user-data-ROLE.mime (multipart, as cloud-init make-mime) carrying it' })
@@ -218,7 +219,8 @@ export function cli(args: string[]): Argv<GlobalOptions> {
       async (argv) => {
         const profile = loadProfile(argv.profile, { dir: argv.profiles });
         const outDir = path.join(argv.out, profile.name);
-        const packer = argv.packer ? checkPackerReady(profile) : undefined;
+        if (argv.packerOnly && !argv.packer) throw new InputError('--packer-only goes with --packer');
+        const packer = argv.packer ? checkPackerReady(profile, argv.packerOnly) : undefined;
         const pxeFlags = { pxeUrl: argv.pxeUrl, sshAuthorizedKeys: argv.sshAuthorizedKeys };
         const inputs = buildInputs(profile, readJoinMaterial(joinFlagsOf(argv)), readEnrollment(enrollmentFlagsOf(argv)), argv.agentUrl, pxeFlags);
         const files = renderBuild({ ...inputs, userScripts: readUserScripts(argv.userScript) });

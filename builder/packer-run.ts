@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { InputError } from './join-inputs';
 import type { ImageSources, Profile } from './profiles';
-import { packerInvocations, packerSourcesOf } from './render/packer';
+import { PACKER_SOURCES, packerInvocations, packerSourceKind, packerSourcesOf, type PackerSourceKind } from './render/packer';
 import { newBuildKeyPair, renderPackerSeed } from './render/packer-seed';
 
 /** No update check against checkpoint.hashicorp.com. */
@@ -22,19 +22,26 @@ export function installedPackerVersion(): string | undefined {
 }
 
 /**
- * Everything --packer needs, checked before anything is written: a profile that names a base image, and
- * Packer itself. Throws one line that says what to do.
+ * Everything --packer needs, checked before anything is written: a profile that names a base image (each one
+ * `only` asks for), and Packer itself. Throws one line that says what to do.
  */
-export function checkPackerReady(profile: Profile): { image: ImageSources; packerVersion: string } {
+export function checkPackerReady(profile: Profile, only?: readonly string[]): { image: ImageSources; packerVersion: string; only?: PackerSourceKind[] } {
   const image = profile.image;
-  if (!image || packerSourcesOf(image).length === 0) {
+  const offered = image ? packerSourcesOf(image) : [];
+  if (!image || offered.length === 0) {
     throw new InputError(`--packer: profile ${profile.name} names no base image to bake from (image.cloud or image.amazon in ${profile.file}); nothing was written`);
   }
+  const kinds = only?.map((name) => {
+    const kind = packerSourceKind(name);
+    if (kind === undefined) throw new InputError(`--packer-only: expected ${Object.values(PACKER_SOURCES).join(' or ')}, got "${name}"; nothing was written`);
+    if (!offered.includes(kind)) throw new InputError(`--packer-only ${name}: profile ${profile.name} names no ${kind === 'cloud' ? 'cloud image (image.cloud)' : 'AMI (image.amazon)'}; nothing was written`);
+    return kind;
+  });
   const packerVersion = installedPackerVersion();
   if (packerVersion === undefined) {
     throw new InputError('--packer: packer is not on PATH; install Packer (Debian 12: apt-get install packer; elsewhere: https://developer.hashicorp.com/packer/install) and run again; nothing was written');
   }
-  return { image, packerVersion };
+  return { image, packerVersion, ...(kinds ? { only: kinds } : {}) };
 }
 
 /**
@@ -42,7 +49,7 @@ export function checkPackerReady(profile: Profile): { image: ImageSources; packe
  * stopping at the first failure. The qemu bake's seed, with its key pair, lives in a private temp folder
  * for the length of the run and is deleted however the run ends.
  */
-export function runPacker(args: { image: ImageSources; packerVersion: string; profileName: string; buildDir: string; templateDir: string }): void {
+export function runPacker(args: { image: ImageSources; packerVersion: string; only?: PackerSourceKind[]; profileName: string; buildDir: string; templateDir: string }): void {
   // mkdtemp makes the folder 0700, so no other user can read the private key while Packer runs.
   const seedDir = mkdtempSync(path.join(tmpdir(), 'labimg-packer-seed-'));
   try {

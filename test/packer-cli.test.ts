@@ -90,3 +90,29 @@ test('a profile without a base image refuses --packer before writing anything', 
   t.deepEqual(readdirSync(out), []);
   t.deepEqual(packer.calls(), []);
 });
+
+test('--packer-only bakes just the named source; a source the profile lacks, or an unknown one, is refused before anything is written', (t) => {
+  const out = tempDir();
+  const packer = fakePacker('Packer v1.6.6');
+  const pathDirs = [packer.dir, path.dirname(process.execPath), '/usr/bin', '/bin'];
+  const ami = labimgWithPath(['build', 'ubuntu', '--out', out, '--packer', '--packer-only', 'amazon-ebs.ami'], pathDirs);
+  t.is(ami.code, 0, ami.stderr);
+  t.deepEqual(
+    packer.calls().map((call) => call.slice(0, 2)),
+    [['build', '-only=amazon-ebs.ami']],
+  );
+
+  const profiles = tempDir();
+  for (const name of ['base.yaml', 'ubuntu.yaml']) writeFileSync(path.join(profiles, name), readFileSync(path.join(repoRoot, 'profiles', name)));
+  const ubuntu = path.join(profiles, 'ubuntu.yaml');
+  writeFileSync(ubuntu, readFileSync(ubuntu, 'utf8').replace(/\n {2}amazon:\n(?: {4}.*\n)+/, '\n'));
+  const empty = tempDir();
+  const lacking = labimgWithPath(['build', 'ubuntu', '--profiles', profiles, '--out', empty, '--packer', '--packer-only', 'amazon-ebs.ami'], pathDirs);
+  t.is(lacking.code, 1);
+  t.is(lacking.stderr, 'labimg: --packer-only amazon-ebs.ami: profile ubuntu names no AMI (image.amazon); nothing was written\n');
+  const unknown = labimgWithPath(['build', 'ubuntu', '--out', empty, '--packer', '--packer-only', 'qemu'], pathDirs);
+  t.is(unknown.code, 1);
+  t.regex(unknown.stderr, /expected qemu\.cloud or amazon-ebs\.ami, got "qemu"/);
+  t.deepEqual(readdirSync(empty), []);
+  t.is(packer.calls().length, 1, 'packer ran for the first build alone');
+});

@@ -21,6 +21,11 @@ export function packerVarsFileName(profileName: string): string {
   return `${profileName}.pkrvars.hcl`;
 }
 
+/** The source kind a `packer build -only=` name stands for. */
+export function packerSourceKind(name: string): PackerSourceKind | undefined {
+  return (Object.keys(PACKER_SOURCES) as PackerSourceKind[]).find((kind) => PACKER_SOURCES[kind] === name);
+}
+
 /** The sources a profile's image block lets Packer start from, in the order they are offered. */
 export function packerSourcesOf(image: ImageSources): PackerSourceKind[] {
   const kinds: PackerSourceKind[] = [];
@@ -110,6 +115,8 @@ export interface PackerInvocationInputs {
   templateDir: string;
   /** The qemu bake's seed folder (renderPackerSeed), passed as the template's seed_dir. */
   seedDir: string;
+  /** The sources to bake; every one the profile names when absent. */
+  only?: readonly PackerSourceKind[];
 }
 
 /**
@@ -125,7 +132,7 @@ export function packerInvocations(inputs: PackerInvocationInputs): string[][] {
   if (!installed || installed.major > 1 || installed.minor >= 7) {
     invocations.push(['packer', 'init', path.join(inputs.templateDir, PACKER_INIT_DIR)]);
   }
-  for (const kind of packerSourcesOf(inputs.image)) {
+  for (const kind of packerSourcesOf(inputs.image).filter((source) => !inputs.only || inputs.only.includes(source))) {
     const seed = kind === 'cloud' ? [`-var=seed_dir=${inputs.seedDir}`] : [];
     invocations.push(['packer', 'build', `-only=${PACKER_SOURCES[kind]}`, `-var-file=${packerVarsFileName(inputs.profileName)}`, ...seed, inputs.templateDir]);
   }
