@@ -9,6 +9,7 @@
  */
 import type { PublishedJoinMaterial } from '../../contract/endpoint-api';
 import { CLUSTER_CA_CERT, caCertHash } from '../kubeadm/ca-cert-hash';
+import { retryUntil } from '../endpoint/backoff';
 import { ADMIN_KUBECONFIG } from '../kubeadm/files';
 import { isControlPlane, nodeOf, Step, StepContext } from './step';
 
@@ -65,7 +66,9 @@ export const publishJoinMaterial: Step = {
       material.certificateKey = await uploadCertificates(ctx);
       material.certificateKeyExpires = new Date(started + CERTIFICATE_KEY_TTL_MS).toISOString();
     }
-    await session.publishJoinMaterial(material);
+    // A PUT, so sending it again is harmless: an endpoint that stored it and died before answering, or one
+    // that is restarting, is simply asked again (with backoff) rather than failing the node.
+    await retryUntil('publishing join material', () => session.publishJoinMaterial(material), ctx.log);
     const publication: Publication = { endpoint: session.url, pool: node.pool, tokenExpires: material.tokenExpires, publishedAt: new Date(started).toISOString() };
     await ctx.host.writeFile(PUBLISHED_FILE, `${JSON.stringify(publication)}\n`, 0o600, { bookkeeping: true });
     ctx.log.info(`published join material to ${session.url}; the token expires at ${material.tokenExpires}`);
