@@ -14,7 +14,18 @@ const FSTAB = {
     '/dev/mapper/centos-swap swap                    swap    defaults        0 0',
   ],
   debian: ['/dev/disk/by-uuid/6c1e2f84-3b1f-4c55-8d0a-9f7e0b6a2d13 / ext4 defaults 0 1', '/swap.img none swap sw 0 0'],
+  // Flatcar mounts its partitions by systemd units and has no swap.
+  flatcar: ['# Flatcar mounts its filesystems with systemd units'],
 };
+
+const ID_LIKE = { rhel: 'rhel fedora', debian: 'debian', flatcar: 'coreos' } as const;
+
+/** What /proc/swaps lists after the header: a swap partition or file, and none on Flatcar. */
+const SWAP = {
+  rhel: '/dev/dm-1\tpartition\t2097148\t0\t-2\n',
+  debian: '/swap.img\tpartition\t2097148\t0\t-2\n',
+  flatcar: '',
+} as const;
 
 const SELINUX_CONFIG = [
   '# This file controls the state of SELinux on the system.',
@@ -29,13 +40,13 @@ export function freshHostFiles(config: AgentConfig, node: NodeConfig | undefined
     '/etc/os-release': [
       `ID="${config.os.id}"`,
       `VERSION_ID="${config.os.versionId}"`,
-      `ID_LIKE="${family === 'rhel' ? 'rhel fedora' : 'debian'}"`,
+      `ID_LIKE="${ID_LIKE[family]}"`,
       `PRETTY_NAME="${config.os.id} ${config.os.versionId}"`,
       '',
     ].join('\n'),
     '/etc/hostname': `${node?.nodeName ?? 'node-1'}\n`,
     '/etc/fstab': `${FSTAB[family].join('\n')}\n`,
-    '/proc/swaps': `Filename\tType\tSize\tUsed\tPriority\n${family === 'rhel' ? '/dev/dm-1' : '/swap.img'}\tpartition\t2097148\t0\t-2\n`,
+    '/proc/swaps': `Filename\tType\tSize\tUsed\tPriority\n${SWAP[family]}`,
     '/proc/modules': '',
     // A host bridge, so PCI detection always has something that is not a GPU to skip.
     '/sys/bus/pci/devices/0000:00:00.0/vendor': '0x8086\n',

@@ -78,6 +78,14 @@ function instanceInputs(inputs: BuildInputs, role: Role): UserDataInputs {
 /** An instance config that carries a bootstrap or enrollment token is as secret as the token. */
 const instanceMode = (instance: UserDataInputs): number => (instance.secrets ? 0o600 : 0o644);
 
+/**
+ * Whether the profile's OS boots with cloud-init. Flatcar takes its instance config from Ignition alone, so
+ * its build has no user-data.
+ */
+export function bootsWithCloudInit(config: AgentConfig): boolean {
+  return config.os.family !== 'flatcar';
+}
+
 export function renderUserData(inputs: BuildInputs, role: Role): RenderedFile {
   const instance = instanceInputs(inputs, role);
   return textFile(`user-data-${role}.yaml`, renderCloudInitUserData(instance), instanceMode(instance));
@@ -104,6 +112,20 @@ export function renderIgnition(inputs: BuildInputs, role: Role): RenderedFile {
 }
 
 /**
+ * The Ignition config without the agent in it, which Ignition fetches from `source` against its sha256.
+ * Ignition checks TLS against the system's CAs only, so the join endpoint, whose CA nodes know by
+ * fingerprint alone, cannot serve it: only a source the user hosts (--agent-url) does.
+ */
+export function ignitionStubSource(source: AgentSource | undefined): AgentSource | undefined {
+  return source && !source.unverifiedTransport ? source : undefined;
+}
+
+export function renderIgnitionStub(inputs: BuildInputs, role: Role, source: AgentSource): RenderedFile {
+  const instance = instanceInputs(inputs, role);
+  return textFile(`ignition-${role}-stub.json`, renderIgnitionConfig(instance, source), instanceMode(instance));
+}
+
+/**
  * pxe/nodes/ROLE/: the installer config of each role (kickstart.cfg, or autoinstall user-data and meta-data),
  * and with a base URL the iPXE script that installs from it. One folder serves every machine of the role.
  */
@@ -118,10 +140,13 @@ export function renderPxeBuild(inputs: BuildInputs, pxe: PxeBuildInputs): Render
 
 /** Everything `labimg build` writes for one profile, manifest last. Pure: same inputs, same bytes. */
 export function renderBuild(inputs: BuildInputs): RenderedFile[] {
-  const userData = [
-    ...ROLES.map((role) => renderUserData(inputs, role)),
-    ...(inputs.agentSource ? ROLES.map((role) => renderStubUserData(inputs, role, inputs.agentSource as AgentSource)) : []),
-  ];
+  const cloudInit = bootsWithCloudInit(inputs.agentConfig);
+  const userData = cloudInit
+    ? [
+        ...ROLES.map((role) => renderUserData(inputs, role)),
+        ...(inputs.agentSource ? ROLES.map((role) => renderStubUserData(inputs, role, inputs.agentSource as AgentSource)) : []),
+      ]
+    : [];
   const scripts = inputs.userScripts ?? [];
   const files: RenderedFile[] = [
     { name: 'agent.js', content: inputs.agentBundle, mode: 0o644 },
@@ -131,6 +156,10 @@ export function renderBuild(inputs: BuildInputs): RenderedFile[] {
     ...userData,
     ...(scripts.length > 0 ? userData.map((file) => withUserScripts(file, scripts)) : []),
     ...ROLES.map((role) => renderIgnition(inputs, role)),
+    ...ROLES.flatMap((role) => {
+      const source = ignitionStubSource(inputs.agentSource);
+      return source ? [renderIgnitionStub(inputs, role, source)] : [];
+    }),
     ...(inputs.packer ? renderPackerVars(inputs.packer) : []),
     ...(inputs.pxe ? renderPxeBuild(inputs, inputs.pxe) : []),
   ];

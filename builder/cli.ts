@@ -6,7 +6,7 @@ import { hideBin } from 'yargs/helpers';
 import { dump } from 'js-yaml';
 import type { Role } from '../contract/agent-config';
 import { formatPlan, planAgent } from '../agent/plan';
-import { nodeConfigFor, renderBuild, renderUserData, ROLES, type BuildInputs } from './build';
+import { bootsWithCloudInit, ignitionStubSource, nodeConfigFor, renderBuild, renderUserData, ROLES, type BuildInputs } from './build';
 import { compileAgentConfig, nodeRuntimeOf } from './compile';
 import { withEndpointCommands, type EndpointCommandHooks } from './endpoint-commands';
 import { readEnrollment, type Enrollment, type EnrollmentFlags } from './enrollment-inputs';
@@ -77,8 +77,11 @@ function printBuildSummary(outDir: string, manifest: Manifest, notes: readonly s
 function buildNotes(inputs: BuildInputs, manifest: Manifest, baking: boolean): string[] {
   const notes: string[] = [];
   const tooBigForEc2 = manifest.files.some((f) => f.userDataLimits && !f.userDataLimits.ec2.fits);
-  if (tooBigForEc2 && !inputs.agentSource) {
+  if (tooBigForEc2 && bootsWithCloudInit(inputs.agentConfig) && !inputs.agentSource) {
     notes.push('EC2 takes 16,384 B of user-data: add --agent-url URL (where you serve agent.js) or the --endpoint flags for user-data-ROLE-stub.yaml, which fetches the agent and checks its sha256');
+  }
+  if (tooBigForEc2 && !ignitionStubSource(inputs.agentSource)) {
+    notes.push('EC2 takes 16,384 B of user-data: add --agent-url URL (where you serve agent.js) for ignition-ROLE-stub.json, in which Ignition fetches the agent against its sha256');
   }
   if (inputs.packer && !baking) notes.push(`bake an image with Packer: labimg build ${inputs.profileName} --packer`);
   const pxe = inputs.pxe;
@@ -115,10 +118,17 @@ function roleOption<T>(y: Argv<T>) {
   return y.option('role', { choices: ROLES, default: 'control-plane' as Role, describe: 'what the node does in the cluster' });
 }
 
+function requireCloudInit(inputs: BuildInputs): void {
+  if (!bootsWithCloudInit(inputs.agentConfig)) {
+    throw new InputError(`profile ${inputs.profileName} boots with Ignition, not cloud-init: labimg build ${inputs.profileName} writes ignition-ROLE.json`);
+  }
+}
+
 const endpointHooks: EndpointCommandHooks = {
   checkProfile: (name, dir) => void compileAgentConfig(loadProfile(name, { dir })),
   renderPoolUserData: ({ profile, role, url, caFingerprint, pool, token, profilesDir }) => {
     const inputs = buildInputs(loadProfile(profile, { dir: profilesDir }), undefined, { url, caFingerprint, pool, token });
+    requireCloudInit(inputs);
     return renderUserData(inputs, role).content;
   },
   agentBundle: readAgentBundle,
@@ -197,6 +207,7 @@ export function cli(args: string[]): Argv<GlobalOptions> {
       (argv) => {
         const profile = loadProfile(argv.profile, { dir: argv.profiles });
         const inputs = buildInputs(profile, readJoinMaterial(joinFlagsOf(argv)), readEnrollment(enrollmentFlagsOf(argv)));
+        requireCloudInit(inputs);
         process.stdout.write(renderUserData(inputs, argv.role).content);
       },
     )
@@ -223,6 +234,7 @@ export function cli(args: string[]): Argv<GlobalOptions> {
         const packer = argv.packer ? checkPackerReady(profile, argv.packerOnly) : undefined;
         const pxeFlags = { pxeUrl: argv.pxeUrl, sshAuthorizedKeys: argv.sshAuthorizedKeys };
         const inputs = buildInputs(profile, readJoinMaterial(joinFlagsOf(argv)), readEnrollment(enrollmentFlagsOf(argv)), argv.agentUrl, pxeFlags);
+        if (argv.userScript?.length) requireCloudInit(inputs);
         const files = renderBuild({ ...inputs, userScripts: readUserScripts(argv.userScript) });
         // Rendered before anything is written, so a failure leaves the previous build and archive alone.
         const archive = argv.tar ? await renderTarGz(profile.name, files) : undefined;

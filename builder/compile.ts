@@ -11,6 +11,7 @@ import {
   type AgentConfig,
   type CniSpec,
   type GpuSpec,
+  type KubernetesBinary,
   type KubernetesSpec,
   type PinnedPackage,
   type Repository,
@@ -42,6 +43,17 @@ function repositories(profile: Profile): Repository[] {
   });
 }
 
+/**
+ * What an image-based OS (os.packageManager none, family flatcar) changes: /usr, /usr/local and /usr/libexec
+ * are read-only, so binaries live in /opt/bin and volume plugins under /opt/libexec, as Flatcar's own
+ * Kubernetes guide places them; and its containerd.service reads /usr/share/containerd/config.toml unless a
+ * drop-in points it elsewhere.
+ */
+const IMAGE_BASED_OS = {
+  binDir: '/opt/bin',
+  volumePluginDir: '/opt/libexec/kubernetes/kubelet-plugins/volume/exec/',
+} as const;
+
 function runtime(profile: Profile): RuntimeSpec {
   const { cri, packages, removePackages, containerd, docker } = profile.runtime;
   const spec: RuntimeSpec = {
@@ -53,6 +65,7 @@ function runtime(profile: Profile): RuntimeSpec {
       sandboxImage: containerd.sandboxImage,
       systemdCgroup: containerd.systemdCgroup,
       registryMirrors: sortedRecord(Object.fromEntries(Object.entries(containerd.registryMirrors).map(([host, urls]) => [host, [...urls]]))),
+      ...(profile.os.family === 'flatcar' ? { configDropIn: true } : {}),
     },
   };
   if (docker) spec.docker = { cgroupDriver: docker.cgroupDriver, registryMirrors: [...docker.registryMirrors] };
@@ -74,7 +87,14 @@ function kubernetes(profile: Profile, version: KubernetesVersion): KubernetesSpe
     prePullImages: spec.prePullImages,
     schedulableControlPlane: spec.schedulableControlPlane,
     controlPlaneTaints: controlPlaneTaintsFor(version),
+    ...(spec.binaries ? { binaries: kubernetesBinaries(spec.binaries) } : {}),
+    ...(profile.os.family === 'flatcar' ? { volumePluginDir: IMAGE_BASED_OS.volumePluginDir } : {}),
   };
+}
+
+function kubernetesBinaries(binaries: NonNullable<Profile['kubernetes']['binaries']>): KubernetesBinary[] {
+  const base = binaries.url.replace(/\/+$/, '');
+  return (['kubeadm', 'kubelet', 'kubectl'] as const).map((name) => ({ name, url: `${base}/${name}`, sha256: binaries.sha256[name], path: `${IMAGE_BASED_OS.binDir}/${name}` }));
 }
 
 function cni(profile: Profile): CniSpec {

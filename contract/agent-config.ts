@@ -35,7 +35,14 @@ export const PATHS = {
   agentFetcherDropIn: '/etc/systemd/system/labimg-agent.service.d/fetch-agent.conf',
 } as const;
 
-export type OsFamily = 'rhel' | 'debian';
+/**
+ * PATH of the units that run the agent: systemd's default, then /opt/bin, where kubeadm, kubelet and kubectl
+ * live on an OS whose /usr is read-only (Flatcar). Last, so a distro's own binaries always win.
+ */
+export const AGENT_UNIT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/opt/bin';
+
+/** flatcar: image-based, read-only /usr, no package manager, containerd built in. */
+export type OsFamily = 'rhel' | 'debian' | 'flatcar';
 export type Role = 'control-plane' | 'worker';
 export type Phase = 'bake' | 'boot';
 
@@ -63,7 +70,8 @@ export interface OsSpec {
   id: string;
   /** os-release VERSION_ID, e.g. "7", "20.04". */
   versionId: string;
-  packageManager: 'yum' | 'dnf' | 'apt';
+  /** none: an image-based OS (Flatcar); Kubernetes then comes as binaries (KubernetesSpec.binaries). */
+  packageManager: 'yum' | 'dnf' | 'apt' | 'none';
 }
 
 export interface HostSpec {
@@ -123,6 +131,11 @@ export interface ContainerdSpec {
   systemdCgroup: boolean;
   /** Registry host → mirror endpoints, written as /etc/containerd/certs.d/<host>/hosts.toml. */
   registryMirrors: Record<string, string[]>;
+  /**
+   * The distro's containerd.service reads a config of its own (Flatcar: /usr/share/containerd/config.toml,
+   * read-only): a drop-in points it at /etc/containerd/config.toml, the file the agent writes.
+   */
+  configDropIn?: boolean;
 }
 
 export interface DockerSpec {
@@ -149,6 +162,22 @@ export interface KubernetesSpec {
   schedulableControlPlane: boolean;
   /** Taint keys kubeadm puts on a control-plane node at this version (master until 1.24, control-plane after). */
   controlPlaneTaints: string[];
+  /** Where there are no packages (Flatcar): kubelet, kubeadm and kubectl as files, each checked by sha256. */
+  binaries?: KubernetesBinary[];
+  /**
+   * Where /usr is read-only (Flatcar), the kubelet's volume plugin folder and the controller manager's
+   * flex-volume folder move here from /usr/libexec/kubernetes/kubelet-plugins/volume/exec/.
+   */
+  volumePluginDir?: string;
+}
+
+export interface KubernetesBinary {
+  name: 'kubeadm' | 'kubelet' | 'kubectl';
+  url: string;
+  /** Lowercase hex of the file's sha256, as dl.k8s.io publishes it beside each binary. */
+  sha256: string;
+  /** Where it lives on the node, on the PATH the agent's unit sets. */
+  path: string;
 }
 
 export interface CniSpec {

@@ -127,9 +127,14 @@ for (const profile of PROFILES) {
 
         t.deepEqual(config.systemd.units, [{ name: 'labimg-agent.service', enabled: true, contents: renderSystemdUnit() }]);
 
+        // Everything remote has its sha256: Node.js, and where there are no packages the Kubernetes binaries.
+        const expected = [
+          { source: inputs.nodeRuntime.url, sha256: inputs.nodeRuntime.sha256 },
+          ...(inputs.agentConfig.kubernetes.binaries ?? []).map((binary) => ({ source: binary.url, sha256: binary.sha256 })),
+        ];
         const remote = sources(config).filter(({ source }) => /^https?:/.test(source));
-        t.deepEqual(remote.map(({ source }) => source), [inputs.nodeRuntime.url]);
-        for (const { source, verification } of remote) t.is(verification?.hash, `sha256-${inputs.nodeRuntime.sha256}`, source);
+        t.deepEqual(remote.map(({ source, verification }) => ({ source, sha256: verification?.hash?.replace(/^sha256-/, '') })), expected);
+        for (const binary of inputs.agentConfig.kubernetes.binaries ?? []) t.is(files.get(binary.path)?.mode, 0o755, binary.path);
         t.is(files.get(PATHS.nodeTarball)?.contents.compression, undefined, 'the hash is of the tarball as served');
       }
     }
@@ -234,4 +239,68 @@ test('Ignition refuses a Node.js tarball whose sha256 differs from the profile, 
   t.false(ok);
   t.regex(errors, /hash verification failed/);
   t.false(existsSync(path.join(root, PATHS.nodeTarball)));
+});
+
+/** Serves each path's body on loopback for as long as `use` runs; 404 for anything else. */
+async function servingFiles<T>(bodies: Record<string, Buffer>, use: (base: string) => Promise<T>): Promise<T> {
+  const server = createServer((request, response) => {
+    const body = bodies[request.url ?? ''];
+    if (body) response.end(body);
+    else response.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    return await use(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+const sha256Of = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
+
+/** flatcar's inputs with Node.js, the Kubernetes binaries and (for a stub) the agent served from `base`. */
+function flatcarServed(base: string, bodies: Record<string, Buffer>, pins: Record<string, string> = {}): UserDataInputs {
+  const inputs = inputsFor('flatcar', 'control-plane', true);
+  const binaries = (inputs.agentConfig.kubernetes.binaries ?? []).map((binary) => {
+    const route = `/${binary.name}`;
+    return { ...binary, url: `${base}${route}`, sha256: pins[route] ?? sha256Of(bodies[route]!) };
+  });
+  return {
+    ...inputs,
+    agentConfig: { ...inputs.agentConfig, kubernetes: { ...inputs.agentConfig.kubernetes, binaries } },
+    nodeRuntime: { version: '16.20.2', url: `${base}/node.tgz`, sha256: sha256Of(bodies['/node.tgz']!) },
+  };
+}
+
+test('flatcar: Ignition fetches kubelet, kubeadm and kubectl into /opt/bin (0755) against their sha256, and a stub fetches the agent too', async (t) => {
+  const bodies: Record<string, Buffer> = {
+    '/node.tgz': readFileSync(fakeNodeTarball().file),
+    '/agent.js': agentBundle(),
+    ...Object.fromEntries(['kubeadm', 'kubelet', 'kubectl'].map((name) => [`/${name}`, Buffer.from(`#!/bin/sh\n# ${name} as dl.k8s.io would serve it\n`)])),
+  };
+  const { root, ok, errors, stub } = await servingFiles(bodies, async (base) => {
+    const inputs = flatcarServed(base, bodies);
+    const stub = renderIgnitionConfig(inputs, { url: `${base}/agent.js`, sha256: sha256Of(bodies['/agent.js']!), unverifiedTransport: false });
+    return { ...(await runIgnition(stub)), stub };
+  });
+  t.true(ok, errors);
+  t.true(Buffer.byteLength(stub) <= 16_384, `the stub is ${Buffer.byteLength(stub)} B, over EC2's 16,384`);
+  t.true(validate(stub).passes);
+  for (const name of ['kubeadm', 'kubelet', 'kubectl']) {
+    const file = path.join(root, 'opt/bin', name);
+    t.deepEqual(readFileSync(file), bodies[`/${name}`], name);
+    t.is(statSync(file).mode & 0o777, 0o755, name);
+  }
+  t.deepEqual(readFileSync(path.join(root, PATHS.agentBundle)), bodies['/agent.js'], 'the stub fetched the agent');
+});
+
+test('flatcar: Ignition refuses a Kubernetes binary that is not the pinned file, and writes none', async (t) => {
+  const bodies: Record<string, Buffer> = {
+    '/node.tgz': readFileSync(fakeNodeTarball().file),
+    ...Object.fromEntries(['kubeadm', 'kubelet', 'kubectl'].map((name) => [`/${name}`, Buffer.from(`#!/bin/sh\n# ${name}\n`)])),
+  };
+  const { root, ok, errors } = await servingFiles(bodies, (base) => runIgnition(renderIgnitionConfig(flatcarServed(base, bodies, { '/kubelet': sha256Of(Buffer.from('the real kubelet')) }))));
+  t.false(ok);
+  t.regex(errors, /hash verification failed/);
+  t.false(existsSync(path.join(root, 'opt/bin/kubelet')));
 });

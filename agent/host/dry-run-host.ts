@@ -2,6 +2,7 @@
  * A Host that changes nothing: it keeps files in memory and records what the agent would do. The planner
  * fills it with a fresh machine's files, runs the real steps against it, and reads back the actions.
  */
+import { createHash } from 'crypto';
 import * as path from 'path';
 import { COMMAND_NOT_FOUND, CommandOptions, CommandResult, Host } from './host';
 
@@ -75,6 +76,11 @@ export class DryRunHost implements Host {
 
   async fileMode(nodePath: string): Promise<number | undefined> {
     return this.files.get(this.hostPath(nodePath))?.mode;
+  }
+
+  async fileSha256(nodePath: string): Promise<string | undefined> {
+    const file = this.files.get(this.hostPath(nodePath));
+    return file === undefined ? undefined : createHash('sha256').update(file.content, 'utf8').digest('hex');
   }
 
   async run(argv: string[], _options?: CommandOptions): Promise<CommandResult> {

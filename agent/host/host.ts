@@ -42,6 +42,8 @@ export interface Host {
   listDir(path: string): Promise<string[]>;
   /** Permission bits, or undefined when the file does not exist. */
   fileMode(path: string): Promise<number | undefined>;
+  /** Lowercase hex sha256 of the file's bytes (binaries too), or undefined when it does not exist. */
+  fileSha256(path: string): Promise<string | undefined>;
 
   /** A command that changes the machine. Rejects with CommandFailed unless it exits 0. */
   run(argv: string[], options?: CommandOptions): Promise<CommandResult>;

@@ -1,5 +1,6 @@
 /** The Host that really changes the machine (or the temp root of a test). */
 import { spawn } from 'child_process';
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Logger } from '../log';
@@ -84,6 +85,18 @@ export class RealHost implements Host {
       if (isMissing(err)) return undefined;
       throw err;
     }
+  }
+
+  async fileSha256(nodePath: string): Promise<string | undefined> {
+    // Streamed: kubelet and kubeadm are tens of megabytes.
+    const hash = createHash('sha256');
+    try {
+      for await (const chunk of fs.createReadStream(this.hostPath(nodePath))) hash.update(chunk as Buffer);
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      throw err;
+    }
+    return hash.digest('hex');
   }
 
   async run(argv: string[], options: CommandOptions = {}): Promise<CommandResult> {

@@ -59,6 +59,8 @@ function clusterConfiguration(config: AgentConfig, node?: NodeConfig): ClusterCo
     networking: { podSubnet: k8s.podSubnet, serviceSubnet: k8s.serviceSubnet },
   };
   if (node?.controlPlaneEndpoint) cluster.controlPlaneEndpoint = node.controlPlaneEndpoint;
+  // kubeadm mounts the controller manager's flex-volume folder from the host, creating it: it must be writable.
+  if (k8s.volumePluginDir) cluster.controllerManager = { extraArgs: extraArgs(k8s.kubeadmApiVersion, { 'flex-volume-plugin-dir': k8s.volumePluginDir }) };
   return cluster;
 }
 
@@ -74,6 +76,8 @@ export function initDocuments(config: AgentConfig, node: NodeConfig, labels: Rec
     kind: 'KubeletConfiguration',
     cgroupDriver: kubeletCgroupDriver(config),
   };
+  // kubeadm stores this KubeletConfiguration for the whole cluster, so joining nodes get the same folder.
+  if (k8s.volumePluginDir) kubelet.volumePluginDir = k8s.volumePluginDir;
   return [init, clusterConfiguration(config, node), kubelet];
 }
 

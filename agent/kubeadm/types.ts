@@ -35,6 +35,7 @@ export interface ClusterConfiguration {
   imageRepository: string;
   controlPlaneEndpoint?: string;
   networking: { podSubnet: string; serviceSubnet: string };
+  controllerManager?: { extraArgs: ExtraArgs };
 }
 
 export interface JoinConfiguration {
@@ -55,6 +56,7 @@ export interface KubeletConfiguration {
   apiVersion: 'kubelet.config.k8s.io/v1beta1';
   kind: 'KubeletConfiguration';
   cgroupDriver: 'systemd' | 'cgroupfs';
+  volumePluginDir?: string;
 }
 
 export type KubeadmDocument = InitConfiguration | ClusterConfiguration | JoinConfiguration | KubeletConfiguration;

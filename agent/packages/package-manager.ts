@@ -23,7 +23,16 @@ export interface PackageManager {
 }
 
 export function packageManagerFor(host: Host, config: AgentConfig): PackageManager {
-  return config.os.family === 'debian' ? new AptPackages(host) : new YumPackages(host, config.os.packageManager === 'dnf' ? 'dnf' : 'yum');
+  switch (config.os.packageManager) {
+    case 'apt':
+      return new AptPackages(host);
+    case 'yum':
+    case 'dnf':
+      return new YumPackages(host, config.os.packageManager);
+    case 'none':
+      // Steps that install packages do not apply to such a profile (it lists none); reaching here is a bug.
+      throw new Error(`profile ${config.profile}: ${config.os.id} has no package manager`);
+  }
 }
 
 /**

@@ -5,6 +5,7 @@
 import { aptRepos } from './apt-repos';
 import { cni } from './cni';
 import { containerdConfig } from './containerd-config';
+import { containerdDropIn } from './containerd-drop-in';
 import { containerdMirrors } from './containerd-mirrors';
 import { dockerDaemon } from './docker-daemon';
 import { enableServices } from './enable-services';
@@ -16,6 +17,7 @@ import { installKubernetes } from './install-kubernetes';
 import { installRuntime } from './install-runtime';
 import { kernelModules } from './kernel-modules';
 import { kubeadmInit } from './kubeadm-init';
+import { kubernetesBinaries } from './kubernetes-binaries';
 import { kubeadmJoin } from './kubeadm-join';
 import { joinRefreshTimer } from './join-refresh-timer';
 import { kubeconfig } from './kubeconfig';
@@ -43,9 +45,12 @@ export const STEPS: readonly Step[] = [
   installGpuPackages,
   // bake: runtime configuration
   containerdConfig,
+  // After the config exists: the restart that follows the drop-in reads it at once.
+  containerdDropIn,
   containerdMirrors,
   dockerDaemon,
   installKubernetes,
+  kubernetesBinaries,
   enableServices,
   pullImages,
   // boot

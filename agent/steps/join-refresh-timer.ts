@@ -2,7 +2,7 @@
  * Control plane with a join endpoint: a systemd timer that runs `agent.js refresh` every 15 minutes, which
  * republishes join material before the bootstrap token expires and delivers any reports still in the outbox.
  */
-import { PATHS } from '../../contract/agent-config';
+import { AGENT_UNIT_PATH, PATHS } from '../../contract/agent-config';
 import { serviceState } from '../systemd';
 import { publishesJoinMaterial } from './publish-join-material';
 import type { Step, StepContext } from './step';
@@ -16,6 +16,7 @@ After=network-online.target labimg-agent.service
 
 [Service]
 Type=oneshot
+Environment=PATH=${AGENT_UNIT_PATH}
 ExecStart=${PATHS.nodeRuntimeDir}/bin/node ${PATHS.agentBundle} refresh
 SyslogIdentifier=labimg-agent
 `;

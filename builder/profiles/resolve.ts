@@ -14,7 +14,7 @@ type Fields = { [key: string]: PlainValue };
 const fields = (value: PlainValue | undefined): Fields => (value ?? {}) as Fields;
 const strings = (value: PlainValue | undefined): string[] => [...((value ?? []) as string[])];
 
-export const FAMILY_OF: Readonly<Record<PackageManager, OsFamily>> = { yum: 'rhel', dnf: 'rhel', apt: 'debian' };
+export const FAMILY_OF: Readonly<Record<PackageManager, OsFamily>> = { yum: 'rhel', dnf: 'rhel', apt: 'debian', none: 'flatcar' };
 
 function packageSet(value: PlainValue | undefined): PackageSet {
   return { ...(fields(value) as PackageSet) };
@@ -122,6 +122,12 @@ function gpu(value: PlainValue | undefined): Profile['gpu'] {
   return resolved;
 }
 
+function kubernetesBinaries(value: PlainValue): NonNullable<Profile['kubernetes']['binaries']> {
+  const spec = fields(value);
+  const sha256 = fields(spec.sha256);
+  return { url: spec.url as string, sha256: { kubeadm: sha256.kubeadm as string, kubelet: sha256.kubelet as string, kubectl: sha256.kubectl as string } };
+}
+
 export interface ProfileIdentity {
   name: string;
   file: string;
@@ -152,8 +158,9 @@ export function resolveProfile(identity: ProfileIdentity, merged: PlainValue): P
     runtime: runtime(document.runtime),
     kubernetes: {
       version: kubernetes.version as string,
-      repository: kubernetes.repository as string,
+      ...(kubernetes.repository !== undefined ? { repository: kubernetes.repository as string } : {}),
       packages: packageSet(kubernetes.packages),
+      ...(kubernetes.binaries !== undefined ? { binaries: kubernetesBinaries(kubernetes.binaries) } : {}),
       imageRepository: kubernetes.imageRepository as string,
       podSubnet: kubernetes.podSubnet as string,
       serviceSubnet: kubernetes.serviceSubnet as string,

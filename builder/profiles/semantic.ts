@@ -156,8 +156,38 @@ function checkPkgsK8sIoMinor(profile: Profile, report: Report): void {
   }
 }
 
+/**
+ * What the OS can install: Kubernetes packages from a repository where there is a package manager; where
+ * there is none (Flatcar), binaries checked by sha256, nothing else installed, and no distro firewall.
+ */
+function checkKubernetesSource(profile: Profile, report: Report): void {
+  const { kubernetes, runtime } = profile;
+  // The schema requires repository and packages, or binaries, whichever the package manager calls for.
+  if (profile.os.packageManager !== 'none') {
+    if (kubernetes.binaries) report.add(['kubernetes', 'binaries'], `is for an OS without a package manager; on ${profile.os.packageManager}, kubelet, kubeadm and kubectl come from kubernetes.packages`);
+    return;
+  }
+  const nothingInstalls = 'os.packageManager is none, so nothing installs packages';
+  for (const id of Object.keys(profile.repositories)) report.add(['repositories', id], `${nothingInstalls}: remove this repository`);
+  if (kubernetes.repository !== undefined) report.add(['kubernetes', 'repository'], `${nothingInstalls}: use kubernetes.binaries`);
+  if (Object.keys(kubernetes.packages).length > 0) report.add(['kubernetes', 'packages'], `${nothingInstalls}: use kubernetes.binaries`);
+  if (Object.keys(runtime.packages).length > 0) report.add(['runtime', 'packages'], `${nothingInstalls}: the OS brings its container runtime`);
+  if (runtime.removePackages.length > 0) report.add(['runtime', 'removePackages'], `${nothingInstalls} or removes them`);
+  if (runtime.cri !== 'containerd') report.add(['runtime', 'cri'], 'must be containerd where os.packageManager is none: it is the runtime an image-based OS such as Flatcar brings');
+  if (profile.gpu) report.add(['gpu'], `${nothingInstalls}: the NVIDIA driver and toolkit cannot be installed`);
+  if (profile.host.disableFirewall) report.add(['host', 'disableFirewall'], 'an image-based OS such as Flatcar runs no firewalld or ufw to turn off: set it to false');
+  const version = kubernetesVersionOf(profile);
+  if (kubernetes.binaries && version && !kubernetes.binaries.url.replace(/\/+$/, '').split('/').includes(`v${formatVersion(version)}`)) {
+    report.add(
+      ['kubernetes', 'binaries', 'url'],
+      `does not name kubernetes.version ${formatVersion(version)}: expected a folder such as https://dl.k8s.io/release/v${formatVersion(version)}/bin/linux/amd64`,
+    );
+  }
+}
+
 function checkKubernetesPackages(profile: Profile, report: Report): void {
   const { repository, packages } = profile.kubernetes;
+  if (repository === undefined) return;
   const repo = profile.repositories[repository];
   if (!repo) {
     report.add(['kubernetes', 'repository'], `no repository "${repository}" under repositories${didYouMean(repository, Object.keys(profile.repositories))}`);
@@ -302,6 +332,7 @@ export const SEMANTIC_RULES: readonly SemanticRule[] = [
   { name: 'Docker as the CRI has what the Kubernetes version needs', check: checkDockerRuntime },
   { name: 'no retired Google-hosted package repository', check: checkRetiredRepositories },
   { name: 'pkgs.k8s.io repositories serve kubernetes.version', check: checkPkgsK8sIoMinor },
+  { name: 'Kubernetes and the runtime come from what the OS can install', check: checkKubernetesSource },
   { name: 'kubelet, kubeadm and kubectl are pinned to kubernetes.version', check: checkKubernetesPackages },
   { name: 'repository fields fit the package format', check: checkRepositoryFormat },
   { name: 'a GPU device plugin has a GPU runtime', check: checkGpu },

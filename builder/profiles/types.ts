@@ -6,9 +6,10 @@
  * the CRI socket, taints) from it.
  */
 
-import type { CriName, OsFamily, OsSpec, Repository } from '../../contract/agent-config';
+import type { CriName, KubernetesBinary, OsFamily, OsSpec, Repository } from '../../contract/agent-config';
 
 export type { CriName, OsFamily };
+export type KubernetesBinaryName = KubernetesBinary['name'];
 export type PackageManager = OsSpec['packageManager'];
 export type CalicoEncapsulation = 'VXLANCrossSubnet' | 'VXLAN' | 'IPIP' | 'IPIPCrossSubnet' | 'None';
 
@@ -89,9 +90,12 @@ export interface Profile {
   };
   kubernetes: {
     version: string;
-    /** Id of the entry in `repositories` that carries kubelet, kubeadm and kubectl. */
-    repository: string;
+    /** Id of the entry in `repositories` that carries kubelet, kubeadm and kubectl; absent where there are none. */
+    repository?: string;
+    /** Empty where Kubernetes comes as binaries. */
     packages: PackageSet;
+    /** Where there is no package manager (os.packageManager none): the binaries' folder URL and their sha256. */
+    binaries?: { url: string; sha256: Record<KubernetesBinaryName, string> };
     imageRepository: string;
     podSubnet: string;
     serviceSubnet: string;

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { PATHS } from '../../contract/agent-config';
+import type { AgentSource } from './agent-fetcher';
 import { hasSecrets, toJsonFile, type UserDataInputs } from './cloud-init';
 import { renderNodeInstaller } from './node-installer';
 import { renderSystemdUnit } from './systemd-unit';
@@ -42,7 +43,6 @@ export interface IgnitionConfig {
   systemd: { units: IgnitionUnit[] };
 }
 
-/** The cloud-init user-data's rule: a secrets file only when there is something to write. */
 /** Bytes carried in the config itself. */
 function inline(file: string, mode: number, content: string | Buffer): IgnitionFile {
   return { path: file, mode, overwrite: true, contents: { source: `data:;base64,${Buffer.from(content).toString('base64')}` } };
@@ -54,6 +54,11 @@ function inlineGzip(file: string, mode: number, content: Buffer): IgnitionFile {
   return { path: file, mode, overwrite: true, contents: { compression: 'gzip', source: `data:;base64,${data}` } };
 }
 
+/** Bytes Ignition fetches before first boot, refusing them unless their sha256 is `sha256`. */
+function remote(file: string, mode: number, url: string, sha256: string): IgnitionFile {
+  return { path: file, mode, overwrite: true, contents: { source: url, verification: { hash: `sha256-${sha256}` } } };
+}
+
 /**
  * An Ignition config (spec 3.3.0) that lands the agent, its config, the Node.js installer and the agent's
  * unit, enabled, the same set the cloud-init user-data writes.
@@ -63,19 +68,21 @@ function inlineGzip(file: string, mode: number, content: Buffer): IgnitionFile {
  * (0600 on the node), so the config is as secret as they are. Keys are written in one fixed order and the
  * gzip is deterministic, so the same inputs always give the same bytes.
  */
-export function renderIgnitionConfig(inputs: UserDataInputs): string {
+export function renderIgnitionConfig(inputs: UserDataInputs, agent?: AgentSource): string {
   const files: IgnitionFile[] = [
-    inlineGzip(PATHS.agentBundle, 0o644, inputs.agentBundle),
+    // A stub (for EC2's 16 KB) leaves the agent out: Ignition fetches it, checked by its sha256.
+    agent ? remote(PATHS.agentBundle, 0o644, agent.url, agent.sha256) : inlineGzip(PATHS.agentBundle, 0o644, inputs.agentBundle),
     inline(PATHS.agentConfig, 0o644, toJsonFile(inputs.agentConfig)),
     inline(PATHS.nodeConfig, 0o644, toJsonFile(inputs.node)),
   ];
   if (hasSecrets(inputs.secrets)) files.push(inline(PATHS.nodeSecrets, 0o600, toJsonFile(inputs.secrets)));
-  files.push(inline(PATHS.nodeInstaller, 0o755, renderNodeInstaller(inputs.nodeRuntime)), {
-    path: PATHS.nodeTarball,
-    mode: 0o644,
-    overwrite: true,
-    contents: { source: inputs.nodeRuntime.url, verification: { hash: `sha256-${inputs.nodeRuntime.sha256}` } },
-  });
+  files.push(
+    inline(PATHS.nodeInstaller, 0o755, renderNodeInstaller(inputs.nodeRuntime)),
+    remote(PATHS.nodeTarball, 0o644, inputs.nodeRuntime.url, inputs.nodeRuntime.sha256),
+    // Where there are no packages (Flatcar): Ignition fetches the Kubernetes binaries, against the same sha256
+    // the agent's kubernetes-binaries step checks them by.
+    ...(inputs.agentConfig.kubernetes.binaries ?? []).map((binary) => remote(binary.path, 0o755, binary.url, binary.sha256)),
+  );
 
   const config: IgnitionConfig = {
     ignition: { version: IGNITION_SPEC_VERSION },

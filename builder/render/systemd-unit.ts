@@ -1,4 +1,4 @@
-import { PATHS } from '../../contract/agent-config';
+import { AGENT_UNIT_PATH, PATHS } from '../../contract/agent-config';
 
 /**
  * The unit that runs the agent on every boot. Oneshot: the agent converges and exits; re-running is
@@ -10,6 +10,7 @@ import { PATHS } from '../../contract/agent-config';
  * - No Restart=: systemd 219 (CentOS 7) rejects it for oneshot services; the agent retries itself.
  * - TimeoutStartSec=0: package installs and kubeadm init can take many minutes on a slow mirror.
  * - SyslogIdentifier: the agent prints sd-daemon "<N>" priority prefixes, which journald reads.
+ * - PATH: AGENT_UNIT_PATH, which adds /opt/bin for Flatcar's kubeadm, kubelet and kubectl.
  */
 export function renderSystemdUnit(): string {
   return `[Unit]
@@ -20,6 +21,7 @@ After=network-online.target cloud-final.service
 [Service]
 Type=oneshot
 RemainAfterExit=yes
+Environment=PATH=${AGENT_UNIT_PATH}
 ExecStartPre=${PATHS.nodeInstaller}
 ExecStart=${PATHS.nodeRuntimeDir}/bin/node ${PATHS.agentBundle} run
 TimeoutStartSec=0

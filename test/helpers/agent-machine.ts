@@ -1,6 +1,6 @@
 /**
  * A fake machine for agent tests: a temp root laid out like a freshly installed CentOS 7 or Ubuntu 20.04 (swap on,
- * firewall running, SELinux enforcing, a stale Docker package), the stand-in commands of test/fake-bin on
+ * firewall running, SELinux enforcing, a stale Docker package) or a freshly booted Flatcar, the stand-in commands of test/fake-bin on
  * PATH — and nothing else: PATH holds only the stand-ins and `node`, so a command without a stand-in fails
  * the test instead of touching the real machine.
  */
@@ -20,6 +20,31 @@ export const FIXTURES = path.join(REPO_ROOT, 'test/fixtures/agent');
 /** The AgentConfig a shipped profile compiles to: agent tests run what `labimg build` ships. */
 export function profileConfig(name: string): AgentConfig {
   return compileAgentConfig(loadProfile(name, { dir: path.join(REPO_ROOT, 'profiles') }));
+}
+
+/**
+ * The stand-in of a Kubernetes binary where Kubernetes comes as files (Flatcar): a script the stand-ins
+ * recognize by its comment line (test/fake-bin/lib/fake-machine.js, binaryVersion).
+ */
+export function kubernetesBinaryStandIn(name: string, version: string): string {
+  return `#!/bin/sh
+# labimg stand-in ${name} v${version}
+exit 0
+`;
+}
+
+/**
+ * The flatcar profile's AgentConfig with each binary pinned to its stand-in's sha256 instead of the real
+ * release file's: everything else is what `labimg build flatcar` ships.
+ */
+export function flatcarConfig(): AgentConfig {
+  const config = profileConfig('flatcar');
+  const { version } = config.kubernetes;
+  const binaries = (config.kubernetes.binaries ?? []).map((binary) => ({
+    ...binary,
+    sha256: crypto.createHash('sha256').update(kubernetesBinaryStandIn(binary.name, version)).digest('hex'),
+  }));
+  return { ...config, kubernetes: { ...config.kubernetes, binaries } };
 }
 
 /** Node configs and secrets, which come per instance rather than from a profile. */
@@ -90,17 +115,31 @@ export class FakeMachine {
     return machine;
   }
 
+  /** Flatcar as it boots: no swap, no firewall, SELinux permissive, containerd built in and running. */
+  private layOutFlatcar(): void {
+    this.write('/etc/os-release', 'NAME="Flatcar Container Linux by Kinvolk"\nID=flatcar\nID_LIKE=coreos\nVERSION_ID=4593.2.5\nPRETTY_NAME="Flatcar Container Linux by Kinvolk 4593.2.5"\n');
+    this.write('/etc/fstab', '# Flatcar mounts its filesystems with systemd units\n');
+    this.write('/proc/swaps', 'Filename\tType\tSize\tUsed\tPriority\n');
+    this.write('/usr/share/containerd/config.toml', 'version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]\nSystemdCgroup = true\n');
+    // containerd is part of the OS image: present and running from the first boot, no package to install.
+    this.writeFakeState('packages', { containerd: { version: '2.1.5' } });
+    this.writeFakeState('units', { containerd: { enabled: true, active: true } });
+  }
+
+  /** The Kubernetes binaries where Ignition puts them before first boot, 0755. */
+  placeKubernetesBinaries(): void {
+    const { version } = this.options.config.kubernetes;
+    for (const binary of this.options.config.kubernetes.binaries ?? []) this.write(binary.path, kubernetesBinaryStandIn(binary.name, version), 0o755);
+  }
+
+  /** Serves `content` at `url` to the curl stand-in. */
+  publishDownload(url: string, content: string): void {
+    this.write(`/.fake/downloads/${crypto.createHash('sha256').update(url).digest('hex')}`, content);
+  }
+
   private layOutFreshHost(): void {
     const { config } = this.options;
-    const rhel = config.os.family === 'rhel';
-    this.write('/etc/os-release', rhel
-      ? 'NAME="CentOS Linux"\nVERSION="7 (Core)"\nID="centos"\nID_LIKE="rhel fedora"\nVERSION_ID="7"\nPRETTY_NAME="CentOS Linux 7 (Core)"\n'
-      : 'NAME="Ubuntu"\nVERSION="20.04.6 LTS (Focal Fossa)"\nID=ubuntu\nID_LIKE=debian\nVERSION_ID="20.04"\nPRETTY_NAME="Ubuntu 20.04.6 LTS"\n');
     this.write('/etc/hostname', 'lab-node\n');
-    this.write('/etc/fstab', rhel
-      ? '/dev/mapper/centos-root /     xfs  defaults 0 0\nUUID=1b2c /boot xfs defaults 0 0\n/dev/mapper/centos-swap swap  swap defaults 0 0\n'
-      : 'UUID=9f3e / ext4 defaults 0 1\n/swap.img\tnone\tswap\tsw\t0\t0\n');
-    this.write('/proc/swaps', 'Filename\tType\tSize\tUsed\tPriority\n/dev/dm-1\tpartition\t2097148\t0\t-2\n');
     this.write('/proc/modules', 'xfs 978944 2 - Live 0x0000000000000000\n');
     this.write('/proc/sys/net/ipv4/ip_forward', '0\n');
     this.write('/sys/bus/pci/devices/0000:00:00.0/vendor', '0x8086\n');
@@ -109,19 +148,33 @@ export class FakeMachine {
       this.write('/sys/bus/pci/devices/0000:00:1e.0/vendor', '0x10de\n');
       this.write('/sys/bus/pci/devices/0000:00:1e.0/class', '0x030200\n');
     }
-    if (rhel) {
-      this.write('/etc/selinux/config', '# This file controls the state of SELinux on the system.\nSELINUX=enforcing\nSELINUXTYPE=targeted\n');
-      this.write('/sys/fs/selinux/enforce', '1');
-      this.writeFakeState('packages', { firewalld: { version: '0.6.3-13.el7_9' }, docker: { version: '1.13.1-209.git7d71120.el7.centos' } });
-      this.writeFakeState('units', { firewalld: { enabled: true, active: true } });
-    } else {
-      this.writeFakeState('packages', { ufw: { version: '0.36-6ubuntu1' }, 'docker.io': { version: '20.10.21-0ubuntu1~20.04.2' } });
-      this.writeFakeState('units', {});
-      this.writeFakeState('ufw', { active: true });
-    }
+    if (config.os.family === 'rhel') this.layOutCentos();
+    else if (config.os.family === 'debian') this.layOutUbuntu();
+    else this.layOutFlatcar();
     this.write('/etc/labimg/agent.json', `${JSON.stringify(config, null, 2)}\n`);
     if (this.options.node) this.write('/etc/labimg/node.json', `${JSON.stringify(this.options.node, null, 2)}\n`);
     if (this.options.secrets) this.write('/etc/labimg/secrets.json', `${JSON.stringify(this.options.secrets)}\n`, 0o600);
+  }
+
+  /** CentOS 7 as installed: swap on, firewalld running, SELinux enforcing, the distro's old docker package. */
+  private layOutCentos(): void {
+    this.write('/etc/os-release', 'NAME="CentOS Linux"\nVERSION="7 (Core)"\nID="centos"\nID_LIKE="rhel fedora"\nVERSION_ID="7"\nPRETTY_NAME="CentOS Linux 7 (Core)"\n');
+    this.write('/etc/fstab', '/dev/mapper/centos-root /     xfs  defaults 0 0\nUUID=1b2c /boot xfs defaults 0 0\n/dev/mapper/centos-swap swap  swap defaults 0 0\n');
+    this.write('/proc/swaps', 'Filename\tType\tSize\tUsed\tPriority\n/dev/dm-1\tpartition\t2097148\t0\t-2\n');
+    this.write('/etc/selinux/config', '# This file controls the state of SELinux on the system.\nSELINUX=enforcing\nSELINUXTYPE=targeted\n');
+    this.write('/sys/fs/selinux/enforce', '1');
+    this.writeFakeState('packages', { firewalld: { version: '0.6.3-13.el7_9' }, docker: { version: '1.13.1-209.git7d71120.el7.centos' } });
+    this.writeFakeState('units', { firewalld: { enabled: true, active: true } });
+  }
+
+  /** Ubuntu 20.04 as installed: a swap file, ufw active, the distro's docker.io. */
+  private layOutUbuntu(): void {
+    this.write('/etc/os-release', 'NAME="Ubuntu"\nVERSION="20.04.6 LTS (Focal Fossa)"\nID=ubuntu\nID_LIKE=debian\nVERSION_ID="20.04"\nPRETTY_NAME="Ubuntu 20.04.6 LTS"\n');
+    this.write('/etc/fstab', 'UUID=9f3e / ext4 defaults 0 1\n/swap.img\tnone\tswap\tsw\t0\t0\n');
+    this.write('/proc/swaps', 'Filename\tType\tSize\tUsed\tPriority\n/dev/dm-1\tpartition\t2097148\t0\t-2\n');
+    this.writeFakeState('packages', { ufw: { version: '0.36-6ubuntu1' }, 'docker.io': { version: '20.10.21-0ubuntu1~20.04.2' } });
+    this.writeFakeState('units', {});
+    this.writeFakeState('ufw', { active: true });
   }
 
   write(nodePath: string, content: string, mode = 0o644): void {

@@ -111,6 +111,7 @@ function catalogEntry(name) {
 
 function family() {
   const osRelease = readText(rootPath('/etc/os-release')) || '';
+  if (/^ID="?flatcar/m.test(osRelease)) return 'flatcar';
   return /ID_LIKE=.*(rhel|fedora)|^ID="?(centos|rhel|rocky|fedora)/m.test(osRelease) ? 'rhel' : 'debian';
 }
 
@@ -118,9 +119,19 @@ function packages() {
   return loadState('packages', {});
 }
 
+/**
+ * Where Kubernetes comes as files (Flatcar's /opt/bin), the stand-in of a binary is a script that names itself
+ * and its version on a comment line: "# labimg stand-in kubeadm v1.32.11".
+ */
+function binaryVersion(name) {
+  const text = readText(rootPath(`/opt/bin/${name}`));
+  const match = text && /^# labimg stand-in (\S+) v(\d+\.\d+\.\d+)$/m.exec(text);
+  return match && match[1] === name ? match[2] : undefined;
+}
+
 function installedVersion(name) {
   const pkg = packages()[name];
-  return pkg ? pkg.version : undefined;
+  return pkg ? pkg.version : binaryVersion(name);
 }
 
 /** Records the install and what comes with it: systemd units, files (kept if present, like %config(noreplace)). */

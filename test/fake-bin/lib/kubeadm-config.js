@@ -32,7 +32,7 @@ const BOOTSTRAP_TOKEN_DISCOVERY_FIELDS = ['token', 'apiServerEndpoint', 'caCertH
 const KUBELET_FIELDS = [
   'apiVersion', 'kind', 'cgroupDriver', 'containerRuntimeEndpoint', 'failSwapOn', 'memorySwap', 'maxPods', 'clusterDNS',
   'clusterDomain', 'rotateCertificates', 'serverTLSBootstrap', 'systemReserved', 'kubeReserved', 'evictionHard', 'featureGates',
-  'authentication', 'authorization', 'staticPodPath', 'resolvConf', 'runtimeRequestTimeout', 'shutdownGracePeriod',
+  'authentication', 'authorization', 'staticPodPath', 'resolvConf', 'runtimeRequestTimeout', 'shutdownGracePeriod', 'volumePluginDir',
 ];
 
 const TOKEN = /^[a-z0-9]{6}\.[a-z0-9]{16}$/;
@@ -83,31 +83,41 @@ function checkCidr(value, field) {
   }
 }
 
+/** extraArgs: a map of strings in v1beta3, a list of {name, value} in v1beta4, as kubeadm decodes them. */
+function checkExtraArgs(args, apiVersion, field) {
+  if (args === undefined) return;
+  if (apiVersion === V1BETA3) {
+    if (typeof args !== 'object' || Array.isArray(args) || args === null) {
+      throw new KubeadmConfigError(`json: cannot unmarshal array into Go struct field ${field} of type map[string]string`);
+    }
+    for (const [k, v] of Object.entries(args)) {
+      if (typeof v !== 'string') throw new KubeadmConfigError(`json: cannot unmarshal ${typeof v} into Go struct field ${field}.${k} of type string`);
+    }
+    return;
+  }
+  if (!Array.isArray(args)) throw new KubeadmConfigError(`json: cannot unmarshal object into Go struct field ${field} of type []v1beta4.Arg`);
+  for (const arg of args) {
+    if (typeof arg !== 'object' || typeof arg.name !== 'string' || typeof arg.value !== 'string' || Object.keys(arg).some((k) => k !== 'name' && k !== 'value')) {
+      throw new KubeadmConfigError(`${field}: each entry must be {name: string, value: string}, got ${JSON.stringify(arg)}`);
+    }
+  }
+}
+
+/** apiServer, controllerManager and scheduler share one shape (ControlPlaneComponent). */
+function checkControlPlaneComponent(doc, name) {
+  const component = doc[name];
+  if (component === undefined) return;
+  const allowed = doc.apiVersion === V1BETA4 ? ['extraArgs', 'extraVolumes', 'extraEnvs'] : ['extraArgs', 'extraVolumes'];
+  strictFields(component, name === 'apiServer' ? [...allowed, 'certSANs', 'timeoutForControlPlane'] : allowed, gvk(doc));
+  checkExtraArgs(component.extraArgs, doc.apiVersion, `ClusterConfiguration.${name}.extraArgs`);
+}
+
 function checkNodeRegistration(doc, path) {
   const reg = doc.nodeRegistration;
   if (reg === undefined) return;
   const allowed = doc.apiVersion === V1BETA4 ? [...NODE_REGISTRATION_FIELDS, 'imagePullSerial'] : NODE_REGISTRATION_FIELDS;
   strictFields(reg, allowed, gvk(doc));
-  const args = reg.kubeletExtraArgs;
-  if (args !== undefined) {
-    if (doc.apiVersion === V1BETA3) {
-      if (typeof args !== 'object' || Array.isArray(args) || args === null) {
-        throw new KubeadmConfigError(`json: cannot unmarshal array into Go struct field NodeRegistrationOptions.${path}.kubeletExtraArgs of type map[string]string`);
-      }
-      for (const [k, v] of Object.entries(args)) {
-        if (typeof v !== 'string') throw new KubeadmConfigError(`json: cannot unmarshal ${typeof v} into Go struct field NodeRegistrationOptions.${path}.kubeletExtraArgs.${k} of type string`);
-      }
-    } else {
-      if (!Array.isArray(args)) {
-        throw new KubeadmConfigError(`json: cannot unmarshal object into Go struct field NodeRegistrationOptions.${path}.kubeletExtraArgs of type []v1beta4.Arg`);
-      }
-      for (const arg of args) {
-        if (typeof arg !== 'object' || typeof arg.name !== 'string' || typeof arg.value !== 'string' || Object.keys(arg).some((k) => k !== 'name' && k !== 'value')) {
-          throw new KubeadmConfigError(`${path}.kubeletExtraArgs: each entry must be {name: string, value: string}, got ${JSON.stringify(arg)}`);
-        }
-      }
-    }
-  }
+  checkExtraArgs(reg.kubeletExtraArgs, doc.apiVersion, `NodeRegistrationOptions.${path}.kubeletExtraArgs`);
   for (const taint of reg.taints || []) {
     if (!taint.key || !['NoSchedule', 'PreferNoSchedule', 'NoExecute'].includes(taint.effect)) {
       throw new KubeadmConfigError(`${path}.taints: Invalid value: ${JSON.stringify(taint)}: a taint needs a key and an effect`);
@@ -192,6 +202,7 @@ function validateKubeadmConfig(text, command, kubeadmVersion) {
         throw new KubeadmConfigError(`this version of kubeadm only supports deploying clusters with the control plane version >= 1.${minor - 1}.0. Current version: ${cluster.kubernetesVersion}`);
       }
     }
+    for (const component of ['apiServer', 'controllerManager', 'scheduler']) checkControlPlaneComponent(cluster, component);
     const net = cluster.networking || {};
     if (net.podSubnet !== undefined) checkCidr(net.podSubnet, 'networking.podSubnet');
     if (net.serviceSubnet !== undefined) checkCidr(net.serviceSubnet, 'networking.serviceSubnet');
