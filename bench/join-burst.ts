@@ -80,6 +80,30 @@ async function main(): Promise<void> {
     // Per node it is lowest under a burst, where the event loop and the file system batch work.
     console.log(`\nendpoint CPU (user + system, all its threads): ${(serverCpuMs / 1000).toFixed(1)} s, ${(serverCpuMs / BURST).toFixed(1)} ms per node`);
     if (errors.length > 0) console.log(`\nfirst errors:\n${[...new Set(errors)].slice(0, 5).join('\n')}`);
+
+    // The floor under any endpoint work: the same nodes, arriving the same way, each only making its pinned
+    // handshake and one GET /healthz (no token check, no store, no body). What this costs, enrolling cannot beat.
+    const floorStarted = performance.now();
+    const floor = await Promise.all(
+      Array.from({ length: BURST }, (_, i) =>
+        arrive(i).then(async () => {
+          const client = new PinnedHttpsClient(serve.url, serve.caFingerprint, 60_000);
+          try {
+            const start = performance.now();
+            const answer = await client.request('GET', '/healthz');
+            if (answer.status !== 200) throw new Error(`healthz ${answer.status}`);
+            return performance.now() - start;
+          } finally {
+            client.close();
+          }
+        }),
+      ),
+    );
+    const sortedFloor = floor.sort((a, b) => a - b);
+    console.log(
+      `\nfloor: ${BURST} handshakes + GET /healthz ${arrival}: p50 ${percentile(sortedFloor, 50).toFixed(0)} ms, p99 ${percentile(sortedFloor, 99).toFixed(0)} ms, ` +
+        `${((performance.now() - floorStarted) / 1000).toFixed(1)} s wall`,
+    );
   } finally {
     await serve.kill();
     rmSync(data, { recursive: true, force: true });
