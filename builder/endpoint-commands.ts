@@ -10,11 +10,9 @@ import { POOL_NAME_MAX, POOL_NAME_PATTERN } from '../contract/endpoint-api';
 import type { Role } from '../contract/agent-config';
 import { formatFleetTable } from '../endpoint/fleet-table';
 import { consoleLog } from '../endpoint/log';
-import { caFingerprintOf, loadOrCreateCa } from '../endpoint/pki';
-import { Registry, RegistryError } from '../endpoint/registry';
+import type { Registry } from '../endpoint/registry';
 import type { PxeCatalog } from '../endpoint/pxe';
-import { startEndpoint } from '../endpoint/serve';
-import { openStore, type StoreOptions } from '../endpoint/store/open';
+import type { StoreOptions } from '../endpoint/store/open';
 import type { Store } from '../endpoint/store/store';
 import { checkEndpointUrl } from './enrollment-inputs';
 import { InputError } from './join-inputs';
@@ -46,7 +44,12 @@ function storeOptionsOf(argv: StoreArgs): StoreOptions {
   return { data: argv.data, etcd: argv.etcd, etcdPrefix: argv['etcd-prefix'] };
 }
 
+/**
+ * The endpoint's modules are imported when a command needs them, not when the CLI starts: node-forge and the
+ * server cost every `labimg build` tens of milliseconds otherwise.
+ */
 async function withRegistry<T>(argv: StoreArgs, work: (registry: Registry, store: Store) => Promise<T>): Promise<T> {
+  const [{ openStore }, { Registry, RegistryError }] = await Promise.all([import('../endpoint/store/open'), import('../endpoint/registry')]);
   const store = await openStore(storeOptionsOf(argv));
   try {
     return await work(new Registry(store), store);
@@ -113,6 +116,7 @@ function serveCommand<T extends { profiles: string }>(y: Argv<T>, hooks: Endpoin
         ? undefined
         : { catalog: hooks.pxeCatalog({ groupsFile, profilesDir: argv.profiles, assetsDir }), ...parseListen(argv['pxe-listen'], '--pxe-listen', '0.0.0.0:8080') };
       const log = consoleLog();
+      const { startEndpoint } = await import('../endpoint/serve');
       const endpoint = await startEndpoint({ ...storeOptionsOf(argv), host, port, names: argv.name, log, agentBundle: hooks.agentBundle(), pxe });
       log.info(`labimg endpoint listening on ${endpoint.url}`);
       if (endpoint.pxeUrl) log.info(`PXE on ${endpoint.pxeUrl}/ (point iPXE at ${endpoint.pxeUrl}/boot.ipxe)`);
@@ -153,6 +157,7 @@ function poolCommand<T extends { profiles: string }>(y: Argv<T>, hooks: Endpoint
           // Checked before anything is stored, so a bad profile leaves no pool behind.
           hooks.checkProfile(argv.profile, argv.profiles);
           await withRegistry(argv, async (registry, store) => {
+            const { caFingerprintOf, loadOrCreateCa } = await import('../endpoint/pki');
             const { ca } = await loadOrCreateCa(store);
             const caFingerprint = caFingerprintOf(ca.certPem);
             await registry.createPool(argv.name, argv.profile);

@@ -1,10 +1,10 @@
-import { gzipSync } from 'node:zlib';
 import { dump } from 'js-yaml';
 import { PATHS, type AgentConfig, type NodeConfig, type NodeSecrets } from '../../contract/agent-config';
 import { renderAgentFetcher, type AgentSource } from './agent-fetcher';
 import { renderNodeInstaller } from './node-installer';
 import { renderSystemdUnit } from './systemd-unit';
 import type { NodeRuntime } from './types';
+import { gzipStable } from './gzip';
 
 export interface UserDataInputs {
   agentConfig: AgentConfig;
@@ -80,7 +80,7 @@ export function renderCloudInitUserData(inputs: UserDataInputs): string {
     permissions: '0644',
     owner: 'root:root',
     encoding: 'gzip+base64',
-    content: gzipSync(inputs.agentBundle, { level: 9 }).toString('base64'),
+    content: gzipStable(inputs.agentBundle).toString('base64'),
   };
   return cloudConfig([agent, ...configFiles(inputs)]);
 }

@@ -1,10 +1,10 @@
 import path from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { PATHS } from '../../contract/agent-config';
 import type { AgentSource } from './agent-fetcher';
 import { hasSecrets, toJsonFile, type UserDataInputs } from './cloud-init';
 import { renderNodeInstaller } from './node-installer';
 import { renderSystemdUnit } from './systemd-unit';
+import { gzipStable } from './gzip';
 
 /**
  * The spec version written. 3.3.0 is the newest that Debian 12's ignition-validate (2.14) accepts, and sha256
@@ -50,7 +50,7 @@ function inline(file: string, mode: number, content: string | Buffer): IgnitionF
 
 /** Bytes carried in the config gzipped: gzipSync leaves the header mtime at 0, so the output stays byte-stable. */
 function inlineGzip(file: string, mode: number, content: Buffer): IgnitionFile {
-  const data = gzipSync(content, { level: 9 }).toString('base64');
+  const data = gzipStable(content).toString('base64');
   return { path: file, mode, overwrite: true, contents: { compression: 'gzip', source: `data:;base64,${data}` } };
 }
 

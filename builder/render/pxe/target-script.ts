@@ -1,5 +1,5 @@
-import { gzipSync } from 'node:zlib';
 import type { TargetFile } from './node-files';
+import { gzipStable } from '../gzip';
 
 export interface TargetScriptOptions {
   /**
@@ -39,8 +39,8 @@ function writeFile(file: TargetFile): string {
   const target = rootPath(file.path);
   let write: string;
   if (file.gzip) {
-    // gzipSync leaves the header mtime at 0, so the same bundle always gives the same script.
-    write = `base64 -d <<'${DELIMITER}' | gzip -dc > ${target}\n${base64Lines(gzipSync(file.content, { level: 9 }))}\n${DELIMITER}`;
+    // gzipStable is byte-stable, so the same bundle always gives the same script.
+    write = `base64 -d <<'${DELIMITER}' | gzip -dc > ${target}\n${base64Lines(gzipStable(file.content))}\n${DELIMITER}`;
   } else if (fitsHeredoc(file.content)) {
     write = `cat > ${target} <<'${DELIMITER}'\n${file.content.toString('utf8')}${DELIMITER}`;
   } else {
