@@ -77,11 +77,14 @@ function printBuildSummary(outDir: string, manifest: Manifest, notes: readonly s
 function buildNotes(inputs: BuildInputs, manifest: Manifest, baking: boolean): string[] {
   const notes: string[] = [];
   const tooBigForEc2 = manifest.files.some((f) => f.userDataLimits && !f.userDataLimits.ec2.fits);
-  if (tooBigForEc2 && bootsWithCloudInit(inputs.agentConfig) && !inputs.agentSource) {
-    notes.push('EC2 takes 16,384 B of user-data: add --agent-url URL (where you serve agent.js) or the --endpoint flags for user-data-ROLE-stub.yaml, which fetches the agent and checks its sha256');
-  }
-  if (tooBigForEc2 && !ignitionStubSource(inputs.agentSource)) {
-    notes.push('EC2 takes 16,384 B of user-data: add --agent-url URL (where you serve agent.js) for ignition-ROLE-stub.json, in which Ignition fetches the agent against its sha256');
+  // Stubs leave the agent out and fetch it by sha256. Ignition trusts only the system's CAs, so only a URL the
+  // user hosts serves its stub; cloud-init's can also fetch from the join endpoint the nodes enroll with.
+  const missingStubs = [
+    ...(bootsWithCloudInit(inputs.agentConfig) && !inputs.agentSource ? ['user-data-ROLE-stub.yaml'] : []),
+    ...(!ignitionStubSource(inputs.agentSource) ? ['ignition-ROLE-stub.json'] : []),
+  ];
+  if (tooBigForEc2 && missingStubs.length > 0) {
+    notes.push(`EC2 takes 16,384 B of user-data: add --agent-url URL (where you serve agent.js) for ${missingStubs.join(' and ')}, which fetch the agent and check its sha256`);
   }
   if (inputs.packer && !baking) notes.push(`bake an image with Packer: labimg build ${inputs.profileName} --packer`);
   const pxe = inputs.pxe;

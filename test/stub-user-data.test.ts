@@ -105,7 +105,7 @@ for (const profile of PROFILES) {
 
 test('without an agent source the build says how to get a stub, and writes none', (t) => {
   const { dir, stdout } = build('centos', []);
-  t.regex(stdout, /EC2 takes 16,384 B of user-data: add --agent-url URL .* or the --endpoint flags for user-data-ROLE-stub\.yaml/);
+  t.regex(stdout, /EC2 takes 16,384 B of user-data: add --agent-url URL \(where you serve agent\.js\) for user-data-ROLE-stub\.yaml and ignition-ROLE-stub\.json, which fetch the agent and check its sha256/);
   t.deepEqual(readdirSync(dir).filter((name) => name.includes('stub')), []);
 });
 
