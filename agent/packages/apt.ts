@@ -12,9 +12,11 @@ export class AptPackages implements PackageManager {
   async installedVersion(name: string): Promise<string | undefined> {
     const result = await this.host.query(['dpkg-query', '-W', '-f=${Status}\\t${Version}\\n', name]);
     if (result.code !== 0) return undefined;
-    const [status, version] = result.stdout.trim().split('\t');
-    // A removed package keeps a "deinstall ok config-files" record; only "install ok installed" counts.
-    return status === 'install ok installed' && version ? version : undefined;
+    const [status = '', version] = result.stdout.trim().split('\t');
+    // Status is "want error state". A removed package keeps a "deinstall ok config-files" record; a package
+    // on hold (apt-mark hold, as every pinned one is) reads "hold ok installed".
+    const [want, error, state] = status.split(' ');
+    return (want === 'install' || want === 'hold') && error === 'ok' && state === 'installed' && version ? version : undefined;
   }
 
   async install(packages: PinnedPackage[]): Promise<void> {
