@@ -163,8 +163,10 @@ export class Registry {
     return this.store.create(KEYS.report(node, report.id), JSON.stringify({ ...report, receivedAt: this.now() }));
   }
 
+  /** A node's reports in the order the node made them (its clock), arrival breaking ties; stored by id. */
   async reports(node: string): Promise<Array<ReportRequest & { receivedAt: string }>> {
-    return (await this.store.list(KEYS.reports(node))).map((e) => JSON.parse(e.value) as ReportRequest & { receivedAt: string });
+    const reports = (await this.store.list(KEYS.reports(node))).map((e) => JSON.parse(e.value) as ReportRequest & { receivedAt: string });
+    return reports.sort((a, b) => a.at.localeCompare(b.at) || a.receivedAt.localeCompare(b.receivedAt));
   }
 
   // ── join material ───────────────────────────────────────────────────────────────────────────────────
