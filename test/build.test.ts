@@ -6,7 +6,7 @@ import { gunzipSync } from 'node:zlib';
 import { spawnSync } from 'node:child_process';
 import { load } from 'js-yaml';
 import { agentPath, filesIn, labimg, repoRoot, tempDir } from './helpers/cli';
-import { cloudInitSchema, knownCloudConfigKeys, shellcheck, systemdVerify } from './helpers/validators';
+import { cloudInitSchema, knownCloudConfigKeys, shellcheck, systemdOrderingCycles, systemdVerify } from './helpers/validators';
 import type { Manifest } from '../builder/manifest';
 
 const PROFILES = ['centos', 'centos-gpu', 'ubuntu', 'ubuntu1804', 'ubuntu-gpu'];
@@ -137,6 +137,18 @@ test('the systemd unit passes systemd-analyze verify', (t) => {
   writeFileSync(unit, readFileSync(path.join(dir, 'labimg-agent.service'), 'utf8').replace(/\/opt\/labimg\/[^\s]+/g, '/bin/true'));
   const result = systemdVerify(unit);
   t.is(result.code, 0, result.output);
+});
+
+test('the agent unit makes no ordering cycle with cloud-init at boot or shutdown, and the check sees one', (t) => {
+  const unit = readFileSync(path.join(build('centos'), 'labimg-agent.service'), 'utf8');
+  t.deepEqual(systemdOrderingCycles({ 'labimg-agent.service': unit }), []);
+
+  // WantedBy=multi-user.target with After=cloud-final.service, without DefaultDependencies=no: a cycle
+  // through cloud-final (After=multi-user.target), which once hung a reboot.
+  const cyclic = unit.replace(/^DefaultDependencies=no\n/m, '');
+  t.not(cyclic, unit);
+  const cycles = systemdOrderingCycles({ 'labimg-agent.service': cyclic });
+  t.true(cycles.some((line) => line.includes('labimg-agent.service')), cycles.join('\n'));
 });
 
 test('a worker with join material gets secrets.json 0600 and its user-data is 0600', (t) => {

@@ -3,7 +3,7 @@
  * Each wrapper returns what the tool said, so a test can assert success AND see a failure on broken input.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -49,6 +49,35 @@ export function shellcheck(file: string, shell: 'sh' | 'bash' = 'sh'): ToolResul
 
 export function systemdVerify(unitFile: string): ToolResult {
   return runTool(['systemd-analyze', 'verify', '--man=no', unitFile]);
+}
+
+const SYSTEM_UNITS = '/usr/lib/systemd/system';
+
+/**
+ * The ordering cycles systemd finds when it starts multi-user.target (boot) and reboot.target (shutdown)
+ * on a root holding this machine's units (systemd's and cloud-init's, enabled as Debian's cloud-init
+ * package enables them) plus `units` (file name → content), each enabled in multi-user.target. `systemd-analyze verify` on one unit file
+ * cannot see a cycle: that needs the other units and the implicit orderings targets add. Cycles come back
+ * as the lines systemd logs; verify exits 0 even when it finds one.
+ */
+export function systemdOrderingCycles(units: Record<string, string>): string[] {
+  const root = mkdtempSync(path.join(tmpdir(), 'labimg-systemd-root-'));
+  cpSync(SYSTEM_UNITS, path.join(root, SYSTEM_UNITS), { recursive: true, verbatimSymlinks: true });
+  const etc = path.join(root, 'etc/systemd/system');
+  const enable = (target: string, name: string, from: string) => {
+    mkdirSync(path.join(etc, `${target}.wants`), { recursive: true });
+    symlinkSync(path.join(from, name), path.join(etc, `${target}.wants`, name));
+  };
+  for (const name of ['cloud-init-local.service', 'cloud-init.service', 'cloud-config.service', 'cloud-final.service']) {
+    enable('cloud-init.target', name, SYSTEM_UNITS);
+  }
+  enable('multi-user.target', 'cloud-init.target', SYSTEM_UNITS);
+  for (const [name, unit] of Object.entries(units)) {
+    writeFileSync(path.join(etc, name), unit);
+    enable('multi-user.target', name, '/etc/systemd/system');
+  }
+  const result = runTool(['systemd-analyze', 'verify', '--man=no', `--root=${root}`, 'multi-user.target', 'reboot.target']);
+  return result.output.split('\n').filter((line) => /ordering cycle/i.test(line));
 }
 
 /** `ignition-validate` exits 0 on an unknown key and only warns: any output at all counts as a failure. */
