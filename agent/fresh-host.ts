@@ -6,6 +6,7 @@
  */
 import type { AgentConfig, NodeConfig } from '../contract/agent-config';
 import type { QueryAnswers } from './host/dry-run-host';
+import { COMMAND_NOT_FOUND } from './host/host';
 
 const FSTAB = {
   rhel: [
@@ -70,7 +71,8 @@ export function freshHostAnswers(config: AgentConfig): QueryAnswers {
     const [command, ...args] = argv;
     const last = args[args.length - 1] ?? '';
     if (command === 'getenforce') return { code: 0, stdout: 'Enforcing\n' };
-    if (command === 'ufw' && args[0] === 'status') return { code: 0, stdout: 'Status: active\n' };
+    // Ubuntu installs ufw and turns it on; Debian ships no firewall front-end at all.
+    if (command === 'ufw' && args[0] === 'status') return config.os.id === 'ubuntu' ? { code: 0, stdout: 'Status: active\n' } : { code: COMMAND_NOT_FOUND, stdout: '' };
     if (command === 'systemctl' && last === 'firewalld') {
       if (args[0] === 'is-enabled') return { code: 0, stdout: 'enabled\n' };
       if (args[0] === 'is-active') return { code: 0, stdout: 'active\n' };

@@ -131,6 +131,10 @@ const cases: Case[] = [
     path: 'agent.nodeRuntime.sha256', message: 'expected a SHA-256 digest: 64 lowercase hex digits, got "SHA256_PENDING"',
   },
   {
+    fixture: 'node-runtime-ftp.yaml', file: fixture('node-runtime-ftp.yaml'), line: 5, column: 10,
+    path: 'agent.nodeRuntime.url', message: 'expected an http(s) URL of a .tar.xz, .tar.gz or .tgz tarball, got "ftp://mirror.example.com/node-v16.20.2-linux-x64.tar.xz"',
+  },
+  {
     fixture: 'node18-on-centos7.yaml', file: fixture('node18-on-centos7.yaml'), line: 5, column: 14,
     path: 'agent.nodeRuntime.version', message: 'official Node.js 18 and later need glibc 2.28, but centos 7 has glibc 2.17',
   },

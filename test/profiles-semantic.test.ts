@@ -15,7 +15,7 @@ function changed(name: string, change: (profile: Profile) => void): Profile {
 }
 
 test('the shipped profiles pass every rule', (t) => {
-  for (const name of ['centos', 'centos-gpu', 'flatcar', 'ubuntu', 'ubuntu-gpu', 'ubuntu1804']) {
+  for (const name of ['centos', 'centos-gpu', 'debian12', 'flatcar', 'ubuntu', 'ubuntu-gpu', 'ubuntu1804']) {
     t.deepEqual(checkSemantics(loadProfile(name, { dir: profilesDir }), nowhere), [], name);
   }
 });

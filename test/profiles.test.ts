@@ -10,7 +10,7 @@ const profilesDir = path.resolve(__dirname, '..', 'profiles');
 const schemaFile = path.join(profilesDir, 'schema.json');
 const profileFiles = readdirSync(profilesDir).filter((file) => file.endsWith('.yaml')).sort();
 
-const SHIPPED = ['base', 'centos', 'centos-gpu', 'flatcar', 'ubuntu', 'ubuntu-gpu', 'ubuntu1804'];
+const SHIPPED = ['base', 'centos', 'centos-gpu', 'debian12', 'flatcar', 'ubuntu', 'ubuntu-gpu', 'ubuntu1804'];
 const BUILDABLE = SHIPPED.filter((name) => name !== 'base');
 
 const shippedProfile = (name: string): Profile => loadProfile(name, { dir: profilesDir });
