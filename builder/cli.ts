@@ -8,6 +8,7 @@ import type { Role } from '../contract/agent-config';
 import { formatPlan, planAgent } from '../agent/plan';
 import { bootsWithCloudInit, ignitionStubSource, nodeConfigFor, renderBuild, renderUserData, ROLES, type BuildInputs } from './build';
 import { compileAgentConfig, nodeRuntimeOf } from './compile';
+import { withBootCommand, type BootCommandHooks } from './boot-command';
 import { withEndpointCommands, type EndpointCommandHooks } from './endpoint-commands';
 import { readEnrollment, type Enrollment, type EnrollmentFlags } from './enrollment-inputs';
 import { InputError, readJoinMaterial, type JoinFlags } from './join-inputs';
@@ -126,6 +127,17 @@ function requireCloudInit(inputs: BuildInputs): void {
     throw new InputError(`profile ${inputs.profileName} boots with Ignition, not cloud-init: labimg build ${inputs.profileName} writes ignition-ROLE.json`);
   }
 }
+
+const bootHooks: BootCommandHooks = {
+  instance: ({ profile: ref, profilesDir, role, enrollment, userScripts }) => {
+    const profile = loadProfile(ref, { dir: profilesDir });
+    const inputs = { ...buildInputs(profile, undefined, enrollment), userScripts };
+    requireCloudInit(inputs);
+    const userData = renderBuild(inputs).find((file) => file.name === `user-data-${role}.${userScripts.length > 0 ? 'mime' : 'yaml'}`);
+    if (!userData) throw new Error(`the build of ${profile.name} has no user-data for ${role}`);
+    return { profileName: profile.name, userData: userData.content, ...(profile.image?.cloud ? { cloudImage: profile.image.cloud } : {}) };
+  },
+};
 
 const endpointHooks: EndpointCommandHooks = {
   checkProfile: (name, dir) => void compileAgentConfig(loadProfile(name, { dir })),
@@ -252,7 +264,7 @@ export function cli(args: string[]): Argv<GlobalOptions> {
         if (packer) runPacker({ ...packer, profileName: profile.name, buildDir: path.resolve(outDir), templateDir: packerTemplateDir });
       },
     );
-  return withEndpointCommands(withProfileCommands, endpointHooks)
+  return withBootCommand(withEndpointCommands(withProfileCommands, endpointHooks), bootHooks)
     .demandCommand(1, 'name a command; `labimg --help` lists them')
     .strict()
     .recommendCommands()

@@ -1,0 +1,123 @@
+/**
+ * `labimg boot PROFILE`: the profile's user-data for one role, on a local qemu VM (KVM when it works, TCG
+ * otherwise), with the console logged and the agent's progress on the terminal, one line a step. For labs,
+ * and for the end-to-end tests, which boot a real machine with exactly what `labimg build` writes.
+ */
+import path from 'node:path';
+import type { Argv } from 'yargs';
+import type { Role } from '../contract/agent-config';
+import { cachedCloudImage } from './boot/base-image';
+import { formatEvent } from './boot/progress';
+import { parseGuestForward, parseHostForward, type Accelerator } from './boot/qemu';
+import { runVm } from './boot/vm';
+import type { UserScript } from './build';
+import { parseDuration } from './endpoint-commands';
+import { readEnrollment, type Enrollment } from './enrollment-inputs';
+import { InputError } from './join-inputs';
+import { readUserScripts } from './user-scripts';
+
+export interface BootCommandHooks {
+  /** The profile's user-data for `role` (multipart when there are scripts), and its cloud image if it names one. */
+  instance(args: { profile: string; profilesDir: string; role: Role; enrollment?: Enrollment; userScripts: UserScript[] }): {
+    profileName: string;
+    userData: Buffer;
+    cloudImage?: { url: string; checksum: string };
+  };
+}
+
+function kernelOf(argv: { kernel?: string; initrd?: string; append?: string }): { kernel: string; initrd: string; append: string } | undefined {
+  const given = [argv.kernel, argv.initrd, argv.append];
+  if (given.every((value) => value === undefined)) return undefined;
+  if (given.some((value) => value === undefined)) throw new InputError('--kernel, --initrd and --append go together (direct kernel boot of an image without a boot loader)');
+  return { kernel: argv.kernel as string, initrd: argv.initrd as string, append: argv.append as string };
+}
+
+/** Each value of a repeatable flag through `parse`, an error naming the flag. */
+function parseEach<T>(values: string[] | undefined, flag: string, parse: (text: string) => T): T[] {
+  return (values ?? []).map((text) => {
+    try {
+      return parse(text);
+    } catch (error) {
+      throw new InputError(`${flag}: ${(error as Error).message}`);
+    }
+  });
+}
+
+/** "20G", "512M" → bytes. */
+export function parseDiskSize(text: string): number {
+  const match = /^([1-9]\d*)([MG])$/.exec(text);
+  if (!match) throw new InputError(`--disk-size: expected a size in M or G such as 20G, got "${text}"`);
+  return Number(match[1]) * (match[2] === 'G' ? 1024 ** 3 : 1024 ** 2);
+}
+
+export function withBootCommand<T extends { profiles: string }>(y: Argv<T>, hooks: BootCommandHooks) {
+  return y.command(
+    'boot <profile>',
+    "start a local qemu VM with the profile's user-data, showing the agent's progress",
+    (c) =>
+      c
+        .positional('profile', { type: 'string', demandOption: true })
+        .option('role', { choices: ['control-plane', 'worker'] as const, default: 'control-plane' as Role, describe: 'what the node does in the cluster' })
+        .option('disk', { type: 'string', describe: "the image to start from (raw or qcow2); the profile's cloud image, downloaded and checked, when absent" })
+        .option('kernel', { type: 'string', describe: 'direct kernel boot: the kernel (with --initrd and --append), for images without a boot loader' })
+        .option('initrd', { type: 'string' })
+        .option('append', { type: 'string', describe: 'the kernel command line, e.g. "root=LABEL=root rw console=ttyS0"' })
+        .option('accel', { choices: ['auto', 'kvm', 'tcg'] as const, default: 'auto' as const, describe: 'KVM when /dev/kvm works, TCG otherwise' })
+        .option('disk-size', { type: 'string', default: '20G', describe: "the VM disk's size (M or G), when larger than the image; the image's cloud-init grows into it" })
+        .option('memory', { type: 'number', default: 2048, describe: 'MiB' })
+        .option('cpus', { type: 'number', default: 2 })
+        .option('offline', { type: 'boolean', default: false, describe: 'the VM reaches nothing but its --guest-forward ports: no mirror, no internet' })
+        .option('guest-forward', { type: 'string', array: true, describe: 'GUEST-IP:PORT=HOST-PORT: a guest connection to 10.0.2.x:PORT reaches this host\'s 127.0.0.1:HOST-PORT' })
+        .option('host-forward', { type: 'string', array: true, describe: "HOST-PORT=GUEST-PORT: this host's 127.0.0.1:HOST-PORT reaches the guest's port, e.g. 2222=22 for SSH" })
+        .option('user-script', { type: 'string', array: true, describe: 'your own shell script, run once before the agent starts (as with build)' })
+        .option('name', { type: 'string', describe: "the VM's host name, which is also its node name (PROFILE-ROLE when absent)" })
+        .option('work', { type: 'string', describe: 'folder for the VM disk, seed and console log; the same folder starts the same machine again' })
+        .option('timeout', { type: 'string', default: '60m', describe: 'stop the VM after this long (30m, 2h)' })
+        .option('console', { type: 'boolean', default: false, describe: 'print the whole console, not just the agent\'s progress' })
+        .option('endpoint', { type: 'string', describe: 'join endpoint URL, as the VM reaches it (https://10.0.2.2:PORT for one on this host)' })
+        .option('endpoint-ca-fingerprint', { type: 'string' })
+        .option('pool', { type: 'string' })
+        .option('enrollment-token-file', { type: 'string' }),
+    async (argv) => {
+      const enrollment = readEnrollment({ endpoint: argv.endpoint, endpointCaFingerprint: argv['endpoint-ca-fingerprint'], pool: argv.pool, enrollmentTokenFile: argv['enrollment-token-file'] });
+      const kernel = kernelOf(argv);
+      const forwards = parseEach(argv['guest-forward'], '--guest-forward', parseGuestForward);
+      const hostForwards = parseEach(argv['host-forward'], '--host-forward', parseHostForward);
+      const timeoutMs = parseDuration(argv.timeout, '--timeout');
+      const diskBytes = parseDiskSize(argv['disk-size']);
+      const instance = hooks.instance({ profile: argv.profile, profilesDir: argv.profiles, role: argv.role, enrollment, userScripts: readUserScripts(argv['user-script']) });
+      let disk: string | undefined = argv.disk;
+      if (disk === undefined) {
+        if (!instance.cloudImage) throw new InputError(`profile ${instance.profileName} names no cloud image (image.cloud); give the image to start from with --disk`);
+        process.stdout.write(`base image: ${instance.cloudImage.url}\n`);
+        disk = await cachedCloudImage(instance.cloudImage);
+      }
+      const name = argv.name ?? `${instance.profileName}-${argv.role}`;
+      if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name) || name.length > 63) throw new InputError(`--name: expected a host name (lowercase letters, digits and "-"), got "${name}"`);
+      const workDir = argv.work ?? path.join('out', 'boot', name);
+      process.stdout.write(`booting ${instance.profileName} (${argv.role}) in ${workDir}; console log ${path.join(workDir, 'serial.log')}\n`);
+      const result = await runVm({
+        workDir,
+        baseImage: disk,
+        userData: instance.userData,
+        hostname: name,
+        kernel,
+        accel: argv.accel as Accelerator | 'auto',
+        memoryMiB: argv.memory,
+        cpus: argv.cpus,
+        offline: argv.offline,
+        forwards,
+        hostForwards,
+        diskBytes,
+        timeoutMs,
+        onConsole: argv.console ? (line) => process.stdout.write(`${line}\n`) : undefined,
+        onEvent: argv.console ? undefined : (event, seconds) => process.stdout.write(`${formatEvent(event, seconds)}\n`),
+      });
+      const failed = result.events.some((event) => event.kind === 'failed');
+      const ending = result.timedOut ? `stopped after ${argv.timeout}` : `powered off after ${Math.round(result.seconds)} s`;
+      process.stdout.write(`VM ${ending}${failed ? '; the agent failed (see the console log)' : ''}\n`);
+      if (result.code !== 0 && !result.timedOut) process.stderr.write(result.stderr);
+      if (result.timedOut || failed || result.code !== 0) process.exitCode = 1;
+    },
+  );
+}
