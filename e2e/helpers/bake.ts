@@ -1,0 +1,80 @@
+/**
+ * A baked image, made the way Packer makes one (packer/build.pkr.hcl): a VM from the base image gets the
+ * build folder in /tmp/labimg-build, runs packer/scripts/install-agent.sh (the agent's bake phase) and
+ * packer/scripts/cleanup.sh, and powers off; its disk is the image. The same two scripts, run by a systemd
+ * unit after first boot as Packer's shell provisioner runs them over SSH after first boot. Cached by a hash
+ * of the base image and everything that goes in.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { dump } from 'js-yaml';
+import { runVm, type VmResult } from '../../builder/boot/vm';
+import { repoRoot } from '../../test/helpers/cli';
+import type { BootImage } from './image';
+
+const STAGING = '/tmp/labimg-build';
+const SCRIPTS = '/tmp/labimg-packer-scripts';
+const BUILD_FILES = ['agent.js', 'agent.json', 'install-node.sh', 'labimg-agent.service'];
+
+export interface BakedImage {
+  /** The bake VM's disk: a qcow2 over the base image, to start instances from. */
+  disk: string;
+  bake?: VmResult;
+}
+
+function bakeUserData(buildDir: string): string {
+  const file = (target: string, source: string, permissions: string) => ({
+    path: target,
+    permissions,
+    encoding: 'b64',
+    content: readFileSync(source).toString('base64'),
+  });
+  const scripts = ['install-agent.sh', 'cleanup.sh'];
+  const bake = [
+    `sh ${SCRIPTS}/install-agent.sh && sh ${SCRIPTS}/cleanup.sh`,
+    // The outcome on the console, for the test; then off, like Packer's shutdown_command.
+    'echo "LABIMG-E2E-BAKE $?" > /dev/console',
+    'systemctl poweroff',
+  ].join('; ');
+  const config = {
+    write_files: [
+      ...BUILD_FILES.map((name) => file(`${STAGING}/${name}`, path.join(buildDir, name), name.endsWith('.sh') ? '0755' : '0644')),
+      ...scripts.map((name) => file(`${SCRIPTS}/${name}`, path.join(repoRoot, 'packer', 'scripts', name), '0755')),
+    ],
+    // Packer shows a provisioner's output; here the console does, in the bake's serial log.
+    runcmd: [['systemd-run', '--unit=labimg-bake', '--property=StandardOutput=journal+console', '--property=StandardError=journal+console', '--setenv=PACKER_BUILDER_TYPE=qemu', `--setenv=LABIMG_STAGING=${STAGING}`, '/bin/sh', '-c', bake]],
+  };
+  return `#cloud-config\n${dump(config, { lineWidth: -1 })}`;
+}
+
+/** The image baked from `base` with the build in `buildDir`, from the cache when it was baked before. */
+export async function bakedImage(base: BootImage, buildDir: string, cacheDir: string): Promise<BakedImage> {
+  const hash = createHash('sha256').update(base.disk);
+  for (const name of BUILD_FILES) hash.update(readFileSync(path.join(buildDir, name)));
+  for (const name of ['install-agent.sh', 'cleanup.sh']) hash.update(readFileSync(path.join(repoRoot, 'packer', 'scripts', name)));
+  const dir = path.join(cacheDir, `baked-${hash.digest('hex').slice(0, 16)}`);
+  const disk = path.join(dir, 'disk.qcow2');
+  if (existsSync(disk)) return { disk };
+  const work = `${dir}.tmp-${process.pid}`;
+  rmSync(work, { recursive: true, force: true });
+  const bake = await runVm({
+    workDir: work,
+    baseImage: base.disk,
+    userData: Buffer.from(bakeUserData(buildDir)),
+    hostname: 'labimg-packer-build',
+    kernel: { kernel: base.kernel, initrd: base.initrd, append: base.append },
+    accel: 'auto',
+    memoryMiB: 2048,
+    cpus: 2,
+    offline: false,
+    forwards: [],
+    timeoutMs: 30 * 60_000,
+  });
+  const outcome = /LABIMG-E2E-BAKE (\d+)/.exec(readFileSync(bake.serialLog, 'utf8'))?.[1];
+  if (bake.code !== 0 || outcome !== '0') {
+    throw new Error(`the bake failed (qemu ${bake.code}${bake.timedOut ? ', timed out' : ''}, scripts ${outcome ?? 'never finished'}); console: ${bake.serialLog}`);
+  }
+  renameSync(work, dir);
+  return { disk, bake };
+}

@@ -1,0 +1,105 @@
+/**
+ * This host's side of the end-to-end tests: the Kubernetes stand-in packages and the Node.js tarball on a
+ * plain HTTP server (the VM reaches this host's loopback at 10.0.2.2), a real `labimg serve` with a pool, and
+ * a profile that is debian12 with those two sources: everything else as shipped.
+ */
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, createReadStream, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { loadProfile } from '../../builder/profiles';
+import { cliPath, repoRoot, tempDir } from '../../test/helpers/cli';
+import { createPool, freePort, startServe, type RunningServe } from '../../test/helpers/endpoint';
+import { kubernetesPackages, writeFlatRepository } from './packages';
+
+/** Where the VM reaches this host (qemu's user-mode network), and the address offline VMs reach the endpoint at. */
+export const HOST_FROM_GUEST = '10.0.2.2';
+export const ENDPOINT_IN_OFFLINE_GUEST = '10.0.2.100:8443';
+
+export interface World {
+  profileFile: string;
+  endpoint: RunningServe;
+  data: string;
+  pool: string;
+  tokenFile: string;
+  /** Enrollment flags for `labimg boot`, for a VM that reaches the endpoint at `address` (host:port). */
+  enrollmentFlags(address: string): string[];
+  /** `labimg boot` flags of a VM on qemu's network, reaching the mirror, this host's files and the endpoint. */
+  onlineFlags(): string[];
+  /** `labimg boot` flags of a VM that reaches nothing but the endpoint, at ENDPOINT_IN_OFFLINE_GUEST. */
+  offlineFlags(): string[];
+  /** `labimg build` of the profile into a fresh folder; the folder of its files. */
+  build(): string;
+  close(): Promise<void>;
+}
+
+function serveFiles(root: string): Promise<Server> {
+  const server = createServer((request, response) => {
+    const file = path.join(root, path.normalize(decodeURIComponent((request.url ?? '/').split('?')[0] as string)).replace(/^(\.\.[/\\])+/, ''));
+    if (!file.startsWith(root) || !existsSync(file) || !statSync(file).isFile()) return void response.writeHead(404).end();
+    response.writeHead(200, { 'content-length': String(statSync(file).size) });
+    createReadStream(file).pipe(response);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+export async function startWorld(): Promise<World> {
+  const base = loadProfile('debian12', { dir: path.join(repoRoot, 'profiles') });
+  const [version, revision] = (base.kubernetes.packages.kubeadm as string).split('-') as [string, string];
+  const files = tempDir('labimg-e2e-files-');
+  writeFlatRepository(path.join(files, 'debian'), kubernetesPackages(version, revision));
+  const tarball = path.basename(new URL(base.agent.nodeRuntime.url).pathname);
+  const cached = path.join(repoRoot, '.cache', tarball);
+  if (!existsSync(cached)) throw new Error(`${cached} is missing: the test command fetches it (node scripts/fetch-node-runtime.mjs)`);
+  copyFileSync(cached, path.join(files, tarball));
+  const http = await serveFiles(files);
+  const httpBase = `http://${HOST_FROM_GUEST}:${(http.address() as AddressInfo).port}`;
+
+  const profiles = tempDir('labimg-e2e-profiles-');
+  const profileFile = path.join(profiles, 'debian12-e2e.yaml');
+  writeFileSync(
+    profileFile,
+    `description: debian12 as shipped, with Kubernetes (stand-ins) and Node.js from the test's host
+extends: debian12
+agent:
+  nodeRuntime:
+    url: ${httpBase}/${tarball}
+repositories:
+  kubernetes:
+    name: Kubernetes stand-ins of the labimg end-to-end tests
+    baseUrl: ${httpBase}/debian/
+    gpgKeys: []
+    gpgCheck: false
+`,
+  );
+
+  const data = path.join(tempDir('labimg-e2e-endpoint-'), 'data');
+  mkdirSync(data);
+  const port = await freePort();
+  const endpoint = await startServe({ data, port, extraArgs: ['--name', HOST_FROM_GUEST, '--name', ENDPOINT_IN_OFFLINE_GUEST.split(':')[0] as string] });
+  const pool = 'e2e';
+  const tokenFile = path.join(tempDir('labimg-e2e-token-'), 'token');
+  writeFileSync(tokenFile, `${createPool({ data }, pool, 'debian12')}\n`, { mode: 0o600 });
+  const enrollmentFlags = (address: string) => ['--endpoint', `https://${address}`, '--endpoint-ca-fingerprint', endpoint.caFingerprint, '--pool', pool, '--enrollment-token-file', tokenFile];
+  return {
+    profileFile,
+    endpoint,
+    data,
+    pool,
+    tokenFile,
+    enrollmentFlags,
+    onlineFlags: () => enrollmentFlags(`${HOST_FROM_GUEST}:${endpoint.port}`),
+    offlineFlags: () => [...enrollmentFlags(ENDPOINT_IN_OFFLINE_GUEST), '--offline', '--guest-forward', `${ENDPOINT_IN_OFFLINE_GUEST}=${endpoint.port}`],
+    build() {
+      const out = tempDir('labimg-e2e-build-');
+      const build = spawnSync(process.execPath, [cliPath, 'build', profileFile, '--out', out], { encoding: 'utf8' });
+      if (build.status !== 0) throw new Error(`labimg build ${profileFile} failed (exit ${build.status}):\n${build.stderr}`);
+      return path.join(out, path.basename(profileFile, '.yaml'));
+    },
+    async close() {
+      await endpoint.kill();
+      await new Promise((resolve) => http.close(resolve));
+    },
+  };
+}
