@@ -102,6 +102,91 @@ export function controlPlaneTaintsFor(version: KubernetesVersion): string[] {
   return row ? [...row.keys] : [CONTROL_PLANE_TAINT];
 }
 
+// ── the pause (sandbox) image ────────────────────────────────────────────────────────────────
+
+/**
+ * The pause image tag kubeadm lists for each minor (constants.PauseVersion). containerd's sandbox image must
+ * be the same image: otherwise the node pulls both, and kubeadm 1.28+ warns at init that the runtime's
+ * sandbox image is inconsistent with its own. Sources: kubeadm's constants.go per release and kubespray's
+ * pod_infra_supported_versions; 1.31 moved to 3.10 (kubernetes PR #125112), 1.34 to 3.10.1 (PR #130713).
+ */
+export const KUBEADM_PAUSE_VERSIONS: ReadonlyArray<MinorRange & { tag: string }> = [
+  { since: 22, until: 22, tag: '3.5' },
+  { since: 23, until: 23, tag: '3.6' },
+  { since: 24, until: 24, tag: '3.7' },
+  { since: 25, until: 25, tag: '3.8' },
+  { since: 26, until: 30, tag: '3.9' },
+  { since: 31, until: 33, tag: '3.10' },
+  { since: 34, until: 35, tag: '3.10.1' },
+  { since: 36, tag: '3.10.2' },
+];
+
+/** Undefined before 1.22, which labimg does not configure. */
+export function kubeadmPauseTagFor(version: KubernetesVersion): string | undefined {
+  return KUBEADM_PAUSE_VERSIONS.find((row) => inRange(version, row))?.tag;
+}
+
+// ── containerd ───────────────────────────────────────────────────────────────────────────────
+
+export interface ContainerdVersion {
+  major: number;
+  minor: number;
+  patch: number;
+}
+
+/**
+ * The upstream version inside a package version: "1.7.28-1~ubuntu.24.04~noble" (Docker's containerd.io),
+ * "2.2.1-0ubuntu1~24.04.2" (Ubuntu), "1.6.20~ds1-1+deb12u1" (Debian), "1.7.28-1.el9" (rpm), with or
+ * without an epoch. Undefined when it names no x.y.z.
+ */
+export function containerdVersionOfPackage(packageVersion: string): ContainerdVersion | undefined {
+  const match = /^(?:\d+:)?(\d+)\.(\d+)\.(\d+)(?![\d.])/.exec(packageVersion);
+  return match ? { major: Number(match[1]), minor: Number(match[2]), patch: Number(match[3]) } : undefined;
+}
+
+/** config.toml `version = 3` is containerd 2.x's layout; 1.x reads up to 2 (containerd's RELEASES.md). */
+export function containerdConfigVersionFor(version: ContainerdVersion): 2 | 3 {
+  return version.major >= 2 ? 3 : 2;
+}
+
+/**
+ * containerd releases recommended for each Kubernetes minor: containerd minor "x.y" → oldest patch.
+ * From the "Kubernetes Support" table of containerd's RELEASES.md (rows as they stood in each release
+ * period: 1.26–1.28 from the deprecated-versions table, 1.29 from early 2024, 1.34–1.36 from 2026). A
+ * containerd minor newer than every one in a row is accepted (CRI v1 throughout); one older than every
+ * one, or missing between them (2.0 after its end of life), is not recommended.
+ */
+export const CONTAINERD_FOR_KUBERNETES: ReadonlyArray<MinorRange & { containerd: Readonly<Record<string, number>> }> = [
+  { since: 26, until: 28, containerd: { '1.6': 15, '1.7': 0 } },
+  { since: 29, until: 29, containerd: { '1.6': 27, '1.7': 11 } },
+  { since: 30, until: 30, containerd: { '1.6': 28, '1.7': 13, '2.0': 0, '2.1': 0 } },
+  { since: 31, until: 31, containerd: { '1.6': 34, '1.7': 20, '2.0': 0, '2.1': 0 } },
+  { since: 32, until: 32, containerd: { '1.6': 36, '1.7': 24, '2.0': 1, '2.1': 0 } },
+  { since: 33, until: 33, containerd: { '1.6': 36, '1.7': 24, '2.0': 4, '2.1': 0 } },
+  { since: 34, until: 34, containerd: { '1.6': 39, '1.7': 28, '2.0': 6, '2.1': 3 } },
+  { since: 35, until: 35, containerd: { '1.7': 28, '2.1': 5, '2.2': 0 } },
+  { since: 36, containerd: { '2.2': 0, '2.3': 0 } },
+];
+
+const minorKey = (major: number, minor: number) => `${major}.${minor}`;
+const minorRank = (key: string) => key.split('.').map(Number).reduce((major, minor) => major * 1000 + minor);
+
+/**
+ * Undefined when containerd `runtime` is recommended for Kubernetes `kubernetes` (or there is no row to
+ * judge by, before 1.26); otherwise the releases that are, in words: "1.7.28+, 2.1.5+ or 2.2.0+".
+ */
+export function containerdShortfall(runtime: ContainerdVersion, kubernetes: KubernetesVersion): string | undefined {
+  const row = CONTAINERD_FOR_KUBERNETES.find((candidate) => inRange(kubernetes, candidate));
+  if (!row) return undefined;
+  const listed = Object.keys(row.containerd).sort((a, b) => minorRank(a) - minorRank(b));
+  const key = minorKey(runtime.major, runtime.minor);
+  const oldestPatch = row.containerd[key];
+  const newerThanAll = minorRank(key) > minorRank(listed[listed.length - 1] as string);
+  if (newerThanAll || (oldestPatch !== undefined && runtime.patch >= oldestPatch)) return undefined;
+  const choices = listed.map((minor) => `${minor}.${row.containerd[minor]}+`);
+  return `${choices.slice(0, -1).join(', ')}${choices.length > 1 ? ' or ' : ''}${choices[choices.length - 1]}`;
+}
+
 // ── package repositories and pinned versions ─────────────────────────────────────────────────
 
 /**

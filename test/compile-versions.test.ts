@@ -1,9 +1,13 @@
 import test from 'ava';
 import {
+  containerdConfigVersionFor,
+  containerdShortfall,
+  containerdVersionOfPackage,
   controlPlaneTaintsFor,
   criSocketFor,
   dockerNeedsCriDockerd,
   kubeadmApiVersionFor,
+  kubeadmPauseTagFor,
   parseKubernetesVersion,
   PIN_FORMATS,
   pkgsK8sIoMinorOf,
@@ -125,3 +129,64 @@ test('each pin format example is a pin it accepts', (t) => {
   t.is(PIN_FORMATS['pkgs-deb'].example('1.28.15'), '1.28.15-1.1');
   t.is(PIN_FORMATS['pkgs-rpm'].example('1.29.2'), '1.29.2-150500.1.1');
 });
+
+const pauseTags: Array<[string, string | undefined]> = [
+  ['1.21.14', undefined],
+  ['1.23.3', '3.6'],
+  ['1.24.0', '3.7'],
+  ['1.28.15', '3.9'],
+  ['1.30.14', '3.9'],
+  ['1.31.0', '3.10'],
+  ['1.33.13', '3.10'],
+  ['1.34.0', '3.10.1'],
+  ['1.35.8', '3.10.1'],
+  ['1.36.0', '3.10.2'],
+];
+for (const [version, tag] of pauseTags) {
+  test(`kubeadm ${version} uses pause ${tag ?? '(not configured)'}`, (t) => {
+    t.is(kubeadmPauseTagFor(v(version)), tag);
+  });
+}
+
+test('the containerd version inside Debian, Ubuntu, Docker and rpm package versions', (t) => {
+  const cases: Array<[string, string | undefined]> = [
+    ['1.7.28-1~ubuntu.24.04~noble', '1.7.28'],
+    ['2.2.1-0ubuntu1~24.04.2', '2.2.1'],
+    ['1.6.20~ds1-1+deb12u1', '1.6.20'],
+    ['1.7.28-1.el9', '1.7.28'],
+    ['1:2.1.5-1.el9', '2.1.5'],
+    ['1.7', undefined],
+    ['latest', undefined],
+  ];
+  for (const [pin, expected] of cases) {
+    const version = containerdVersionOfPackage(pin);
+    t.is(version && `${version.major}.${version.minor}.${version.patch}`, expected, pin);
+  }
+});
+
+test('containerd 1.x reads config version 2 at most; 2.0 is the first to read 3', (t) => {
+  t.is(containerdConfigVersionFor(containerdVersionOfPackage('1.7.30')!), 2);
+  t.is(containerdConfigVersionFor(containerdVersionOfPackage('2.0.0')!), 3);
+});
+
+// [containerd, kubernetes, what containerd recommends instead (undefined: this one is recommended)]
+const containerdSupport: Array<[string, string, string | undefined]> = [
+  ['1.6.14', '1.26.0', '1.6.15+ or 1.7.0+'],
+  ['1.6.15', '1.28.15', undefined],
+  ['1.6.20', '1.28.15', undefined],
+  ['1.6.20', '1.29.0', '1.6.27+ or 1.7.11+'],
+  ['1.7.13', '1.30.14', undefined],
+  ['1.7.13', '1.31.0', '1.6.34+, 1.7.20+, 2.0.0+ or 2.1.0+'],
+  ['2.2.1', '1.30.14', undefined],
+  ['1.7.27', '1.34.0', '1.6.39+, 1.7.28+, 2.0.6+ or 2.1.3+'],
+  ['1.7.28', '1.35.8', undefined],
+  ['2.0.6', '1.35.8', '1.7.28+, 2.1.5+ or 2.2.0+'],
+  ['1.7.30', '1.36.0', '2.2.0+ or 2.3.0+'],
+  ['2.3.4', '1.37.0', undefined],
+  ['1.5.0', '1.25.0', undefined],
+];
+for (const [containerd, kubernetes, instead] of containerdSupport) {
+  test(`containerd ${containerd} on Kubernetes ${kubernetes}: ${instead ? `use ${instead}` : 'recommended'}`, (t) => {
+    t.is(containerdShortfall(containerdVersionOfPackage(containerd)!, v(kubernetes)), instead);
+  });
+}

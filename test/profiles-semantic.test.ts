@@ -203,6 +203,32 @@ const cases: Case[] = [
     path: ['kubernetes', 'binaries', 'url'],
     message: 'does not name kubernetes.version 1.32.11: expected a folder such as https://dl.k8s.io/release/v1.32.11/bin/linux/amd64',
   },
+  {
+    title: "a sandbox image other than kubeadm's pause",
+    profile: changed('debian12', (p) => {
+      p.runtime.containerd.sandboxImage = 'registry.k8s.io/pause:3.8';
+    }),
+    path: ['runtime', 'containerd', 'sandboxImage'],
+    message: 'kubeadm 1.28 uses pause:3.9, so the sandbox image should be pause:3.9 too',
+  },
+  {
+    title: 'config version 3 on a pinned containerd 1.7',
+    profile: changed('ubuntu', (p) => {
+      p.runtime.packages['containerd.io'] = '1.7.28-1~ubuntu.20.04~focal';
+      p.runtime.containerd.configVersion = 3;
+    }),
+    path: ['runtime', 'containerd', 'configVersion'],
+    message: "config version 3 is containerd 2.x's layout, but runtime.packages pins containerd.io 1.7.28-1~ubuntu.20.04~focal (containerd 1.7.28), which reads version 2 at most",
+  },
+  {
+    title: "Debian's containerd 1.6.20 on Kubernetes 1.29",
+    profile: changed('debian12', (p) => {
+      p.kubernetes.version = '1.29.15';
+      p.runtime.packages.containerd = '1.6.20~ds1-1+deb12u1';
+    }),
+    path: ['runtime', 'packages', 'containerd'],
+    message: 'containerd 1.6.20 is not one containerd recommends for Kubernetes 1.29: use 1.6.27+ or 1.7.11+',
+  },
 ];
 
 for (const { title, profile, path: fieldPath, message } of cases) {
@@ -213,6 +239,15 @@ for (const { title, profile, path: fieldPath, message } of cases) {
     t.true(atPath.some((finding) => finding.message.includes(message)), atPath.map((finding) => finding.message).join('\n'));
   });
 }
+
+test('a site sandbox image of its own name, and a mirror of pause with the right tag, pass', (t) => {
+  for (const image of ['registry.example.com/infra/sandbox:1.0', 'registry.aliyuncs.com/google_containers/pause:3.9']) {
+    const profile = changed('debian12', (p) => {
+      p.runtime.containerd.sandboxImage = image;
+    });
+    t.deepEqual(checkSemantics(profile, nowhere), [], image);
+  }
+});
 
 test('an unofficial glibc-217 build of newer Node.js is allowed on CentOS 7', (t) => {
   const profile = changed('centos', (p) => {

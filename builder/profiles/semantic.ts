@@ -7,10 +7,14 @@
  * The caller maps paths to the file and line the value came from, through any `extends`.
  */
 import {
+  containerdConfigVersionFor,
+  containerdShortfall,
+  containerdVersionOfPackage,
   dockerNeedsCriDockerd,
   formatMinor,
   formatVersion,
   hostOf,
+  kubeadmPauseTagFor,
   OLDEST_SUPPORTED_MINOR,
   parseKubernetesVersion,
   PIN_FORMATS,
@@ -301,6 +305,51 @@ function checkImages(profile: Profile, report: Report): void {
   }
 }
 
+/** "registry.k8s.io/pause:3.10" → { name: "pause", tag: "3.10" }; the last path part and the tag. */
+function imageNameAndTag(reference: string): { name: string; tag: string } | undefined {
+  const match = /(?:^|\/)([^/:@]+):([\w][\w.-]*)$/.exec(reference);
+  return match ? { name: match[1] as string, tag: match[2] as string } : undefined;
+}
+
+function checkSandboxImage(profile: Profile, report: Report): void {
+  const version = kubernetesVersionOf(profile);
+  const expected = version && kubeadmPauseTagFor(version);
+  const image = imageNameAndTag(profile.runtime.containerd.sandboxImage);
+  // Another image than pause (a site's own sandbox image) is the site's business.
+  if (!expected || image?.name !== 'pause' || image.tag === expected) return;
+  report.add(
+    ['runtime', 'containerd', 'sandboxImage'],
+    `kubeadm ${formatMinor(version)} uses pause:${expected}, so the sandbox image should be pause:${expected} too (with another tag the node pulls both and kubeadm warns at init), got "${profile.runtime.containerd.sandboxImage}"`,
+  );
+}
+
+/** Packages that are containerd itself: Debian's and Ubuntu's, and Docker's build. */
+const CONTAINERD_PACKAGES: readonly string[] = ['containerd', 'containerd.io'];
+
+function checkContainerdVersion(profile: Profile, report: Report): void {
+  const kubernetes = kubernetesVersionOf(profile);
+  for (const name of CONTAINERD_PACKAGES) {
+    const pin = profile.runtime.packages[name];
+    const runtime = pin ? containerdVersionOfPackage(pin) : undefined;
+    if (!pin || !runtime) continue;
+    const containerdText = `${runtime.major}.${runtime.minor}.${runtime.patch}`;
+    const { configVersion } = profile.runtime.containerd;
+    if (configVersion > containerdConfigVersionFor(runtime)) {
+      report.add(
+        ['runtime', 'containerd', 'configVersion'],
+        `config version ${configVersion} is containerd 2.x's layout, but runtime.packages pins ${name} ${pin} (containerd ${containerdText}), which reads version 2 at most`,
+      );
+    }
+    const shortfall = kubernetes && containerdShortfall(runtime, kubernetes);
+    if (shortfall) {
+      report.add(
+        ['runtime', 'packages', name],
+        `containerd ${containerdText} is not one containerd recommends for Kubernetes ${formatMinor(kubernetes)}: use ${shortfall}`,
+      );
+    }
+  }
+}
+
 function checkCni(profile: Profile, report: Report): void {
   const { plugin, manifests, calico } = profile.cni;
   if (calico && plugin !== 'calico') report.add(['cni', 'calico'], `only applies to plugin: calico, but plugin is ${plugin}`);
@@ -338,6 +387,8 @@ export const SEMANTIC_RULES: readonly SemanticRule[] = [
   { name: 'a GPU device plugin has a GPU runtime', check: checkGpu },
   { name: 'pod, service and Calico networks are valid and apart', check: checkNetworks },
   { name: 'image references are valid', check: checkImages },
+  { name: "the sandbox image is kubeadm's pause", check: checkSandboxImage },
+  { name: 'a pinned containerd reads the config version and suits the Kubernetes version', check: checkContainerdVersion },
   { name: 'CNI settings fit the plugin', check: checkCni },
   { name: 'the Node.js runtime runs on the distro', check: checkNodeRuntime },
 ];
