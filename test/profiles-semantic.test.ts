@@ -15,7 +15,7 @@ function changed(name: string, change: (profile: Profile) => void): Profile {
 }
 
 test('the shipped profiles pass every rule', (t) => {
-  for (const name of ['centos', 'centos-gpu', 'debian12', 'flatcar', 'ubuntu', 'ubuntu-gpu', 'ubuntu1804']) {
+  for (const name of ['centos', 'centos-gpu', 'debian12', 'flatcar', 'rocky9', 'ubuntu', 'ubuntu-gpu', 'ubuntu1804', 'ubuntu2204', 'ubuntu2204-gpu', 'ubuntu2404', 'ubuntu2404-gpu']) {
     t.deepEqual(checkSemantics(loadProfile(name, { dir: profilesDir }), nowhere), [], name);
   }
 });
@@ -229,6 +229,14 @@ const cases: Case[] = [
     path: ['runtime', 'packages', 'containerd'],
     message: 'containerd 1.6.20 is not one containerd recommends for Kubernetes 1.29: use 1.6.27+ or 1.7.11+',
   },
+  {
+    title: 'HAMi as the device plugin without the gpu=on label',
+    profile: changed('ubuntu2404-gpu', (p) => {
+      p.gpu!.devicePlugin!.kind = 'hami';
+    }),
+    path: ['gpu', 'nodeLabels'],
+    message: 'HAMi runs its device plugin only on nodes labelled gpu=on, which GPU nodes register with: add gpu: "on"',
+  },
 ];
 
 for (const { title, profile, path: fieldPath, message } of cases) {
@@ -247,6 +255,14 @@ test('a site sandbox image of its own name, and a mirror of pause with the right
     });
     t.deepEqual(checkSemantics(profile, nowhere), [], image);
   }
+});
+
+test('HAMi with the gpu=on label passes', (t) => {
+  const profile = changed('ubuntu2404-gpu', (p) => {
+    p.gpu!.devicePlugin!.kind = 'hami';
+    p.gpu!.nodeLabels.gpu = 'on';
+  });
+  t.deepEqual(checkSemantics(profile, nowhere), []);
 });
 
 test('an unofficial glibc-217 build of newer Node.js is allowed on CentOS 7', (t) => {

@@ -10,7 +10,7 @@ const profilesDir = path.resolve(__dirname, '..', 'profiles');
 const schemaFile = path.join(profilesDir, 'schema.json');
 const profileFiles = readdirSync(profilesDir).filter((file) => file.endsWith('.yaml')).sort();
 
-const SHIPPED = ['base', 'centos', 'centos-gpu', 'debian12', 'flatcar', 'ubuntu', 'ubuntu-gpu', 'ubuntu1804'];
+const SHIPPED = ['base', 'centos', 'centos-gpu', 'debian12', 'flatcar', 'rocky9', 'ubuntu', 'ubuntu-gpu', 'ubuntu1804', 'ubuntu2204', 'ubuntu2204-gpu', 'ubuntu2404', 'ubuntu2404-gpu'];
 const BUILDABLE = SHIPPED.filter((name) => name !== 'base');
 
 const shippedProfile = (name: string): Profile => loadProfile(name, { dir: profilesDir });
@@ -186,6 +186,30 @@ test('ubuntu runs Kubernetes 1.28.15 on containerd from pkgs.k8s.io', (t) => {
   t.regex(profile.cni.manifests[0] ?? '', /^https:\/\/raw\.githubusercontent\.com\/projectcalico\/calico\/v3\.27\.\d+\/manifests\/tigera-operator\.yaml$/);
 });
 
+test('ubuntu2204 differs from ubuntu2404 only in its release and base images; both on Kubernetes 1.35 and containerd 2', (t) => {
+  const noble = shippedProfile('ubuntu2404');
+  const jammy = shippedProfile('ubuntu2204');
+  t.is(jammy.os.versionId, '22.04');
+  t.regex(jammy.image?.cloud?.url ?? '', /\/jammy\/.*ubuntu-22\.04-server-cloudimg-amd64\.img$/);
+  t.is(jammy.image?.amazon?.amiName, 'ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-*');
+  t.is(noble.image?.amazon?.amiName, 'ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*');
+  const comparable = (profile: Profile) => ({
+    ...profile,
+    name: '',
+    file: '',
+    description: '',
+    extendsChain: [],
+    os: { ...profile.os, versionId: '' },
+    image: { ...profile.image!, cloud: undefined, amazon: undefined, netInstall: undefined },
+  });
+  t.deepEqual(comparable(jammy), comparable(noble));
+  for (const profile of [noble, shippedProfile('rocky9')]) {
+    t.is(profile.kubernetes.version, '1.35.9', profile.name);
+    t.is(profile.runtime.containerd.configVersion, 3, profile.name);
+    t.is(profile.runtime.containerd.sandboxImage, 'registry.k8s.io/pause:3.10.1', profile.name);
+  }
+});
+
 test('ubuntu1804 differs from ubuntu only in its release, Docker suite and base images', (t) => {
   const ubuntu = shippedProfile('ubuntu');
   const bionic = shippedProfile('ubuntu1804');
@@ -208,9 +232,11 @@ test('ubuntu1804 differs from ubuntu only in its release, Docker suite and base 
   t.deepEqual(comparable(bionic), comparable(ubuntu));
 });
 
-for (const [name, parent, driver, toolkitRepo] of [
-  ['centos-gpu', 'centos', 'nvidia-driver-latest-dkms', 'https://nvidia.github.io/libnvidia-container/stable/rpm/$basearch'],
-  ['ubuntu-gpu', 'ubuntu', 'nvidia-driver-535-server', 'https://nvidia.github.io/libnvidia-container/stable/deb/amd64'],
+for (const [name, parent, driver, toolkitRepo, plugin] of [
+  ['centos-gpu', 'centos', 'nvidia-driver-latest-dkms', 'https://nvidia.github.io/libnvidia-container/stable/rpm/$basearch', 'v0.17.1'],
+  ['ubuntu-gpu', 'ubuntu', 'nvidia-driver-535-server', 'https://nvidia.github.io/libnvidia-container/stable/deb/amd64', 'v0.17.1'],
+  ['ubuntu2204-gpu', 'ubuntu2204', 'nvidia-driver-580-server', 'https://nvidia.github.io/libnvidia-container/stable/deb/amd64', 'v0.17.4'],
+  ['ubuntu2404-gpu', 'ubuntu2404', 'nvidia-driver-580-server', 'https://nvidia.github.io/libnvidia-container/stable/deb/amd64', 'v0.17.4'],
 ] as const) {
   test(`${name} is ${parent} plus the NVIDIA driver, toolkit and device plugin`, (t) => {
     const profile = shippedProfile(name);
@@ -221,7 +247,7 @@ for (const [name, parent, driver, toolkitRepo] of [
     t.deepEqual(profile.gpu?.nodeLabels, { 'nvidia.com/gpu.present': 'true' });
     t.deepEqual(profile.gpu?.devicePlugin, {
       kind: 'nvidia',
-      manifests: ['https://raw.githubusercontent.com/NVIDIA/k8s-device-plugin/v0.17.1/deployments/static/nvidia-device-plugin.yml'],
+      manifests: [`https://raw.githubusercontent.com/NVIDIA/k8s-device-plugin/${plugin}/deployments/static/nvidia-device-plugin.yml`],
     });
     t.like(profile.repositories['nvidia-container-toolkit'], { baseUrl: toolkitRepo, gpgKeys: ['https://nvidia.github.io/libnvidia-container/gpgkey'] });
     // Everything of the parent is kept: the GPU profile only adds.
