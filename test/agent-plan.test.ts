@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { load } from 'js-yaml';
 import type { NodeConfig } from '../contract/agent-config';
 import { formatPlan, planAgent, PlannedAction, PlannedStep } from '../agent/plan';
 import { ensureAgentBuilt } from './helpers/agent-build';
@@ -67,7 +68,20 @@ test('centos-gpu with a GPU: every lab step, each with its commands and files', 
     ['create', '-f', 'https://raw.githubusercontent.com/projectcalico/calico/v3.25.2/manifests/tigera-operator.yaml'],
     ['create', '-f', '/etc/labimg/calico-installation.yaml'],
   ]);
-  t.is(runs(step('gpu-device-plugin')).length, 1);
+  // The device plugin's manifest, then the nvidia RuntimeClass, restricted to nodes with the GPU labels.
+  t.deepEqual(runs(step('gpu-device-plugin')).map((argv) => argv.slice(3)), [
+    ['create', '-f', 'https://raw.githubusercontent.com/NVIDIA/k8s-device-plugin/v0.17.1/deployments/static/nvidia-device-plugin.yml'],
+    ['create', '-f', '/etc/labimg/runtimeclass-nvidia.yaml'],
+  ]);
+  const runtimeClass = writes(step('gpu-device-plugin'))[0];
+  t.like(runtimeClass, { path: '/etc/labimg/runtimeclass-nvidia.yaml', mode: 0o644 });
+  t.deepEqual(load(runtimeClass?.content ?? ''), {
+    apiVersion: 'node.k8s.io/v1',
+    kind: 'RuntimeClass',
+    metadata: { name: 'nvidia' },
+    handler: 'nvidia',
+    scheduling: { nodeSelector: { 'nvidia.com/gpu.present': 'true' } },
+  });
 });
 
 test('without a GPU the plan keeps runc and registers no GPU label', async (t) => {

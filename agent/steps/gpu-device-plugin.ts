@@ -1,14 +1,17 @@
 /**
  * GPU part of the lab (control plane): the device plugin DaemonSet (NVIDIA's, or HAMi's vGPU one) that makes
- * `nvidia.com/gpu` schedulable. Cluster-wide, so it is created once from the control plane even when the
- * control plane itself has no GPU.
+ * `nvidia.com/gpu` schedulable, and the RuntimeClass `nvidia` for pods that name the NVIDIA runtime
+ * rather than rely on it being the default. Cluster-wide, so created once from the control plane even when
+ * the control plane itself has no GPU.
  */
+import { NVIDIA_RUNTIME_CLASS_FILE, renderNvidiaRuntimeClass } from '../kube/runtime-class';
 import { manifestsStep } from './manifests-step';
 import { isControlPlane } from './step';
 
 export const gpuDevicePlugin = manifestsStep({
   id: 'gpu-device-plugin',
-  title: 'Install the GPU device plugin',
-  applies: (ctx) => isControlPlane(ctx) && (ctx.config.gpu?.devicePlugin?.manifests.length ?? 0) > 0,
+  title: 'Install the GPU device plugin and the nvidia RuntimeClass',
+  applies: (ctx) => isControlPlane(ctx) && ctx.config.gpu?.vendor === 'nvidia',
   manifests: (ctx) => ctx.config.gpu?.devicePlugin?.manifests ?? [],
+  generated: (ctx) => [{ path: NVIDIA_RUNTIME_CLASS_FILE, content: renderNvidiaRuntimeClass(ctx.config.gpu?.nodeLabels ?? {}) }],
 });

@@ -256,6 +256,13 @@ function checkGpu(profile: Profile, report: Report): void {
       'needs a GPU container runtime on the node, which nothing installs: add nvidia-container-toolkit to gpu.toolkitPackages',
     );
   }
+  // HAMi's chart schedules its device plugin on nodes labelled gpu=on only (devicePlugin.nvidiaNodeSelector).
+  if (gpu.devicePlugin.kind === 'hami' && gpu.nodeLabels.gpu !== 'on') {
+    report.add(
+      ['gpu', 'nodeLabels'],
+      `HAMi runs its device plugin only on nodes labelled gpu=on, which GPU nodes register with: add gpu: "on"${gpu.nodeLabels.gpu === undefined ? '' : `, got gpu: "${gpu.nodeLabels.gpu}"`}`,
+    );
+  }
 }
 
 function parsedCidr(text: string, path: PathSegment[], report: Report): Ipv4Cidr | undefined {
