@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { NodeConfig } from '../contract/agent-config';
 import { REPO_ROOT } from './helpers/agent-build';
@@ -35,6 +35,19 @@ test('under Node 16 the agent runs the whole centos-gpu lab on a GPU host, then 
   t.is(scenario.second.code, 0, scenario.second.stderr);
   t.deepEqual(scenario.changesOnSecondRun, []);
 });
+
+for (const name of ['rocky9', 'ubuntu2404-gpu']) {
+  test(`under Node 16 the agent runs the whole ${name} lab (Kubernetes 1.35, containerd config version 3), then changes nothing`, async (t) => {
+    const scenario = await runScenario({ config: profileConfig(name), node: fixture<NodeConfig>('node-control-plane'), gpu: true, nodeBinary: NODE16 });
+    t.teardown(() => scenario.machine.dispose());
+    t.is(scenario.first.code, 0, scenario.first.stdout + scenario.first.stderr);
+    t.regex(readFileSync(scenario.machine.path('/etc/containerd/config.toml'), 'utf8'), /^version = 3$/m);
+    const init = documentOfKind(kubeadmDocuments(scenario.machine, 'init'), 'InitConfiguration');
+    t.is(init.apiVersion, 'kubeadm.k8s.io/v1beta4');
+    t.is(scenario.second.code, 0, scenario.second.stderr);
+    t.deepEqual(scenario.changesOnSecondRun, []);
+  });
+}
 
 test('under Node 16 the bundle plans exactly what the builder plans', async (t) => {
   const config = profileConfig('ubuntu-gpu');
