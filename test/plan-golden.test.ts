@@ -1,0 +1,88 @@
+/**
+ * Golden plans at each version boundary the version rules know: what a control plane runs and writes when
+ * Kubernetes or containerd crosses one. The same profile is moved across the boundary with the rules' own
+ * tables (repository, package pins, pause tag), so each pair of files differs only where the boundary
+ * means it should: dockershim → cri-dockerd at 1.24, kubeadm v1beta3 → v1beta4 and pause 3.9 → 3.10 at
+ * 1.31, containerd config version 2 → 3 between containerd 1.7 and 2.0.
+ *
+ * The files in test/golden/plans are reviewed like code. After a deliberate change, rewrite them with
+ *   LABIMG_UPDATE_GOLDEN=1 npx ava test/plan-golden.test.ts
+ * and read the diff.
+ */
+import test from 'ava';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { NodeConfig } from '../contract/agent-config';
+import { formatPlan, planAgent } from '../agent/plan';
+import { compileAgentConfig } from '../builder/compile';
+import { loadProfile } from '../builder/profiles/load';
+import type { Profile } from '../builder/profiles/types';
+import { checkSemantics } from '../builder/profiles/semantic';
+import { kubeadmPauseTagFor, parseKubernetesVersion, PIN_FORMATS, pkgsK8sIoUrlFor } from '../builder/versions';
+import { fixture } from './helpers/agent-machine';
+import { REPO_ROOT } from './helpers/agent-build';
+
+const GOLDEN = path.join(REPO_ROOT, 'test', 'golden', 'plans');
+const PROFILES = path.join(REPO_ROOT, 'profiles');
+const controlPlane = fixture<NodeConfig>('node-control-plane');
+
+function shipped(name: string): Profile {
+  return structuredClone(loadProfile(name, { dir: PROFILES }));
+}
+
+function fixtureProfile(file: string): Profile {
+  return structuredClone(loadProfile(path.join(REPO_ROOT, 'test', 'fixtures', 'profiles', file), { dir: PROFILES }));
+}
+
+/** A pkgs.k8s.io profile moved to another Kubernetes patch release, as the version rules say it must be. */
+function atKubernetes(profile: Profile, version: string): Profile {
+  const parsed = parseKubernetesVersion(version)!;
+  const kind = profile.os.family === 'rhel' ? 'rpm' : 'deb';
+  const repo = profile.repositories[profile.kubernetes.repository!]!;
+  repo.baseUrl = pkgsK8sIoUrlFor(parsed, kind);
+  repo.gpgKeys = [`${repo.baseUrl}${kind === 'rpm' ? 'repodata/repomd.xml.key' : 'Release.key'}`];
+  profile.kubernetes.version = version;
+  for (const name of Object.keys(profile.kubernetes.packages)) profile.kubernetes.packages[name] = PIN_FORMATS[`pkgs-${kind}`].example(version);
+  profile.runtime.containerd.sandboxImage = `registry.k8s.io/pause:${kubeadmPauseTagFor(parsed)}`;
+  return profile;
+}
+
+const cases: Array<{ file: string; what: string; profile: () => Profile; gpu?: boolean }> = [
+  { file: 'centos-1.23.3-dockershim.txt', what: 'Docker through dockershim, the last minor that has it', profile: () => shipped('centos') },
+  { file: 'centos-1.24.17-cri-dockerd.txt', what: 'Docker through cri-dockerd, the first minor without dockershim', profile: () => fixtureProfile('docker-with-cri-dockerd.yaml') },
+  // On a GPU host, so the kubelet gets extra args (its node labels): a map in v1beta3, a name/value list in v1beta4.
+  { file: 'ubuntu2404-gpu-1.30.14.txt', what: 'kubeadm v1beta3 and pause 3.9, the last minor of both', profile: () => atKubernetes(shipped('ubuntu2404-gpu'), '1.30.14'), gpu: true },
+  { file: 'ubuntu2404-gpu-1.31.14.txt', what: 'kubeadm v1beta4 and pause 3.10, the first minor of both', profile: () => atKubernetes(shipped('ubuntu2404-gpu'), '1.31.14'), gpu: true },
+  {
+    file: 'ubuntu2404-containerd-1.7.txt',
+    what: "Docker's containerd.io 1.7 pinned, config version 2",
+    profile: () => {
+      const profile = shipped('ubuntu2404');
+      profile.repositories.docker = {
+        name: 'Docker CE', baseUrl: 'https://download.docker.com/linux/ubuntu', gpgKeys: ['https://download.docker.com/linux/ubuntu/gpg'],
+        gpgCheck: true, suite: 'noble', components: ['stable'],
+      };
+      profile.runtime.removePackages = profile.runtime.removePackages.filter((name) => name !== 'containerd.io').concat('containerd');
+      profile.runtime.packages = { 'containerd.io': '1.7.28-1~ubuntu.24.04~noble' };
+      profile.runtime.containerd.configVersion = 2;
+      return profile;
+    },
+  },
+  { file: 'ubuntu2404-containerd-2.txt', what: "Ubuntu's containerd 2.x, config version 3", profile: () => shipped('ubuntu2404') },
+];
+
+for (const { file, what, profile: make, gpu = false } of cases) {
+  test(`golden plan ${file}: ${what}`, async (t) => {
+    const profile = make();
+    // Each moved profile is one the checks accept: a golden plan of an invalid profile would prove nothing.
+    t.deepEqual(checkSemantics(profile, () => ({ file: profile.file, line: 1, column: 1 })), []);
+    const text = `${formatPlan(await planAgent(compileAgentConfig(profile), controlPlane, { gpu }))}\n`;
+    const golden = path.join(GOLDEN, file);
+    if (process.env.LABIMG_UPDATE_GOLDEN === '1') {
+      writeFileSync(golden, text);
+      t.log(`wrote ${path.relative(REPO_ROOT, golden)}`);
+    }
+    t.true(existsSync(golden), `${path.relative(REPO_ROOT, golden)} is missing: LABIMG_UPDATE_GOLDEN=1 writes it`);
+    t.is(text, readFileSync(golden, 'utf8'));
+  });
+}
