@@ -36,7 +36,7 @@ test('under Node 16 the agent runs the whole centos-gpu lab on a GPU host, then 
   t.deepEqual(scenario.changesOnSecondRun, []);
 });
 
-for (const name of ['rocky9', 'ubuntu2404-gpu']) {
+for (const name of ['rocky9-gpu', 'ubuntu2404-gpu']) {
   test(`under Node 16 the agent runs the whole ${name} lab (Kubernetes 1.35, containerd config version 3), then changes nothing`, async (t) => {
     const scenario = await runScenario({ config: profileConfig(name), node: fixture<NodeConfig>('node-control-plane'), gpu: true, nodeBinary: NODE16 });
     t.teardown(() => scenario.machine.dispose());
