@@ -593,7 +593,8 @@ test('failed node credentials count too, and the window ends', async (t) => {
 // ── the agent's pinned client ────────────────────────────────────────────────────────────────────────────
 
 function pinnedClient(t: ExecutionContext, port: number, fingerprint: string): PinnedHttpsClient {
-  const client = new PinnedHttpsClient(`https://127.0.0.1:${port}`, fingerprint, 5_000);
+  // A generous timeout: these tests are about the pin, and a loaded 2-core machine once took over 5 s.
+  const client = new PinnedHttpsClient(`https://127.0.0.1:${port}`, fingerprint, 20_000);
   t.teardown(() => client.close());
   return client;
 }
