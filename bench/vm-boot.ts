@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   const image = bootImage();
   const world = await startWorld();
   try {
-    const baked = await bakedImage(image, world.build(), path.join(repoRoot, '.cache', 'e2e'));
+    const baked = await bakedImage(image, world.build(), path.join(repoRoot, '.cache', 'e2e'), [world.filesForward]);
     const kinds = [
       { kind: 'unbaked', disk: image.disk, flags: world.onlineFlags() },
       { kind: 'baked', disk: baked.disk, flags: world.offlineFlags() },

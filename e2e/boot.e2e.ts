@@ -81,7 +81,7 @@ test.before(async (t) => {
 
 /** The baked image, baked (or taken from the cache) when the first test needs it: `-m unbaked*` never bakes. */
 function bakedDisk(): Promise<BakedImage> {
-  baked ??= bakedImage(image, world.build(), CACHE);
+  baked ??= bakedImage(image, world.build(), CACHE, [world.filesForward]);
   return baked;
 }
 

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { dump } from 'js-yaml';
+import type { GuestForward } from '../../builder/boot/qemu';
 import { runVm, type VmResult } from '../../builder/boot/vm';
 import { repoRoot } from '../../test/helpers/cli';
 import type { BootImage } from './image';
@@ -48,8 +49,11 @@ function bakeUserData(buildDir: string): string {
   return `#cloud-config\n${dump(config, { lineWidth: -1 })}`;
 }
 
-/** The image baked from `base` with the build in `buildDir`, from the cache when it was baked before. */
-export async function bakedImage(base: BootImage, buildDir: string, cacheDir: string): Promise<BakedImage> {
+/**
+ * The image baked from `base` with the build in `buildDir`, from the cache when it was baked before. The bake
+ * VM is online, with `forwards` to what the build downloads from this host.
+ */
+export async function bakedImage(base: BootImage, buildDir: string, cacheDir: string, forwards: readonly GuestForward[]): Promise<BakedImage> {
   const hash = createHash('sha256').update(base.disk);
   for (const name of BUILD_FILES) hash.update(readFileSync(path.join(buildDir, name)));
   for (const name of ['install-agent.sh', 'cleanup.sh']) hash.update(readFileSync(path.join(repoRoot, 'packer', 'scripts', name)));
@@ -68,7 +72,7 @@ export async function bakedImage(base: BootImage, buildDir: string, cacheDir: st
     memoryMiB: 2048,
     cpus: 2,
     offline: false,
-    forwards: [],
+    forwards,
     timeoutMs: 30 * 60_000,
   });
   const outcome = /LABIMG-E2E-BAKE (\d+)/.exec(readFileSync(bake.serialLog, 'utf8'))?.[1];

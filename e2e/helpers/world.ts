@@ -1,6 +1,6 @@
 /**
  * This host's side of the end-to-end tests: the Kubernetes stand-in packages and the Node.js tarball on a
- * plain HTTP server (the VM reaches this host's loopback at 10.0.2.2), a real `labimg serve` with a pool, and
+ * plain HTTP server (an online VM reaches it at FILES_IN_GUEST), a real `labimg serve` with a pool, and
  * a profile that is debian12 with those two sources: everything else as shipped.
  */
 import { spawnSync } from 'node:child_process';
@@ -8,6 +8,7 @@ import { copyFileSync, createReadStream, existsSync, mkdirSync, statSync, writeF
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import type { GuestForward } from '../../builder/boot/qemu';
 import { loadProfile } from '../../builder/profiles';
 import { cliPath, repoRoot, tempDir } from '../../test/helpers/cli';
 import { createPool, freePort, startServe, type RunningServe } from '../../test/helpers/endpoint';
@@ -16,6 +17,12 @@ import { kubernetesPackages, writeFlatRepository } from './packages';
 /** Where the VM reaches this host (qemu's user-mode network), and the address offline VMs reach the endpoint at. */
 export const HOST_FROM_GUEST = '10.0.2.2';
 export const ENDPOINT_IN_OFFLINE_GUEST = '10.0.2.100:8443';
+/**
+ * Where an online VM reaches this host's files: a fixed guest address forwarded to the file server's
+ * random port. The profile names it, so the build (and the baked image, cached by a hash of the build) is
+ * the same from one run to the next. Offline VMs get no such forward: a baked image must download nothing.
+ */
+export const FILES_IN_GUEST = '10.0.2.101:8080';
 
 export interface World {
   profileFile: string;
@@ -29,6 +36,8 @@ export interface World {
   onlineFlags(): string[];
   /** `labimg boot` flags of a VM that reaches nothing but the endpoint, at ENDPOINT_IN_OFFLINE_GUEST. */
   offlineFlags(): string[];
+  /** The forward that lets a VM (an online one, the bake) reach this host's files at FILES_IN_GUEST. */
+  filesForward: GuestForward;
   /** `labimg build` of the profile into a fresh folder; the folder of its files. */
   build(): string;
   close(): Promise<void>;
@@ -54,7 +63,8 @@ export async function startWorld(): Promise<World> {
   if (!existsSync(cached)) throw new Error(`${cached} is missing: the test command fetches it (node scripts/fetch-node-runtime.mjs)`);
   copyFileSync(cached, path.join(files, tarball));
   const http = await serveFiles(files);
-  const httpBase = `http://${HOST_FROM_GUEST}:${(http.address() as AddressInfo).port}`;
+  const httpBase = `http://${FILES_IN_GUEST}`;
+  const filesForward: GuestForward = { guest: FILES_IN_GUEST, hostPort: (http.address() as AddressInfo).port };
 
   const profiles = tempDir('labimg-e2e-profiles-');
   const profileFile = path.join(profiles, 'debian12-e2e.yaml');
@@ -89,7 +99,8 @@ repositories:
     pool,
     tokenFile,
     enrollmentFlags,
-    onlineFlags: () => enrollmentFlags(`${HOST_FROM_GUEST}:${endpoint.port}`),
+    filesForward,
+    onlineFlags: () => [...enrollmentFlags(`${HOST_FROM_GUEST}:${endpoint.port}`), '--guest-forward', `${filesForward.guest}=${filesForward.hostPort}`],
     offlineFlags: () => [...enrollmentFlags(ENDPOINT_IN_OFFLINE_GUEST), '--offline', '--guest-forward', `${ENDPOINT_IN_OFFLINE_GUEST}=${endpoint.port}`],
     build() {
       const out = tempDir('labimg-e2e-build-');
