@@ -186,6 +186,11 @@ test('ubuntu runs Kubernetes 1.28.15 on containerd from pkgs.k8s.io', (t) => {
   t.regex(profile.cni.manifests[0] ?? '', /^https:\/\/raw\.githubusercontent\.com\/projectcalico\/calico\/v3\.27\.\d+\/manifests\/tigera-operator\.yaml$/);
 });
 
+/** A profile with what names it and its OS release blanked, to compare two releases of one distro. */
+function sameRelease(profile: Profile): Profile {
+  return { ...profile, name: '', file: '', description: '', extendsChain: [], os: { ...profile.os, versionId: '' } };
+}
+
 test('ubuntu2204 differs from ubuntu2404 only in its release and base images; both on Kubernetes 1.35 and containerd 2', (t) => {
   const noble = shippedProfile('ubuntu2404');
   const jammy = shippedProfile('ubuntu2204');
@@ -193,15 +198,7 @@ test('ubuntu2204 differs from ubuntu2404 only in its release and base images; bo
   t.regex(jammy.image?.cloud?.url ?? '', /\/jammy\/.*ubuntu-22\.04-server-cloudimg-amd64\.img$/);
   t.is(jammy.image?.amazon?.amiName, 'ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-*');
   t.is(noble.image?.amazon?.amiName, 'ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*');
-  const comparable = (profile: Profile) => ({
-    ...profile,
-    name: '',
-    file: '',
-    description: '',
-    extendsChain: [],
-    os: { ...profile.os, versionId: '' },
-    image: { ...profile.image!, cloud: undefined, amazon: undefined, netInstall: undefined },
-  });
+  const comparable = (profile: Profile) => ({ ...sameRelease(profile), image: { ...profile.image!, cloud: undefined, amazon: undefined, netInstall: undefined } });
   t.deepEqual(comparable(jammy), comparable(noble));
   for (const profile of [noble, shippedProfile('rocky9')]) {
     t.is(profile.kubernetes.version, '1.35.9', profile.name);
@@ -220,12 +217,7 @@ test('ubuntu1804 differs from ubuntu only in its release, Docker suite and base 
   t.deepEqual(bionic.image?.amazon?.owners, ['099720109477'], 'Canonical, inherited');
   t.deepEqual(bionic.extendsChain, ['ubuntu', 'base']);
   const comparable = (profile: Profile) => ({
-    ...profile,
-    name: '',
-    file: '',
-    description: '',
-    extendsChain: [],
-    os: { ...profile.os, versionId: '' },
+    ...sameRelease(profile),
     repositories: { ...profile.repositories, docker: { ...profile.repositories.docker!, suite: '' } },
     image: { ...profile.image!, cloud: undefined, amazon: undefined },
   });
