@@ -29,3 +29,12 @@ export function isPinnedImageReference(text: string): boolean {
   const match = REFERENCE.exec(text);
   return match !== null && (match[1] !== undefined || match[2] !== undefined);
 }
+
+/** The last path component and the tag of a reference: `registry.k8s.io/pause:3.10` → pause, 3.10. */
+export function imageNameAndTag(text: string): { name: string; tag: string } | undefined {
+  const match = REFERENCE.exec(text);
+  if (!match || match[1] === undefined) return undefined;
+  const withoutDigest = match[2] === undefined ? text : text.slice(0, -(match[2].length + 1));
+  const path = withoutDigest.slice(0, -(match[1].length + 1));
+  return { name: path.slice(path.lastIndexOf('/') + 1), tag: match[1] };
+}

@@ -29,7 +29,7 @@ import {
 } from '../versions';
 import { cidrContains, cidrsOverlap, parseIpv4Cidr, type Ipv4Cidr } from './cidr';
 import { findingAt, type Finding, type Location, type PathSegment } from './findings';
-import { isImageRepository, isPinnedImageReference } from './image-reference';
+import { imageNameAndTag, isImageRepository, isPinnedImageReference } from './image-reference';
 import { didYouMean } from './suggest';
 import type { Profile } from './types';
 
@@ -310,12 +310,6 @@ function checkImages(profile: Profile, report: Report): void {
     // The tigera operator concatenates this with image names, so it must end in "/".
     report.add(['cni', 'calico', 'registry'], `expected a registry ending in "/", such as quay.io/, got "${registry}"`);
   }
-}
-
-/** "registry.k8s.io/pause:3.10" → { name: "pause", tag: "3.10" }; the last path part and the tag. */
-function imageNameAndTag(reference: string): { name: string; tag: string } | undefined {
-  const match = /(?:^|\/)([^/:@]+):([\w][\w.-]*)$/.exec(reference);
-  return match ? { name: match[1] as string, tag: match[2] as string } : undefined;
 }
 
 function checkSandboxImage(profile: Profile, report: Report): void {
