@@ -14,11 +14,12 @@ import type { UserScript } from './build';
 import { parseDuration } from './endpoint-commands';
 import { readEnrollment, type Enrollment } from './enrollment-inputs';
 import { InputError } from './join-inputs';
+import { MIRROR_PRESET_NAMES, type MirrorPresetName } from './mirrors/types';
 import { readUserScripts } from './user-scripts';
 
 export interface BootCommandHooks {
   /** The profile's user-data for `role` (multipart when there are scripts), and its cloud image if it names one. */
-  instance(args: { profile: string; profilesDir: string; role: Role; enrollment?: Enrollment; userScripts: UserScript[] }): {
+  instance(args: { profile: string; profilesDir: string; mirror?: MirrorPresetName; role: Role; enrollment?: Enrollment; userScripts: UserScript[] }): {
     profileName: string;
     userData: Buffer;
     cloudImage?: { url: string; checksum: string };
@@ -58,6 +59,7 @@ export function withBootCommand<T extends { profiles: string }>(y: Argv<T>, hook
       c
         .positional('profile', { type: 'string', demandOption: true })
         .option('role', { choices: ['control-plane', 'worker'] as const, default: 'control-plane' as Role, describe: 'what the node does in the cluster' })
+        .option('mirror', { choices: MIRROR_PRESET_NAMES, describe: "fetch everything from this mirror preset instead of the profile's `mirror`" })
         .option('disk', { type: 'string', describe: "the image to start from (raw or qcow2); the profile's cloud image, downloaded and checked, when absent" })
         .option('kernel', { type: 'string', describe: 'direct kernel boot: the kernel (with --initrd and --append), for images without a boot loader' })
         .option('initrd', { type: 'string' })
@@ -85,7 +87,7 @@ export function withBootCommand<T extends { profiles: string }>(y: Argv<T>, hook
       const hostForwards = parseEach(argv['host-forward'], '--host-forward', parseHostForward);
       const timeoutMs = parseDuration(argv.timeout, '--timeout');
       const diskBytes = parseDiskSize(argv['disk-size']);
-      const instance = hooks.instance({ profile: argv.profile, profilesDir: argv.profiles, role: argv.role, enrollment, userScripts: readUserScripts(argv['user-script']) });
+      const instance = hooks.instance({ profile: argv.profile, profilesDir: argv.profiles, mirror: argv.mirror, role: argv.role, enrollment, userScripts: readUserScripts(argv['user-script']) });
       let disk: string | undefined = argv.disk;
       if (disk === undefined) {
         if (!instance.cloudImage) throw new InputError(`profile ${instance.profileName} names no cloud image (image.cloud); give the image to start from with --disk`);

@@ -22,6 +22,9 @@ import { isoAssetFolder } from './render/pxe';
 import { checkPackerReady, runPacker } from './packer-run';
 import { archiveMode, renderTarGz } from './archive';
 import { writeDirectoryAtomically, writeFileAtomically } from './output';
+import { formatMirror } from './mirrors/describe';
+import { MIRROR_PRESETS } from './mirrors/presets';
+import { MIRROR_PRESET_NAMES } from './mirrors/types';
 import { FindingsError, listProfiles, loadProfile, ProfileError, formatFindings, type Profile } from './profiles';
 import { version as labimgVersion } from '../package.json';
 
@@ -118,6 +121,10 @@ function joinFlagsOf(argv: { joinApiServer?: string; joinCaCertHash?: string[]; 
   return { joinApiServer: argv.joinApiServer, joinCaCertHash: argv.joinCaCertHash, joinTokenFile: argv.joinTokenFile };
 }
 
+function mirrorOption<T>(y: Argv<T>) {
+  return y.option('mirror', { choices: MIRROR_PRESET_NAMES, describe: "fetch everything from this mirror preset instead of the profile's `mirror` (labimg mirrors lists them)" });
+}
+
 function roleOption<T>(y: Argv<T>) {
   return y.option('role', { choices: ROLES, default: 'control-plane' as Role, describe: 'what the node does in the cluster' });
 }
@@ -129,8 +136,8 @@ function requireCloudInit(inputs: BuildInputs): void {
 }
 
 const bootHooks: BootCommandHooks = {
-  instance: ({ profile: ref, profilesDir, role, enrollment, userScripts }) => {
-    const profile = loadProfile(ref, { dir: profilesDir });
+  instance: ({ profile: ref, profilesDir, mirror, role, enrollment, userScripts }) => {
+    const profile = loadProfile(ref, { dir: profilesDir, mirror });
     const inputs = { ...buildInputs(profile, undefined, enrollment), userScripts };
     requireCloudInit(inputs);
     const userData = renderBuild(inputs).find((file) => file.name === `user-data-${role}.${userScripts.length > 0 ? 'mime' : 'yaml'}`);
@@ -168,15 +175,23 @@ export function cli(args: string[]): Argv<GlobalOptions> {
       },
     )
     .command(
+      'mirrors [name]',
+      'list the mirror presets and where each takes every download from',
+      (y) => y.positional('name', { choices: MIRROR_PRESET_NAMES, describe: 'one preset' }),
+      (argv) => {
+        const names = argv.name ? [argv.name] : MIRROR_PRESET_NAMES;
+        process.stdout.write(names.map((name) => formatMirror(MIRROR_PRESETS[name])).join('\n'));
+      },
+    )
+    .command(
       'show <profile>',
       'print a profile with its extends resolved, or the AgentConfig it compiles to',
       (y) =>
-        y
-          .positional('profile', { type: 'string', demandOption: true, describe: 'profile name or YAML file' })
+        mirrorOption(y.positional('profile', { type: 'string', demandOption: true, describe: 'profile name or YAML file' }))
           .option('agent-config', { type: 'boolean', default: false, describe: 'print the compiled AgentConfig instead' })
           .option('json', { type: 'boolean', default: false }),
       (argv) => {
-        const profile = loadProfile(argv.profile, { dir: argv.profiles });
+        const profile = loadProfile(argv.profile, { dir: argv.profiles, mirror: argv.mirror });
         const value = argv.agentConfig ? compileAgentConfig(profile) : profile;
         process.stdout.write(argv.json ? `${JSON.stringify(value, null, 2)}\n` : dump(value, { lineWidth: -1, noRefs: true }));
       },
@@ -184,14 +199,14 @@ export function cli(args: string[]): Argv<GlobalOptions> {
     .command(
       'validate [refs..]',
       'check profiles (all of them when none is named); exits 1 with every problem found',
-      (y) => y.positional('refs', { type: 'string', array: true, describe: 'profile names or YAML files' }),
+      (y) => mirrorOption(y.positional('refs', { type: 'string', array: true, describe: 'profile names or YAML files' })),
       (argv) => {
         // Abstract profiles are incomplete by design; they are checked through the profiles that extend them.
         const refs = argv.refs?.length ? argv.refs : listProfiles(argv.profiles).filter((p) => !p.abstract).map((p) => p.name);
         let failed = false;
         for (const ref of refs) {
           try {
-            compileAgentConfig(loadProfile(ref, { dir: argv.profiles }));
+            compileAgentConfig(loadProfile(ref, { dir: argv.profiles, mirror: argv.mirror }));
             process.stdout.write(`ok  ${ref}\n`);
           } catch (error) {
             if (!(error instanceof ProfileError)) throw error;
@@ -206,11 +221,11 @@ export function cli(args: string[]): Argv<GlobalOptions> {
       'plan <profile>',
       'print every step, command and file the agent would run and write on a fresh host',
       (y) =>
-        roleOption(y.positional('profile', { type: 'string', demandOption: true }))
+        mirrorOption(roleOption(y.positional('profile', { type: 'string', demandOption: true })))
           .option('gpu', { choices: ['present', 'absent'] as const, default: 'absent' as const, describe: 'plan as if an NVIDIA GPU were in the host' })
           .option('json', { type: 'boolean', default: false }),
       async (argv) => {
-        const profile = loadProfile(argv.profile, { dir: argv.profiles });
+        const profile = loadProfile(argv.profile, { dir: argv.profiles, mirror: argv.mirror });
         const steps = await planAgent(compileAgentConfig(profile), nodeConfigFor(argv.role), { gpu: argv.gpu === 'present' });
         process.stdout.write(argv.json ? `${JSON.stringify(steps, null, 2)}\n` : formatPlan(steps));
       },
@@ -218,9 +233,9 @@ export function cli(args: string[]): Argv<GlobalOptions> {
     .command(
       'render <profile>',
       'print the cloud-init user-data for one role',
-      (y) => roleOption(y.positional('profile', { type: 'string', demandOption: true })).options(joinOptions).options(enrollmentOptions),
+      (y) => mirrorOption(roleOption(y.positional('profile', { type: 'string', demandOption: true }))).options(joinOptions).options(enrollmentOptions),
       (argv) => {
-        const profile = loadProfile(argv.profile, { dir: argv.profiles });
+        const profile = loadProfile(argv.profile, { dir: argv.profiles, mirror: argv.mirror });
         const inputs = buildInputs(profile, readJoinMaterial(joinFlagsOf(argv)), readEnrollment(enrollmentFlagsOf(argv)));
         requireCloudInit(inputs);
         process.stdout.write(renderUserData(inputs, argv.role).content);
@@ -230,8 +245,7 @@ export function cli(args: string[]): Argv<GlobalOptions> {
       'build <profile>',
       'write everything a node of PROFILE needs into OUT/PROFILE/, atomically',
       (y) =>
-        y
-          .positional('profile', { type: 'string', demandOption: true })
+        mirrorOption(y.positional('profile', { type: 'string', demandOption: true }))
           .option('out', { type: 'string', default: 'out', describe: 'parent directory of the build' })
           .option('tar', { type: 'boolean', default: false, describe: 'also write OUT/PROFILE.tar.gz, byte-identical for the same inputs' })
           .option('packer', { type: 'boolean', default: false, describe: 'then bake the image with Packer (packer init where needed, packer build per base image)' })
@@ -243,7 +257,7 @@ export function cli(args: string[]): Argv<GlobalOptions> {
           .options(joinOptions)
           .options(enrollmentOptions),
       async (argv) => {
-        const profile = loadProfile(argv.profile, { dir: argv.profiles });
+        const profile = loadProfile(argv.profile, { dir: argv.profiles, mirror: argv.mirror });
         const outDir = path.join(argv.out, profile.name);
         if (argv.packerOnly && !argv.packer) throw new InputError('--packer-only goes with --packer');
         const packer = argv.packer ? checkPackerReady(profile, argv.packerOnly) : undefined;

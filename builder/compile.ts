@@ -82,6 +82,7 @@ function kubernetes(profile: Profile, version: KubernetesVersion): KubernetesSpe
     kubeadmApiVersion,
     criSocket: criSocketFor(profile.runtime.cri, version),
     imageRepository: spec.imageRepository,
+    ...(spec.dnsImageRepository !== undefined ? { dnsImageRepository: spec.dnsImageRepository } : {}),
     podSubnet: spec.podSubnet,
     serviceSubnet: spec.serviceSubnet,
     prePullImages: spec.prePullImages,

@@ -154,6 +154,8 @@ export interface KubernetesSpec {
   /** e.g. "unix:///var/run/dockershim.sock" or "unix:///var/run/containerd/containerd.sock". */
   criSocket: string;
   imageRepository: string;
+  /** CoreDNS's repository (kubeadm's dns.imageRepository), where kubeadm's own choice would be wrong for the registry. */
+  dnsImageRepository?: string;
   podSubnet: string;
   serviceSubnet: string;
   /** Pull control-plane images during the bake phase, so the boot phase needs no download. */

@@ -58,6 +58,7 @@ function clusterConfiguration(config: AgentConfig, node?: NodeConfig): ClusterCo
     imageRepository: k8s.imageRepository,
     networking: { podSubnet: k8s.podSubnet, serviceSubnet: k8s.serviceSubnet },
   };
+  if (k8s.dnsImageRepository) cluster.dns = { imageRepository: k8s.dnsImageRepository };
   if (node?.controlPlaneEndpoint) cluster.controlPlaneEndpoint = node.controlPlaneEndpoint;
   // kubeadm mounts the controller manager's flex-volume folder from the host, creating it: it must be writable.
   if (k8s.volumePluginDir) cluster.controllerManager = { extraArgs: extraArgs(k8s.kubeadmApiVersion, { 'flex-volume-plugin-dir': k8s.volumePluginDir }) };

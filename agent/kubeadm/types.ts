@@ -33,6 +33,7 @@ export interface ClusterConfiguration {
   kind: 'ClusterConfiguration';
   kubernetesVersion: string;
   imageRepository: string;
+  dns?: { imageRepository: string };
   controlPlaneEndpoint?: string;
   networking: { podSubnet: string; serviceSubnet: string };
   controllerManager?: { extraArgs: ExtraArgs };

@@ -38,3 +38,15 @@ export function imageNameAndTag(text: string): { name: string; tag: string } | u
   const path = withoutDigest.slice(0, -(match[1].length + 1));
   return { name: path.slice(path.lastIndexOf('/') + 1), tag: match[1] };
 }
+
+const REGISTRY_PREFIX = new RegExp(`^(${REGISTRY})(?:/|$)`);
+
+/**
+ * The registry a reference or repository is pulled from, and the rest: `quay.io/calico/node:v3` → quay.io,
+ * calico/node:v3. A first component that is no host name is Docker Hub's, as containerd reads it.
+ */
+export function splitRegistry(text: string): { registry: string; rest: string } {
+  const match = REGISTRY_PREFIX.exec(text);
+  if (!match?.[1]) return { registry: 'docker.io', rest: text };
+  return { registry: match[1], rest: text.slice(match[1].length + 1) };
+}

@@ -9,7 +9,9 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { displayPath, findingAt, ProfileError, type Finding, type Location } from './findings';
+import { applyMirror, effectiveMirror } from '../mirrors/apply';
+import type { MirrorPresetName, MirrorSpec } from '../mirrors/types';
+import { displayPath, findingAt, ProfileError, type Finding, type Location, type PathSegment } from './findings';
 import { mergeChain } from './merge';
 import { resolveProfile } from './resolve';
 import { validateFileStructure, validateMergedCompleteness } from './schema';
@@ -24,6 +26,8 @@ const EXTENSION = '.yaml';
 export interface LoadOptions {
   /** The profiles directory: where names are looked up, and where `extends` looks after the file's own directory. */
   dir: string;
+  /** A mirror preset in place of the profile's own `mirror` (the command line's --mirror). */
+  mirror?: MirrorPresetName;
 }
 
 /** One file of a chain, read and parsed. */
@@ -168,7 +172,13 @@ export function loadProfile(ref: string, options: LoadOptions): Profile {
     },
     toPlain(merged),
   );
-  const problems = checkSemantics(profile, (fieldPath) => locate(merged, fieldPath));
+  const at = (fieldPath: readonly PathSegment[]) => locate(merged, fieldPath);
+  // The rules read the profile as written; the mirror only moves where its downloads come from.
+  const problems = checkSemantics(profile, at);
   if (problems.length > 0) throw new ProfileError(problems);
-  return profile;
+
+  const mirror: MirrorSpec = options.mirror ? { preset: options.mirror, files: [], registries: {} } : profile.mirror;
+  const mirrored = applyMirror({ ...profile, mirror }, effectiveMirror(mirror));
+  if (mirrored.gaps.length > 0) throw new ProfileError(mirrored.gaps.map((gap) => findingAt(at(gap.path), gap.path, gap.message)));
+  return mirrored.profile;
 }

@@ -5,6 +5,7 @@
  * right; this module's job is the defaults (written once, here, matching `default` in schema.json)
  * and the derived fields.
  */
+import type { FileRule, MirrorSpec, RegistryRule } from '../mirrors/types';
 import type { PlainValue } from './tree';
 import type { ImageSources, OsFamily, PackageManager, PackageSet, Profile, ProfileRepository } from './types';
 
@@ -122,6 +123,20 @@ function gpu(value: PlainValue | undefined): Profile['gpu'] {
   return resolved;
 }
 
+function mirror(value: PlainValue | undefined): MirrorSpec {
+  if (value === undefined) return { preset: 'upstream', files: [], registries: {} };
+  if (typeof value === 'string') return { preset: value as MirrorSpec['preset'], files: [], registries: {} };
+  const spec = fields(value);
+  const files = ((spec.files ?? []) as Fields[]).map((rule): FileRule => ({ from: rule.from as string, to: rule.to as string }));
+  const registries = Object.fromEntries(
+    Object.entries(fields(spec.registries)).map(([registry, rule]): [string, RegistryRule] => {
+      const ruleFields = fields(rule);
+      return [registry, { to: ruleFields.to as string, samePaths: (ruleFields.samePaths as boolean | undefined) ?? true }];
+    }),
+  );
+  return { preset: spec.preset as MirrorSpec['preset'], files, registries };
+}
+
 function kubernetesBinaries(value: PlainValue): NonNullable<Profile['kubernetes']['binaries']> {
   const spec = fields(value);
   const sha256 = fields(spec.sha256);
@@ -168,6 +183,7 @@ export function resolveProfile(identity: ProfileIdentity, merged: PlainValue): P
       schedulableControlPlane: kubernetes.schedulableControlPlane as boolean,
     },
     cni: cni(document.cni),
+    mirror: mirror(document.mirror),
   };
   const imageSources = image(document.image);
   if (imageSources) profile.image = imageSources;

@@ -122,6 +122,8 @@ function toFindings(root: SourceNode, errors: readonly ErrorObject[], missingFie
   );
   const findings: Finding[] = [];
   for (const error of errors) {
+    // "must match then/else schema" only repeats the branch's own errors, which are reported.
+    if (error.keyword === 'if') continue;
     const segments = segmentsOf(root, error.instancePath);
     if (error.keyword === 'additionalProperties') {
       const field = String(error.params.additionalProperty);

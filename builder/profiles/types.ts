@@ -7,6 +7,7 @@
  */
 
 import type { CriName, KubernetesBinary, OsFamily, OsSpec, Repository } from '../../contract/agent-config';
+import type { MirrorSpec } from '../mirrors/types';
 
 export type { CriName, OsFamily };
 export type KubernetesBinaryName = KubernetesBinary['name'];
@@ -97,6 +98,8 @@ export interface Profile {
     /** Where there is no package manager (os.packageManager none): the binaries' folder URL and their sha256. */
     binaries?: { url: string; sha256: Record<KubernetesBinaryName, string> };
     imageRepository: string;
+    /** CoreDNS's repository where kubeadm's default rule would get it wrong (set by a mirror that keeps registry.k8s.io's paths). */
+    dnsImageRepository?: string;
     podSubnet: string;
     serviceSubnet: string;
     prePullImages: boolean;
@@ -111,6 +114,8 @@ export interface Profile {
       ipPools: Array<{ cidr?: string; encapsulation: CalicoEncapsulation; blockSize: number }>;
     };
   };
+  /** Where downloads come from: the preset and the profile's own rules (`upstream` and none when not given). */
+  mirror: MirrorSpec;
   gpu?: {
     vendor: 'nvidia';
     driverPackages: PackageSet;

@@ -112,6 +112,15 @@ function checkControlPlaneComponent(doc, name) {
   checkExtraArgs(component.extraArgs, doc.apiVersion, `ClusterConfiguration.${name}.extraArgs`);
 }
 
+/** DNS: ImageMeta (imageRepository, imageTag), plus `disabled` from v1beta4. */
+function checkDns(doc) {
+  if (doc.dns === undefined) return;
+  strictFields(doc.dns, doc.apiVersion === V1BETA4 ? ['imageRepository', 'imageTag', 'disabled'] : ['imageRepository', 'imageTag'], gvk(doc));
+  if (doc.dns.imageRepository !== undefined && typeof doc.dns.imageRepository !== 'string') {
+    throw new KubeadmConfigError(`json: cannot unmarshal ${typeof doc.dns.imageRepository} into Go struct field ImageMeta.dns.imageRepository of type string`);
+  }
+}
+
 function checkNodeRegistration(doc, path) {
   const reg = doc.nodeRegistration;
   if (reg === undefined) return;
@@ -203,6 +212,7 @@ function validateKubeadmConfig(text, command, kubeadmVersion) {
       }
     }
     for (const component of ['apiServer', 'controllerManager', 'scheduler']) checkControlPlaneComponent(cluster, component);
+    checkDns(cluster);
     const net = cluster.networking || {};
     if (net.podSubnet !== undefined) checkCidr(net.podSubnet, 'networking.podSubnet');
     if (net.serviceSubnet !== undefined) checkCidr(net.serviceSubnet, 'networking.serviceSubnet');

@@ -1,0 +1,54 @@
+/**
+ * The registries the addons' own manifests pull from. labimg does not write those manifests, so it cannot
+ * rewrite their image references; under a mirror these registries need a pull-through mirror (hosts.toml).
+ */
+import type { PathSegment } from '../profiles/findings';
+import type { Profile } from '../profiles/types';
+
+export interface AddonRegistries {
+  /** The field that brings the addon in, for the error when a registry has no mirror. */
+  path: PathSegment[];
+  addon: string;
+  registries: string[];
+}
+
+// The tigera operator's image is on quay.io; the Calico images it starts moved from docker.io to quay.io
+// in operator v1.38.7 (Calico v3.30.4). Manifest installs (calico.yaml) name docker.io/calico/*.
+const CALICO_IMAGES_ON_QUAY_FROM: readonly [number, number, number] = [3, 30, 4];
+
+function calicoVersionOf(url: string): [number, number, number] | undefined {
+  const match = /\/v(\d+)\.(\d+)\.(\d+)\//.exec(url);
+  return match ? [Number(match[1]), Number(match[2]), Number(match[3])] : undefined;
+}
+
+const atLeast = (version: readonly number[], floor: readonly number[]): boolean => {
+  for (let i = 0; i < floor.length; i++) {
+    if ((version[i] ?? 0) !== (floor[i] ?? 0)) return (version[i] ?? 0) > (floor[i] ?? 0);
+  }
+  return true;
+};
+
+function calicoRegistries(manifests: readonly string[]): string[] {
+  const operator = manifests.some((url) => url.endsWith('/tigera-operator.yaml'));
+  const version = manifests.map(calicoVersionOf).find((found) => found !== undefined);
+  if (!operator) return ['docker.io'];
+  if (version === undefined) return ['quay.io', 'docker.io'];
+  return atLeast(version, CALICO_IMAGES_ON_QUAY_FROM) ? ['quay.io'] : ['quay.io', 'docker.io'];
+}
+
+/** Which registries each addon of the profile pulls from. */
+export function addonRegistries(profile: Profile): AddonRegistries[] {
+  const found: AddonRegistries[] = [];
+  const { cni, gpu } = profile;
+  if (cni.plugin === 'calico' && cni.manifests.length > 0) {
+    found.push({ path: ['cni', 'manifests'], addon: 'Calico', registries: cni.calico?.registry !== undefined ? ['quay.io'] : calicoRegistries(cni.manifests) });
+  }
+  // flannel's images moved from docker.io/flannel to ghcr.io/flannel-io in v0.26; either may be named.
+  if (cni.plugin === 'flannel' && cni.manifests.length > 0) found.push({ path: ['cni', 'manifests'], addon: 'flannel', registries: ['ghcr.io', 'docker.io'] });
+  if (gpu?.devicePlugin) {
+    // NVIDIA's device plugin is on nvcr.io; HAMi's images are Docker Hub's projecthami/*.
+    const registries = gpu.devicePlugin.kind === 'nvidia' ? ['nvcr.io'] : ['docker.io'];
+    found.push({ path: ['gpu', 'devicePlugin', 'manifests'], addon: `the ${gpu.devicePlugin.kind} device plugin`, registries });
+  }
+  return found;
+}

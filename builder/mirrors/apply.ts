@@ -1,0 +1,229 @@
+/**
+ * A profile under a mirror: every URL and image reference it names, rewritten onto the mirror, and the
+ * containerd registry mirrors that carry the images named inside the addons' manifests.
+ *
+ * Pure. What the mirror has no rule for is returned as a gap at its field, never left pointing upstream:
+ * a mirror is chosen where the upstream cannot be reached, so a download that silently escapes it is a
+ * boot that hangs on a timeout.
+ */
+import type { PathSegment } from '../profiles/findings';
+import { splitRegistry } from '../profiles/image-reference';
+import type { Profile } from '../profiles/types';
+import { addonRegistries } from './addon-registries';
+import { MIRROR_PRESETS } from './presets';
+import type { Mirror, MirrorSpec, RegistryRule } from './types';
+
+export interface MirrorGap {
+  path: PathSegment[];
+  message: string;
+}
+
+export interface MirroredProfile {
+  profile: Profile;
+  gaps: MirrorGap[];
+}
+
+/** The preset under the spec, with the profile's own rules taking precedence. */
+export function effectiveMirror(spec: MirrorSpec): Mirror {
+  const preset = spec.preset === 'custom' ? { files: [], registries: {} } : MIRROR_PRESETS[spec.preset];
+  return {
+    name: spec.preset,
+    files: [...spec.files, ...preset.files],
+    registries: { ...preset.registries, ...spec.registries },
+  };
+}
+
+const hostOfUrl = (url: string): string | undefined => {
+  try {
+    return new URL(url).host.toLowerCase();
+  } catch {
+    return undefined;
+  }
+};
+
+/** Hosts the mirror itself serves from: a URL already there is left as it is. */
+function mirrorFileHosts(mirror: Mirror): Set<string> {
+  return new Set(mirror.files.map((rule) => hostOfUrl(rule.to)).filter((host): host is string => host !== undefined));
+}
+
+function mirrorRegistryHosts(mirror: Mirror): Set<string> {
+  return new Set(Object.values(mirror.registries).map((rule) => splitRegistry(rule.to).registry));
+}
+
+const originOf = (url: string): string => {
+  try {
+    return `${new URL(url).origin}/`;
+  } catch {
+    return url;
+  }
+};
+
+class Rewriter {
+  readonly gaps: MirrorGap[] = [];
+  private readonly files: Mirror['files'];
+  private readonly fileHosts: Set<string>;
+  private readonly registryHosts: Set<string>;
+  /** The upstream preset under a profile's own rules moves only what they match and leaves the rest upstream. */
+  private readonly strict: boolean;
+
+  constructor(readonly mirror: Mirror) {
+    this.strict = mirror.name !== 'upstream';
+    // The most specific rule wins, whatever order the tables list them in.
+    this.files = [...mirror.files].sort((a, b) => b.from.length - a.from.length);
+    this.fileHosts = mirrorFileHosts(mirror);
+    this.registryHosts = mirrorRegistryHosts(mirror);
+  }
+
+  url(url: string, path: PathSegment[]): string {
+    const rule = this.files.find((candidate) => url.startsWith(candidate.from));
+    const host = hostOfUrl(url);
+    if (host !== undefined && this.fileHosts.has(host)) return url;
+    if (rule) return rule.to + url.slice(rule.from.length);
+    if (!this.strict) return url;
+    this.gaps.push({
+      path,
+      message: `${url} is outside mirror "${this.mirror.name}", which has no rule for ${originOf(url)}: add one under mirror.files (from: ${originOf(url)}, to: where your mirror serves it) or choose another mirror`,
+    });
+    return url;
+  }
+
+  urls(urls: readonly string[], path: PathSegment[]): string[] {
+    return urls.map((url, index) => this.url(url, [...path, index]));
+  }
+
+  /** Packer's checksum: "file:<URL of a checksum list>" is a download too; "sha256:<hex>" is not. */
+  checksum(checksum: string, path: PathSegment[]): string {
+    return checksum.startsWith('file:') ? `file:${this.url(checksum.slice('file:'.length), path)}` : checksum;
+  }
+
+  /** An image reference or repository (no tag), onto the mirror of its registry. */
+  image(reference: string, path: PathSegment[]): string {
+    const { registry, rest } = splitRegistry(reference);
+    if (this.registryHosts.has(registry)) return reference;
+    const rule = this.mirror.registries[registry];
+    if (rule) return rest === '' ? rule.to : `${rule.to}/${rest}`;
+    if (!this.strict) return reference;
+    this.gaps.push({
+      path,
+      message: `${reference} is pulled from ${registry}, which mirror "${this.mirror.name}" has no rule for: add mirror.registries.${registry} (to: your mirror of it) or choose another mirror`,
+    });
+    return reference;
+  }
+
+  registryRule(registry: string): RegistryRule | undefined {
+    return this.mirror.registries[registry];
+  }
+}
+
+const KUBEADM_DEFAULT_REPOSITORY = 'registry.k8s.io';
+
+function withPullThroughMirrors(profile: Profile, mirror: Mirror): Profile['runtime'] {
+  const { containerd, docker } = profile.runtime;
+  const registryMirrors: Record<string, string[]> = Object.fromEntries(Object.entries(containerd.registryMirrors).map(([registry, urls]) => [registry, [...urls]]));
+  for (const [registry, rule] of Object.entries(mirror.registries)) {
+    if (!rule.samePaths) continue;
+    // The profile's own mirrors are tried first; the preset's after them.
+    const urls = registryMirrors[registry] ?? [];
+    const url = `https://${rule.to}`;
+    if (!urls.includes(url)) registryMirrors[registry] = [...urls, url];
+  }
+  const runtime: Profile['runtime'] = { ...profile.runtime, containerd: { ...containerd, registryMirrors } };
+  const dockerHub = mirror.registries['docker.io'];
+  if (docker && dockerHub?.samePaths) {
+    const url = `https://${dockerHub.to}`;
+    runtime.docker = { ...docker, registryMirrors: docker.registryMirrors.includes(url) ? [...docker.registryMirrors] : [...docker.registryMirrors, url] };
+  }
+  return runtime;
+}
+
+function addonGaps(profile: Profile, rewriter: Rewriter): void {
+  if (rewriter.mirror.name === 'upstream') return;
+  const docker = profile.runtime.cri === 'docker';
+  for (const { path, addon, registries } of addonRegistries(profile)) {
+    for (const registry of registries) {
+      const rule = rewriter.registryRule(registry);
+      const name = rewriter.mirror.name;
+      if (docker && registry !== 'docker.io') {
+        rewriter.gaps.push({ path, message: `${addon} pulls images from ${registry}, and Docker's registry mirrors cover Docker Hub alone: use containerd (runtime.cri) to pull ${registry} through mirror "${name}"` });
+      } else if (!rule?.samePaths) {
+        const why = rule ? `its rule for ${registry} (${rule.to}) does not serve the same paths` : `it has no rule for ${registry}`;
+        rewriter.gaps.push({ path, message: `${addon} pulls images from ${registry} inside its manifests, and mirror "${name}" cannot carry them: ${why}. Add mirror.registries.${registry} with a pull-through mirror (samePaths: true)` });
+      }
+    }
+  }
+}
+
+/** `profile` with every download moved onto `mirror`; the upstream mirror changes nothing. */
+export function applyMirror(profile: Profile, mirror: Mirror): MirroredProfile {
+  if (mirror.files.length === 0 && Object.keys(mirror.registries).length === 0) return { profile, gaps: [] };
+  const rewrite = new Rewriter(mirror);
+  for (const [registry, rule] of Object.entries(profile.mirror.registries)) {
+    // hosts.toml names a host; a mirror under a path would need containerd's override_path and its API prefix.
+    if (rule.samePaths && rule.to.includes('/')) {
+      rewrite.gaps.push({ path: ['mirror', 'registries', registry, 'to'], message: `a mirror with samePaths is a registry host containerd pulls ${registry} through, without a path; got "${rule.to}" (set samePaths: false for a copy under a path)` });
+    }
+  }
+
+  const repositories = Object.fromEntries(
+    Object.entries(profile.repositories).map(([id, repo]) => [
+      id,
+      { ...repo, baseUrl: rewrite.url(repo.baseUrl, ['repositories', id, 'baseUrl']), gpgKeys: rewrite.urls(repo.gpgKeys, ['repositories', id, 'gpgKeys']) },
+    ]),
+  );
+
+  const k8s = profile.kubernetes;
+  const imageRepository = rewrite.image(k8s.imageRepository, ['kubernetes', 'imageRepository']);
+  const kubernetes: Profile['kubernetes'] = { ...k8s, imageRepository };
+  // kubeadm keeps CoreDNS one level down (coredns/coredns) only on its default registry; a mirror that
+  // serves registry.k8s.io's own paths needs that level named, a flat copy of kubeadm's images does not.
+  const k8sRule = rewrite.registryRule(KUBEADM_DEFAULT_REPOSITORY);
+  if (k8s.imageRepository === KUBEADM_DEFAULT_REPOSITORY && k8sRule?.samePaths && k8s.dnsImageRepository === undefined) {
+    kubernetes.dnsImageRepository = `${imageRepository}/coredns`;
+  }
+  if (k8s.binaries) kubernetes.binaries = { ...k8s.binaries, url: rewrite.url(k8s.binaries.url, ['kubernetes', 'binaries', 'url']) };
+
+  const runtime = withPullThroughMirrors(profile, mirror);
+  runtime.containerd.sandboxImage = rewrite.image(profile.runtime.containerd.sandboxImage, ['runtime', 'containerd', 'sandboxImage']);
+
+  const cni: Profile['cni'] = { ...profile.cni, manifests: rewrite.urls(profile.cni.manifests, ['cni', 'manifests']) };
+  if (profile.cni.calico) {
+    const { registry } = profile.cni.calico;
+    cni.calico = { ...profile.cni.calico };
+    // The tigera operator appends image paths to this prefix, which therefore ends in "/".
+    if (registry !== undefined) cni.calico.registry = `${rewrite.image(registry.replace(/\/+$/, ''), ['cni', 'calico', 'registry'])}/`;
+  }
+
+  const mirrored: Profile = {
+    ...profile,
+    agent: { nodeRuntime: { ...profile.agent.nodeRuntime, url: rewrite.url(profile.agent.nodeRuntime.url, ['agent', 'nodeRuntime', 'url']) } },
+    repositories,
+    runtime,
+    kubernetes,
+    cni,
+  };
+  if (profile.gpu) {
+    mirrored.gpu = { ...profile.gpu };
+    if (profile.gpu.devicePlugin) {
+      mirrored.gpu.devicePlugin = { ...profile.gpu.devicePlugin, manifests: rewrite.urls(profile.gpu.devicePlugin.manifests, ['gpu', 'devicePlugin', 'manifests']) };
+    }
+  }
+  if (profile.image) mirrored.image = mirroredImageSources(profile.image, rewrite);
+  addonGaps(profile, rewrite);
+  return { profile: mirrored, gaps: rewrite.gaps };
+}
+
+function mirroredImageSources(image: NonNullable<Profile['image']>, rewrite: Rewriter): NonNullable<Profile['image']> {
+  const sources: NonNullable<Profile['image']> = { ...image };
+  if (image.cloud) {
+    sources.cloud = { url: rewrite.url(image.cloud.url, ['image', 'cloud', 'url']), checksum: rewrite.checksum(image.cloud.checksum, ['image', 'cloud', 'checksum']) };
+  }
+  if (image.netInstall) {
+    const net: NonNullable<typeof image.netInstall> = {};
+    for (const key of ['kernel', 'initrd', 'repo', 'iso'] as const) {
+      const url = image.netInstall[key];
+      if (url !== undefined) net[key] = rewrite.url(url, ['image', 'netInstall', key]);
+    }
+    sources.netInstall = net;
+  }
+  return sources;
+}
