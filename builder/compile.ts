@@ -153,8 +153,11 @@ export function compileAgentConfig(profile: Profile): AgentConfig {
   return config;
 }
 
-/** The Node.js tarball the agent runs on; not part of AgentConfig, because it is needed before the agent can start. */
+/** How the node gets the Node.js the agent runs on; not part of AgentConfig, because it is needed before the agent can start. */
 export function nodeRuntimeOf(profile: Profile): NodeRuntime {
-  const { version, url, sha256 } = profile.agent.nodeRuntime;
-  return { version, url, sha256 };
+  const { version, url, sha256, source, package: name } = profile.agent.nodeRuntime;
+  const { packageManager } = profile.os;
+  // The semantic rules refuse a package where there is no package manager.
+  if (source === 'package' && packageManager !== 'none') return { source, name, packageManager };
+  return { source: 'tarball', version, url, sha256 };
 }

@@ -129,7 +129,7 @@ for (const profile of PROFILES) {
 
         // Everything remote has its sha256: Node.js, and where there are no packages the Kubernetes binaries.
         const expected = [
-          { source: inputs.nodeRuntime.url, sha256: inputs.nodeRuntime.sha256 },
+          ...(inputs.nodeRuntime.source === 'tarball' ? [{ source: inputs.nodeRuntime.url, sha256: inputs.nodeRuntime.sha256 }] : []),
           ...(inputs.agentConfig.kubernetes.binaries ?? []).map((binary) => ({ source: binary.url, sha256: binary.sha256 })),
         ];
         const remote = sources(config).filter(({ source }) => /^https?:/.test(source));
@@ -206,7 +206,7 @@ test("Ignition itself lands every file, fetches the Node.js tarball against its 
   const tarball = fakeNodeTarball();
   const served = readFileSync(tarball.file);
   const inputs = inputsFor('ubuntu', 'worker', true);
-  const { root, ok, errors } = await serving(served, (url) => runIgnition(renderIgnitionConfig({ ...inputs, nodeRuntime: { version: '16.20.2', url, sha256: tarball.sha256 } })));
+  const { root, ok, errors } = await serving(served, (url) => runIgnition(renderIgnitionConfig({ ...inputs, nodeRuntime: { source: 'tarball', version: '16.20.2', url, sha256: tarball.sha256 } })));
   t.true(ok, errors);
 
   const at = (file: string): string => path.join(root, file);
@@ -235,7 +235,7 @@ test('Ignition refuses a Node.js tarball whose sha256 differs from the profile, 
   const tarball = fakeNodeTarball();
   const wrong = createHash('sha256').update('something else').digest('hex');
   const inputs = inputsFor('ubuntu', 'worker', false);
-  const { root, ok, errors } = await serving(readFileSync(tarball.file), (url) => runIgnition(renderIgnitionConfig({ ...inputs, nodeRuntime: { version: '16.20.2', url, sha256: wrong } })));
+  const { root, ok, errors } = await serving(readFileSync(tarball.file), (url) => runIgnition(renderIgnitionConfig({ ...inputs, nodeRuntime: { source: 'tarball', version: '16.20.2', url, sha256: wrong } })));
   t.false(ok);
   t.regex(errors, /hash verification failed/);
   t.false(existsSync(path.join(root, PATHS.nodeTarball)));
@@ -268,7 +268,7 @@ function flatcarServed(base: string, bodies: Record<string, Buffer>, pins: Recor
   return {
     ...inputs,
     agentConfig: { ...inputs.agentConfig, kubernetes: { ...inputs.agentConfig.kubernetes, binaries } },
-    nodeRuntime: { version: '16.20.2', url: `${base}/node.tgz`, sha256: sha256Of(bodies['/node.tgz']!) },
+    nodeRuntime: { source: 'tarball', version: '16.20.2', url: `${base}/node.tgz`, sha256: sha256Of(bodies['/node.tgz']!) },
   };
 }
 

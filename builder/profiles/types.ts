@@ -17,11 +17,18 @@ export type CalicoEncapsulation = 'VXLANCrossSubnet' | 'VXLAN' | 'IPIP' | 'IPIPC
 /** Package name → exact version in the distro's format, or null for the newest available. */
 export type PackageSet = Record<string, string | null>;
 
-export interface NodeRuntime {
+/** The official tarball the agent runs on, as the profile names it (base.yaml for every profile). */
+export interface NodeTarball {
   version: string;
   url: string;
   sha256: string;
 }
+
+/**
+ * How the agent's Node.js reaches the node: the official tarball, checked by sha256, or the distro's own
+ * package where the distro ships a Node.js the agent runs on (16 or later).
+ */
+export type NodeRuntime = ({ source: 'tarball' } & NodeTarball) | { source: 'package'; name: string; packageManager: 'apt' | 'dnf' | 'yum' };
 
 /**
  * Where a node's operating system comes from, for the delivery paths that start from one: Packer bakes from a
@@ -62,7 +69,8 @@ export interface Profile {
     /** Derived from the package manager. */
     family: OsFamily;
   };
-  agent: { nodeRuntime: NodeRuntime };
+  /** With source `package` the distro's package is installed and the tarball is not used. */
+  agent: { nodeRuntime: NodeTarball & { source: 'tarball' | 'package'; package: string } };
   /** Absent on profiles that name no base image (then no Packer template or PXE files are written for them). */
   image?: ImageSources;
   host: {

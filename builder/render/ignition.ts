@@ -78,7 +78,7 @@ export function renderIgnitionConfig(inputs: UserDataInputs, agent?: AgentSource
   if (hasSecrets(inputs.secrets)) files.push(inline(PATHS.nodeSecrets, 0o600, toJsonFile(inputs.secrets)));
   files.push(
     inline(PATHS.nodeInstaller, 0o755, renderNodeInstaller(inputs.nodeRuntime)),
-    remote(PATHS.nodeTarball, 0o644, inputs.nodeRuntime.url, inputs.nodeRuntime.sha256),
+    ...(inputs.nodeRuntime.source === 'tarball' ? [remote(PATHS.nodeTarball, 0o644, inputs.nodeRuntime.url, inputs.nodeRuntime.sha256)] : []),
     // Where there are no packages (Flatcar): Ignition fetches the Kubernetes binaries, against the same sha256
     // the agent's kubernetes-binaries step checks them by.
     ...(inputs.agentConfig.kubernetes.binaries ?? []).map((binary) => remote(binary.path, 0o755, binary.url, binary.sha256)),

@@ -7,7 +7,7 @@ export interface RenderedFile {
   mode: number;
 }
 
-export type { NodeRuntime } from '../profiles/types';
+export type { NodeRuntime, NodeTarball } from '../profiles/types';
 
 export function textFile(name: string, content: string, mode = 0o644): RenderedFile {
   return { name, content: Buffer.from(content, 'utf8'), mode };
