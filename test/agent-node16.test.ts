@@ -36,14 +36,18 @@ test('under Node 16 the agent runs the whole centos-gpu lab on a GPU host, then 
   t.deepEqual(scenario.changesOnSecondRun, []);
 });
 
-for (const name of ['rocky9-gpu', 'ubuntu2404-gpu']) {
-  test(`under Node 16 the agent runs the whole ${name} lab (Kubernetes 1.35, containerd config version 3), then changes nothing`, async (t) => {
+for (const [name, kubernetes, configVersion, kubeadmApi] of [
+  ['rocky9-gpu', '1.35', 3, 'v1beta4'],
+  ['ubuntu2404-gpu', '1.35', 3, 'v1beta4'],
+  ['debian12-gpu', '1.28', 2, 'v1beta3'],
+] as const) {
+  test(`under Node 16 the agent runs the whole ${name} lab (Kubernetes ${kubernetes}, containerd config version ${configVersion}), then changes nothing`, async (t) => {
     const scenario = await runScenario({ config: profileConfig(name), node: fixture<NodeConfig>('node-control-plane'), gpu: true, nodeBinary: NODE16 });
     t.teardown(() => scenario.machine.dispose());
     t.is(scenario.first.code, 0, scenario.first.stdout + scenario.first.stderr);
-    t.regex(readFileSync(scenario.machine.path('/etc/containerd/config.toml'), 'utf8'), /^version = 3$/m);
+    t.regex(readFileSync(scenario.machine.path('/etc/containerd/config.toml'), 'utf8'), new RegExp(`^version = ${configVersion}$`, 'm'));
     const init = documentOfKind(kubeadmDocuments(scenario.machine, 'init'), 'InitConfiguration');
-    t.is(init.apiVersion, 'kubeadm.k8s.io/v1beta4');
+    t.is(init.apiVersion, `kubeadm.k8s.io/${kubeadmApi}`);
     t.is(scenario.second.code, 0, scenario.second.stderr);
     t.deepEqual(scenario.changesOnSecondRun, []);
   });

@@ -15,7 +15,7 @@ function changed(name: string, change: (profile: Profile) => void): Profile {
 }
 
 test('the shipped profiles pass every rule', (t) => {
-  for (const name of ['centos', 'centos-gpu', 'debian12', 'flatcar', 'rocky9', 'rocky9-gpu', 'ubuntu', 'ubuntu-gpu', 'ubuntu1804', 'ubuntu2204', 'ubuntu2204-gpu', 'ubuntu2404', 'ubuntu2404-gpu']) {
+  for (const name of ['centos', 'centos-gpu', 'debian12', 'debian12-gpu', 'flatcar', 'rocky9', 'rocky9-gpu', 'ubuntu', 'ubuntu-gpu', 'ubuntu1804', 'ubuntu2204', 'ubuntu2204-gpu', 'ubuntu2404', 'ubuntu2404-gpu']) {
     t.deepEqual(checkSemantics(loadProfile(name, { dir: profilesDir }), nowhere), [], name);
   }
 });

@@ -58,6 +58,7 @@ const aliyunFiles: FileRule[] = [
   { from: 'https://dl.rockylinux.org/pub/rocky/', to: 'https://mirrors.aliyun.com/rockylinux/', provider: ALIYUN },
   { from: 'https://cloud-images.ubuntu.com/', to: 'https://mirrors.aliyun.com/ubuntu-cloud-images/', provider: ALIYUN },
   { from: 'https://releases.ubuntu.com/', to: 'https://mirrors.aliyun.com/ubuntu-releases/', provider: ALIYUN },
+  { from: 'https://deb.debian.org/debian/', to: 'https://mirrors.aliyun.com/debian/', provider: ALIYUN },
   { from: 'https://registry.npmjs.org/', to: 'https://registry.npmmirror.com/', provider: NPMMIRROR },
   ...GITHUB_AND_K8S_RELEASES.map((from) => ({ from, to: `${DAOCLOUD_FILE_PROXY}${from.slice('https://'.length)}`, provider: DAOCLOUD })),
 ];
