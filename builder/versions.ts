@@ -260,6 +260,16 @@ export function pkgsK8sIoUrlFor(version: KubernetesVersion, kind: 'rpm' | 'deb')
   return `https://pkgs.k8s.io/core:/stable:/v${formatMinor(version)}/${kind}/`;
 }
 
+/** Numeric dotted versions (2.28, 3.30.4) compared part by part; a missing part counts as 0. */
+export function compareDotted(a: string, b: string): number {
+  const [x, y] = [a.split('.').map(Number), b.split('.').map(Number)];
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    const diff = (x[i] ?? 0) - (y[i] ?? 0);
+    if (diff !== 0) return diff;
+  }
+  return 0;
+}
+
 export function hostOf(url: string): string | undefined {
   try {
     return new URL(url).hostname.toLowerCase();

@@ -4,6 +4,7 @@
  */
 import type { PathSegment } from '../profiles/findings';
 import type { Profile } from '../profiles/types';
+import { compareDotted } from '../versions';
 
 export interface AddonRegistries {
   /** The field that brings the addon in, for the error when a registry has no mirror. */
@@ -14,26 +15,19 @@ export interface AddonRegistries {
 
 // The tigera operator's image is on quay.io; the Calico images it starts moved from docker.io to quay.io
 // in operator v1.38.7 (Calico v3.30.4). Manifest installs (calico.yaml) name docker.io/calico/*.
-const CALICO_IMAGES_ON_QUAY_FROM: readonly [number, number, number] = [3, 30, 4];
+const CALICO_IMAGES_ON_QUAY_FROM = '3.30.4';
 
-function calicoVersionOf(url: string): [number, number, number] | undefined {
-  const match = /\/v(\d+)\.(\d+)\.(\d+)\//.exec(url);
-  return match ? [Number(match[1]), Number(match[2]), Number(match[3])] : undefined;
+/** The Calico release a manifest URL names (.../calico/v3.31.7/manifests/...). */
+function calicoVersionOf(url: string): string | undefined {
+  return /\/v(\d+\.\d+\.\d+)\//.exec(url)?.[1];
 }
-
-const atLeast = (version: readonly number[], floor: readonly number[]): boolean => {
-  for (let i = 0; i < floor.length; i++) {
-    if ((version[i] ?? 0) !== (floor[i] ?? 0)) return (version[i] ?? 0) > (floor[i] ?? 0);
-  }
-  return true;
-};
 
 function calicoRegistries(manifests: readonly string[]): string[] {
   const operator = manifests.some((url) => url.endsWith('/tigera-operator.yaml'));
   const version = manifests.map(calicoVersionOf).find((found) => found !== undefined);
   if (!operator) return ['docker.io'];
   if (version === undefined) return ['quay.io', 'docker.io'];
-  return atLeast(version, CALICO_IMAGES_ON_QUAY_FROM) ? ['quay.io'] : ['quay.io', 'docker.io'];
+  return compareDotted(version, CALICO_IMAGES_ON_QUAY_FROM) >= 0 ? ['quay.io'] : ['quay.io', 'docker.io'];
 }
 
 /** Which registries each addon of the profile pulls from. */

@@ -9,6 +9,7 @@
 import type { PathSegment } from '../profiles/findings';
 import { splitRegistry } from '../profiles/image-reference';
 import type { Profile } from '../profiles/types';
+import { hostOf } from '../versions';
 import { addonRegistries } from './addon-registries';
 import { MIRROR_PRESETS } from './presets';
 import type { Mirror, MirrorSpec, RegistryRule } from './types';
@@ -33,17 +34,9 @@ export function effectiveMirror(spec: MirrorSpec): Mirror {
   };
 }
 
-const hostOfUrl = (url: string): string | undefined => {
-  try {
-    return new URL(url).host.toLowerCase();
-  } catch {
-    return undefined;
-  }
-};
-
 /** Hosts the mirror itself serves from: a URL already there is left as it is. */
 function mirrorFileHosts(mirror: Mirror): Set<string> {
-  return new Set(mirror.files.map((rule) => hostOfUrl(rule.to)).filter((host): host is string => host !== undefined));
+  return new Set(mirror.files.map((rule) => hostOf(rule.to)).filter((host): host is string => host !== undefined));
 }
 
 function mirrorRegistryHosts(mirror: Mirror): Set<string> {
@@ -64,7 +57,7 @@ class Rewriter {
   private readonly fileHosts: Set<string>;
   private readonly registryHosts: Set<string>;
   /** The upstream preset under a profile's own rules moves only what they match and leaves the rest upstream. */
-  private readonly strict: boolean;
+  readonly strict: boolean;
 
   constructor(readonly mirror: Mirror) {
     this.strict = mirror.name !== 'upstream';
@@ -75,9 +68,9 @@ class Rewriter {
   }
 
   url(url: string, path: PathSegment[]): string {
-    const rule = this.files.find((candidate) => url.startsWith(candidate.from));
-    const host = hostOfUrl(url);
+    const host = hostOf(url);
     if (host !== undefined && this.fileHosts.has(host)) return url;
+    const rule = this.files.find((candidate) => url.startsWith(candidate.from));
     if (rule) return rule.to + url.slice(rule.from.length);
     if (!this.strict) return url;
     this.gaps.push({
@@ -117,27 +110,26 @@ class Rewriter {
 
 const KUBEADM_DEFAULT_REPOSITORY = 'registry.k8s.io';
 
+/** The profile's own mirrors are tried first, the mirror's pull-through host after them. */
+const withPullThrough = (urls: readonly string[], rule: RegistryRule): string[] => {
+  const url = `https://${rule.to}`;
+  return urls.includes(url) ? [...urls] : [...urls, url];
+};
+
 function withPullThroughMirrors(profile: Profile, mirror: Mirror): Profile['runtime'] {
   const { containerd, docker } = profile.runtime;
   const registryMirrors: Record<string, string[]> = Object.fromEntries(Object.entries(containerd.registryMirrors).map(([registry, urls]) => [registry, [...urls]]));
   for (const [registry, rule] of Object.entries(mirror.registries)) {
-    if (!rule.samePaths) continue;
-    // The profile's own mirrors are tried first; the preset's after them.
-    const urls = registryMirrors[registry] ?? [];
-    const url = `https://${rule.to}`;
-    if (!urls.includes(url)) registryMirrors[registry] = [...urls, url];
+    if (rule.samePaths) registryMirrors[registry] = withPullThrough(registryMirrors[registry] ?? [], rule);
   }
   const runtime: Profile['runtime'] = { ...profile.runtime, containerd: { ...containerd, registryMirrors } };
   const dockerHub = mirror.registries['docker.io'];
-  if (docker && dockerHub?.samePaths) {
-    const url = `https://${dockerHub.to}`;
-    runtime.docker = { ...docker, registryMirrors: docker.registryMirrors.includes(url) ? [...docker.registryMirrors] : [...docker.registryMirrors, url] };
-  }
+  if (docker && dockerHub?.samePaths) runtime.docker = { ...docker, registryMirrors: withPullThrough(docker.registryMirrors, dockerHub) };
   return runtime;
 }
 
 function addonGaps(profile: Profile, rewriter: Rewriter): void {
-  if (rewriter.mirror.name === 'upstream') return;
+  if (!rewriter.strict) return;
   const docker = profile.runtime.cri === 'docker';
   for (const { path, addon, registries } of addonRegistries(profile)) {
     for (const registry of registries) {

@@ -8,6 +8,7 @@
  */
 import {
   AGENT_NODE_MAJOR,
+  compareDotted,
   containerdConfigVersionFor,
   containerdShortfall,
   containerdVersionOfPackage,
@@ -76,15 +77,6 @@ function kubernetesVersionOf(profile: Profile): KubernetesVersion | undefined {
 
 function repoKind(profile: Profile): 'rpm' | 'deb' {
   return profile.os.family === 'rhel' ? 'rpm' : 'deb';
-}
-
-function compareDotted(a: string, b: string): number {
-  const [x, y] = [a.split('.').map(Number), b.split('.').map(Number)];
-  for (let i = 0; i < Math.max(x.length, y.length); i++) {
-    const diff = (x[i] ?? 0) - (y[i] ?? 0);
-    if (diff !== 0) return diff;
-  }
-  return 0;
 }
 
 /** Every string under `value` that is a URL, with its path. */
