@@ -296,6 +296,7 @@ export const DISTRO_NODEJS_VERSIONS: Readonly<Record<string, string>> = {
   'ubuntu 24.04': '18.19.1',
   'debian 11': '12.22.12',
   'debian 12': '18.19.0',
+  'debian 13': '20.19.2',
   'rocky 8': '10.24.0',
   'rocky 9': '16.20.2',
   'rhel 8': '10.24.0',

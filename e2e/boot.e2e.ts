@@ -12,9 +12,10 @@
  *   broken:  containerd configured without SystemdCgroup: the checks must see it.
  */
 import test, { type ExecutionContext } from 'ava';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadAll } from 'js-yaml';
+import { kubeadmApiVersionFor, parseKubernetesVersion } from '../builder/versions';
 import { RUN_COMPLETE_STEP } from '../contract/endpoint-api';
 import { Registry } from '../endpoint/registry';
 import { FileStore } from '../endpoint/store/file-store';
@@ -39,6 +40,9 @@ function boot(t: ExecutionContext, name: string, disk: string, flags: string[], 
 /** What must hold on a control plane the agent brought up; each problem in words. */
 function controlPlaneProblems(facts: GuestFacts | undefined): string[] {
   if (!facts) return ['the checker printed no facts: the VM never got that far (see its console log)'];
+  const { sandboxImage } = world.profile.runtime.containerd;
+  const kubernetes = `v${world.profile.kubernetes.version}`;
+  const kubeadmApi = `kubeadm.k8s.io/${kubeadmApiVersionFor(parseKubernetesVersion(world.profile.kubernetes.version)!)}`;
   const problems: string[] = [];
   const expect = (ok: boolean, problem: string) => void (ok || problems.push(problem));
   expect(facts.agent.activeState === 'active', `the agent's unit is ${facts.agent.activeState} (${facts.agent.result}, exit ${facts.agent.status})`);
@@ -47,18 +51,19 @@ function controlPlaneProblems(facts: GuestFacts | undefined): string[] {
   expect(facts.swaps.length === 0, `swap is on: ${facts.swaps.join('; ')}`);
   expect(facts.containerd.active === 'active', `containerd is ${facts.containerd.active}`);
   expect(facts.containerd.systemdCgroup, 'containerd runs runc without SystemdCgroup = true');
-  expect(facts.containerd.sandboxImage === 'registry.k8s.io/pause:3.9', `containerd's sandbox image is ${facts.containerd.sandboxImage}, not the profile's registry.k8s.io/pause:3.9`);
+  expect(facts.containerd.sandboxImage === sandboxImage, `containerd's sandbox image is ${facts.containerd.sandboxImage}, not the profile's ${sandboxImage}`);
   expect(facts.containerd.criPlugin === 'ok', `containerd's CRI plugin is ${facts.containerd.criPlugin}`);
-  expect(facts.containerd.images.includes('registry.k8s.io/kube-apiserver:v1.28.15'), 'the control-plane images are not in containerd');
+  expect(facts.containerd.images.includes(`registry.k8s.io/kube-apiserver:${kubernetes}`), 'the control-plane images are not in containerd');
+  expect(facts.containerd.images.includes(sandboxImage), `the sandbox image ${sandboxImage} is not in containerd`);
   expect(facts.kubelet.enabled === 'enabled', `the kubelet is ${facts.kubelet.enabled}`);
   expect(facts.refreshTimer === 'active', `the join-material refresh timer is ${facts.refreshTimer}`);
   const inits = facts.calls.filter((call) => call.startsWith('kubeadm init --config'));
   expect(inits.length === 1, `kubeadm init ran ${inits.length} times`);
   const docs = facts.initConfig ? (loadAll(facts.initConfig) as Array<Record<string, any>>) : [];
   const kind = (name: string) => docs.find((doc) => doc.kind === name);
-  expect(kind('InitConfiguration')?.apiVersion === 'kubeadm.k8s.io/v1beta3', 'kubeadm init got no v1beta3 InitConfiguration');
+  expect(kind('InitConfiguration')?.apiVersion === kubeadmApi, `kubeadm init got no ${kubeadmApi} InitConfiguration`);
   expect(kind('InitConfiguration')?.nodeRegistration?.criSocket === 'unix:///var/run/containerd/containerd.sock', 'kubeadm init was not pointed at containerd');
-  expect(kind('ClusterConfiguration')?.kubernetesVersion === 'v1.28.15', 'kubeadm init was not asked for v1.28.15');
+  expect(kind('ClusterConfiguration')?.kubernetesVersion === kubernetes, `kubeadm init was not asked for ${kubernetes}`);
   expect(kind('KubeletConfiguration')?.cgroupDriver === 'systemd', 'the kubelet was not given the systemd cgroup driver');
   expect(facts.created.some((source) => source.endsWith('tigera-operator.yaml')), 'the CNI manifests were not created');
   for (const [id, step] of Object.entries(facts.agentState?.steps ?? {})) {
@@ -144,7 +149,7 @@ test.serial('reboot: kubeadm reboots the machine in the middle of the boot phase
 
 test.serial('broken: containerd without SystemdCgroup = true, and the checks see it', async (t) => {
   const broken = path.join(path.dirname(world.profileFile), 'debian12-e2e-broken.yaml');
-  writeFileSync(broken, `${readFileSync(world.profileFile, 'utf8').replace('description: debian12 as shipped', 'description: debian12 broken on purpose')}runtime:\n  containerd:\n    systemdCgroup: false\n`);
+  writeFileSync(broken, `description: the end-to-end profile, broken on purpose\nextends: ${path.basename(world.profileFile, '.yaml')}\nruntime:\n  containerd:\n    systemdCgroup: false\n`);
   const run = await boot(t, 'cp-broken', (await bakedDisk()).disk, world.offlineFlags(), { profile: broken });
   t.deepEqual(controlPlaneProblems(run.facts), [
     'containerd runs runc without SystemdCgroup = true',

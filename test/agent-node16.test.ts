@@ -39,7 +39,7 @@ test('under Node 16 the agent runs the whole centos-gpu lab on a GPU host, then 
 for (const [name, kubernetes, configVersion, kubeadmApi] of [
   ['rocky9-gpu', '1.35', 3, 'v1beta4'],
   ['ubuntu2404-gpu', '1.35', 3, 'v1beta4'],
-  ['debian12-gpu', '1.28', 2, 'v1beta3'],
+  ['ubuntu-gpu', '1.28', 2, 'v1beta3'],
 ] as const) {
   test(`under Node 16 the agent runs the whole ${name} lab (Kubernetes ${kubernetes}, containerd config version ${configVersion}), then changes nothing`, async (t) => {
     const scenario = await runScenario({ config: profileConfig(name), node: fixture<NodeConfig>('node-control-plane'), gpu: true, nodeBinary: NODE16 });

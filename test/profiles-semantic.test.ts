@@ -15,7 +15,7 @@ function changed(name: string, change: (profile: Profile) => void): Profile {
 }
 
 test('the shipped profiles pass every rule', (t) => {
-  for (const name of ['centos', 'centos-gpu', 'debian12', 'debian12-gpu', 'flatcar', 'rocky9', 'rocky9-gpu', 'ubuntu', 'ubuntu-gpu', 'ubuntu1804', 'ubuntu2204', 'ubuntu2204-gpu', 'ubuntu2404', 'ubuntu2404-gpu']) {
+  for (const name of ['centos', 'centos-gpu', 'debian12', 'debian12-gpu', 'debian13', 'debian13-gpu', 'flatcar', 'rocky9', 'rocky9-gpu', 'ubuntu', 'ubuntu-gpu', 'ubuntu1804', 'ubuntu2204', 'ubuntu2204-gpu', 'ubuntu2404', 'ubuntu2404-gpu']) {
     t.deepEqual(checkSemantics(loadProfile(name, { dir: profilesDir }), nowhere), [], name);
   }
 });
@@ -225,7 +225,7 @@ const cases: Case[] = [
       p.runtime.containerd.sandboxImage = 'registry.k8s.io/pause:3.8';
     }),
     path: ['runtime', 'containerd', 'sandboxImage'],
-    message: 'kubeadm 1.28 uses pause:3.9, so the sandbox image should be pause:3.9 too',
+    message: 'kubeadm 1.35 uses pause:3.10.1, so the sandbox image should be pause:3.10.1 too',
   },
   {
     title: 'config version 3 on a pinned containerd 1.7',
@@ -245,6 +245,22 @@ const cases: Case[] = [
     path: ['runtime', 'packages', 'containerd'],
     message: 'containerd 1.6.20 is not one containerd recommends for Kubernetes 1.29: use 1.6.27+ or 1.7.11+',
   },
+  // Why debian12 and debian13 take Docker's containerd.io: each distro's own is too old for Kubernetes 1.35.
+  ...(
+    [
+      ['debian12', '1.6.20~ds1-1+deb12u3', '1.6.20'],
+      ['debian13', '1.7.24~ds1-6+deb13u1', '1.7.24'],
+    ] as const
+  ).map(([name, pin, upstream]) => ({
+    title: `${name}'s own containerd ${upstream} on its Kubernetes 1.35`,
+    profile: changed(name, (p) => {
+      delete p.runtime.packages['containerd.io'];
+      p.runtime.packages.containerd = pin;
+      p.runtime.containerd.configVersion = 2;
+    }),
+    path: ['runtime', 'packages', 'containerd'],
+    message: `containerd ${upstream} is not one containerd recommends for Kubernetes 1.35: use 1.7.28+, 2.1.5+ or 2.2.0+`,
+  })),
   {
     title: 'HAMi as the device plugin without the gpu=on label',
     profile: changed('ubuntu2404-gpu', (p) => {
@@ -265,7 +281,7 @@ for (const { title, profile, path: fieldPath, message } of cases) {
 }
 
 test('a site sandbox image of its own name, and a mirror of pause with the right tag, pass', (t) => {
-  for (const image of ['registry.example.com/infra/sandbox:1.0', 'registry.aliyuncs.com/google_containers/pause:3.9']) {
+  for (const image of ['registry.example.com/infra/sandbox:1.0', 'registry.aliyuncs.com/google_containers/pause:3.10.1']) {
     const profile = changed('debian12', (p) => {
       p.runtime.containerd.sandboxImage = image;
     });

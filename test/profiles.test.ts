@@ -10,7 +10,7 @@ const profilesDir = path.resolve(__dirname, '..', 'profiles');
 const schemaFile = path.join(profilesDir, 'schema.json');
 const profileFiles = readdirSync(profilesDir).filter((file) => file.endsWith('.yaml')).sort();
 
-const SHIPPED = ['base', 'centos', 'centos-gpu', 'debian12', 'debian12-gpu', 'flatcar', 'rocky9', 'rocky9-gpu', 'ubuntu', 'ubuntu-gpu', 'ubuntu1804', 'ubuntu2204', 'ubuntu2204-gpu', 'ubuntu2404', 'ubuntu2404-gpu'];
+const SHIPPED = ['base', 'centos', 'centos-gpu', 'debian12', 'debian12-gpu', 'debian13', 'debian13-gpu', 'flatcar', 'rocky9', 'rocky9-gpu', 'ubuntu', 'ubuntu-gpu', 'ubuntu1804', 'ubuntu2204', 'ubuntu2204-gpu', 'ubuntu2404', 'ubuntu2404-gpu'];
 const BUILDABLE = SHIPPED.filter((name) => name !== 'base');
 
 const shippedProfile = (name: string): Profile => loadProfile(name, { dir: profilesDir });
@@ -238,6 +238,7 @@ for (const [name, parent, driver, toolkitRepo, plugin] of [
   ['ubuntu2204-gpu', 'ubuntu2204', 'nvidia-driver-580-server', 'https://nvidia.github.io/libnvidia-container/stable/deb/amd64', 'v0.17.4'],
   ['ubuntu2404-gpu', 'ubuntu2404', 'nvidia-driver-580-server', 'https://nvidia.github.io/libnvidia-container/stable/deb/amd64', 'v0.17.4'],
   ['debian12-gpu', 'debian12', 'nvidia-driver', 'https://nvidia.github.io/libnvidia-container/stable/deb/amd64', 'v0.17.4'],
+  ['debian13-gpu', 'debian13', 'nvidia-driver', 'https://nvidia.github.io/libnvidia-container/stable/deb/amd64', 'v0.17.4'],
 ] as const) {
   test(`${name} is ${parent} plus the NVIDIA driver, toolkit and device plugin`, (t) => {
     const profile = shippedProfile(name);

@@ -14,6 +14,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dump } from 'js-yaml';
+import { kubeadmPauseTagFor, parseKubernetesVersion } from '../../builder/versions';
 import { importedImage } from './oci-image';
 // The same rules as the agent tests' kubeadm stand-in: apiVersion/kind per release, fields, value formats.
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -26,8 +27,10 @@ declare const CLUSTER_CA_PEM: string;
 declare const KUBEADM_VERSION: string;
 
 const STATE = '/var/lib/labimg-e2e';
-const IMAGES = { 28: { pause: '3.9', etcd: '3.5.15-0', coredns: 'v1.10.1' } } as Record<number, { pause: string; etcd: string; coredns: string }>;
-const LATEST = { pause: '3.10', etcd: '3.5.16-0', coredns: 'v1.11.3' };
+// etcd and CoreDNS tags as kubeadm 1.28 lists them, and the newest this stand-in knows for later releases;
+// nothing in the VM runs them. The pause tag, which containerd's sandbox image must match, is labimg's table's.
+const IMAGES = { 28: { etcd: '3.5.15-0', coredns: 'v1.10.1' } } as Record<number, { etcd: string; coredns: string }>;
+const LATEST = { etcd: '3.5.16-0', coredns: 'v1.11.3' };
 
 function fail(message: string, code = 1): never {
   process.stderr.write(`${message}\n`);
@@ -92,8 +95,10 @@ function imageList(cluster: Record<string, any>): string[] {
   const version = String(cluster.kubernetesVersion ?? `v${KUBEADM_VERSION}`);
   const repo = String(cluster.imageRepository ?? 'registry.k8s.io');
   const v = IMAGES[minorOf(version)] ?? LATEST;
-  const coredns = repo === 'registry.k8s.io' ? `${repo}/coredns/coredns:${v.coredns}` : `${repo}/coredns:${v.coredns}`;
-  return [...['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kube-proxy'].map((c) => `${repo}/${c}:${version}`), `${repo}/pause:${v.pause}`, `${repo}/etcd:${v.etcd}`, coredns];
+  const pause = kubeadmPauseTagFor(parseKubernetesVersion(version.replace(/^v/, ''))!);
+  // As kubeadm's GetDNSImage: dns.imageRepository wins; else the default registry keeps the coredns/ level.
+  const dnsRepo = cluster.dns?.imageRepository ?? (repo === 'registry.k8s.io' ? `${repo}/coredns` : repo);
+  return [...['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kube-proxy'].map((c) => `${repo}/${c}:${version}`), `${repo}/pause:${pause}`, `${repo}/etcd:${v.etcd}`, `${dnsRepo}/coredns:${v.coredns}`];
 }
 
 function kubeconfig(server: string, user: string): string {

@@ -1,15 +1,16 @@
 /**
  * This host's side of the end-to-end tests: the Kubernetes stand-in packages and the Node.js tarball on a
  * plain HTTP server (an online VM reaches it at FILES_IN_GUEST), a real `labimg serve` with a pool, and
- * a profile that is debian12 with those two sources: everything else as shipped.
+ * the profile the VMs boot: debian12's own file with those two sources and one more change (e2eProfile).
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, createReadStream, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createReadStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { dump, load } from 'js-yaml';
 import type { GuestForward } from '../../builder/boot/qemu';
-import { loadProfile } from '../../builder/profiles';
+import { loadProfile, type Profile } from '../../builder/profiles';
 import { cliPath, repoRoot, tempDir } from '../../test/helpers/cli';
 import { createPool, freePort, startServe, type RunningServe } from '../../test/helpers/endpoint';
 import { kubernetesPackages, writeFlatRepository } from './packages';
@@ -26,6 +27,8 @@ export const FILES_IN_GUEST = '10.0.2.101:8080';
 
 export interface World {
   profileFile: string;
+  /** The profile of profileFile, loaded: what the VMs must end up with. */
+  profile: Profile;
   endpoint: RunningServe;
   data: string;
   pool: string;
@@ -53,6 +56,38 @@ function serveFiles(root: string): Promise<Server> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
+/**
+ * debian12 as shipped, but for where three things come from:
+ * - Kubernetes: stand-in packages from this host, at the profile's pinned version;
+ * - Node.js: the profile's tarball, from this host;
+ * - the runtime: Debian's own containerd, because Docker's repository (debian12's containerd.io) is out of
+ *   this VM's reach. That is containerd 1.6.20 with config version 2, which containerd does not recommend
+ *   for Kubernetes 1.35; the kubelet here is a stand-in that runs no pods, so nothing in the VM depends on
+ *   that pairing. debian12's own runtime (containerd.io 2.x, config version 3) is checked by the agent tests.
+ * Written from debian12's file rather than extending it: `extends` cannot take the docker-ce repository
+ * or the containerd.io package away.
+ */
+function e2eProfile(httpBase: string, tarball: string): string {
+  const shipped = load(readFileSync(path.join(repoRoot, 'profiles', 'debian12.yaml'), 'utf8')) as Record<string, any>;
+  const { 'docker-ce': _dockerRepository, ...repositories } = shipped.repositories as Record<string, Record<string, unknown>>;
+  const profile = {
+    ...shipped,
+    description: "debian12 as shipped, with Kubernetes (stand-ins) and Node.js from the test's host and Debian's containerd",
+    agent: { ...shipped.agent, nodeRuntime: { url: `${httpBase}/${tarball}` } },
+    repositories: {
+      ...repositories,
+      kubernetes: { ...repositories.kubernetes, name: 'Kubernetes stand-ins of the labimg end-to-end tests', baseUrl: `${httpBase}/debian/`, gpgKeys: [], gpgCheck: false },
+    },
+    runtime: {
+      ...shipped.runtime,
+      removePackages: ['docker.io', 'containerd.io', 'docker-ce'],
+      packages: { containerd: null },
+      containerd: { ...shipped.runtime.containerd, configVersion: 2 },
+    },
+  };
+  return dump(profile, { lineWidth: -1 });
+}
+
 export async function startWorld(): Promise<World> {
   const base = loadProfile('debian12', { dir: path.join(repoRoot, 'profiles') });
   const [version, revision] = (base.kubernetes.packages.kubeadm as string).split('-') as [string, string];
@@ -68,21 +103,8 @@ export async function startWorld(): Promise<World> {
 
   const profiles = tempDir('labimg-e2e-profiles-');
   const profileFile = path.join(profiles, 'debian12-e2e.yaml');
-  writeFileSync(
-    profileFile,
-    `description: debian12 as shipped, with Kubernetes (stand-ins) and Node.js from the test's host
-extends: debian12
-agent:
-  nodeRuntime:
-    url: ${httpBase}/${tarball}
-repositories:
-  kubernetes:
-    name: Kubernetes stand-ins of the labimg end-to-end tests
-    baseUrl: ${httpBase}/debian/
-    gpgKeys: []
-    gpgCheck: false
-`,
-  );
+  writeFileSync(profileFile, e2eProfile(httpBase, tarball));
+  const profile = loadProfile(profileFile, { dir: path.join(repoRoot, 'profiles') });
 
   const data = path.join(tempDir('labimg-e2e-endpoint-'), 'data');
   mkdirSync(data);
@@ -94,6 +116,7 @@ repositories:
   const enrollmentFlags = (address: string) => ['--endpoint', `https://${address}`, '--endpoint-ca-fingerprint', endpoint.caFingerprint, '--pool', pool, '--enrollment-token-file', tokenFile];
   return {
     profileFile,
+    profile,
     endpoint,
     data,
     pool,
