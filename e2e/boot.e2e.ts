@@ -42,7 +42,7 @@ function controlPlaneProblems(facts: GuestFacts | undefined): string[] {
   if (!facts) return ['the checker printed no facts: the VM never got that far (see its console log)'];
   const { sandboxImage } = world.profile.runtime.containerd;
   const kubernetes = `v${world.profile.kubernetes.version}`;
-  const kubeadmApi = `kubeadm.k8s.io/${kubeadmApiVersionFor(parseKubernetesVersion(world.profile.kubernetes.version)!)}`;
+  const kubeadmApi = kubeadmApiVersionFor(parseKubernetesVersion(world.profile.kubernetes.version)!);
   const problems: string[] = [];
   const expect = (ok: boolean, problem: string) => void (ok || problems.push(problem));
   expect(facts.agent.activeState === 'active', `the agent's unit is ${facts.agent.activeState} (${facts.agent.result}, exit ${facts.agent.status})`);
