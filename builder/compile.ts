@@ -150,6 +150,7 @@ export function compileAgentConfig(profile: Profile): AgentConfig {
   };
   const gpuSpec = gpu(profile);
   if (gpuSpec) config.gpu = gpuSpec;
+  if (profile.manifestImageRegistries) config.manifestImageRegistries = sortedRecord(profile.manifestImageRegistries);
   return config;
 }
 

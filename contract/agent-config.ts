@@ -62,6 +62,14 @@ export interface AgentConfig {
   cni: CniSpec;
   /** Present when the profile prepares GPU nodes; absent on CPU-only profiles. */
   gpu?: GpuSpec;
+  /**
+   * Registries whose images, where the CNI and device plugin manifests name them, are pulled from another
+   * registry: registry host (docker.io, quay.io) → the registry and path to pull from instead
+   * (quay.m.daocloud.io, registry.example.cn/quay). The control plane rewrites those references before it
+   * creates the manifests. Set by a mirror only where the runtime cannot pull a registry through a mirror
+   * itself: Docker mirrors Docker Hub alone, and a copy under another path is no pull-through mirror.
+   */
+  manifestImageRegistries?: Record<string, string>;
 }
 
 export interface OsSpec {

@@ -3,12 +3,13 @@ import path from 'node:path';
 import test from 'ava';
 import { loadAll } from 'js-yaml';
 import { parse as parseToml } from 'smol-toml';
+import { compileAgentConfig } from '../builder/compile';
 import { applyMirror, effectiveMirror } from '../builder/mirrors/apply';
 import { addonRegistries } from '../builder/mirrors/addon-registries';
 import { MIRROR_PRESETS } from '../builder/mirrors/presets';
 import type { Mirror } from '../builder/mirrors/types';
 import { loadProfile, ProfileError, type Profile } from '../builder/profiles';
-import { splitRegistry } from '../builder/profiles/image-reference';
+import { splitRegistry } from '../contract/image-reference';
 import { labimg, tempDir } from './helpers/cli';
 
 const profilesDir = path.resolve(__dirname, '..', 'profiles');
@@ -186,8 +187,15 @@ function lineOf(file: string, needle: string): number {
   return index + 1;
 }
 
-test("a profile's own registry rule replaces the preset's, and must still carry what the addons pull", (t) => {
-  const findings = findingsOf(
+/** A profile file beside the shipped ones' folder, loaded: it must load without findings. */
+function profileOf(yaml: string): Profile {
+  const file = path.join(tempDir(), 'lab.yaml');
+  writeFileSync(file, yaml);
+  return loadProfile(file, { dir: profilesDir });
+}
+
+test("a profile's own registry rule replaces the preset's; a copy under another path moves the addons' images", (t) => {
+  const profile = profileOf(
     [
       'description: Calico images from our own Aliyun namespace',
       'extends: rocky9',
@@ -198,8 +206,23 @@ test("a profile's own registry rule replaces the preset's, and must still carry 
       '',
     ].join('\n'),
   );
-  t.deepEqual(findings.length, 1, findings.join('\n'));
-  t.regex(findings[0]!, /cni\.manifests: Calico pulls images from quay\.io inside its manifests, .*its rule for quay\.io \(registry\.cn-hangzhou\.aliyuncs\.com\/lab\) does not serve the same paths/);
+  const config = compileAgentConfig(profile);
+  // containerd cannot pull quay.io through a copy at other paths: the operator's image moves in its manifest,
+  // and the Installation's registry moves the components the operator starts.
+  t.deepEqual(config.manifestImageRegistries, { 'quay.io': 'registry.cn-hangzhou.aliyuncs.com/lab', 'registry.k8s.io': 'registry.aliyuncs.com/google_containers' });
+  t.is(config.cni.calicoInstallation?.registry, 'registry.cn-hangzhou.aliyuncs.com/lab/');
+  t.false('quay.io' in config.runtime.containerd.registryMirrors);
+  t.deepEqual(config.runtime.containerd.registryMirrors['docker.io'], ['https://docker.m.daocloud.io']);
+});
+
+test('containerd pulls a registry with a pull-through mirror through hosts.toml; only a copy under another path moves', (t) => {
+  const aliyun = compileAgentConfig(loadProfile('rocky9-gpu', { dir: profilesDir, mirror: 'aliyun' }));
+  // registry.aliyuncs.com/google_containers is a flat copy of kubeadm's images, not a pull-through mirror.
+  t.deepEqual(aliyun.manifestImageRegistries, { 'registry.k8s.io': 'registry.aliyuncs.com/google_containers' });
+  t.is(aliyun.cni.calicoInstallation?.registry, undefined);
+  t.deepEqual(aliyun.runtime.containerd.registryMirrors['quay.io'], ['https://quay.m.daocloud.io']);
+  const daocloud = compileAgentConfig(loadProfile('rocky9-gpu', { dir: profilesDir, mirror: 'daocloud' }));
+  t.is(daocloud.manifestImageRegistries, undefined);
 });
 
 test('a pull-through registry mirror is a host: a path is refused at its line', (t) => {
@@ -213,9 +236,29 @@ test('a mispelled preset is named with the ones that exist', (t) => {
   t.deepEqual(findingsOf('description: x\nextends: rocky9\nmirror: alyun\n'), ['lab.yaml:3 mirror: expected one of "upstream", "aliyun", "daocloud", got "alyun"; did you mean "aliyun"?']);
 });
 
-test('Docker pulls only Docker Hub through a mirror: the seed lab says which addon images cannot follow', (t) => {
-  const error = t.throws(() => loadProfile('centos', { dir: profilesDir, mirror: 'aliyun' }), { instanceOf: ProfileError }) as ProfileError;
-  t.true(error.findings.some((f) => f.path === 'cni.manifests' && f.message.includes("Docker's registry mirrors cover Docker Hub alone")));
+test("under Docker, which mirrors Docker Hub alone, the seed lab's other addon images move inside their manifests", (t) => {
+  const profile = loadProfile(path.join(__dirname, 'fixtures', 'profiles', 'seed-lab-aliyun.yaml'), { dir: profilesDir });
+  const config = compileAgentConfig(profile);
+  // Every registry the preset mirrors but Docker cannot pull through, not only the ones the addons are known to use.
+  t.deepEqual(config.manifestImageRegistries, {
+    'gcr.io': 'gcr.m.daocloud.io',
+    'ghcr.io': 'ghcr.m.daocloud.io',
+    'nvcr.io': 'nvcr.m.daocloud.io',
+    'quay.io': 'quay.m.daocloud.io',
+    'registry.k8s.io': 'registry.aliyuncs.com/google_containers',
+  });
+  // Calico 3.25's operator starts its components from Docker Hub, which Docker pulls through its mirror.
+  t.is(config.cni.calicoInstallation?.registry, undefined);
+  t.deepEqual(config.runtime.docker?.registryMirrors, ['https://docker.m.daocloud.io']);
+  // dockerd does not read containerd's hosts.toml.
+  t.deepEqual(config.runtime.containerd.registryMirrors, {});
+});
+
+test('an addon registry the mirror has no rule for is still refused, under Docker too', (t) => {
+  const findings = findingsOf(
+    ['description: x', 'extends: centos', 'mirror:', '  preset: custom', '  registries:', '    docker.io: { to: hub.example.cn }', ''].join('\n'),
+  );
+  t.true(findings.some((f) => f.includes('cni.manifests: Calico pulls images from quay.io inside its manifests, and mirror "custom" cannot carry them: it has no rule for quay.io')), findings.join('\n'));
 });
 
 test('the registries each addon pulls from follow its version', (t) => {

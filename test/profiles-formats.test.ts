@@ -1,6 +1,6 @@
 import test from 'ava';
 import { cidrContains, cidrsOverlap, parseIpv4Cidr, type Ipv4Cidr } from '../builder/profiles/cidr';
-import { isImageRepository, isPinnedImageReference } from '../builder/profiles/image-reference';
+import { isImageRepository, isPinnedImageReference } from '../contract/image-reference';
 
 function cidr(text: string): Ipv4Cidr {
   const parsed = parseIpv4Cidr(text);

@@ -85,6 +85,9 @@ export class DryRunHost implements Host {
 
   async run(argv: string[], _options?: CommandOptions): Promise<CommandResult> {
     this.actions.push({ kind: 'run', argv: [...argv] });
+    const download = downloadOf(argv);
+    // What a download holds is only known when the agent runs; a step that reads it back finds this note.
+    if (download) this.files.set(this.hostPath(download.file), { content: `# ${download.url}, as downloaded when the agent runs\n`, mode: 0o644 });
     return { argv, code: 0, stdout: '', stderr: '' };
   }
 
@@ -93,4 +96,13 @@ export class DryRunHost implements Host {
     if (answer) return { argv, stderr: '', ...answer };
     return { argv, code: argv[0] === undefined ? COMMAND_NOT_FOUND : 1, stdout: '', stderr: '' };
   }
+}
+
+/** `curl ... -o FILE URL`: the file a download writes, and from where. */
+function downloadOf(argv: string[]): { file: string; url: string } | undefined {
+  if (argv[0] !== 'curl') return undefined;
+  const at = argv.indexOf('-o');
+  const file = at >= 0 ? argv[at + 1] : undefined;
+  const url = argv.filter((arg) => /^https?:\/\//.test(arg)).pop();
+  return file !== undefined && url !== undefined ? { file, url } : undefined;
 }

@@ -1,6 +1,7 @@
 /**
- * The registries the addons' own manifests pull from. labimg does not write those manifests, so it cannot
- * rewrite their image references; under a mirror these registries need a pull-through mirror (hosts.toml).
+ * The registries the addons' own manifests pull from. labimg does not write those manifests: under a
+ * mirror these registries are pulled through a mirror by the runtime (containerd's hosts.toml, Docker's
+ * registry-mirrors for Docker Hub), or else their references move inside the manifests on the node.
  */
 import type { PathSegment } from '../profiles/findings';
 import type { Profile } from '../profiles/types';
@@ -28,6 +29,16 @@ function calicoRegistries(manifests: readonly string[]): string[] {
   if (!operator) return ['docker.io'];
   if (version === undefined) return ['quay.io', 'docker.io'];
   return compareDotted(version, CALICO_IMAGES_ON_QUAY_FROM) >= 0 ? ['quay.io'] : ['quay.io', 'docker.io'];
+}
+
+/**
+ * Where the tigera operator pulls the Calico components it starts from, which Installation.spec.registry
+ * replaces; undefined for a manifest install (calico.yaml), whose images are all in the manifest.
+ */
+export function calicoComponentRegistry(manifests: readonly string[]): string | undefined {
+  if (!manifests.some((url) => url.endsWith('/tigera-operator.yaml'))) return undefined;
+  const version = manifests.map(calicoVersionOf).find((found) => found !== undefined);
+  return version !== undefined && compareDotted(version, CALICO_IMAGES_ON_QUAY_FROM) < 0 ? 'docker.io' : 'quay.io';
 }
 
 /** Which registries each addon of the profile pulls from. */

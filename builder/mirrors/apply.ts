@@ -1,16 +1,17 @@
 /**
- * A profile under a mirror: every URL and image reference it names, rewritten onto the mirror, and the
- * containerd registry mirrors that carry the images named inside the addons' manifests.
+ * A profile under a mirror: every URL and image reference it names, rewritten onto the mirror; the
+ * containerd registry mirrors that carry the images named inside the addons' manifests; and, for the
+ * registries the runtime cannot pull through a mirror, the moves the node makes inside those manifests.
  *
  * Pure. What the mirror has no rule for is returned as a gap at its field, never left pointing upstream:
  * a mirror is chosen where the upstream cannot be reached, so a download that silently escapes it is a
  * boot that hangs on a timeout.
  */
 import type { PathSegment } from '../profiles/findings';
-import { splitRegistry } from '../profiles/image-reference';
+import { splitRegistry } from '../../contract/image-reference';
 import type { Profile } from '../profiles/types';
 import { hostOf } from '../versions';
-import { addonRegistries } from './addon-registries';
+import { addonRegistries, calicoComponentRegistry } from './addon-registries';
 import { MIRROR_PRESETS } from './presets';
 import type { Mirror, MirrorSpec, RegistryRule } from './types';
 
@@ -119,8 +120,10 @@ const withPullThrough = (urls: readonly string[], rule: RegistryRule): string[] 
 function withPullThroughMirrors(profile: Profile, mirror: Mirror): Profile['runtime'] {
   const { containerd, docker } = profile.runtime;
   const registryMirrors: Record<string, string[]> = Object.fromEntries(Object.entries(containerd.registryMirrors).map(([registry, urls]) => [registry, [...urls]]));
+  // hosts.toml is read by containerd's CRI plugin, which dockerd does not use.
+  const containerdPulls = profile.runtime.cri === 'containerd';
   for (const [registry, rule] of Object.entries(mirror.registries)) {
-    if (rule.samePaths) registryMirrors[registry] = withPullThrough(registryMirrors[registry] ?? [], rule);
+    if (rule.samePaths && containerdPulls) registryMirrors[registry] = withPullThrough(registryMirrors[registry] ?? [], rule);
   }
   const runtime: Profile['runtime'] = { ...profile.runtime, containerd: { ...containerd, registryMirrors } };
   const dockerHub = mirror.registries['docker.io'];
@@ -128,21 +131,33 @@ function withPullThroughMirrors(profile: Profile, mirror: Mirror): Profile['runt
   return runtime;
 }
 
-function addonGaps(profile: Profile, rewriter: Rewriter): void {
-  if (!rewriter.strict) return;
-  const docker = profile.runtime.cri === 'docker';
-  for (const { path, addon, registries } of addonRegistries(profile)) {
-    for (const registry of registries) {
-      const rule = rewriter.registryRule(registry);
-      const name = rewriter.mirror.name;
-      if (docker && registry !== 'docker.io') {
-        rewriter.gaps.push({ path, message: `${addon} pulls images from ${registry}, and Docker's registry mirrors cover Docker Hub alone: use containerd (runtime.cri) to pull ${registry} through mirror "${name}"` });
-      } else if (!rule?.samePaths) {
-        const why = rule ? `its rule for ${registry} (${rule.to}) does not serve the same paths` : `it has no rule for ${registry}`;
-        rewriter.gaps.push({ path, message: `${addon} pulls images from ${registry} inside its manifests, and mirror "${name}" cannot carry them: ${why}. Add mirror.registries.${registry} with a pull-through mirror (samePaths: true)` });
+/** Whether the runtime pulls `registry` through `rule` itself: containerd via hosts.toml, Docker for Docker Hub alone. */
+function runtimePullsThrough(profile: Profile, registry: string, rule: RegistryRule): boolean {
+  return rule.samePaths && (profile.runtime.cri !== 'docker' || registry === 'docker.io');
+}
+
+/**
+ * Where images inside the addons' manifests move: each registry the mirror has a rule for that the runtime
+ * cannot pull through a mirror itself (the node rewrites those references before creating the manifests).
+ * Every such registry, not only the ones the addons are known to use, so that nothing a manifest names on
+ * a mirrored registry goes upstream. A registry the addons use that the mirror has no rule for is a gap.
+ */
+function addonImageMoves(profile: Profile, rewriter: Rewriter): Record<string, string> {
+  const addons = addonRegistries(profile);
+  if (rewriter.strict) {
+    for (const { path, addon, registries } of addons) {
+      for (const registry of registries.filter((candidate) => rewriter.registryRule(candidate) === undefined)) {
+        const name = rewriter.mirror.name;
+        rewriter.gaps.push({ path, message: `${addon} pulls images from ${registry} inside its manifests, and mirror "${name}" cannot carry them: it has no rule for ${registry}. Add mirror.registries.${registry} (to: your mirror of it)` });
       }
     }
   }
+  if (addons.length === 0) return {};
+  const moves: Record<string, string> = {};
+  for (const [registry, rule] of Object.entries(rewriter.mirror.registries)) {
+    if (!runtimePullsThrough(profile, registry, rule)) moves[registry] = rule.to;
+  }
+  return moves;
 }
 
 /** `profile` with every download moved onto `mirror`; the upstream mirror changes nothing. */
@@ -201,7 +216,16 @@ export function applyMirror(profile: Profile, mirror: Mirror): MirroredProfile {
     }
   }
   if (profile.image) mirrored.image = mirroredImageSources(profile.image, rewrite);
-  addonGaps(profile, rewrite);
+  const moves = addonImageMoves(profile, rewrite);
+  if (Object.keys(moves).length > 0) {
+    mirrored.manifestImageRegistries = moves;
+    // The components the tigera operator starts are named by the operator, not its manifest: the
+    // Installation's registry moves them, unless the profile chose one.
+    const components = calicoComponentRegistry(profile.cni.manifests);
+    if (cni.calico && cni.calico.registry === undefined && components !== undefined && moves[components] !== undefined) {
+      cni.calico.registry = `${moves[components]}/`;
+    }
+  }
   return { profile: mirrored, gaps: rewrite.gaps };
 }
 

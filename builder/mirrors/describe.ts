@@ -13,7 +13,7 @@ export function formatMirror(mirror: Mirror): string {
   for (const rule of mirror.files) lines.push(`    ${rule.from.padEnd(width)}  →  ${rule.to}${by(rule.provider)}`);
   lines.push('  images:');
   for (const [registry, rule] of Object.entries(mirror.registries)) {
-    const how = rule.samePaths ? 'every pull (hosts.toml)' : 'the references labimg writes';
+    const how = rule.samePaths ? `every pull (hosts.toml; ${registry === 'docker.io' ? "Docker's registry-mirrors" : "under Docker, moved in the addons' manifests"})` : "the references labimg writes; moved in the addons' manifests";
     lines.push(`    ${registry.padEnd(width)}  →  ${rule.to}  [${how}]${by(rule.provider)}`);
   }
   return `${lines.join('\n')}\n`;

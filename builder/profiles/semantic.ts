@@ -32,7 +32,7 @@ import {
 } from '../versions';
 import { cidrContains, cidrsOverlap, parseIpv4Cidr, type Ipv4Cidr } from './cidr';
 import { findingAt, type Finding, type Location, type PathSegment } from './findings';
-import { imageNameAndTag, isImageRepository, isPinnedImageReference } from './image-reference';
+import { imageNameAndTag, isImageRepository, isPinnedImageReference } from '../../contract/image-reference';
 import { didYouMean } from './suggest';
 import type { Profile } from './types';
 

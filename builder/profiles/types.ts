@@ -124,6 +124,11 @@ export interface Profile {
   };
   /** Where downloads come from: the preset and the profile's own rules (`upstream` and none when not given). */
   mirror: MirrorSpec;
+  /**
+   * Set by a mirror, never written in a profile: registries whose images move inside the addons' manifests,
+   * registry → where they are pulled from instead (AgentConfig.manifestImageRegistries).
+   */
+  manifestImageRegistries?: Record<string, string>;
   gpu?: {
     vendor: 'nvidia';
     driverPackages: PackageSet;

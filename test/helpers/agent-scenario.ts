@@ -20,8 +20,14 @@ export interface Scenario {
   snapshotAfterSecond: Record<string, string>;
 }
 
-export async function runScenario(options: MachineOptions, args: string[] = ['run']): Promise<Scenario> {
+export interface ScenarioOptions extends MachineOptions {
+  /** Runs on the fresh machine before the agent does: published downloads, files a test needs in place. */
+  prepare?(machine: FakeMachine): void;
+}
+
+export async function runScenario(options: ScenarioOptions, args: string[] = ['run']): Promise<Scenario> {
   const machine = await FakeMachine.create(options);
+  options.prepare?.(machine);
   const first = await machine.runAgent(args);
   const mark = machine.logLength();
   const snapshotAfterFirst = machine.snapshot();
