@@ -39,6 +39,8 @@ test('under Node 16 the agent runs the whole centos-gpu lab on a GPU host, then 
 for (const [name, kubernetes, configVersion, kubeadmApi] of [
   ['rocky9-gpu', '1.35', 3, 'v1beta4'],
   ['ubuntu2404-gpu', '1.35', 3, 'v1beta4'],
+  // debian12 runs its agent on this very Node 16 tarball, on Docker's containerd.io 2.x.
+  ['debian12-gpu', '1.35', 3, 'v1beta4'],
   ['ubuntu-gpu', '1.28', 2, 'v1beta3'],
 ] as const) {
   test(`under Node 16 the agent runs the whole ${name} lab (Kubernetes ${kubernetes}, containerd config version ${configVersion}), then changes nothing`, async (t) => {
