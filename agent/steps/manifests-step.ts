@@ -19,35 +19,41 @@ export const MOVED_MANIFESTS_DIR = '/var/lib/labimg/manifests';
 const isUrl = (source: string) => /^https?:\/\//.test(source);
 
 /**
- * A manifest as the cluster gets it: the source itself, or, where the config moves image registries, the
- * node's copy with those images moved. kubectl fetches a URL itself only in the first case.
+ * A manifest as kubectl gets it: the profile's URL or path, the node's copy of it where the config moves
+ * image registries (kubectl fetches a URL itself only when nothing moves), or a file the agent wrote.
  */
 interface ManifestSource {
-  source: string;
-  /** The node path kubectl is given instead of `source`, when images move. */
-  copy?: string;
+  kubectl: string;
+  /** Set when images move: the profile's source, and the node path of the copy with them moved. */
+  move?: { source: string; copy: string };
 }
 
+const registryMoves = (ctx: StepContext) => ctx.config.manifestImageRegistries ?? {};
+const generatedFiles = (spec: ManifestSpec, ctx: StepContext) => spec.generated?.(ctx) ?? [];
+
 function manifestSources(spec: ManifestSpec, ctx: StepContext): ManifestSource[] {
-  const registries = ctx.config.manifestImageRegistries ?? {};
-  const moving = Object.keys(registries).length > 0;
-  return spec.manifests(ctx).map((source, index) => {
-    if (!moving) return { source };
+  const moving = Object.keys(registryMoves(ctx)).length > 0;
+  const listed = spec.manifests(ctx).map((source, index): ManifestSource => {
+    if (!moving) return { kubectl: source };
     const name = (isUrl(source) ? new URL(source).pathname : source).split('/').pop() || 'manifest.yaml';
-    return { source, copy: `${MOVED_MANIFESTS_DIR}/${spec.id}-${index}-${name}` };
+    const copy = `${MOVED_MANIFESTS_DIR}/${spec.id}-${index}-${name}`;
+    return { kubectl: ctx.host.hostPath(copy), move: { source, copy } };
   });
+  const written = generatedFiles(spec, ctx).map((file): ManifestSource => ({ kubectl: ctx.host.hostPath(file.path) }));
+  return [...listed, ...written];
 }
+
 
 /**
  * The node's copy of the manifest, downloaded (or copied) once, with its images moved. A copy is done when
  * nothing in it is left to move, so a crash between the download and the move is finished next run.
  */
-async function copyInPlace(ctx: StepContext, { copy }: Required<ManifestSource>): Promise<boolean> {
+async function copyInPlace(ctx: StepContext, copy: string): Promise<boolean> {
   const text = await ctx.host.readFile(copy);
-  return text !== undefined && moveManifestImages(text, ctx.config.manifestImageRegistries ?? {}).moved.length === 0;
+  return text !== undefined && moveManifestImages(text, registryMoves(ctx)).moved.length === 0;
 }
 
-async function writeMovedCopy(ctx: StepContext, { source, copy }: Required<ManifestSource>): Promise<void> {
+async function writeMovedCopy(ctx: StepContext, { source, copy }: { source: string; copy: string }): Promise<void> {
   const { host } = ctx;
   if (!(await host.exists(copy))) {
     const argv = isUrl(source) ? ['curl', '-fsSL', '--retry', '3', '--create-dirs', '-o', host.hostPath(copy), source] : ['install', '-D', '-m', '0644', host.hostPath(source), host.hostPath(copy)];
@@ -55,14 +61,13 @@ async function writeMovedCopy(ctx: StepContext, { source, copy }: Required<Manif
   }
   const text = await host.readFile(copy);
   if (text === undefined) throw new Error(`${copy}: the copy of ${source} is missing after the download`);
-  const { text: movedText, moved } = moveManifestImages(text, ctx.config.manifestImageRegistries ?? {});
+  const { text: movedText, moved } = moveManifestImages(text, registryMoves(ctx));
   for (const line of moved) ctx.log.info(`${source}: image ${line}`);
   if (moved.length > 0) await host.writeFile(copy, movedText, 0o644);
 }
 
 export function manifestsStep(spec: ManifestSpec): Step {
-  const generated = (ctx: StepContext) => spec.generated?.(ctx) ?? [];
-  const kubectlSource = ({ source, copy }: ManifestSource, ctx: StepContext) => (copy ? ctx.host.hostPath(copy) : source);
+  const generated = (ctx: StepContext) => generatedFiles(spec, ctx);
   return {
     id: spec.id,
     phase: 'boot',
@@ -70,25 +75,19 @@ export function manifestsStep(spec: ManifestSpec): Step {
     applies: spec.applies,
     async check(ctx) {
       for (const file of generated(ctx)) if ((await ctx.host.readFile(file.path)) !== file.content) return false;
-      for (const manifest of manifestSources(spec, ctx)) {
-        if (manifest.copy && !(await copyInPlace(ctx, manifest as Required<ManifestSource>))) return false;
-        if (!(await manifestPresent(ctx.host, kubectlSource(manifest, ctx)))) return false;
+      for (const { kubectl, move } of manifestSources(spec, ctx)) {
+        if (move && !(await copyInPlace(ctx, move.copy))) return false;
+        if (!(await manifestPresent(ctx.host, kubectl))) return false;
       }
-      for (const file of generated(ctx)) if (!(await manifestPresent(ctx.host, ctx.host.hostPath(file.path)))) return false;
       return true;
     },
     async apply(ctx) {
       for (const file of generated(ctx)) {
         if ((await ctx.host.readFile(file.path)) !== file.content) await ctx.host.writeFile(file.path, file.content, 0o644);
       }
-      for (const manifest of manifestSources(spec, ctx)) {
-        if (manifest.copy && !(await copyInPlace(ctx, manifest as Required<ManifestSource>))) await writeMovedCopy(ctx, manifest as Required<ManifestSource>);
-        const source = kubectlSource(manifest, ctx);
-        if (!(await manifestPresent(ctx.host, source))) await createManifest(ctx.host, source);
-      }
-      for (const file of generated(ctx)) {
-        const source = ctx.host.hostPath(file.path);
-        if (!(await manifestPresent(ctx.host, source))) await createManifest(ctx.host, source);
+      for (const { kubectl, move } of manifestSources(spec, ctx)) {
+        if (move && !(await copyInPlace(ctx, move.copy))) await writeMovedCopy(ctx, move);
+        if (!(await manifestPresent(ctx.host, kubectl))) await createManifest(ctx.host, kubectl);
       }
     },
   };
