@@ -23,22 +23,22 @@ function calicoVersionOf(url: string): string | undefined {
   return /\/v(\d+\.\d+\.\d+)\//.exec(url)?.[1];
 }
 
-function calicoRegistries(manifests: readonly string[]): string[] {
-  const operator = manifests.some((url) => url.endsWith('/tigera-operator.yaml'));
-  const version = manifests.map(calicoVersionOf).find((found) => found !== undefined);
-  if (!operator) return ['docker.io'];
-  if (version === undefined) return ['quay.io', 'docker.io'];
-  return compareDotted(version, CALICO_IMAGES_ON_QUAY_FROM) >= 0 ? ['quay.io'] : ['quay.io', 'docker.io'];
-}
-
 /**
  * Where the tigera operator pulls the Calico components it starts from, which Installation.spec.registry
- * replaces; undefined for a manifest install (calico.yaml), whose images are all in the manifest.
+ * replaces: quay.io from 3.30.4, docker.io before, either for a release the URLs do not name. Empty for a
+ * manifest install (calico.yaml), whose images are all named in the manifest.
  */
-export function calicoComponentRegistry(manifests: readonly string[]): string | undefined {
-  if (!manifests.some((url) => url.endsWith('/tigera-operator.yaml'))) return undefined;
+export function calicoComponentRegistries(manifests: readonly string[]): string[] {
+  if (!manifests.some((url) => url.endsWith('/tigera-operator.yaml'))) return [];
   const version = manifests.map(calicoVersionOf).find((found) => found !== undefined);
-  return version !== undefined && compareDotted(version, CALICO_IMAGES_ON_QUAY_FROM) < 0 ? 'docker.io' : 'quay.io';
+  if (version === undefined) return ['quay.io', 'docker.io'];
+  return [compareDotted(version, CALICO_IMAGES_ON_QUAY_FROM) >= 0 ? 'quay.io' : 'docker.io'];
+}
+
+/** The operator itself is on quay.io; a manifest install names docker.io/calico/*. */
+function calicoRegistries(manifests: readonly string[]): string[] {
+  const components = calicoComponentRegistries(manifests);
+  return components.length === 0 ? ['docker.io'] : [...new Set(['quay.io', ...components])];
 }
 
 /** Which registries each addon of the profile pulls from. */

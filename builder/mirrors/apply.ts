@@ -11,7 +11,7 @@ import type { PathSegment } from '../profiles/findings';
 import { splitRegistry } from '../../contract/image-reference';
 import type { Profile } from '../profiles/types';
 import { hostOf } from '../versions';
-import { addonRegistries, calicoComponentRegistry } from './addon-registries';
+import { addonRegistries, calicoComponentRegistries } from './addon-registries';
 import { MIRROR_PRESETS } from './presets';
 import type { Mirror, MirrorSpec, RegistryRule } from './types';
 
@@ -221,10 +221,8 @@ export function applyMirror(profile: Profile, mirror: Mirror): MirroredProfile {
     mirrored.manifestImageRegistries = moves;
     // The components the tigera operator starts are named by the operator, not its manifest: the
     // Installation's registry moves them, unless the profile chose one.
-    const components = calicoComponentRegistry(profile.cni.manifests);
-    if (cni.calico && cni.calico.registry === undefined && components !== undefined && moves[components] !== undefined) {
-      cni.calico.registry = `${moves[components]}/`;
-    }
+    const components = calicoComponentRegistries(profile.cni.manifests).find((registry) => moves[registry] !== undefined);
+    if (cni.calico && cni.calico.registry === undefined && components !== undefined) cni.calico.registry = `${moves[components]}/`;
   }
   return { profile: mirrored, gaps: rewrite.gaps };
 }
