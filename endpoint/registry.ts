@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Role } from '../contract/agent-config';
 import { RUN_COMPLETE_STEP, type FleetNode, type FleetView, type ReportRequest } from '../contract/endpoint-api';
+import { phaseDurations } from '../contract/phase-timing';
 import { KEYS, type AuditEvent, type EnrollmentTokenRecord, type NodeRecord, type PoolRecord, type StepSummary, type StoredJoinMaterial } from './records';
 import type { Store } from './store/store';
 import { newEnrollmentToken, parseEnrollmentToken, secretMatches } from './tokens';
@@ -87,7 +88,7 @@ export class Registry {
       const record = JSON.parse(current) as EnrollmentTokenRecord;
       return record.revokedAt ? undefined : JSON.stringify({ ...record, revokedAt: at });
     });
-    if (updated === undefined) throw new RegistryError(`no enrollment token with id "${id}"; \`labimg pool tokens\` lists them`);
+    if (updated === undefined) throw new RegistryError(`no enrollment token with id "${id}"; \`labimg pool list\` lists them`);
     const record = JSON.parse(updated) as EnrollmentTokenRecord;
     await this.audit({ action: 'token-revoked', pool: record.pool, tokenId: id });
     return record;
@@ -207,8 +208,7 @@ export class Registry {
 export function fleetNodeOf(record: NodeRecord): FleetNode {
   const steps = Object.entries(record.steps);
   const latest = steps.reduce<[string, StepSummary] | undefined>((best, entry) => (!best || entry[1].at > best[1].at ? entry : best), undefined);
-  const phaseMs = new Map<string, number>();
-  for (const [, s] of steps) if (s.durationMs !== undefined && s.status !== 'started') phaseMs.set(s.phase, (phaseMs.get(s.phase) ?? 0) + s.durationMs);
+  const phaseMs = phaseDurations(steps.map(([step, summary]) => ({ step, ...summary })));
   return {
     node: record.name,
     pool: record.pool,

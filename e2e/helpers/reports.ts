@@ -4,6 +4,7 @@
  */
 import type { PhaseReport } from '../../contract/agent-config';
 import { RUN_COMPLETE_STEP } from '../../contract/endpoint-api';
+import { phaseDurations } from '../../contract/phase-timing';
 import { Registry } from '../../endpoint/registry';
 import { FileStore } from '../../endpoint/store/file-store';
 
@@ -28,11 +29,7 @@ export interface AgentTimes {
 }
 
 export function agentTimes(reports: readonly PhaseReport[]): AgentTimes {
-  const phases: Record<string, number> = {};
-  let run: number | undefined;
-  for (const report of reports) {
-    if (report.step === RUN_COMPLETE_STEP) run = (report.durationMs ?? 0) / 1000;
-    else if (report.status !== 'started') phases[report.phase] = (phases[report.phase] ?? 0) + (report.durationMs ?? 0) / 1000;
-  }
-  return { phases, run };
+  const phases = Object.fromEntries([...phaseDurations(reports)].map(([phase, ms]) => [phase, ms / 1000]));
+  const complete = reports.find((report) => report.step === RUN_COMPLETE_STEP);
+  return { phases, run: complete ? (complete.durationMs ?? 0) / 1000 : undefined };
 }
