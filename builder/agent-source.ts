@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { agentBundlePath } from '../contract/endpoint-api';
 import type { Enrollment } from './enrollment-inputs';
-import { InputError } from './join-inputs';
+import { UserError } from '../contract/errors';
 import type { AgentSource } from './render/agent-fetcher';
 
 /** Checks --agent-url: an http(s) URL of the bundle itself. Plain http is fine: the node checks the sha256. */
@@ -10,10 +10,10 @@ export function checkAgentUrl(value: string): string {
   try {
     url = new URL(value);
   } catch {
-    throw new InputError(`--agent-url: expected the URL agent.js is served at, such as https://files.example.com/labimg/agent.js, got "${value}"`);
+    throw new UserError(`--agent-url: expected the URL agent.js is served at, such as https://files.example.com/labimg/agent.js, got "${value}"`);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new InputError(`--agent-url: expected an http or https URL, got "${value}"`);
-  if (url.username || url.password) throw new InputError('--agent-url: a URL with credentials in it would land in user-data; serve the bundle without them');
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new UserError(`--agent-url: expected an http or https URL, got "${value}"`);
+  if (url.username || url.password) throw new UserError('--agent-url: a URL with credentials in it would land in user-data; serve the bundle without them');
   return url.href;
 }
 

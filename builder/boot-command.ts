@@ -13,7 +13,7 @@ import { runVm } from './boot/vm';
 import type { UserScript } from './build';
 import { parseDuration } from './endpoint-commands';
 import { readEnrollment, type Enrollment } from './enrollment-inputs';
-import { InputError } from './join-inputs';
+import { UserError } from '../contract/errors';
 import { MIRROR_PRESET_NAMES, type MirrorPresetName } from './mirrors/types';
 import { readUserScripts } from './user-scripts';
 
@@ -29,7 +29,7 @@ export interface BootCommandHooks {
 function kernelOf(argv: { kernel?: string; initrd?: string; append?: string }): { kernel: string; initrd: string; append: string } | undefined {
   const given = [argv.kernel, argv.initrd, argv.append];
   if (given.every((value) => value === undefined)) return undefined;
-  if (given.some((value) => value === undefined)) throw new InputError('--kernel, --initrd and --append go together (direct kernel boot of an image without a boot loader)');
+  if (given.some((value) => value === undefined)) throw new UserError('--kernel, --initrd and --append go together (direct kernel boot of an image without a boot loader)');
   return { kernel: argv.kernel as string, initrd: argv.initrd as string, append: argv.append as string };
 }
 
@@ -39,7 +39,7 @@ function parseEach<T>(values: string[] | undefined, flag: string, parse: (text: 
     try {
       return parse(text);
     } catch (error) {
-      throw new InputError(`${flag}: ${(error as Error).message}`);
+      throw new UserError(`${flag}: ${(error as Error).message}`);
     }
   });
 }
@@ -47,7 +47,7 @@ function parseEach<T>(values: string[] | undefined, flag: string, parse: (text: 
 /** "20G", "512M" → bytes. */
 export function parseDiskSize(text: string): number {
   const match = /^([1-9]\d*)([MG])$/.exec(text);
-  if (!match) throw new InputError(`--disk-size: expected a size in M or G such as 20G, got "${text}"`);
+  if (!match) throw new UserError(`--disk-size: expected a size in M or G such as 20G, got "${text}"`);
   return Number(match[1]) * (match[2] === 'G' ? 1024 ** 3 : 1024 ** 2);
 }
 
@@ -90,12 +90,12 @@ export function withBootCommand<T extends { profiles: string }>(y: Argv<T>, hook
       const instance = hooks.instance({ profile: argv.profile, profilesDir: argv.profiles, mirror: argv.mirror, role: argv.role, enrollment, userScripts: readUserScripts(argv['user-script']) });
       let disk: string | undefined = argv.disk;
       if (disk === undefined) {
-        if (!instance.cloudImage) throw new InputError(`profile ${instance.profileName} names no cloud image (image.cloud); give the image to start from with --disk`);
+        if (!instance.cloudImage) throw new UserError(`profile ${instance.profileName} names no cloud image (image.cloud); give the image to start from with --disk`);
         process.stdout.write(`base image: ${instance.cloudImage.url}\n`);
         disk = await cachedCloudImage(instance.cloudImage);
       }
       const name = argv.name ?? `${instance.profileName}-${argv.role}`;
-      if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name) || name.length > 63) throw new InputError(`--name: expected a host name (lowercase letters, digits and "-"), got "${name}"`);
+      if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name) || name.length > 63) throw new UserError(`--name: expected a host name (lowercase letters, digits and "-"), got "${name}"`);
       const workDir = argv.work ?? path.join('out', 'boot', name);
       process.stdout.write(`booting ${instance.profileName} (${argv.role}) in ${workDir}; console log ${path.join(workDir, 'serial.log')}\n`);
       const result = await runVm({

@@ -11,7 +11,8 @@ import { compileAgentConfig, nodeRuntimeOf } from './compile';
 import { withBootCommand, type BootCommandHooks } from './boot-command';
 import { withEndpointCommands, type EndpointCommandHooks } from './endpoint-commands';
 import { readEnrollment, type Enrollment, type EnrollmentFlags } from './enrollment-inputs';
-import { InputError, readJoinMaterial, type JoinFlags } from './join-inputs';
+import { UserError } from '../contract/errors';
+import { readJoinMaterial, type JoinFlags } from './join-inputs';
 import { isUserData, type Manifest } from './manifest';
 import { agentSourceFor } from './agent-source';
 import { pxeCatalog } from './pxe-catalog';
@@ -40,7 +41,7 @@ interface GlobalOptions {
 
 function readAgentBundle(): Buffer {
   if (!existsSync(agentBundlePath)) {
-    throw new InputError(`the agent bundle ${agentBundlePath} is missing: run "npm run build" first`);
+    throw new UserError(`the agent bundle ${agentBundlePath} is missing: run "npm run build" first`);
   }
   return readFileSync(agentBundlePath);
 }
@@ -131,7 +132,7 @@ function roleOption<T>(y: Argv<T>) {
 
 function requireCloudInit(inputs: BuildInputs): void {
   if (!bootsWithCloudInit(inputs.agentConfig)) {
-    throw new InputError(`profile ${inputs.profileName} boots with Ignition, not cloud-init: labimg build ${inputs.profileName} writes ignition-ROLE.json`);
+    throw new UserError(`profile ${inputs.profileName} boots with Ignition, not cloud-init: labimg build ${inputs.profileName} writes ignition-ROLE.json`);
   }
 }
 
@@ -259,7 +260,7 @@ export function cli(args: string[]): Argv<GlobalOptions> {
       async (argv) => {
         const profile = loadProfile(argv.profile, { dir: argv.profiles, mirror: argv.mirror });
         const outDir = path.join(argv.out, profile.name);
-        if (argv.packerOnly && !argv.packer) throw new InputError('--packer-only goes with --packer');
+        if (argv.packerOnly && !argv.packer) throw new UserError('--packer-only goes with --packer');
         const packer = argv.packer ? checkPackerReady(profile, argv.packerOnly) : undefined;
         const pxeFlags = { pxeUrl: argv.pxeUrl, sshAuthorizedKeys: argv.sshAuthorizedKeys };
         const inputs = buildInputs(profile, readJoinMaterial(joinFlagsOf(argv)), readEnrollment(enrollmentFlagsOf(argv)), argv.agentUrl, pxeFlags);
@@ -296,7 +297,7 @@ async function main(): Promise<void> {
   } catch (error) {
     if (error instanceof FindingsError) {
       process.stderr.write(`${formatFindings(error.findings)}\n`);
-    } else if (error instanceof InputError) {
+    } else if (error instanceof UserError) {
       process.stderr.write(`labimg: ${error.message}\n`);
     } else {
       process.stderr.write(`labimg: ${(error as Error).stack ?? String(error)}\n`);

@@ -15,7 +15,7 @@ import type { PxeCatalog } from '../endpoint/pxe';
 import type { StoreOptions } from '../endpoint/store/open';
 import type { Store } from '../endpoint/store/store';
 import { checkEndpointUrl } from './enrollment-inputs';
-import { InputError } from './join-inputs';
+import { UserError } from '../contract/errors';
 
 export interface EndpointCommandHooks {
   /** Throws (ProfileError) when the profile does not load and compile; called before a pool is stored. */
@@ -49,13 +49,10 @@ function storeOptionsOf(argv: StoreArgs): StoreOptions {
  * server cost every `labimg build` tens of milliseconds otherwise.
  */
 async function withRegistry<T>(argv: StoreArgs, work: (registry: Registry, store: Store) => Promise<T>): Promise<T> {
-  const [{ openStore }, { Registry, RegistryError }] = await Promise.all([import('../endpoint/store/open'), import('../endpoint/registry')]);
+  const [{ openStore }, { Registry }] = await Promise.all([import('../endpoint/store/open'), import('../endpoint/registry')]);
   const store = await openStore(storeOptionsOf(argv));
   try {
     return await work(new Registry(store), store);
-  } catch (error) {
-    if (error instanceof RegistryError) throw new InputError(error.message);
-    throw error;
   } finally {
     await store.close();
   }
@@ -64,7 +61,7 @@ async function withRegistry<T>(argv: StoreArgs, work: (registry: Registry, store
 /** "90s", "30m", "24h", "7d" → milliseconds. */
 export function parseDuration(text: string, flag: string): number {
   const match = /^([1-9][0-9]*)(s|m|h|d)$/.exec(text);
-  if (!match?.[1] || !match[2]) throw new InputError(`${flag}: expected a duration such as 30m, 24h or 7d, got "${text}"`);
+  if (!match?.[1] || !match[2]) throw new UserError(`${flag}: expected a duration such as 30m, 24h or 7d, got "${text}"`);
   const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 's' | 'm' | 'h' | 'd'];
   return Number(match[1]) * unit;
 }
@@ -72,13 +69,13 @@ export function parseDuration(text: string, flag: string): number {
 function parseListen(text: string, flag = '--listen', example = '0.0.0.0:8443'): { host: string; port: number } {
   const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:]*)):([0-9]{1,5})$/.exec(text);
   const port = Number(match?.[3]);
-  if (!match || port > 65535) throw new InputError(`${flag}: expected HOST:PORT such as ${example}, got "${text}"`);
+  if (!match || port > 65535) throw new UserError(`${flag}: expected HOST:PORT such as ${example}, got "${text}"`);
   return { host: match[1] ?? (match[2] || '0.0.0.0'), port };
 }
 
 function checkPoolName(name: string): void {
   if (name.length > POOL_NAME_MAX || !new RegExp(POOL_NAME_PATTERN).test(name)) {
-    throw new InputError(`pool name "${name}": expected a DNS label (lowercase letters, digits and "-", at most 63)`);
+    throw new UserError(`pool name "${name}": expected a DNS label (lowercase letters, digits and "-", at most 63)`);
   }
 }
 
@@ -110,7 +107,7 @@ function serveCommand<T extends { profiles: string }>(y: Argv<T>, hooks: Endpoin
       const { host, port } = parseListen(argv.listen);
       const groupsFile = argv['pxe-groups'];
       const assetsDir = argv['pxe-assets'];
-      if (assetsDir !== undefined && groupsFile === undefined) throw new InputError('--pxe-assets needs --pxe-groups: PXE is served only for the machines a group file names');
+      if (assetsDir !== undefined && groupsFile === undefined) throw new UserError('--pxe-assets needs --pxe-groups: PXE is served only for the machines a group file names');
       // Checked before the endpoint starts: a bad group file or profile stops it with every problem listed.
       const pxe = groupsFile === undefined
         ? undefined
@@ -152,7 +149,7 @@ function poolCommand<T extends { profiles: string }>(y: Argv<T>, hooks: Endpoint
           checkPoolName(argv.name);
           const ttlMs = argv.ttl === undefined ? undefined : parseDuration(argv.ttl, '--ttl');
           const userData = argv['user-data'];
-          if (userData !== undefined && argv.endpoint === undefined) throw new InputError('--user-data needs --endpoint: the URL nodes reach `labimg serve` at');
+          if (userData !== undefined && argv.endpoint === undefined) throw new UserError('--user-data needs --endpoint: the URL nodes reach `labimg serve` at');
           const url = argv.endpoint === undefined ? undefined : checkEndpointUrl(argv.endpoint);
           // Checked before anything is stored, so a bad profile leaves no pool behind.
           hooks.checkProfile(argv.profile, argv.profiles);

@@ -1,6 +1,7 @@
 import { CA_FINGERPRINT_PATTERN, POOL_NAME_PATTERN } from '../contract/endpoint-api';
 import { ENROLLMENT_TOKEN_PATTERN as ENROLLMENT_TOKEN } from '../endpoint/tokens';
-import { InputError, readTokenFile } from './join-inputs';
+import { UserError } from '../contract/errors';
+import { readTokenFile } from './join-inputs';
 
 /** What a node needs to enroll with a join endpoint: where it is, which CA to trust, which pool, the token. */
 export interface Enrollment {
@@ -24,30 +25,30 @@ export function checkEndpointUrl(value: string, flag = '--endpoint'): string {
   try {
     url = new URL(value);
   } catch {
-    throw new InputError(`${flag}: expected a URL such as https://10.0.0.5:8443, got "${value}"`);
+    throw new UserError(`${flag}: expected a URL such as https://10.0.0.5:8443, got "${value}"`);
   }
-  if (url.protocol !== 'https:') throw new InputError(`${flag}: the endpoint is HTTPS only, got "${value}"`);
+  if (url.protocol !== 'https:') throw new UserError(`${flag}: the endpoint is HTTPS only, got "${value}"`);
   if (url.username || url.password || url.search || url.hash || (url.pathname !== '/' && url.pathname !== '')) {
-    throw new InputError(`${flag}: give only scheme, host and port (https://HOST:PORT), got "${value}"`);
+    throw new UserError(`${flag}: give only scheme, host and port (https://HOST:PORT), got "${value}"`);
   }
   return url.origin;
 }
 
-/** Undefined when no enrollment flag was given; an InputError naming the flag when the set is partial or malformed. */
+/** Undefined when no enrollment flag was given; an UserError naming the flag when the set is partial or malformed. */
 export function readEnrollment(flags: EnrollmentFlags): Enrollment | undefined {
   const given = [flags.endpoint, flags.endpointCaFingerprint, flags.pool, flags.enrollmentTokenFile];
   if (given.every((value) => value === undefined)) return undefined;
   if (given.some((value) => value === undefined)) {
-    throw new InputError('--endpoint, --endpoint-ca-fingerprint, --pool and --enrollment-token-file go together: give all four, or none');
+    throw new UserError('--endpoint, --endpoint-ca-fingerprint, --pool and --enrollment-token-file go together: give all four, or none');
   }
   const url = checkEndpointUrl(flags.endpoint as string);
   const caFingerprint = flags.endpointCaFingerprint as string;
   if (!CA_FINGERPRINT_PATTERN.test(caFingerprint)) {
-    throw new InputError(`--endpoint-ca-fingerprint: expected "sha256:" and 64 lowercase hex digits, as \`labimg serve\` prints, got "${caFingerprint}"`);
+    throw new UserError(`--endpoint-ca-fingerprint: expected "sha256:" and 64 lowercase hex digits, as \`labimg serve\` prints, got "${caFingerprint}"`);
   }
   const pool = flags.pool as string;
   if (!new RegExp(POOL_NAME_PATTERN).test(pool) || pool.length > 63) {
-    throw new InputError(`--pool: expected a DNS label (lowercase letters, digits, "-"), got "${pool}"`);
+    throw new UserError(`--pool: expected a DNS label (lowercase letters, digits, "-"), got "${pool}"`);
   }
   const token = readTokenFile('--enrollment-token-file', flags.enrollmentTokenFile as string, ENROLLMENT_TOKEN, 'an enrollment token as `labimg pool create` prints it');
   return { url, caFingerprint, pool, token };

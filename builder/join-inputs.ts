@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { UserError } from '../contract/errors';
 
 /**
  * What a worker needs to join until the join endpoint hands it out: what a person would paste from
@@ -11,7 +12,6 @@ export interface JoinMaterial {
   token: string;
 }
 
-export class InputError extends Error {}
 
 // Formats as kubeadm defines them: cluster-bootstrap's BootstrapTokenPattern and pubkeypin's "sha256:<hex>".
 const BOOTSTRAP_TOKEN = /^[a-z0-9]{6}\.[a-z0-9]{16}$/;
@@ -24,22 +24,22 @@ export interface JoinFlags {
   joinTokenFile?: string;
 }
 
-/** Undefined when no join flag was given; an InputError naming the flag when the set is partial or malformed. */
+/** Undefined when no join flag was given; an UserError naming the flag when the set is partial or malformed. */
 export function readJoinMaterial(flags: JoinFlags): JoinMaterial | undefined {
   const given = [flags.joinApiServer, flags.joinCaCertHash?.length ? flags.joinCaCertHash : undefined, flags.joinTokenFile];
   if (given.every((value) => value === undefined)) return undefined;
   if (given.some((value) => value === undefined)) {
-    throw new InputError('--join-api-server, --join-ca-cert-hash and --join-token-file go together: give all three, or none');
+    throw new UserError('--join-api-server, --join-ca-cert-hash and --join-token-file go together: give all three, or none');
   }
   const apiServerEndpoint = flags.joinApiServer as string;
   const port = HOST_PORT.exec(apiServerEndpoint)?.[2];
   if (port === undefined || Number(port) < 1 || Number(port) > 65535) {
-    throw new InputError(`--join-api-server: expected HOST:PORT such as 10.0.0.10:6443, got "${apiServerEndpoint}"`);
+    throw new UserError(`--join-api-server: expected HOST:PORT such as 10.0.0.10:6443, got "${apiServerEndpoint}"`);
   }
   const caCertHashes = flags.joinCaCertHash as string[];
   for (const hash of caCertHashes) {
     if (!CA_CERT_HASH.test(hash)) {
-      throw new InputError(`--join-ca-cert-hash: expected "sha256:" and 64 lowercase hex digits, as kubeadm prints, got "${hash}"`);
+      throw new UserError(`--join-ca-cert-hash: expected "sha256:" and 64 lowercase hex digits, as kubeadm prints, got "${hash}"`);
     }
   }
   const token = readTokenFile('--join-token-file', flags.joinTokenFile as string, BOOTSTRAP_TOKEN, 'a bootstrap token of the form [a-z0-9]{6}.[a-z0-9]{16}');
@@ -52,9 +52,9 @@ export function readTokenFile(flag: string, file: string, pattern: RegExp, expec
   try {
     token = readFileSync(file, 'utf8').trim();
   } catch (error) {
-    throw new InputError(`${flag}: cannot read ${file}: ${(error as Error).message}`);
+    throw new UserError(`${flag}: cannot read ${file}: ${(error as Error).message}`);
   }
   // Never echo the token itself: the message may end up in CI logs.
-  if (!pattern.test(token)) throw new InputError(`${flag}: ${file} does not hold ${expected}`);
+  if (!pattern.test(token)) throw new UserError(`${flag}: ${file} does not hold ${expected}`);
   return token;
 }

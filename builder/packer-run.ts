@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { InputError } from './join-inputs';
+import { UserError } from '../contract/errors';
 import type { ImageSources, Profile } from './profiles';
 import { PACKER_SOURCES, packerInvocations, packerSourceKind, packerSourcesOf, type PackerSourceKind } from './render/packer';
 import { newBuildKeyPair, renderPackerSeed } from './render/packer-seed';
@@ -29,17 +29,17 @@ export function checkPackerReady(profile: Profile, only?: readonly string[]): { 
   const image = profile.image;
   const offered = image ? packerSourcesOf(image) : [];
   if (!image || offered.length === 0) {
-    throw new InputError(`--packer: profile ${profile.name} names no base image to bake from (image.cloud or image.amazon in ${profile.file}); nothing was written`);
+    throw new UserError(`--packer: profile ${profile.name} names no base image to bake from (image.cloud or image.amazon in ${profile.file}); nothing was written`);
   }
   const kinds = only?.map((name) => {
     const kind = packerSourceKind(name);
-    if (kind === undefined) throw new InputError(`--packer-only: expected ${Object.values(PACKER_SOURCES).join(' or ')}, got "${name}"; nothing was written`);
-    if (!offered.includes(kind)) throw new InputError(`--packer-only ${name}: profile ${profile.name} names no ${kind === 'cloud' ? 'cloud image (image.cloud)' : 'AMI (image.amazon)'}; nothing was written`);
+    if (kind === undefined) throw new UserError(`--packer-only: expected ${Object.values(PACKER_SOURCES).join(' or ')}, got "${name}"; nothing was written`);
+    if (!offered.includes(kind)) throw new UserError(`--packer-only ${name}: profile ${profile.name} names no ${kind === 'cloud' ? 'cloud image (image.cloud)' : 'AMI (image.amazon)'}; nothing was written`);
     return kind;
   });
   const packerVersion = installedPackerVersion();
   if (packerVersion === undefined) {
-    throw new InputError('--packer: packer is not on PATH; install Packer (Debian 12: apt-get install packer; elsewhere: https://developer.hashicorp.com/packer/install) and run again; nothing was written');
+    throw new UserError('--packer: packer is not on PATH; install Packer (Debian 12: apt-get install packer; elsewhere: https://developer.hashicorp.com/packer/install) and run again; nothing was written');
   }
   return { image, packerVersion, ...(kinds ? { only: kinds } : {}) };
 }
@@ -57,7 +57,7 @@ export function runPacker(args: { image: ImageSources; packerVersion: string; on
     for (const [command, ...rest] of packerInvocations({ ...args, seedDir })) {
       process.stdout.write(`$ ${[command, ...rest].join(' ')}\n`);
       const result = spawnSync(command as string, rest, { cwd: args.buildDir, stdio: 'inherit', env: PACKER_ENV });
-      if (result.status !== 0) throw new InputError(`${command} ${rest[0] ?? ''} failed (exit ${result.status ?? result.signal}); the build in ${args.buildDir} is complete, the image is not`);
+      if (result.status !== 0) throw new UserError(`${command} ${rest[0] ?? ''} failed (exit ${result.status ?? result.signal}); the build in ${args.buildDir} is complete, the image is not`);
     }
   } finally {
     rmSync(seedDir, { recursive: true, force: true });

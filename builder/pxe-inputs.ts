@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { PxeBuildInputs } from './build';
-import { InputError } from './join-inputs';
+import { UserError } from '../contract/errors';
 import type { Profile } from './profiles';
 import { isAuthorizedKeyLine, netInstallOf, pxeBase, pxeUnavailable } from './render/pxe';
 
@@ -22,13 +22,13 @@ export function readAuthorizedKeys(file: string, flag = '--ssh-authorized-keys')
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new InputError(`${flag}: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new UserError(`${flag}: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
   const keys: string[] = [];
   text.split('\n').forEach((raw, index) => {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) return;
-    if (!isAuthorizedKeyLine(line)) throw new InputError(`${flag}: ${file}:${index + 1}: expected an OpenSSH public key line (ssh-ed25519 AAAA… comment)`);
+    if (!isAuthorizedKeyLine(line)) throw new UserError(`${flag}: ${file}:${index + 1}: expected an OpenSSH public key line (ssh-ed25519 AAAA… comment)`);
     keys.push(line);
   });
   return keys;
@@ -38,7 +38,7 @@ export function readAuthorizedKeys(file: string, flag = '--ssh-authorized-keys')
 export function readPxeInputs(profile: Profile, os: Parameters<typeof pxeUnavailable>[0], flags: PxeFlags): PxeBuildInputs | undefined {
   const why = pxeUnavailable(os, profile.image);
   if (why !== undefined) {
-    if (flags.pxeUrl !== undefined) throw new InputError(`--pxe-url: profile ${profile.name} cannot be installed over the network: ${why}`);
+    if (flags.pxeUrl !== undefined) throw new UserError(`--pxe-url: profile ${profile.name} cannot be installed over the network: ${why}`);
     return undefined;
   }
   let base: string | undefined;
@@ -46,7 +46,7 @@ export function readPxeInputs(profile: Profile, os: Parameters<typeof pxeUnavail
     try {
       base = pxeBase(flags.pxeUrl);
     } catch {
-      throw new InputError(`--pxe-url: expected the http(s) URL the build's pxe/ folder is served at, got "${flags.pxeUrl}"`);
+      throw new UserError(`--pxe-url: expected the http(s) URL the build's pxe/ folder is served at, got "${flags.pxeUrl}"`);
     }
   }
   return {

@@ -1,7 +1,7 @@
 /** `labimg build --user-script FILE`: the user's own shell scripts, carried beside labimg's cloud-config. */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { InputError } from './join-inputs';
+import { UserError } from '../contract/errors';
 import type { UserScript } from './build';
 
 /** Each script as it will travel: its file name (for the MIME part) and text, which must name its interpreter. */
@@ -11,15 +11,15 @@ export function readUserScripts(files: readonly string[] | undefined): UserScrip
     try {
       content = readFileSync(file, 'utf8');
     } catch (error) {
-      throw new InputError(`--user-script: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      throw new UserError(`--user-script: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
     }
-    if (!content.startsWith('#!')) throw new InputError(`--user-script: ${file} must start with "#!" and its interpreter (#!/bin/sh), which cloud-init runs it with`);
+    if (!content.startsWith('#!')) throw new UserError(`--user-script: ${file} must start with "#!" and its interpreter (#!/bin/sh), which cloud-init runs it with`);
     const filename = path.basename(file);
-    if (!/^[A-Za-z0-9._-]+$/.test(filename)) throw new InputError(`--user-script: name the file with letters, digits, ".", "_" and "-" only: ${filename}`);
+    if (!/^[A-Za-z0-9._-]+$/.test(filename)) throw new UserError(`--user-script: name the file with letters, digits, ".", "_" and "-" only: ${filename}`);
     return { filename, content };
   });
   const names = scripts.map((script) => script.filename);
   const repeated = names.find((name, index) => names.indexOf(name) !== index);
-  if (repeated !== undefined) throw new InputError(`--user-script: two scripts are named ${repeated}; cloud-init would keep one`);
+  if (repeated !== undefined) throw new UserError(`--user-script: two scripts are named ${repeated}; cloud-init would keep one`);
   return scripts;
 }

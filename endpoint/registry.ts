@@ -5,13 +5,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Role } from '../contract/agent-config';
+import { UserError } from '../contract/errors';
 import { RUN_COMPLETE_STEP, type FleetNode, type FleetView, type ReportRequest } from '../contract/endpoint-api';
 import { phaseDurations } from '../contract/phase-timing';
 import { KEYS, type AuditEvent, type EnrollmentTokenRecord, type NodeRecord, type PoolRecord, type StepSummary, type StoredJoinMaterial } from './records';
 import type { Store } from './store/store';
 import { newEnrollmentToken, parseEnrollmentToken, secretMatches } from './tokens';
 
-export class RegistryError extends Error {
+/** A request the registry refuses as it stands (a name taken, a pool missing): the caller's to fix. */
+export class RegistryError extends UserError {
   constructor(message: string) {
     super(message);
     this.name = 'RegistryError';

@@ -4,6 +4,7 @@ import { readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { load } from 'js-yaml';
 import { labimg, tempDir } from './helpers/cli';
+import { freePort, startServe } from './helpers/endpoint';
 
 test('pool create prints the token once, writes the pool user-data 0600, and the rest of the pool commands manage it', (t) => {
   const dir = tempDir('labimg-pool-');
@@ -62,4 +63,27 @@ test('a bad profile, pool name or duration is refused before anything is stored'
   t.regex(labimg(['pool', 'create', 'lab', '--profile', 'ubuntu', '--data', data, '--ttl', '1y']).stderr, /--ttl: expected a duration such as 30m, 24h or 7d, got "1y"/);
   t.regex(labimg(['pool', 'create', 'lab', '--profile', 'ubuntu', '--data', data, '--user-data', 'x.yaml']).stderr, /--user-data needs --endpoint/);
   t.is(labimg(['pool', 'list', '--data', data]).stdout, 'no pools yet; `labimg pool create NAME --profile P` makes one\n');
+});
+
+test('a second serve on a data directory in use is refused in one line that names the holder, with no stack trace', async (t) => {
+  const dir = tempDir('labimg-busy-');
+  const first = await startServe({ data: dir });
+  t.teardown(async () => {
+    await first.kill();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const second = labimg(['serve', '--listen', `127.0.0.1:${await freePort()}`, '--data', dir]);
+  t.is(second.code, 1);
+  t.is(second.stderr, `labimg: ${dir} is in use by another labimg serve (pid ${first.pid}); stop it, or give this one its own --data\n`);
+});
+
+test('revoking a token that does not exist names the command that lists tokens, and that command exists', (t) => {
+  const dir = tempDir('labimg-revoke-');
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const revoked = labimg(['pool', 'token-revoke', 'abcd1234', '--data', dir]);
+  t.is(revoked.code, 1);
+  const named = /`labimg (pool [a-z-]+)` lists them/.exec(revoked.stderr)?.[1];
+  t.is(named, 'pool list', revoked.stderr);
+  t.false(revoked.stderr.includes('    at '), 'no stack trace');
+  t.is(labimg([...(named as string).split(' '), '--data', dir]).code, 0);
 });

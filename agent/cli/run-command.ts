@@ -7,7 +7,7 @@ import { HttpsEndpointSession, type EndpointSession } from '../endpoint/session'
 import { readOsRelease } from '../host/facts';
 import type { Host } from '../host/host';
 import { RealHost } from '../host/real-host';
-import { acquireLock } from '../lock';
+import { acquireAgentLock } from '../lock';
 import type { Logger } from '../log';
 import { nodeIdentity } from '../node-identity';
 import type { Redactor } from '../redact';
@@ -62,7 +62,7 @@ async function withAgent(options: RunCommandOptions, needsNode: boolean, work: (
     log.warn(`profile ${config.profile} targets ${config.os.id} ${config.os.versionId}, this is ${os.id} ${os.versionId}`);
   }
 
-  const release = await acquireLock(host.hostPath('/var/lib/labimg/agent.lock'));
+  const release = await acquireAgentLock(host.hostPath('/var/lib/labimg/agent.lock'));
   let session: EndpointSession | undefined;
   let sender: OutboxSender | undefined;
   try {

@@ -9,8 +9,9 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { UserError } from '../../contract/errors';
 
-export class ImageError extends Error {}
+export class ImageError extends UserError {}
 
 export interface ExpectedDigest {
   algorithm: 'sha256' | 'sha512';
