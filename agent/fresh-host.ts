@@ -4,29 +4,10 @@
  * stale runtime packages the profile removes still installed, and nothing of Kubernetes yet. So the plan shows
  * every action the agent can take on that OS.
  */
+import { OS_FAMILIES } from '../contract/os-families';
 import type { AgentConfig, NodeConfig } from '../contract/agent-config';
 import type { QueryAnswers } from './host/dry-run-host';
 import { COMMAND_NOT_FOUND } from './host/host';
-
-const FSTAB = {
-  rhel: [
-    '/dev/mapper/centos-root /                       xfs     defaults        0 0',
-    'UUID=3a5f1c2e-0d6b-4b3e-9a57-5d2f0e8c4b11 /boot xfs     defaults        0 0',
-    '/dev/mapper/centos-swap swap                    swap    defaults        0 0',
-  ],
-  debian: ['/dev/disk/by-uuid/6c1e2f84-3b1f-4c55-8d0a-9f7e0b6a2d13 / ext4 defaults 0 1', '/swap.img none swap sw 0 0'],
-  // Flatcar mounts its partitions by systemd units and has no swap.
-  flatcar: ['# Flatcar mounts its filesystems with systemd units'],
-};
-
-const ID_LIKE = { rhel: 'rhel fedora', debian: 'debian', flatcar: 'coreos' } as const;
-
-/** What /proc/swaps lists after the header: a swap partition or file, and none on Flatcar. */
-const SWAP = {
-  rhel: '/dev/dm-1\tpartition\t2097148\t0\t-2\n',
-  debian: '/swap.img\tpartition\t2097148\t0\t-2\n',
-  flatcar: '',
-} as const;
 
 const SELINUX_CONFIG = [
   '# This file controls the state of SELinux on the system.',
@@ -36,24 +17,25 @@ const SELINUX_CONFIG = [
 ].join('\n');
 
 export function freshHostFiles(config: AgentConfig, node: NodeConfig | undefined, gpu: boolean): Record<string, string> {
-  const family = config.os.family;
+  const family = OS_FAMILIES[config.os.family];
+  const fresh = family.freshInstall;
   const files: Record<string, string> = {
     '/etc/os-release': [
       `ID="${config.os.id}"`,
       `VERSION_ID="${config.os.versionId}"`,
-      `ID_LIKE="${ID_LIKE[family]}"`,
+      `ID_LIKE="${fresh.idLike}"`,
       `PRETTY_NAME="${config.os.id} ${config.os.versionId}"`,
       '',
     ].join('\n'),
     '/etc/hostname': `${node?.nodeName ?? 'node-1'}\n`,
-    '/etc/fstab': `${FSTAB[family].join('\n')}\n`,
-    '/proc/swaps': `Filename\tType\tSize\tUsed\tPriority\n${SWAP[family]}`,
+    '/etc/fstab': `${fresh.fstab.join('\n')}\n`,
+    '/proc/swaps': `Filename\tType\tSize\tUsed\tPriority\n${fresh.swaps}`,
     '/proc/modules': '',
     // A host bridge, so PCI detection always has something that is not a GPU to skip.
     '/sys/bus/pci/devices/0000:00:00.0/vendor': '0x8086\n',
     '/sys/bus/pci/devices/0000:00:00.0/class': '0x060000\n',
   };
-  if (family === 'rhel') files['/etc/selinux/config'] = SELINUX_CONFIG;
+  if (family.selinux) files['/etc/selinux/config'] = SELINUX_CONFIG;
   if (gpu) {
     files['/sys/bus/pci/devices/0000:00:1e.0/vendor'] = '0x10de\n';
     files['/sys/bus/pci/devices/0000:00:1e.0/class'] = '0x030200\n';

@@ -1,4 +1,5 @@
 import type { AgentConfig, NodeConfig, NodeSecrets, Role } from '../contract/agent-config';
+import { OS_FAMILIES } from '../contract/os-families';
 import type { Enrollment } from './enrollment-inputs';
 import type { JoinMaterial } from './join-inputs';
 import { buildManifest } from './manifest';
@@ -78,12 +79,9 @@ function instanceInputs(inputs: BuildInputs, role: Role): UserDataInputs {
 /** An instance config that carries a bootstrap or enrollment token is as secret as the token. */
 const instanceMode = (instance: UserDataInputs): number => (instance.secrets ? 0o600 : 0o644);
 
-/**
- * Whether the profile's OS boots with cloud-init. Flatcar takes its instance config from Ignition alone, so
- * its build has no user-data.
- */
+/** Whether the profile's OS boots with cloud-init; one that takes its instance config from Ignition alone (Flatcar) gets no user-data. */
 export function bootsWithCloudInit(config: AgentConfig): boolean {
-  return config.os.family !== 'flatcar';
+  return OS_FAMILIES[config.os.family].instanceConfig === 'cloud-init';
 }
 
 export function renderUserData(inputs: BuildInputs, role: Role): RenderedFile {

@@ -17,6 +17,7 @@ import {
   type Repository,
   type RuntimeSpec,
 } from '../contract/agent-config';
+import { OS_FAMILIES } from '../contract/os-families';
 import type { NodeRuntime, PackageSet, Profile } from './profiles';
 import { controlPlaneTaintsFor, criSocketFor, formatVersion, kubeadmApiVersionFor, parseKubernetesVersion, type KubernetesVersion } from './versions';
 
@@ -30,7 +31,9 @@ function pinnedPackages(packages: PackageSet): PinnedPackage[] {
 }
 
 function repositories(profile: Profile): Repository[] {
-  const kind = profile.os.family === 'rhel' ? 'rpm' : 'deb';
+  const kind = OS_FAMILIES[profile.os.family].packageFormat;
+  // The profile rules refuse repositories where nothing installs packages.
+  if (kind === 'none') return [];
   return Object.entries(profile.repositories).map(([id, repo]) => {
     const repository: Repository = { id, name: repo.name, kind, baseUrl: repo.baseUrl, gpgKeys: [...repo.gpgKeys], gpgCheck: repo.gpgCheck };
     if (kind === 'deb') {
@@ -44,12 +47,11 @@ function repositories(profile: Profile): Repository[] {
 }
 
 /**
- * What an image-based OS (os.packageManager none, family flatcar) changes: /usr, /usr/local and /usr/libexec
- * are read-only, so binaries live in /opt/bin and volume plugins under /opt/libexec, as Flatcar's own
- * Kubernetes guide places them; and its containerd.service reads /usr/share/containerd/config.toml unless a
- * drop-in points it elsewhere.
+ * What an OS whose /usr is read-only (Flatcar) changes: /usr, /usr/local and /usr/libexec cannot be written,
+ * so binaries live in /opt/bin and volume plugins under /opt/libexec, as Flatcar's own Kubernetes guide places
+ * them; and its containerd.service reads /usr/share/containerd/config.toml unless a drop-in points it elsewhere.
  */
-const IMAGE_BASED_OS = {
+const READ_ONLY_USR = {
   binDir: '/opt/bin',
   volumePluginDir: '/opt/libexec/kubernetes/kubelet-plugins/volume/exec/',
 } as const;
@@ -65,7 +67,7 @@ function runtime(profile: Profile): RuntimeSpec {
       sandboxImage: containerd.sandboxImage,
       systemdCgroup: containerd.systemdCgroup,
       registryMirrors: sortedRecord(Object.fromEntries(Object.entries(containerd.registryMirrors).map(([host, urls]) => [host, [...urls]]))),
-      ...(profile.os.family === 'flatcar' ? { configDropIn: true } : {}),
+      ...(OS_FAMILIES[profile.os.family].readOnlyUsr ? { configDropIn: true } : {}),
     },
   };
   if (docker) spec.docker = { cgroupDriver: docker.cgroupDriver, registryMirrors: [...docker.registryMirrors] };
@@ -89,13 +91,13 @@ function kubernetes(profile: Profile, version: KubernetesVersion): KubernetesSpe
     schedulableControlPlane: spec.schedulableControlPlane,
     controlPlaneTaints: controlPlaneTaintsFor(version),
     ...(spec.binaries ? { binaries: kubernetesBinaries(spec.binaries) } : {}),
-    ...(profile.os.family === 'flatcar' ? { volumePluginDir: IMAGE_BASED_OS.volumePluginDir } : {}),
+    ...(OS_FAMILIES[profile.os.family].readOnlyUsr ? { volumePluginDir: READ_ONLY_USR.volumePluginDir } : {}),
   };
 }
 
 function kubernetesBinaries(binaries: NonNullable<Profile['kubernetes']['binaries']>): KubernetesBinary[] {
   const base = binaries.url.replace(/\/+$/, '');
-  return (['kubeadm', 'kubelet', 'kubectl'] as const).map((name) => ({ name, url: `${base}/${name}`, sha256: binaries.sha256[name], path: `${IMAGE_BASED_OS.binDir}/${name}` }));
+  return (['kubeadm', 'kubelet', 'kubectl'] as const).map((name) => ({ name, url: `${base}/${name}`, sha256: binaries.sha256[name], path: `${READ_ONLY_USR.binDir}/${name}` }));
 }
 
 function cni(profile: Profile): CniSpec {

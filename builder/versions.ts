@@ -282,29 +282,3 @@ export function hostOf(url: string): string | undefined {
 
 /** The oldest Node.js major the agent bundle runs on (esbuild's target for it, scripts/build.mjs). */
 export const AGENT_NODE_MAJOR = 16;
-
-/**
- * The Node.js version of each distro's own `nodejs` package (its main archive, not a module stream or a
- * backport), for the rule that the agent's Node comes from the distro only where that is 16 or later.
- * Ubuntu and Debian from packages.ubuntu.com and packages.debian.org; EL9 ships Node.js 16 as the
- * AppStream default (18, 20, 22 as module streams), EL8 10. A distro missing here is checked on the node.
- */
-export const DISTRO_NODEJS_VERSIONS: Readonly<Record<string, string>> = {
-  'ubuntu 18.04': '8.10.0',
-  'ubuntu 20.04': '10.19.0',
-  'ubuntu 22.04': '12.22.9',
-  'ubuntu 24.04': '18.19.1',
-  'debian 11': '12.22.12',
-  'debian 12': '18.19.0',
-  'debian 13': '20.19.2',
-  'rocky 8': '10.24.0',
-  'rocky 9': '16.20.2',
-  'rhel 8': '10.24.0',
-  'rhel 9': '16.20.2',
-  'almalinux 9': '16.20.2',
-};
-
-/** The Node.js of a distro's own package, or undefined when the table does not know the distro. */
-export function distroNodejsVersionFor(osId: string, versionId: string): string | undefined {
-  return DISTRO_NODEJS_VERSIONS[`${osId} ${versionId}`];
-}

@@ -1,7 +1,9 @@
 /**
  * Lab step 2: SELinux stops blocking container file access. `setenforce 0` takes effect now;
- * SELINUX= in /etc/selinux/config keeps it so after a reboot. Only the RHEL family ships SELinux enabled.
+ * SELINUX= in /etc/selinux/config keeps it so after a reboot. Only families that ship SELinux enabled get it
+ * (contract/os-families.ts).
  */
+import { OS_FAMILIES } from '../../contract/os-families';
 import { readKey, setKey } from '../text/key-value-file';
 import type { Step, StepContext } from './step';
 
@@ -11,7 +13,7 @@ export const selinux: Step = {
   id: 'selinux',
   phase: 'bake',
   title: 'Put SELinux in permissive mode now and at boot',
-  applies: (ctx) => ctx.config.os.family === 'rhel' && ctx.config.host.selinux !== 'unchanged',
+  applies: (ctx) => OS_FAMILIES[ctx.config.os.family].selinux && ctx.config.host.selinux !== 'unchanged',
 
   async check(ctx) {
     const config = await ctx.host.readFile(CONFIG);

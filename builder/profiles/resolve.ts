@@ -5,17 +5,16 @@
  * right; this module's job is the defaults (written once, here, matching `default` in schema.json)
  * and the derived fields.
  */
+import { familyOfPackageManager } from '../../contract/os-families';
 import type { FileRule, MirrorSpec, RegistryRule } from '../mirrors/types';
 import type { PlainValue } from './tree';
-import type { ImageSources, OsFamily, PackageManager, PackageSet, Profile, ProfileRepository } from './types';
+import type { ImageSources, PackageManager, PackageSet, Profile, ProfileRepository } from './types';
 
 type Fields = { [key: string]: PlainValue };
 
 // The schema guarantees these shapes; the casts only tell TypeScript what ajv already checked.
 const fields = (value: PlainValue | undefined): Fields => (value ?? {}) as Fields;
 const strings = (value: PlainValue | undefined): string[] => [...((value ?? []) as string[])];
-
-export const FAMILY_OF: Readonly<Record<PackageManager, OsFamily>> = { yum: 'rhel', dnf: 'rhel', apt: 'debian', none: 'flatcar' };
 
 function packageSet(value: PlainValue | undefined): PackageSet {
   return { ...(fields(value) as PackageSet) };
@@ -160,7 +159,7 @@ export function resolveProfile(identity: ProfileIdentity, merged: PlainValue): P
 
   const profile: Profile = {
     ...identity,
-    os: { id: os.id as string, versionId: os.versionId as string, packageManager, family: FAMILY_OF[packageManager] },
+    os: { id: os.id as string, versionId: os.versionId as string, packageManager, family: familyOfPackageManager(packageManager) },
     agent: {
       nodeRuntime: {
         version: nodeRuntime.version as string,

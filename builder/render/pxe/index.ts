@@ -3,9 +3,10 @@
  * pxe/ folder (a folder per role). See layout.ts for the URLs.
  */
 import type { OsSpec } from '../../../contract/agent-config';
+import { networkInstallerOf } from '../../../contract/os-families';
 import type { ImageSources } from '../../profiles/types';
 import { textFile, type RenderedFile } from '../types';
-import { autoinstallUnavailable, renderAutoinstallUserData, renderNoCloudMetaData } from './autoinstall';
+import { renderAutoinstallUserData, renderNoCloudMetaData } from './autoinstall';
 import { bootFilesOf, renderIpxeScript } from './ipxe';
 import { renderKickstart } from './kickstart';
 import { PXE_NODE_FILES, type PxeNodeFile } from './layout';
@@ -29,13 +30,12 @@ export interface PxeNodeInputs extends InstallInputs {
 
 /**
  * Why a profile cannot be installed over the network, or undefined when it can: it must name a network
- * install, and its distro's installer must take a config labimg writes (kickstart, or autoinstall from Ubuntu
- * 20.04 on).
+ * install, and its distro's installer must take a config labimg writes (contract/os-families.ts).
  */
 export function pxeUnavailable(os: OsSpec, image: ImageSources | undefined): string | undefined {
   if (!image?.netInstall) return 'it names no network install (image.netInstall)';
-  if (os.family === 'rhel') return undefined;
-  return autoinstallUnavailable(os);
+  const installer = networkInstallerOf(os);
+  return installer.kind === 'none' ? installer.why : undefined;
 }
 
 /** The profile's network install, or an error saying why there is none. */
@@ -47,7 +47,15 @@ export function netInstallOf(profile: string, os: OsSpec, image: ImageSources | 
 
 /** The installer's config files of a node folder: kickstart.cfg, or a NoCloud seed for autoinstall. */
 export function installerFiles(os: OsSpec): Array<Exclude<PxeNodeFile, 'boot.ipxe'>> {
-  return os.family === 'rhel' ? [PXE_NODE_FILES.kickstart] : [PXE_NODE_FILES.userData, PXE_NODE_FILES.metaData];
+  const installer = networkInstallerOf(os);
+  switch (installer.kind) {
+    case 'kickstart':
+      return [PXE_NODE_FILES.kickstart];
+    case 'autoinstall':
+      return [PXE_NODE_FILES.userData, PXE_NODE_FILES.metaData];
+    case 'none':
+      throw new Error(`${os.id} ${os.versionId} cannot be installed over the network: ${installer.why}`);
+  }
 }
 
 /** A node folder's files, in order: the install script, then the installer's config. */

@@ -1,5 +1,5 @@
 import type { OsSpec } from '../../../contract/agent-config';
-import { requireAutoinstall } from './autoinstall';
+import { networkInstallerOf } from '../../../contract/os-families';
 import { IPXE_BOOT_MAC, isoBootFiles, PXE_NODE_FILES, pxeNodeUrl } from './layout';
 import type { BootFiles, NetInstall } from './types';
 
@@ -47,12 +47,13 @@ export function bootFilesOf(profile: string, netInstall: NetInstall, base: strin
 function installerArgs(inputs: IpxeScriptInputs): string[] {
   const { os, netInstall, nodeUrl } = inputs;
   if (!nodeUrl.endsWith('/')) throw new Error(`nodeUrl must end in "/" (NoCloud appends file names to it): ${nodeUrl}`);
-  if (os.family === 'rhel') {
+  const installer = networkInstallerOf(os);
+  if (installer.kind === 'none') throw new Error(`profile ${inputs.profile}: ${installer.why}`);
+  if (installer.kind === 'kickstart') {
     if (!netInstall.repo) throw new Error(`profile ${inputs.profile}: image.netInstall.repo is required for a RHEL-family install`);
     // CentOS 7's anaconda takes the inst.* spelling too.
     return [`inst.ks=${nodeUrl}${PXE_NODE_FILES.kickstart}`, `inst.repo=${netInstall.repo}`, 'ip=dhcp'];
   }
-  requireAutoinstall(inputs.profile, os);
   if (!netInstall.iso) throw new Error(`profile ${inputs.profile}: image.netInstall.iso is required for an Ubuntu install`);
   return [
     // As Ubuntu's netboot guide has it: casper downloads the ISO into a RAM disk and boots from it.

@@ -1,3 +1,4 @@
+import { networkInstallerOf } from '../../../contract/os-families';
 import { AGENT_UNIT, agentFiles } from './node-files';
 import { hostnameOf, operatorOf, sudoersLine, type Operator } from './operator';
 import { renderTargetScript } from './target-script';
@@ -107,7 +108,7 @@ function renderCommand(command: KickstartCommand): string {
  * secret as they are: serve it to that node only, and write it 0600.
  */
 export function renderKickstart(inputs: InstallInputs): string {
-  if (inputs.agentConfig.os.family !== 'rhel') throw new Error(`profile ${inputs.agentConfig.profile}: a kickstart installs the RHEL family only, not ${inputs.agentConfig.os.id}`);
+  if (networkInstallerOf(inputs.agentConfig.os).kind !== 'kickstart') throw new Error(`profile ${inputs.agentConfig.profile}: a kickstart installs the RHEL family only, not ${inputs.agentConfig.os.id}`);
   const operator = operatorOf(inputs);
   const os = inputs.agentConfig.os;
   const header = [
