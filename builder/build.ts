@@ -5,12 +5,12 @@ import type { JoinMaterial } from './join-inputs';
 import { buildManifest } from './manifest';
 import type { AgentSource } from './render/agent-fetcher';
 import { renderPackerVars, type PackerVarsInputs } from './render/packer';
-import { renderCloudInitStub, renderCloudInitUserData, toJsonFile, type UserDataInputs } from './render/cloud-init';
+import { renderCloudInitUserData } from './render/cloud-init';
 import { renderIgnitionConfig } from './render/ignition';
 import { renderMultipart, type MimePart } from './render/mime';
-import { renderNodeInstaller } from './render/node-installer';
+import { carrierMode, imageFiles, toJsonFile } from './render/node-files';
 import { installerFiles, pxeNodeUrl, renderInstallerFile, renderPxeFile, type InstallInputs } from './render/pxe';
-import { renderSystemdUnit } from './render/systemd-unit';
+import { buildFolderName } from './render/packer';
 import { textFile, type NodeRuntime, type RenderedFile } from './render/types';
 
 export interface BuildInputs {
@@ -66,7 +66,7 @@ export function secretsFor(role: Role, join?: JoinMaterial, enrollment?: Enrollm
 }
 
 /** What one role's instance config carries: the same for cloud-init, Ignition and the PXE installers. */
-function instanceInputs(inputs: BuildInputs, role: Role): UserDataInputs {
+function instanceInputs(inputs: BuildInputs, role: Role): Omit<InstallInputs, 'image'> {
   return {
     agentConfig: inputs.agentConfig,
     node: nodeConfigFor(role, inputs.join, inputs.enrollment),
@@ -76,9 +76,6 @@ function instanceInputs(inputs: BuildInputs, role: Role): UserDataInputs {
   };
 }
 
-/** An instance config that carries a bootstrap or enrollment token is as secret as the token. */
-const instanceMode = (instance: UserDataInputs): number => (instance.secrets ? 0o600 : 0o644);
-
 /** Whether the profile's OS boots with cloud-init; one that takes its instance config from Ignition alone (Flatcar) gets no user-data. */
 export function bootsWithCloudInit(config: AgentConfig): boolean {
   return OS_FAMILIES[config.os.family].instanceConfig === 'cloud-init';
@@ -86,13 +83,13 @@ export function bootsWithCloudInit(config: AgentConfig): boolean {
 
 export function renderUserData(inputs: BuildInputs, role: Role): RenderedFile {
   const instance = instanceInputs(inputs, role);
-  return textFile(`user-data-${role}.yaml`, renderCloudInitUserData(instance), instanceMode(instance));
+  return textFile(`user-data-${role}.yaml`, renderCloudInitUserData(instance), carrierMode(instance));
 }
 
 /** User-data without the agent in it, small enough for EC2: it fetches agent.js from `source` and checks its sha256. */
 export function renderStubUserData(inputs: BuildInputs, role: Role, source: AgentSource): RenderedFile {
   const instance = instanceInputs(inputs, role);
-  return textFile(`user-data-${role}-stub.yaml`, renderCloudInitStub(instance, source), instanceMode(instance));
+  return textFile(`user-data-${role}-stub.yaml`, renderCloudInitUserData(instance, source), carrierMode(instance));
 }
 
 /** `cloudConfig` and the user's scripts as one multipart MIME user-data, named like the cloud-config with .mime. */
@@ -106,7 +103,7 @@ function withUserScripts(cloudConfig: RenderedFile, scripts: readonly UserScript
 
 export function renderIgnition(inputs: BuildInputs, role: Role): RenderedFile {
   const instance = instanceInputs(inputs, role);
-  return textFile(`ignition-${role}.json`, renderIgnitionConfig(instance), instanceMode(instance));
+  return textFile(`ignition-${role}.json`, renderIgnitionConfig(instance), carrierMode(instance));
 }
 
 /**
@@ -120,7 +117,7 @@ export function ignitionStubSource(source: AgentSource | undefined): AgentSource
 
 export function renderIgnitionStub(inputs: BuildInputs, role: Role, source: AgentSource): RenderedFile {
   const instance = instanceInputs(inputs, role);
-  return textFile(`ignition-${role}-stub.json`, renderIgnitionConfig(instance, source), instanceMode(instance));
+  return textFile(`ignition-${role}-stub.json`, renderIgnitionConfig(instance, source), carrierMode(instance));
 }
 
 /**
@@ -147,10 +144,8 @@ export function renderBuild(inputs: BuildInputs): RenderedFile[] {
     : [];
   const scripts = inputs.userScripts ?? [];
   const files: RenderedFile[] = [
-    { name: 'agent.js', content: inputs.agentBundle, mode: 0o644 },
-    textFile('agent.json', toJsonFile(inputs.agentConfig)),
-    textFile('install-node.sh', renderNodeInstaller(inputs.nodeRuntime), 0o755),
-    textFile('labimg-agent.service', renderSystemdUnit()),
+    // What a bake uploads and installs (packer/), each named after its path on the node.
+    ...imageFiles(inputs).map((file): RenderedFile => ({ name: buildFolderName(file), content: file.content, mode: file.mode })),
     ...userData,
     ...(scripts.length > 0 ? userData.map((file) => withUserScripts(file, scripts)) : []),
     ...ROLES.map((role) => renderIgnition(inputs, role)),

@@ -11,7 +11,7 @@ import { PATHS, type Role } from '../contract/agent-config';
 import { nodeConfigFor, ROLES, secretsFor } from '../builder/build';
 import { compileAgentConfig, nodeRuntimeOf } from '../builder/compile';
 import { listProfiles, loadProfile } from '../builder/profiles';
-import { toJsonFile, type UserDataInputs } from '../builder/render/cloud-init';
+import { toJsonFile, type NodeInputs } from '../builder/render/node-files';
 import { renderIgnitionConfig, type IgnitionConfig, type IgnitionFile } from '../builder/render/ignition';
 import { renderSystemdUnit } from '../builder/render/systemd-unit';
 import { agentPath, repoRoot, tempDir } from './helpers/cli';
@@ -30,9 +30,9 @@ function agentBundle(): Buffer {
   return readFileSync(agentPath);
 }
 
-const compiled = new Map<string, Pick<UserDataInputs, 'agentConfig' | 'nodeRuntime'>>();
+const compiled = new Map<string, Pick<NodeInputs, 'agentConfig' | 'nodeRuntime'>>();
 
-function inputsFor(profileName: string, role: Role, withSecrets: boolean): UserDataInputs {
+function inputsFor(profileName: string, role: Role, withSecrets: boolean): NodeInputs {
   let fromProfile = compiled.get(profileName);
   if (!fromProfile) {
     const profile = loadProfile(profileName, { dir: profilesDir });
@@ -259,7 +259,7 @@ async function servingFiles<T>(bodies: Record<string, Buffer>, use: (base: strin
 const sha256Of = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
 /** flatcar's inputs with Node.js, the Kubernetes binaries and (for a stub) the agent served from `base`. */
-function flatcarServed(base: string, bodies: Record<string, Buffer>, pins: Record<string, string> = {}): UserDataInputs {
+function flatcarServed(base: string, bodies: Record<string, Buffer>, pins: Record<string, string> = {}): NodeInputs {
   const inputs = inputsFor('flatcar', 'control-plane', true);
   const binaries = (inputs.agentConfig.kubernetes.binaries ?? []).map((binary) => {
     const route = `/${binary.name}`;

@@ -1,17 +1,13 @@
 import { PATHS } from '../../contract/agent-config';
+import type { RemoteContent } from './node-files';
 import { shellQuote } from './shell';
 
-export interface AgentSource {
-  /** Where agent.js is served: the join endpoint's /v1/agent/ route, or any URL the user hosts it at. */
-  url: string;
-  /** sha256 (hex) of the agent bundle this user-data was made for. */
-  sha256: string;
-  /**
-   * Skip TLS verification of the download. Only for the join endpoint: its certificate comes from its own CA,
-   * which a node does not hold before it enrolls; the sha256 check below is what makes the file trustworthy.
-   */
-  unverifiedTransport: boolean;
-}
+/**
+ * Where a stub fetches the agent: the join endpoint's /v1/agent/ route (unverifiedTransport: its certificate
+ * comes from a CA the node does not hold before it enrolls), or any URL the user hosts it at; sha256 is the
+ * bundle's the config was made for.
+ */
+export type AgentSource = RemoteContent;
 
 /** How long a node keeps trying to fetch the agent: as long as the agent itself waits for an endpoint. */
 const GIVE_UP_AFTER_SECONDS = 30 * 60;

@@ -1,19 +1,9 @@
+/** The node files as `#cloud-config` user-data: cloud-init's write_files, then runcmd starts the agent's unit. */
 import { dump } from 'js-yaml';
-import { PATHS, type AgentConfig, type NodeConfig, type NodeSecrets } from '../../contract/agent-config';
-import { renderAgentFetcher, type AgentSource } from './agent-fetcher';
-import { renderNodeInstaller } from './node-installer';
-import { renderSystemdUnit } from './systemd-unit';
-import type { NodeRuntime } from './types';
+import { PATHS } from '../../contract/agent-config';
+import { renderAgentFetcher } from './agent-fetcher';
 import { gzipStable } from './gzip';
-
-export interface UserDataInputs {
-  agentConfig: AgentConfig;
-  node: NodeConfig;
-  /** Instance secrets; written 0600 and only when there is something to write. */
-  secrets?: NodeSecrets;
-  agentBundle: Buffer;
-  nodeRuntime: NodeRuntime;
-}
+import { isRemote, nodeFiles, unitName, type NodeFile, type NodeInputs, type RemoteContent } from './node-files';
 
 /** One entry of cloud-init's write_files module (cc_write_files). */
 interface WriteFile {
@@ -29,70 +19,46 @@ interface CloudConfig {
   runcmd: string[][];
 }
 
-/** Config files are pretty-printed so a person reading user-data (or the node) sees what the agent sees. */
-export function toJsonFile(value: unknown): string {
-  return `${JSON.stringify(value, null, 2)}\n`;
-}
+const octal = (mode: number): string => `0${mode.toString(8).padStart(3, '0')}`;
 
-/** True when there is a token to write: secrets.json is written only then. */
-export function hasSecrets(secrets: NodeSecrets | undefined): secrets is NodeSecrets {
-  return secrets !== undefined && Object.values(secrets).some((value) => value !== undefined && value !== '');
-}
-
-/** The files every node gets besides the agent itself: its config, this instance's identity, the runtime installer, the unit. */
-function configFiles(inputs: UserDataInputs): WriteFile[] {
-  const files: WriteFile[] = [
-    { path: PATHS.agentConfig, permissions: '0644', owner: 'root:root', content: toJsonFile(inputs.agentConfig) },
-    { path: PATHS.nodeConfig, permissions: '0644', owner: 'root:root', content: toJsonFile(inputs.node) },
-  ];
-  if (hasSecrets(inputs.secrets)) {
-    files.push({ path: PATHS.nodeSecrets, permissions: '0600', owner: 'root:root', content: toJsonFile(inputs.secrets) });
+/**
+ * A file as write_files writes it. Compressible files travel gzip+base64: gzipStable leaves the header mtime at
+ * 0, so the same inputs always give byte-identical user-data. cloud-init cannot fetch a file and check its
+ * hash, so a remote file (the agent of a stub) becomes a script that does, run by a drop-in of the agent's
+ * unit before the agent starts.
+ */
+function writeFiles(file: NodeFile): WriteFile[] {
+  const entry = { path: file.path, permissions: octal(file.mode), owner: 'root:root' };
+  if (isRemote(file.content)) {
+    if (file.path !== PATHS.agentBundle) throw new Error(`cloud-init cannot fetch ${file.path}; only the agent has a fetcher`);
+    // A drop-in, so the unit itself stays the one every other path installs; ExecStartPre also runs on every
+    // later boot, where the script finds the bundle in place and does nothing.
+    return [
+      { path: PATHS.agentFetcher, permissions: '0755', owner: 'root:root', content: renderAgentFetcher(file.content) },
+      { path: PATHS.agentFetcherDropIn, permissions: '0644', owner: 'root:root', content: `[Service]\nExecStartPre=${PATHS.agentFetcher}\n` },
+    ];
   }
-  files.push(
-    { path: PATHS.nodeInstaller, permissions: '0755', owner: 'root:root', content: renderNodeInstaller(inputs.nodeRuntime) },
-    { path: PATHS.systemdUnit, permissions: '0644', owner: 'root:root', content: renderSystemdUnit() },
-  );
-  return files;
+  if (file.compress) return [{ ...entry, encoding: 'gzip+base64', content: gzipStable(file.content).toString('base64') }];
+  return [{ ...entry, content: file.content.toString('utf8') }];
 }
 
-function cloudConfig(files: WriteFile[]): string {
+/**
+ * #cloud-config user-data that installs the agent, its config and unit, and starts it. With `agent`, the
+ * agent stays out (a stub, for clouds whose limit it would pass: EC2 takes 16,384 B) and is fetched from
+ * there and checked by its sha256 before the agent's unit runs it.
+ */
+export function renderCloudInitUserData(inputs: NodeInputs, agent?: RemoteContent): string {
+  // What the node fetches itself (install-node.sh the Node tarball) cloud-init leaves to it.
+  const files = nodeFiles(inputs, agent).filter((file) => !file.optional);
+  const units = files.filter((file) => file.enable).map(unitName);
   const config: CloudConfig = {
-    write_files: files,
+    write_files: files.flatMap(writeFiles),
     runcmd: [
       ['systemctl', 'daemon-reload'],
-      ['systemctl', 'enable', 'labimg-agent.service'],
+      ...units.map((unit) => ['systemctl', 'enable', unit]),
       // --no-block: the unit is ordered after cloud-final, which is running this very command.
-      ['systemctl', 'start', '--no-block', 'labimg-agent.service'],
+      ...units.map((unit) => ['systemctl', 'start', '--no-block', unit]),
     ],
   };
   return `#cloud-config\n${dump(config, { lineWidth: -1, noRefs: true })}`;
-}
-
-/**
- * #cloud-config user-data that installs the agent, its config and unit, and starts it.
- *
- * The agent travels gzip+base64 (a third of its size as text). gzipSync leaves the header mtime at 0,
- * so the same inputs always give byte-identical user-data.
- */
-export function renderCloudInitUserData(inputs: UserDataInputs): string {
-  const agent: WriteFile = {
-    path: PATHS.agentBundle,
-    permissions: '0644',
-    owner: 'root:root',
-    encoding: 'gzip+base64',
-    content: gzipStable(inputs.agentBundle).toString('base64'),
-  };
-  return cloudConfig([agent, ...configFiles(inputs)]);
-}
-
-/**
- * The same user-data without the agent in it, for clouds whose limit it would pass (EC2 takes 16,384 B):
- * a script fetches agent.js from `source` and checks its sha256 before the agent's unit runs it.
- */
-export function renderCloudInitStub(inputs: Omit<UserDataInputs, 'agentBundle'>, source: AgentSource): string {
-  const fetcher: WriteFile = { path: PATHS.agentFetcher, permissions: '0755', owner: 'root:root', content: renderAgentFetcher(source) };
-  // A drop-in, so the unit itself stays the one every other path installs; ExecStartPre also runs on every
-  // later boot, where the script finds the bundle in place and does nothing.
-  const dropIn: WriteFile = { path: PATHS.agentFetcherDropIn, permissions: '0644', owner: 'root:root', content: `[Service]\nExecStartPre=${PATHS.agentFetcher}\n` };
-  return cloudConfig([fetcher, dropIn, ...configFiles({ ...inputs, agentBundle: Buffer.alloc(0) })]);
 }

@@ -1,10 +1,5 @@
-import path from 'node:path';
-import { PATHS } from '../../contract/agent-config';
-import type { AgentSource } from './agent-fetcher';
-import { hasSecrets, toJsonFile, type UserDataInputs } from './cloud-init';
-import { renderNodeInstaller } from './node-installer';
-import { renderSystemdUnit } from './systemd-unit';
 import { gzipStable } from './gzip';
+import { isRemote, nodeFiles, toJsonFile, unitName, type NodeFile, type NodeInputs, type RemoteContent } from './node-files';
 
 /**
  * The spec version written. 3.3.0 is the newest that Debian 12's ignition-validate (2.14) accepts, and sha256
@@ -43,52 +38,41 @@ export interface IgnitionConfig {
   systemd: { units: IgnitionUnit[] };
 }
 
-/** Bytes carried in the config itself. */
-function inline(file: string, mode: number, content: string | Buffer): IgnitionFile {
-  return { path: file, mode, overwrite: true, contents: { source: `data:;base64,${Buffer.from(content).toString('base64')}` } };
+/** A node file as Ignition writes it: carried in the config (gzipped where it is large), or fetched against its sha256. */
+function storageFile(file: NodeFile): IgnitionFile {
+  const { path: target, mode, content } = file;
+  if (isRemote(content)) {
+    // Ignition checks TLS against the system's CAs only; a source whose certificate it cannot verify would fail.
+    if (content.unverifiedTransport) throw new Error(`Ignition cannot fetch ${target} from ${content.url}: its TLS certificate is not verifiable by the system's CAs`);
+    return { path: target, mode, overwrite: true, contents: { source: content.url, verification: { hash: `sha256-${content.sha256}` } } };
+  }
+  // gzipStable leaves the header mtime at 0, so the output stays byte-stable.
+  if (file.compress) return { path: target, mode, overwrite: true, contents: { compression: 'gzip', source: `data:;base64,${gzipStable(content).toString('base64')}` } };
+  return { path: target, mode, overwrite: true, contents: { source: `data:;base64,${content.toString('base64')}` } };
 }
 
-/** Bytes carried in the config gzipped: gzipSync leaves the header mtime at 0, so the output stays byte-stable. */
-function inlineGzip(file: string, mode: number, content: Buffer): IgnitionFile {
-  const data = gzipStable(content).toString('base64');
-  return { path: file, mode, overwrite: true, contents: { compression: 'gzip', source: `data:;base64,${data}` } };
-}
-
-/** Bytes Ignition fetches before first boot, refusing them unless their sha256 is `sha256`. */
-function remote(file: string, mode: number, url: string, sha256: string): IgnitionFile {
-  return { path: file, mode, overwrite: true, contents: { source: url, verification: { hash: `sha256-${sha256}` } } };
+/** A unit to enable, as Ignition declares it: Ignition writes units to /etc/systemd/system and enables them by a preset. */
+function systemdUnit(file: NodeFile): IgnitionUnit {
+  if (isRemote(file.content)) throw new Error(`Ignition takes a unit's contents inline, but ${file.path} is only a URL`);
+  return { name: unitName(file), enabled: true, contents: file.content.toString('utf8') };
 }
 
 /**
- * An Ignition config (spec 3.3.0) that lands the agent, its config, the Node.js installer and the agent's
- * unit, enabled, the same set the cloud-init user-data writes.
+ * An Ignition config (spec 3.3.0) with the node files: the agent, its config, the Node.js installer and the
+ * agent's unit, enabled, the same set the cloud-init user-data writes.
  *
- * The Node.js tarball is fetched by Ignition itself, checked against the profile's sha256, to
- * PATHS.nodeTarball, where install-node.sh finds it and downloads nothing. Secrets go into this config only
- * (0600 on the node), so the config is as secret as they are. Keys are written in one fixed order and the
- * gzip is deterministic, so the same inputs always give the same bytes.
+ * What a node would otherwise fetch itself (the Node.js tarball, to PATHS.nodeTarball where install-node.sh
+ * finds it; on Flatcar the Kubernetes binaries) Ignition fetches before first boot, checked against the
+ * profile's sha256. With `agent` (a stub, for EC2's 16 KB) the agent is fetched the same way. Secrets go into
+ * this config only (0600 on the node), so the config is as secret as they are. Keys are written in one fixed
+ * order and the gzip is deterministic, so the same inputs always give the same bytes.
  */
-export function renderIgnitionConfig(inputs: UserDataInputs, agent?: AgentSource): string {
-  const files: IgnitionFile[] = [
-    // A stub (for EC2's 16 KB) leaves the agent out: Ignition fetches it, checked by its sha256.
-    agent ? remote(PATHS.agentBundle, 0o644, agent.url, agent.sha256) : inlineGzip(PATHS.agentBundle, 0o644, inputs.agentBundle),
-    inline(PATHS.agentConfig, 0o644, toJsonFile(inputs.agentConfig)),
-    inline(PATHS.nodeConfig, 0o644, toJsonFile(inputs.node)),
-  ];
-  if (hasSecrets(inputs.secrets)) files.push(inline(PATHS.nodeSecrets, 0o600, toJsonFile(inputs.secrets)));
-  files.push(
-    inline(PATHS.nodeInstaller, 0o755, renderNodeInstaller(inputs.nodeRuntime)),
-    ...(inputs.nodeRuntime.source === 'tarball' ? [remote(PATHS.nodeTarball, 0o644, inputs.nodeRuntime.url, inputs.nodeRuntime.sha256)] : []),
-    // Where there are no packages (Flatcar): Ignition fetches the Kubernetes binaries, against the same sha256
-    // the agent's kubernetes-binaries step checks them by.
-    ...(inputs.agentConfig.kubernetes.binaries ?? []).map((binary) => remote(binary.path, 0o755, binary.url, binary.sha256)),
-  );
-
+export function renderIgnitionConfig(inputs: NodeInputs, agent?: RemoteContent): string {
+  const files = nodeFiles(inputs, agent);
   const config: IgnitionConfig = {
     ignition: { version: IGNITION_SPEC_VERSION },
-    storage: { files },
-    // Ignition writes units to /etc/systemd/system, where PATHS.systemdUnit is, and enables them by a preset.
-    systemd: { units: [{ name: path.posix.basename(PATHS.systemdUnit), enabled: true, contents: renderSystemdUnit() }] },
+    storage: { files: files.filter((file) => !file.enable).map(storageFile) },
+    systemd: { units: files.filter((file) => file.enable).map(systemdUnit) },
   };
   return toJsonFile(config);
 }

@@ -7,6 +7,7 @@
  */
 import path from 'node:path';
 import type { ImageSources } from '../profiles/types';
+import type { NodeFile } from './node-files';
 import { textFile, type RenderedFile } from './types';
 
 /** The template's sources as `packer build -only=` names them, by the part of ImageSources each starts from. */
@@ -15,6 +16,11 @@ export type PackerSourceKind = keyof typeof PACKER_SOURCES;
 
 /** Holds the `packer { required_plugins }` block, inside the template folder; Packer 1.6.6 must never read it. */
 export const PACKER_INIT_DIR = 'init';
+
+/** An image file as the build folder holds it for the bake to upload: named after its path on the node. */
+export function buildFolderName(file: NodeFile): string {
+  return path.posix.basename(file.path);
+}
 
 /** Packer reads *.pkrvars.hcl as HCL variable values, in 1.6.6 as now. */
 export function packerVarsFileName(profileName: string): string {

@@ -1,8 +1,8 @@
 import { dump } from 'js-yaml';
 import { networkInstallerOf } from '../../../contract/os-families';
-import { AGENT_UNIT, agentFiles } from './node-files';
+import { nodeFiles, unitName } from '../node-files';
 import { hostnameOf, operatorOf, PASSWORDLESS_SUDO } from './operator';
-import { renderTargetScript } from './target-script';
+import { renderTargetScript, targetFilesOf } from './target-script';
 import type { InstallInputs } from './types';
 
 /** Where the installer's own cloud-init drops the script that late-commands runs (tmpfs, gone after the install). */
@@ -51,7 +51,8 @@ function requireAutoinstall(profile: string, os: InstallInputs['agentConfig']['o
  */
 export function renderAutoinstallTargetScript(inputs: InstallInputs): string {
   requireAutoinstall(inputs.agentConfig.profile, inputs.agentConfig.os);
-  const script = renderTargetScript(agentFiles(inputs), {
+  const files = nodeFiles(inputs);
+  const script = renderTargetScript(targetFilesOf(files), {
     defaultRoot: '/target',
     purpose: ['Autoinstall late-command: installs the labimg agent into the new system and enables it for first boot.'],
     finish: [
@@ -63,7 +64,7 @@ export function renderAutoinstallTargetScript(inputs: InstallInputs): string {
       'rm -f "$root/swap.img"',
       '',
       "# Enabled from inside the new system, as subiquity's documentation shows; it starts on first boot.",
-      `curtin in-target --target="$root" -- systemctl enable ${AGENT_UNIT}`,
+      ...files.filter((file) => file.enable).map((unit) => `curtin in-target --target="$root" -- systemctl enable ${unitName(unit)}`),
     ],
   });
   return `#!/bin/bash\n${script}`;

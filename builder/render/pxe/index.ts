@@ -5,12 +5,12 @@
 import type { OsSpec } from '../../../contract/agent-config';
 import { networkInstallerOf } from '../../../contract/os-families';
 import type { ImageSources } from '../../profiles/types';
+import { carrierMode } from '../node-files';
 import { textFile, type RenderedFile } from '../types';
 import { renderAutoinstallUserData, renderNoCloudMetaData } from './autoinstall';
 import { bootFilesOf, renderIpxeScript } from './ipxe';
 import { renderKickstart } from './kickstart';
 import { PXE_NODE_FILES, type PxeNodeFile } from './layout';
-import { hasSecrets } from './node-files';
 import type { InstallInputs, NetInstall } from './types';
 
 export { renderAutoinstallTargetScript, renderAutoinstallUserData, renderNoCloudMetaData } from './autoinstall';
@@ -73,7 +73,7 @@ export function pxeConfigFile(os: OsSpec): PxeNodeFile {
  * secrets. They name no URL of the PXE base, so a build writes them without one.
  */
 export function renderInstallerFile(inputs: InstallInputs, name: Exclude<PxeNodeFile, 'boot.ipxe'>): RenderedFile {
-  const mode = hasSecrets(inputs.secrets) ? 0o600 : 0o644;
+  const mode = carrierMode(inputs);
   switch (name) {
     case PXE_NODE_FILES.kickstart:
       return textFile(name, renderKickstart(inputs), mode);

@@ -1,7 +1,7 @@
 import { networkInstallerOf } from '../../../contract/os-families';
-import { AGENT_UNIT, agentFiles } from './node-files';
+import { nodeFiles, unitName } from '../node-files';
 import { hostnameOf, operatorOf, sudoersLine, type Operator } from './operator';
-import { renderTargetScript } from './target-script';
+import { renderTargetScript, targetFilesOf } from './target-script';
 import type { InstallInputs } from './types';
 
 /** One kickstart command line, with the comment that says why it is there. */
@@ -88,10 +88,14 @@ function commands(inputs: InstallInputs, operator: Operator): KickstartCommand[]
 export function renderKickstartPost(inputs: InstallInputs): string {
   const operator = operatorOf(inputs);
   const sudoers = `# The operator has no password to type: labimg nodes are reached by SSH key only.\n${sudoersLine(operator.username)}\n`;
-  return renderTargetScript([...agentFiles(inputs), { path: sudoersPath(operator), mode: 0o440, content: Buffer.from(sudoers, 'utf8') }], {
+  const files = nodeFiles(inputs);
+  return renderTargetScript([...targetFilesOf(files), { path: sudoersPath(operator), mode: 0o440, content: Buffer.from(sudoers, 'utf8') }], {
     defaultRoot: '',
     purpose: ['Kickstart %post: installs the labimg agent into the new system and enables it for first boot.'],
-    finish: ['# Enabled, not started: the agent runs on first boot, once the installer has rebooted into the new system.', `systemctl enable ${AGENT_UNIT}`],
+    finish: [
+      '# Enabled, not started: the agent runs on first boot, once the installer has rebooted into the new system.',
+      ...files.filter((file) => file.enable).map((unit) => `systemctl enable ${unitName(unit)}`),
+    ],
   });
 }
 

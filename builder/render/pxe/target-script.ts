@@ -1,5 +1,28 @@
-import type { TargetFile } from './node-files';
 import { gzipStable } from '../gzip';
+import { isRemote, type NodeFile } from '../node-files';
+
+/** A file an installer writes into the system it installs. */
+export interface TargetFile {
+  /** Absolute path on the installed node. */
+  path: string;
+  mode: number;
+  content: Buffer;
+  /** Carried gzip+base64 (the agent bundle: a third of its size as text) rather than as readable text. */
+  gzip?: boolean;
+}
+
+/**
+ * The node files as an installer writes them into the new system: every byte carried in the script, since the
+ * installed system has nothing to fetch them with yet; what the node fetches itself on first boot is left to it.
+ */
+export function targetFilesOf(files: readonly NodeFile[]): TargetFile[] {
+  return files
+    .filter((file) => !file.optional)
+    .map((file) => {
+      if (isRemote(file.content)) throw new Error(`an installer carries every node file, but ${file.path} is only a URL (${file.content.url})`);
+      return { path: file.path, mode: file.mode, content: file.content, ...(file.compress ? { gzip: true } : {}) };
+    });
+}
 
 export interface TargetScriptOptions {
   /**

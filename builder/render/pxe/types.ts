@@ -1,11 +1,14 @@
 import type { ImageSources } from '../../profiles/types';
-import type { UserDataInputs } from '../cloud-init';
+import type { NodeConfig } from '../../../contract/agent-config';
+import type { NodeInputs } from '../node-files';
 
 /** A profile's network install: installer kernel and initrd, and the RHEL tree (`repo`) or Ubuntu's live ISO (`iso`). */
 export type NetInstall = NonNullable<ImageSources['netInstall']>;
 
 /** What an unattended installer needs besides what cloud-init user-data needs. */
-export interface InstallInputs extends UserDataInputs {
+export interface InstallInputs extends NodeInputs {
+  /** An installer always installs one instance. */
+  node: NodeConfig;
   /** The profile's image block: the operator's user name and the network install. */
   image: { sshUsername: string; netInstall: NetInstall };
   /**
