@@ -5,7 +5,8 @@
  * those, anything shaped like a bootstrap token or a kubeadm certificate key is masked, because `kubeadm init`
  * prints a freshly generated token that no file told us about.
  */
-const BOOTSTRAP_TOKEN = /\b[a-z0-9]{6}\.[a-z0-9]{16}\b/g;
+import { BOOTSTRAP_TOKEN_IN_TEXT } from '../contract/token-formats';
+
 const CERTIFICATE_KEY = /(certificate-key[=\s:"']+)[a-f0-9]{64}\b/gi;
 export const REDACTED = '<redacted>';
 
@@ -20,6 +21,6 @@ export class Redactor {
   redact(text: string): string {
     let out = text;
     for (const secret of this.secrets) out = out.split(secret).join(REDACTED);
-    return out.replace(BOOTSTRAP_TOKEN, REDACTED).replace(CERTIFICATE_KEY, `$1${REDACTED}`);
+    return out.replace(BOOTSTRAP_TOKEN_IN_TEXT, REDACTED).replace(CERTIFICATE_KEY, `$1${REDACTED}`);
   }
 }

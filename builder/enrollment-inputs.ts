@@ -1,5 +1,5 @@
 import { CA_FINGERPRINT_PATTERN, POOL_NAME_PATTERN } from '../contract/endpoint-api';
-import { ENROLLMENT_TOKEN_PATTERN as ENROLLMENT_TOKEN } from '../endpoint/tokens';
+import { ENROLLMENT_TOKEN } from '../contract/token-formats';
 import { UserError } from '../contract/errors';
 import { readTokenFile } from './join-inputs';
 

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { UserError } from '../contract/errors';
+import { BOOTSTRAP_TOKEN, CA_CERT_HASH } from '../contract/token-formats';
 
 /**
  * What a worker needs to join until the join endpoint hands it out: what a person would paste from
@@ -13,9 +14,6 @@ export interface JoinMaterial {
 }
 
 
-// Formats as kubeadm defines them: cluster-bootstrap's BootstrapTokenPattern and pubkeypin's "sha256:<hex>".
-const BOOTSTRAP_TOKEN = /^[a-z0-9]{6}\.[a-z0-9]{16}$/;
-const CA_CERT_HASH = /^sha256:[a-f0-9]{64}$/;
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$/;
 
 export interface JoinFlags {

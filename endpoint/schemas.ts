@@ -3,6 +3,7 @@
  * exactly the contract's type: no extra properties, bounded strings, so nothing oversized reaches the store.
  */
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import { BOOTSTRAP_TOKEN, CA_CERT_HASH, CERTIFICATE_KEY } from '../contract/token-formats';
 import { NODE_NAME_MAX, NODE_NAME_PATTERN, type EnrollRequest, type PublishedJoinMaterial, type ReportRequest } from '../contract/endpoint-api';
 import { HttpError } from './http';
 
@@ -48,9 +49,9 @@ const reportSchema = strictObject(
 const publishSchema = strictObject(
   {
     apiServerEndpoint: hostPort,
-    token: { type: 'string', pattern: '^[a-z0-9]{6}\\.[a-z0-9]{16}$' },
-    caCertHashes: { type: 'array', minItems: 1, maxItems: 8, items: { type: 'string', pattern: '^sha256:[a-f0-9]{64}$' } },
-    certificateKey: { type: 'string', pattern: '^[a-f0-9]{64}$' },
+    token: { type: 'string', pattern: BOOTSTRAP_TOKEN.source },
+    caCertHashes: { type: 'array', minItems: 1, maxItems: 8, items: { type: 'string', pattern: CA_CERT_HASH.source } },
+    certificateKey: { type: 'string', pattern: CERTIFICATE_KEY.source },
     tokenExpires: timestamp,
     certificateKeyExpires: timestamp,
   },

@@ -6,10 +6,10 @@
  * comparison from leaking how many leading bytes matched.
  */
 import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { ENROLLMENT_TOKEN } from '../contract/token-formats';
 
 const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const ID_LENGTH = 8;
-export const ENROLLMENT_TOKEN_PATTERN = /^([a-z0-9]{8})\.([A-Za-z0-9_-]{43})$/;
 
 export interface NewEnrollmentToken {
   id: string;
@@ -26,7 +26,7 @@ export function newEnrollmentToken(): NewEnrollmentToken {
 
 /** Splits a presented enrollment token; undefined when it cannot be one (no lookup is made then). */
 export function parseEnrollmentToken(token: string): { id: string; secret: string } | undefined {
-  const match = ENROLLMENT_TOKEN_PATTERN.exec(token);
+  const match = ENROLLMENT_TOKEN.exec(token);
   return match?.[1] && match[2] ? { id: match[1], secret: match[2] } : undefined;
 }
 

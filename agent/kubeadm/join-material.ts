@@ -5,10 +5,9 @@
  */
 import { PATHS } from '../../contract/agent-config';
 import type { NodeConfig, NodeSecrets } from '../../contract/agent-config';
+import { BOOTSTRAP_TOKEN, CA_CERT_HASH } from '../../contract/token-formats';
 import type { JoinMaterial } from './documents';
 
-const TOKEN = /^[a-z0-9]{6}\.[a-z0-9]{16}$/;
-const CA_HASH = /^sha256:[a-f0-9]{64}$/;
 
 export class MissingJoinMaterial extends Error {
   constructor(problems: string[]) {
@@ -33,11 +32,11 @@ export function joinMaterial(node: NodeConfig, secrets: NodeSecrets): JoinMateri
   if (!join?.apiServerEndpoint) problems.push(`${PATHS.nodeConfig} has no join.apiServerEndpoint`);
   const hashes = join?.caCertHashes ?? [];
   if (hashes.length === 0) problems.push(`${PATHS.nodeConfig} has no join.caCertHashes (the agent never skips CA verification)`);
-  for (const hash of hashes) if (!CA_HASH.test(hash)) problems.push(`join.caCertHashes entry "${hash}" is not sha256:<64 lowercase hex digits>`);
+  for (const hash of hashes) if (!CA_CERT_HASH.test(hash)) problems.push(`join.caCertHashes entry "${hash}" is not sha256:<64 lowercase hex digits>`);
   const token = secrets.bootstrapToken;
   // The token's value is never echoed back, not even when it is malformed.
   if (!token) problems.push(`${PATHS.nodeSecrets} has no bootstrapToken`);
-  else if (!TOKEN.test(token)) problems.push(`the bootstrapToken in ${PATHS.nodeSecrets} is not of the form [a-z0-9]{6}.[a-z0-9]{16}`);
+  else if (!BOOTSTRAP_TOKEN.test(token)) problems.push(`the bootstrapToken in ${PATHS.nodeSecrets} is not of the form [a-z0-9]{6}.[a-z0-9]{16}`);
   if (problems.length > 0 || !join || !token) throw new MissingJoinMaterial(problems);
   return { token, apiServerEndpoint: join.apiServerEndpoint, caCertHashes: hashes };
 }

@@ -7,6 +7,7 @@
  * With a controlPlaneEndpoint (an HA cluster), the control-plane certificates are uploaded with a fresh
  * certificate key and the key is published as well; the endpoint gives it only to enrolled control-plane nodes.
  */
+import { BOOTSTRAP_TOKEN, CERTIFICATE_KEY } from '../../contract/token-formats';
 import type { PublishedJoinMaterial } from '../../contract/endpoint-api';
 import { CLUSTER_CA_CERT, caCertHash } from '../kubeadm/ca-cert-hash';
 import { retryUntil } from '../endpoint/backoff';
@@ -23,8 +24,6 @@ export const REFRESH_BEFORE_MS = HOUR_MS;
 /** kubeadm deletes uploaded certificates after two hours; the key is useless after that. */
 const CERTIFICATE_KEY_TTL_MS = 2 * HOUR_MS;
 
-const BOOTSTRAP_TOKEN = /^[a-z0-9]{6}\.[a-z0-9]{16}$/;
-const CERTIFICATE_KEY = /^[a-f0-9]{64}$/;
 
 interface Publication {
   endpoint: string;
