@@ -211,8 +211,7 @@ export class EndpointServer {
 
   private asHttpError(error: unknown, route: string, source: string): HttpError {
     if (error instanceof HttpError) {
-      // 503 "not published yet" is the normal answer to a waiting worker; logging each would drown the log.
-      if (error.status === 409) this.options.log.warn(`${route} from ${source}: ${error.status} ${error.message}`);
+      if (worthAWarning(error.status)) this.options.log.warn(`${route} from ${source}: ${error.status} ${error.message}`);
       return error;
     }
     // Anything else is the store failing (etcd unreachable, disk full): the client should come back later.
@@ -378,11 +377,22 @@ function controlPlanePrivilege(access: Extract<Access, { who: 'node' | 'control-
   return asked !== undefined && query.get(asked.name) === asked.value ? asked.privilege : undefined;
 }
 
+/**
+ * Which refusals get a warning, one line each: those an operator should look at. A 409 is two machines
+ * claiming one node name, or a pool token trying to change a node's role. Failed authentications have their
+ * line already (authFailure). A 503 "not published yet" is the normal answer to a waiting worker and 404s are
+ * mostly scanners: a line for each would drown the rest. Other refusals (a bad body, a wrong method or role)
+ * are for the client, whose agent logs the message it is answered.
+ */
+function worthAWarning(status: number): boolean {
+  return status === 409;
+}
+
 const TOKEN_REJECTIONS: Record<TokenRejection, string> = {
   malformed: 'the enrollment token is not of the form <id>.<secret> that `labimg pool create` prints',
   unknown: 'the enrollment token is not known to this endpoint',
-  revoked: 'the enrollment token was revoked; ask for a new one (`labimg pool token create`)',
-  expired: 'the enrollment token has expired; ask for a new one (`labimg pool token create`)',
+  revoked: 'the enrollment token was revoked; ask for a new one (`labimg pool token-create POOL`)',
+  expired: 'the enrollment token has expired; ask for a new one (`labimg pool token-create POOL`)',
 };
 
 /**
