@@ -13,7 +13,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { EnrollResponse, FleetView, JoinMaterial, ReportResponse } from '../contract/endpoint-api';
-import { matchRoute, routeKeys, ROUTES, type Access, type ParamsOf, type RequestOf, type RouteKey, type RouteMatch } from '../contract/endpoint-routes';
+import { matchRoute, routeKeys, ROUTES, type Access, type ParamsOf, type RequestOf, type RouteKey } from '../contract/endpoint-routes';
 import { renderFleetPage } from './fleet-page';
 import { HttpError, readJson, sendError } from './http';
 import type { EndpointLog } from './log';
