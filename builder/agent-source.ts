@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { agentBundlePath } from '../contract/endpoint-api';
+import { routePath } from '../contract/endpoint-routes';
 import type { Enrollment } from './enrollment-inputs';
 import { UserError } from '../contract/errors';
 import type { AgentSource } from './render/agent-fetcher';
@@ -24,6 +24,6 @@ export function checkAgentUrl(value: string): string {
 export function agentSourceFor(bundle: Buffer, agentUrl?: string, enrollment?: Enrollment): AgentSource | undefined {
   const sha256 = createHash('sha256').update(bundle).digest('hex');
   if (agentUrl !== undefined) return { url: checkAgentUrl(agentUrl), sha256, unverifiedTransport: false };
-  if (enrollment !== undefined) return { url: `${enrollment.url}${agentBundlePath(sha256)}`, sha256, unverifiedTransport: true };
+  if (enrollment !== undefined) return { url: `${enrollment.url}${routePath('GET /v1/agent/:bundle', { bundle: `${sha256}.js` })}`, sha256, unverifiedTransport: true };
   return undefined;
 }

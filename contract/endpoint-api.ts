@@ -9,16 +9,7 @@
  *                     It only buys a node credential: POST /v1/enroll.
  *   node credential   one per node, returned by enroll, stored as a hash. Everything else a node does.
  *
- *   POST /v1/enroll                      enrollment token  EnrollRequest → EnrollResponse
- *   POST /v1/nodes/NODE/reports          node credential   ReportRequest → ReportResponse   (idempotent by report id)
- *   GET  /v1/nodes/NODE/join             node credential   → JoinMaterial, or 503 + Retry-After until published
- *        ?controlPlane=true                                 adds the certificate key; control-plane nodes only
- *   PUT  /v1/nodes/NODE/join-material    node credential   PublishedJoinMaterial → 204, for the node's pool; control-plane only
- *   GET  /v1/agent/SHA256.js             none              → the agent bundle with that sha256, for stub user-data
- *   GET  /v1/fleet                       none              → FleetView (no secrets)
- *   GET  /fleet  /metrics  /healthz      none              HTML page, Prometheus text, "ok"
- *   GET  /pxe/…                          none              iPXE scripts and installer configs by MAC (endpoint/pxe.ts),
- *                                                          also on the plain-HTTP PXE listener
+ * The routes, who may call each (one of these tokens, or anyone) and what they carry: ./endpoint-routes.ts.
  */
 import type { PhaseReport, Role } from './agent-config';
 
@@ -33,10 +24,6 @@ export const POOL_NAME_MAX = 63;
 
 /** The file name under /v1/agent/: the bundle's sha256 in lowercase hex, then ".js". */
 export const AGENT_BUNDLE_FILE_PATTERN = /^[a-f0-9]{64}\.js$/;
-
-export function agentBundlePath(sha256: string): string {
-  return `/v1/agent/${sha256}.js`;
-}
 
 /** "sha256:" + 64 lowercase hex digits of the endpoint CA certificate's DER encoding. */
 export const CA_FINGERPRINT_PATTERN = /^sha256:[a-f0-9]{64}$/;

@@ -2,15 +2,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApiError } from '../contract/endpoint-api';
 
-/** One request as a route handler gets it: the path split into segments, the query, the client's address. */
-export interface RouteRequest {
-  req: IncomingMessage;
-  res: ServerResponse;
-  segments: string[];
-  query: URLSearchParams;
-  source: string;
-}
-
 /** An answer other than 2xx, with the message the caller sees. Thrown by routes, turned into JSON by the server. */
 export class HttpError extends Error {
   constructor(readonly status: number, message: string, readonly headers: Record<string, string> = {}) {
@@ -64,17 +55,6 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
     ...headers,
   });
   res.end(text);
-}
-
-export function sendText(res: ServerResponse, status: number, contentType: string, text: string): void {
-  res.writeHead(status, { 'content-type': contentType, 'content-length': String(Buffer.byteLength(text)), 'cache-control': 'no-store' });
-  res.end(text);
-}
-
-/** Bytes that never change under their URL (the URL names their hash), so any cache may keep them. */
-export function sendImmutable(res: ServerResponse, contentType: string, body: Buffer): void {
-  res.writeHead(200, { 'content-type': contentType, 'content-length': String(body.length), 'cache-control': 'public, max-age=31536000, immutable' });
-  res.end(body);
 }
 
 export function sendError(res: ServerResponse, error: HttpError): void {

@@ -10,8 +10,9 @@ import { NODE_STATES, nodeState, type NodeState } from './fleet-page';
 
 export interface EndpointCounters {
   /**
-   * Answers by `${route} ${status}`, e.g. "POST /v1/enroll 200". The route is the pattern
-   * ("GET /v1/nodes/NODE/join"), not the path, or every node would start its own time series.
+   * Answers by `${route} ${status}`, e.g. "POST /v1/enroll 200". The route is its key in the route table
+   * (contract/endpoint-routes.ts), which is its pattern ("GET /v1/nodes/:node/join"), not the path, or every
+   * node would start its own time series; "unmatched" for a request no route took.
    */
   requests: Map<string, number>;
   /** Completed TLS handshakes: what a burst of new nodes costs the endpoint most. */

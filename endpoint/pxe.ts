@@ -5,20 +5,21 @@
  * else. What the routes hand out is decided by a PxeCatalog (the group file and the profiles, which the
  * builder knows); the endpoint adds the one secret, an enrollment token minted for that machine alone.
  *
- *   GET /pxe/boot.ipxe                   the chain script DHCP points iPXE at
+ * The routes are in contract/endpoint-routes.ts; what a machine's folder holds:
+ *
  *   GET /pxe/nodes/MAC/boot.ipxe         the install script, or "boot from disk" once the node has enrolled
  *   GET /pxe/nodes/MAC/kickstart.cfg     the installer config (kickstart, or user-data and meta-data for
  *   GET /pxe/nodes/MAC/user-data         autoinstall); the config of a pool's machine carries a fresh token
  *   GET /pxe/nodes/MAC/meta-data
- *   GET /pxe/assets/PATH                 a file from --pxe-assets (an ISO's casper/vmlinuz and casper/initrd)
  */
-import { createReadStream } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Role } from '../contract/agent-config';
-import { HttpError, sendText, type RouteRequest } from './http';
+import { HttpError } from './http';
 import type { EndpointLog } from './log';
 import type { Registry } from './registry';
+import { FileContent, type Content, type RouteRequest } from './routing';
 
 /** One machine of the group file. */
 export interface PxeMachine {
@@ -58,10 +59,6 @@ export interface PxeCatalog {
  */
 export const PXE_TOKEN_TTL_MS = 4 * 3_600_000;
 
-export const MAC_SEGMENT = /^[0-9a-f]{2}(-[0-9a-f]{2}){5}$/;
-
-const IPXE_TYPE = 'text/plain; charset=utf-8';
-
 export class PxeRoutes {
   constructor(
     private readonly catalog: PxeCatalog,
@@ -71,22 +68,22 @@ export class PxeRoutes {
     private readonly endpointFor: (host: string) => { url: string; caFingerprint: string },
   ) {}
 
-  async chain(request: RouteRequest): Promise<void> {
-    sendText(request.res, 200, IPXE_TYPE, this.catalog.chainScript(pxeBaseOf(request)));
+  async chain(request: RouteRequest<'GET /pxe/boot.ipxe'>): Promise<Content> {
+    return this.catalog.chainScript(pxeBaseOf(request.req));
   }
 
-  async nodeFile(request: RouteRequest): Promise<void> {
-    const [, , mac = '', name = ''] = request.segments;
+  async nodeFile(request: RouteRequest<'GET /pxe/nodes/:mac/:file'>): Promise<Content> {
+    const { mac, file } = request.params;
     const machine = this.catalog.machine(mac);
     if (!machine) throw new HttpError(404, `no machine with MAC ${mac} in the PXE group file`);
-    if (name === 'boot.ipxe' && (await this.installed(machine))) {
+    if (file === 'boot.ipxe' && (await this.installed(machine))) {
       this.log.info(`PXE ${mac}: ${machine.node} is installed (it has enrolled); boot it from its disk`);
-      return sendText(request.res, 200, IPXE_TYPE, this.catalog.localBootScript());
+      return this.catalog.localBootScript();
     }
-    const host = hostOf(request);
+    const host = hostOf(request.req);
     let tokenId: string | undefined;
     const context: PxeRequestContext = {
-      pxeBase: pxeBaseOf(request),
+      pxeBase: pxeBaseOf(request.req),
       endpoint: this.endpointFor(host),
       enrollmentToken: async () => {
         if (!machine.pool) throw new Error(`machine ${machine.mac} has no pool to enroll into`);
@@ -95,34 +92,28 @@ export class PxeRoutes {
         return token;
       },
     };
-    const content = await this.catalog.nodeFile(machine, name, context);
-    if (content === undefined) throw new HttpError(404, `the PXE folder of ${machine.profile} machines has no ${name}`);
+    const content = await this.catalog.nodeFile(machine, file, context);
+    if (content === undefined) throw new HttpError(404, `the PXE folder of ${machine.profile} machines has no ${file}`);
     if (tokenId !== undefined) {
       await this.registry.audit({ action: 'pxe-config-served', pool: machine.pool, node: machine.node, mac, tokenId, source: request.source });
-      this.log.info(`PXE ${mac}: served ${name} for ${machine.role} ${machine.node} (pool ${machine.pool ?? '-'}) to ${request.source}`);
+      this.log.info(`PXE ${mac}: served ${file} for ${machine.role} ${machine.node} (pool ${machine.pool ?? '-'}) to ${request.source}`);
     }
-    request.res.writeHead(200, { 'content-type': IPXE_TYPE, 'content-length': String(content.length), 'cache-control': 'no-store' });
-    request.res.end(content);
+    return content;
   }
 
-  async asset(request: RouteRequest): Promise<void> {
+  async asset(request: RouteRequest<'GET /pxe/assets/**'>): Promise<Content> {
     const root = this.catalog.assetsDir;
     if (root === undefined) throw new HttpError(404, 'this endpoint serves no PXE assets (labimg serve --pxe-assets DIR)');
-    const relative = request.segments.slice(2).join('/');
+    const relative = request.params.rest;
     // The path holds plain names only (the server refuses anything else); a link must still not lead out.
-    let file: string;
     try {
       const [base, target] = await Promise.all([realpath(root), realpath(path.join(root, relative))]);
-      if (!target.startsWith(base + path.sep) || !(await stat(target)).isFile()) throw new Error('outside');
-      file = target;
+      const found = await stat(target);
+      if (!target.startsWith(base + path.sep) || !found.isFile()) throw new Error('outside');
+      return new FileContent(target, found.size);
     } catch {
       throw new HttpError(404, `no PXE asset ${relative}`);
     }
-    const { size } = await stat(file);
-    request.res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(size) });
-    await new Promise<void>((resolve, reject) => {
-      createReadStream(file).on('error', reject).pipe(request.res).on('finish', resolve).on('error', reject);
-    });
   }
 
   /** Whether the machine's node has enrolled: its install is done, and a PXE boot would reinstall it. */
@@ -135,7 +126,7 @@ export class PxeRoutes {
 /** The host (name or address, no port) the machine used to reach us, from Host, else our own address. */
 const HOST_HEADER = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$/;
 
-function hostOf({ req }: RouteRequest): string {
+function hostOf(req: IncomingMessage): string {
   const match = HOST_HEADER.exec(req.headers.host ?? '');
   if (match?.[1]) return match[1];
   const local = req.socket.localAddress ?? '127.0.0.1';
@@ -143,10 +134,9 @@ function hostOf({ req }: RouteRequest): string {
 }
 
 /** The PXE base as the machine reached it: its Host header when it sent a sane one, else our address and port. */
-function pxeBaseOf(request: RouteRequest): string {
-  const { req } = request;
+function pxeBaseOf(req: IncomingMessage): string {
   const scheme = 'encrypted' in req.socket ? 'https' : 'http';
   const header = req.headers.host ?? '';
-  const authority = HOST_HEADER.test(header) ? header : `${hostOf(request)}:${req.socket.localPort ?? 80}`;
+  const authority = HOST_HEADER.test(header) ? header : `${hostOf(req)}:${req.socket.localPort ?? 80}`;
   return `${scheme}://${authority}/pxe`;
 }

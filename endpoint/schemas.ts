@@ -5,10 +5,10 @@
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { BOOTSTRAP_TOKEN, CA_CERT_HASH, CERTIFICATE_KEY } from '../contract/token-formats';
 import { NODE_NAME_MAX, NODE_NAME_PATTERN, type EnrollRequest, type PublishedJoinMaterial, type ReportRequest } from '../contract/endpoint-api';
+import type { RequestOf, RouteKey } from '../contract/endpoint-routes';
 import { HttpError } from './http';
 
 const ajv = new Ajv({ allErrors: false, strict: true });
-
 
 const nodeName = { type: 'string', minLength: 1, maxLength: NODE_NAME_MAX, pattern: NODE_NAME_PATTERN };
 const role = { enum: ['control-plane', 'worker'] };
@@ -102,3 +102,13 @@ function describe(error: ErrorObject | undefined | null): string {
 export const parseEnrollRequest = (body: unknown) => check(validators.enroll(), body, 'enrollment request');
 export const parseReportRequest = (body: unknown) => check(validators.report(), body, 'report', ['at']);
 export const parsePublishRequest = (body: unknown) => check(validators.publish(), body, 'join material', ['tokenExpires', 'certificateKeyExpires']);
+
+/** The routes of the table that take a body. */
+export type BodyRouteKey = { [K in RouteKey]: RequestOf<K> extends undefined ? never : K }[RouteKey];
+
+/** The check of each route's body, as the table's request type: a route with a body and no check does not compile. */
+export const REQUEST_BODIES: { readonly [K in BodyRouteKey]: (body: unknown) => RequestOf<K> } = {
+  'POST /v1/enroll': parseEnrollRequest,
+  'POST /v1/nodes/:node/reports': parseReportRequest,
+  'PUT /v1/nodes/:node/join-material': parsePublishRequest,
+};

@@ -1,5 +1,6 @@
 /**
- * `labimg serve`: the join endpoint's HTTPS server. Routes are listed in contract/endpoint-api.ts.
+ * `labimg serve`: the join endpoint's HTTPS server. Its routes are the table in contract/endpoint-routes.ts;
+ * this file binds a handler to each and checks who may call it as the table says.
  *
  * Every request is answered with JSON (or the fleet page / metrics), and every failure the client can cause
  * is a 4xx with a message; only a store that cannot be reached gives 503. Nothing a client sends is logged
@@ -11,17 +12,19 @@ import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { AGENT_BUNDLE_FILE_PATTERN, NODE_NAME_MAX, NODE_NAME_PATTERN, type EnrollResponse, type JoinMaterial, type ReportResponse } from '../contract/endpoint-api';
+import type { EnrollResponse, FleetView, JoinMaterial, ReportResponse } from '../contract/endpoint-api';
+import { matchRoute, routeKeys, ROUTES, type Access, type ParamsOf, type RequestOf, type RouteKey } from '../contract/endpoint-routes';
 import { renderFleetPage } from './fleet-page';
-import { HttpError, readJson, sendError, sendImmutable, sendJson, sendText, type RouteRequest } from './http';
+import { HttpError, readJson, sendError } from './http';
 import type { EndpointLog } from './log';
 import { countRequest, newCounters, renderMetrics, type EndpointCounters } from './metrics';
 import type { ServerIdentity } from './pki';
 import { FailureLimiter } from './rate-limit';
-import type { NodeRecord } from './records';
-import { MAC_SEGMENT, PxeRoutes, type PxeCatalog } from './pxe';
+import type { EnrollmentTokenRecord, NodeRecord } from './records';
+import { PxeRoutes, type PxeCatalog } from './pxe';
 import { Registry, RegistryError, type TokenRejection } from './registry';
-import { parseEnrollRequest, parsePublishRequest, parseReportRequest } from './schemas';
+import { sendAnswer, type CallerOf, type Content, type Handlers, type RouteRequest } from './routing';
+import { REQUEST_BODIES } from './schemas';
 import { bearerToken, newNodeCredential, secretMatches } from './tokens';
 
 export interface EndpointLimits {
@@ -59,29 +62,17 @@ export interface EndpointOptions {
 /** Join material whose token expires within this margin is not handed out: the join would race the expiry. */
 const TOKEN_EXPIRY_MARGIN_MS = 60_000;
 
-const NODE_NAME = new RegExp(NODE_NAME_PATTERN);
-
-type Request = RouteRequest;
-
-type Handler = (request: Request) => Promise<void>;
-
-interface Route {
-  method: string;
-  /** Path segments; ":node" matches one node name, ":mac" one MAC address, and a last "**" one or more names. */
-  pattern: string[];
-  name: string;
-  handler: Handler;
-  /** Also served on the plain-HTTP PXE listener. */
-  pxe?: boolean;
-}
-
 export class EndpointServer {
   readonly counters: EndpointCounters = newCounters();
   private readonly server: https.Server;
   private pxeServer?: http.Server;
   private readonly limits: EndpointLimits;
   private readonly failures: FailureLimiter;
-  private readonly routes: Route[];
+  /** The routes of the table this endpoint serves on HTTPS, and the few of them its PXE listener serves. */
+  private readonly httpsRoutes: RouteKey[];
+  private readonly pxeListenerRoutes: RouteKey[];
+  private readonly handlers: Handlers;
+  private readonly pxe?: PxeRoutes;
   private readonly clock: () => Date;
   private readonly agentSha256?: string;
 
@@ -90,19 +81,31 @@ export class EndpointServer {
     this.clock = options.clock ?? (() => new Date());
     if (options.agentBundle) this.agentSha256 = createHash('sha256').update(options.agentBundle).digest('hex');
     this.failures = new FailureLimiter({ maxFailures: this.limits.authFailures, windowMs: this.limits.authFailureWindowMs });
-    this.routes = [
-      { method: 'POST', pattern: ['v1', 'enroll'], name: 'POST /v1/enroll', handler: (r) => this.enroll(r) },
-      { method: 'POST', pattern: ['v1', 'nodes', ':node', 'reports'], name: 'POST /v1/nodes/:node/reports', handler: (r) => this.report(r) },
-      { method: 'GET', pattern: ['v1', 'nodes', ':node', 'join'], name: 'GET /v1/nodes/:node/join', handler: (r) => this.join(r) },
-      { method: 'PUT', pattern: ['v1', 'nodes', ':node', 'join-material'], name: 'PUT /v1/nodes/:node/join-material', handler: (r) => this.publish(r) },
-      { method: 'GET', pattern: ['v1', 'agent', ':bundle'], name: 'GET /v1/agent/:bundle', handler: (r) => this.agent(r) },
-      { method: 'GET', pattern: ['v1', 'fleet'], name: 'GET /v1/fleet', handler: (r) => this.fleetJson(r) },
-      { method: 'GET', pattern: ['fleet'], name: 'GET /fleet', handler: (r) => this.fleetPage(r) },
-      { method: 'GET', pattern: [], name: 'GET /', handler: (r) => this.fleetPage(r) },
-      { method: 'GET', pattern: ['metrics'], name: 'GET /metrics', handler: (r) => this.metrics(r) },
-      { method: 'GET', pattern: ['healthz'], name: 'GET /healthz', pxe: true, handler: async ({ res }) => sendText(res, 200, 'text/plain; charset=utf-8', 'ok\n') },
-      ...this.pxeRoutes(),
-    ];
+    if (options.pxe) {
+      const { caFingerprint } = options;
+      this.pxe = new PxeRoutes(options.pxe, options.registry, options.log, (host) => ({
+        url: `https://${host}:${(this.server.address() as AddressInfo).port}`,
+        caFingerprint: caFingerprint ?? '',
+      }));
+    }
+    // Without a catalog the PXE paths are no routes at all (404), as if this endpoint had never heard of PXE.
+    this.httpsRoutes = routeKeys().filter((route) => this.pxe !== undefined || !('pxeCatalog' in ROUTES[route]));
+    this.pxeListenerRoutes = this.httpsRoutes.filter((route) => ROUTES[route].listeners === 'https and pxe');
+    this.handlers = {
+      'POST /v1/enroll': (r) => this.enroll(r),
+      'POST /v1/nodes/:node/reports': (r) => this.report(r),
+      'GET /v1/nodes/:node/join': (r) => this.join(r),
+      'PUT /v1/nodes/:node/join-material': (r) => this.publish(r),
+      'GET /v1/agent/:bundle': (r) => this.agent(r),
+      'GET /v1/fleet': () => this.fleetJson(),
+      'GET /fleet': () => this.fleetPage(),
+      'GET /': () => this.fleetPage(),
+      'GET /metrics': () => this.metrics(),
+      'GET /healthz': async () => 'ok\n',
+      'GET /pxe/boot.ipxe': (r) => this.pxeRoutes().chain(r),
+      'GET /pxe/nodes/:mac/:file': (r) => this.pxeRoutes().nodeFile(r),
+      'GET /pxe/assets/**': (r) => this.pxeRoutes().asset(r),
+    };
     this.server = https.createServer(
       {
         cert: options.identity.certChainPem,
@@ -119,18 +122,10 @@ export class EndpointServer {
     this.server.on('clientError', (_error, socket) => answerClientError(socket));
   }
 
-  private pxeRoutes(): Route[] {
-    const { pxe, caFingerprint } = this.options;
-    if (!pxe) return [];
-    const routes = new PxeRoutes(pxe, this.options.registry, this.options.log, (host) => ({
-      url: `https://${host}:${(this.server.address() as AddressInfo).port}`,
-      caFingerprint: caFingerprint ?? '',
-    }));
-    return [
-      { method: 'GET', pattern: ['pxe', 'boot.ipxe'], name: 'GET /pxe/boot.ipxe', pxe: true, handler: (r) => routes.chain(r) },
-      { method: 'GET', pattern: ['pxe', 'nodes', ':mac', ':name'], name: 'GET /pxe/nodes/:mac/:file', pxe: true, handler: (r) => routes.nodeFile(r) },
-      { method: 'GET', pattern: ['pxe', 'assets', '**'], name: 'GET /pxe/assets/:path', pxe: true, handler: (r) => routes.asset(r) },
-    ];
+  /** PXE routes are served only with a catalog, so their handlers run only when there is one. */
+  private pxeRoutes(): PxeRoutes {
+    if (!this.pxe) throw new HttpError(404, NO_SUCH_ROUTE);
+    return this.pxe;
   }
 
   listen(port: number, host: string): Promise<AddressInfo> {
@@ -168,14 +163,13 @@ export class EndpointServer {
     let routeName = 'unmatched';
     try {
       const { segments, query } = parseTarget(req.url ?? '');
-      const matching = this.routes.filter((route) => (!pxeListener || route.pxe) && matches(route.pattern, segments));
-      const route = matching.find((r) => r.method === req.method);
-      if (!route) {
-        if (matching.length === 0) throw new HttpError(404, 'no such route; the API is described at the top of contract/endpoint-api.ts');
-        throw new HttpError(405, `method ${req.method ?? '?'} not allowed here`, { allow: matching.map((r) => r.method).join(', ') });
+      const match = matchRoute(req.method ?? '', segments, pxeListener ? this.pxeListenerRoutes : this.httpsRoutes);
+      if ('allow' in match) {
+        if (match.allow.length === 0) throw new HttpError(404, NO_SUCH_ROUTE);
+        throw new HttpError(405, `method ${req.method ?? '?'} not allowed here`, { allow: match.allow.join(', ') });
       }
-      routeName = route.name;
-      await route.handler({ req, res, segments, query, source });
+      routeName = match.route;
+      await this.dispatch(match, req, res, query, source);
     } catch (error) {
       const failure = this.asHttpError(error, routeName, source);
       if (!res.headersSent) sendError(res, failure);
@@ -188,10 +182,36 @@ export class EndpointServer {
     }
   }
 
+  /** Authenticates the request as the route's access rule says, then runs its handler and sends what it returns. */
+  private async dispatch<K extends RouteKey>(match: { route: K; params: ParamsOf<K> }, req: IncomingMessage, res: ServerResponse, query: URLSearchParams, source: string): Promise<void> {
+    const { route, params } = match;
+    const { caller, privileged } = await this.admit(ROUTES[route], params, req, query, source);
+    const request: RouteRequest<K> = {
+      route,
+      req,
+      params,
+      query,
+      source,
+      // admit() authenticated exactly what the route's `who` asks for: a node, an enrollment token, or nobody.
+      caller: caller as CallerOf<K>,
+      privileged,
+      body: () => this.requestBody(route, req),
+    };
+    const handler = this.handlers[route];
+    await sendAnswer(res, ROUTES[route].answer, await handler(request));
+  }
+
+  private async requestBody<K extends RouteKey>(route: K, req: IncomingMessage): Promise<RequestOf<K>> {
+    const parsers: Partial<Record<RouteKey, (body: unknown) => unknown>> = REQUEST_BODIES;
+    const parse = parsers[route];
+    if (!parse) throw new Error(`${route} takes no request body`);
+    // REQUEST_BODIES holds, for each route with a body, the check that yields the table's type for it.
+    return parse(await readJson(req, this.limits.bodyBytes)) as RequestOf<K>;
+  }
+
   private asHttpError(error: unknown, route: string, source: string): HttpError {
     if (error instanceof HttpError) {
-      // 503 "not published yet" is the normal answer to a waiting worker; logging each would drown the log.
-      if (error.status === 409) this.options.log.warn(`${route} from ${source}: ${error.status} ${error.message}`);
+      if (worthAWarning(error.status)) this.options.log.warn(`${route} from ${source}: ${error.status} ${error.message}`);
       return error;
     }
     // Anything else is the store failing (etcd unreachable, disk full): the client should come back later.
@@ -216,10 +236,38 @@ export class EndpointServer {
     return new HttpError(status, message, status === 401 ? { 'www-authenticate': 'Bearer' } : {});
   }
 
-  /** The node named in the path, when the request carries that node's credential. */
-  private async authenticateNode({ req, segments, source }: Request): Promise<NodeRecord> {
+  /**
+   * Who the request is, as far as the route's access rule cares, and whether it asked for what only
+   * control-plane nodes get; a caller the rule does not admit is refused here, before the handler runs.
+   */
+  private async admit(
+    access: Access,
+    params: Partial<Record<string, string>>,
+    req: IncomingMessage,
+    query: URLSearchParams,
+    source: string,
+  ): Promise<{ caller: NodeRecord | EnrollmentTokenRecord | undefined; privileged: boolean }> {
+    if (access.who === 'anyone') return { caller: undefined, privileged: false };
+    if (access.who === 'enrollment token') return { caller: await this.authenticateEnrollment(req, source), privileged: false };
+    const node = await this.authenticateNode(params.node ?? '', req, source);
+    const privilege = controlPlanePrivilege(access, query);
+    if (privilege !== undefined && node.role !== 'control-plane') throw new HttpError(403, `node "${node.name}" enrolled as a ${node.role}; only control-plane nodes ${privilege}`);
+    return { caller: node, privileged: privilege !== undefined };
+  }
+
+  /** The live enrollment token the request carries. */
+  private async authenticateEnrollment(req: IncomingMessage, source: string): Promise<EnrollmentTokenRecord> {
     this.refuseIfLimited(source);
-    const name = segments[2] ?? '';
+    const token = bearerToken(req.headers.authorization);
+    if (!token) throw this.authFailure(source, 401, 'missing "Authorization: Bearer <enrollment token>"');
+    const check = await this.options.registry.checkEnrollmentToken(token);
+    if (!check.ok) throw this.authFailure(source, check.reason === 'malformed' || check.reason === 'unknown' ? 401 : 403, TOKEN_REJECTIONS[check.reason]);
+    return check.record;
+  }
+
+  /** The node named in the path, when the request carries that node's credential. */
+  private async authenticateNode(name: string, req: IncomingMessage, source: string): Promise<NodeRecord> {
+    this.refuseIfLimited(source);
     const credential = bearerToken(req.headers.authorization);
     if (!credential) throw this.authFailure(source, 401, 'missing "Authorization: Bearer <node credential>"; a node gets its credential by enrolling');
     const node = await this.options.registry.node(name);
@@ -231,21 +279,15 @@ export class EndpointServer {
 
   // ── routes ───────────────────────────────────────────────────────────────────────────────────────────
 
-  private async enroll(request: Request): Promise<void> {
-    const { req, res, source } = request;
-    this.refuseIfLimited(source);
-    const token = bearerToken(req.headers.authorization);
-    if (!token) throw this.authFailure(source, 401, 'missing "Authorization: Bearer <enrollment token>"');
-    // The token first: a caller without a live one learns nothing about what a valid body looks like.
-    const check = await this.options.registry.checkEnrollmentToken(token);
-    if (!check.ok) throw this.authFailure(source, check.reason === 'malformed' || check.reason === 'unknown' ? 401 : 403, TOKEN_REJECTIONS[check.reason]);
-    const body = parseEnrollRequest(await readJson(req, this.limits.bodyBytes));
-    const scoped = check.record;
-    if ((scoped.node !== undefined && scoped.node !== body.node) || (scoped.role !== undefined && scoped.role !== body.role)) {
-      throw this.authFailure(source, 403, `this enrollment token was issued for ${scoped.role ?? 'a'} node "${scoped.node ?? '?'}" alone, not for ${body.role} "${body.node}"`);
+  private async enroll(request: RouteRequest<'POST /v1/enroll'>): Promise<EnrollResponse> {
+    const { caller: token, source } = request;
+    // The token first (admit checked it): a caller without a live one learns nothing about what a valid body looks like.
+    const body = await request.body();
+    if ((token.node !== undefined && token.node !== body.node) || (token.role !== undefined && token.role !== body.role)) {
+      throw this.authFailure(source, 403, `this enrollment token was issued for ${token.role ?? 'a'} node "${token.node ?? '?'}" alone, not for ${body.role} "${body.node}"`);
     }
 
-    const pool = check.record.pool;
+    const pool = token.pool;
     const { credential, sha256 } = newNodeCredential();
     try {
       await this.options.registry.enroll({ name: body.node, pool, role: body.role, profile: body.profile, gpu: body.gpu, credentialSha256: sha256 });
@@ -253,28 +295,25 @@ export class EndpointServer {
       if (error instanceof RegistryError) throw new HttpError(409, error.message);
       throw error;
     }
-    await this.options.registry.audit({ action: 'node-enrolled', pool, node: body.node, tokenId: check.record.id, source });
+    await this.options.registry.audit({ action: 'node-enrolled', pool, node: body.node, tokenId: token.id, source });
     this.counters.enrollments += 1;
     this.options.log.info(`enrolled ${body.role} ${body.node} into pool ${pool} from ${source}`);
-    sendJson(res, 200, { node: body.node, pool, credential } satisfies EnrollResponse);
+    return { node: body.node, pool, credential };
   }
 
-  private async report(request: Request): Promise<void> {
-    const node = await this.authenticateNode(request);
-    const report = parseReportRequest(await readJson(request.req, this.limits.bodyBytes));
+  private async report(request: RouteRequest<'POST /v1/nodes/:node/reports'>): Promise<ReportResponse> {
+    const node = request.caller;
+    const report = await request.body();
     if (report.node !== node.name) throw new HttpError(400, `report is about node "${report.node}" but was sent for "${node.name}"`);
     const stored = await this.options.registry.addReport(node.name, report);
     this.counters[stored ? 'reportsStored' : 'reportsDuplicate'] += 1;
     if (report.status === 'failed') this.options.log.warn(`${node.name}: step ${report.step} failed`);
-    sendJson(request.res, 200, { stored } satisfies ReportResponse);
+    return { stored };
   }
 
-  private async join(request: Request): Promise<void> {
-    const node = await this.authenticateNode(request);
-    const wantsKey = request.query.get('controlPlane') === 'true';
-    if (wantsKey && node.role !== 'control-plane') {
-      throw new HttpError(403, `node "${node.name}" enrolled as a ${node.role}; only control-plane nodes get the certificate key`);
-    }
+  /** With ?controlPlane=true (`privileged`, a control-plane node: admit checked) the certificate key too. */
+  private async join(request: RouteRequest<'GET /v1/nodes/:node/join'>): Promise<JoinMaterial> {
+    const { caller: node, privileged: wantsKey } = request;
     const published = await this.options.registry.joinMaterial(node.pool);
     const now = this.clock().getTime();
     const notYet = (why: string) => new HttpError(503, why, { 'retry-after': String(this.limits.joinRetryAfterSeconds) });
@@ -291,53 +330,69 @@ export class EndpointServer {
     }
     await this.options.registry.audit({ action: 'join-material-issued', pool: node.pool, node: node.name, source: request.source, certificateKey: wantsKey });
     this.counters.joinMaterialIssued += 1;
-    sendJson(request.res, 200, material);
+    return material;
   }
 
-  private async publish(request: Request): Promise<void> {
-    const node = await this.authenticateNode(request);
-    if (node.role !== 'control-plane') throw new HttpError(403, `node "${node.name}" enrolled as a ${node.role}; only control-plane nodes publish join material`);
-    const material = parsePublishRequest(await readJson(request.req, this.limits.bodyBytes));
+  private async publish(request: RouteRequest<'PUT /v1/nodes/:node/join-material'>): Promise<void> {
+    const node = request.caller;
+    const material = await request.body();
     if (Date.parse(material.tokenExpires) <= this.clock().getTime()) throw new HttpError(400, `tokenExpires ${material.tokenExpires} is in the past`);
     await this.options.registry.publishJoinMaterial(node.pool, { ...material, publishedBy: node.name, publishedAt: this.clock().toISOString() });
     await this.options.registry.audit({ action: 'join-material-published', pool: node.pool, node: node.name, source: request.source });
     this.options.log.info(`${node.name} published join material for pool ${node.pool} (token valid until ${material.tokenExpires})`);
-    request.res.writeHead(204, { 'cache-control': 'no-store' }).end();
   }
 
   /**
    * Public on purpose: the bundle holds no secret (it is in every image), and the node asking has no
    * credential yet. The hash in the URL says exactly which bundle the user-data was made for.
    */
-  private async agent({ res, segments }: Request): Promise<void> {
-    const wanted = (segments[2] ?? '').slice(0, -'.js'.length);
-    if (this.agentSha256 === undefined) throw new HttpError(404, 'this endpoint serves no agent bundle');
+  private async agent({ params }: RouteRequest<'GET /v1/agent/:bundle'>): Promise<Content> {
+    const wanted = params.bundle.slice(0, -'.js'.length);
+    if (this.agentSha256 === undefined || this.options.agentBundle === undefined) throw new HttpError(404, 'this endpoint serves no agent bundle');
     if (wanted !== this.agentSha256) {
       throw new HttpError(404, `this endpoint serves agent ${this.agentSha256}, not ${wanted}: rebuild the user-data with the labimg that runs this endpoint, or serve that agent at a URL given to --agent-url`);
     }
-    sendImmutable(res, 'text/javascript; charset=utf-8', this.options.agentBundle as Buffer);
+    return this.options.agentBundle;
   }
 
-  private async fleetJson({ res }: Request): Promise<void> {
-    sendJson(res, 200, await this.options.registry.fleet());
+  private async fleetJson(): Promise<FleetView> {
+    return this.options.registry.fleet();
   }
 
-  private async fleetPage({ res }: Request): Promise<void> {
-    const page = renderFleetPage(await this.options.registry.fleet(), { refreshSeconds: this.options.fleetRefreshSeconds ?? 5 });
-    sendText(res, 200, 'text/html; charset=utf-8', page);
+  private async fleetPage(): Promise<Content> {
+    return renderFleetPage(await this.options.registry.fleet(), { refreshSeconds: this.options.fleetRefreshSeconds ?? 5 });
   }
 
-  private async metrics({ res }: Request): Promise<void> {
-    const text = renderMetrics(await this.options.registry.fleet(), this.counters, this.clock());
-    sendText(res, 200, 'text/plain; version=0.0.4; charset=utf-8', text);
+  private async metrics(): Promise<Content> {
+    return renderMetrics(await this.options.registry.fleet(), this.counters, this.clock());
   }
+}
+
+const NO_SUCH_ROUTE = 'no such route; the API is described in contract/endpoint-routes.ts';
+
+/** What the request asks for that control-plane nodes alone get ("publish join material"), if anything. */
+function controlPlanePrivilege(access: Extract<Access, { who: 'node' | 'control-plane node' }>, query: URLSearchParams): string | undefined {
+  if (access.who === 'control-plane node') return access.privilege;
+  const asked = access.controlPlaneQuery;
+  return asked !== undefined && query.get(asked.name) === asked.value ? asked.privilege : undefined;
+}
+
+/**
+ * Which refusals get a warning, one line each: those an operator should look at. A 409 is two machines
+ * claiming one node name, or a pool token trying to change a node's role. Failed authentications have their
+ * line already (authFailure). A 503 "not published yet" is the normal answer to a waiting worker and 404s are
+ * mostly scanners: a line for each would drown the rest. Other refusals (a bad body, a wrong method or role)
+ * are for the client, whose agent logs the message it is answered.
+ */
+function worthAWarning(status: number): boolean {
+  return status === 409;
 }
 
 const TOKEN_REJECTIONS: Record<TokenRejection, string> = {
   malformed: 'the enrollment token is not of the form <id>.<secret> that `labimg pool create` prints',
   unknown: 'the enrollment token is not known to this endpoint',
-  revoked: 'the enrollment token was revoked; ask for a new one (`labimg pool token create`)',
-  expired: 'the enrollment token has expired; ask for a new one (`labimg pool token create`)',
+  revoked: 'the enrollment token was revoked; ask for a new one (`labimg pool token-create POOL`)',
+  expired: 'the enrollment token has expired; ask for a new one (`labimg pool token-create POOL`)',
 };
 
 /**
@@ -353,20 +408,6 @@ function parseTarget(target: string): { segments: string[]; query: URLSearchPara
   if (segments.some((s) => s === '' || s === '.' || s === '..')) throw new HttpError(400, 'request path has an empty, "." or ".." segment');
   if (query.length > 1024) throw new HttpError(400, 'query string too long');
   return { segments, query: new URLSearchParams(query) };
-}
-
-function matches(pattern: string[], segments: string[]): boolean {
-  const rest = pattern[pattern.length - 1] === '**';
-  if (rest ? segments.length < pattern.length : pattern.length !== segments.length) return false;
-  return pattern.every((p, i) => {
-    const segment = segments[i] ?? '';
-    if (p === '**') return true;
-    if (p === ':node') return segment.length <= NODE_NAME_MAX && NODE_NAME.test(segment);
-    if (p === ':mac') return MAC_SEGMENT.test(segment);
-    if (p === ':name') return segment.length <= 64;
-    if (p === ':bundle') return AGENT_BUNDLE_FILE_PATTERN.test(segment);
-    return p === segment;
-  });
 }
 
 /** A request node's parser refused (bad request line, bad headers): a bare 400, then the connection closes. */

@@ -6,13 +6,16 @@
  * was rebuilt) is dropped and the node enrolls again, once, with the enrollment token it still has.
  */
 import type { NodeConfig, NodeSecrets, PhaseReport, Role } from '../../contract/agent-config';
-import type { EnrollResponse, JoinMaterial, PublishedJoinMaterial, ReportResponse } from '../../contract/endpoint-api';
+import type { JoinMaterial, PublishedJoinMaterial, ReportResponse } from '../../contract/endpoint-api';
+import { routeMethod, routePath, type NodeRouteKey, type ParamsOf, type QueryOf, type RequestOf, type ResponseOf, type RouteKey } from '../../contract/endpoint-routes';
 import type { Host } from '../host/host';
 import type { Logger } from '../log';
 import type { Redactor } from '../redact';
 import { EndpointUnreachable, PinnedHttpsClient, type EndpointResponse } from './pinned-https';
 
 export const CREDENTIAL_FILE = '/var/lib/labimg/credential.json';
+
+const ENROLL = 'POST /v1/enroll';
 
 interface StoredCredential {
   url: string;
@@ -72,30 +75,35 @@ export class HttpsEndpointSession implements EndpointSession {
   }
 
   async sendReport(report: PhaseReport): Promise<ReportResponse> {
-    const response = await this.authorized('POST', `/v1/nodes/${this.identity.name}/reports`, report, 'sending a report');
-    return response.body as ReportResponse;
+    return this.authorized('POST /v1/nodes/:node/reports', this.ownNode(), report, 'sending a report');
   }
 
   async joinMaterial(controlPlane: boolean): Promise<JoinMaterial> {
-    const path = `/v1/nodes/${this.identity.name}/join${controlPlane ? '?controlPlane=true' : ''}`;
-    const material = (await this.authorized('GET', path, undefined, 'asking for join material')).body as JoinMaterial;
+    const material = await this.authorized('GET /v1/nodes/:node/join', this.ownNode(), undefined, 'asking for join material', controlPlane ? { controlPlane: 'true' } : undefined);
     this.redactor.add(material.token);
     this.redactor.add(material.certificateKey);
     return material;
   }
 
   async publishJoinMaterial(material: PublishedJoinMaterial): Promise<void> {
-    await this.authorized('PUT', `/v1/nodes/${this.identity.name}/join-material`, material, 'publishing join material');
+    await this.authorized('PUT /v1/nodes/:node/join-material', this.ownNode(), material, 'publishing join material');
   }
 
   close(): void {
     this.client.close();
   }
 
-  private async authorized(method: string, path: string, body: unknown, what: string): Promise<EndpointResponse> {
+  /** The path parameters of this node's own routes. */
+  private ownNode(): { node: string } {
+    return { node: this.identity.name };
+  }
+
+  /** A route about this node, with its credential, enrolling first (or again) when it needs one. */
+  private async authorized<K extends NodeRouteKey>(route: K, params: ParamsOf<K>, body: RequestOf<K>, what: string, query?: QueryOf<K>): Promise<ResponseOf<K>> {
+    const path = routePath(route, params, query);
     for (let attempt = 1; ; attempt += 1) {
       const credential = await this.nodeCredential();
-      const response = await this.client.request(method, path, { token: credential, body });
+      const response = await this.client.request(routeMethod(route), path, { token: credential, body });
       if (response.status === 401 && attempt === 1) {
         // Only the first caller to see this credential fail drops it; the others use the one it enrolls for.
         if (this.credential === credential) {
@@ -105,7 +113,7 @@ export class HttpsEndpointSession implements EndpointSession {
         }
         continue;
       }
-      return expectOk(response, what);
+      return answerOf<K>(response, what);
     }
   }
 
@@ -128,8 +136,9 @@ export class HttpsEndpointSession implements EndpointSession {
     const token = this.secrets.enrollmentToken;
     if (!token) throw new EndpointRefused(0, 'enrolling', 'secrets.json has no enrollmentToken; the user-data from `labimg pool create` or `labimg build --pool` carries one');
     const { name, role, profile, gpu } = this.identity;
-    const response = expectOk(await this.client.request('POST', '/v1/enroll', { token, body: { node: name, role, profile, gpu } }), 'enrolling');
-    const { credential, pool } = response.body as EnrollResponse;
+    const enrollment: RequestOf<typeof ENROLL> = { node: name, role, profile, gpu };
+    const response = await this.client.request(routeMethod(ENROLL), routePath(ENROLL, {}), { token, body: enrollment });
+    const { credential, pool } = answerOf<typeof ENROLL>(response, 'enrolling');
     this.redactor.add(credential);
     const stored: StoredCredential = { url: this.url, node: name, credential };
     await this.host.writeFile(CREDENTIAL_FILE, `${JSON.stringify(stored)}\n`, 0o600, { bookkeeping: true });
@@ -137,6 +146,11 @@ export class HttpsEndpointSession implements EndpointSession {
     this.credential = credential;
     return credential;
   }
+}
+
+/** The body of a 2xx answer, as the route's response type: the endpoint at the pinned CA is trusted to keep the contract. */
+function answerOf<K extends RouteKey>(response: EndpointResponse, what: string): ResponseOf<K> {
+  return expectOk(response, what).body as ResponseOf<K>;
 }
 
 function expectOk(response: EndpointResponse, what: string): EndpointResponse {

@@ -18,7 +18,8 @@ import path from 'node:path';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { EndpointLog } from '../../endpoint/log';
-import { issueServerIdentity, loadOrCreateCa, type CertificateAuthority, type ServerIdentity } from '../../endpoint/pki';
+import { caFingerprintOf, issueServerIdentity, loadOrCreateCa, type CertificateAuthority, type ServerIdentity } from '../../endpoint/pki';
+import type { PxeCatalog } from '../../endpoint/pxe';
 import { Registry } from '../../endpoint/registry';
 import { EndpointServer, type EndpointLimits } from '../../endpoint/server';
 import { FileStore } from '../../endpoint/store/file-store';
@@ -58,7 +59,12 @@ export interface LocalEndpoint {
   close(): Promise<void>;
 }
 
-export async function startEndpoint(setup: EndpointSetup = {}): Promise<LocalEndpoint> {
+/** What only an endpoint in this process can be given: a PXE catalog is code, which a child cannot get through argv. */
+export interface LocalEndpointSetup extends EndpointSetup {
+  pxe?: PxeCatalog;
+}
+
+export async function startEndpoint(setup: LocalEndpointSetup = {}): Promise<LocalEndpoint> {
   const dataDir = setup.dataDir ?? tempDir('labimg-endpoint-');
   const store = new FileStore(dataDir);
   const registry = new Registry(store);
@@ -67,7 +73,8 @@ export async function startEndpoint(setup: EndpointSetup = {}): Promise<LocalEnd
   const identity = setup.identity ?? pki.identity;
   const warnings: string[] = [];
   const log: EndpointLog = { info: () => {}, warn: (message) => warnings.push(message) };
-  const server = new EndpointServer({ registry, identity, log, limits: setup.limits ?? {}, ...agentBundleOf(setup) });
+  const pxe = setup.pxe === undefined ? {} : { pxe: setup.pxe, caFingerprint: caFingerprintOf(ca.certPem) };
+  const server = new EndpointServer({ registry, identity, log, limits: setup.limits ?? {}, ...agentBundleOf(setup), ...pxe });
   const { port } = await server.listen(setup.port ?? 0, '127.0.0.1');
   return { dataDir, store, registry, ca, server, port, warnings, close: () => server.close() };
 }
