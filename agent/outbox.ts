@@ -2,7 +2,8 @@
  * Reports wait in /var/lib/labimg/outbox/<seq>.json until the endpoint has stored them (endpoint/outbox-sender.ts
  * sends them). Sequence numbers are zero-padded so the directory lists in order.
  */
-import { PATHS, PhaseReport } from '../contract/agent-config';
+import { PATHS } from '../contract/node-paths';
+import { PhaseReport } from '../contract/agent-config';
 import type { Host } from './host/host';
 
 export function outboxPath(seq: number): string {

@@ -3,7 +3,8 @@
  * crash or reboot the runner reads it to say what was interrupted; whether a step still needs doing is
  * always decided by its check against the machine, never by this file.
  */
-import { PATHS, Phase } from '../contract/agent-config';
+import { PATHS } from '../contract/node-paths';
+import { Phase } from '../contract/agent-config';
 import type { Host } from './host/host';
 
 export type StepStatus = 'running' | 'done' | 'skipped' | 'failed';

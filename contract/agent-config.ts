@@ -14,28 +14,6 @@
 export const AGENT_CONFIG_VERSION = 1;
 
 /**
- * Where labimg puts things on a node. The agent and its runtime live under /opt, the place the FHS gives to
- * add-on software, and the one place every distro labimg targets can write to: Flatcar's /usr, /usr/local
- * included, is read-only.
- */
-export const PATHS = {
-  agentConfig: '/etc/labimg/agent.json',
-  nodeConfig: '/etc/labimg/node.json',
-  nodeSecrets: '/etc/labimg/secrets.json',
-  agentBundle: '/opt/labimg/agent.js',
-  nodeInstaller: '/opt/labimg/install-node.sh',
-  nodeRuntimeDir: '/opt/labimg/node',
-  /** Where Ignition puts the Node.js tarball it fetched; install-node.sh unpacks it instead of downloading. */
-  nodeTarball: '/opt/labimg/node.tar',
-  stateFile: '/var/lib/labimg/state.json',
-  outbox: '/var/lib/labimg/outbox',
-  systemdUnit: '/etc/systemd/system/labimg-agent.service',
-  /** Stub user-data only: the script that fetches agent.js, run before the agent by a drop-in of its unit. */
-  agentFetcher: '/opt/labimg/fetch-agent.sh',
-  agentFetcherDropIn: '/etc/systemd/system/labimg-agent.service.d/fetch-agent.conf',
-} as const;
-
-/**
  * PATH of the units that run the agent: systemd's default, then /opt/bin, where kubeadm, kubelet and kubectl
  * live on an OS whose /usr is read-only (Flatcar). Last, so a distro's own binaries always win.
  */

@@ -4,6 +4,7 @@
  * inside their manifests: the control plane downloads each from the mirror, moves its images and creates
  * the copy. The curl stand-in serves the manifests; the kubectl stand-in records what was created.
  */
+import { PATHS } from '../contract/node-paths';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
@@ -11,7 +12,6 @@ import { dump } from 'js-yaml';
 import type { AgentConfig, NodeConfig } from '../contract/agent-config';
 import { compileAgentConfig } from '../builder/compile';
 import { loadProfile } from '../builder/profiles';
-import { MOVED_MANIFESTS_DIR } from '../agent/steps/manifests-step';
 import { fixture } from './helpers/agent-machine';
 import { runScenario, type Scenario } from './helpers/agent-scenario';
 
@@ -65,7 +65,7 @@ test("the manifests are downloaded from the mirror, never from GitHub, and creat
   t.true(downloads.every((argv) => argv[argv.length - 1]!.startsWith('https://files.m.daocloud.io/raw.githubusercontent.com/')));
   const sources = new Set(objects().map((object) => object.source));
   t.false([...sources].some((source) => /^https?:/.test(source)), [...sources].join('\n'));
-  t.true([...sources].some((source) => source.endsWith(`${MOVED_MANIFESTS_DIR}/cni-0-tigera-operator.yaml`)));
+  t.true([...sources].some((source) => source.endsWith(`${PATHS.movedManifests}/cni-0-tigera-operator.yaml`)));
 });
 
 test('the operator and the device plugin come from the mirror; Docker Hub is left to Docker', (t) => {

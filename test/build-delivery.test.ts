@@ -4,6 +4,7 @@
  * validate, shellcheck (every shell script an artifact carries), and the kickstart and iPXE checks. Then each
  * artifact is broken on purpose and its validator must fail, and two builds must be byte-identical.
  */
+import { PATHS } from '../contract/node-paths';
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -15,7 +16,6 @@ import { compileAgentConfig } from '../builder/compile';
 import { listProfiles, loadProfile } from '../builder/profiles';
 import { newBuildKeyPair, renderPackerSeed } from '../builder/render/packer-seed';
 import { pxeUnavailable, RHEL7_KICKSTART, RHEL9_KICKSTART } from '../builder/render/pxe';
-import { PATHS } from '../contract/agent-config';
 import { filesIn, labimg, repoRoot, tempDir } from './helpers/cli';
 import { ipxeFindings, kickstartFindings, kickstartScripts } from './helpers/pxe-checks';
 import { cloudInitSchema, ignitionValidate, knownCloudConfigKeys, packerValidate, shellcheck, type ToolResult } from './helpers/validators';

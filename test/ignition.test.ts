@@ -1,3 +1,4 @@
+import { PATHS } from '../contract/node-paths';
 import test from 'ava';
 import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -7,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
-import { PATHS, type Role } from '../contract/agent-config';
+import { type Role } from '../contract/agent-config';
 import { nodeConfigFor, ROLES, secretsFor } from '../builder/build';
 import { compileAgentConfig, nodeRuntimeOf } from '../builder/compile';
 import { listProfiles, loadProfile } from '../builder/profiles';

@@ -4,6 +4,7 @@
  * laid out like an image (in a mount namespace whose /etc, /var, /home, /root and /opt are empty
  * tmpfs, because these tests run as root and the cleanup deletes a machine's identity).
  */
+import { PATHS } from '../contract/node-paths';
 import test from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -17,13 +18,8 @@ import { loadProfile } from '../builder/profiles';
 import type { ImageSources } from '../builder/profiles/types';
 import { packerInvocations, packerVarsFileName, parsePackerVersion, renderPackerVars, PACKER_SOURCES, type PackerSourceKind } from '../builder/render/packer';
 import { newBuildKeyPair, renderPackerSeed } from '../builder/render/packer-seed';
-import { PATHS, type NodeConfig } from '../contract/agent-config';
-import { CREDENTIAL_FILE } from '../agent/endpoint/session';
-import { REJECTED_DIR } from '../agent/endpoint/outbox-sender';
-import { CALICO_INSTALLATION_FILE } from '../agent/kube/calico-installation';
-import { KUBEADM_IMAGES_CONFIG, KUBEADM_INIT_CONFIG, KUBEADM_JOIN_CONFIG } from '../agent/kubeadm/files';
+import { type NodeConfig } from '../contract/agent-config';
 import type { AgentState } from '../agent/state';
-import { PUBLISHED_FILE } from '../agent/steps/publish-join-material';
 import { ensureAgentBuilt, REPO_ROOT } from './helpers/agent-build';
 import { FAKE_BIN, FakeMachine, fixture, profileConfig } from './helpers/agent-machine';
 import { tempDir } from './helpers/cli';
@@ -445,14 +441,14 @@ const INSTANCE_FILES: Record<string, string> = {
   '/home/ubuntu/.bash_history': 'ls\n',
   [PATHS.nodeConfig]: '{"role":"worker"}\n',
   [PATHS.nodeSecrets]: `{"bootstrapToken":"${BOOTSTRAP_TOKEN}","enrollmentToken":"${ENROLLMENT_TOKEN}"}\n`,
-  [KUBEADM_INIT_CONFIG]: 'kind: InitConfiguration\n',
-  [KUBEADM_JOIN_CONFIG]: `token: ${BOOTSTRAP_TOKEN}\n`,
-  [CALICO_INSTALLATION_FILE]: 'kind: Installation\n',
-  [CREDENTIAL_FILE]: '{"id":"n-1","secret":"node-credential"}\n',
-  [PUBLISHED_FILE]: '{}\n',
+  [PATHS.kubeadmInitConfig]: 'kind: InitConfiguration\n',
+  [PATHS.kubeadmJoinConfig]: `token: ${BOOTSTRAP_TOKEN}\n`,
+  [PATHS.calicoInstallation]: 'kind: Installation\n',
+  [PATHS.credential]: '{"id":"n-1","secret":"node-credential"}\n',
+  [PATHS.joinPublished]: '{}\n',
   '/var/lib/labimg/agent.lock': '4242\n',
   [`${PATHS.outbox}/00000001.json`]: '{"step":"kubeadm-join"}\n',
-  [`${REJECTED_DIR}/00000002.json`]: '{}\n',
+  [`${PATHS.outboxRejected}/00000002.json`]: '{}\n',
   [`${STAGING}/agent.js`]: 'uploaded\n',
 };
 
@@ -463,7 +459,7 @@ const IMAGE_FILES: Record<string, string> = {
   [PATHS.nodeInstaller]: '#!/bin/sh\n',
   [PATHS.systemdUnit]: '[Unit]\n',
   [PATHS.stateFile]: '{"version":1}\n',
-  [KUBEADM_IMAGES_CONFIG]: 'kind: ClusterConfiguration\n',
+  [PATHS.kubeadmImagesConfig]: 'kind: ClusterConfiguration\n',
   '/etc/ssh/sshd_config': 'PasswordAuthentication no\n',
   '/etc/hostname': 'labimg-packer-build\n',
   '/home/ubuntu/.profile': '# profile\n',

@@ -2,8 +2,8 @@
  * Where the agent's input files are: the PATHS of the contract under --root, unless a flag names a file
  * (then it is a path on this machine, relative to the working directory).
  */
+import { PATHS } from '../../contract/node-paths';
 import * as path from 'path';
-import { PATHS } from '../../contract/agent-config';
 import type { AgentConfig, NodeConfig, NodeSecrets } from '../../contract/agent-config';
 import { loadAgentConfig, loadNodeConfig, loadSecrets } from '../config/load';
 import type { Host } from '../host/host';

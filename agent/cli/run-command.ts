@@ -1,5 +1,6 @@
 /** `agent.js run`: apply the steps of one phase or both to this machine. `agent.js refresh`: republish join material. */
-import { PATHS, Phase } from '../../contract/agent-config';
+import { PATHS } from '../../contract/node-paths';
+import { Phase } from '../../contract/agent-config';
 import type { NodeConfig } from '../../contract/agent-config';
 import { ConfigError } from '../config/load';
 import { OutboxSender } from '../endpoint/outbox-sender';
@@ -62,7 +63,7 @@ async function withAgent(options: RunCommandOptions, needsNode: boolean, work: (
     log.warn(`profile ${config.profile} targets ${config.os.id} ${config.os.versionId}, this is ${os.id} ${os.versionId}`);
   }
 
-  const release = await acquireAgentLock(host.hostPath('/var/lib/labimg/agent.lock'));
+  const release = await acquireAgentLock(host.hostPath(PATHS.agentLock));
   let session: EndpointSession | undefined;
   let sender: OutboxSender | undefined;
   try {

@@ -1,5 +1,5 @@
 /** `agent.js status`: the last recorded outcome of every step, from state.json, and the outbox backlog. */
-import { PATHS } from '../../contract/agent-config';
+import { PATHS } from '../../contract/node-paths';
 import { RealHost } from '../host/real-host';
 import { silentLogger } from '../log';
 import { loadState } from '../state';

@@ -6,14 +6,12 @@
  * Sending never holds up the node's work: while the endpoint is unreachable the sender waits out a growing
  * pause before trying again, and the steps carry on writing to the outbox meanwhile.
  */
-import { PATHS, type PhaseReport } from '../../contract/agent-config';
+import { PATHS } from '../../contract/node-paths';
+import { type PhaseReport } from '../../contract/agent-config';
 import type { Host } from '../host/host';
 import type { Logger } from '../log';
 import { backoffDelay, sleep } from './backoff';
 import { isTransient, type EndpointSession } from './session';
-
-/** Reports the endpoint refused outright (invalid) are kept here for a person to look at, not retried forever. */
-export const REJECTED_DIR = '/var/lib/labimg/outbox-rejected';
 
 const PAUSE = { firstDelayMs: 1_000, maxDelayMs: 10_000, deadlineMs: Infinity };
 
@@ -86,8 +84,8 @@ export class OutboxSender {
   }
 
   private async reject(name: string, text: string, reason: string): Promise<void> {
-    this.log.warn(`the endpoint refused report ${name}; kept in ${REJECTED_DIR}: ${reason}`);
-    await this.host.writeFile(`${REJECTED_DIR}/${name}`, text, 0o600, { bookkeeping: true });
+    this.log.warn(`the endpoint refused report ${name}; kept in ${PATHS.outboxRejected}: ${reason}`);
+    await this.host.writeFile(`${PATHS.outboxRejected}/${name}`, text, 0o600, { bookkeeping: true });
     await this.host.remove(`${PATHS.outbox}/${name}`, { bookkeeping: true });
   }
 }

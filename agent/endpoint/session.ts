@@ -5,6 +5,7 @@
  * A credential the endpoint no longer accepts (the node was enrolled again elsewhere, the endpoint's store
  * was rebuilt) is dropped and the node enrolls again, once, with the enrollment token it still has.
  */
+import { PATHS } from '../../contract/node-paths';
 import type { NodeConfig, NodeSecrets, PhaseReport, Role } from '../../contract/agent-config';
 import type { JoinMaterial, PublishedJoinMaterial, ReportResponse } from '../../contract/endpoint-api';
 import { routeMethod, routePath, type NodeRouteKey, type ParamsOf, type QueryOf, type RequestOf, type ResponseOf, type RouteKey } from '../../contract/endpoint-routes';
@@ -12,8 +13,6 @@ import type { Host } from '../host/host';
 import type { Logger } from '../log';
 import type { Redactor } from '../redact';
 import { EndpointUnreachable, PinnedHttpsClient, type EndpointResponse } from './pinned-https';
-
-export const CREDENTIAL_FILE = '/var/lib/labimg/credential.json';
 
 const ENROLL = 'POST /v1/enroll';
 
@@ -109,7 +108,7 @@ export class HttpsEndpointSession implements EndpointSession {
         if (this.credential === credential) {
           this.log.warn(`the endpoint no longer accepts this node's credential; enrolling again`);
           this.credential = undefined;
-          await this.host.remove(CREDENTIAL_FILE, { bookkeeping: true });
+          await this.host.remove(PATHS.credential, { bookkeeping: true });
         }
         continue;
       }
@@ -119,7 +118,7 @@ export class HttpsEndpointSession implements EndpointSession {
 
   private async nodeCredential(): Promise<string> {
     if (this.credential) return this.credential;
-    const stored = parseCredential(await this.host.readFile(CREDENTIAL_FILE));
+    const stored = parseCredential(await this.host.readFile(PATHS.credential));
     if (this.credential) return this.credential; // another caller finished enrolling while we read
     if (stored && stored.url === this.url && stored.node === this.identity.name) {
       this.redactor.add(stored.credential);
@@ -141,7 +140,7 @@ export class HttpsEndpointSession implements EndpointSession {
     const { credential, pool } = answerOf<typeof ENROLL>(response, 'enrolling');
     this.redactor.add(credential);
     const stored: StoredCredential = { url: this.url, node: name, credential };
-    await this.host.writeFile(CREDENTIAL_FILE, `${JSON.stringify(stored)}\n`, 0o600, { bookkeeping: true });
+    await this.host.writeFile(PATHS.credential, `${JSON.stringify(stored)}\n`, 0o600, { bookkeeping: true });
     this.log.info(`enrolled with ${this.url} as ${role} ${name} in pool ${pool}`);
     this.credential = credential;
     return credential;

@@ -6,8 +6,6 @@ import { dump } from 'js-yaml';
 import type { CniSpec } from '../../contract/agent-config';
 import { managedHeader } from '../text/managed-header';
 
-export const CALICO_INSTALLATION_FILE = '/etc/labimg/calico-installation.yaml';
-
 type CalicoInstallationSpec = NonNullable<CniSpec['calicoInstallation']>;
 
 export interface CalicoInstallation {

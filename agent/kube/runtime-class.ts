@@ -7,8 +7,6 @@
 import { dump } from 'js-yaml';
 import { managedHeader } from '../text/managed-header';
 
-export const NVIDIA_RUNTIME_CLASS_FILE = '/etc/labimg/runtimeclass-nvidia.yaml';
-
 export interface RuntimeClass {
   apiVersion: 'node.k8s.io/v1';
   kind: 'RuntimeClass';

@@ -3,11 +3,10 @@
  * When something is missing or malformed the error says exactly what to put where, because the person
  * reading it is at a node console with `kubeadm init`'s output in another window.
  */
-import { PATHS } from '../../contract/agent-config';
+import { PATHS } from '../../contract/node-paths';
 import type { NodeConfig, NodeSecrets } from '../../contract/agent-config';
 import { BOOTSTRAP_TOKEN, CA_CERT_HASH } from '../../contract/token-formats';
 import type { JoinMaterial } from './documents';
-
 
 export class MissingJoinMaterial extends Error {
   constructor(problems: string[]) {

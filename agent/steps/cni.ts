@@ -2,7 +2,8 @@
  * Lab step 11 (control plane): the pod network. Calico's operator manifest, then the Installation resource
  * the agent writes with the cluster's pod CIDR; or the profile's manifests for another plugin.
  */
-import { CALICO_INSTALLATION_FILE, renderCalicoInstallation } from '../kube/calico-installation';
+import { PATHS } from '../../contract/node-paths';
+import { renderCalicoInstallation } from '../kube/calico-installation';
 import { manifestsStep } from './manifests-step';
 import { isControlPlane } from './step';
 
@@ -14,6 +15,6 @@ export const cni = manifestsStep({
   generated: (ctx) => {
     const installation = ctx.config.cni.calicoInstallation;
     if (ctx.config.cni.plugin !== 'calico' || !installation) return [];
-    return [{ path: CALICO_INSTALLATION_FILE, content: renderCalicoInstallation(installation) }];
+    return [{ path: PATHS.calicoInstallation, content: renderCalicoInstallation(installation) }];
   },
 });

@@ -4,7 +4,8 @@
  * rather than rely on it being the default. Cluster-wide, so created once from the control plane even when
  * the control plane itself has no GPU.
  */
-import { NVIDIA_RUNTIME_CLASS_FILE, renderNvidiaRuntimeClass } from '../kube/runtime-class';
+import { PATHS } from '../../contract/node-paths';
+import { renderNvidiaRuntimeClass } from '../kube/runtime-class';
 import { manifestsStep } from './manifests-step';
 import { isControlPlane } from './step';
 
@@ -13,5 +14,5 @@ export const gpuDevicePlugin = manifestsStep({
   title: 'Install the GPU device plugin and the nvidia RuntimeClass',
   applies: (ctx) => isControlPlane(ctx) && ctx.config.gpu?.vendor === 'nvidia',
   manifests: (ctx) => ctx.config.gpu?.devicePlugin?.manifests ?? [],
-  generated: (ctx) => [{ path: NVIDIA_RUNTIME_CLASS_FILE, content: renderNvidiaRuntimeClass(ctx.config.gpu?.nodeLabels ?? {}) }],
+  generated: (ctx) => [{ path: PATHS.nvidiaRuntimeClass, content: renderNvidiaRuntimeClass(ctx.config.gpu?.nodeLabels ?? {}) }],
 });

@@ -2,7 +2,8 @@
  * Control plane with a join endpoint: a systemd timer that runs `agent.js refresh` every 15 minutes, which
  * republishes join material before the bootstrap token expires and delivers any reports still in the outbox.
  */
-import { AGENT_UNIT_PATH, PATHS } from '../../contract/agent-config';
+import { PATHS } from '../../contract/node-paths';
+import { AGENT_UNIT_PATH } from '../../contract/agent-config';
 import { serviceState } from '../systemd';
 import { publishesJoinMaterial } from './publish-join-material';
 import type { Step, StepContext } from './step';

@@ -3,9 +3,10 @@
  * subnets, CRI socket, the systemd cgroup driver for the kubelet, no taints on a one-node lab, and the GPU
  * switch's node labels. Done once: admin.conf exists afterwards.
  */
+import { PATHS } from '../../contract/node-paths';
 import { decideGpu } from '../gpu/detect';
 import { initDocuments, renderKubeadmConfig } from '../kubeadm/documents';
-import { ADMIN_KUBECONFIG, KUBEADM_INIT_CONFIG } from '../kubeadm/files';
+import { ADMIN_KUBECONFIG } from '../kubeadm/files';
 import { isControlPlane, nodeOf, Step } from './step';
 
 export const kubeadmInit: Step = {
@@ -22,7 +23,7 @@ export const kubeadmInit: Step = {
     const { labels } = await decideGpu(ctx.host, ctx.config.gpu);
     const documents = initDocuments(ctx.config, nodeOf(ctx), labels);
     // No token in this file (kubeadm generates one), but it describes the cluster: root only all the same.
-    await ctx.host.writeFile(KUBEADM_INIT_CONFIG, renderKubeadmConfig(documents), 0o600);
-    await ctx.host.run(['kubeadm', 'init', '--config', ctx.host.hostPath(KUBEADM_INIT_CONFIG)], { timeoutMs: 20 * 60_000 });
+    await ctx.host.writeFile(PATHS.kubeadmInitConfig, renderKubeadmConfig(documents), 0o600);
+    await ctx.host.run(['kubeadm', 'init', '--config', ctx.host.hostPath(PATHS.kubeadmInitConfig)], { timeoutMs: 20 * 60_000 });
   },
 };

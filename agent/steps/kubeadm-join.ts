@@ -2,9 +2,10 @@
  * Worker: `kubeadm join` from a JoinConfiguration with token discovery pinned to the cluster CA. The file
  * holds the bootstrap token, so it is created 0600, handed to kubeadm, and removed whatever the outcome.
  */
+import { PATHS } from '../../contract/node-paths';
 import { decideGpu } from '../gpu/detect';
 import { joinDocuments, renderKubeadmConfig } from '../kubeadm/documents';
-import { KUBEADM_JOIN_CONFIG, KUBELET_KUBECONFIG } from '../kubeadm/files';
+import { KUBELET_KUBECONFIG } from '../kubeadm/files';
 import { retryUntil } from '../endpoint/backoff';
 import type { JoinMaterial } from '../kubeadm/documents';
 import { joinMaterial } from '../kubeadm/join-material';
@@ -36,11 +37,11 @@ export const kubeadmJoin: Step = {
     const node = nodeOf(ctx);
     const material = await materialFor(ctx);
     const { labels } = await decideGpu(ctx.host, ctx.config.gpu);
-    await ctx.host.writeFile(KUBEADM_JOIN_CONFIG, renderKubeadmConfig(joinDocuments(ctx.config, node, material, labels)), 0o600);
+    await ctx.host.writeFile(PATHS.kubeadmJoinConfig, renderKubeadmConfig(joinDocuments(ctx.config, node, material, labels)), 0o600);
     try {
-      await ctx.host.run(['kubeadm', 'join', '--config', ctx.host.hostPath(KUBEADM_JOIN_CONFIG)], { timeoutMs: 20 * 60_000 });
+      await ctx.host.run(['kubeadm', 'join', '--config', ctx.host.hostPath(PATHS.kubeadmJoinConfig)], { timeoutMs: 20 * 60_000 });
     } finally {
-      await ctx.host.remove(KUBEADM_JOIN_CONFIG);
+      await ctx.host.remove(PATHS.kubeadmJoinConfig);
     }
   },
 };

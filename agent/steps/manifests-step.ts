@@ -1,4 +1,5 @@
 /** The shape shared by control-plane steps that create manifests (CNI, GPU device plugin). */
+import { PATHS } from '../../contract/node-paths';
 import { createManifest, manifestPresent } from '../kube/kubectl';
 import { moveManifestImages } from '../kube/manifest-images';
 import type { Step, StepContext } from './step';
@@ -12,9 +13,6 @@ export interface ManifestSpec {
   /** Manifests the agent writes itself before creating them (path → content). */
   generated?(ctx: StepContext): Array<{ path: string; content: string }>;
 }
-
-/** Where a manifest whose images move to other registries is kept, as created. */
-export const MOVED_MANIFESTS_DIR = '/var/lib/labimg/manifests';
 
 const isUrl = (source: string) => /^https?:\/\//.test(source);
 
@@ -36,13 +34,12 @@ function manifestSources(spec: ManifestSpec, ctx: StepContext): ManifestSource[]
   const listed = spec.manifests(ctx).map((source, index): ManifestSource => {
     if (!moving) return { kubectl: source };
     const name = (isUrl(source) ? new URL(source).pathname : source).split('/').pop() || 'manifest.yaml';
-    const copy = `${MOVED_MANIFESTS_DIR}/${spec.id}-${index}-${name}`;
+    const copy = `${PATHS.movedManifests}/${spec.id}-${index}-${name}`;
     return { kubectl: ctx.host.hostPath(copy), move: { source, copy } };
   });
   const written = generatedFiles(spec, ctx).map((file): ManifestSource => ({ kubectl: ctx.host.hostPath(file.path) }));
   return [...listed, ...written];
 }
-
 
 /**
  * The node's copy of the manifest, downloaded (or copied) once, with its images moved. A copy is done when

@@ -7,6 +7,7 @@
  * With a controlPlaneEndpoint (an HA cluster), the control-plane certificates are uploaded with a fresh
  * certificate key and the key is published as well; the endpoint gives it only to enrolled control-plane nodes.
  */
+import { PATHS } from '../../contract/node-paths';
 import { BOOTSTRAP_TOKEN, CERTIFICATE_KEY } from '../../contract/token-formats';
 import type { PublishedJoinMaterial } from '../../contract/endpoint-api';
 import { CLUSTER_CA_CERT, caCertHash } from '../kubeadm/ca-cert-hash';
@@ -14,16 +15,12 @@ import { retryUntil } from '../endpoint/backoff';
 import { ADMIN_KUBECONFIG } from '../kubeadm/files';
 import { isControlPlane, nodeOf, Step, StepContext } from './step';
 
-/** What the agent remembers about the last publication; no secret in it. */
-export const PUBLISHED_FILE = '/var/lib/labimg/join-published.json';
-
 const HOUR_MS = 3_600_000;
 /** Long enough for a slow node to boot and join, short enough that a leaked token soon stops working. */
 export const TOKEN_TTL_MS = 2 * HOUR_MS;
 export const REFRESH_BEFORE_MS = HOUR_MS;
 /** kubeadm deletes uploaded certificates after two hours; the key is useless after that. */
 const CERTIFICATE_KEY_TTL_MS = 2 * HOUR_MS;
-
 
 interface Publication {
   endpoint: string;
@@ -43,7 +40,7 @@ export const publishJoinMaterial: Step = {
   applies: publishesJoinMaterial,
 
   async check(ctx) {
-    const text = await ctx.host.readFile(PUBLISHED_FILE);
+    const text = await ctx.host.readFile(PATHS.joinPublished);
     if (!text) return false;
     const last = JSON.parse(text) as Publication;
     const node = nodeOf(ctx);
@@ -69,7 +66,7 @@ export const publishJoinMaterial: Step = {
     // that is restarting, is simply asked again (with backoff) rather than failing the node.
     await retryUntil('publishing join material', () => session.publishJoinMaterial(material), ctx.log);
     const publication: Publication = { endpoint: session.url, pool: node.pool, tokenExpires: material.tokenExpires, publishedAt: new Date(started).toISOString() };
-    await ctx.host.writeFile(PUBLISHED_FILE, `${JSON.stringify(publication)}\n`, 0o600, { bookkeeping: true });
+    await ctx.host.writeFile(PATHS.joinPublished, `${JSON.stringify(publication)}\n`, 0o600, { bookkeeping: true });
     ctx.log.info(`published join material to ${session.url}; the token expires at ${material.tokenExpires}`);
   },
 };

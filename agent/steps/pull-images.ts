@@ -3,8 +3,8 @@
  * booted from the image starts without downloading them. The check asks kubeadm which images this version
  * needs and the runtime which ones it has.
  */
+import { PATHS } from '../../contract/node-paths';
 import { imagesDocuments, renderKubeadmConfig } from '../kubeadm/documents';
-import { KUBEADM_IMAGES_CONFIG } from '../kubeadm/files';
 import type { Step, StepContext } from './step';
 
 export const pullImages: Step = {
@@ -14,8 +14,8 @@ export const pullImages: Step = {
   applies: (ctx) => ctx.config.kubernetes.prePullImages,
 
   async check(ctx) {
-    if ((await ctx.host.readFile(KUBEADM_IMAGES_CONFIG)) !== content(ctx)) return false;
-    const wanted = await ctx.host.query(['kubeadm', 'config', 'images', 'list', '--config', ctx.host.hostPath(KUBEADM_IMAGES_CONFIG)]);
+    if ((await ctx.host.readFile(PATHS.kubeadmImagesConfig)) !== content(ctx)) return false;
+    const wanted = await ctx.host.query(['kubeadm', 'config', 'images', 'list', '--config', ctx.host.hostPath(PATHS.kubeadmImagesConfig)]);
     if (wanted.code !== 0) return false;
     const present = new Set(await imagesInRuntime(ctx));
     const images = wanted.stdout.split('\n').map((l) => l.trim()).filter((l) => l.includes(':'));
@@ -23,8 +23,8 @@ export const pullImages: Step = {
   },
 
   async apply(ctx) {
-    await ctx.host.writeFile(KUBEADM_IMAGES_CONFIG, content(ctx), 0o644);
-    await ctx.host.run(['kubeadm', 'config', 'images', 'pull', '--config', ctx.host.hostPath(KUBEADM_IMAGES_CONFIG)], {
+    await ctx.host.writeFile(PATHS.kubeadmImagesConfig, content(ctx), 0o644);
+    await ctx.host.run(['kubeadm', 'config', 'images', 'pull', '--config', ctx.host.hostPath(PATHS.kubeadmImagesConfig)], {
       timeoutMs: 30 * 60_000,
       retries: 2,
       retryDelayMs: 15_000,

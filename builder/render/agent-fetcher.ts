@@ -1,4 +1,4 @@
-import { PATHS } from '../../contract/agent-config';
+import { PATHS } from '../../contract/node-paths';
 import type { RemoteContent } from './node-files';
 import { shellQuote } from './shell';
 

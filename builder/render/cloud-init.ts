@@ -1,6 +1,6 @@
 /** The node files as `#cloud-config` user-data: cloud-init's write_files, then runcmd starts the agent's unit. */
+import { PATHS } from '../../contract/node-paths';
 import { dump } from 'js-yaml';
-import { PATHS } from '../../contract/agent-config';
 import { renderAgentFetcher } from './agent-fetcher';
 import { gzipStable } from './gzip';
 import { isRemote, nodeFiles, unitName, type NodeFile, type NodeInputs, type RemoteContent } from './node-files';

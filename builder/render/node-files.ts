@@ -2,7 +2,8 @@
  * The one list of what a node receives. cloud-init, Ignition, the PXE installers and Packer each take this list
  * and write it in their own syntax; none of them adds a file of its own or decides a path or a mode.
  */
-import { PATHS, type AgentConfig, type NodeConfig, type NodeSecrets } from '../../contract/agent-config';
+import { PATHS } from '../../contract/node-paths';
+import { type AgentConfig, type NodeConfig, type NodeSecrets } from '../../contract/agent-config';
 import { renderNodeInstaller } from './node-installer';
 import { renderSystemdUnit } from './systemd-unit';
 import type { NodeRuntime } from './types';

@@ -1,4 +1,4 @@
-import { PATHS } from '../../contract/agent-config';
+import { PATHS } from '../../contract/node-paths';
 import { AGENT_NODE_MAJOR } from '../versions';
 import { shellQuote } from './shell';
 import type { NodeRuntime, NodeTarball } from './types';

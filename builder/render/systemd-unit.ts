@@ -1,4 +1,5 @@
-import { AGENT_UNIT_PATH, PATHS } from '../../contract/agent-config';
+import { PATHS } from '../../contract/node-paths';
+import { AGENT_UNIT_PATH } from '../../contract/agent-config';
 
 /**
  * The unit that runs the agent on every boot. Oneshot: the agent converges and exits; re-running is
