@@ -4,13 +4,12 @@ import type { Enrollment } from './enrollment-inputs';
 import type { JoinMaterial } from './join-inputs';
 import { buildManifest } from './manifest';
 import type { AgentSource } from './render/agent-fetcher';
-import { renderPackerVars, type PackerVarsInputs } from './render/packer';
+import { bakeLists, buildFolderName, renderPackerVars, type PackerVarsInputs } from './render/packer';
 import { renderCloudInitUserData } from './render/cloud-init';
 import { renderIgnitionConfig } from './render/ignition';
 import { renderMultipart, type MimePart } from './render/mime';
 import { carrierMode, imageFiles, toJsonFile } from './render/node-files';
 import { installerFiles, pxeNodeUrl, renderInstallerFile, renderPxeFile, type InstallInputs } from './render/pxe';
-import { buildFolderName } from './render/packer';
 import { textFile, type NodeRuntime, type RenderedFile } from './render/types';
 
 export interface BuildInputs {
@@ -143,9 +142,10 @@ export function renderBuild(inputs: BuildInputs): RenderedFile[] {
       ]
     : [];
   const scripts = inputs.userScripts ?? [];
+  const baked = imageFiles(inputs);
   const files: RenderedFile[] = [
     // What a bake uploads and installs (packer/), each named after its path on the node.
-    ...imageFiles(inputs).map((file): RenderedFile => ({ name: buildFolderName(file), content: file.content, mode: file.mode })),
+    ...baked.map((file): RenderedFile => ({ name: buildFolderName(file), content: file.content, mode: file.mode })),
     ...userData,
     ...(scripts.length > 0 ? userData.map((file) => withUserScripts(file, scripts)) : []),
     ...ROLES.map((role) => renderIgnition(inputs, role)),
@@ -153,7 +153,7 @@ export function renderBuild(inputs: BuildInputs): RenderedFile[] {
       const source = ignitionStubSource(inputs.agentSource);
       return source ? [renderIgnitionStub(inputs, role, source)] : [];
     }),
-    ...(inputs.packer ? renderPackerVars(inputs.packer) : []),
+    ...(inputs.packer ? renderPackerVars(inputs.packer, bakeLists(baked)) : []),
     ...(inputs.pxe ? renderPxeBuild(inputs, inputs.pxe) : []),
   ];
   const manifest = buildManifest(inputs.profileName, inputs.labimgVersion, files);

@@ -5,7 +5,14 @@
 locals {
   # The SSH user cannot write where the agent lives, so the files wait in a folder of its own first.
   staging_dir = "/tmp/labimg-build"
-  build_files = ["agent.js", "agent.json", "install-node.sh", "labimg-agent.service"]
+  # Only the files the image gets: the build folder also holds user-data, which may carry secrets.
+  build_files = [for file in var.image_files : split(":", file)[0]]
+  # What the scripts read: where the upload is, what to install where, what belongs to one instance.
+  script_environment = [
+    "LABIMG_STAGING=${local.staging_dir}",
+    "LABIMG_IMAGE_FILES=${join(" ", var.image_files)}",
+    "LABIMG_INSTANCE_PATHS=${join(" ", var.instance_paths)}",
+  ]
   # AMI names must be unique per region: each bake is named after its start time (UTC).
   build_time = formatdate("YYYYMMDDhhmmss", timestamp())
 }
@@ -25,7 +32,7 @@ build {
 
   # Cloud images give the default user passwordless sudo; -n fails at once instead of waiting for a password.
   provisioner "shell" {
-    environment_vars = ["LABIMG_STAGING=${local.staging_dir}"]
+    environment_vars = local.script_environment
     execute_command  = "sudo -n env {{ .Vars }} sh '{{ .Path }}'"
     scripts = [
       "${path.root}/scripts/install-agent.sh",

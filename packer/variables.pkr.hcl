@@ -11,7 +11,17 @@ variable "profile" {
 
 variable "build_dir" {
   type        = string
-  description = "The folder `labimg build` wrote for the profile (agent.js, agent.json, install-node.sh, labimg-agent.service), relative to the folder packer runs in: \".\" when it runs there, as labimg runs it."
+  description = "The folder `labimg build` wrote for the profile (image_files names what the bake takes from it), relative to the folder packer runs in: \".\" when it runs there, as labimg runs it."
+}
+
+variable "image_files" {
+  type        = list(string)
+  description = "What the bake installs, one \"NAME:MODE:PATH\" per file: its name in build_dir, its octal mode and its path on the node. labimg writes it from its one list of node files."
+}
+
+variable "instance_paths" {
+  type        = list(string)
+  description = "What belongs to one instance (its config, secrets, credentials, what its boot wrote): removed from the image at the end of the bake. labimg writes it from contract/node-paths.ts."
 }
 
 variable "image_name" {

@@ -4,24 +4,11 @@
  * inside their manifests: the control plane downloads each from the mirror, moves its images and creates
  * the copy. The curl stand-in serves the manifests; the kubectl stand-in records what was created.
  */
-import { PATHS } from '../contract/node-paths';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import test from 'ava';
-import { dump } from 'js-yaml';
-import type { AgentConfig, NodeConfig } from '../contract/agent-config';
-import { compileAgentConfig } from '../builder/compile';
-import { loadProfile } from '../builder/profiles';
-import { fixture } from './helpers/agent-machine';
-import { runScenario, type Scenario } from './helpers/agent-scenario';
-
-const OPERATOR = readFileSync(path.join(__dirname, 'fixtures', 'manifests', 'tigera-operator.yaml'), 'utf8');
-const DEVICE_PLUGIN = dump({
-  apiVersion: 'apps/v1',
-  kind: 'DaemonSet',
-  metadata: { name: 'nvidia-device-plugin-daemonset', namespace: 'kube-system' },
-  spec: { template: { spec: { containers: [{ name: 'nvidia-device-plugin-ctr', image: 'nvcr.io/nvidia/k8s-device-plugin:v0.17.1' }] } } },
-});
+import type { AgentConfig } from '../contract/agent-config';
+import { PATHS } from '../contract/node-paths';
+import type { Scenario } from './helpers/agent-scenario';
+import { runMirroredSeedLab } from './helpers/seed-lab';
 
 interface KubeObject {
   kind: string;
@@ -34,16 +21,7 @@ let config: AgentConfig;
 let scenario: Scenario;
 
 test.before(async () => {
-  config = compileAgentConfig(loadProfile(path.join(__dirname, 'fixtures', 'profiles', 'seed-lab-aliyun.yaml'), { dir: path.resolve(__dirname, '..', 'profiles') }));
-  scenario = await runScenario({
-    config,
-    node: fixture<NodeConfig>('node-control-plane'),
-    gpu: true,
-    prepare(machine) {
-      machine.publishDownload(config.cni.manifests[0]!, OPERATOR);
-      machine.publishDownload(config.gpu!.devicePlugin!.manifests[0]!, DEVICE_PLUGIN);
-    },
-  });
+  ({ config, scenario } = await runMirroredSeedLab());
 });
 
 test.after.always(() => scenario?.machine.dispose());

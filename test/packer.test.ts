@@ -4,7 +4,6 @@
  * laid out like an image (in a mount namespace whose /etc, /var, /home, /root and /opt are empty
  * tmpfs, because these tests run as root and the cleanup deletes a machine's identity).
  */
-import { PATHS } from '../contract/node-paths';
 import test from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -16,20 +15,21 @@ import { compileAgentConfig, nodeRuntimeOf } from '../builder/compile';
 import { writeDirectoryAtomically } from '../builder/output';
 import { loadProfile } from '../builder/profiles';
 import type { ImageSources } from '../builder/profiles/types';
-import { packerInvocations, packerVarsFileName, parsePackerVersion, renderPackerVars, PACKER_SOURCES, type PackerSourceKind } from '../builder/render/packer';
+import { packerInvocations, packerVarsFileName, parsePackerVersion, renderPackerVars, PACKER_SOURCES, type BakeLists, type PackerSourceKind } from '../builder/render/packer';
 import { newBuildKeyPair, renderPackerSeed } from '../builder/render/packer-seed';
 import { type NodeConfig } from '../contract/agent-config';
+import { INSTANCE_PATHS, PATHS } from '../contract/node-paths';
 import type { AgentState } from '../agent/state';
 import { ensureAgentBuilt, REPO_ROOT } from './helpers/agent-build';
 import { FAKE_BIN, FakeMachine, fixture, profileConfig } from './helpers/agent-machine';
 import { tempDir } from './helpers/cli';
+import { runMirroredSeedLab } from './helpers/seed-lab';
 import { cloudInitSchema, knownCloudConfigKeys, shellcheck } from './helpers/validators';
 
 const TEMPLATE_DIR = path.join(REPO_ROOT, 'packer');
 const SCRIPTS_DIR = path.join(TEMPLATE_DIR, 'scripts');
 /** Where build.pkr.hcl uploads the build files in the VM. */
 const STAGING = '/tmp/labimg-build';
-const BUILD_FILES = ['agent.js', 'agent.json', 'install-node.sh', 'labimg-agent.service'];
 
 // Ubuntu 20.04 as Canonical publishes it: the cloud image, its checksum list, the AMI name and owner.
 const FOCAL_IMAGE = 'https://cloud-images.ubuntu.com/releases/focal/release/ubuntu-20.04-server-cloudimg-amd64.img';
@@ -93,8 +93,9 @@ async function writeBuild(profileName: string, image: ImageSources): Promise<{ b
     nodeRuntime: nodeRuntimeOf(profile),
     agentBundle: readFileSync(await ensureAgentBuilt()),
     labimgVersion: '0.0.0-test',
+    packer: { profileName, image },
   });
-  writeDirectoryAtomically(buildDir, [...files, ...renderPackerVars({ profileName, image })]);
+  writeDirectoryAtomically(buildDir, files);
   return { buildDir, varsFile: path.join(buildDir, packerVarsFileName(profileName)) };
 }
 
@@ -125,12 +126,15 @@ async function serveChecksums(text: string): Promise<{ url: string; server: Serv
 // ---------------------------------------------------------------------------------------------------------
 // The vars file
 
+/** What the bake installs and removes, as a build passes it on (the real lists come from the build below). */
+const BAKE: BakeLists = { imageFiles: ['agent.js:0644:/opt/labimg/agent.js', 'install-node.sh:0755:/opt/labimg/install-node.sh'], instancePaths: ['/etc/labimg/node.json'] };
+
 test('the vars file: PROFILE.pkrvars.hcl, paths relative to the build folder it sits in, the same bytes every time', (t) => {
   const inputs = {
     profileName: 'ubuntu',
     image: { sshUsername: 'ubuntu', cloud: { url: FOCAL_IMAGE, checksum: FOCAL_SUMS }, amazon: FOCAL_AMI },
   };
-  const [file, ...rest] = renderPackerVars(inputs);
+  const [file, ...rest] = renderPackerVars(inputs, BAKE);
   t.deepEqual(rest, []);
   t.is(file?.name, 'ubuntu.pkrvars.hcl');
   t.is(file?.mode, 0o644);
@@ -144,6 +148,8 @@ test('the vars file: PROFILE.pkrvars.hcl, paths relative to the build folder it 
       'build_dir            = "."',
       'image_name           = "labimg-ubuntu"',
       'ssh_username         = "ubuntu"',
+      'image_files          = ["agent.js:0644:/opt/labimg/agent.js", "install-node.sh:0755:/opt/labimg/install-node.sh"]',
+      'instance_paths       = ["/etc/labimg/node.json"]',
       `cloud_image_url      = "${FOCAL_IMAGE}"`,
       `cloud_image_checksum = "${FOCAL_SUMS}"`,
       'qemu_output_dir      = "../ubuntu.qemu"',
@@ -152,7 +158,7 @@ test('the vars file: PROFILE.pkrvars.hcl, paths relative to the build folder it 
       '',
     ].join('\n'),
   );
-  t.deepEqual(renderPackerVars(inputs)[0]?.content, file?.content);
+  t.deepEqual(renderPackerVars(inputs, BAKE)[0]?.content, file?.content);
 });
 
 test('the vars file is what `packer fmt` would write, and a misaligned one is caught', async (t) => {
@@ -162,7 +168,7 @@ test('the vars file is what `packer fmt` would write, and a misaligned one is ca
     ['centos', { sshUsername: 'centos', amazon: { amiName: 'CentOS Linux 7 x86_64 HVM EBS *', owners: ['125523088429', 'aws-marketplace'] } }],
   ];
   for (const [profileName, image] of cases) {
-    const [file] = renderPackerVars({ profileName, image });
+    const [file] = renderPackerVars({ profileName, image }, BAKE);
     const target = path.join(dir, file!.name);
     writeFileSync(target, file!.content);
     const fmt = await packer(['fmt', '-check', target], dir);
@@ -187,7 +193,7 @@ test('values stay literal: quotes, backslashes and HCL template sequences reach 
 
 test('a profile whose image names neither a cloud image nor an AMI gets no vars file', (t) => {
   const image = { sshUsername: 'ubuntu', netInstall: { kernel: 'http://x/linux', initrd: 'http://x/initrd.gz', iso: 'http://x/live.iso' } };
-  t.deepEqual(renderPackerVars({ profileName: 'ubuntu', image }), []);
+  t.deepEqual(renderPackerVars({ profileName: 'ubuntu', image }, BAKE), []);
 });
 
 // ---------------------------------------------------------------------------------------------------------
@@ -405,6 +411,47 @@ function runScript(name: string, env: Record<string, string>): Promise<ToolRun> 
   });
 }
 
+/**
+ * The scripts' environment exactly as the template hands it to them: Packer itself evaluates build.pkr.hcl's
+ * script_environment on a build's vars file (what to install where, what belongs to one instance).
+ */
+async function scriptEnvironment(varsFile: string): Promise<Record<string, string>> {
+  const evaluated = await run('sh', ['-c', `echo 'jsonencode(local.script_environment)' | packer console -var-file="$1" .`, 'sh', varsFile], { cwd: TEMPLATE_DIR, env: PACKER_ENV });
+  if (evaluated.code !== 0) throw new Error(`packer console: ${evaluated.output}`);
+  return Object.fromEntries((JSON.parse(evaluated.output) as string[]).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+}
+
+let ubuntuScriptEnvironment: Promise<Record<string, string>> | undefined;
+
+/** The environment of the ubuntu profile's bake, for the scripts run against a prepared tree. */
+function bakeEnvironment(): Promise<Record<string, string>> {
+  ubuntuScriptEnvironment ??= writeBuild('ubuntu', { sshUsername: 'ubuntu', cloud: { url: FOCAL_IMAGE, checksum: FOCAL_SHA256 } }).then(({ varsFile }) => scriptEnvironment(varsFile));
+  return ubuntuScriptEnvironment;
+}
+
+test('the template hands the scripts where the upload is, each image file with its mode and node path, and every instance path', async (t) => {
+  const env = await bakeEnvironment();
+  t.is(env.LABIMG_STAGING, STAGING);
+  t.deepEqual(env.LABIMG_IMAGE_FILES?.split(' '), [
+    `agent.js:0644:${PATHS.agentBundle}`,
+    `agent.json:0644:${PATHS.agentConfig}`,
+    `install-node.sh:0755:${PATHS.nodeInstaller}`,
+    `labimg-agent.service:0644:${PATHS.systemdUnit}`,
+  ]);
+  t.deepEqual(env.LABIMG_INSTANCE_PATHS?.split(' '), Object.values(INSTANCE_PATHS));
+});
+
+test('install-agent.sh refuses an image file that is not NAME:MODE:PATH, or a path that climbs out', async (t) => {
+  const root = tempDir('labimg-image-');
+  for (const bad of ['agent.js:0644:opt/labimg/agent.js', 'agent.js:rw:/opt/labimg/agent.js', '../agent.js:0644:/opt/x', 'agent.js:0644:/opt/../etc/shadow']) {
+    const result = await runScript('install-agent.sh', { LABIMG_ROOT: root, LABIMG_STAGING: STAGING, LABIMG_IMAGE_FILES: bad });
+    t.is(result.code, 2, `${bad}: ${result.output}`);
+    t.regex(result.output, /is not NAME:MODE:PATH/);
+  }
+  const cleanup = await runScript('cleanup.sh', { LABIMG_ROOT: root, LABIMG_STAGING: STAGING, LABIMG_INSTANCE_PATHS: '/etc/labimg/../../home' });
+  t.is(cleanup.code, 2, cleanup.output);
+});
+
 test('the scripts refuse to run outside a Packer build unless LABIMG_ROOT names a test root', async (t) => {
   for (const name of ['install-agent.sh', 'cleanup.sh']) {
     const result = await runScript(name, { LABIMG_STAGING: STAGING });
@@ -497,7 +544,8 @@ function treeFiles(root: string): string[] {
 
 test('cleanup.sh removes what belongs to the build VM and keeps what the bake made', async (t) => {
   const root = imageTree();
-  const result = await runScript('cleanup.sh', { LABIMG_ROOT: root, LABIMG_STAGING: STAGING });
+  const env = await bakeEnvironment();
+  const result = await runScript('cleanup.sh', { ...env, LABIMG_ROOT: root });
   t.is(result.code, 0, result.output);
   // cloud-init clean cannot run here; the script shows it would, and removes the same by hand.
   t.deepEqual(result.output.trim().split('\n'), ['not under LABIMG_ROOT: cloud-init clean --logs --seed']);
@@ -521,7 +569,7 @@ test('cleanup.sh removes what belongs to the build VM and keeps what the bake ma
   }
 
   const before = treeFiles(root);
-  const again = await runScript('cleanup.sh', { LABIMG_ROOT: root, LABIMG_STAGING: STAGING });
+  const again = await runScript('cleanup.sh', { ...env, LABIMG_ROOT: root });
   t.is(again.code, 0, again.output);
   t.deepEqual(treeFiles(root), before, 'a second run finds nothing more to do');
 });
@@ -553,15 +601,17 @@ for (const profileName of ['ubuntu', 'centos-gpu']) {
     const image = await FakeMachine.create({ config: profileConfig(profileName) });
     t.teardown(() => image.dispose());
     // The upload: the build folder as `labimg build` wrote it, where the file provisioner puts it.
-    const { buildDir } = await writeBuild(profileName, { sshUsername: 'ubuntu', cloud: { url: FOCAL_IMAGE, checksum: FOCAL_SHA256 } });
-    for (const name of BUILD_FILES) cpSync(path.join(buildDir, name), image.path(`${STAGING}/${name}`));
+    const { buildDir, varsFile } = await writeBuild(profileName, { sshUsername: 'ubuntu', cloud: { url: FOCAL_IMAGE, checksum: FOCAL_SHA256 } });
+    const env = await scriptEnvironment(varsFile);
+    // What build.pkr.hcl uploads: the image files its vars file names, and nothing else of the build folder.
+    for (const name of (env.LABIMG_IMAGE_FILES ?? '').split(' ').map((file) => file.split(':')[0]!)) cpSync(path.join(buildDir, name), image.path(`${STAGING}/${name}`));
     image.write(`${STAGING}/install-node.sh`, NODE_INSTALLER_STUB, 0o755);
     const ubuntu = profileName.startsWith('ubuntu');
     if (ubuntu) image.write('/lib/systemd/system/apt-daily.timer', '[Timer]\n');
 
     const install = await runScript('install-agent.sh', {
+      ...env,
       LABIMG_ROOT: image.root,
-      LABIMG_STAGING: STAGING,
       PATH: `${FAKE_BIN}:${TOOLS}`,
       LABIMG_FAKE_ROOT: image.root,
       LABIMG_FAKE_LOG: image.logFile,
@@ -598,7 +648,7 @@ for (const profileName of ['ubuntu', 'centos-gpu']) {
     if (profileName === 'centos-gpu') t.is(baked.steps['install-gpu-packages']?.status, 'done');
 
     writeTree(image.root, INSTANCE_FILES);
-    const cleanup = await runScript('cleanup.sh', { LABIMG_ROOT: image.root, LABIMG_STAGING: STAGING });
+    const cleanup = await runScript('cleanup.sh', { ...env, LABIMG_ROOT: image.root });
     t.is(cleanup.code, 0, cleanup.output);
     t.false(image.exists(STAGING));
 
@@ -644,4 +694,32 @@ test('packer invocations work on this Packer: init is left out, and the build na
     const validate = await run(command!, ['validate', ...rest], { cwd: buildDir, env: PACKER_ENV });
     t.true(passed(validate), validate.output);
   }
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Image hygiene: what may remain of labimg in an image
+
+/**
+ * All of labimg that MAY remain under /etc/labimg and /var/lib/labimg once a bake is cleaned: the image's agent
+ * config, the list of images the bake pulled, and the agent's progress, so that an instance finds the bake's
+ * steps done. Anything else there is one machine's: a file the agent starts writing is refused here until it
+ * is declared, in contract/node-paths.ts, as the image's or the instance's.
+ */
+const MAY_REMAIN: readonly string[] = ['/etc/labimg/agent.json', '/etc/labimg/kubeadm-images.yaml', '/var/lib/labimg/state.json'];
+
+test('cleanup.sh leaves only what may remain of labimg, even where the whole lab ran as a control plane with a GPU and a mirror', async (t) => {
+  const { scenario } = await runMirroredSeedLab();
+  const machine = scenario.machine;
+  t.teardown(() => machine.dispose());
+  t.is(scenario.first.code, 0, scenario.first.stdout + scenario.first.stderr);
+  // The run wrote what a baked image once kept by mistake: the moved manifests and the NVIDIA RuntimeClass.
+  t.true(machine.exists(PATHS.movedManifests) && machine.exists(PATHS.nvidiaRuntimeClass));
+  // And what a node with a join endpoint adds: its credential, the published join material, the lock, the outbox.
+  writeTree(machine.root, INSTANCE_FILES);
+
+  const cleanup = await runScript('cleanup.sh', { ...(await bakeEnvironment()), LABIMG_ROOT: machine.root });
+  t.is(cleanup.code, 0, cleanup.output);
+  const left = ['/etc/labimg', '/var/lib/labimg'].flatMap((dir) => (machine.exists(dir) ? treeFiles(machine.path(dir)).map((file) => `${dir}${file}`) : []));
+  t.deepEqual(left.filter((file) => !MAY_REMAIN.includes(file)), []);
+  t.deepEqual(left.sort(), [...MAY_REMAIN].sort(), 'the image keeps its config and the bake\'s progress');
 });

@@ -6,6 +6,7 @@
  * so `labimg build` never generates HCL blocks, only `name = value` lines.
  */
 import path from 'node:path';
+import { INSTANCE_PATHS } from '../../contract/node-paths';
 import type { ImageSources } from '../profiles/types';
 import type { NodeFile } from './node-files';
 import { textFile, type RenderedFile } from './types';
@@ -45,6 +46,23 @@ export interface PackerVarsInputs {
   image: ImageSources;
 }
 
+/**
+ * What the bake installs and what it removes, as the template's image_files and instance_paths hand them to
+ * packer/scripts: each image file as "NAME:MODE:PATH" (its name in the build folder, its octal mode and its
+ * path on the node), and every path that belongs to one instance (contract/node-paths.ts).
+ */
+export interface BakeLists {
+  imageFiles: string[];
+  instancePaths: string[];
+}
+
+export function bakeLists(imageFiles: readonly NodeFile[]): BakeLists {
+  return {
+    imageFiles: imageFiles.map((file) => `${buildFolderName(file)}:0${file.mode.toString(8)}:${file.path}`),
+    instancePaths: Object.values(INSTANCE_PATHS),
+  };
+}
+
 type HclValue = string | string[];
 
 /**
@@ -57,7 +75,7 @@ type HclValue = string | string[];
  * built, and a build folder carried elsewhere (a tarball) still works. The image is written beside the build
  * folder, not into it: `labimg build` replaces the build folder whole.
  */
-export function renderPackerVars(inputs: PackerVarsInputs): RenderedFile[] {
+export function renderPackerVars(inputs: PackerVarsInputs, bake: BakeLists): RenderedFile[] {
   const { profileName, image } = inputs;
   const sources = packerSourcesOf(image);
   if (sources.length === 0) return [];
@@ -67,6 +85,8 @@ export function renderPackerVars(inputs: PackerVarsInputs): RenderedFile[] {
     ['build_dir', '.'],
     ['image_name', `labimg-${profileName}`],
     ['ssh_username', image.sshUsername],
+    ['image_files', bake.imageFiles],
+    ['instance_paths', bake.instancePaths],
   ];
   if (image.cloud) {
     values.push(

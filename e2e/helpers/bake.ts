@@ -6,7 +6,7 @@
  * of the base image and everything that goes in.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { dump } from 'js-yaml';
 import type { GuestForward } from '../../builder/boot/qemu';
@@ -16,7 +16,27 @@ import type { BootImage } from './image';
 
 const STAGING = '/tmp/labimg-build';
 const SCRIPTS = '/tmp/labimg-packer-scripts';
-const BUILD_FILES = ['agent.js', 'agent.json', 'install-node.sh', 'labimg-agent.service'];
+
+/**
+ * The template's image_files and instance_paths as the build's vars file gives them (HCL lists of plain
+ * strings, which read as JSON), joined as build.pkr.hcl's script_environment joins them for the scripts.
+ */
+function bakeLists(buildDir: string): { imageFiles: string[]; instancePaths: string[] } {
+  const varsFile = readdirSync(buildDir).find((name) => name.endsWith('.pkrvars.hcl'));
+  if (!varsFile) throw new Error(`${buildDir} has no Packer vars file: the VM profile must name a cloud image`);
+  const text = readFileSync(path.join(buildDir, varsFile), 'utf8');
+  const list = (name: string): string[] => {
+    const value = new RegExp(`^${name}\\s*=\\s*(\\[.*\\])$`, 'm').exec(text)?.[1];
+    if (value === undefined) throw new Error(`${varsFile} sets no ${name}`);
+    return JSON.parse(value) as string[];
+  };
+  return { imageFiles: list('image_files'), instancePaths: list('instance_paths') };
+}
+
+/** The build files a bake uploads: those image_files names. */
+function buildFiles(buildDir: string): string[] {
+  return bakeLists(buildDir).imageFiles.map((file) => file.slice(0, file.indexOf(':')));
+}
 
 export interface BakedImage {
   /** The bake VM's disk: a qcow2 over the base image, to start instances from. */
@@ -25,6 +45,7 @@ export interface BakedImage {
 }
 
 function bakeUserData(buildDir: string): string {
+  const lists = bakeLists(buildDir);
   const file = (target: string, source: string, permissions: string) => ({
     path: target,
     permissions,
@@ -40,11 +61,11 @@ function bakeUserData(buildDir: string): string {
   ].join('; ');
   const config = {
     write_files: [
-      ...BUILD_FILES.map((name) => file(`${STAGING}/${name}`, path.join(buildDir, name), name.endsWith('.sh') ? '0755' : '0644')),
+      ...buildFiles(buildDir).map((name) => file(`${STAGING}/${name}`, path.join(buildDir, name), name.endsWith('.sh') ? '0755' : '0644')),
       ...scripts.map((name) => file(`${SCRIPTS}/${name}`, path.join(repoRoot, 'packer', 'scripts', name), '0755')),
     ],
     // Packer shows a provisioner's output; here the console does, in the bake's serial log.
-    runcmd: [['systemd-run', '--unit=labimg-bake', '--property=StandardOutput=journal+console', '--property=StandardError=journal+console', '--setenv=PACKER_BUILDER_TYPE=qemu', `--setenv=LABIMG_STAGING=${STAGING}`, '/bin/sh', '-c', bake]],
+    runcmd: [['systemd-run', '--unit=labimg-bake', '--property=StandardOutput=journal+console', '--property=StandardError=journal+console', '--setenv=PACKER_BUILDER_TYPE=qemu', `--setenv=LABIMG_STAGING=${STAGING}`, `--setenv=LABIMG_IMAGE_FILES=${lists.imageFiles.join(' ')}`, `--setenv=LABIMG_INSTANCE_PATHS=${lists.instancePaths.join(' ')}`, '/bin/sh', '-c', bake]],
   };
   return `#cloud-config\n${dump(config, { lineWidth: -1 })}`;
 }
@@ -55,7 +76,8 @@ function bakeUserData(buildDir: string): string {
  */
 export async function bakedImage(base: BootImage, buildDir: string, cacheDir: string, forwards: readonly GuestForward[]): Promise<BakedImage> {
   const hash = createHash('sha256').update(base.disk);
-  for (const name of BUILD_FILES) hash.update(readFileSync(path.join(buildDir, name)));
+  for (const name of buildFiles(buildDir)) hash.update(readFileSync(path.join(buildDir, name)));
+  hash.update(JSON.stringify(bakeLists(buildDir)));
   for (const name of ['install-agent.sh', 'cleanup.sh']) hash.update(readFileSync(path.join(repoRoot, 'packer', 'scripts', name)));
   const dir = path.join(cacheDir, `baked-${hash.digest('hex').slice(0, 16)}`);
   const disk = path.join(dir, 'disk.qcow2');

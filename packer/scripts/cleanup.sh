@@ -20,6 +20,13 @@ if [ -n "$root" ] && [ ! -d "$root" ]; then
   exit 2
 fi
 
+instance_paths=${LABIMG_INSTANCE_PATHS:?LABIMG_INSTANCE_PATHS must list the paths that belong to one instance}
+
+refuse() {
+  echo "labimg: LABIMG_INSTANCE_PATHS: \"$1\" is not an absolute path" >&2
+  exit 2
+}
+
 on_system() {
   if [ -n "$root" ]; then
     echo "not under LABIMG_ROOT: $*"
@@ -56,14 +63,13 @@ rm -f "$root"/var/lib/dhcp/*.leases "$root"/var/lib/dhclient/*.lease* "$root"/va
 rm -f "$root"/root/.ssh/authorized_keys "$root"/home/*/.ssh/authorized_keys
 rm -f "$root"/root/.bash_history "$root"/home/*/.bash_history
 
-# labimg: what one instance has. node.json and secrets.json come with the instance's config; the kubeadm
-# and Calico configs, the endpoint credential, the published join material and the outbox are the boot
-# phase's. A bake writes none of them; removing them keeps an image free of them whatever ran before.
-# Kept: agent.json, kubeadm-images.yaml (the bake's pull-images step checks it) and state.json.
-rm -f "$root/etc/labimg/node.json" "$root/etc/labimg/secrets.json" \
-  "$root/etc/labimg/kubeadm-init.yaml" "$root/etc/labimg/kubeadm-join.yaml" "$root/etc/labimg/calico-installation.yaml"
-rm -f "$root/var/lib/labimg/credential.json" "$root/var/lib/labimg/join-published.json" "$root/var/lib/labimg/agent.lock"
-rm -rf "$root/var/lib/labimg/outbox" "$root/var/lib/labimg/outbox-rejected"
+# labimg: what one instance has (INSTANCE_PATHS in contract/node-paths.ts, which `labimg build` writes into the
+# vars file as instance_paths): its config and secrets, its endpoint credential, what its boot phase wrote.
+# A bake writes none of them; removing them keeps an image free of them whatever ran before.
+for path in $instance_paths; do
+  case $path in */../* | */..) refuse "$path" ;; /?*) ;; *) refuse "$path" ;; esac
+  rm -rf "$root$path"
+done
 
 # Logs, last. The journal's folder is named after the old machine-id; journald writes on into the removed
 # file until shutdown, and the next boot starts a folder under the new id. Other logs are emptied rather

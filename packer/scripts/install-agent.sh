@@ -1,5 +1,5 @@
 #!/bin/sh
-# Puts the labimg agent where a node expects it (contract/agent-config.ts, PATHS) and runs its bake phase:
+# Puts the labimg agent where a node expects it (LABIMG_IMAGE_FILES, from labimg's list of node files) and runs its bake phase:
 # packages, container runtime, GPU driver and toolkit on GPU profiles, `kubeadm config images pull`. What
 # the bake leaves behind is what lets an instance of the image boot without downloading a package or image.
 #
@@ -16,6 +16,14 @@ if [ -z "$root" ] && [ -z "${PACKER_BUILDER_TYPE:-}" ]; then
   exit 2
 fi
 
+# "NAME:MODE:PATH ...": the template's image_files, which `labimg build` writes into the vars file.
+image_files=${LABIMG_IMAGE_FILES:?LABIMG_IMAGE_FILES must list the image files as NAME:MODE:PATH}
+
+refuse() {
+  echo "labimg: LABIMG_IMAGE_FILES: \"$1\" is not NAME:MODE:PATH (a build file, an octal mode, an absolute path)" >&2
+  exit 2
+}
+
 on_system() {
   if [ -n "$root" ]; then
     echo "not under LABIMG_ROOT: $*"
@@ -24,6 +32,7 @@ on_system() {
   fi
 }
 
+# Where the image files above put the agent and its Node installer (IMAGE_PATHS in contract/node-paths.ts).
 lib=$root/opt/labimg
 
 # First-boot cloud-init may still be installing updates, and would hold the package manager's lock. Its
@@ -39,10 +48,17 @@ if [ -e "$root/lib/systemd/system/apt-daily.timer" ] || [ -e "$root/usr/lib/syst
 fi
 
 upload=$root$staging
-install -D -m 0644 "$upload/agent.js" "$lib/agent.js"
-install -D -m 0644 "$upload/agent.json" "$root/etc/labimg/agent.json"
-install -D -m 0755 "$upload/install-node.sh" "$lib/install-node.sh"
-install -D -m 0644 "$upload/labimg-agent.service" "$root/etc/systemd/system/labimg-agent.service"
+for file in $image_files; do
+  name=${file%%:*}
+  rest=${file#*:}
+  mode=${rest%%:*}
+  target=${rest#*:}
+  # Names are plain file names of the build folder, modes octal, targets absolute paths that climb nowhere.
+  case $name in "" | */* | . | ..) refuse "$file" ;; esac
+  case $mode in "" | *[!0-7]*) refuse "$file" ;; esac
+  case $target in */../* | */..) refuse "$file" ;; /*) ;; *) refuse "$file" ;; esac
+  install -D -m "$mode" "$upload/$name" "$root$target"
+done
 
 # The runtime the unit starts the agent with, so the boot needs no download for it either.
 LABIMG_NODE_DIR=$lib/node LABIMG_NODE_TARBALL=$lib/node.tar "$lib/install-node.sh"
