@@ -4,7 +4,6 @@
  * Flatcar's unit starts containerd with --config ${CONTAINERD_CONFIG}, so the drop-in sets that variable.
  */
 import { CONTAINERD_CONFIG } from '../runtime/containerd-config';
-import { restartIfActive } from '../systemd';
 import { managedHeader } from '../text/managed-header';
 import type { Step } from './step';
 
@@ -24,7 +23,7 @@ export const containerdDropIn: Step = {
 
   async apply(ctx) {
     await ctx.host.writeFile(CONTAINERD_DROP_IN, CONTAINERD_DROP_IN_CONTENT, 0o644);
-    await ctx.host.run(['systemctl', 'daemon-reload']);
-    await restartIfActive(ctx.host, 'containerd');
+    await ctx.host.services.daemonReload();
+    await ctx.host.services.restartIfActive('containerd');
   },
 };

@@ -2,7 +2,6 @@
  * Lab steps 7d and 8b: the runtimes start now and at boot; the kubelet is only enabled — it crash-loops
  * until kubeadm init/join writes its config, and kubeadm starts it then.
  */
-import { serviceState } from '../systemd';
 import type { Step, StepContext } from './step';
 
 interface Service {
@@ -18,7 +17,7 @@ function services(ctx: StepContext): Service[] {
 }
 
 async function needsWork(ctx: StepContext, service: Service): Promise<boolean> {
-  const state = await serviceState(ctx.host, service.unit);
+  const state = await ctx.host.services.state(service.unit);
   return !state.enabled || (service.startNow && !state.active);
 }
 
@@ -36,7 +35,7 @@ export const enableServices: Step = {
   async apply(ctx) {
     for (const service of services(ctx)) {
       if (!(await needsWork(ctx, service))) continue;
-      await ctx.host.run(['systemctl', 'enable', ...(service.startNow ? ['--now'] : []), service.unit]);
+      await ctx.host.services.enable(service.unit, { now: service.startNow });
     }
   },
 };

@@ -42,6 +42,6 @@ export const gpuSwitch: Step = {
   async apply(ctx) {
     const { file, content } = await target(ctx);
     await ctx.host.writeFile(file.path, content, 0o644);
-    await ctx.host.run(['systemctl', 'restart', file.unit]);
+    await ctx.host.services.restart(file.unit);
   },
 };

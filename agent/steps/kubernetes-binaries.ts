@@ -72,7 +72,7 @@ export const kubernetesBinaries: Step = {
     for (const binary of binaries(ctx)) if (!(await isInPlace(ctx, binary))) await fetchChecked(ctx, binary);
     if (!(await unitsInPlace(ctx))) {
       for (const unit of units(ctx)) await ctx.host.writeFile(unit.path, unit.content, 0o644);
-      await ctx.host.run(['systemctl', 'daemon-reload']);
+      await ctx.host.services.daemonReload();
     }
   },
 };

@@ -2,7 +2,6 @@
 import type { CriName } from '../../contract/agent-config';
 import { RUNC } from '../runtime/runtime-choice';
 import { acceptedContents, runtimeConfigFile, RuntimeConfigFile } from '../runtime/runtime-files';
-import { restartIfActive } from '../systemd';
 import type { Step, StepContext } from './step';
 
 export function runtimeConfigStep(id: string, title: string, runtime: CriName): Step {
@@ -25,7 +24,7 @@ export function runtimeConfigStep(id: string, title: string, runtime: CriName): 
       const file = fileOf(ctx);
       await ctx.host.writeFile(file.path, file.render(RUNC), 0o644);
       // A running daemon keeps its old settings until restarted; a stopped one reads the file when enabled.
-      await restartIfActive(ctx.host, file.unit);
+      await ctx.host.services.restartIfActive(file.unit);
     },
   };
 }
