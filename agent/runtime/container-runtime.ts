@@ -39,7 +39,7 @@ export interface ContainerRuntimeDefinition<Settings> {
 export function containerRuntime<Settings>({ name, unit, configPath, settings, render }: ContainerRuntimeDefinition<Settings>): ContainerRuntime {
   const renderConfig = (config: AgentConfig, runtime: DefaultRuntime): string => {
     const found = settings(config);
-    if (found === undefined) throw new Error(`no ${name} settings in the agent config`);
+    if (!found) throw new Error(`no ${name} settings in the agent config`);
     return render(found, runtime);
   };
   return {
@@ -47,7 +47,7 @@ export function containerRuntime<Settings>({ name, unit, configPath, settings, r
     unit,
     configPath,
     startWhenEnabled: true,
-    present: (config) => settings(config) !== undefined,
+    present: (config) => Boolean(settings(config)),
     renderConfig,
     acceptedConfigs(config) {
       const accepted = [renderConfig(config, RUNC)];

@@ -11,7 +11,7 @@ import type { Step, StepContext } from './step';
 /** In this order: Docker needs containerd running. */
 const DAEMONS: readonly Daemon[] = [containerd, docker, kubelet];
 
-function services(ctx: StepContext): Daemon[] {
+function daemons(ctx: StepContext): Daemon[] {
   return DAEMONS.filter((daemon) => daemon.present(ctx.config));
 }
 
@@ -27,12 +27,12 @@ export const enableServices: Step = {
   applies: () => true,
 
   async check(ctx) {
-    for (const daemon of services(ctx)) if (await needsWork(ctx, daemon)) return false;
+    for (const daemon of daemons(ctx)) if (await needsWork(ctx, daemon)) return false;
     return true;
   },
 
   async apply(ctx) {
-    for (const daemon of services(ctx)) {
+    for (const daemon of daemons(ctx)) {
       if (!(await needsWork(ctx, daemon))) continue;
       await ctx.host.services.enable(daemon.unit, { now: daemon.startWhenEnabled });
     }
