@@ -5,6 +5,7 @@
 import { createHash } from 'crypto';
 import * as path from 'path';
 import { COMMAND_NOT_FOUND, CommandOptions, CommandResult, Host } from './host';
+import { ServiceManager, Systemctl } from './services';
 
 export type PlannedAction =
   | { kind: 'run'; argv: string[] }
@@ -21,6 +22,7 @@ interface MemoryFile {
 
 export class DryRunHost implements Host {
   readonly root = '/';
+  readonly services: ServiceManager = new Systemctl(this);
   private readonly files = new Map<string, MemoryFile>();
   private actions: PlannedAction[] = [];
 

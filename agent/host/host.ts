@@ -3,6 +3,7 @@
  * commands given as argv arrays, nothing else. Steps never import `fs` or `child_process`; that is what
  * lets the same step code run for real (RealHost), against a temp root in tests, and as a dry run (DryRunHost).
  */
+import type { ServiceManager } from './services';
 
 export interface CommandResult {
   argv: string[];
@@ -49,6 +50,8 @@ export interface Host {
   run(argv: string[], options?: CommandOptions): Promise<CommandResult>;
   /** A read-only command whose exit status is part of the answer: never rejects for a non-zero exit. */
   query(argv: string[], options?: CommandOptions): Promise<CommandResult>;
+  /** systemd units, started, stopped and asked about through run and query. */
+  readonly services: ServiceManager;
 }
 
 /** The file operations facts and checks need; both hosts provide them. */

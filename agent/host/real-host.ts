@@ -7,11 +7,14 @@ import type { Logger } from '../log';
 import { COMMAND_NOT_FOUND, CommandFailed, CommandOptions, CommandResult, Host, WriteOptions } from './host';
 import { formatMode } from './mode';
 import { underRoot } from './paths';
+import { ServiceManager, Systemctl } from './services';
 
 const DEFAULT_TIMEOUT_MS = 5 * 60_000;
 const DEFAULT_RETRY_DELAY_MS = 5_000;
 
 export class RealHost implements Host {
+  readonly services: ServiceManager = new Systemctl(this);
+
   constructor(readonly root: string, private readonly log: Logger) {}
 
   hostPath(nodePath: string): string {

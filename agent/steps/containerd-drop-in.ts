@@ -3,19 +3,18 @@
  * read-only /usr), a drop-in makes it read /etc/containerd/config.toml, the file containerd-config writes.
  * Flatcar's unit starts containerd with --config ${CONTAINERD_CONFIG}, so the drop-in sets that variable.
  */
-import { CONTAINERD_CONFIG } from '../runtime/containerd-config';
-import { restartIfActive } from '../systemd';
+import { containerd } from '../runtime/containerd';
 import { managedHeader } from '../text/managed-header';
 import type { Step } from './step';
 
 export const CONTAINERD_DROP_IN = '/etc/systemd/system/containerd.service.d/10-labimg-config.conf';
 
-export const CONTAINERD_DROP_IN_CONTENT = `${managedHeader()}[Service]\nEnvironment=CONTAINERD_CONFIG=${CONTAINERD_CONFIG}\n`;
+export const CONTAINERD_DROP_IN_CONTENT = `${managedHeader()}[Service]\nEnvironment=CONTAINERD_CONFIG=${containerd.configPath}\n`;
 
 export const containerdDropIn: Step = {
   id: 'containerd-drop-in',
   phase: 'bake',
-  title: `Point containerd.service at ${CONTAINERD_CONFIG}`,
+  title: `Point containerd.service at ${containerd.configPath}`,
   applies: (ctx) => ctx.config.runtime.containerd.configDropIn === true,
 
   async check(ctx) {
@@ -24,7 +23,7 @@ export const containerdDropIn: Step = {
 
   async apply(ctx) {
     await ctx.host.writeFile(CONTAINERD_DROP_IN, CONTAINERD_DROP_IN_CONTENT, 0o644);
-    await ctx.host.run(['systemctl', 'daemon-reload']);
-    await restartIfActive(ctx.host, 'containerd');
+    await ctx.host.services.daemonReload();
+    await ctx.host.services.restartIfActive(containerd.unit);
   },
 };

@@ -2,24 +2,22 @@
  * Lab steps 7d and 8b: the runtimes start now and at boot; the kubelet is only enabled — it crash-loops
  * until kubeadm init/join writes its config, and kubeadm starts it then.
  */
-import { serviceState } from '../systemd';
+import { containerd } from '../runtime/containerd';
+import type { Daemon } from '../runtime/daemon';
+import { docker } from '../runtime/docker';
+import { kubelet } from '../runtime/kubelet';
 import type { Step, StepContext } from './step';
 
-interface Service {
-  unit: string;
-  startNow: boolean;
+/** In this order: Docker needs containerd running. */
+const DAEMONS: readonly Daemon[] = [containerd, docker, kubelet];
+
+function daemons(ctx: StepContext): Daemon[] {
+  return DAEMONS.filter((daemon) => daemon.present(ctx.config));
 }
 
-function services(ctx: StepContext): Service[] {
-  const list: Service[] = [{ unit: 'containerd', startNow: true }];
-  if (ctx.config.runtime.docker) list.push({ unit: 'docker', startNow: true });
-  list.push({ unit: 'kubelet', startNow: false });
-  return list;
-}
-
-async function needsWork(ctx: StepContext, service: Service): Promise<boolean> {
-  const state = await serviceState(ctx.host, service.unit);
-  return !state.enabled || (service.startNow && !state.active);
+async function needsWork(ctx: StepContext, daemon: Daemon): Promise<boolean> {
+  const state = await ctx.host.services.state(daemon.unit);
+  return !state.enabled || (daemon.startWhenEnabled && !state.active);
 }
 
 export const enableServices: Step = {
@@ -29,14 +27,14 @@ export const enableServices: Step = {
   applies: () => true,
 
   async check(ctx) {
-    for (const service of services(ctx)) if (await needsWork(ctx, service)) return false;
+    for (const daemon of daemons(ctx)) if (await needsWork(ctx, daemon)) return false;
     return true;
   },
 
   async apply(ctx) {
-    for (const service of services(ctx)) {
-      if (!(await needsWork(ctx, service))) continue;
-      await ctx.host.run(['systemctl', 'enable', ...(service.startNow ? ['--now'] : []), service.unit]);
+    for (const daemon of daemons(ctx)) {
+      if (!(await needsWork(ctx, daemon))) continue;
+      await ctx.host.services.enable(daemon.unit, { now: daemon.startWhenEnabled });
     }
   },
 };

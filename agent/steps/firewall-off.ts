@@ -3,7 +3,6 @@
  * port list. firewalld on the RHEL family, ufw on Debian/Ubuntu.
  */
 import { COMMAND_NOT_FOUND } from '../host/host';
-import { serviceState } from '../systemd';
 import type { Step, StepContext } from './step';
 
 export const firewallOff: Step = {
@@ -14,7 +13,7 @@ export const firewallOff: Step = {
 
   async check(ctx) {
     if (ctx.config.os.family === 'rhel') {
-      const state = await serviceState(ctx.host, 'firewalld');
+      const state = await ctx.host.services.state('firewalld');
       return !state.enabled && !state.active;
     }
     return ufwInactive(ctx);
@@ -22,7 +21,7 @@ export const firewallOff: Step = {
 
   async apply(ctx) {
     if (ctx.config.os.family === 'rhel') {
-      await ctx.host.run(['systemctl', 'disable', '--now', 'firewalld']);
+      await ctx.host.services.disable('firewalld', { now: true });
     } else {
       await ctx.host.run(['ufw', 'disable']);
     }

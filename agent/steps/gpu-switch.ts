@@ -6,22 +6,27 @@
  * - No GPU → the runc default is restored (an image may move from a GPU pool to a CPU one).
  * - GPU but no toolkit → warn and keep runc: a GPU the runtime cannot drive would break every pod.
  */
+import type { CriName } from '../../contract/agent-config';
 import { decideGpu } from '../gpu/detect';
-import { RUNC } from '../runtime/runtime-choice';
-import { nvidiaRuntime, runtimeConfigFile, RuntimeConfigFile } from '../runtime/runtime-files';
+import type { ContainerRuntime } from '../runtime/container-runtime';
+import { containerd } from '../runtime/containerd';
+import { docker } from '../runtime/docker';
+import { nvidiaRuntime, RUNC } from '../runtime/runtime-choice';
 import type { Step, StepContext } from './step';
 
+const CRI_RUNTIMES: Record<CriName, ContainerRuntime> = { containerd, docker };
+
 interface Target {
-  file: RuntimeConfigFile;
+  runtime: ContainerRuntime;
   content: string;
 }
 
 async function target(ctx: StepContext): Promise<Target> {
   const decision = await decideGpu(ctx.host, ctx.config.gpu);
-  const file = runtimeConfigFile(ctx.config, ctx.config.runtime.cri);
-  if (!file) throw new Error(`the CRI is ${ctx.config.runtime.cri} but the agent config has no settings for it`);
+  const runtime = CRI_RUNTIMES[ctx.config.runtime.cri];
+  if (!runtime.present(ctx.config)) throw new Error(`the CRI is ${ctx.config.runtime.cri} but the agent config has no settings for it`);
   const nvidia = nvidiaRuntime(ctx.config);
-  return { file, content: file.render(decision.useNvidia && nvidia ? nvidia : RUNC) };
+  return { runtime, content: runtime.renderConfig(ctx.config, decision.useNvidia && nvidia ? nvidia : RUNC) };
 }
 
 export const gpuSwitch: Step = {
@@ -35,13 +40,13 @@ export const gpuSwitch: Step = {
     const decision = await decideGpu(ctx.host, ctx.config.gpu);
     if (decision.warning) ctx.log.warn(decision.warning);
     else ctx.log.info(decision.summary);
-    const { file, content } = await target(ctx);
-    return (await ctx.host.readFile(file.path)) === content;
+    const { runtime, content } = await target(ctx);
+    return (await ctx.host.readFile(runtime.configPath)) === content;
   },
 
   async apply(ctx) {
-    const { file, content } = await target(ctx);
-    await ctx.host.writeFile(file.path, content, 0o644);
-    await ctx.host.run(['systemctl', 'restart', file.unit]);
+    const { runtime, content } = await target(ctx);
+    // At boot the CRI must come up with the new default whether or not it was already running.
+    await runtime.applyConfig(ctx.host, content, { start: true });
   },
 };

@@ -2,14 +2,14 @@
  * Control plane with a join endpoint: a systemd timer that runs `agent.js refresh` every 15 minutes, which
  * republishes join material before the bootstrap token expires and delivers any reports still in the outbox.
  */
-import { PATHS } from '../../contract/node-paths';
 import { AGENT_UNIT_PATH } from '../../contract/agent-config';
-import { serviceState } from '../systemd';
+import { PATHS } from '../../contract/node-paths';
 import { publishesJoinMaterial } from './publish-join-material';
 import type { Step, StepContext } from './step';
 
 export const REFRESH_SERVICE = '/etc/systemd/system/labimg-refresh.service';
 export const REFRESH_TIMER = '/etc/systemd/system/labimg-refresh.timer';
+const REFRESH_TIMER_NAME = 'labimg-refresh.timer';
 
 export const REFRESH_SERVICE_UNIT = `[Unit]
 Description=labimg: refresh the join material published to the join endpoint
@@ -47,7 +47,7 @@ export const joinRefreshTimer: Step = {
 
   async check(ctx) {
     if (!(await unitsCurrent(ctx))) return false;
-    const state = await serviceState(ctx.host, 'labimg-refresh.timer');
+    const state = await ctx.host.services.state(REFRESH_TIMER_NAME);
     return state.enabled && state.active;
   },
 
@@ -55,8 +55,8 @@ export const joinRefreshTimer: Step = {
     if (!(await unitsCurrent(ctx))) {
       await ctx.host.writeFile(REFRESH_SERVICE, REFRESH_SERVICE_UNIT, 0o644);
       await ctx.host.writeFile(REFRESH_TIMER, REFRESH_TIMER_UNIT, 0o644);
-      await ctx.host.run(['systemctl', 'daemon-reload']);
+      await ctx.host.services.daemonReload();
     }
-    await ctx.host.run(['systemctl', 'enable', '--now', 'labimg-refresh.timer']);
+    await ctx.host.services.enable(REFRESH_TIMER_NAME, { now: true });
   },
 };

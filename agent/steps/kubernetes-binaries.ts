@@ -7,7 +7,7 @@
  */
 import type { KubernetesBinary } from '../../contract/agent-config';
 import { CommandFailed } from '../host/host';
-import { KUBEADM_DROP_IN, KUBELET_UNIT, renderKubeadmDropIn, renderKubeletUnit } from '../kube/kubelet-unit';
+import { kubelet, UnitFile } from '../runtime/kubelet';
 import type { Step, StepContext } from './step';
 
 /** Downloads go over slow links too: a generous timeout and a few retries (curl's own, for transient errors). */
@@ -17,13 +17,10 @@ function binaries(ctx: StepContext): KubernetesBinary[] {
   return ctx.config.kubernetes.binaries ?? [];
 }
 
-function units(ctx: StepContext): Array<{ path: string; content: string }> {
-  const kubelet = binaries(ctx).find((binary) => binary.name === 'kubelet');
-  if (!kubelet) throw new Error('kubernetes.binaries names no kubelet');
-  return [
-    { path: KUBELET_UNIT, content: renderKubeletUnit(kubelet.path) },
-    { path: KUBEADM_DROP_IN, content: renderKubeadmDropIn(kubelet.path) },
-  ];
+function units(ctx: StepContext): UnitFile[] {
+  const binary = binaries(ctx).find((candidate) => candidate.name === 'kubelet');
+  if (!binary) throw new Error('kubernetes.binaries names no kubelet');
+  return kubelet.unitFiles(binary.path);
 }
 
 async function isInPlace(ctx: StepContext, binary: KubernetesBinary): Promise<boolean> {
@@ -72,7 +69,7 @@ export const kubernetesBinaries: Step = {
     for (const binary of binaries(ctx)) if (!(await isInPlace(ctx, binary))) await fetchChecked(ctx, binary);
     if (!(await unitsInPlace(ctx))) {
       for (const unit of units(ctx)) await ctx.host.writeFile(unit.path, unit.content, 0o644);
-      await ctx.host.run(['systemctl', 'daemon-reload']);
+      await ctx.host.services.daemonReload();
     }
   },
 };

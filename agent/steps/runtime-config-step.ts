@@ -1,31 +1,20 @@
 /** The shape shared by the bake steps that write a runtime's config file (containerd, Docker). */
-import type { CriName } from '../../contract/agent-config';
+import type { ContainerRuntime } from '../runtime/container-runtime';
 import { RUNC } from '../runtime/runtime-choice';
-import { acceptedContents, runtimeConfigFile, RuntimeConfigFile } from '../runtime/runtime-files';
-import { restartIfActive } from '../systemd';
-import type { Step, StepContext } from './step';
+import type { Step } from './step';
 
-export function runtimeConfigStep(id: string, title: string, runtime: CriName): Step {
-  const fileOf = (ctx: StepContext): RuntimeConfigFile => {
-    const file = runtimeConfigFile(ctx.config, runtime);
-    if (!file) throw new Error(`no ${runtime} settings in the agent config`);
-    return file;
-  };
+export function runtimeConfigStep(id: string, runtime: ContainerRuntime): Step {
   return {
     id,
     phase: 'bake',
-    title,
-    applies: (ctx) => runtimeConfigFile(ctx.config, runtime) !== undefined,
+    title: `Write ${runtime.configPath}`,
+    applies: (ctx) => runtime.present(ctx.config),
     async check(ctx) {
-      const file = fileOf(ctx);
-      const current = await ctx.host.readFile(file.path);
-      return current !== undefined && acceptedContents(ctx.config, file).includes(current);
+      const current = await ctx.host.readFile(runtime.configPath);
+      return current !== undefined && runtime.acceptedConfigs(ctx.config).includes(current);
     },
     async apply(ctx) {
-      const file = fileOf(ctx);
-      await ctx.host.writeFile(file.path, file.render(RUNC), 0o644);
-      // A running daemon keeps its old settings until restarted; a stopped one reads the file when enabled.
-      await restartIfActive(ctx.host, file.unit);
+      await runtime.applyConfig(ctx.host, runtime.renderConfig(ctx.config, RUNC));
     },
   };
 }

@@ -1,0 +1,70 @@
+/**
+ * The machine's services, which are systemd units on every OS the agent supports. systemctl is asked and told
+ * through the host's own run/query, so a dry run records each call like any other command, and no step spells
+ * a systemctl argv of its own.
+ */
+import type { Host } from './host';
+
+export interface ServiceState {
+  enabled: boolean;
+  active: boolean;
+}
+
+export interface NowOption {
+  /** Also start (enable) or stop (disable) it now, not only from the next boot on. */
+  now?: boolean;
+}
+
+export interface ServiceManager {
+  state(unit: string): Promise<ServiceState>;
+  enable(unit: string, options?: NowOption): Promise<void>;
+  disable(unit: string, options?: NowOption): Promise<void>;
+  /** Starts a stopped unit too. */
+  restart(unit: string): Promise<void>;
+  /** For a changed config file: a running unit reads it only when restarted; a stopped one reads it when started. */
+  restartIfActive(unit: string): Promise<void>;
+  /** Makes systemd read the unit files and drop-ins the agent wrote. */
+  daemonReload(): Promise<void>;
+}
+
+export class Systemctl implements ServiceManager {
+  constructor(private readonly host: Pick<Host, 'run' | 'query'>) {}
+
+  async state(unit: string): Promise<ServiceState> {
+    // `is-enabled` prints enabled/disabled/masked/static/...; "not found" units exit non-zero with nothing useful.
+    const enabled = await this.host.query(['systemctl', 'is-enabled', unit]);
+    const active = await this.host.query(['systemctl', 'is-active', unit]);
+    return {
+      enabled: enabled.code === 0 && enabled.stdout.trim() === 'enabled',
+      active: active.code === 0 && active.stdout.trim() === 'active',
+    };
+  }
+
+  enable(unit: string, options: NowOption = {}): Promise<void> {
+    return this.systemctl('enable', ...now(options), unit);
+  }
+
+  disable(unit: string, options: NowOption = {}): Promise<void> {
+    return this.systemctl('disable', ...now(options), unit);
+  }
+
+  restart(unit: string): Promise<void> {
+    return this.systemctl('restart', unit);
+  }
+
+  async restartIfActive(unit: string): Promise<void> {
+    if ((await this.state(unit)).active) await this.restart(unit);
+  }
+
+  daemonReload(): Promise<void> {
+    return this.systemctl('daemon-reload');
+  }
+
+  private async systemctl(...args: string[]): Promise<void> {
+    await this.host.run(['systemctl', ...args]);
+  }
+}
+
+function now(options: NowOption): string[] {
+  return options.now ? ['--now'] : [];
+}
