@@ -25,17 +25,27 @@ export interface OsRelease {
   nodejs?: string;
 }
 
-export interface OsFamilyTraits {
+/** What the agent on a node asks of its family. */
+export interface OsFamilyOnNode {
   /** What the family's packages are; none on an image-based OS, which installs nothing. */
   packageFormat: 'rpm' | 'deb' | 'none';
-  /** The os.packageManager values that make a profile this family. */
-  packageManagers: readonly PackageManagerName[];
   /** How the family's packages are pinned against upgrades: excludes in the repo file (yum, dnf), `apt-mark hold`, or not at all. */
   pinning: 'repo-excludes' | 'hold' | 'none';
   /** The firewall front-end its distros may ship, which the firewall-off step turns off. */
   firewall: 'firewalld' | 'ufw' | 'none';
   /** Whether its distros ship SELinux enabled, for the selinux step to set the profile's mode. */
   selinux: boolean;
+  /**
+   * A freshly installed host of the family, as `labimg plan` simulates it: os-release's ID_LIKE, /etc/fstab
+   * with the swap line the lab turns off, and what /proc/swaps lists after its header.
+   */
+  freshInstall: { idLike: string; fstab: readonly string[]; swaps: string };
+}
+
+/** What a build of a profile asks of its family. */
+export interface OsFamilyForBuilds {
+  /** The os.packageManager values that make a profile this family. */
+  packageManagers: readonly PackageManagerName[];
   /** Whether the agent's Node.js can come from the distro's own package (agent.nodeRuntime.source: package). */
   nodejsPackage: boolean;
   /**
@@ -48,23 +58,70 @@ export interface OsFamilyTraits {
   /** The network installer of a release of this family. */
   networkInstaller(release: Pick<OsRelease, 'id' | 'versionId'>): NetworkInstaller;
   releases: readonly OsRelease[];
-  /**
-   * A freshly installed host of the family, as `labimg plan` simulates it: os-release's ID_LIKE, /etc/fstab
-   * with the swap line the lab turns off, and what /proc/swaps lists after its header.
-   */
-  freshInstall: { idLike: string; fstab: readonly string[]; swaps: string };
 }
 
-/** One entry per family, each answering every question; the compiler refuses a family that leaves one out. */
-export type OsFamilyTable<Family extends string = OsFamily> = { readonly [F in Family]: OsFamilyTraits };
+/** Everything a family answers: what its nodes ask, and what a build of a profile asks. */
+export type OsFamilyTraits = OsFamilyOnNode & OsFamilyForBuilds;
 
-export const OS_FAMILIES: OsFamilyTable = {
+/** One entry per family, each answering every question; the compiler refuses a family that leaves one out. */
+export type OsFamilyTable<Traits = OsFamilyTraits, Family extends string = OsFamily> = { readonly [F in Family]: Traits };
+
+/**
+ * What nodes ask of each family. The agent reads this table alone: it travels in every user-data, whose size
+ * clouds limit, so the release rows and installers that only a build needs stay out of it (OS_FAMILIES below
+ * adds them, family by family).
+ */
+export const OS_FAMILIES_ON_NODE: OsFamilyTable<OsFamilyOnNode> = {
   rhel: {
     packageFormat: 'rpm',
-    packageManagers: ['yum', 'dnf'],
     pinning: 'repo-excludes',
     firewall: 'firewalld',
     selinux: true,
+    freshInstall: {
+      idLike: 'rhel fedora',
+      fstab: [
+        '/dev/mapper/centos-root /                       xfs     defaults        0 0',
+        'UUID=3a5f1c2e-0d6b-4b3e-9a57-5d2f0e8c4b11 /boot xfs     defaults        0 0',
+        '/dev/mapper/centos-swap swap                    swap    defaults        0 0',
+      ],
+      swaps: '/dev/dm-1\tpartition\t2097148\t0\t-2\n',
+    },
+  },
+  debian: {
+    packageFormat: 'deb',
+    pinning: 'hold',
+    // Ubuntu ships ufw; Debian ships no front-end at all, which the step finds and leaves alone.
+    firewall: 'ufw',
+    selinux: false,
+    freshInstall: {
+      idLike: 'debian',
+      fstab: ['/dev/disk/by-uuid/6c1e2f84-3b1f-4c55-8d0a-9f7e0b6a2d13 / ext4 defaults 0 1', '/swap.img none swap sw 0 0'],
+      swaps: '/swap.img\tpartition\t2097148\t0\t-2\n',
+    },
+  },
+  flatcar: {
+    packageFormat: 'none',
+    pinning: 'none',
+    firewall: 'none',
+    selinux: false,
+    // Flatcar mounts its partitions with systemd units and has no swap.
+    freshInstall: { idLike: 'coreos', fstab: ['# Flatcar mounts its filesystems with systemd units'], swaps: '' },
+  },
+};
+
+/**
+ * Each family's answers for nodes and for builds, together. Pure, and given plain literals, so a bundle that
+ * never reads OS_FAMILIES (the agent's) leaves the build answers out.
+ */
+function withBuildAnswers(onNode: OsFamilyTable<OsFamilyOnNode>, forBuilds: OsFamilyTable<OsFamilyForBuilds>): OsFamilyTable {
+  const families = Object.keys(onNode) as OsFamily[];
+  return Object.fromEntries(families.map((family) => [family, { ...onNode[family], ...forBuilds[family] }])) as OsFamilyTable;
+}
+
+/** Every family's answers: what its nodes ask (above), and what a build asks. */
+export const OS_FAMILIES: OsFamilyTable = /* @__PURE__ */ withBuildAnswers(OS_FAMILIES_ON_NODE, {
+  rhel: {
+    packageManagers: ['yum', 'dnf'],
     nodejsPackage: true,
     readOnlyUsr: false,
     instanceConfig: 'cloud-init',
@@ -84,23 +141,9 @@ export const OS_FAMILIES: OsFamilyTable = {
       { id: 'rhel', versionId: '9', nodejs: '16.20.2' },
       { id: 'almalinux', versionId: '9', nodejs: '16.20.2' },
     ],
-    freshInstall: {
-      idLike: 'rhel fedora',
-      fstab: [
-        '/dev/mapper/centos-root /                       xfs     defaults        0 0',
-        'UUID=3a5f1c2e-0d6b-4b3e-9a57-5d2f0e8c4b11 /boot xfs     defaults        0 0',
-        '/dev/mapper/centos-swap swap                    swap    defaults        0 0',
-      ],
-      swaps: '/dev/dm-1\tpartition\t2097148\t0\t-2\n',
-    },
   },
   debian: {
-    packageFormat: 'deb',
     packageManagers: ['apt'],
-    pinning: 'hold',
-    // Ubuntu ships ufw; Debian ships no front-end at all, which the step finds and leaves alone.
-    firewall: 'ufw',
-    selinux: false,
     nodejsPackage: true,
     readOnlyUsr: false,
     instanceConfig: 'cloud-init',
@@ -112,7 +155,7 @@ export const OS_FAMILIES: OsFamilyTable = {
     },
     releases: [
       // Node.js versions: the nodejs package of each release's main archive, packages.ubuntu.com and
-      // packages.debian.org (2026-11). glibc 2.27: Ubuntu 18.04's libc6 (2.27-3ubuntu1).
+      // packages.debian.org. glibc 2.27: Ubuntu 18.04's libc6 (2.27-3ubuntu1).
       { id: 'ubuntu', versionId: '18.04', glibc: '2.27', nodejs: '8.10.0' },
       { id: 'ubuntu', versionId: '20.04', nodejs: '10.19.0' },
       { id: 'ubuntu', versionId: '22.04', nodejs: '12.22.9' },
@@ -121,27 +164,16 @@ export const OS_FAMILIES: OsFamilyTable = {
       { id: 'debian', versionId: '12', nodejs: '18.19.0' },
       { id: 'debian', versionId: '13', nodejs: '20.19.2' },
     ],
-    freshInstall: {
-      idLike: 'debian',
-      fstab: ['/dev/disk/by-uuid/6c1e2f84-3b1f-4c55-8d0a-9f7e0b6a2d13 / ext4 defaults 0 1', '/swap.img none swap sw 0 0'],
-      swaps: '/swap.img\tpartition\t2097148\t0\t-2\n',
-    },
   },
   flatcar: {
-    packageFormat: 'none',
     packageManagers: ['none'],
-    pinning: 'none',
-    firewall: 'none',
-    selinux: false,
     nodejsPackage: false,
     readOnlyUsr: true,
     instanceConfig: 'ignition',
     networkInstaller: () => ({ kind: 'none', why: 'Flatcar installs with flatcar-install or its PXE images, for which labimg writes no config yet' }),
     releases: [],
-    // Flatcar mounts its partitions with systemd units and has no swap.
-    freshInstall: { idLike: 'coreos', fstab: ['# Flatcar mounts its filesystems with systemd units'], swaps: '' },
   },
-};
+});
 
 /** The family a package manager belongs to. */
 export function familyOfPackageManager(manager: PackageManagerName): OsFamily {

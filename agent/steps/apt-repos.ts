@@ -3,7 +3,7 @@
  * own keyring under /etc/apt/keyrings (signed-by), never to apt's global trust store. Keys are downloaded
  * with curl and dearmored with gpg, as the pkgs.k8s.io instructions do; then `apt-get update`.
  */
-import { OS_FAMILIES } from '../../contract/os-families';
+import { OS_FAMILIES_ON_NODE } from '../../contract/os-families';
 import type { Repository } from '../../contract/agent-config';
 import { refreshAptIndexes } from '../packages/apt';
 import { managedHeader } from '../text/managed-header';
@@ -53,7 +53,7 @@ export const aptRepos: Step = {
   id: 'apt-repos',
   phase: 'bake',
   title: 'Configure apt repositories and their signing keys',
-  applies: (ctx) => OS_FAMILIES[ctx.config.os.family].packageFormat === 'deb' && debRepos(ctx).length > 0,
+  applies: (ctx) => OS_FAMILIES_ON_NODE[ctx.config.os.family].packageFormat === 'deb' && debRepos(ctx).length > 0,
 
   async check(ctx) {
     for (const repo of debRepos(ctx)) {

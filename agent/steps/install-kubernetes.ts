@@ -3,7 +3,7 @@
  * for this one install (--disableexcludes=<repo>); apt installs name=version and then holds the packages so
  * `apt-get upgrade` cannot move them.
  */
-import { OS_FAMILIES } from '../../contract/os-families';
+import { OS_FAMILIES_ON_NODE } from '../../contract/os-families';
 import type { PinnedPackage } from '../../contract/agent-config';
 import { packageManagerFor, unsatisfied } from '../packages/package-manager';
 import type { Step, StepContext } from './step';
@@ -39,7 +39,7 @@ export const installKubernetes: Step = {
 
 /** Pinned packages not yet on hold, where the family pins by holding (apt); yum and dnf pin by repo excludes. */
 async function unheld(ctx: StepContext): Promise<string[]> {
-  if (OS_FAMILIES[ctx.config.os.family].pinning !== 'hold') return [];
+  if (OS_FAMILIES_ON_NODE[ctx.config.os.family].pinning !== 'hold') return [];
   const held = new Set(await packageManagerFor(ctx.host, ctx.config).held());
   return ctx.config.kubernetes.packages.filter((p) => p.version && !held.has(p.name)).map((p) => p.name);
 }

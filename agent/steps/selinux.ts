@@ -3,7 +3,7 @@
  * SELINUX= in /etc/selinux/config keeps it so after a reboot. Only families that ship SELinux enabled get it
  * (contract/os-families.ts).
  */
-import { OS_FAMILIES } from '../../contract/os-families';
+import { OS_FAMILIES_ON_NODE } from '../../contract/os-families';
 import { readKey, setKey } from '../text/key-value-file';
 import type { Step, StepContext } from './step';
 
@@ -13,7 +13,7 @@ export const selinux: Step = {
   id: 'selinux',
   phase: 'bake',
   title: 'Put SELinux in permissive mode now and at boot',
-  applies: (ctx) => OS_FAMILIES[ctx.config.os.family].selinux && ctx.config.host.selinux !== 'unchanged',
+  applies: (ctx) => OS_FAMILIES_ON_NODE[ctx.config.os.family].selinux && ctx.config.host.selinux !== 'unchanged',
 
   async check(ctx) {
     const config = await ctx.host.readFile(CONFIG);

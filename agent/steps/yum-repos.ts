@@ -3,7 +3,7 @@
  * the Aliyun mirror. `exclude=` keeps kubelet/kubeadm/kubectl from moving on a routine `yum update`; the
  * install step lifts it with --disableexcludes.
  */
-import { OS_FAMILIES } from '../../contract/os-families';
+import { OS_FAMILIES_ON_NODE } from '../../contract/os-families';
 import type { Repository } from '../../contract/agent-config';
 import { renderIni } from '../text/ini';
 import { managedHeader } from '../text/managed-header';
@@ -38,7 +38,7 @@ export const yumRepos: Step = {
   id: 'yum-repos',
   phase: 'bake',
   title: 'Configure yum repositories',
-  applies: (ctx) => OS_FAMILIES[ctx.config.os.family].packageFormat === 'rpm' && rpmRepos(ctx).length > 0,
+  applies: (ctx) => OS_FAMILIES_ON_NODE[ctx.config.os.family].packageFormat === 'rpm' && rpmRepos(ctx).length > 0,
 
   async check(ctx) {
     for (const repo of rpmRepos(ctx)) if ((await ctx.host.readFile(yumRepoPath(repo))) !== yumRepoContent(repo)) return false;
