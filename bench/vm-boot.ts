@@ -4,8 +4,8 @@
 // agent's own time per phase from its reports to the endpoint. Under TCG (no KVM) a run takes minutes.
 //   npm run bench:boot            RUNS=1 npm run bench:boot
 import path from 'node:path';
-import type { Accelerator } from '../builder/boot/qemu';
-import { chooseAccelerator } from '../builder/boot/vm';
+import type { Accelerator } from '../vm/qemu';
+import { chooseAccelerator } from '../vm/vm';
 import { repoRoot } from '../test/helpers/cli';
 import { bakedImage } from '../e2e/helpers/bake';
 import { bootVm, type BootRun } from '../e2e/helpers/boot-vm';

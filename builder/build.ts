@@ -1,7 +1,5 @@
 import type { AgentConfig, NodeConfig, NodeSecrets, Role } from '../contract/agent-config';
 import { OS_FAMILIES } from '../contract/os-families';
-import type { Enrollment } from './enrollment-inputs';
-import type { JoinMaterial } from './join-inputs';
 import { buildManifest } from './manifest';
 import type { AgentSource } from './render/agent-fetcher';
 import { bakeLists, buildFolderName, renderPackerVars, type PackerVarsInputs } from './render/packer';
@@ -11,6 +9,23 @@ import { renderMultipart, type MimePart } from './render/mime';
 import { carrierMode, imageFiles, toJsonFile } from './render/node-files';
 import { installerFiles, pxeNodeUrl, renderInstallerFile, renderPxeFile, type InstallInputs } from './render/pxe';
 import { textFile, type NodeRuntime, type RenderedFile } from './render/types';
+
+/**
+ * What a worker needs to join without a join endpoint: what a person would paste from `kubeadm init`'s output.
+ */
+export interface JoinMaterial {
+  apiServerEndpoint: string;
+  caCertHashes: string[];
+  token: string;
+}
+
+/** What a node needs to enroll with a join endpoint: where it is, which CA to trust, which pool, the token. */
+export interface Enrollment {
+  url: string;
+  caFingerprint: string;
+  pool: string;
+  token: string;
+}
 
 export interface BuildInputs {
   profileName: string;

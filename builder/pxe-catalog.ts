@@ -3,7 +3,7 @@
  * pool, the same renderers `labimg build` uses for its pxe/ folder. Profiles are compiled once, at start, so a
  * broken one stops the endpoint before any machine boots rather than when one asks.
  */
-import type { PxeCatalog, PxeMachine, PxeRequestContext } from '../endpoint/pxe';
+import type { PxeCatalog, PxeMachine, PxeRequestContext } from '../contract/pxe-catalog';
 import { nodeConfigFor, secretsFor } from './build';
 import { compileAgentConfig, nodeRuntimeOf } from './compile';
 import { loadProfile } from './profiles';

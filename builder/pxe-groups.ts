@@ -14,7 +14,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { NODE_NAME_MAX, NODE_NAME_PATTERN, POOL_NAME_PATTERN } from '../contract/endpoint-api';
-import type { PxeMachine } from '../endpoint/pxe';
+import type { PxeMachine } from '../contract/pxe-catalog';
 import { compileAgentConfig } from './compile';
 import { displayPath, FindingsError, findingAt, ProfileError, type Finding, type PathSegment } from './profiles/findings';
 import { loadProfile } from './profiles/load';

@@ -8,7 +8,7 @@ import { networkInterfaces, hostname } from 'node:os';
 import { lockDataDir } from './data-dir-lock';
 import type { EndpointLog } from './log';
 import { caFingerprintOf, issueServerIdentity, loadOrCreateCa } from './pki';
-import type { PxeCatalog } from './pxe';
+import type { PxeCatalog } from '../contract/pxe-catalog';
 import { Registry } from './registry';
 import { EndpointServer, type EndpointLimits } from './server';
 import { openStore, type StoreOptions } from './store/open';

@@ -21,7 +21,8 @@ import { countRequest, newCounters, renderMetrics, type EndpointCounters } from 
 import type { ServerIdentity } from './pki';
 import { FailureLimiter } from './rate-limit';
 import type { EnrollmentTokenRecord, NodeRecord } from './records';
-import { PxeRoutes, type PxeCatalog } from './pxe';
+import type { PxeCatalog } from '../contract/pxe-catalog';
+import { PxeRoutes } from './pxe';
 import { Registry, RegistryError, type TokenRejection } from './registry';
 import { sendAnswer, type CallerOf, type Content, type Handlers, type RouteRequest } from './routing';
 import { REQUEST_BODIES } from './schemas';

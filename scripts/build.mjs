@@ -36,7 +36,7 @@ const targets = {
     plugins: [coreModulesOnly],
   },
   cli: {
-    entryPoints: [path.join(root, 'builder/cli.ts')],
+    entryPoints: [path.join(root, 'cli/main.ts')],
     outfile: path.join(root, 'dist/labimg.js'),
     target: 'node20',
     // Minified: V8 compiles a third of the bytes on every start; keepNames keeps stack traces readable.

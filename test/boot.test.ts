@@ -10,12 +10,12 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { createServer } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
-import { cachedCloudImage, digestFromList } from '../builder/boot/base-image';
-import { writeRelay } from '../builder/boot/guest-forward';
-import { overlayDisk } from '../builder/boot/vm';
-import { agentEvent, formatEvent, LineSplitter } from '../builder/boot/progress';
-import { parseGuestForward, parseHostForward, qemuArgs, type VmSpec } from '../builder/boot/qemu';
-import { renderMetaData, writeSeed } from '../builder/boot/seed';
+import { cachedCloudImage, digestFromList } from '../vm/base-image';
+import { writeRelay } from '../vm/guest-forward';
+import { overlayDisk } from '../vm/vm';
+import { agentEvent, formatEvent, LineSplitter } from '../vm/progress';
+import { parseGuestForward, parseHostForward, qemuArgs, type VmSpec } from '../vm/qemu';
+import { renderMetaData, writeSeed } from '../vm/seed';
 import { labimg, tempDir } from './helpers/cli';
 
 const SPEC: VmSpec = { accel: 'tcg', memoryMiB: 2048, cpus: 2, disk: '/vm/disk.qcow2', seed: '/vm/seed.iso', offline: false, forwards: [], hostForwards: [], relay: ['/usr/bin/node', '/vm/guest-forward-relay.cjs'] };

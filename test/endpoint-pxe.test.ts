@@ -10,7 +10,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { load } from 'js-yaml';
 import { gunzipSync } from 'node:zlib';
-import { RHEL7_KICKSTART, RHEL9_KICKSTART } from '../builder/render/pxe';
+import { RHEL7_KICKSTART, RHEL9_KICKSTART } from './helpers/kickstart-reference';
 import type { NodeConfig, NodeSecrets } from '../contract/agent-config';
 import { labimg, tempDir } from './helpers/cli';
 import { createPool, freePort, startServe, type RunningServe } from './helpers/endpoint';

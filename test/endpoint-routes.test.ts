@@ -20,7 +20,7 @@ import type { Role } from '../contract/agent-config';
 import { NODE_NAME_MAX, type FleetView } from '../contract/endpoint-api';
 import { matchRoute, routeKeys, routeMethod, routePath, ROUTES, type Answer, type ParamsOf, type RouteKey } from '../contract/endpoint-routes';
 import { caFingerprintOf } from '../endpoint/pki';
-import type { PxeCatalog, PxeMachine } from '../endpoint/pxe';
+import type { PxeCatalog, PxeMachine } from '../contract/pxe-catalog';
 import { tempDir } from './helpers/cli';
 import { publishBody, reportBody, startEndpoint, type LocalEndpoint } from './helpers/https-client';
 

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { writeDirectoryAtomically } from '../builder/output';
+import { writeDirectoryAtomically } from '../cli/output';
 import { textFile } from '../builder/render/types';
 import { tempDir } from './helpers/cli';
 

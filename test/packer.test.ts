@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { renderBuild } from '../builder/build';
 import { compileAgentConfig, nodeRuntimeOf } from '../builder/compile';
-import { writeDirectoryAtomically } from '../builder/output';
+import { writeDirectoryAtomically } from '../cli/output';
 import { loadProfile } from '../builder/profiles';
 import type { ImageSources } from '../builder/profiles/types';
 import { packerInvocations, packerVarsFileName, parsePackerVersion, renderPackerVars, PACKER_SOURCES, type BakeLists, type PackerSourceKind } from '../builder/render/packer';

@@ -5,13 +5,11 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { dump, load } from 'js-yaml';
 import type { NodeConfig, NodeSecrets } from '../contract/agent-config';
+import { KICKSTART_REFERENCES, RHEL7_KICKSTART, RHEL9_KICKSTART } from './helpers/kickstart-reference';
 import { nodeRuntimeOf } from '../builder/compile';
 import { loadProfile } from '../builder/profiles';
 import { renderCloudInitUserData } from '../builder/render/cloud-init';
 import {
-  KICKSTART_REFERENCES,
-  RHEL7_KICKSTART,
-  RHEL9_KICKSTART,
   endpointPxeBase,
   macFolderName,
   pxeNodeUrl,

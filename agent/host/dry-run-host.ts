@@ -4,8 +4,8 @@
  */
 import { createHash } from 'crypto';
 import * as path from 'path';
-import { COMMAND_NOT_FOUND, CommandOptions, CommandResult, Host } from './host';
-import { ServiceManager, Systemctl } from './services';
+import { COMMAND_NOT_FOUND, CommandOptions, CommandResult, Host, ServiceManager } from './host';
+import { Systemctl } from './services';
 
 export type PlannedAction =
   | { kind: 'run'; argv: string[] }

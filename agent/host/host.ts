@@ -3,7 +3,6 @@
  * commands given as argv arrays, nothing else. Steps never import `fs` or `child_process`; that is what
  * lets the same step code run for real (RealHost), against a temp root in tests, and as a dry run (DryRunHost).
  */
-import type { ServiceManager } from './services';
 
 export interface CommandResult {
   argv: string[];
@@ -73,4 +72,27 @@ function tail(result: CommandResult): string {
   if (!text) return '';
   const lines = text.split('\n');
   return `\n${lines.slice(-12).join('\n')}`;
+}
+
+/** The machine's services (systemd units); implemented once over systemctl, in services.ts. */
+export interface ServiceState {
+  enabled: boolean;
+  active: boolean;
+}
+
+export interface NowOption {
+  /** Also start (enable) or stop (disable) it now, not only from the next boot on. */
+  now?: boolean;
+}
+
+export interface ServiceManager {
+  state(unit: string): Promise<ServiceState>;
+  enable(unit: string, options?: NowOption): Promise<void>;
+  disable(unit: string, options?: NowOption): Promise<void>;
+  /** Starts a stopped unit too. */
+  restart(unit: string): Promise<void>;
+  /** For a changed config file: a running unit reads it only when restarted; a stopped one reads it when started. */
+  restartIfActive(unit: string): Promise<void>;
+  /** Makes systemd read the unit files and drop-ins the agent wrote. */
+  daemonReload(): Promise<void>;
 }

@@ -4,10 +4,10 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Logger } from '../log';
-import { COMMAND_NOT_FOUND, CommandFailed, CommandOptions, CommandResult, Host, WriteOptions } from './host';
+import { COMMAND_NOT_FOUND, CommandFailed, CommandOptions, CommandResult, Host, ServiceManager, WriteOptions } from './host';
 import { formatMode } from './mode';
 import { underRoot } from './paths';
-import { ServiceManager, Systemctl } from './services';
+import { Systemctl } from './services';
 
 const DEFAULT_TIMEOUT_MS = 5 * 60_000;
 const DEFAULT_RETRY_DELAY_MS = 5_000;

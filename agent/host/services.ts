@@ -3,29 +3,7 @@
  * through the host's own run/query, so a dry run records each call like any other command, and no step spells
  * a systemctl argv of its own.
  */
-import type { Host } from './host';
-
-export interface ServiceState {
-  enabled: boolean;
-  active: boolean;
-}
-
-export interface NowOption {
-  /** Also start (enable) or stop (disable) it now, not only from the next boot on. */
-  now?: boolean;
-}
-
-export interface ServiceManager {
-  state(unit: string): Promise<ServiceState>;
-  enable(unit: string, options?: NowOption): Promise<void>;
-  disable(unit: string, options?: NowOption): Promise<void>;
-  /** Starts a stopped unit too. */
-  restart(unit: string): Promise<void>;
-  /** For a changed config file: a running unit reads it only when restarted; a stopped one reads it when started. */
-  restartIfActive(unit: string): Promise<void>;
-  /** Makes systemd read the unit files and drop-ins the agent wrote. */
-  daemonReload(): Promise<void>;
-}
+import type { Host, NowOption, ServiceManager, ServiceState } from './host';
 
 export class Systemctl implements ServiceManager {
   constructor(private readonly host: Pick<Host, 'run' | 'query'>) {}

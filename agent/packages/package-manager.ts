@@ -2,10 +2,8 @@
  * Package operations for the two families. The builder already put every version in the distro's own
  * format (rpm "1.23.3-0", deb "1.28.15-1.1"), so nothing here translates versions; it only spells commands.
  */
-import type { AgentConfig, PinnedPackage } from '../../contract/agent-config';
+import type { PinnedPackage } from '../../contract/agent-config';
 import type { Host } from '../host/host';
-import { AptPackages } from './apt';
-import { YumPackages } from './yum';
 
 export interface InstallOptions {
   /** yum: repositories whose `exclude=` must be lifted for this install (`--disableexcludes=<id>`). */
@@ -20,19 +18,6 @@ export interface PackageManager {
   /** Packages held back from upgrades (apt-mark hold); yum pins through repo excludes instead. */
   held(): Promise<string[]>;
   hold(names: string[]): Promise<void>;
-}
-
-export function packageManagerFor(host: Host, config: AgentConfig): PackageManager {
-  switch (config.os.packageManager) {
-    case 'apt':
-      return new AptPackages(host);
-    case 'yum':
-    case 'dnf':
-      return new YumPackages(host, config.os.packageManager);
-    case 'none':
-      // Steps that install packages do not apply to such a profile (it lists none); reaching here is a bug.
-      throw new Error(`profile ${config.profile}: ${config.os.id} has no package manager`);
-  }
 }
 
 /**

@@ -5,7 +5,8 @@
  */
 import { OS_FAMILIES_ON_NODE } from '../../contract/os-families';
 import type { PinnedPackage } from '../../contract/agent-config';
-import { packageManagerFor, unsatisfied } from '../packages/package-manager';
+import { packageManagerFor } from '../packages';
+import { unsatisfied } from '../packages/package-manager';
 import type { Step, StepContext } from './step';
 
 /** Repositories whose exclude= list names one of the packages: those excludes must be lifted. */

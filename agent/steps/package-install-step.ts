@@ -1,6 +1,7 @@
 /** The shape shared by the steps that install a list of (possibly pinned) packages. */
 import type { PinnedPackage } from '../../contract/agent-config';
-import { InstallOptions, packageManagerFor, unsatisfied } from '../packages/package-manager';
+import { packageManagerFor } from '../packages';
+import { InstallOptions, unsatisfied } from '../packages/package-manager';
 import type { Step, StepContext } from './step';
 
 export interface PackageInstallSpec {

@@ -7,7 +7,8 @@
  * remove what the first one installed, and the agent would never settle.
  */
 import type { AgentConfig } from '../../contract/agent-config';
-import { PackageManager, packageManagerFor, satisfiesPin } from '../packages/package-manager';
+import { packageManagerFor } from '../packages';
+import { PackageManager, satisfiesPin } from '../packages/package-manager';
 import type { Step, StepContext } from './step';
 
 export async function stalePackages(manager: PackageManager, config: AgentConfig): Promise<string[]> {

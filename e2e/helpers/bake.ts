@@ -9,8 +9,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { dump } from 'js-yaml';
-import type { GuestForward } from '../../builder/boot/qemu';
-import { runVm, type VmResult } from '../../builder/boot/vm';
+import type { GuestForward } from '../../vm/qemu';
+import { runVm, type VmResult } from '../../vm/vm';
 import { repoRoot } from '../../test/helpers/cli';
 import type { BootImage } from './image';
 

@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { dump, load } from 'js-yaml';
-import type { GuestForward } from '../../builder/boot/qemu';
+import type { GuestForward } from '../../vm/qemu';
 import { loadProfile, type Profile } from '../../builder/profiles';
 import { cliPath, repoRoot, tempDir } from '../../test/helpers/cli';
 import { createPool, freePort, startServe, type RunningServe } from '../../test/helpers/endpoint';

@@ -19,7 +19,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { EndpointLog } from '../../endpoint/log';
 import { caFingerprintOf, issueServerIdentity, loadOrCreateCa, type CertificateAuthority, type ServerIdentity } from '../../endpoint/pki';
-import type { PxeCatalog } from '../../endpoint/pxe';
+import type { PxeCatalog } from '../../contract/pxe-catalog';
 import { Registry } from '../../endpoint/registry';
 import { EndpointServer, type EndpointLimits } from '../../endpoint/server';
 import { FileStore } from '../../endpoint/store/file-store';

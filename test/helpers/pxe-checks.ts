@@ -1,9 +1,9 @@
 /**
  * Checks for the PXE artifacts no packaged tool validates: a kickstart against what the RHEL 7 and RHEL 9
- * installers accept (builder/render/pxe/kickstart-reference.ts), and an iPXE script against iPXE's commands
+ * installers accept (kickstart-reference.ts beside this file), and an iPXE script against iPXE's commands
  * and its own parsing rules. Each returns findings, so a test can assert none AND see one on broken input.
  */
-import type { KickstartReference } from '../../builder/render/pxe';
+import type { KickstartReference } from './kickstart-reference';
 
 /** Words as pykickstart's shlex split sees them; labimg only ever writes plain double quotes. */
 function kickstartWords(line: string): string[] {

@@ -17,7 +17,6 @@ export { renderAutoinstallTargetScript, renderAutoinstallUserData, renderNoCloud
 export { bootFilesOf, INITRD_NAME, renderIpxeChainScript, renderIpxeLocalBoot, renderIpxeScript } from './ipxe';
 export { renderKickstart, renderKickstartPost } from './kickstart';
 export { isAuthorizedKeyLine } from './operator';
-export { KICKSTART_REFERENCES, RHEL7_KICKSTART, RHEL9_KICKSTART, type KickstartReference } from './kickstart-reference';
 export { endpointPxeBase, IPXE_BOOT_MAC, isoAssetFolder, isoBootFiles, macFolderName, PXE_CHAIN_FILE, PXE_NODE_FILES, pxeBase, pxeNodeUrl, type PxeNodeFile } from './layout';
 export type { BootFiles, InstallInputs, NetInstall } from './types';
 

@@ -108,7 +108,7 @@ function renderCommand(command: KickstartCommand): string {
  * A kickstart for the RHEL family that installs a minimal system and puts the labimg agent on it.
  *
  * One file serves CentOS 7 and Rocky/RHEL 9 alike: it uses only commands and options both installers accept
- * (builder/render/pxe/kickstart-reference.ts lists them). A kickstart that carries the node's secrets is as
+ * (test/helpers/kickstart-reference.ts lists them, from pykickstart). A kickstart that carries the node's secrets is as
  * secret as they are: serve it to that node only, and write it 0600.
  */
 export function renderKickstart(inputs: InstallInputs): string {

@@ -4,7 +4,7 @@
  * having taken the sd-daemon priority prefix off ("<6>…", which a console without journald shows as it is).
  * Boot messages, cloud-init and everything else on the console are left alone.
  */
-import { STEPS } from '../../agent/steps';
+import { STEPS } from '../agent/steps';
 
 export type AgentEvent =
   | { kind: 'step'; step: string; title: string }

@@ -1,18 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { UserError } from '../contract/errors';
-import { BOOTSTRAP_TOKEN, CA_CERT_HASH } from '../contract/token-formats';
+import { UserError } from '../../contract/errors';
+import type { JoinMaterial } from '../../builder/build';
+import { BOOTSTRAP_TOKEN, CA_CERT_HASH } from '../../contract/token-formats';
 
 /**
- * What a worker needs to join until the join endpoint hands it out: what a person would paste from
- * `kubeadm init`'s output. The token is read from a file, never from argv (argv shows in `ps` and in
+ * --join-api-server, --join-ca-cert-hash, --join-token-file: a worker's join material as a person would paste
+ * it from `kubeadm init`'s output. The token is read from a file, never from argv (argv shows in `ps` and in
  * shell history).
  */
-export interface JoinMaterial {
-  apiServerEndpoint: string;
-  caCertHashes: string[];
-  token: string;
-}
-
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$/;
 

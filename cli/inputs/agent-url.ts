@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { routePath } from '../contract/endpoint-routes';
-import type { Enrollment } from './enrollment-inputs';
-import { UserError } from '../contract/errors';
-import type { AgentSource } from './render/agent-fetcher';
+import { routePath } from '../../contract/endpoint-routes';
+import type { Enrollment } from '../../builder/build';
+import { UserError } from '../../contract/errors';
+import type { AgentSource } from '../../builder/render/agent-fetcher';
 
 /** Checks --agent-url: an http(s) URL of the bundle itself. Plain http is fine: the node checks the sha256. */
 export function checkAgentUrl(value: string): string {

@@ -3,10 +3,10 @@
  * installs (--ssh-authorized-keys).
  */
 import { readFileSync } from 'node:fs';
-import type { PxeBuildInputs } from './build';
-import { UserError } from '../contract/errors';
-import type { Profile } from './profiles';
-import { isAuthorizedKeyLine, netInstallOf, pxeBase, pxeUnavailable } from './render/pxe';
+import type { PxeBuildInputs } from '../../builder/build';
+import { UserError } from '../../contract/errors';
+import type { Profile } from '../../builder/profiles';
+import { isAuthorizedKeyLine, netInstallOf, pxeBase, pxeUnavailable } from '../../builder/render/pxe';
 
 export interface PxeFlags {
   pxeUrl?: string;

@@ -1,6 +1,6 @@
 import { chmodSync, fsyncSync, mkdirSync, openSync, closeSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import type { RenderedFile } from './render/types';
+import type { RenderedFile } from '../builder/render/types';
 
 function writeDurably(file: string, content: Buffer, mode: number): void {
   writeFileSync(file, content, { mode });

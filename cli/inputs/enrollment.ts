@@ -1,15 +1,9 @@
-import { CA_FINGERPRINT_PATTERN, POOL_NAME_PATTERN } from '../contract/endpoint-api';
-import { ENROLLMENT_TOKEN } from '../contract/token-formats';
-import { UserError } from '../contract/errors';
-import { readTokenFile } from './join-inputs';
+import { CA_FINGERPRINT_PATTERN, POOL_NAME_PATTERN } from '../../contract/endpoint-api';
+import { ENROLLMENT_TOKEN } from '../../contract/token-formats';
+import { UserError } from '../../contract/errors';
+import type { Enrollment } from '../../builder/build';
+import { readTokenFile } from './join';
 
-/** What a node needs to enroll with a join endpoint: where it is, which CA to trust, which pool, the token. */
-export interface Enrollment {
-  url: string;
-  caFingerprint: string;
-  pool: string;
-  token: string;
-}
 
 export interface EnrollmentFlags {
   endpoint?: string;

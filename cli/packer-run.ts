@@ -1,15 +1,15 @@
 /**
- * `labimg build P --packer`: bake the profile's images with the Packer on PATH. The only part of the builder
- * that runs another program, so it lives apart from the pure renderers.
+ * `labimg build P --packer`: bake the profile's images with the Packer on PATH. It runs another program, so
+ * it lives with the commands, apart from the pure renderers in builder/render/packer.ts.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { UserError } from '../contract/errors';
-import type { ImageSources, Profile } from './profiles';
-import { PACKER_SOURCES, packerInvocations, packerSourceKind, packerSourcesOf, type PackerSourceKind } from './render/packer';
-import { newBuildKeyPair, renderPackerSeed } from './render/packer-seed';
+import type { ImageSources, Profile } from '../builder/profiles';
+import { PACKER_SOURCES, packerInvocations, packerSourceKind, packerSourcesOf, type PackerSourceKind } from '../builder/render/packer';
+import { newBuildKeyPair, renderPackerSeed } from '../builder/render/packer-seed';
 
 /** No update check against checkpoint.hashicorp.com. */
 const PACKER_ENV = { ...process.env, CHECKPOINT_DISABLE: '1' };

@@ -1,8 +1,8 @@
 /** `labimg build --user-script FILE`: the user's own shell scripts, carried beside labimg's cloud-config. */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../contract/errors';
-import type { UserScript } from './build';
+import { UserError } from '../../contract/errors';
+import type { UserScript } from '../../builder/build';
 
 /** Each script as it will travel: its file name (for the MIME part) and text, which must name its interpreter. */
 export function readUserScripts(files: readonly string[] | undefined): UserScript[] {

@@ -9,7 +9,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { UserError } from '../../contract/errors';
+import { UserError } from '../contract/errors';
 
 export class ImageError extends UserError {}
 

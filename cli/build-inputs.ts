@@ -1,0 +1,41 @@
+/** A loaded profile and the command's flags → what the builder renders from (builder/build.ts). */
+import { UserError } from '../contract/errors';
+import { bootsWithCloudInit, type BuildInputs, type Enrollment, type JoinMaterial } from '../builder/build';
+import { compileAgentConfig, nodeRuntimeOf } from '../builder/compile';
+import type { Profile } from '../builder/profiles';
+import { version as labimgVersion } from '../package.json';
+import { agentSourceFor } from './inputs/agent-url';
+import { readPxeInputs, type PxeFlags } from './inputs/pxe';
+import { readAgentBundle } from './package-files';
+
+export interface BuildFlags {
+  join?: JoinMaterial;
+  enrollment?: Enrollment;
+  agentUrl?: string;
+  pxe?: PxeFlags;
+}
+
+export function buildInputs(profile: Profile, flags: BuildFlags = {}): BuildInputs {
+  const agentBundle = readAgentBundle();
+  const agentConfig = compileAgentConfig(profile);
+  const pxe = readPxeInputs(profile, agentConfig.os, flags.pxe ?? {});
+  return {
+    ...(profile.image ? { packer: { profileName: profile.name, image: profile.image } } : {}),
+    ...(pxe ? { pxe } : {}),
+    profileName: profile.name,
+    agentConfig,
+    nodeRuntime: nodeRuntimeOf(profile),
+    agentBundle,
+    labimgVersion,
+    join: flags.join,
+    enrollment: flags.enrollment,
+    agentSource: agentSourceFor(agentBundle, flags.agentUrl, flags.enrollment),
+  };
+}
+
+/** For the commands that write cloud-init user-data: a profile whose OS takes Ignition alone has none. */
+export function requireCloudInit(inputs: BuildInputs): void {
+  if (!bootsWithCloudInit(inputs.agentConfig)) {
+    throw new UserError(`profile ${inputs.profileName} boots with Ignition, not cloud-init: labimg build ${inputs.profileName} writes ignition-ROLE.json`);
+  }
+}

@@ -1,0 +1,27 @@
+/** `labimg audit`: who did what, from where: pools, tokens, enrollments, join material, PXE configs served. */
+import type { Argv } from 'yargs';
+import { withRegistry } from '../endpoint-store';
+import { storeOptions, type GlobalOptions } from '../options';
+
+export async function showAuditTrail(store: Parameters<typeof withRegistry>[0], options: { json: boolean }): Promise<void> {
+  await withRegistry(store, async (registry) => {
+    const events = await registry.auditTrail();
+    if (options.json) {
+      process.stdout.write(`${JSON.stringify(events, null, 2)}\n`);
+      return;
+    }
+    for (const e of events) {
+      const fields = [e.pool && `pool=${e.pool}`, e.node && `node=${e.node}`, e.mac && `mac=${e.mac}`, e.tokenId && `token=${e.tokenId}`, e.source && `from=${e.source}`, e.certificateKey ? 'with-certificate-key' : undefined];
+      process.stdout.write(`${e.at}  ${e.action.padEnd(24)} ${fields.filter(Boolean).join(' ')}\n`);
+    }
+  });
+}
+
+export function addAuditCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {
+  return y.command(
+    'audit',
+    'print the audit trail: pools, tokens, enrollments, join material published and issued, PXE configs served',
+    (c) => c.options(storeOptions).option('json', { type: 'boolean', default: false }),
+    (argv) => showAuditTrail(argv, { json: argv.json }),
+  );
+}

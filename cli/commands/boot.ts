@@ -1,0 +1,185 @@
+/**
+ * `labimg boot PROFILE`: the profile's user-data for one role, on a local qemu VM (KVM when it works, TCG
+ * otherwise), with the console logged and the agent's progress on the terminal, one line a step. For labs,
+ * and for the end-to-end tests, which boot a real machine with exactly what `labimg build` writes.
+ */
+import path from 'node:path';
+import type { Argv } from 'yargs';
+import type { Role } from '../../contract/agent-config';
+import { UserError } from '../../contract/errors';
+import { renderBuild, type Enrollment, type UserScript } from '../../builder/build';
+import { MIRROR_PRESET_NAMES, type MirrorPresetName } from '../../builder/mirrors/types';
+import { loadProfile } from '../../builder/profiles';
+import { cachedCloudImage } from '../../vm/base-image';
+import { formatEvent } from '../../vm/progress';
+import { parseGuestForward, parseHostForward, type Accelerator } from '../../vm/qemu';
+import { runVm } from '../../vm/vm';
+import { buildInputs, requireCloudInit } from '../build-inputs';
+import { parseDuration } from '../inputs/duration';
+import { readEnrollment, type EnrollmentFlags } from '../inputs/enrollment';
+import { readUserScripts } from '../inputs/user-scripts';
+import { enrollmentFlagsOf, roleOption, type GlobalOptions } from '../options';
+
+interface Instance {
+  profileName: string;
+  /** The role's user-data, multipart when there are scripts. */
+  userData: Buffer;
+  cloudImage?: { url: string; checksum: string };
+}
+
+/** The profile's user-data for `role`, exactly as `labimg build` writes it, and its cloud image if it names one. */
+function instanceOf(options: { profile: string; profilesDir: string; mirror?: MirrorPresetName; role: Role; enrollment?: Enrollment; userScripts: UserScript[] }): Instance {
+  const { role, userScripts } = options;
+  const profile = loadProfile(options.profile, { dir: options.profilesDir, mirror: options.mirror });
+  const inputs = { ...buildInputs(profile, { enrollment: options.enrollment }), userScripts };
+  requireCloudInit(inputs);
+  const userData = renderBuild(inputs).find((file) => file.name === `user-data-${role}.${userScripts.length > 0 ? 'mime' : 'yaml'}`);
+  if (!userData) throw new Error(`the build of ${profile.name} has no user-data for ${role}`);
+  return { profileName: profile.name, userData: userData.content, ...(profile.image?.cloud ? { cloudImage: profile.image.cloud } : {}) };
+}
+
+function kernelOf(argv: { kernel?: string; initrd?: string; append?: string }): { kernel: string; initrd: string; append: string } | undefined {
+  const given = [argv.kernel, argv.initrd, argv.append];
+  if (given.every((value) => value === undefined)) return undefined;
+  if (given.some((value) => value === undefined)) throw new UserError('--kernel, --initrd and --append go together (direct kernel boot of an image without a boot loader)');
+  return { kernel: argv.kernel as string, initrd: argv.initrd as string, append: argv.append as string };
+}
+
+/** Each value of a repeatable flag through `parse`, an error naming the flag. */
+function parseEach<T>(values: string[] | undefined, flag: string, parse: (text: string) => T): T[] {
+  return (values ?? []).map((text) => {
+    try {
+      return parse(text);
+    } catch (error) {
+      throw new UserError(`${flag}: ${(error as Error).message}`);
+    }
+  });
+}
+
+/** "20G", "512M" → bytes. */
+export function parseDiskSize(text: string): number {
+  const match = /^([1-9]\d*)([MG])$/.exec(text);
+  if (!match) throw new UserError(`--disk-size: expected a size in M or G such as 20G, got "${text}"`);
+  return Number(match[1]) * (match[2] === 'G' ? 1024 ** 3 : 1024 ** 2);
+}
+
+export interface BootOptions {
+  profile: string;
+  profilesDir: string;
+  mirror?: MirrorPresetName;
+  role: Role;
+  disk?: string;
+  kernel?: string;
+  initrd?: string;
+  append?: string;
+  accel: Accelerator | 'auto';
+  diskSize: string;
+  memoryMiB: number;
+  cpus: number;
+  offline: boolean;
+  guestForwards?: string[];
+  hostForwards?: string[];
+  userScripts?: string[];
+  name?: string;
+  work?: string;
+  timeout: string;
+  console: boolean;
+  enrollment: EnrollmentFlags;
+}
+
+/** Boots the VM and waits for it to power off; exit status 1 when a step failed or it timed out. */
+export async function bootProfile(options: BootOptions): Promise<void> {
+  const enrollment = readEnrollment(options.enrollment);
+  const kernel = kernelOf(options);
+  const forwards = parseEach(options.guestForwards, '--guest-forward', parseGuestForward);
+  const hostForwards = parseEach(options.hostForwards, '--host-forward', parseHostForward);
+  const timeoutMs = parseDuration(options.timeout, '--timeout');
+  const diskBytes = parseDiskSize(options.diskSize);
+  const instance = instanceOf({ profile: options.profile, profilesDir: options.profilesDir, mirror: options.mirror, role: options.role, enrollment, userScripts: readUserScripts(options.userScripts) });
+  let disk = options.disk;
+  if (disk === undefined) {
+    if (!instance.cloudImage) throw new UserError(`profile ${instance.profileName} names no cloud image (image.cloud); give the image to start from with --disk`);
+    process.stdout.write(`base image: ${instance.cloudImage.url}\n`);
+    disk = await cachedCloudImage(instance.cloudImage);
+  }
+  const name = options.name ?? `${instance.profileName}-${options.role}`;
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name) || name.length > 63) throw new UserError(`--name: expected a host name (lowercase letters, digits and "-"), got "${name}"`);
+  const workDir = options.work ?? path.join('out', 'boot', name);
+  process.stdout.write(`booting ${instance.profileName} (${options.role}) in ${workDir}; console log ${path.join(workDir, 'serial.log')}\n`);
+  const result = await runVm({
+    workDir,
+    baseImage: disk,
+    userData: instance.userData,
+    hostname: name,
+    kernel,
+    accel: options.accel,
+    memoryMiB: options.memoryMiB,
+    cpus: options.cpus,
+    offline: options.offline,
+    forwards,
+    hostForwards,
+    diskBytes,
+    timeoutMs,
+    onConsole: options.console ? (line) => process.stdout.write(`${line}\n`) : undefined,
+    onEvent: options.console ? undefined : (event, seconds) => process.stdout.write(`${formatEvent(event, seconds)}\n`),
+  });
+  const failed = result.events.some((event) => event.kind === 'failed');
+  const ending = result.timedOut ? `stopped after ${options.timeout}` : `powered off after ${Math.round(result.seconds)} s`;
+  process.stdout.write(`VM ${ending}${failed ? '; the agent failed (see the console log)' : ''}\n`);
+  if (result.code !== 0 && !result.timedOut) process.stderr.write(result.stderr);
+  if (result.timedOut || failed || result.code !== 0) process.exitCode = 1;
+}
+
+export function addBootCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {
+  return y.command(
+    'boot <profile>',
+    "start a local qemu VM with the profile's user-data, showing the agent's progress",
+    (c) =>
+      roleOption(c.positional('profile', { type: 'string', demandOption: true }))
+        .option('mirror', { choices: MIRROR_PRESET_NAMES, describe: "fetch everything from this mirror preset instead of the profile's `mirror`" })
+        .option('disk', { type: 'string', describe: "the image to start from (raw or qcow2); the profile's cloud image, downloaded and checked, when absent" })
+        .option('kernel', { type: 'string', describe: 'direct kernel boot: the kernel (with --initrd and --append), for images without a boot loader' })
+        .option('initrd', { type: 'string' })
+        .option('append', { type: 'string', describe: 'the kernel command line, e.g. "root=LABEL=root rw console=ttyS0"' })
+        .option('accel', { choices: ['auto', 'kvm', 'tcg'] as const, default: 'auto' as const, describe: 'KVM when /dev/kvm works, TCG otherwise' })
+        .option('disk-size', { type: 'string', default: '20G', describe: "the VM disk's size (M or G), when larger than the image; the image's cloud-init grows into it" })
+        .option('memory', { type: 'number', default: 2048, describe: 'MiB' })
+        .option('cpus', { type: 'number', default: 2 })
+        .option('offline', { type: 'boolean', default: false, describe: 'the VM reaches nothing but its --guest-forward ports: no mirror, no internet' })
+        .option('guest-forward', { type: 'string', array: true, describe: 'GUEST-IP:PORT=HOST-PORT: a guest connection to 10.0.2.x:PORT reaches this host\'s 127.0.0.1:HOST-PORT' })
+        .option('host-forward', { type: 'string', array: true, describe: "HOST-PORT=GUEST-PORT: this host's 127.0.0.1:HOST-PORT reaches the guest's port, e.g. 2222=22 for SSH" })
+        .option('user-script', { type: 'string', array: true, describe: 'your own shell script, run once before the agent starts (as with build)' })
+        .option('name', { type: 'string', describe: "the VM's host name, which is also its node name (PROFILE-ROLE when absent)" })
+        .option('work', { type: 'string', describe: 'folder for the VM disk, seed and console log; the same folder starts the same machine again' })
+        .option('timeout', { type: 'string', default: '60m', describe: 'stop the VM after this long (30m, 2h)' })
+        .option('console', { type: 'boolean', default: false, describe: 'print the whole console, not just the agent\'s progress' })
+        .option('endpoint', { type: 'string', describe: 'join endpoint URL, as the VM reaches it (https://10.0.2.2:PORT for one on this host)' })
+        .option('endpoint-ca-fingerprint', { type: 'string' })
+        .option('pool', { type: 'string' })
+        .option('enrollment-token-file', { type: 'string' }),
+    (argv) =>
+      bootProfile({
+        profile: argv.profile,
+        profilesDir: argv.profiles,
+        mirror: argv.mirror,
+        role: argv.role,
+        disk: argv.disk,
+        kernel: argv.kernel,
+        initrd: argv.initrd,
+        append: argv.append,
+        accel: argv.accel,
+        diskSize: argv['disk-size'],
+        memoryMiB: argv.memory,
+        cpus: argv.cpus,
+        offline: argv.offline,
+        guestForwards: argv['guest-forward'],
+        hostForwards: argv['host-forward'],
+        userScripts: argv['user-script'],
+        name: argv.name,
+        work: argv.work,
+        timeout: argv.timeout,
+        console: argv.console,
+        enrollment: enrollmentFlagsOf({ endpoint: argv.endpoint, endpointCaFingerprint: argv['endpoint-ca-fingerprint'], pool: argv.pool, enrollmentTokenFile: argv['enrollment-token-file'] }),
+      }),
+  );
+}

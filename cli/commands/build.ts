@@ -1,0 +1,136 @@
+/**
+ * `labimg build P`: everything a node of the profile needs, written into OUT/P/ atomically; with --tar also a
+ * byte-stable archive, with --packer then the bake.
+ */
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import type { Argv } from 'yargs';
+import { UserError } from '../../contract/errors';
+import { archiveMode, renderTarGz } from '../../builder/archive';
+import { bootsWithCloudInit, ignitionStubSource, renderBuild, type BuildInputs } from '../../builder/build';
+import { isUserData, type Manifest } from '../../builder/manifest';
+import type { MirrorPresetName } from '../../builder/mirrors/types';
+import { loadProfile } from '../../builder/profiles';
+import { isoAssetFolder } from '../../builder/render/pxe';
+import { buildInputs, requireCloudInit } from '../build-inputs';
+import { readEnrollment, type EnrollmentFlags } from '../inputs/enrollment';
+import { readJoinMaterial, type JoinFlags } from '../inputs/join';
+import type { PxeFlags } from '../inputs/pxe';
+import { readUserScripts } from '../inputs/user-scripts';
+import { enrollmentFlagsOf, enrollmentOptions, joinFlagsOf, joinOptions, mirrorOption, type GlobalOptions } from '../options';
+import { writeDirectoryAtomically, writeFileAtomically } from '../output';
+import { PACKER_TEMPLATE_DIR } from '../package-files';
+import { checkPackerReady, runPacker } from '../packer-run';
+
+export interface BuildOptions {
+  profile: string;
+  profilesDir: string;
+  mirror?: MirrorPresetName;
+  /** The build goes to OUT/PROFILE/ (and OUT/PROFILE.tar.gz). */
+  out: string;
+  tar: boolean;
+  packer: boolean;
+  packerOnly?: string[];
+  agentUrl?: string;
+  pxe: PxeFlags;
+  userScripts?: string[];
+  join: JoinFlags;
+  enrollment: EnrollmentFlags;
+}
+
+export async function buildProfile(options: BuildOptions): Promise<void> {
+  const profile = loadProfile(options.profile, { dir: options.profilesDir, mirror: options.mirror });
+  const outDir = path.join(options.out, profile.name);
+  if (options.packerOnly && !options.packer) throw new UserError('--packer-only goes with --packer');
+  const packer = options.packer ? checkPackerReady(profile, options.packerOnly) : undefined;
+  const inputs = buildInputs(profile, {
+    join: readJoinMaterial(options.join),
+    enrollment: readEnrollment(options.enrollment),
+    agentUrl: options.agentUrl,
+    pxe: options.pxe,
+  });
+  if (options.userScripts?.length) requireCloudInit(inputs);
+  const files = renderBuild({ ...inputs, userScripts: readUserScripts(options.userScripts) });
+  // Rendered before anything is written, so a failure leaves the previous build and archive alone.
+  const archive = options.tar ? await renderTarGz(profile.name, files) : undefined;
+  writeDirectoryAtomically(outDir, files);
+  const manifest = JSON.parse(files.find((f) => f.name === 'manifest.json')!.content.toString('utf8')) as Manifest;
+  printBuildSummary(outDir, manifest, buildNotes(inputs, manifest, options.packer));
+  if (archive) {
+    const archivePath = path.join(options.out, `${profile.name}.tar.gz`);
+    writeFileAtomically(archivePath, archive, archiveMode(files));
+    process.stdout.write(`wrote ${archivePath}  ${archive.length} B  sha256 ${createHash('sha256').update(archive).digest('hex')}\n`);
+  }
+  if (packer) runPacker({ ...packer, profileName: profile.name, buildDir: path.resolve(outDir), templateDir: PACKER_TEMPLATE_DIR });
+}
+
+function printBuildSummary(outDir: string, manifest: Manifest, notes: readonly string[]): void {
+  process.stdout.write(`wrote ${outDir}\n`);
+  const width = Math.max(...manifest.files.map((file) => file.name.length));
+  for (const file of manifest.files) {
+    let limits = '';
+    if (isUserData(file.name) && file.userDataLimits) {
+      const fits = Object.entries(file.userDataLimits).map(([cloud, { fits }]) => `${cloud} ${fits ? 'fits' : 'too big'}`);
+      limits = `  (${fits.join(', ')})`;
+    }
+    process.stdout.write(`  ${file.name.padEnd(width)} ${String(file.size).padStart(9)} B  ${file.sha256.slice(0, 12)}${limits}\n`);
+  }
+  for (const note of notes) process.stdout.write(`${note}\n`);
+}
+
+/** What the user may want to do next with this build, one line each. */
+function buildNotes(inputs: BuildInputs, manifest: Manifest, baking: boolean): string[] {
+  const notes: string[] = [];
+  const tooBigForEc2 = manifest.files.some((f) => f.userDataLimits && !f.userDataLimits.ec2.fits);
+  // Stubs leave the agent out and fetch it by sha256. Ignition trusts only the system's CAs, so only a URL the
+  // user hosts serves its stub; cloud-init's can also fetch from the join endpoint the nodes enroll with.
+  const missingStubs = [
+    ...(bootsWithCloudInit(inputs.agentConfig) && !inputs.agentSource ? ['user-data-ROLE-stub.yaml'] : []),
+    ...(!ignitionStubSource(inputs.agentSource) ? ['ignition-ROLE-stub.json'] : []),
+  ];
+  if (tooBigForEc2 && missingStubs.length > 0) {
+    notes.push(`EC2 takes 16,384 B of user-data: add --agent-url URL (where you serve agent.js) for ${missingStubs.join(' and ')}, which fetch the agent and check its sha256`);
+  }
+  if (inputs.packer && !baking) notes.push(`bake an image with Packer: labimg build ${inputs.profileName} --packer`);
+  const pxe = inputs.pxe;
+  if (pxe?.base === undefined && pxe) notes.push("pxe/ holds each role's installer config; add --pxe-url URL (where you serve pxe/) for the boot.ipxe that installs from it");
+  if (pxe && !(pxe.image.netInstall.kernel && pxe.image.netInstall.initrd) && pxe.image.netInstall.iso) {
+    const iso = pxe.image.netInstall.iso;
+    notes.push(`PXE: serve casper/vmlinuz and casper/initrd, copied out of ${iso}, at ${pxe.base ?? 'PXE-URL'}/assets/${isoAssetFolder(iso)}/casper/`);
+  }
+  return notes;
+}
+
+export function addBuildCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {
+  return y.command(
+    'build <profile>',
+    'write everything a node of PROFILE needs into OUT/PROFILE/, atomically',
+    (c) =>
+      mirrorOption(c.positional('profile', { type: 'string', demandOption: true }))
+        .option('out', { type: 'string', default: 'out', describe: 'parent directory of the build' })
+        .option('tar', { type: 'boolean', default: false, describe: 'also write OUT/PROFILE.tar.gz, byte-identical for the same inputs' })
+        .option('packer', { type: 'boolean', default: false, describe: 'then bake the image with Packer (packer init where needed, packer build per base image)' })
+        .option('packer-only', { type: 'string', array: true, describe: 'with --packer: bake only these sources (qemu.cloud, amazon-ebs.ami)' })
+        .option('agent-url', { type: 'string', describe: 'where you serve agent.js: also write small user-data-ROLE-stub.yaml that fetches it (sha256-checked)' })
+        .option('pxe-url', { type: 'string', describe: "where you serve the build's pxe/ folder: also write pxe/nodes/ROLE/boot.ipxe, which installs from there" })
+        .option('user-script', { type: 'string', array: true, describe: 'your own shell script, run once per instance before the agent starts: also write user-data-ROLE.mime (multipart, as cloud-init make-mime) carrying it' })
+        .option('ssh-authorized-keys', { type: 'string', describe: 'authorized_keys file: who may log in (as the distro user, key only) to machines the pxe/ files install' })
+        .options(joinOptions)
+        .options(enrollmentOptions),
+    (argv) =>
+      buildProfile({
+        profile: argv.profile,
+        profilesDir: argv.profiles,
+        mirror: argv.mirror,
+        out: argv.out,
+        tar: argv.tar,
+        packer: argv.packer,
+        packerOnly: argv.packerOnly,
+        agentUrl: argv.agentUrl,
+        pxe: { pxeUrl: argv.pxeUrl, sshAuthorizedKeys: argv.sshAuthorizedKeys },
+        userScripts: argv.userScript,
+        join: joinFlagsOf(argv),
+        enrollment: enrollmentFlagsOf(argv),
+      }),
+  );
+}

@@ -1,0 +1,145 @@
+/**
+ * `labimg pool create | token-create | token-revoke | list`: pools and their enrollment tokens, on the
+ * endpoint's store. A token is printed once, alone on stdout, and stored only as a hash.
+ */
+import type { Argv } from 'yargs';
+import type { Role } from '../../contract/agent-config';
+import { POOL_NAME_MAX, POOL_NAME_PATTERN } from '../../contract/endpoint-api';
+import { UserError } from '../../contract/errors';
+import { renderUserData, ROLES } from '../../builder/build';
+import { compileAgentConfig } from '../../builder/compile';
+import { loadProfile } from '../../builder/profiles';
+import { buildInputs, requireCloudInit } from '../build-inputs';
+import { withRegistry } from '../endpoint-store';
+import { parseDuration } from '../inputs/duration';
+import { checkEndpointUrl } from '../inputs/enrollment';
+import { storeOptions, type GlobalOptions } from '../options';
+import { writeFileAtomically } from '../output';
+
+type StoreArgs = Parameters<typeof withRegistry>[0];
+
+function checkPoolName(name: string): void {
+  if (name.length > POOL_NAME_MAX || !new RegExp(POOL_NAME_PATTERN).test(name)) {
+    throw new UserError(`pool name "${name}": expected a DNS label (lowercase letters, digits and "-", at most 63)`);
+  }
+}
+
+export interface CreatePoolOptions {
+  name: string;
+  profile: string;
+  profilesDir: string;
+  ttl?: string;
+  /** With userData: the URL nodes reach the endpoint at. */
+  endpoint?: string;
+  /** Also write this role's user-data for the pool to this file (0600: it holds the token). */
+  userData?: string;
+  role: Role;
+}
+
+export async function createPool(store: StoreArgs, options: CreatePoolOptions): Promise<void> {
+  checkPoolName(options.name);
+  const ttlMs = options.ttl === undefined ? undefined : parseDuration(options.ttl, '--ttl');
+  const { userData } = options;
+  if (userData !== undefined && options.endpoint === undefined) throw new UserError('--user-data needs --endpoint: the URL nodes reach `labimg serve` at');
+  const url = options.endpoint === undefined ? undefined : checkEndpointUrl(options.endpoint);
+  // Checked before anything is stored, so a bad profile leaves no pool behind.
+  const profile = loadProfile(options.profile, { dir: options.profilesDir });
+  compileAgentConfig(profile);
+  await withRegistry(store, async (registry, opened) => {
+    const { caFingerprintOf, loadOrCreateCa } = await import('../../endpoint/pki');
+    const { ca } = await loadOrCreateCa(opened);
+    const caFingerprint = caFingerprintOf(ca.certPem);
+    await registry.createPool(options.name, options.profile);
+    const { record, token } = await registry.createToken(options.name, ttlMs);
+    if (userData !== undefined && url !== undefined) {
+      const inputs = buildInputs(profile, { enrollment: { url, caFingerprint, pool: options.name, token } });
+      requireCloudInit(inputs);
+      writeFileAtomically(userData, renderUserData(inputs, options.role).content, 0o600);
+      process.stderr.write(`wrote ${userData} (${options.role}; mode 0600, it holds the token)\n`);
+    }
+    process.stderr.write(`pool ${options.name} (profile ${options.profile}); enrollment token ${record.id}${record.expiresAt ? `, expires ${record.expiresAt}` : ''}\n`);
+    process.stderr.write(`endpoint CA fingerprint ${caFingerprint}\n`);
+    // The token alone on stdout, so scripts can capture it; it is not shown again.
+    process.stdout.write(`${token}\n`);
+  });
+}
+
+export async function createToken(store: StoreArgs, pool: string, ttl?: string): Promise<void> {
+  const ttlMs = ttl === undefined ? undefined : parseDuration(ttl, '--ttl');
+  await withRegistry(store, async (registry) => {
+    const { record, token } = await registry.createToken(pool, ttlMs);
+    process.stderr.write(`enrollment token ${record.id} for pool ${pool}${record.expiresAt ? `, expires ${record.expiresAt}` : ''}\n`);
+    process.stdout.write(`${token}\n`);
+  });
+}
+
+export async function revokeToken(store: StoreArgs, id: string): Promise<void> {
+  await withRegistry(store, async (registry) => {
+    const record = await registry.revokeToken(id);
+    process.stdout.write(`revoked enrollment token ${record.id} of pool ${record.pool}\n`);
+  });
+}
+
+export async function listPools(store: StoreArgs, options: { json: boolean }): Promise<void> {
+  await withRegistry(store, async (registry) => {
+    const tokens = await registry.tokens();
+    const rows = (await registry.pools()).map((p) => ({
+      ...p,
+      tokens: tokens.filter((t) => t.pool === p.name).map(({ secretSha256: _hash, ...shown }) => shown),
+    }));
+    if (options.json) {
+      process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+      return;
+    }
+    if (rows.length === 0) process.stdout.write('no pools yet; `labimg pool create NAME --profile P` makes one\n');
+    const now = Date.now();
+    for (const p of rows) {
+      process.stdout.write(`${p.name}  profile ${p.profile}  created ${p.createdAt}\n`);
+      for (const t of p.tokens) {
+        const state = t.revokedAt
+          ? `revoked ${t.revokedAt}`
+          : t.expiresAt && Date.parse(t.expiresAt) <= now
+            ? `expired ${t.expiresAt}`
+            : t.expiresAt
+              ? `valid until ${t.expiresAt}`
+              : 'valid, no expiry';
+        process.stdout.write(`  token ${t.id}  ${state}\n`);
+      }
+    }
+  });
+}
+
+export function addPoolCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {
+  return y.command('pool <command>', 'create pools and manage their enrollment tokens', (pool) =>
+    pool
+      .options(storeOptions)
+      .command(
+        'create <name>',
+        'create a pool and print its first enrollment token (shown once)',
+        (c) =>
+          c
+            .positional('name', { type: 'string', demandOption: true })
+            .option('profile', { type: 'string', demandOption: true, describe: "profile the pool's nodes are built from" })
+            .option('ttl', { type: 'string', describe: 'token lifetime (30m, 24h, 7d); no expiry when absent' })
+            .option('endpoint', { type: 'string', describe: 'URL nodes reach the endpoint at, for --user-data' })
+            .option('user-data', { type: 'string', describe: "also write the pool's user-data (mode 0600) to this file" })
+            .option('role', { choices: ROLES, default: 'worker' as Role, describe: 'role of the --user-data' }),
+        (argv) =>
+          createPool(argv, { name: argv.name, profile: argv.profile, profilesDir: argv.profiles, ttl: argv.ttl, endpoint: argv.endpoint, userData: argv['user-data'], role: argv.role }),
+      )
+      .command(
+        'token-create <pool>',
+        'print a new enrollment token for a pool (shown once)',
+        (c) => c.positional('pool', { type: 'string', demandOption: true }).option('ttl', { type: 'string', describe: 'token lifetime (30m, 24h, 7d)' }),
+        (argv) => createToken(argv, argv.pool, argv.ttl),
+      )
+      .command(
+        'token-revoke <id>',
+        'revoke an enrollment token by its id (the part before the dot)',
+        (c) => c.positional('id', { type: 'string', demandOption: true }),
+        (argv) => revokeToken(argv, argv.id),
+      )
+      .command('list', 'list pools and their enrollment tokens (ids only)', (c) => c.option('json', { type: 'boolean', default: false }), (argv) => listPools(argv, { json: argv.json }))
+      .demandCommand(1, 'name a pool command: create, token-create, token-revoke, list'),
+  );
+}

@@ -1,0 +1,43 @@
+/** `labimg render P --role R`: one role's cloud-init user-data on stdout. */
+import type { Argv } from 'yargs';
+import type { Role } from '../../contract/agent-config';
+import { renderUserData } from '../../builder/build';
+import type { MirrorPresetName } from '../../builder/mirrors/types';
+import { loadProfile } from '../../builder/profiles';
+import { buildInputs, requireCloudInit } from '../build-inputs';
+import { readEnrollment, type EnrollmentFlags } from '../inputs/enrollment';
+import { readJoinMaterial, type JoinFlags } from '../inputs/join';
+import { enrollmentFlagsOf, enrollmentOptions, joinFlagsOf, joinOptions, mirrorOption, roleOption, type GlobalOptions } from '../options';
+
+export interface RenderOptions {
+  profile: string;
+  profilesDir: string;
+  mirror?: MirrorPresetName;
+  role: Role;
+  join: JoinFlags;
+  enrollment: EnrollmentFlags;
+}
+
+export function printUserData(options: RenderOptions): void {
+  const profile = loadProfile(options.profile, { dir: options.profilesDir, mirror: options.mirror });
+  const inputs = buildInputs(profile, { join: readJoinMaterial(options.join), enrollment: readEnrollment(options.enrollment) });
+  requireCloudInit(inputs);
+  process.stdout.write(renderUserData(inputs, options.role).content);
+}
+
+export function addRenderCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {
+  return y.command(
+    'render <profile>',
+    'print the cloud-init user-data for one role',
+    (c) => mirrorOption(roleOption(c.positional('profile', { type: 'string', demandOption: true }))).options(joinOptions).options(enrollmentOptions),
+    (argv) =>
+      printUserData({
+        profile: argv.profile,
+        profilesDir: argv.profiles,
+        mirror: argv.mirror,
+        role: argv.role,
+        join: joinFlagsOf(argv),
+        enrollment: enrollmentFlagsOf(argv),
+      }),
+  );
+}

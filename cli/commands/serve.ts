@@ -1,0 +1,86 @@
+/** `labimg serve`: the join endpoint (enrollment, join material, reports, the fleet page) and PXE by MAC address. */
+import type { Argv } from 'yargs';
+import { UserError } from '../../contract/errors';
+import { pxeCatalog } from '../../builder/pxe-catalog';
+import { loadPxeGroups } from '../../builder/pxe-groups';
+import { consoleLog } from '../../endpoint/log';
+import type { StoreOptions } from '../../endpoint/store/open';
+import { storeOptions, storeOptionsOf, type GlobalOptions } from '../options';
+import { readAgentBundle } from '../package-files';
+
+interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export function parseListen(text: string, flag = '--listen', example = '0.0.0.0:8443'): ListenAddress {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:]*)):([0-9]{1,5})$/.exec(text);
+  const port = Number(match?.[3]);
+  if (!match || port > 65535) throw new UserError(`${flag}: expected HOST:PORT such as ${example}, got "${text}"`);
+  return { host: match[1] ?? (match[2] || '0.0.0.0'), port };
+}
+
+export interface ServeOptions {
+  store: StoreOptions;
+  listen: string;
+  /** Extra DNS names or IPs for the server certificate. */
+  names?: string[];
+  profilesDir: string;
+  pxeGroups?: string;
+  pxeListen: string;
+  pxeAssets?: string;
+}
+
+/** Runs the endpoint until SIGTERM or SIGINT. */
+export async function serve(options: ServeOptions): Promise<void> {
+  const { host, port } = parseListen(options.listen);
+  const { pxeGroups: groupsFile, pxeAssets: assetsDir } = options;
+  if (assetsDir !== undefined && groupsFile === undefined) throw new UserError('--pxe-assets needs --pxe-groups: PXE is served only for the machines a group file names');
+  // Checked before the endpoint starts: a bad group file or profile stops it with every problem listed.
+  const pxe =
+    groupsFile === undefined
+      ? undefined
+      : {
+          catalog: pxeCatalog({ groups: loadPxeGroups(groupsFile, options.profilesDir), profilesDir: options.profilesDir, agentBundle: readAgentBundle(), ...(assetsDir !== undefined ? { assetsDir } : {}) }),
+          ...parseListen(options.pxeListen, '--pxe-listen', '0.0.0.0:8080'),
+        };
+  const log = consoleLog();
+  const { startEndpoint } = await import('../../endpoint/serve');
+  const endpoint = await startEndpoint({ ...options.store, host, port, names: options.names, log, agentBundle: readAgentBundle(), pxe });
+  log.info(`labimg endpoint listening on ${endpoint.url}`);
+  if (endpoint.pxeUrl) log.info(`PXE on ${endpoint.pxeUrl}/ (point iPXE at ${endpoint.pxeUrl}/boot.ipxe)`);
+  log.info(`CA fingerprint ${endpoint.caFingerprint}${endpoint.caCreated ? ' (new CA, made on this first start)' : ''}`);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info(`${signal}: shutting down`);
+      void endpoint.close().then(resolve);
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}
+
+export function addServeCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {
+  return y.command(
+    'serve',
+    'run the join endpoint: enrollment, join material, reports, fleet page, PXE',
+    (c) =>
+      c
+        .options(storeOptions)
+        .option('listen', { type: 'string', default: '0.0.0.0:8443', describe: 'address and port to listen on' })
+        .option('name', { type: 'string', array: true, describe: 'extra DNS name or IP for the server certificate' })
+        .option('pxe-groups', { type: 'string', describe: 'YAML file mapping MAC addresses to profile, role and pool: serve PXE installs under /pxe/' })
+        .option('pxe-listen', { type: 'string', default: '0.0.0.0:8080', describe: 'plain-HTTP address and port iPXE reaches /pxe/ at (with --pxe-groups)' })
+        .option('pxe-assets', { type: 'string', describe: 'folder served as /pxe/assets/ (installer kernels copied out of ISOs)' }),
+    (argv) =>
+      serve({
+        store: storeOptionsOf(argv),
+        listen: argv.listen,
+        names: argv.name,
+        profilesDir: argv.profiles,
+        pxeGroups: argv['pxe-groups'],
+        pxeListen: argv['pxe-listen'],
+        pxeAssets: argv['pxe-assets'],
+      }),
+  );
+}

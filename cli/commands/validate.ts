@@ -1,0 +1,42 @@
+/** `labimg validate [P|FILE ...]`: every problem of each profile, with its file, line and field. */
+import type { Argv } from 'yargs';
+import { compileAgentConfig } from '../../builder/compile';
+import type { MirrorPresetName } from '../../builder/mirrors/types';
+import { formatFindings, listProfiles, loadProfile, ProfileError } from '../../builder/profiles';
+import { mirrorOption, type GlobalOptions } from '../options';
+
+export interface ValidateOptions {
+  /** Profile names or files; every buildable profile when empty. */
+  refs: readonly string[];
+  profilesDir: string;
+  mirror?: MirrorPresetName;
+}
+
+/** Checks each profile; false when any has a problem (each printed to stderr). */
+export function validateProfiles(options: ValidateOptions): boolean {
+  // Abstract profiles are incomplete by design; they are checked through the profiles that extend them.
+  const refs = options.refs.length > 0 ? options.refs : listProfiles(options.profilesDir).filter((p) => !p.abstract).map((p) => p.name);
+  let valid = true;
+  for (const ref of refs) {
+    try {
+      compileAgentConfig(loadProfile(ref, { dir: options.profilesDir, mirror: options.mirror }));
+      process.stdout.write(`ok  ${ref}\n`);
+    } catch (error) {
+      if (!(error instanceof ProfileError)) throw error;
+      valid = false;
+      process.stderr.write(`${formatFindings(error.findings)}\n`);
+    }
+  }
+  return valid;
+}
+
+export function addValidateCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {
+  return y.command(
+    'validate [refs..]',
+    'check profiles (all of them when none is named); exits 1 with every problem found',
+    (c) => mirrorOption(c.positional('refs', { type: 'string', array: true, describe: 'profile names or YAML files' })),
+    (argv) => {
+      if (!validateProfiles({ refs: argv.refs ?? [], profilesDir: argv.profiles, mirror: argv.mirror })) process.exitCode = 1;
+    },
+  );
+}

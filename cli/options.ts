@@ -1,0 +1,53 @@
+/** Flags several commands share, declared once: yargs options, and how their values become typed inputs. */
+import type { Argv } from 'yargs';
+import type { Role } from '../contract/agent-config';
+import { ROLES } from '../builder/build';
+import { MIRROR_PRESET_NAMES } from '../builder/mirrors/types';
+import type { StoreOptions } from '../endpoint/store/open';
+import type { EnrollmentFlags } from './inputs/enrollment';
+import type { JoinFlags } from './inputs/join';
+
+/** Options every command takes. */
+export interface GlobalOptions {
+  profiles: string;
+}
+
+export function mirrorOption<T>(y: Argv<T>) {
+  return y.option('mirror', { choices: MIRROR_PRESET_NAMES, describe: "fetch everything from this mirror preset instead of the profile's `mirror` (labimg mirrors lists them)" });
+}
+
+export function roleOption<T>(y: Argv<T>) {
+  return y.option('role', { choices: ROLES, default: 'control-plane' as Role, describe: 'what the node does in the cluster' });
+}
+
+export const joinOptions = {
+  'join-api-server': { type: 'string', describe: 'worker join: API server HOST:PORT, as `kubeadm init` prints it' },
+  'join-ca-cert-hash': { type: 'string', array: true, describe: 'worker join: sha256:<hex> CA public key hash' },
+  'join-token-file': { type: 'string', describe: 'worker join: file holding the bootstrap token (never on the command line)' },
+} as const;
+
+export function joinFlagsOf(argv: { joinApiServer?: string; joinCaCertHash?: string[]; joinTokenFile?: string }): JoinFlags {
+  return { joinApiServer: argv.joinApiServer, joinCaCertHash: argv.joinCaCertHash, joinTokenFile: argv.joinTokenFile };
+}
+
+export const enrollmentOptions = {
+  endpoint: { type: 'string', describe: 'join endpoint URL (https://HOST:PORT of `labimg serve`)' },
+  'endpoint-ca-fingerprint': { type: 'string', describe: 'the endpoint CA fingerprint `labimg serve` prints (sha256:<hex>)' },
+  pool: { type: 'string', describe: 'the pool the nodes enroll into' },
+  'enrollment-token-file': { type: 'string', describe: "file holding the pool's enrollment token (never on the command line)" },
+} as const;
+
+export function enrollmentFlagsOf(argv: { endpoint?: string; endpointCaFingerprint?: string; pool?: string; enrollmentTokenFile?: string }): EnrollmentFlags {
+  return { endpoint: argv.endpoint, endpointCaFingerprint: argv.endpointCaFingerprint, pool: argv.pool, enrollmentTokenFile: argv.enrollmentTokenFile };
+}
+
+/** Where the endpoint keeps its state: serve, pool, nodes and audit work on the same store. */
+export const storeOptions = {
+  data: { type: 'string', default: 'labimg-endpoint', describe: 'data directory (file store; the CA lives in the store)' },
+  etcd: { type: 'string', array: true, describe: 'etcd client URL(s): keep state in etcd so several replicas can serve one fleet' },
+  'etcd-prefix': { type: 'string', default: 'labimg/', describe: 'key prefix in etcd' },
+} as const;
+
+export function storeOptionsOf(argv: { data: string; etcd?: string[]; 'etcd-prefix': string }): StoreOptions {
+  return { data: argv.data, etcd: argv.etcd, etcdPrefix: argv['etcd-prefix'] };
+}
