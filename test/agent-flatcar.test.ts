@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import type { NodeConfig } from '../contract/agent-config';
-import { CONTAINERD_DROP_IN } from '../agent/steps/containerd-drop-in';
+import { containerd } from '../agent/runtime/containerd';
 import { KUBEADM_DROP_IN, KUBELET_UNIT } from '../agent/kube/kubelet-unit';
 import { FakeMachine, fixture, flatcarConfig, isQuery, kubernetesBinaryStandIn, type AgentRun } from './helpers/agent-machine';
 import { agentState, documentOfKind, kubeadmDocuments } from './helpers/agent-scenario';
@@ -73,7 +73,7 @@ test('no package manager, no download and nothing under /usr: the binaries Ignit
 
 test("containerd reads the agent's config through a drop-in, with SystemdCgroup and the profile's pause image", (t) => {
   const { machine, changes } = ignited;
-  t.is(machine.read(CONTAINERD_DROP_IN), '# Managed by labimg-agent: changes here are replaced on the next run.\n[Service]\nEnvironment=CONTAINERD_CONFIG=/etc/containerd/config.toml\n');
+  t.is(machine.read(containerd.configDropIn.path), '# Managed by labimg-agent: changes here are replaced on the next run.\n[Service]\nEnvironment=CONTAINERD_CONFIG=/etc/containerd/config.toml\n');
   const config = parseToml(machine.read('/etc/containerd/config.toml') ?? '') as Record<string, any>;
   const cri = config.plugins['io.containerd.grpc.v1.cri'];
   t.is(config.version, 2);
