@@ -39,8 +39,10 @@ function repositories(profile: Profile): Repository[] {
     if (kind === 'deb') {
       repository.suite = repo.suite;
       repository.components = [...(repo.components ?? [])];
-    } else if (repo.exclude) {
-      repository.exclude = [...repo.exclude];
+    } else {
+      if (repo.exclude) repository.exclude = [...repo.exclude];
+      if (repo.repoGpgCheck !== undefined) repository.repoGpgCheck = repo.repoGpgCheck;
+      if (repo.file !== undefined) repository.file = repo.file;
     }
     return repository;
   });

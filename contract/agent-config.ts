@@ -87,6 +87,17 @@ export interface Repository {
   components?: string[];
   /** rpm only: packages excluded from normal updates (installed with --disableexcludes=<id>). */
   exclude?: string[];
+  /**
+   * rpm only: check the signature of the repository's metadata (repo_gpgcheck). NVIDIA's own repository file
+   * sets it, with gpgcheck off, because EL7's rpm cannot verify the subkey its packages are signed with.
+   */
+  repoGpgCheck?: boolean;
+  /**
+   * rpm only: the .repo file under /etc/yum.repos.d it is written to, without ".repo"; the id when absent.
+   * Repositories naming the same file are written together and replace it whole: how a profile replaces the
+   * distro's own repositories (CentOS-Base.repo) once the mirrors they name are gone.
+   */
+  file?: string;
 }
 
 /** A package at an exact version string in the distro's own format (rpm "1.23.3-0", deb "1.23.3-00"). */

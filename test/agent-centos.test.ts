@@ -97,7 +97,8 @@ test('step 5: yum repositories for Docker CE, Kubernetes (Aliyun, kube packages 
   );
   // $basearch stays for yum to expand, as in Docker's own repo file.
   t.regex(machine.read('/etc/yum.repos.d/docker-ce.repo') ?? '', /^baseurl=https:\/\/mirrors\.aliyun\.com\/docker-ce\/linux\/centos\/7\/\$basearch\/stable$/m);
-  t.regex(machine.read('/etc/yum.repos.d/nvidia-container-toolkit.repo') ?? '', /^gpgcheck=1$/m);
+  // NVIDIA's own repository file: EL7's rpm cannot check its packages' subkey signatures, yum checks the metadata's.
+  t.regex(machine.read('/etc/yum.repos.d/nvidia-container-toolkit.repo') ?? '', /^gpgcheck=0\nrepo_gpgcheck=1$/m);
   t.is(cpuProfile.machine.read('/etc/yum.repos.d/nvidia-container-toolkit.repo'), undefined);
 });
 

@@ -40,7 +40,7 @@ test('centos-gpu with a GPU: every lab step, each with its commands and files', 
   t.deepEqual(runs(step('kernel-modules')), [['modprobe', 'overlay'], ['modprobe', 'br_netfilter']]);
   t.deepEqual(runs(step('sysctls')), [['sysctl', '--system']]);
   t.deepEqual(writes(step('yum-repos')).map((w) => w.path), [
-    '/etc/yum.repos.d/kubernetes.repo', '/etc/yum.repos.d/docker-ce.repo', '/etc/yum.repos.d/epel.repo',
+    '/etc/yum.repos.d/CentOS-Base.repo', '/etc/yum.repos.d/kubernetes.repo', '/etc/yum.repos.d/docker-ce.repo', '/etc/yum.repos.d/epel.repo',
     '/etc/yum.repos.d/cuda.repo', '/etc/yum.repos.d/nvidia-container-toolkit.repo',
   ]);
   // The simulated fresh host has every listed stale package; a real run removes only those installed.
@@ -68,12 +68,21 @@ test('centos-gpu with a GPU: every lab step, each with its commands and files', 
     ['create', '-f', 'https://raw.githubusercontent.com/projectcalico/calico/v3.25.2/manifests/tigera-operator.yaml'],
     ['create', '-f', '/etc/labimg/calico-installation.yaml'],
   ]);
-  // The device plugin's manifest, then the nvidia RuntimeClass, restricted to nodes with the GPU labels.
+  // The device plugin's manifest alone: dockershim refuses any runtime handler but its own, so no RuntimeClass.
   t.deepEqual(runs(step('gpu-device-plugin')).map((argv) => argv.slice(3)), [
     ['create', '-f', 'https://raw.githubusercontent.com/NVIDIA/k8s-device-plugin/v0.17.1/deployments/static/nvidia-device-plugin.yml'],
+  ]);
+  t.deepEqual(writes(step('gpu-device-plugin')), []);
+});
+
+test('on containerd the control plane adds the nvidia RuntimeClass, restricted to nodes with the GPU labels', async (t) => {
+  const plan = await planAgent(profileConfig('ubuntu2404-gpu'), controlPlane, { gpu: true });
+  const step = plan.find((s) => s.id === 'gpu-device-plugin');
+  t.deepEqual(runs(step).map((argv) => argv.slice(3)), [
+    ['create', '-f', 'https://raw.githubusercontent.com/NVIDIA/k8s-device-plugin/v0.17.4/deployments/static/nvidia-device-plugin.yml'],
     ['create', '-f', '/etc/labimg/runtimeclass-nvidia.yaml'],
   ]);
-  const runtimeClass = writes(step('gpu-device-plugin'))[0];
+  const runtimeClass = writes(step)[0];
   t.like(runtimeClass, { path: '/etc/labimg/runtimeclass-nvidia.yaml', mode: 0o644 });
   t.deepEqual(load(runtimeClass?.content ?? ''), {
     apiVersion: 'node.k8s.io/v1',

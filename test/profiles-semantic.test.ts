@@ -34,6 +34,30 @@ interface Case {
 
 const cases: Case[] = [
   {
+    title: 'a deb repository that names a .repo file',
+    profile: changed('ubuntu', (p) => {
+      p.repositories.kubernetes!.file = 'sources';
+    }),
+    path: ['repositories', 'kubernetes', 'file'],
+    message: 'is for rpm repositories; each deb repository gets its own list file',
+  },
+  {
+    title: 'a deb repository with repoGpgCheck',
+    profile: changed('ubuntu', (p) => {
+      p.repositories.kubernetes!.repoGpgCheck = true;
+    }),
+    path: ['repositories', 'kubernetes', 'repoGpgCheck'],
+    message: "is for rpm repositories; apt always checks the signature of a repository's Release file",
+  },
+  {
+    title: 'repoGpgCheck without a key',
+    profile: changed('centos-gpu', (p) => {
+      p.repositories['nvidia-container-toolkit']!.gpgKeys = [];
+    }),
+    path: ['repositories', 'nvidia-container-toolkit', 'gpgKeys'],
+    message: 'is empty but repoGpgCheck is on: list the key that signs the repository metadata',
+  },
+  {
     title: 'a yum.kubernetes.io repository',
     profile: changed('centos', (p) => {
       p.repositories.kubernetes!.baseUrl = 'https://yum.kubernetes.io/repos/kubernetes-el7-x86_64';

@@ -1,8 +1,13 @@
 /**
  * GPU part of the lab (control plane): the device plugin DaemonSet (NVIDIA's, or HAMi's vGPU one) that makes
- * `nvidia.com/gpu` schedulable, and the RuntimeClass `nvidia` for pods that name the NVIDIA runtime
- * rather than rely on it being the default. Cluster-wide, so created once from the control plane even when
- * the control plane itself has no GPU.
+ * `nvidia.com/gpu` schedulable, and, on containerd, the RuntimeClass `nvidia` for pods that name the NVIDIA
+ * runtime rather than rely on it being the default. Cluster-wide, so created once from the control plane even
+ * when the control plane itself has no GPU.
+ *
+ * Not on Docker: dockershim (Kubernetes <= 1.23) refuses every runtime handler but its own, so each pod naming
+ * the class would fail at sandbox creation ("RuntimeHandler %q not supported", pkg/kubelet/dockershim/
+ * docker_sandbox.go at v1.23.0; checked 2026-12-02). Nothing is lost: on a GPU node the switch makes nvidia
+ * Docker's default runtime, which is what every pod there runs under.
  */
 import { PATHS } from '../../contract/node-paths';
 import { renderNvidiaRuntimeClass } from '../kube/runtime-class';
@@ -11,8 +16,9 @@ import { isControlPlane } from './step';
 
 export const gpuDevicePlugin = manifestsStep({
   id: 'gpu-device-plugin',
-  title: 'Install the GPU device plugin and the nvidia RuntimeClass',
+  title: 'Install the GPU device plugin and, on containerd, the nvidia RuntimeClass',
   applies: (ctx) => isControlPlane(ctx) && ctx.config.gpu?.vendor === 'nvidia',
   manifests: (ctx) => ctx.config.gpu?.devicePlugin?.manifests ?? [],
-  generated: (ctx) => [{ path: PATHS.nvidiaRuntimeClass, content: renderNvidiaRuntimeClass(ctx.config.gpu?.nodeLabels ?? {}) }],
+  generated: (ctx) =>
+    ctx.config.runtime.cri === 'containerd' ? [{ path: PATHS.nvidiaRuntimeClass, content: renderNvidiaRuntimeClass(ctx.config.gpu?.nodeLabels ?? {}) }] : [],
 });

@@ -1,54 +1,68 @@
 /**
- * Lab step 5 (RHEL family): package repositories as /etc/yum.repos.d/<id>.repo, e.g. the Kubernetes repo on
+ * Lab step 5 (RHEL family): package repositories as /etc/yum.repos.d/<file>.repo, e.g. the Kubernetes repo on
  * the Aliyun mirror. `exclude=` keeps kubelet/kubeadm/kubectl from moving on a routine `yum update`; the
  * install step lifts it with --disableexcludes.
+ *
+ * Repositories that name one file are written into it together and replace it whole. That is how an end-of-life
+ * distro's own repositories are replaced: CentOS 7's CentOS-Base.repo names mirrorlist.centos.org, which has no
+ * DNS record since 2024-07-01, and yum refuses to install anything while an enabled repository cannot be
+ * reached. This step runs before the first package is installed or removed.
  */
 import { OS_FAMILIES_ON_NODE } from '../../contract/os-families';
 import type { Repository } from '../../contract/agent-config';
-import { renderIni } from '../text/ini';
+import { renderIni, type IniSection } from '../text/ini';
 import { managedHeader } from '../text/managed-header';
 import type { Step, StepContext } from './step';
 
-export function yumRepoPath(repo: Repository): string {
-  return `/etc/yum.repos.d/${repo.id}.repo`;
+export interface YumRepoFile {
+  path: string;
+  content: string;
 }
 
-export function yumRepoContent(repo: Repository): string {
-  return (
-    managedHeader() +
-    renderIni({
-      [repo.id]: {
-        name: repo.name,
-        baseurl: repo.baseUrl,
-        enabled: 1,
-        gpgcheck: repo.gpgCheck ? 1 : 0,
-        // yum splits gpgkey= on whitespace; one line stays readable in `yum repolist -v`.
-        gpgkey: repo.gpgKeys.length > 0 ? repo.gpgKeys.join(' ') : undefined,
-        exclude: repo.exclude && repo.exclude.length > 0 ? repo.exclude.join(' ') : undefined,
-      },
-    })
-  );
+function section(repo: Repository): IniSection {
+  return {
+    name: repo.name,
+    baseurl: repo.baseUrl,
+    enabled: 1,
+    gpgcheck: repo.gpgCheck ? 1 : 0,
+    repo_gpgcheck: repo.repoGpgCheck === undefined ? undefined : repo.repoGpgCheck ? 1 : 0,
+    // yum splits gpgkey= on whitespace; one line stays readable in `yum repolist -v`.
+    gpgkey: repo.gpgKeys.length > 0 ? repo.gpgKeys.join(' ') : undefined,
+    exclude: repo.exclude && repo.exclude.length > 0 ? repo.exclude.join(' ') : undefined,
+  };
 }
 
-function rpmRepos(ctx: StepContext): Repository[] {
-  return ctx.config.repositories.filter((r) => r.kind === 'rpm');
+/** The .repo files the repositories make, in the order each file is first named. */
+export function yumRepoFiles(repos: readonly Repository[]): YumRepoFile[] {
+  const byFile = new Map<string, Repository[]>();
+  for (const repo of repos) {
+    const file = repo.file ?? repo.id;
+    byFile.set(file, [...(byFile.get(file) ?? []), repo]);
+  }
+  return [...byFile].map(([file, members]) => ({
+    path: `/etc/yum.repos.d/${file}.repo`,
+    content: managedHeader() + renderIni(Object.fromEntries(members.map((repo) => [repo.id, section(repo)]))),
+  }));
+}
+
+function rpmRepoFiles(ctx: StepContext): YumRepoFile[] {
+  return yumRepoFiles(ctx.config.repositories.filter((r) => r.kind === 'rpm'));
 }
 
 export const yumRepos: Step = {
   id: 'yum-repos',
   phase: 'bake',
   title: 'Configure yum repositories',
-  applies: (ctx) => OS_FAMILIES_ON_NODE[ctx.config.os.family].packageFormat === 'rpm' && rpmRepos(ctx).length > 0,
+  applies: (ctx) => OS_FAMILIES_ON_NODE[ctx.config.os.family].packageFormat === 'rpm' && rpmRepoFiles(ctx).length > 0,
 
   async check(ctx) {
-    for (const repo of rpmRepos(ctx)) if ((await ctx.host.readFile(yumRepoPath(repo))) !== yumRepoContent(repo)) return false;
+    for (const file of rpmRepoFiles(ctx)) if ((await ctx.host.readFile(file.path)) !== file.content) return false;
     return true;
   },
 
   async apply(ctx) {
-    for (const repo of rpmRepos(ctx)) {
-      const wanted = yumRepoContent(repo);
-      if ((await ctx.host.readFile(yumRepoPath(repo))) !== wanted) await ctx.host.writeFile(yumRepoPath(repo), wanted, 0o644);
+    for (const file of rpmRepoFiles(ctx)) {
+      if ((await ctx.host.readFile(file.path)) !== file.content) await ctx.host.writeFile(file.path, file.content, 0o644);
     }
   },
 };

@@ -69,6 +69,8 @@ class Rewriter {
   }
 
   url(url: string, path: PathSegment[]): string {
+    // A file already on the node (a distro's own signing key) is no download.
+    if (url.startsWith('file:///')) return url;
     const host = hostOf(url);
     if (host !== undefined && this.fileHosts.has(host)) return url;
     const rule = this.files.find((candidate) => url.startsWith(candidate.from));

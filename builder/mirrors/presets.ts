@@ -9,7 +9,8 @@
  *
  * Layouts:
  * - Aliyun copies pkgs.k8s.io without the colons (kubernetes-new/core/stable/v1.35/rpm/), and docker-ce,
- *   libnvidia-container, nvidia-cuda, epel, rockylinux and the Ubuntu image trees as their upstreams lay them out.
+ *   libnvidia-container, nvidia-cuda, epel, rockylinux, the CentOS vault and the Ubuntu image trees as their upstreams
+ *   lay them out.
  * - npmmirror (run by Alibaba) serves the npm registry's tarballs at the same paths, so the Node runtime's
  *   sha256 does not change.
  * - registry.aliyuncs.com/google_containers holds kubeadm's images in one flat namespace, CoreDNS included:
@@ -56,6 +57,8 @@ const aliyunFiles: FileRule[] = [
   { from: 'https://developer.download.nvidia.com/compute/cuda/repos/', to: 'https://mirrors.aliyun.com/nvidia-cuda/', provider: ALIYUN },
   { from: 'https://dl.fedoraproject.org/pub/epel/', to: 'https://mirrors.aliyun.com/epel/', provider: ALIYUN },
   { from: 'https://dl.rockylinux.org/pub/rocky/', to: 'https://mirrors.aliyun.com/rockylinux/', provider: ALIYUN },
+  // CentOS's retired trees (7.9.2009/os/x86_64/...), as the seed lab's kickstart has always fetched them.
+  { from: 'https://vault.centos.org/', to: 'https://mirrors.aliyun.com/centos-vault/', provider: ALIYUN },
   { from: 'https://cloud-images.ubuntu.com/', to: 'https://mirrors.aliyun.com/ubuntu-cloud-images/', provider: ALIYUN },
   { from: 'https://releases.ubuntu.com/', to: 'https://mirrors.aliyun.com/ubuntu-releases/', provider: ALIYUN },
   { from: 'https://deb.debian.org/debian/', to: 'https://mirrors.aliyun.com/debian/', provider: ALIYUN },

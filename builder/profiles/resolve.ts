@@ -36,6 +36,8 @@ function repository(id: string, value: PlainValue | undefined): ProfileRepositor
   if (spec.suite !== undefined) repo.suite = spec.suite as string;
   if (spec.components !== undefined) repo.components = strings(spec.components);
   if (spec.exclude !== undefined) repo.exclude = strings(spec.exclude);
+  if (spec.repoGpgCheck !== undefined) repo.repoGpgCheck = spec.repoGpgCheck as boolean;
+  if (spec.file !== undefined) repo.file = spec.file as string;
   return repo;
 }
 

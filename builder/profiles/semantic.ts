@@ -223,6 +223,8 @@ function checkRepositoryFormat(profile: Profile, report: Report): void {
     const at = (field: string): PathSegment[] => ['repositories', id, field];
     if (repo.gpgCheck && repo.gpgKeys.length === 0) {
       report.add(at('gpgKeys'), 'is empty but gpgCheck is on: list the signing keys, or (for a trusted local mirror only) set gpgCheck: false');
+    } else if (repo.repoGpgCheck && repo.gpgKeys.length === 0) {
+      report.add(at('gpgKeys'), 'is empty but repoGpgCheck is on: list the key that signs the repository metadata');
     }
     const kind = repoKind(profile);
     // Where nothing installs packages, the repository itself is refused (checkKubernetesSource).
@@ -234,6 +236,8 @@ function checkRepositoryFormat(profile: Profile, report: Report): void {
       continue;
     }
     if (repo.exclude !== undefined) report.add(at('exclude'), 'is for rpm repositories; on apt, pin versions under packages instead');
+    if (repo.repoGpgCheck !== undefined) report.add(at('repoGpgCheck'), 'is for rpm repositories; apt always checks the signature of a repository\'s Release file');
+    if (repo.file !== undefined) report.add(at('file'), 'is for rpm repositories; each deb repository gets its own list file');
     const components = repo.components ?? [];
     if (repo.suite === undefined) {
       report.add(at('suite'), 'is required for deb repositories: a suite such as focal, or "/" for a flat repository such as pkgs.k8s.io');

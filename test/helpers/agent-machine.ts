@@ -148,7 +148,7 @@ export class FakeMachine {
       this.write('/sys/bus/pci/devices/0000:00:1e.0/vendor', '0x10de\n');
       this.write('/sys/bus/pci/devices/0000:00:1e.0/class', '0x030200\n');
     }
-    if (config.os.family === 'rhel') this.layOutCentos();
+    if (config.os.family === 'rhel') this.layOutRhel();
     else if (config.os.family === 'debian') this.layOutUbuntu();
     else this.layOutFlatcar();
     this.write('/etc/labimg/agent.json', `${JSON.stringify(config, null, 2)}\n`);
@@ -156,9 +156,20 @@ export class FakeMachine {
     if (this.options.secrets) this.write('/etc/labimg/secrets.json', `${JSON.stringify(this.options.secrets)}\n`, 0o600);
   }
 
-  /** CentOS 7 as installed: swap on, firewalld running, SELinux enforcing, the distro's old docker package. */
-  private layOutCentos(): void {
-    this.write('/etc/os-release', 'NAME="CentOS Linux"\nVERSION="7 (Core)"\nID="centos"\nID_LIKE="rhel fedora"\nVERSION_ID="7"\nPRETTY_NAME="CentOS Linux 7 (Core)"\n');
+  /**
+   * CentOS 7 (or Rocky Linux 9) as installed: swap on, firewalld running, SELinux enforcing, the distro's old
+   * docker package. CentOS 7 keeps the repositories centos-release 7.9.2009 ships (CentOS-Base.repo, whose
+   * mirrorlist.centos.org is gone) and the key they are signed with.
+   */
+  private layOutRhel(): void {
+    const { os: target } = this.options.config;
+    if (target.id === 'rocky') {
+      this.write('/etc/os-release', `NAME="Rocky Linux"\nVERSION="${target.versionId}"\nID="rocky"\nID_LIKE="rhel centos fedora"\nVERSION_ID="${target.versionId}"\nPRETTY_NAME="Rocky Linux ${target.versionId}"\n`);
+    } else {
+      this.write('/etc/os-release', 'NAME="CentOS Linux"\nVERSION="7 (Core)"\nID="centos"\nID_LIKE="rhel fedora"\nVERSION_ID="7"\nPRETTY_NAME="CentOS Linux 7 (Core)"\n');
+      this.write('/etc/yum.repos.d/CentOS-Base.repo', fs.readFileSync(path.join(FIXTURES, 'CentOS-Base.repo'), 'utf8'));
+      this.write('/etc/pki/rpm-gpg/RPM-GPG-KEY-CentOS-7', '-----BEGIN PGP PUBLIC KEY BLOCK-----\n(the stand-in machine\'s copy of CentOS 7 Official Signing Key)\n-----END PGP PUBLIC KEY BLOCK-----\n');
+    }
     this.write('/etc/fstab', '/dev/mapper/centos-root /     xfs  defaults 0 0\nUUID=1b2c /boot xfs defaults 0 0\n/dev/mapper/centos-swap swap  swap defaults 0 0\n');
     this.write('/proc/swaps', 'Filename\tType\tSize\tUsed\tPriority\n/dev/dm-1\tpartition\t2097148\t0\t-2\n');
     this.write('/etc/selinux/config', '# This file controls the state of SELinux on the system.\nSELINUX=enforcing\nSELINUXTYPE=targeted\n');

@@ -96,7 +96,10 @@ const CATALOG = {
   kubeadm: { repo: KUBE_REPO, commands: ['kubeadm'] },
   kubectl: { repo: KUBE_REPO, commands: ['kubectl'] },
   'nvidia-container-toolkit': {
-    repo: /nvidia/,
+    // NVIDIA's libnvidia-container repository (or a mirror keeping its path), not the CUDA one.
+    repo: /libnvidia-container/,
+    // Signed with a subkey, which EL7's rpm cannot verify (see rpm-package-manager.js).
+    signedWithSubkey: true,
     version: { rhel: '1.17.8-1', debian: '1.17.8-1' },
     commands: ['nvidia-ctk'],
     files: { '/usr/bin/nvidia-container-runtime': '#!/bin/sh\n', '/usr/bin/nvidia-ctk': '#!/bin/sh\n' },

@@ -2,6 +2,19 @@
 // yum and dnf stand-ins, alike for what the agent runs: install/remove against the fake package database.
 // A package outside the distro's own repos is only found when a .repo file under /etc/yum.repos.d points at its repository, and a repo's exclude=
 // hides packages unless --disableexcludes names that repo — as with real yum.
+//
+// Before an install (or makecache) real yum loads the metadata of every enabled repository, and with the default
+// skip_if_unavailable=0 one it cannot reach stops the whole command (yum 3.4.3, yum/yumRepo.py
+// `_getURLs`/`_setupGrab` and cli.py; the message below is EL7 yum's). Reached here means: its baseurl, or its
+// mirrorlist when it has no baseurl, is on a host that still resolves. Hosts that do not:
+const DEAD_HOSTS = {
+  // CentOS 7's end of life: mirrorlist.centos.org was switched off on 2024-07-01 and has no DNS record since;
+  // the trees moved to vault.centos.org (CentOS blog, "CentOS Linux 7 EOL", 2024; checked 2026-12-02).
+  'mirrorlist.centos.org': 'CentOS 7 end of life',
+};
+// EL7's rpm verifies signatures made by a primary key only; NVIDIA signs its container toolkit packages with a
+// subkey, so with gpgcheck=1 yum refuses them whatever key is imported (NVIDIA/nvidia-docker#1286, 2020-05-22;
+// Red Hat bug 1225133). The message is yum's (yum/__init__.py, _checkSignatures / sigCheckPkg).
 const fs = require('fs');
 const fake = require('./fake-machine');
 
@@ -26,6 +39,65 @@ function repoSections() {
   return sections;
 }
 
+function osRelease() {
+  const text = fake.readText(fake.rootPath('/etc/os-release')) || '';
+  const field = (name) => {
+    const match = new RegExp(`^${name}="?([^"\\n]*)"?$`, 'm').exec(text);
+    return match ? match[1] : '';
+  };
+  return { id: field('ID'), versionId: field('VERSION_ID') };
+}
+
+/** yum's variables as EL7 sets them on x86_64 ($releasever from the release package, $infra from /etc/yum/vars). */
+function expand(text) {
+  const releasever = osRelease().versionId.split('.')[0];
+  return text.replace(/\$releasever/g, releasever).replace(/\$basearch/g, 'x86_64').replace(/\$infra/g, 'stock');
+}
+
+function enabled(section) {
+  return (section.keys.enabled ?? '1').trim() !== '0';
+}
+
+/** Fails as yum does when an enabled repository's metadata cannot be fetched. */
+function requireReachableRepos(sections) {
+  for (const repo of sections.filter(enabled)) {
+    const source = repo.keys.baseurl ? expand(repo.keys.baseurl.split(/\s+/)[0]) : repo.keys.mirrorlist ? expand(repo.keys.mirrorlist) : undefined;
+    if (!source) fake.fail(`Error: Cannot find a valid baseurl for repo: ${repo.id}`, 1);
+    let host;
+    try {
+      host = new URL(source).hostname;
+    } catch {
+      fake.fail(`Cannot find a valid baseurl for repo: ${repo.id}/${osRelease().versionId}/x86_64`, 1);
+    }
+    if (DEAD_HOSTS[host]) {
+      const what = repo.keys.baseurl ? `${source}repodata/repomd.xml: [Errno 14] curl#6` : `Could not retrieve mirrorlist ${source} error was\n14: curl#6`;
+      fake.fail(
+        `${what} - "Could not resolve host: ${host}; Unknown error"\n\n\n One of the configured repositories failed (${expand(repo.keys.name || repo.id)}),\n and yum doesn't have enough cached data to continue.\n` +
+          `Cannot find a valid baseurl for repo: ${repo.id}/${osRelease().versionId}/x86_64`,
+        1,
+      );
+    }
+  }
+}
+
+/** With gpgcheck=1, yum needs each key file it names on the node, and EL7 cannot check a subkey's signature. */
+function requireVerifiable(spec, repo) {
+  if (!repo || (repo.keys.gpgcheck ?? '1').trim() === '0') return;
+  const keys = (repo.keys.gpgkey || '').split(/\s+/).filter(Boolean);
+  for (const key of keys) {
+    if (key.startsWith('file://') && fake.readText(fake.rootPath(key.slice('file://'.length))) === undefined) {
+      fake.fail(`GPG key retrieval failed: [Errno 14] curl#37 - "Couldn't open file ${key.slice('file://'.length)}"`, 1);
+    }
+  }
+  if (fake.catalogEntry(spec).signedWithSubkey && osRelease().versionId === '7') {
+    fake.fail(
+      `The GPG keys listed for the "${repo.keys.name || repo.id}" repository are already installed but they are not correct for this package.\n` +
+        `Check that the correct key URLs are configured for this repository.\n\n\n Failing package is: ${spec}\n GPG Keys are configured as: ${keys.join(', ')}`,
+      1,
+    );
+  }
+}
+
 /** "kubelet-1.23.3-0" → kubelet @ 1.23.3-0, using the names the catalog knows. */
 function splitSpec(spec) {
   const names = Object.keys(fake.CATALOG).sort((a, b) => b.length - a.length);
@@ -41,13 +113,15 @@ function run(command) {
     if (!args.includes('-y') && (verb === 'install' || verb === 'remove')) fake.fail('Is this ok [y/d/N]: Exiting on user command', 1);
     if (verb === 'install') {
       const sections = repoSections();
+      requireReachableRepos(sections);
       for (const spec of specs) {
         const { name, version } = splitSpec(spec);
         const entry = fake.catalogEntry(name);
         if (entry.repo) {
-          const repo = sections.find((s) => entry.repo.test(s.keys.baseurl || ''));
+          const repo = sections.filter(enabled).find((s) => entry.repo.test(s.keys.baseurl || ''));
           const excluded = repo && (repo.keys.exclude || '').split(/\s+/).includes(name) && !lifted.includes(repo.id) && !lifted.includes('all');
           if (!repo || excluded) fake.fail(`No package ${spec} available.\nError: Nothing to do`, 1);
+          requireVerifiable(name, repo);
         }
         fake.installPackage(name, version);
         fake.out(`Installed: ${spec}\n`);
@@ -64,6 +138,7 @@ function run(command) {
       }
       fake.out('Complete!\n');
     } else if (verb === 'makecache') {
+      requireReachableRepos(repoSections());
       fake.out('Metadata Cache Created\n');
     } else {
       fake.fail(`${command} stand-in: unsupported command ${verb}`, 64);
