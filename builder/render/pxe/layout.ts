@@ -71,7 +71,8 @@ const ASSET_NAME = /^(?!\.\.?$)[A-Za-z0-9._-]+$/;
 
 /**
  * Where BASE/assets/ serves a copy of the file at `url`: its host and path, as `wget -x` (--force-directories)
- * saves it, so two trees never share a name and the operator can tell what each copy is of.
+ * saves it, so two trees never share a name and the operator can tell what each copy is of. A port is left out
+ * (wget would add "host:PORT", and ":" is no plain name), so mirrors on one host and different ports share a folder.
  */
 export function downloadAssetPath(url: string): string {
   let parsed: URL;
