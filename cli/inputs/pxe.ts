@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { PxeBuildInputs } from '../../builder/build';
 import { UserError } from '../../contract/errors';
 import type { Profile } from '../../builder/profiles';
-import { isAuthorizedKeyLine, netInstallOf, pxeBase, pxeUnavailable } from '../../builder/render/pxe';
+import { isAuthorizedKeyLine, netInstallOf, pxeBase, pxeBootAssets, pxeUnavailable } from '../../builder/render/pxe';
 
 export interface PxeFlags {
   pxeUrl?: string;
@@ -58,8 +58,15 @@ export function readPxeInputs(profile: Profile, os: Parameters<typeof pxeUnavail
       );
     }
   }
+  const image = netInstallOf(profile.name, os, profile.image);
+  // Checked before anything is written: the build summary names where each copy goes under assets/.
+  try {
+    pxeBootAssets(profile.name, image.netInstall);
+  } catch (error) {
+    throw new UserError(`profile ${profile.name}: image.netInstall: ${(error as Error).message}`);
+  }
   return {
-    image: netInstallOf(profile.name, os, profile.image),
+    image,
     ...(base !== undefined ? { base } : {}),
     ...(flags.sshAuthorizedKeys !== undefined ? { sshAuthorizedKeys: readAuthorizedKeys(flags.sshAuthorizedKeys) } : {}),
   };
