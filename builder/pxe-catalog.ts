@@ -8,7 +8,19 @@ import { nodeConfigFor, secretsFor } from './build';
 import { compileAgentConfig, nodeRuntimeOf } from './compile';
 import { loadProfile } from './profiles';
 import type { PxeGroups } from './pxe-groups';
-import { netInstallOf, pxeConfigFile, pxeNodeFiles, pxeNodeUrl, renderIpxeChainScript, renderIpxeLocalBoot, renderPxeFile, type PxeNodeFile, type PxeNodeInputs } from './render/pxe';
+import {
+  netInstallOf,
+  pxeBootAssets,
+  pxeConfigFile,
+  pxeNodeFiles,
+  pxeNodeUrl,
+  renderIpxeChainScript,
+  renderIpxeLocalBoot,
+  renderPxeFile,
+  type PxeAsset,
+  type PxeNodeFile,
+  type PxeNodeInputs,
+} from './render/pxe';
 
 type CompiledProfile = Pick<PxeNodeInputs, 'agentConfig' | 'nodeRuntime' | 'image'>;
 
@@ -55,4 +67,23 @@ export function pxeCatalog(options: PxeCatalogOptions): PxeCatalog {
     nodeFile,
     ...(options.assetsDir !== undefined ? { assetsDir: options.assetsDir } : {}),
   };
+}
+
+/**
+ * The files /pxe/assets/ must hold for the group file's machines, each with the profiles that need it: the
+ * installer kernel and initrd iPXE fetches there over plain HTTP (render/pxe/layout.ts).
+ */
+export function pxeGroupAssets(groups: PxeGroups, profilesDir: string): Array<{ asset: PxeAsset; profiles: string[] }> {
+  const byPath = new Map<string, { asset: PxeAsset; profiles: string[] }>();
+  for (const name of new Set(groups.machines.map((machine) => machine.profile))) {
+    const profile = loadProfile(name, { dir: profilesDir });
+    const { netInstall } = netInstallOf(name, compileAgentConfig(profile).os, profile.image);
+    const { kernel, initrd } = pxeBootAssets(name, netInstall);
+    for (const asset of [kernel, initrd]) {
+      const entry = byPath.get(asset.path) ?? { asset, profiles: [] };
+      entry.profiles.push(name);
+      byPath.set(asset.path, entry);
+    }
+  }
+  return [...byPath.values()];
 }

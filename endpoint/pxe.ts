@@ -101,7 +101,12 @@ function hostOf(req: IncomingMessage): string {
   return local.includes(':') ? `[${local}]` : local;
 }
 
-/** The PXE base as the machine reached it: its Host header when it sent a sane one, else our address and port. */
+/**
+ * The PXE base as the machine reached it: its Host header when it sent a sane one, else our address and port.
+ * Its scheme is the listener's, so the scripts the plain-HTTP listener hands out name http:// for everything iPXE
+ * fetches next (firmware iPXE has no HTTPS; see builder/render/pxe/layout.ts). Only an iPXE built to trust this
+ * endpoint's own CA can reach /pxe/ over HTTPS, and it can follow https:// links too.
+ */
 function pxeBaseOf(req: IncomingMessage): string {
   const scheme = 'encrypted' in req.socket ? 'https' : 'http';
   const header = req.headers.host ?? '';

@@ -10,8 +10,10 @@ import { nodeRuntimeOf } from '../builder/compile';
 import { loadProfile } from '../builder/profiles';
 import { renderCloudInitUserData } from '../builder/render/cloud-init';
 import {
+  downloadAssetPath,
   endpointPxeBase,
   macFolderName,
+  pxeBootAssets,
   pxeNodeUrl,
   renderAutoinstallTargetScript,
   renderAutoinstallUserData,
@@ -57,6 +59,11 @@ const IMAGES: Record<string, PxeNodeInputs['image']> = {
 const PXE_BASE = endpointPxeBase(ENDPOINT);
 /** Where the PXE base serves the kernel and initrd copied out of Ubuntu's ISO. */
 const EXTRACTED_BOOT = { kernel: `${PXE_BASE}/assets/ubuntu-20.04.6-live-server-amd64/casper/vmlinuz`, initrd: `${PXE_BASE}/assets/ubuntu-20.04.6-live-server-amd64/casper/initrd` };
+/** Where it serves the copies of the tree's kernel and initrd: under assets/, at their URL's host and path. */
+const DOWNLOADED_BOOT = {
+  kernel: `${PXE_BASE}/assets/vault.centos.org/7.9.2009/os/x86_64/images/pxeboot/vmlinuz`,
+  initrd: `${PXE_BASE}/assets/vault.centos.org/7.9.2009/os/x86_64/images/pxeboot/initrd.img`,
+};
 
 async function inputsFor(profile: string, options: { secrets?: boolean } = { secrets: true }): Promise<PxeNodeInputs> {
   const agentConfig = profileConfig(profile);
@@ -355,7 +362,8 @@ for (const profile of [...RHEL_PROFILES, ...UBUNTU_PROFILES]) {
     t.true(kernel.includes('initrd=main'));
     const nodeUrl = 'http://10.0.0.5:8080/pxe/nodes/52-54-00-12-34-56/';
     if (inputs.agentConfig.os.family === 'rhel') {
-      t.is(kernel[1], IMAGES.rhel!.netInstall.kernel);
+      t.is(kernel[1], DOWNLOADED_BOOT.kernel, 'the copy under assets/, over plain HTTP, not the tree itself');
+      t.regex(script, new RegExp(`^initrd --name main ${DOWNLOADED_BOOT.initrd.replace(/[.]/g, '\\.')} `, 'm'));
       t.true(kernel.includes(`inst.ks=${nodeUrl}kickstart.cfg`));
       t.true(kernel.includes(`inst.repo=${IMAGES.rhel!.netInstall.repo}`));
     } else {
@@ -380,6 +388,23 @@ test('iPXE checks catch an unknown command and a goto without its label', async 
   t.true(ipxeFindings(script.replace(/^kernel /m, 'kernal ')).some((finding) => finding.includes('no command "kernal"')));
   t.true(ipxeFindings(script.replace(':retry', ':again')).some((finding) => finding.includes('goto retry has no label')));
   t.true(ipxeFindings(script.replace('#!ipxe\n', '')).some((finding) => finding.includes('#!ipxe')));
+});
+
+test("the installer's kernel and initrd under assets/: a download at its URL's host and path, or a file out of the ISO", (t) => {
+  t.deepEqual(pxeBootAssets('centos', IMAGES.rhel!.netInstall), {
+    kernel: { path: 'vault.centos.org/7.9.2009/os/x86_64/images/pxeboot/vmlinuz', from: IMAGES.rhel!.netInstall.kernel },
+    initrd: { path: 'vault.centos.org/7.9.2009/os/x86_64/images/pxeboot/initrd.img', from: IMAGES.rhel!.netInstall.initrd },
+  });
+  t.deepEqual(pxeBootAssets('ubuntu', IMAGES.debian!.netInstall).kernel, {
+    path: 'ubuntu-20.04.6-live-server-amd64/casper/vmlinuz',
+    from: 'https://releases.ubuntu.com/20.04/ubuntu-20.04.6-live-server-amd64.iso',
+    inIso: 'casper/vmlinuz',
+  });
+  t.is(downloadAssetPath('https://mirror.lab:8443/rocky/9/images/pxeboot/vmlinuz'), 'mirror.lab/rocky/9/images/pxeboot/vmlinuz', 'the port is not part of the folder');
+  t.throws(() => downloadAssetPath('https://mirror.lab/pxeboot/'), { message: /names a folder, not a file/ });
+  t.throws(() => downloadAssetPath('https://mirror.lab/vmlinuz?arch=x86_64'), { message: /query or fragment/ });
+  t.throws(() => downloadAssetPath('https://mirror.lab/centos%207/vmlinuz'), { message: /"centos%207" is not a plain file name/ });
+  t.throws(() => pxeBootAssets('x', { kernel: 'https://mirror.lab/vmlinuz' }), { message: /a kernel but no initrd/ });
 });
 
 test('iPXE refuses a URL that would not stay one word', async (t) => {

@@ -43,10 +43,11 @@ export interface ImageSources {
   /** The AMI to bake from on EC2: the newest one whose name matches `amiName` (wildcards allowed), owned by one of `owners`. */
   amazon?: { amiName: string; owners: string[] };
   /**
-   * A network install: the installer's kernel and initrd for iPXE, and either the package tree the RHEL
-   * installer installs from (`repo`, kickstart's `url --url`) or the live ISO Ubuntu's installer loads (`iso`).
-   * Ubuntu publishes its live installer's kernel and initrd only inside the ISO, so they may be left out:
-   * then the PXE server serves copies extracted from the ISO.
+   * A network install: where the installer's kernel and initrd are downloaded from, and either the package
+   * tree the RHEL installer installs from (`repo`, kickstart's `url --url`) or the live ISO Ubuntu's installer
+   * loads (`iso`). iPXE fetches copies of the kernel and initrd from the PXE base's assets/ over plain HTTP
+   * (render/pxe/layout.ts). Ubuntu publishes its live installer's kernel and initrd only inside the ISO, so
+   * they may be left out: then the PXE server serves copies extracted from the ISO.
    */
   netInstall?: { kernel?: string; initrd?: string; repo?: string; iso?: string };
 }

@@ -11,7 +11,7 @@ import { bootsWithCloudInit, ignitionStubSource, renderBuild, type BuildInputs }
 import { isUserData, type Manifest } from '../../builder/manifest';
 import type { MirrorPresetName } from '../../builder/mirrors/types';
 import { loadProfile } from '../../builder/profiles';
-import { isoAssetFolder } from '../../builder/render/pxe';
+import { pxeBootAssets } from '../../builder/render/pxe';
 import { buildInputs, requireCloudInit } from '../build-inputs';
 import { readEnrollment, type EnrollmentFlags } from '../inputs/enrollment';
 import { readJoinMaterial, type JoinFlags } from '../inputs/join';
@@ -94,11 +94,30 @@ function buildNotes(inputs: BuildInputs, manifest: Manifest, baking: boolean): s
   if (inputs.packer && !baking) notes.push(`bake an image with Packer: labimg build ${inputs.profileName} --packer`);
   const pxe = inputs.pxe;
   if (pxe?.base === undefined && pxe) notes.push("pxe/ holds each role's installer config; add --pxe-url URL (where you serve pxe/) for the boot.ipxe that installs from it");
-  if (pxe && !(pxe.image.netInstall.kernel && pxe.image.netInstall.initrd) && pxe.image.netInstall.iso) {
-    const iso = pxe.image.netInstall.iso;
-    notes.push(`PXE: serve casper/vmlinuz and casper/initrd, copied out of ${iso}, at ${pxe.base ?? 'PXE-URL'}/assets/${isoAssetFolder(iso)}/casper/`);
-  }
+  if (pxe) notes.push(pxeAssetsNote(inputs.profileName, pxe.image.netInstall, pxe.base ?? 'PXE-URL'));
   return notes;
+}
+
+/**
+ * What the operator copies where for boot.ipxe: iPXE fetches the installer's kernel and initrd over plain HTTP
+ * from the PXE base's assets/ (builder/render/pxe/layout.ts), so they must be put there first.
+ */
+function pxeAssetsNote(profileName: string, netInstall: NonNullable<BuildInputs['pxe']>['image']['netInstall'], base: string): string {
+  const { kernel, initrd } = pxeBootAssets(profileName, netInstall);
+  const folder = (asset: { path: string }) => asset.path.slice(0, asset.path.lastIndexOf('/') + 1);
+  if (kernel.inIso !== undefined && initrd.inIso !== undefined) {
+    return `PXE: serve ${kernel.inIso} and ${initrd.inIso}, copied out of ${kernel.from}, at ${base}/assets/${folder(kernel)}`;
+  }
+  // A RHEL tree's .treeinfo lists the sha256 of its boot images under [checksums], keyed by their path in the
+  // tree ("images/pxeboot/vmlinuz = sha256:HEX"): the format of productmd's treeinfo.py (class Checksums,
+  // github.com/release-engineering/productmd at 2a28dec18c, 2026-06-10), seen in the Fedora 18 and 19 and
+  // RHEL 8 trees of its tests/treeinfo/. Checked 2026-12-05.
+  const tree = netInstall.repo?.replace(/\/*$/, '/');
+  if (tree !== undefined && kernel.from.startsWith(tree) && initrd.from.startsWith(tree) && folder(kernel) === folder(initrd)) {
+    const inTree = (asset: { from: string }) => asset.from.slice(tree.length);
+    return `PXE: serve ${inTree(kernel)} and ${inTree(initrd)}, downloaded from ${tree} and checked against the sha256 its .treeinfo lists under [checksums], at ${base}/assets/${folder(kernel)}`;
+  }
+  return `PXE: serve a copy of ${kernel.from} at ${base}/assets/${kernel.path}, and of ${initrd.from} at ${base}/assets/${initrd.path}`;
 }
 
 export function addBuildCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {

@@ -1,9 +1,11 @@
 /** `labimg serve`: the join endpoint (enrollment, join material, reports, the fleet page) and PXE by MAC address. */
 import type { Argv } from 'yargs';
 import { UserError } from '../../contract/errors';
-import { pxeCatalog } from '../../builder/pxe-catalog';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { pxeCatalog, pxeGroupAssets } from '../../builder/pxe-catalog';
 import { loadPxeGroups } from '../../builder/pxe-groups';
-import { consoleLog } from '../../endpoint/log';
+import { consoleLog, type EndpointLog } from '../../endpoint/log';
 import type { StoreOptions } from '../../endpoint/store/open';
 import { storeOptions, storeOptionsOf, type GlobalOptions } from '../options';
 import { readAgentBundle } from '../package-files';
@@ -37,14 +39,16 @@ export async function serve(options: ServeOptions): Promise<void> {
   const { pxeGroups: groupsFile, pxeAssets: assetsDir } = options;
   if (assetsDir !== undefined && groupsFile === undefined) throw new UserError('--pxe-assets needs --pxe-groups: PXE is served only for the machines a group file names');
   // Checked before the endpoint starts: a bad group file or profile stops it with every problem listed.
+  const groups = groupsFile === undefined ? undefined : loadPxeGroups(groupsFile, options.profilesDir);
   const pxe =
-    groupsFile === undefined
+    groups === undefined
       ? undefined
       : {
-          catalog: pxeCatalog({ groups: loadPxeGroups(groupsFile, options.profilesDir), profilesDir: options.profilesDir, agentBundle: readAgentBundle(), ...(assetsDir !== undefined ? { assetsDir } : {}) }),
+          catalog: pxeCatalog({ groups, profilesDir: options.profilesDir, agentBundle: readAgentBundle(), ...(assetsDir !== undefined ? { assetsDir } : {}) }),
           ...parseListen(options.pxeListen, '--pxe-listen', '0.0.0.0:8080'),
         };
   const log = consoleLog();
+  if (groups !== undefined) warnMissingAssets(log, pxeGroupAssets(groups, options.profilesDir), assetsDir);
   const { startEndpoint } = await import('../../endpoint/serve');
   const endpoint = await startEndpoint({ ...options.store, host, port, names: options.names, log, agentBundle: readAgentBundle(), pxe });
   log.info(`labimg endpoint listening on ${endpoint.url}`);
@@ -58,6 +62,20 @@ export async function serve(options: ServeOptions): Promise<void> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+}
+
+/**
+ * Says which installer kernels and initrds --pxe-assets lacks: iPXE fetches them from /pxe/assets/ over plain
+ * HTTP, and a machine whose file is missing only retries, on a console nobody watches. A warning, not an error:
+ * the files may be copied in while the endpoint runs.
+ */
+function warnMissingAssets(log: EndpointLog, needed: ReturnType<typeof pxeGroupAssets>, assetsDir: string | undefined): void {
+  for (const { asset, profiles } of needed) {
+    if (assetsDir !== undefined && existsSync(path.join(assetsDir, asset.path))) continue;
+    const from = asset.inIso !== undefined ? `${asset.inIso} copied out of ${asset.from}` : `a copy of ${asset.from}`;
+    const where = assetsDir !== undefined ? path.join(assetsDir, asset.path) : `--pxe-assets DIR, at DIR/${asset.path}`;
+    log.warn(`PXE: ${profiles.join(', ')} machines fetch /pxe/assets/${asset.path}: put ${from} in ${where}`);
+  }
 }
 
 export function addServeCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {

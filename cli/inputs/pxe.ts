@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { PxeBuildInputs } from '../../builder/build';
 import { UserError } from '../../contract/errors';
 import type { Profile } from '../../builder/profiles';
-import { isAuthorizedKeyLine, netInstallOf, pxeBase, pxeUnavailable } from '../../builder/render/pxe';
+import { isAuthorizedKeyLine, netInstallOf, pxeBase, pxeBootAssets, pxeUnavailable } from '../../builder/render/pxe';
 
 export interface PxeFlags {
   pxeUrl?: string;
@@ -46,11 +46,27 @@ export function readPxeInputs(profile: Profile, os: Parameters<typeof pxeUnavail
     try {
       base = pxeBase(flags.pxeUrl);
     } catch {
-      throw new UserError(`--pxe-url: expected the http(s) URL the build's pxe/ folder is served at, got "${flags.pxeUrl}"`);
+      throw new UserError(`--pxe-url: expected the http:// URL the build's pxe/ folder is served at, got "${flags.pxeUrl}"`);
+    }
+    // iPXE fetches boot.ipxe and the kernel and initrd under assets/ from this URL, and firmware iPXE has no
+    // HTTPS (BIOS builds never, UEFI builds only from iPXE commit 05cb930466 of 2026-01-16; sources beside
+    // PXE_NODE_FILES in builder/render/pxe/layout.ts). An https base would build files that loop in boot.ipxe's
+    // retry on nearly every machine, so it is refused rather than warned about.
+    if (base.startsWith('https:')) {
+      throw new UserError(
+        `--pxe-url: iPXE fetches boot.ipxe and the installer's kernel and initrd from ${base}/, and the iPXE in PC firmware has no HTTPS (iPXE leaves it out of BIOS builds); serve pxe/ over plain http:// on the local network (the installer's own downloads from the profile's mirror stay https)`,
+      );
     }
   }
+  const image = netInstallOf(profile.name, os, profile.image);
+  // Checked before anything is written: the build summary names where each copy goes under assets/.
+  try {
+    pxeBootAssets(profile.name, image.netInstall);
+  } catch (error) {
+    throw new UserError(`profile ${profile.name}: image.netInstall: ${(error as Error).message}`);
+  }
   return {
-    image: netInstallOf(profile.name, os, profile.image),
+    image,
     ...(base !== undefined ? { base } : {}),
     ...(flags.sshAuthorizedKeys !== undefined ? { sshAuthorizedKeys: readAuthorizedKeys(flags.sshAuthorizedKeys) } : {}),
   };

@@ -17,7 +17,22 @@ export { renderAutoinstallTargetScript, renderAutoinstallUserData, renderNoCloud
 export { bootFilesOf, INITRD_NAME, renderIpxeChainScript, renderIpxeLocalBoot, renderIpxeScript } from './ipxe';
 export { renderKickstart, renderKickstartPost } from './kickstart';
 export { isAuthorizedKeyLine } from './operator';
-export { endpointPxeBase, IPXE_BOOT_MAC, isoAssetFolder, isoBootFiles, macFolderName, PXE_CHAIN_FILE, PXE_NODE_FILES, pxeBase, pxeNodeUrl, type PxeNodeFile } from './layout';
+export {
+  downloadAssetPath,
+  endpointPxeBase,
+  IPXE_BOOT_MAC,
+  isoAssetFolder,
+  macFolderName,
+  PXE_CHAIN_FILE,
+  PXE_NODE_FILES,
+  pxeAssetUrl,
+  pxeBase,
+  pxeBootAssets,
+  pxeNodeUrl,
+  type PxeAsset,
+  type PxeBootAssets,
+  type PxeNodeFile,
+} from './layout';
 export type { BootFiles, InstallInputs, NetInstall } from './types';
 
 export interface PxeNodeInputs extends InstallInputs {

@@ -1,6 +1,6 @@
 import type { OsSpec } from '../../../contract/agent-config';
 import { networkInstallerOf } from '../../../contract/os-families';
-import { IPXE_BOOT_MAC, isoBootFiles, PXE_NODE_FILES, pxeNodeUrl } from './layout';
+import { IPXE_BOOT_MAC, PXE_NODE_FILES, pxeAssetUrl, pxeBootAssets, pxeNodeUrl } from './layout';
 import type { BootFiles, NetInstall } from './types';
 
 export interface IpxeScriptInputs {
@@ -35,13 +35,14 @@ function ipxeWord(value: string, what: string): string {
 }
 
 /**
- * The installer's kernel and initrd: the profile's own, or the copies taken out of its ISO that the PXE base
- * serves under assets/ (Ubuntu publishes its live installer's kernel and initrd only inside the ISO).
+ * The installer's kernel and initrd as iPXE fetches them: always the copies the PXE base serves under assets/
+ * (layout.ts), never the profile's URLs themselves, which are https on every mirror and so out of reach of
+ * firmware iPXE (see layout.ts for iPXE's HTTPS). The profile's kernel and initrd are where the copies come
+ * from; Ubuntu publishes its live installer's only inside the ISO.
  */
 export function bootFilesOf(profile: string, netInstall: NetInstall, base: string): BootFiles {
-  if (netInstall.kernel && netInstall.initrd) return { kernel: netInstall.kernel, initrd: netInstall.initrd };
-  if (netInstall.iso) return isoBootFiles(base, netInstall.iso);
-  throw new Error(`profile ${profile}: image.netInstall names no kernel and initrd, and no ISO to take them from`);
+  const { kernel, initrd } = pxeBootAssets(profile, netInstall);
+  return { kernel: pxeAssetUrl(base, kernel), initrd: pxeAssetUrl(base, initrd) };
 }
 
 function installerArgs(inputs: IpxeScriptInputs): string[] {
@@ -51,7 +52,13 @@ function installerArgs(inputs: IpxeScriptInputs): string[] {
   if (installer.kind === 'none') throw new Error(`profile ${inputs.profile}: ${installer.why}`);
   if (installer.kind === 'kickstart') {
     if (!netInstall.repo) throw new Error(`profile ${inputs.profile}: image.netInstall.repo is required for a RHEL-family install`);
-    // CentOS 7's anaconda takes the inst.* spelling too.
+    // CentOS 7's anaconda takes the inst.* spelling too. These two are fetched by the installer, not by iPXE,
+    // so an https tree is fine: anaconda's dracut hook accepts http, https and ftp for both
+    // (dracut/parse-anaconda-repo.sh and parse-anaconda-kickstart.sh, github.com/rhinstaller/anaconda at tag
+    // anaconda-21.48.22.159-1, CentOS 7.9's, 2020-04-15, and on branch rhel-9 at e1810e7ae7, 2026-08-21, whose
+    // docs/boot-options.rst lists inst.repo=[http,https,ftp]://), and fetches them with curl through dracut's
+    // url-lib, which copies curl's CA bundle into the initramfs (modules.d/45url-lib/module-setup.sh,
+    // github.com/dracutdevs/dracut, since tag 033 of 2013-09-12, the dracut CentOS 7 ships). Checked 2026-12-05.
     return [`inst.ks=${nodeUrl}${PXE_NODE_FILES.kickstart}`, `inst.repo=${netInstall.repo}`, 'ip=dhcp'];
   }
   if (!netInstall.iso) throw new Error(`profile ${inputs.profile}: image.netInstall.iso is required for an Ubuntu install`);

@@ -42,6 +42,10 @@ function commands(inputs: InstallInputs, operator: Operator): KickstartCommand[]
 
   const list: KickstartCommand[] = [
     { why: ['Installs from the network tree, in text mode, asking nothing.'], name: 'text', args: [] },
+    // The installed packages come from the tree by the installer's own https (yum or dnf, with the system's CAs):
+    // pykickstart's `url` has --noverifyssl "for a tree on a HTTPS server" since F14, RHEL 7 included
+    // (pykickstart/commands/url.py, github.com/pykickstart/pykickstart rhel7-branch at 579180648d, 2020-04-20,
+    // rhel9-branch at f8bdd99e7d, 2025-05-27; checked 2026-12-05). Only iPXE's downloads must be plain HTTP.
     { name: 'url', args: [option('url', repo)] },
     { name: 'lang', args: ['en_US.UTF-8'] },
     { name: 'keyboard', args: ['--vckeymap=us', '--xlayouts=us'] },
