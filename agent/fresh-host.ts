@@ -9,6 +9,9 @@ import type { AgentConfig, NodeConfig } from '../contract/agent-config';
 import type { QueryAnswers } from './host/dry-run-host';
 import { COMMAND_NOT_FOUND } from './host/host';
 
+/** What the plan shows for `uname -r`. */
+export const PLAN_KERNEL_RELEASE = '$(uname -r)';
+
 const SELINUX_CONFIG = [
   '# This file controls the state of SELinux on the system.',
   'SELINUX=enforcing',
@@ -31,6 +34,10 @@ export function freshHostFiles(config: AgentConfig, node: NodeConfig | undefined
     '/etc/fstab': `${fresh.fstab.join('\n')}\n`,
     '/proc/swaps': `Filename\tType\tSize\tUsed\tPriority\n${fresh.swaps}`,
     '/proc/modules': '',
+    // The running kernel's release is only known on the node: the plan shows it as NVIDIA's guide types it,
+    // with the headers it needs (which a real install brings) already in place.
+    '/proc/sys/kernel/osrelease': `${PLAN_KERNEL_RELEASE}\n`,
+    [`/lib/modules/${PLAN_KERNEL_RELEASE}/build/Makefile`]: '',
     // A host bridge, so PCI detection always has something that is not a GPU to skip.
     '/sys/bus/pci/devices/0000:00:00.0/vendor': '0x8086\n',
     '/sys/bus/pci/devices/0000:00:00.0/class': '0x060000\n',

@@ -18,6 +18,7 @@ import {
   type RuntimeSpec,
 } from '../contract/agent-config';
 import { OS_FAMILIES } from '../contract/os-families';
+import { nvidiaDriverInstall } from './nvidia-driver';
 import type { NodeRuntime, PackageSet, Profile } from './profiles';
 import { controlPlaneTaintsFor, criSocketFor, formatVersion, kubeadmApiVersionFor, parseKubernetesVersion, type KubernetesVersion } from './versions';
 
@@ -118,9 +119,12 @@ function cni(profile: Profile): CniSpec {
 function gpu(profile: Profile): GpuSpec | undefined {
   const spec = profile.gpu;
   if (!spec) return undefined;
+  const driver = spec.nvidiaDriver ? nvidiaDriverInstall(profile.os.packageManager, spec.nvidiaDriver) : undefined;
   const compiled: GpuSpec = {
     vendor: spec.vendor,
-    driverPackages: pinnedPackages(spec.driverPackages),
+    ...(driver?.moduleStream ? { driverModuleStream: driver.moduleStream } : {}),
+    ...(spec.kernelHeaders ? { kernelHeaders: { packages: [...spec.kernelHeaders.packages], runningKernel: spec.kernelHeaders.runningKernel } } : {}),
+    driverPackages: [...(driver?.packages ?? []), ...pinnedPackages(spec.driverPackages)],
     toolkitPackages: pinnedPackages(spec.toolkitPackages),
     runtimeBinary: spec.runtimeBinary,
     nodeLabels: sortedRecord(spec.nodeLabels),

@@ -192,6 +192,18 @@ export interface CniSpec {
 
 export interface GpuSpec {
   vendor: 'nvidia';
+  /**
+   * The dnf module stream enabled before the driver packages are installed ("nvidia-driver:open-dkms"): in
+   * NVIDIA's CUDA repository the driver is a module, and packages of streams not enabled are filtered out.
+   */
+  driverModuleStream?: string;
+  /**
+   * The kernel headers DKMS builds the driver's module against, installed before the driver. runningKernel:
+   * each package is installed for the running kernel's release (kernel-devel-$(uname -r)), as NVIDIA's guide
+   * does on EL7/8; otherwise as named (kernel-devel-matched on EL9). Either way the agent then requires
+   * /lib/modules/<running release>/build, without which DKMS builds the module for no kernel that runs.
+   */
+  kernelHeaders?: { packages: string[]; runningKernel: boolean };
   /** Driver packages; empty when the image is expected to bring its own driver. */
   driverPackages: PinnedPackage[];
   /** nvidia-container-toolkit or nvidia-docker2 and friends. */

@@ -111,7 +111,12 @@ test('step 6: the stale distro docker package is removed; the runtime packages b
 test('steps 7-8: runtime, toolkit and pinned kube packages are installed, kube ones with --disableexcludes', (t) => {
   const { machine, changes } = gpu;
   t.true(includesCommand(changes, ['yum', 'install', '-y', 'docker-ce', 'docker-ce-cli', 'containerd.io', 'docker-compose-plugin']));
-  t.true(includesCommand(changes, ['yum', 'install', '-y', 'kernel-devel', 'nvidia-driver-latest-dkms', 'nvidia-container-toolkit']));
+  // The running kernel's headers first, as NVIDIA's EL7 guide installs them, then the driver: DKMS built its
+  // module for the kernel that runs, not for the newest one the vault's updates carry.
+  t.true(includesCommand(changes, ['yum', 'install', '-y', 'kernel-devel-3.10.0-1160.80.1.el7.x86_64', 'kernel-headers-3.10.0-1160.80.1.el7.x86_64']));
+  t.true(includesCommand(changes, ['yum', 'install', '-y', 'nvidia-driver-latest-dkms', 'nvidia-container-toolkit']));
+  t.true(machine.exists('/lib/modules/3.10.0-1160.80.1.el7.x86_64/extra/nvidia.ko.xz'));
+  t.false(machine.exists('/usr/src/kernels/3.10.0-1160.119.1.el7.x86_64'));
   t.true(includesCommand(changes, ['yum', 'install', '-y', '--disableexcludes=kubernetes', 'kubelet-1.23.3-0', 'kubeadm-1.23.3-0', 'kubectl-1.23.3-0']));
   const db = machine.fakeState<Record<string, { version: string }>>('packages');
   for (const name of ['kubelet', 'kubeadm', 'kubectl']) t.is(db[name]?.version, '1.23.3-0');
@@ -225,7 +230,7 @@ test('step 11: Calico operator, then the Installation with the pod CIDR; GPU dev
 
 test('the CPU-only profile has no GPU steps at all', (t) => {
   const ids = Object.keys(agentState(cpuProfile.machine).steps);
-  for (const id of ['install-gpu-packages', 'gpu-switch', 'gpu-device-plugin']) t.false(ids.includes(id), id);
+  for (const id of ['kernel-headers', 'install-gpu-packages', 'gpu-switch', 'gpu-device-plugin']) t.false(ids.includes(id), id);
   t.false(includesCommand(cpuProfile.changes, ['yum', 'install', '-y', 'nvidia-container-toolkit']));
 });
 
@@ -235,7 +240,7 @@ test('state.json records every step done once; the outbox has a report per step 
   const ids = Object.keys(state.steps);
   t.deepEqual(ids, [
     'firewall-off', 'selinux', 'swap-off', 'kernel-modules', 'sysctls', 'yum-repos', 'remove-stale-runtime', 'install-runtime',
-    'install-gpu-packages', 'containerd-config', 'docker-daemon', 'install-kubernetes', 'enable-services', 'pull-images',
+    'kernel-headers', 'install-gpu-packages', 'containerd-config', 'docker-daemon', 'install-kubernetes', 'enable-services', 'pull-images',
     'gpu-switch', 'kubeadm-init', 'kubeconfig', 'cni', 'gpu-device-plugin',
   ]);
   for (const id of ids) t.is(state.steps[id]?.applied, 1, id);

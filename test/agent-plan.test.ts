@@ -120,7 +120,7 @@ test('formatPlan shows every step, its argv and each file with path, mode and co
   t.regex(text, /^ {11}\| kubernetesVersion: v1\.23\.3$/m);
   t.regex(text, /^ {4}run {4}kubeadm config images pull --config \/etc\/labimg\/kubeadm-images\.yaml$/m);
   t.regex(text, /^ {4}remove \/etc\/apt|^\[boot\] cni: Install the pod network \(CNI\)$/m);
-  t.regex(text, /^19 steps, \d+ actions\.$/m);
+  t.regex(text, /^20 steps, \d+ actions\.$/m);
 });
 
 test('`agent.js plan --json` prints the same plan from the bundle, and touches nothing', async (t) => {

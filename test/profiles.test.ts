@@ -234,7 +234,7 @@ test('ubuntu1804 differs from ubuntu only in its release, Docker suite and base 
 for (const [name, parent, driver, toolkitRepo, plugin] of [
   ['centos-gpu', 'centos', 'nvidia-driver-latest-dkms', 'https://nvidia.github.io/libnvidia-container/stable/rpm/$basearch', 'v0.17.1'],
   ['ubuntu-gpu', 'ubuntu', 'nvidia-driver-535-server', 'https://nvidia.github.io/libnvidia-container/stable/deb/amd64', 'v0.17.1'],
-  ['rocky9-gpu', 'rocky9', 'kmod-nvidia-latest-dkms', 'https://nvidia.github.io/libnvidia-container/stable/rpm/$basearch', 'v0.17.4'],
+  ['rocky9-gpu', 'rocky9', 'nvidia-open', 'https://nvidia.github.io/libnvidia-container/stable/rpm/$basearch', 'v0.17.4'],
   ['ubuntu2204-gpu', 'ubuntu2204', 'nvidia-driver-580-server', 'https://nvidia.github.io/libnvidia-container/stable/deb/amd64', 'v0.17.4'],
   ['ubuntu2404-gpu', 'ubuntu2404', 'nvidia-driver-580-server', 'https://nvidia.github.io/libnvidia-container/stable/deb/amd64', 'v0.17.4'],
   ['debian12-gpu', 'debian12', 'nvidia-driver', 'https://nvidia.github.io/libnvidia-container/stable/deb/amd64', 'v0.17.4'],
@@ -243,7 +243,8 @@ for (const [name, parent, driver, toolkitRepo, plugin] of [
   test(`${name} is ${parent} plus the NVIDIA driver, toolkit and device plugin`, (t) => {
     const profile = shippedProfile(name);
     t.is(profile.extendsChain[0], parent);
-    t.true(driver in (profile.gpu?.driverPackages ?? {}));
+    // The driver the node installs: listed, or chosen by flavour and branch (gpu.nvidiaDriver).
+    t.true((compileAgentConfig(profile).gpu?.driverPackages ?? []).some((pkg) => pkg.name === driver));
     t.deepEqual(profile.gpu?.toolkitPackages, { 'nvidia-container-toolkit': null });
     t.is(profile.gpu?.runtimeBinary, '/usr/bin/nvidia-container-runtime');
     t.deepEqual(profile.gpu?.nodeLabels, { 'nvidia.com/gpu.present': 'true' });

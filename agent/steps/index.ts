@@ -15,6 +15,7 @@ import { gpuSwitch } from './gpu-switch';
 import { installGpuPackages } from './install-gpu-packages';
 import { installKubernetes } from './install-kubernetes';
 import { installRuntime } from './install-runtime';
+import { kernelHeaders } from './kernel-headers';
 import { kernelModules } from './kernel-modules';
 import { kubeadmInit } from './kubeadm-init';
 import { kubernetesBinaries } from './kubernetes-binaries';
@@ -42,6 +43,7 @@ export const STEPS: readonly Step[] = [
   aptRepos,
   removeStaleRuntime,
   installRuntime,
+  kernelHeaders,
   installGpuPackages,
   // bake: runtime configuration
   containerdConfig,

@@ -117,6 +117,14 @@ function gpu(value: PlainValue | undefined): Profile['gpu'] {
     runtimeBinary: spec.runtimeBinary as string,
     nodeLabels: stringMap(spec.nodeLabels),
   };
+  if (spec.nvidiaDriver !== undefined) {
+    const driver = fields(spec.nvidiaDriver);
+    resolved.nvidiaDriver = { modules: driver.modules as 'open' | 'proprietary', branch: String(driver.branch ?? 'latest') };
+  }
+  if (spec.kernelHeaders !== undefined) {
+    const headers = fields(spec.kernelHeaders);
+    resolved.kernelHeaders = { packages: strings(headers.packages), runningKernel: (headers.runningKernel as boolean | undefined) ?? false };
+  }
   if (spec.devicePlugin !== undefined) {
     const plugin = fields(spec.devicePlugin);
     resolved.devicePlugin = { kind: plugin.kind as 'nvidia' | 'hami', manifests: strings(plugin.manifests) };

@@ -6,6 +6,7 @@
  * Each rule is a row in SEMANTIC_RULES: a name and a function that reports problems by field path.
  * The caller maps paths to the file and line the value came from, through any `extends`.
  */
+import { nvidiaDriverUnavailable } from '../nvidia-driver';
 import {
   AGENT_NODE_MAJOR,
   compareDotted,
@@ -251,6 +252,10 @@ function checkRepositoryFormat(profile: Profile, report: Report): void {
 
 function checkGpu(profile: Profile, report: Report): void {
   const gpu = profile.gpu;
+  if (gpu?.nvidiaDriver) {
+    const why = nvidiaDriverUnavailable(profile.os.packageManager, gpu.nvidiaDriver);
+    if (why) report.add(['gpu', 'nvidiaDriver'], why);
+  }
   if (!gpu?.devicePlugin) return;
   if (Object.keys(gpu.toolkitPackages).length === 0) {
     report.add(

@@ -7,6 +7,7 @@
  */
 
 import type { CriName, KubernetesBinary, OsFamily, OsSpec, Repository } from '../../contract/agent-config';
+import type { NvidiaDriverChoice } from '../nvidia-driver';
 import type { MirrorSpec } from '../mirrors/types';
 
 export type { CriName, OsFamily };
@@ -132,6 +133,9 @@ export interface Profile {
   manifestImageRegistries?: Record<string, string>;
   gpu?: {
     vendor: 'nvidia';
+    /** NVIDIA's driver from its CUDA repository (RHEL family), by kernel-module flavour and branch. */
+    nvidiaDriver?: NvidiaDriverChoice;
+    kernelHeaders?: { packages: string[]; runningKernel: boolean };
     driverPackages: PackageSet;
     toolkitPackages: PackageSet;
     runtimeBinary: string;

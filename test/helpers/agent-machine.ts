@@ -163,6 +163,12 @@ export class FakeMachine {
    */
   private layOutRhel(): void {
     const { os: target } = this.options.config;
+    // The running kernel, installed without its headers (kernel-devel), as a cloud image has it. The build link
+    // is relative here (the kernel package's is absolute) so that it resolves inside the fake root.
+    const release = target.id === 'rocky' ? '5.14.0-503.14.1.el9_5.x86_64' : '3.10.0-1160.80.1.el7.x86_64';
+    this.write('/proc/sys/kernel/osrelease', `${release}\n`);
+    fs.mkdirSync(this.path(`/lib/modules/${release}`), { recursive: true });
+    fs.symlinkSync(`../../../usr/src/kernels/${release}`, this.path(`/lib/modules/${release}/build`));
     if (target.id === 'rocky') {
       this.write('/etc/os-release', `NAME="Rocky Linux"\nVERSION="${target.versionId}"\nID="rocky"\nID_LIKE="rhel centos fedora"\nVERSION_ID="${target.versionId}"\nPRETTY_NAME="Rocky Linux ${target.versionId}"\n`);
     } else {
@@ -277,6 +283,7 @@ export class FakeMachine {
         const rel = path.relative(this.root, full);
         if (rel === '.fake' || rel === path.join('var', 'lib', 'labimg')) continue;
         if (entry.isDirectory()) walk(full);
+        else if (entry.isSymbolicLink()) result[`/${rel}`] = `-> ${fs.readlinkSync(full)}`;
         else result[`/${rel}`] = `${(fs.statSync(full).mode & 0o777).toString(8)} ${crypto.createHash('sha256').update(fs.readFileSync(full)).digest('hex')}`;
       }
     };
@@ -291,7 +298,7 @@ export class FakeMachine {
       for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
         const full = path.join(dir, entry.name);
         if (entry.isDirectory()) walk(full);
-        else files.push(full);
+        else if (!entry.isSymbolicLink()) files.push(full);
       }
     };
     walk(this.root);

@@ -74,6 +74,45 @@ function out(text) {
 const KUBE_REPO = /kubernetes|pkgs\.k8s\.io/;
 // Docker's own repositories and their mirrors (Aliyun keeps the docker-ce path).
 const DOCKER_REPO = /docker-ce|download\.docker\.com/;
+// NVIDIA's CUDA repository (developer.download.nvidia.com/compute/cuda/repos/...) and Aliyun's nvidia-cuda.
+const CUDA_REPO = /compute\/cuda\/repos|nvidia-cuda/;
+
+/**
+ * The kernels of the fake hosts: the one running, and the newest the distro's repositories carry. CentOS 7
+ * runs the kernel of its last cloud image (GenericCloud-2211) while the vault's updates end at 1160.119.1
+ * (2024-06); a fresh Rocky 9 image runs the newest.
+ */
+const KERNELS = {
+  centos: { running: '3.10.0-1160.80.1.el7.x86_64', newest: '3.10.0-1160.119.1.el7.x86_64' },
+  rocky: { running: '5.14.0-503.14.1.el9_5.x86_64', newest: '5.14.0-503.14.1.el9_5.x86_64' },
+};
+
+function osId() {
+  const match = /^ID="?([^"\n]*)"?$/m.exec(readText(rootPath('/etc/os-release')) || '');
+  return match ? match[1] : '';
+}
+
+function kernels() {
+  return KERNELS[osId()] || KERNELS.centos;
+}
+
+/**
+ * What DKMS does when a driver package is installed: build the module for every kernel whose
+ * /lib/modules/<release>/build leads to headers (dkms(8)), and nothing for the others.
+ */
+function dkmsBuild() {
+  let releases = [];
+  try {
+    releases = fs.readdirSync(rootPath('/lib/modules'));
+  } catch {
+    /* no kernels */
+  }
+  for (const release of releases) {
+    if (fs.existsSync(rootPath(`/lib/modules/${release}/build/Makefile`))) {
+      writeText(rootPath(`/lib/modules/${release}/extra/nvidia.ko.xz`), `nvidia.ko built by DKMS for ${release}\n`);
+    }
+  }
+}
 
 /**
  * What the stand-in package managers know about packages: which repository provides each (matched against
@@ -105,6 +144,17 @@ const CATALOG = {
     files: { '/usr/bin/nvidia-container-runtime': '#!/bin/sh\n', '/usr/bin/nvidia-ctk': '#!/bin/sh\n' },
   },
   firewalld: { repo: null, units: ['firewalld'], commands: ['firewall-cmd'] },
+  // Kernel headers: one tree per kernel release under /usr/src/kernels (see kernelRelease and dkmsBuild).
+  'kernel-devel': { repo: null, headers: true },
+  'kernel-headers': { repo: null },
+  // EL9: the headers of the newest kernel the repositories carry (it requires that kernel).
+  'kernel-devel-matched': { repo: null, headers: true },
+  // NVIDIA's DKMS drivers: installing one builds nvidia.ko for every kernel whose headers are there.
+  'nvidia-driver-latest-dkms': { repo: CUDA_REPO, dkms: true },
+  'kmod-nvidia-latest-dkms': { repo: CUDA_REPO, dkms: true, module: { name: 'nvidia-driver', streams: [/^latest-dkms$/] } },
+  'kmod-nvidia-open-dkms': { repo: CUDA_REPO, dkms: true, module: { name: 'nvidia-driver', streams: [/^open-dkms$/, /^\d{3}-open$/] } },
+  'nvidia-open': { repo: CUDA_REPO, dkms: true, module: { name: 'nvidia-driver', streams: [/^open-dkms$/, /^\d{3}-open$/] } },
+  'cuda-drivers': { repo: CUDA_REPO, dkms: true, module: { name: 'nvidia-driver', streams: [/^latest-dkms$/, /^\d{3}-dkms$/] } },
   ufw: { repo: null, commands: ['ufw'] },
 };
 
@@ -149,6 +199,14 @@ function installPackage(name, version) {
   for (const [file, content] of Object.entries(entry.files || {})) {
     if (readText(rootPath(file)) === undefined) writeText(rootPath(file), content, file.startsWith('/usr/bin/') ? 0o755 : 0o644);
   }
+  if (entry.headers) {
+    // kernel-devel-<release> installs that kernel's headers; kernel-devel or kernel-devel-matched the newest's.
+    const release = name === 'kernel-devel' && version ? (version.endsWith('.x86_64') ? version : `${version}.x86_64`) : kernels().newest;
+    db[name] = { version: release.replace(/\.x86_64$/, '') };
+    saveState('packages', db);
+    writeText(rootPath(`/usr/src/kernels/${release}/Makefile`), `# headers of ${release}\n`);
+  }
+  if (entry.dkms) dkmsBuild();
 }
 
 function removePackage(name) {
@@ -225,6 +283,7 @@ function main(name, handler) {
 }
 
 module.exports = {
+  kernels,
   ROOT,
   rootPath,
   readText,

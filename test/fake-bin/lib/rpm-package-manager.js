@@ -15,8 +15,46 @@ const DEAD_HOSTS = {
 // EL7's rpm verifies signatures made by a primary key only; NVIDIA signs its container toolkit packages with a
 // subkey, so with gpgcheck=1 yum refuses them whatever key is imported (NVIDIA/nvidia-docker#1286, 2020-05-22;
 // Red Hat bug 1225133). The message is yum's (yum/__init__.py, _checkSignatures / sigCheckPkg).
+//
+// dnf modularity (dnf.modularity(7)): a package that belongs to a module stream is filtered out unless that stream
+// is enabled, or is the module's default while none is. NVIDIA's CUDA repository makes the driver the module
+// nvidia-driver, whose default stream has been open-dkms since driver 560 (NVIDIA driver installation guide,
+// "Kernel Modules"; checked 2026-12-05). Messages are dnf 4's (dnf/base.py, dnf/module/module_base.py).
 const fs = require('fs');
 const fake = require('./fake-machine');
+
+const MODULE_DEFAULTS = { 'nvidia-driver': 'open-dkms' };
+// The nvidia-driver streams NVIDIA publishes: latest, latest-dkms, open-dkms, and per branch NNN, NNN-dkms, NNN-open.
+const MODULE_STREAMS = { 'nvidia-driver': /^(latest|latest-dkms|open-dkms|\d{3}|\d{3}-dkms|\d{3}-open)$/ };
+
+function activeStream(module) {
+  return fake.loadState('dnf-modules', {})[module] || MODULE_DEFAULTS[module];
+}
+
+function moduleCommand(command, args) {
+  if (command !== 'dnf') fake.fail(`No such command: module. Please use /usr/bin/${command} --help`, 1);
+  const [sub, ...specs] = args.filter((a) => !a.startsWith('-')).slice(1);
+  if (sub !== 'enable') fake.fail(`${command} stand-in: unsupported module command ${sub}`, 64);
+  const enabled = fake.loadState('dnf-modules', {});
+  for (const spec of specs) {
+    const [module, stream] = spec.split(':');
+    if (!MODULE_STREAMS[module] || !stream || !MODULE_STREAMS[module].test(stream)) fake.fail(`Error: Problems in request:\nmissing groups or modules: ${spec}`, 1);
+    if (enabled[module] && enabled[module] !== stream) {
+      fake.fail('Error: It is not possible to switch enabled streams of a module unless explicitly enabled via configuration option module_stream_switch.', 1);
+    }
+    enabled[module] = stream;
+  }
+  fake.saveState('dnf-modules', enabled);
+  fake.out('Complete!\n');
+}
+
+function requireActiveStream(command, spec, entry) {
+  if (command !== 'dnf' || !entry.module) return;
+  const stream = activeStream(entry.module.name);
+  if (!entry.module.streams.some((pattern) => pattern.test(stream))) {
+    fake.fail(`All matches were filtered out by modular filtering for argument: ${spec}\nError: Unable to find a match: ${spec}`, 1);
+  }
+}
 
 function repoSections() {
   const dir = fake.rootPath('/etc/yum.repos.d');
@@ -122,6 +160,7 @@ function run(command) {
           const excluded = repo && (repo.keys.exclude || '').split(/\s+/).includes(name) && !lifted.includes(repo.id) && !lifted.includes('all');
           if (!repo || excluded) fake.fail(`No package ${spec} available.\nError: Nothing to do`, 1);
           requireVerifiable(name, repo);
+          requireActiveStream(command, spec, entry);
         }
         fake.installPackage(name, version);
         fake.out(`Installed: ${spec}\n`);
@@ -137,6 +176,8 @@ function run(command) {
         fake.out(`Removed: ${name}\n`);
       }
       fake.out('Complete!\n');
+    } else if (verb === 'module') {
+      moduleCommand(command, args);
     } else if (verb === 'makecache') {
       requireReachableRepos(repoSections());
       fake.out('Metadata Cache Created\n');
