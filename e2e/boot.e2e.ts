@@ -65,7 +65,8 @@ function controlPlaneProblems(facts: GuestFacts | undefined): string[] {
   expect(kind('InitConfiguration')?.nodeRegistration?.criSocket === 'unix:///var/run/containerd/containerd.sock', 'kubeadm init was not pointed at containerd');
   expect(kind('ClusterConfiguration')?.kubernetesVersion === kubernetes, `kubeadm init was not asked for ${kubernetes}`);
   expect(kind('KubeletConfiguration')?.cgroupDriver === 'systemd', 'the kubelet was not given the systemd cgroup driver');
-  expect(facts.created.some((source) => source.endsWith('tigera-operator.yaml')), 'the CNI manifests were not created');
+  expect(facts.created.some((object) => object.kind === 'Deployment' && object.name === 'tigera-operator'), 'the CNI manifests were not created');
+  expect(facts.created.some((object) => object.kind === 'Installation' && object.name === 'default'), "the agent's Calico Installation was not created");
   for (const [id, step] of Object.entries(facts.agentState?.steps ?? {})) {
     expect(step.status === 'done' || step.status === 'skipped', `step ${id} is ${step.status}: ${step.error ?? ''}`);
     expect(step.applied <= 1, `step ${id} was applied ${step.applied} times`);

@@ -215,7 +215,11 @@ test('step 11: Calico operator, then the Installation with the pod CIDR; GPU dev
   const { machine, changes } = gpu;
   const objects = machine.fakeState<any[]>('kube-objects');
   const operator = 'https://raw.githubusercontent.com/projectcalico/calico/v3.25.2/manifests/tigera-operator.yaml';
-  t.truthy(objects.find((o) => o.kind === 'Manifest' && o.name === operator));
+  // What the manifest served at that URL holds (test/fixtures/manifests/tigera-operator.yaml), object by object.
+  t.deepEqual(
+    objects.filter((o) => o.source === operator).map((o) => `${o.kind}/${o.name}`),
+    ['Namespace/tigera-operator', 'CustomResourceDefinition/installations.operator.tigera.io', 'ConfigMap/operator-flags', 'Deployment/tigera-operator'],
+  );
   const installation = objects.find((o) => o.kind === 'Installation');
   t.is(installation.name, 'default');
   t.deepEqual(installation.spec.calicoNetwork.ipPools, [
@@ -223,9 +227,10 @@ test('step 11: Calico operator, then the Installation with the pod CIDR; GPU dev
   ]);
   t.true(indexOfCommand(changes, ['kubectl', '--kubeconfig', '<root>/etc/kubernetes/admin.conf', 'create', '-f', operator]) <
     indexOfCommand(changes, ['kubectl', '--kubeconfig', '<root>/etc/kubernetes/admin.conf', 'create', '-f', '<root>/etc/labimg/calico-installation.yaml']));
-  t.truthy(objects.find((o) => o.kind === 'Manifest' && o.name.endsWith('/nvidia-device-plugin.yml')));
+  const devicePlugin = 'https://raw.githubusercontent.com/NVIDIA/k8s-device-plugin/v0.17.1/deployments/static/nvidia-device-plugin.yml';
+  t.is(objects.find((o) => o.source === devicePlugin)?.name, 'nvidia-device-plugin-daemonset');
   // Cluster-wide: created from the control plane whether or not it has a GPU itself.
-  t.truthy(noGpu.machine.fakeState<any[]>('kube-objects').find((o) => o.kind === 'Manifest' && o.name.endsWith('/nvidia-device-plugin.yml')));
+  t.is(noGpu.machine.fakeState<any[]>('kube-objects').find((o) => o.source === devicePlugin)?.name, 'nvidia-device-plugin-daemonset');
 });
 
 test('the CPU-only profile has no GPU steps at all', (t) => {

@@ -3,6 +3,8 @@
  * held packages, containerd as the CRI. Plus the same profile on Kubernetes 1.31 (kubeadm v1beta4).
  */
 import test from 'ava';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import type { AgentConfig, NodeConfig } from '../contract/agent-config';
 import { fixture, profileConfig, includesCommand } from './helpers/agent-machine';
@@ -68,7 +70,8 @@ test('apt repo: key fetched with curl, dearmored with gpg into /etc/apt/keyrings
     '# Managed by labimg-agent: changes here are replaced on the next run.\n' +
       'deb [signed-by=/etc/apt/keyrings/kubernetes.gpg] https://pkgs.k8s.io/core:/stable:/v1.28/deb/ /\n',
   );
-  t.regex(machine.read('/etc/apt/keyrings/kubernetes.gpg') ?? '', /^FAKE-KEYRING\n.*pkgs\.k8s\.io\/core:\/stable:\/v1\.28\/deb\/Release\.key/s);
+  // The key the test serves at that URL, dearmored: byte for byte what gpg --dearmor made of it.
+  t.deepEqual(fs.readFileSync(machine.path('/etc/apt/keyrings/kubernetes.gpg')), fs.readFileSync(path.join(__dirname, 'fixtures/keys/apt-repository.gpg')));
   t.false(machine.exists('/etc/apt/keyrings/kubernetes.asc'), 'the armored download is removed');
   t.true(includesCommand(changes, ['curl', '-fsSL', '--retry', '3', '--create-dirs', '-o', '<root>/etc/apt/keyrings/kubernetes.asc', 'https://pkgs.k8s.io/core:/stable:/v1.28/deb/Release.key']));
   t.true(includesCommand(changes, ['gpg', '--batch', '--yes', '--dearmor', '-o', '<root>/etc/apt/keyrings/kubernetes.gpg', '<root>/etc/apt/keyrings/kubernetes.asc']));

@@ -5,13 +5,21 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { buildSync } from 'esbuild';
 import { repoRoot } from '../../test/helpers/cli';
 
 const CHECKER = '/usr/local/sbin/labimg-e2e-check.js';
 
 /** A shell script for cloud-init: the checker and its unit, started now and on every later boot. */
 export function checkerScript(extra: string[] = []): string {
-  const js = readFileSync(path.join(repoRoot, 'e2e', 'guest', 'check.js'), 'utf8');
+  // One file for the guest's Node (Debian's nodejs 18), smol-toml included: the guest has no node_modules.
+  const js = buildSync({
+    entryPoints: [path.join(repoRoot, 'e2e', 'guest', 'check.js')],
+    bundle: true,
+    platform: 'node',
+    target: 'node18',
+    write: false,
+  }).outputFiles[0]!.text;
   return `#!/bin/sh
 # Installs the labimg end-to-end checker: after the agent's unit has finished, it reports and powers off.
 set -eu
@@ -54,7 +62,8 @@ export interface GuestFacts {
   refreshTimer: string;
   calls: string[];
   initConfig: string | null;
-  created: string[];
+  /** Each object kubectl created, and the manifest (path or URL) it came from. */
+  created: Array<{ kind: string; name: string; namespace?: string; source: string }>;
   rebooted: boolean;
   boots: number;
   aptInstalls: string;

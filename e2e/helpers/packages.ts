@@ -45,12 +45,16 @@ Restart=always
 WantedBy=multi-user.target
 `;
 
-export function kubernetesPackages(version: string, revision: string): Package[] {
+/**
+ * `manifests`: URL → manifest text, what the kubectl stand-in serves for `kubectl create -f URL` (the only
+ * URLs it answers; see e2e/guest/kubectl.ts).
+ */
+export function kubernetesPackages(version: string, revision: string, manifests: Record<string, string>): Package[] {
   const clusterCa = readFileSync(path.join(repoRoot, 'test', 'fixtures', 'cluster-ca.crt'), 'utf8');
   const full = `${version}-${revision}`;
   return [
     { name: 'kubeadm', version: full, description: 'kubeadm stand-in', files: { '/usr/bin/kubeadm': [bundle('kubeadm.ts', { CLUSTER_CA_PEM: clusterCa, KUBEADM_VERSION: version }), 0o755] } },
-    { name: 'kubectl', version: full, description: 'kubectl stand-in', files: { '/usr/bin/kubectl': [bundle('kubectl.ts', {}), 0o755] } },
+    { name: 'kubectl', version: full, description: 'kubectl stand-in', files: { '/usr/bin/kubectl': [bundle('kubectl.ts', { MANIFESTS: JSON.stringify(manifests) }), 0o755] } },
     {
       name: 'kubelet',
       version: full,

@@ -12,6 +12,7 @@ import { dump, load } from 'js-yaml';
 import type { GuestForward } from '../../vm/qemu';
 import { loadProfile, type Profile } from '../../builder/profiles';
 import { cliPath, repoRoot, tempDir } from '../../test/helpers/cli';
+import { manifestDownloads } from '../../test/helpers/agent-machine';
 import { createPool, freePort, startServe, type RunningServe } from '../../test/helpers/endpoint';
 import { kubernetesPackages, writeFlatRepository } from './packages';
 
@@ -92,7 +93,8 @@ export async function startWorld(): Promise<World> {
   const base = loadProfile('debian12', { dir: path.join(repoRoot, 'profiles') });
   const [version, revision] = (base.kubernetes.packages.kubeadm as string).split('-') as [string, string];
   const files = tempDir('labimg-e2e-files-');
-  writeFlatRepository(path.join(files, 'debian'), kubernetesPackages(version, revision));
+  // What kubectl is given to create: the profile's addon manifests, served from the agent tests' fixtures.
+  writeFlatRepository(path.join(files, 'debian'), kubernetesPackages(version, revision, manifestDownloads(base.cni.manifests)));
   const tarball = path.basename(new URL(base.agent.nodeRuntime.url).pathname);
   const cached = path.join(repoRoot, '.cache', tarball);
   if (!existsSync(cached)) throw new Error(`${cached} is missing: the test command fetches it (node scripts/fetch-node-runtime.mjs)`);

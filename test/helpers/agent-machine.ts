@@ -15,6 +15,13 @@ import { loadProfile } from '../../builder/profiles';
 import { AGENT_BUNDLE, REPO_ROOT, ensureAgentBuilt } from './agent-build';
 
 export const FAKE_BIN = path.join(REPO_ROOT, 'test/fake-bin');
+
+/** The kernel each fake machine runs: the stock kernel of CentOS 7.9, Ubuntu 20.04 (GA) and a Flatcar stable release. */
+export const KERNEL_RELEASE: Record<AgentConfig['os']['family'], string> = {
+  rhel: '3.10.0-1160.el7.x86_64',
+  debian: '5.4.0-216-generic',
+  flatcar: '6.6.95-flatcar',
+};
 export const FIXTURES = path.join(REPO_ROOT, 'test/fixtures/agent');
 
 /** The AgentConfig a shipped profile compiles to: agent tests run what `labimg build` ships. */
@@ -47,6 +54,44 @@ export function flatcarConfig(): AgentConfig {
   return { ...config, kubernetes: { ...config.kubernetes, binaries } };
 }
 
+const FIXTURE_DIR = path.join(REPO_ROOT, 'test/fixtures');
+const fixtureText = (name: string) => fs.readFileSync(path.join(FIXTURE_DIR, name), 'utf8');
+
+/**
+ * What the network serves a machine built from `config`, URL → content: the only URLs the curl and kubectl
+ * stand-ins answer (anything else is a 404). Every apt signing key the config's repositories name is a real
+ * armored OpenPGP key (test/fixtures/keys, made with gpg); every addon manifest is the fixture shaped like it
+ * (test/fixtures/manifests), by the file name the URL ends in. A manifest URL without a fixture is left out,
+ * so a profile that starts naming a new addon fails its test until the test says what it is.
+ */
+export function profileDownloads(config: AgentConfig): Record<string, string> {
+  const served: Record<string, string> = {};
+  for (const repo of config.repositories) {
+    if (repo.kind === 'deb' && repo.gpgCheck) for (const url of repo.gpgKeys) served[url] = fixtureText('keys/apt-repository.asc');
+  }
+  return { ...served, ...manifestDownloads([...config.cni.manifests, ...(config.gpu?.devicePlugin?.manifests ?? [])]) };
+}
+
+/**
+ * Addon manifest URL → the fixture shaped like it (test/fixtures/manifests), by the file name the URL ends in;
+ * a URL without a fixture is left out.
+ */
+export function manifestDownloads(manifests: string[]): Record<string, string> {
+  const served: Record<string, string> = {};
+  // Calico 3.30+ lists operator-crds.yaml first; its tigera-operator.yaml then holds no CRDs.
+  const crdsApart = manifests.some((url) => url.endsWith('/operator-crds.yaml'));
+  const byName: Record<string, string> = {
+    'operator-crds.yaml': 'manifests/operator-crds.yaml',
+    'tigera-operator.yaml': crdsApart ? 'manifests/tigera-operator-crds-apart.yaml' : 'manifests/tigera-operator.yaml',
+    'nvidia-device-plugin.yml': 'manifests/nvidia-device-plugin.yml',
+  };
+  for (const url of manifests) {
+    const fixtureName = byName[url.split('/').pop() ?? ''];
+    if (fixtureName) served[url] = fixtureText(fixtureName);
+  }
+  return served;
+}
+
 /** Node configs and secrets, which come per instance rather than from a profile. */
 export function fixture<T>(name: string): T {
   return JSON.parse(fs.readFileSync(path.join(FIXTURES, `${name}.json`), 'utf8')) as T;
@@ -60,6 +105,8 @@ export interface MachineOptions {
   gpu?: boolean;
   /** The Node.js that runs the agent; the test runner's own when absent. */
   nodeBinary?: string;
+  /** What the network serves (URL → content); profileDownloads(config) when absent. */
+  downloads?: Record<string, string>;
 }
 
 export interface AgentRun {
@@ -100,6 +147,7 @@ export class FakeMachine {
     await ensureAgentBuilt();
     const machine = new FakeMachine(fs.mkdtempSync(path.join(os.tmpdir(), 'labimg-agent-')), options);
     machine.layOutFreshHost();
+    for (const [url, content] of Object.entries(options.downloads ?? profileDownloads(options.config))) machine.publishDownload(url, content);
     return machine;
   }
 
@@ -132,7 +180,7 @@ export class FakeMachine {
     for (const binary of this.options.config.kubernetes.binaries ?? []) this.write(binary.path, kubernetesBinaryStandIn(binary.name, version), 0o755);
   }
 
-  /** Serves `content` at `url` to the curl stand-in. */
+  /** Serves `content` at `url` to the curl and kubectl stand-ins (test/fake-bin/lib/fake-machine.js download()). */
   publishDownload(url: string, content: string): void {
     this.write(`/.fake/downloads/${crypto.createHash('sha256').update(url).digest('hex')}`, content);
   }
@@ -142,6 +190,8 @@ export class FakeMachine {
     this.write('/etc/hostname', 'lab-node\n');
     this.write('/proc/modules', 'xfs 978944 2 - Live 0x0000000000000000\n');
     this.write('/proc/sys/net/ipv4/ip_forward', '0\n');
+    // `uname -r`: modprobe looks for modules under /lib/modules/<this>.
+    this.write('/proc/sys/kernel/osrelease', `${KERNEL_RELEASE[config.os.family]}\n`);
     this.write('/sys/bus/pci/devices/0000:00:00.0/vendor', '0x8086\n');
     this.write('/sys/bus/pci/devices/0000:00:00.0/class', '0x060000\n');
     if (this.options.gpu) {

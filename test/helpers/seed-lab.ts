@@ -5,7 +5,6 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { dump } from 'js-yaml';
 import type { AgentConfig, NodeConfig } from '../../contract/agent-config';
 import { compileAgentConfig } from '../../builder/compile';
 import { loadProfile } from '../../builder/profiles';
@@ -15,12 +14,7 @@ import { runScenario, type Scenario } from './agent-scenario';
 const FIXTURES = path.join(__dirname, '..', 'fixtures');
 
 export const TIGERA_OPERATOR = readFileSync(path.join(FIXTURES, 'manifests', 'tigera-operator.yaml'), 'utf8');
-export const DEVICE_PLUGIN = dump({
-  apiVersion: 'apps/v1',
-  kind: 'DaemonSet',
-  metadata: { name: 'nvidia-device-plugin-daemonset', namespace: 'kube-system' },
-  spec: { template: { spec: { containers: [{ name: 'nvidia-device-plugin-ctr', image: 'nvcr.io/nvidia/k8s-device-plugin:v0.17.1' }] } } },
-});
+export const DEVICE_PLUGIN = readFileSync(path.join(FIXTURES, 'manifests', 'nvidia-device-plugin.yml'), 'utf8');
 
 export async function runMirroredSeedLab(): Promise<{ config: AgentConfig; scenario: Scenario }> {
   const config = compileAgentConfig(loadProfile(path.join(FIXTURES, 'profiles', 'seed-lab-aliyun.yaml'), { dir: path.resolve(__dirname, '..', '..', 'profiles') }));

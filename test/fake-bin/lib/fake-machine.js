@@ -7,6 +7,7 @@
  * Machine files live where a real system has them ($ROOT/etc, $ROOT/proc, $ROOT/sys); bookkeeping that a real
  * system keeps in binary databases (rpm, dpkg, systemd, containerd) lives in $ROOT/.fake/*.json.
  */
+const crypto = require('crypto');
 const fs = require('fs');
 const path = require('path');
 
@@ -69,6 +70,27 @@ function out(text) {
   process.stdout.write(text);
 }
 
+// ---- the network ------------------------------------------------------------------------------------------
+
+/**
+ * Where a test registers what the network serves: the bytes for `url` live in
+ * $ROOT/.fake/downloads/<sha256 of the URL> (FakeMachine.publishDownload writes them). A URL nobody
+ * registered is not there: the stand-ins that fetch (curl, kubectl -f URL) answer it as a server's 404.
+ */
+function downloadPath(url) {
+  return rootPath(`/.fake/downloads/${crypto.createHash('sha256').update(url).digest('hex')}`);
+}
+
+/** The registered bytes of `url`, or undefined when no test registered it. */
+function download(url) {
+  try {
+    return fs.readFileSync(downloadPath(url));
+  } catch (err) {
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
 // ---- packages ---------------------------------------------------------------------------------------------
 
 const KUBE_REPO = /kubernetes|pkgs\.k8s\.io/;
@@ -118,6 +140,10 @@ function dkmsBuild() {
  * What the stand-in package managers know about packages: which repository provides each (matched against
  * repo base URLs; null = the distro's own repos), its default version, and what installing it brings.
  */
+// The kernel modules NVIDIA's driver packages install (built by DKMS or shipped prebuilt), with what each
+// needs loaded first; see kernelModules() below.
+const NVIDIA_MODULES = { nvidia: [], nvidia_uvm: ['nvidia'], nvidia_modeset: ['nvidia'], nvidia_drm: ['nvidia_modeset', 'nvidia'] };
+
 const CATALOG = {
   'docker-ce': { repo: DOCKER_REPO, version: { rhel: '20.10.24-3.el7', debian: '5:24.0.9-1~ubuntu.20.04~focal' }, units: ['docker'], commands: ['dockerd'] },
   'docker-ce-cli': { repo: DOCKER_REPO, version: { rhel: '20.10.24-3.el7', debian: '5:24.0.9-1~ubuntu.20.04~focal' }, commands: ['docker'] },
@@ -143,6 +169,12 @@ const CATALOG = {
     commands: ['nvidia-ctk'],
     files: { '/usr/bin/nvidia-container-runtime': '#!/bin/sh\n', '/usr/bin/nvidia-ctk': '#!/bin/sh\n' },
   },
+  // The driver packages the GPU profiles install (their gpu.driverPackages): each brings NVIDIA's kernel modules.
+  'nvidia-driver-latest-dkms': { repo: null, kernelModules: NVIDIA_MODULES },
+  'kmod-nvidia-latest-dkms': { repo: null, kernelModules: NVIDIA_MODULES },
+  'nvidia-driver': { repo: null, kernelModules: NVIDIA_MODULES },
+  'nvidia-driver-535-server': { repo: null, kernelModules: NVIDIA_MODULES },
+  'nvidia-driver-580-server': { repo: null, kernelModules: NVIDIA_MODULES },
   firewalld: { repo: null, units: ['firewalld'], commands: ['firewall-cmd'] },
   // Kernel headers: one tree per kernel release under /usr/src/kernels (see kernelRelease and dkmsBuild).
   'kernel-devel': { repo: null, headers: true },
@@ -249,6 +281,49 @@ function addImages(runtime, refs) {
 
 // ---- kernel -----------------------------------------------------------------------------------------------
 
+/** `uname -r`: the kernel exposes it as /proc/sys/kernel/osrelease; undefined when the fake machine has none. */
+function kernelRelease() {
+  const text = readText(rootPath('/proc/sys/kernel/osrelease'));
+  return text === undefined ? undefined : text.trim();
+}
+
+// Modules of the distro kernel the stand-in machine knows (a real one has thousands under
+// /lib/modules/<release>): those the lab loads and their dependencies, as modules.dep lists them.
+const KERNEL_MODULES = {
+  overlay: [],
+  br_netfilter: ['bridge'],
+  bridge: ['stp', 'llc'],
+  stp: ['llc'],
+  llc: [],
+  ip_tables: [],
+  nf_conntrack: [],
+  ip_vs: ['nf_conntrack'],
+  vxlan: [],
+  veth: [],
+};
+
+/**
+ * Module name → the modules it needs: the kernel's own, plus those every installed package brings (NVIDIA's
+ * driver: only once a driver package is installed, as on a real node).
+ */
+function kernelModules() {
+  const modules = { ...KERNEL_MODULES };
+  for (const name of Object.keys(packages())) Object.assign(modules, catalogEntry(name).kernelModules || {});
+  return modules;
+}
+
+/** NVIDIA devices on the fake PCI bus (vendor 0x10de), as /sys/bus/pci/devices shows them. */
+function hasNvidiaDevice() {
+  const dir = rootPath('/sys/bus/pci/devices');
+  let addresses = [];
+  try {
+    addresses = fs.readdirSync(dir);
+  } catch {
+    return false;
+  }
+  return addresses.some((a) => (readText(`${dir}/${a}/vendor`) || '').trim().toLowerCase() === '0x10de');
+}
+
 function procSysPath(key) {
   return rootPath(`/proc/sys/${key.replace(/\./g, '/')}`);
 }
@@ -292,6 +367,8 @@ module.exports = {
   saveState,
   fail,
   out,
+  downloadPath,
+  download,
   CATALOG,
   catalogEntry,
   family,
@@ -304,6 +381,9 @@ module.exports = {
   unitActive,
   images,
   addImages,
+  kernelRelease,
+  kernelModules,
+  hasNvidiaDevice,
   procSysPath,
   readSysctl,
   activeSwaps,
