@@ -16,12 +16,19 @@ import { AGENT_BUNDLE, REPO_ROOT, ensureAgentBuilt } from './agent-build';
 
 export const FAKE_BIN = path.join(REPO_ROOT, 'test/fake-bin');
 
-/** The kernel each fake machine runs: the stock kernel of CentOS 7.9, Ubuntu 20.04 (GA) and a Flatcar stable release. */
-export const KERNEL_RELEASE: Record<AgentConfig['os']['family'], string> = {
-  rhel: '3.10.0-1160.el7.x86_64',
-  debian: '5.4.0-216-generic',
-  flatcar: '6.6.95-flatcar',
-};
+/**
+ * The kernel each fake machine runs (`uname -r`): CentOS 7's last cloud image's (GenericCloud-2211, older than
+ * the vault's newest kernel-devel), a Rocky 9.5 image's, Ubuntu 20.04's and a Flatcar stable release's.
+ */
+export function kernelReleaseOf(os: AgentConfig['os']): string {
+  if (os.id === 'rocky') return '5.14.0-503.14.1.el9_5.x86_64';
+  const byFamily: Record<AgentConfig['os']['family'], string> = {
+    rhel: '3.10.0-1160.80.1.el7.x86_64',
+    debian: '5.4.0-216-generic',
+    flatcar: '6.6.95-flatcar',
+  };
+  return byFamily[os.family];
+}
 export const FIXTURES = path.join(REPO_ROOT, 'test/fixtures/agent');
 
 /** The AgentConfig a shipped profile compiles to: agent tests run what `labimg build` ships. */
@@ -191,7 +198,7 @@ export class FakeMachine {
     this.write('/proc/modules', 'xfs 978944 2 - Live 0x0000000000000000\n');
     this.write('/proc/sys/net/ipv4/ip_forward', '0\n');
     // `uname -r`: modprobe looks for modules under /lib/modules/<this>.
-    this.write('/proc/sys/kernel/osrelease', `${KERNEL_RELEASE[config.os.family]}\n`);
+    this.write('/proc/sys/kernel/osrelease', `${kernelReleaseOf(config.os)}\n`);
     this.write('/sys/bus/pci/devices/0000:00:00.0/vendor', '0x8086\n');
     this.write('/sys/bus/pci/devices/0000:00:00.0/class', '0x060000\n');
     if (this.options.gpu) {
@@ -215,8 +222,7 @@ export class FakeMachine {
     const { os: target } = this.options.config;
     // The running kernel, installed without its headers (kernel-devel), as a cloud image has it. The build link
     // is relative here (the kernel package's is absolute) so that it resolves inside the fake root.
-    const release = target.id === 'rocky' ? '5.14.0-503.14.1.el9_5.x86_64' : '3.10.0-1160.80.1.el7.x86_64';
-    this.write('/proc/sys/kernel/osrelease', `${release}\n`);
+    const release = kernelReleaseOf(target);
     fs.mkdirSync(this.path(`/lib/modules/${release}`), { recursive: true });
     fs.symlinkSync(`../../../usr/src/kernels/${release}`, this.path(`/lib/modules/${release}/build`));
     if (target.id === 'rocky') {

@@ -100,22 +100,19 @@ const DOCKER_REPO = /docker-ce|download\.docker\.com/;
 const CUDA_REPO = /compute\/cuda\/repos|nvidia-cuda/;
 
 /**
- * The kernels of the fake hosts: the one running, and the newest the distro's repositories carry. CentOS 7
- * runs the kernel of its last cloud image (GenericCloud-2211) while the vault's updates end at 1160.119.1
- * (2024-06); a fresh Rocky 9 image runs the newest.
+ * The newest kernel the distro's repositories carry, whose headers an unversioned kernel-devel (or EL9's
+ * kernel-devel-matched) installs: the vault's CentOS 7.9.2009 updates end at 3.10.0-1160.119.1 (2024-06). The
+ * running kernel is the machine's own (/proc/sys/kernel/osrelease; test/helpers/agent-machine.ts).
  */
-const KERNELS = {
-  centos: { running: '3.10.0-1160.80.1.el7.x86_64', newest: '3.10.0-1160.119.1.el7.x86_64' },
-  rocky: { running: '5.14.0-503.14.1.el9_5.x86_64', newest: '5.14.0-503.14.1.el9_5.x86_64' },
-};
+const NEWEST_KERNEL = { centos: '3.10.0-1160.119.1.el7.x86_64', rocky: '5.14.0-503.14.1.el9_5.x86_64' };
 
 function osId() {
   const match = /^ID="?([^"\n]*)"?$/m.exec(readText(rootPath('/etc/os-release')) || '');
   return match ? match[1] : '';
 }
 
-function kernels() {
-  return KERNELS[osId()] || KERNELS.centos;
+function newestKernel() {
+  return NEWEST_KERNEL[osId()] || NEWEST_KERNEL.centos;
 }
 
 /**
@@ -169,9 +166,7 @@ const CATALOG = {
     commands: ['nvidia-ctk'],
     files: { '/usr/bin/nvidia-container-runtime': '#!/bin/sh\n', '/usr/bin/nvidia-ctk': '#!/bin/sh\n' },
   },
-  // The driver packages the GPU profiles install (their gpu.driverPackages): each brings NVIDIA's kernel modules.
-  'nvidia-driver-latest-dkms': { repo: null, kernelModules: NVIDIA_MODULES },
-  'kmod-nvidia-latest-dkms': { repo: null, kernelModules: NVIDIA_MODULES },
+  // The distros' own driver packages (gpu.driverPackages): each brings NVIDIA's kernel modules.
   'nvidia-driver': { repo: null, kernelModules: NVIDIA_MODULES },
   'nvidia-driver-535-server': { repo: null, kernelModules: NVIDIA_MODULES },
   'nvidia-driver-580-server': { repo: null, kernelModules: NVIDIA_MODULES },
@@ -181,7 +176,8 @@ const CATALOG = {
   'kernel-headers': { repo: null },
   // EL9: the headers of the newest kernel the repositories carry (it requires that kernel).
   'kernel-devel-matched': { repo: null, headers: true },
-  // NVIDIA's DKMS drivers: installing one builds nvidia.ko for every kernel whose headers are there.
+  // NVIDIA's DKMS drivers from its CUDA repository: installing one builds nvidia.ko for every kernel whose headers
+  // are there, so their modules load only where it was built for the running kernel (kernelModules below).
   'nvidia-driver-latest-dkms': { repo: CUDA_REPO, dkms: true },
   'kmod-nvidia-latest-dkms': { repo: CUDA_REPO, dkms: true, module: { name: 'nvidia-driver', streams: [/^latest-dkms$/] } },
   'kmod-nvidia-open-dkms': { repo: CUDA_REPO, dkms: true, module: { name: 'nvidia-driver', streams: [/^open-dkms$/, /^\d{3}-open$/] } },
@@ -233,7 +229,7 @@ function installPackage(name, version) {
   }
   if (entry.headers) {
     // kernel-devel-<release> installs that kernel's headers; kernel-devel or kernel-devel-matched the newest's.
-    const release = name === 'kernel-devel' && version ? (version.endsWith('.x86_64') ? version : `${version}.x86_64`) : kernels().newest;
+    const release = name === 'kernel-devel' && version ? (version.endsWith('.x86_64') ? version : `${version}.x86_64`) : newestKernel();
     db[name] = { version: release.replace(/\.x86_64$/, '') };
     saveState('packages', db);
     writeText(rootPath(`/usr/src/kernels/${release}/Makefile`), `# headers of ${release}\n`);
@@ -308,7 +304,12 @@ const KERNEL_MODULES = {
  */
 function kernelModules() {
   const modules = { ...KERNEL_MODULES };
-  for (const name of Object.keys(packages())) Object.assign(modules, catalogEntry(name).kernelModules || {});
+  const release = kernelRelease();
+  for (const name of Object.keys(packages())) {
+    const entry = catalogEntry(name);
+    if (!entry.dkms) Object.assign(modules, entry.kernelModules || {});
+    else if (release && fs.existsSync(rootPath(`/lib/modules/${release}/extra/nvidia.ko.xz`))) Object.assign(modules, NVIDIA_MODULES);
+  }
   return modules;
 }
 
@@ -358,7 +359,6 @@ function main(name, handler) {
 }
 
 module.exports = {
-  kernels,
   ROOT,
   rootPath,
   readText,
