@@ -5,7 +5,7 @@
 //   npm run bench:boot            RUNS=1 npm run bench:boot
 import path from 'node:path';
 import type { Accelerator } from '../vm/qemu';
-import { chooseAccelerator } from '../vm/vm';
+import { chooseAccelerator } from '../vm/accelerator';
 import { repoRoot } from '../test/helpers/cli';
 import { bakedImage } from '../e2e/helpers/bake';
 import { bootVm, type BootRun } from '../e2e/helpers/boot-vm';

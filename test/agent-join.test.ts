@@ -5,7 +5,7 @@
 import test from 'ava';
 import * as fs from 'node:fs';
 import type { NodeConfig, NodeSecrets } from '../contract/agent-config';
-import { FakeMachine, fixture, profileConfig, includesCommand } from './helpers/agent-machine';
+import { FakeMachine, fixture, profileConfig, includesCommand, seedCluster } from './helpers/agent-machine';
 import { documentOfKind, kubeadmDocuments, runScenario, Scenario } from './helpers/agent-scenario';
 
 const worker = fixture<NodeConfig>('node-worker');
@@ -14,7 +14,12 @@ const TOKEN = secrets.bootstrapToken as string;
 let joined: Scenario;
 
 test.before(async () => {
-  joined = await runScenario({ config: profileConfig('ubuntu-gpu'), node: worker, secrets, gpu: true }, ['run', '--verbose']);
+  // The worker's cluster: a control plane at 10.0.0.10:6443 with the fixture CA (whose pin node-worker.json
+  // carries) that issued the worker's token, as `kubeadm token create` would have.
+  joined = await runScenario(
+    { config: profileConfig('ubuntu-gpu'), node: worker, secrets, gpu: true, prepare: (machine) => seedCluster(machine.cluster, [TOKEN]) },
+    ['run', '--verbose'],
+  );
 });
 test.after.always(() => joined?.machine.dispose());
 
@@ -24,7 +29,7 @@ test('the worker joins with a JoinConfiguration: token discovery pinned to the C
   t.true(includesCommand(changes, ['kubeadm', 'join', '--config', '<root>/etc/labimg/kubeadm-join.yaml']));
   const join = documentOfKind(kubeadmDocuments(machine, 'join'), 'JoinConfiguration');
   t.deepEqual(join.discovery, {
-    bootstrapToken: { token: TOKEN, apiServerEndpoint: '10.0.0.10:6443', caCertHashes: [`sha256:${'5c'.repeat(32)}`] },
+    bootstrapToken: { token: TOKEN, apiServerEndpoint: '10.0.0.10:6443', caCertHashes: ['sha256:36523713f9926ca2e3a80b456e5265720cf3c5cb4fea999f5cb7f3773bcd9294'] },
   });
   t.deepEqual(join.nodeRegistration, {
     criSocket: 'unix:///var/run/containerd/containerd.sock',

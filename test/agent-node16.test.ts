@@ -9,7 +9,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { NodeConfig } from '../contract/agent-config';
 import { REPO_ROOT } from './helpers/agent-build';
-import { FakeMachine, fixture, profileConfig } from './helpers/agent-machine';
+import { FakeMachine, fixture, profileConfig, seedCluster } from './helpers/agent-machine';
 import { planAgent } from '../agent/plan';
 import { documentOfKind, kubeadmDocuments, runScenario } from './helpers/agent-scenario';
 import { enrollBody, publishBody, send, startEndpoint } from './helpers/https-client';
@@ -74,7 +74,8 @@ test('under Node 16 a worker enrolls over the pinned connection, joins with publ
   await e.registry.createPool('lab', 'ubuntu');
   const { token } = await e.registry.createToken('lab');
   const enrolled = await send(e.port, { method: 'POST', path: '/v1/enroll', token, json: enrollBody('cp-1', 'control-plane') });
-  const published = publishBody();
+  // The control plane's material: its token, and the pin of the CA its kubeadm init wrote (the fixture CA).
+  const published = { ...publishBody(), caCertHashes: ['sha256:36523713f9926ca2e3a80b456e5265720cf3c5cb4fea999f5cb7f3773bcd9294'] };
   t.is((await send(e.port, { method: 'PUT', path: '/v1/nodes/cp-1/join-material', token: (enrolled.json as { credential: string }).credential, json: published })).status, 204);
 
   const node: NodeConfig = {
@@ -87,6 +88,8 @@ test('under Node 16 a worker enrolls over the pinned connection, joins with publ
   };
   const machine = await FakeMachine.create({ config: profileConfig('ubuntu'), node, secrets: { enrollmentToken: token }, nodeBinary: NODE16 });
   t.teardown(() => machine.dispose());
+  // The cluster behind that material: it issued the published token.
+  seedCluster(machine.cluster, [published.token]);
   const run = await machine.runAgent(['run']);
   t.is(run.code, 0, run.stdout + run.stderr);
 

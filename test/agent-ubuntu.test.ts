@@ -22,6 +22,8 @@ function ubuntuGpuOn131(): AgentConfig {
   k8s.kubeadmApiVersion = 'kubeadm.k8s.io/v1beta4';
   k8s.packages = k8s.packages.map((p) => ({ ...p, version: '1.31.4-1.1' }));
   for (const repo of config.repositories) repo.baseUrl = repo.baseUrl.replace('v1.28', 'v1.31');
+  // kubeadm 1.31 uses pause:3.10 (constants.PauseVersion); containerd must run pods with the same image.
+  config.runtime.containerd.sandboxImage = 'registry.k8s.io/pause:3.10';
   // Not in the shipped profile: a Docker Hub mirror, so the hosts.toml step is exercised too.
   config.runtime.containerd.registryMirrors = { 'docker.io': ['https://mirror.gcr.io'] };
   return config;

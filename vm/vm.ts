@@ -4,8 +4,9 @@
  * for the agent's progress. Reusing a work folder starts the same machine again, disk and all.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { chooseAccelerator } from './accelerator';
 import { agentEvent, LineSplitter, type AgentEvent } from './progress';
 import { writeRelay } from './guest-forward';
 import { qemuArgs, type Accelerator, type GuestForward, type HostForward } from './qemu';
@@ -47,25 +48,6 @@ export interface VmResult {
   events: AgentEvent[];
   serialLog: string;
   stderr: string;
-}
-
-/**
- * KVM when /dev/kvm is there and really starts a vCPU, TCG otherwise. The probe matters: a nested or
- * restricted host can offer a /dev/kvm on which qemu aborts setting up the CPU.
- */
-export function chooseAccelerator(wanted: Accelerator | 'auto'): Accelerator {
-  if (wanted !== 'auto') return wanted;
-  try {
-    accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
-  } catch {
-    return 'tcg';
-  }
-  const probe = spawnSync(QEMU, ['-accel', 'kvm', '-cpu', 'host', '-machine', 'q35', '-display', 'none', '-nodefaults', '-S', '-monitor', 'stdio'], {
-    input: 'quit\n',
-    timeout: 20_000,
-    stdio: ['pipe', 'ignore', 'ignore'],
-  });
-  return probe.status === 0 ? 'kvm' : 'tcg';
 }
 
 /** The base image's format (raw, qcow2, ...) and size as qemu-img reads them. */

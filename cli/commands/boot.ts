@@ -141,7 +141,7 @@ export function addBootCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {
         .option('kernel', { type: 'string', describe: 'direct kernel boot: the kernel (with --initrd and --append), for images without a boot loader' })
         .option('initrd', { type: 'string' })
         .option('append', { type: 'string', describe: 'the kernel command line, e.g. "root=LABEL=root rw console=ttyS0"' })
-        .option('accel', { choices: ['auto', 'kvm', 'tcg'] as const, default: 'auto' as const, describe: 'KVM when /dev/kvm works, TCG otherwise' })
+        .option('accel', { choices: ['auto', 'kvm', 'tcg'] as const, default: 'auto' as const, describe: 'KVM where it runs a probe guest faster than TCG, TCG otherwise' })
         .option('disk-size', { type: 'string', default: '20G', describe: "the VM disk's size (M or G), when larger than the image; the image's cloud-init grows into it" })
         .option('memory', { type: 'number', default: 2048, describe: 'MiB' })
         .option('cpus', { type: 'number', default: 2 })

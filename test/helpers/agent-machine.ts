@@ -13,6 +13,8 @@ import type { AgentConfig, NodeConfig, NodeSecrets } from '../../contract/agent-
 import { compileAgentConfig } from '../../builder/compile';
 import { loadProfile } from '../../builder/profiles';
 import { AGENT_BUNDLE, REPO_ROOT, ensureAgentBuilt } from './agent-build';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { updateCluster } = require('../fake-bin/lib/fake-cluster') as { updateCluster(dir: string, change: (state: any) => void): unknown };
 
 export const FAKE_BIN = path.join(REPO_ROOT, 'test/fake-bin');
 
@@ -114,6 +116,25 @@ export interface MachineOptions {
   nodeBinary?: string;
   /** What the network serves (URL → content); profileDownloads(config) when absent. */
   downloads?: Record<string, string>;
+  /**
+   * The directory of the cluster this machine belongs to ($LABIMG_FAKE_CLUSTER, test/fake-bin/lib/fake-cluster.js):
+   * what its control plane's kubeadm init publishes and a joining node's kubeadm join checks its token and CA
+   * hash against. A fresh one per created machine when absent; machines launched from an image share the image's.
+   */
+  cluster?: string;
+}
+
+/**
+ * Makes `cluster` look like one whose control plane ran kubeadm init at 10.0.0.10:6443 with the fixture CA
+ * (test/fixtures/cluster-ca.crt) and issued `tokens`: for worker tests that have no control plane of their own.
+ */
+export function seedCluster(cluster: string, tokens: string[], certificateKeys: string[] = []): void {
+  updateCluster(cluster, (state: { endpoints: string[]; caCert?: string; tokens: string[]; certificateKeys: string[] }) => {
+    state.endpoints = [...new Set([...state.endpoints, '10.0.0.10:6443'])];
+    state.caCert = fs.readFileSync(path.join(REPO_ROOT, 'test/fixtures/cluster-ca.crt'), 'utf8');
+    state.tokens.push(...tokens);
+    state.certificateKeys.push(...certificateKeys);
+  });
 }
 
 export interface AgentRun {
@@ -143,11 +164,15 @@ function nodeDir(): string {
 export class FakeMachine {
   readonly root: string;
   readonly logFile: string;
+  /** The cluster directory ($LABIMG_FAKE_CLUSTER) this machine's kubeadm sees. */
+  readonly cluster: string;
   private readonly running = new Set<ChildProcess>();
 
   private constructor(readonly dir: string, readonly options: MachineOptions) {
     this.root = path.join(dir, 'root');
     this.logFile = path.join(dir, 'commands.jsonl');
+    // Inside the machine's temp dir (gone with it), outside its root (not part of its snapshots).
+    this.cluster = options.cluster ?? path.join(dir, 'cluster');
   }
 
   static async create(options: MachineOptions): Promise<FakeMachine> {
@@ -163,7 +188,8 @@ export class FakeMachine {
    * stand-ins' state), with this instance's own node.json, secrets and command log.
    */
   static fromImage(image: FakeMachine, instance: Pick<MachineOptions, 'node' | 'secrets'>): FakeMachine {
-    const machine = new FakeMachine(fs.mkdtempSync(path.join(os.tmpdir(), 'labimg-agent-')), { ...image.options, ...instance });
+    // Instances of one image join one cluster: the image's.
+    const machine = new FakeMachine(fs.mkdtempSync(path.join(os.tmpdir(), 'labimg-agent-')), { ...image.options, cluster: image.cluster, ...instance });
     fs.cpSync(image.root, machine.root, { recursive: true });
     if (instance.node) machine.write('/etc/labimg/node.json', `${JSON.stringify(instance.node, null, 2)}\n`);
     if (instance.secrets) machine.write('/etc/labimg/secrets.json', `${JSON.stringify(instance.secrets)}\n`, 0o600);
@@ -297,6 +323,7 @@ export class FakeMachine {
           PATH: `${FAKE_BIN}:${nodeDir()}`,
           LABIMG_FAKE_ROOT: this.root,
           LABIMG_FAKE_LOG: this.logFile,
+          LABIMG_FAKE_CLUSTER: this.cluster,
           ...env,
         },
         stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,40 +1,40 @@
 'use strict';
 /**
- * What the kubeadm stand-in knows of kubeadm's config API, from the v1beta3/v1beta4 reference: which
- * apiVersion/kind pairs a given kubeadm release accepts, the fields each kind may have, and the value formats
- * kubeadm validates. validateKubeadmConfig() throws a KubeadmConfigError with a kubeadm-like message.
+ * What the kubeadm stand-in knows of kubeadm's config API: which apiVersion/kind pairs a given kubeadm release
+ * accepts, how it decodes each document (every field at every level, from the tables in kubeadm-types.js),
+ * and the values it validates. validateKubeadmConfig() throws a KubeadmConfigError with kubeadm's message.
+ *
+ * Decoding follows Go's encoding/json as forked in sigs.k8s.io/json (what k8s.io/apimachinery's serializer
+ * uses): keys match JSON tags case-sensitively; a value of the wrong JSON type is
+ * `json: cannot unmarshal <kind> into Go struct field <Struct>.<path> of type <GoType>` (fatal in kubeadm:
+ * runtime.DecodeInto fails); unknown fields are strict errors, all collected and reported as
+ * `strict decoding error: unknown field "<full.dotted[0].path>", ...`.
+ *
+ * Unknown fields, and how strict this stand-in is about them: kubeadm init and join (1.22 through 1.35, see
+ * documentMapToInitConfiguration in cmd/kubeadm/app/util/config/initconfiguration.go, commit
+ * 77647cdfc3ef0f2e22de53c1a7b8f10574e55cea) run strict.VerifyUnmarshalStrict with strictErrors=false: they
+ * print the strict decoding error as a klog warning, then decode leniently and drop the field. `kubeadm config
+ * validate` and `kubeadm config migrate` run the same check with strictErrors=true and fail. This stand-in
+ * prints kubeadm's warning and then fails like `kubeadm config validate`: a field kubeadm drops is a setting
+ * that silently never took effect, which is a bug in whatever wrote the file.
  */
+const net = require('net');
 const yaml = require('js-yaml');
+const { SCALARS, KINDS } = require('./kubeadm-types');
 
-class KubeadmConfigError extends Error {}
+class KubeadmConfigError extends Error {
+  /** warnings: lines kubeadm prints (klog) before failing. */
+  constructor(message, warnings = []) {
+    super(message);
+    this.warnings = warnings;
+  }
+}
 
 const V1BETA3 = 'kubeadm.k8s.io/v1beta3';
 const V1BETA4 = 'kubeadm.k8s.io/v1beta4';
-const KUBELET = 'kubelet.config.k8s.io/v1beta1';
-const KUBE_PROXY = 'kubeproxy.config.k8s.io/v1alpha1';
 
-const COMMON_FIELDS = {
-  InitConfiguration: ['apiVersion', 'kind', 'bootstrapTokens', 'nodeRegistration', 'localAPIEndpoint', 'certificateKey', 'skipPhases', 'patches'],
-  ClusterConfiguration: [
-    'apiVersion', 'kind', 'etcd', 'networking', 'kubernetesVersion', 'controlPlaneEndpoint', 'apiServer', 'controllerManager',
-    'scheduler', 'dns', 'certificatesDir', 'imageRepository', 'featureGates', 'clusterName',
-  ],
-  JoinConfiguration: ['apiVersion', 'kind', 'nodeRegistration', 'caCertPath', 'discovery', 'controlPlane', 'skipPhases', 'patches'],
-};
-const V1BETA4_EXTRA = {
-  InitConfiguration: ['dryRun', 'timeouts'],
-  ClusterConfiguration: ['encryptionAlgorithm', 'certificateValidityPeriod', 'caCertificateValidityPeriod', 'proxy'],
-  JoinConfiguration: ['dryRun', 'timeouts'],
-};
-const NODE_REGISTRATION_FIELDS = ['name', 'criSocket', 'taints', 'kubeletExtraArgs', 'ignorePreflightErrors', 'imagePullPolicy'];
-const BOOTSTRAP_TOKEN_DISCOVERY_FIELDS = ['token', 'apiServerEndpoint', 'caCertHashes', 'unsafeSkipCAVerification'];
-// The KubeletConfiguration fields a kubeadm config commonly sets (the full type has many more).
-const KUBELET_FIELDS = [
-  'apiVersion', 'kind', 'cgroupDriver', 'containerRuntimeEndpoint', 'failSwapOn', 'memorySwap', 'maxPods', 'clusterDNS',
-  'clusterDomain', 'rotateCertificates', 'serverTLSBootstrap', 'systemReserved', 'kubeReserved', 'evictionHard', 'featureGates',
-  'authentication', 'authorization', 'staticPodPath', 'resolvConf', 'runtimeRequestTimeout', 'shutdownGracePeriod', 'volumePluginDir',
-];
-
+// k8s.io/cluster-bootstrap/token/api/types.go: BootstrapTokenPattern = `\A([a-z0-9]{6})\.([a-z0-9]{16})\z`.
+const TOKEN_PATTERN = '\\A([a-z0-9]{6})\\.([a-z0-9]{16})\\z';
 const TOKEN = /^[a-z0-9]{6}\.[a-z0-9]{16}$/;
 const CA_HASH = /^sha256:[a-f0-9]{64}$/;
 const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
@@ -64,69 +64,126 @@ function checkApiVersion(apiVersion, kind, minor) {
   throw unknownKind(apiVersion, kind);
 }
 
-function strictFields(doc, allowed, what) {
-  for (const key of Object.keys(doc)) {
-    if (!allowed.includes(key)) throw new KubeadmConfigError(`error unmarshaling configuration ${what}: strict decoding error: unknown field "${key}"`);
-  }
-}
-
 function gvk(doc) {
   const [group, version] = String(doc.apiVersion).split('/');
   return `schema.GroupVersionKind{Group:"${group}", Version:"${version}", Kind:"${doc.kind}"}`;
 }
 
+// ---- decoding ---------------------------------------------------------------------------------------------
+
+/** The JSON kind of a value after YAML→JSON, as Go's decoder names it in UnmarshalTypeError. */
+function jsonKind(value) {
+  if (typeof value === 'string' || value instanceof Date) return 'string';
+  if (typeof value === 'number') return 'number';
+  if (typeof value === 'boolean') return 'bool';
+  if (Array.isArray(value)) return 'array';
+  return 'object';
+}
+
+/** A Go type as reflect prints it: string, []string, map[string]string, v1beta3.APIEndpoint, v1.Taint... */
+function goTypeName(type, pkg) {
+  if (typeof type === 'string') return SCALARS[type].go;
+  if (type.list) return `[]${goTypeName(type.list, pkg)}`;
+  if (type.map) return `map[string]${goTypeName(type.map, pkg)}`;
+  return `${type.pkg || pkg}.${type.struct}`;
+}
+
+// time.ParseDuration's grammar: an optional sign, then one or more decimal numbers each with a unit.
+const GO_DURATION = /^[-+]?(0|((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h))+)$/;
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+
+/**
+ * Decodes `value` into `type` as Go would. ctx: { pkg, strict: [] }; at: { path (with [i], for strict errors),
+ * goPath (without indices, as Go's decoder tracks fields for type errors), struct (the enclosing Go struct) }.
+ * Throws the first type error (Go saves the first UnmarshalTypeError and returns it); collects unknown fields.
+ */
+function decode(value, type, ctx, at) {
+  // JSON null leaves a Go value as it was, whatever its type.
+  if (value === null || value === undefined) return;
+  const kind = jsonKind(value);
+  const typeError = (what = kind) =>
+    new KubeadmConfigError(`json: cannot unmarshal ${what} into Go struct field ${at.struct}.${at.goPath} of type ${goTypeName(type, ctx.pkg)}`);
+  if (typeof type === 'string') {
+    const scalar = SCALARS[type];
+    // BootstrapTokenString.UnmarshalJSON strips the quotes off whatever it gets and matches the pattern
+    // (bootstraptoken/v1/utils.go, NewBootstrapTokenString); its error is returned as is.
+    if (scalar.bootstrapToken) {
+      const token = String(value);
+      if (!TOKEN.test(token)) throw new KubeadmConfigError(`the bootstrap token "${token}" was not of the form "${TOKEN_PATTERN}"`);
+      return;
+    }
+    if (!scalar.json.includes(kind)) throw typeError();
+    if (kind === 'number' && scalar.integer && (!Number.isInteger(value) || (scalar.unsigned && value < 0))) throw typeError(`number ${value}`);
+    if (scalar.duration && !GO_DURATION.test(value)) throw new KubeadmConfigError(`time: invalid duration "${value}"`);
+    if (scalar.rfc3339 && !(value instanceof Date) && !RFC3339.test(value)) {
+      throw new KubeadmConfigError(`parsing time "${value}" as "2006-01-02T15:04:05Z07:00": cannot parse "${value}" as "2006"`);
+    }
+    return;
+  }
+  if (type.list) {
+    if (kind !== 'array') throw typeError();
+    value.forEach((item, i) => decode(item, type.list, ctx, { ...at, path: `${at.path}[${i}]` }));
+    return;
+  }
+  if (kind !== 'object') throw typeError();
+  if (type.map) {
+    // Go does not add map keys to the field path of an error.
+    for (const item of Object.values(value)) decode(item, type.map, ctx, at);
+    return;
+  }
+  for (const [key, item] of Object.entries(value)) {
+    const path = at.path ? `${at.path}.${key}` : key;
+    const field = Object.prototype.hasOwnProperty.call(type.fields, key) ? type.fields[key] : undefined;
+    if (field === undefined) {
+      ctx.strict.push(`unknown field "${path}"`);
+      continue;
+    }
+    decode(item, field, ctx, { path, goPath: at.goPath ? `${at.goPath}.${key}` : key, struct: type.struct });
+  }
+}
+
+/** Decodes one document of a known kind; throws on a type error, on unknown fields (see the header). */
+function decodeDocument(doc, type) {
+  const ctx = { pkg: String(doc.apiVersion).split('/')[1], strict: [] };
+  decode(doc, type, ctx, { path: '', goPath: '', struct: type.struct });
+  if (ctx.strict.length > 0) {
+    const message = `error unmarshaling configuration ${gvk(doc)}: strict decoding error: ${ctx.strict.join(', ')}`;
+    // kubeadm init/join print this line (klog.Warning) and go on; `kubeadm config validate` fails with it.
+    throw new KubeadmConfigError(message, [`W1205 10:00:00.000000    4242 initconfiguration.go:332] ${message}`]);
+  }
+}
+
+// ---- values kubeadm validates ------------------------------------------------------------------------------
+
+/** ValidateIPNetFromString (cmd/kubeadm/app/apis/kubeadm/validation): each comma-separated CIDR must parse. */
 function checkCidr(value, field) {
   for (const part of String(value).split(',')) {
-    const match = CIDR.exec(part.trim());
-    const ok = match && match.slice(1, 5).every((n) => Number(n) <= 255) && Number(match[5]) <= 32;
+    const [ip, bits, ...rest] = part.trim().split('/');
+    const family = net.isIP(ip || '');
+    const max = family === 6 ? 128 : 32;
+    const ok = family !== 0 && rest.length === 0 && /^\d{1,3}$/.test(bits || '') && Number(bits) <= max;
     if (!ok) throw new KubeadmConfigError(`${field}: Invalid value: "${value}": couldn't parse subnet`);
   }
 }
 
-/** extraArgs: a map of strings in v1beta3, a list of {name, value} in v1beta4, as kubeadm decodes them. */
-function checkExtraArgs(args, apiVersion, field) {
-  if (args === undefined) return;
-  if (apiVersion === V1BETA3) {
-    if (typeof args !== 'object' || Array.isArray(args) || args === null) {
-      throw new KubeadmConfigError(`json: cannot unmarshal array into Go struct field ${field} of type map[string]string`);
-    }
-    for (const [k, v] of Object.entries(args)) {
-      if (typeof v !== 'string') throw new KubeadmConfigError(`json: cannot unmarshal ${typeof v} into Go struct field ${field}.${k} of type string`);
-    }
-    return;
-  }
-  if (!Array.isArray(args)) throw new KubeadmConfigError(`json: cannot unmarshal object into Go struct field ${field} of type []v1beta4.Arg`);
-  for (const arg of args) {
-    if (typeof arg !== 'object' || typeof arg.name !== 'string' || typeof arg.value !== 'string' || Object.keys(arg).some((k) => k !== 'name' && k !== 'value')) {
-      throw new KubeadmConfigError(`${field}: each entry must be {name: string, value: string}, got ${JSON.stringify(arg)}`);
-    }
-  }
-}
-
-/** apiServer, controllerManager and scheduler share one shape (ControlPlaneComponent). */
-function checkControlPlaneComponent(doc, name) {
-  const component = doc[name];
-  if (component === undefined) return;
-  const allowed = doc.apiVersion === V1BETA4 ? ['extraArgs', 'extraVolumes', 'extraEnvs'] : ['extraArgs', 'extraVolumes'];
-  strictFields(component, name === 'apiServer' ? [...allowed, 'certSANs', 'timeoutForControlPlane'] : allowed, gvk(doc));
-  checkExtraArgs(component.extraArgs, doc.apiVersion, `ClusterConfiguration.${name}.extraArgs`);
-}
-
-/** DNS: ImageMeta (imageRepository, imageTag), plus `disabled` from v1beta4. */
-function checkDns(doc) {
-  if (doc.dns === undefined) return;
-  strictFields(doc.dns, doc.apiVersion === V1BETA4 ? ['imageRepository', 'imageTag', 'disabled'] : ['imageRepository', 'imageTag'], gvk(doc));
-  if (doc.dns.imageRepository !== undefined && typeof doc.dns.imageRepository !== 'string') {
-    throw new KubeadmConfigError(`json: cannot unmarshal ${typeof doc.dns.imageRepository} into Go struct field ImageMeta.dns.imageRepository of type string`);
-  }
+/**
+ * ValidateCertificateKey (kubeadm validation.go): hex, decoding to an AES-256 key (constants.CertificateKeySize
+ * = 32 bytes). The hex errors are Go's encoding/hex ones.
+ */
+function checkCertificateKey(key, field) {
+  if (key === undefined || key === '') return;
+  const text = String(key);
+  const bad = /[^0-9a-fA-F]/.exec(text);
+  let problem;
+  if (bad) problem = `encoding/hex: invalid byte: U+${bad[0].codePointAt(0).toString(16).toUpperCase().padStart(4, '0')} '${bad[0]}'`;
+  else if (text.length % 2 === 1) problem = 'encoding/hex: odd length hex string';
+  else if (text.length !== 64) problem = `invalid certificate key size ${text.length / 2}, the key must be an AES key of size 32`;
+  if (problem) throw new KubeadmConfigError(`${field}: Invalid value: "${text}": ${problem}`);
 }
 
 function checkNodeRegistration(doc, path) {
   const reg = doc.nodeRegistration;
-  if (reg === undefined) return;
-  const allowed = doc.apiVersion === V1BETA4 ? [...NODE_REGISTRATION_FIELDS, 'imagePullSerial'] : NODE_REGISTRATION_FIELDS;
-  strictFields(reg, allowed, gvk(doc));
-  checkExtraArgs(reg.kubeletExtraArgs, doc.apiVersion, `NodeRegistrationOptions.${path}.kubeletExtraArgs`);
+  if (reg === undefined || reg === null) return;
   for (const taint of reg.taints || []) {
     if (!taint.key || !['NoSchedule', 'PreferNoSchedule', 'NoExecute'].includes(taint.effect)) {
       throw new KubeadmConfigError(`${path}.taints: Invalid value: ${JSON.stringify(taint)}: a taint needs a key and an effect`);
@@ -149,7 +206,6 @@ function checkDiscovery(doc) {
   }
   const bt = discovery.bootstrapToken;
   if (!bt) return;
-  strictFields(bt, BOOTSTRAP_TOKEN_DISCOVERY_FIELDS, gvk(doc));
   // Like kubeadm, the message repeats the offending token.
   if (!TOKEN.test(String(bt.token))) {
     throw new KubeadmConfigError(`discovery.bootstrapToken.token: Invalid value: "${bt.token}": the bootstrap token "${bt.token}" was not of the form "\\A([a-z0-9]{6})\\.([a-z0-9]{16})\\z"`);
@@ -180,25 +236,40 @@ function validateKubeadmConfig(text, command, kubeadmVersion) {
   const minor = minorOf(kubeadmVersion);
   const byKind = {};
   const warnings = [];
+  const strictErrors = [];
   for (const doc of docs) {
-    if (typeof doc !== 'object' || !doc.apiVersion || !doc.kind) throw new KubeadmConfigError('Object \'Kind\' is missing in the YAML document');
-    if (doc.apiVersion === KUBELET) {
-      if (doc.kind !== 'KubeletConfiguration') throw unknownKind(doc.apiVersion, doc.kind);
-      strictFields(doc, KUBELET_FIELDS, gvk(doc));
-      if (doc.cgroupDriver !== undefined && !['systemd', 'cgroupfs'].includes(doc.cgroupDriver)) {
-        throw new KubeadmConfigError(`cgroupDriver: Invalid value: "${doc.cgroupDriver}": must be systemd or cgroupfs`);
-      }
-    } else if (doc.apiVersion === KUBE_PROXY) {
-      if (doc.kind !== 'KubeProxyConfiguration') throw unknownKind(doc.apiVersion, doc.kind);
-    } else {
-      checkApiVersion(doc.apiVersion, doc.kind, minor);
-      const common = COMMON_FIELDS[doc.kind];
-      if (!common) throw unknownKind(doc.apiVersion, doc.kind);
-      strictFields(doc, doc.apiVersion === V1BETA4 ? [...common, ...V1BETA4_EXTRA[doc.kind]] : common, gvk(doc));
-      checkNodeRegistration(doc, 'nodeRegistration');
+    if (typeof doc !== 'object' || !doc.apiVersion || !doc.kind) throw new KubeadmConfigError('Object \'Kind\' is missing in the YAML document', warnings);
+    if (String(doc.apiVersion).startsWith('kubeadm.k8s.io/')) checkApiVersion(doc.apiVersion, doc.kind, minor);
+    const type = (KINDS[doc.apiVersion] || {})[doc.kind];
+    if (!type) throw unknownKind(doc.apiVersion, doc.kind);
+    try {
+      decodeDocument(doc, type);
+    } catch (err) {
+      if (!(err instanceof KubeadmConfigError) || err.warnings.length === 0) throw err;
+      // A strict decoding error: kubeadm warns and goes on decoding the other documents.
+      warnings.push(...err.warnings);
+      strictErrors.push(err.message);
     }
-    if (byKind[doc.kind]) throw new KubeadmConfigError(`found multiple ${doc.kind} documents`);
+    if (byKind[doc.kind]) throw new KubeadmConfigError(`invalid configuration: kind "${doc.kind}" is specified twice in YAML file`, warnings);
     byKind[doc.kind] = doc;
+  }
+  if (strictErrors.length > 0) throw new KubeadmConfigError(strictErrors.join('\n'), warnings);
+  const kubelet = byKind.KubeletConfiguration;
+  if (kubelet && kubelet.cgroupDriver !== undefined && !['systemd', 'cgroupfs'].includes(kubelet.cgroupDriver)) {
+    throw new KubeadmConfigError(`cgroupDriver: Invalid value: "${kubelet.cgroupDriver}": must be systemd or cgroupfs`);
+  }
+  for (const kind of ['InitConfiguration', 'JoinConfiguration']) if (byKind[kind]) checkNodeRegistration(byKind[kind], 'nodeRegistration');
+  if (byKind.InitConfiguration) {
+    checkCertificateKey(byKind.InitConfiguration.certificateKey, 'certificateKey');
+  }
+  if (byKind.JoinConfiguration && byKind.JoinConfiguration.controlPlane) {
+    checkCertificateKey(byKind.JoinConfiguration.controlPlane.certificateKey, 'controlPlane.certificateKey');
+  }
+  // documentMapToInitConfiguration: a kubeadm kind other than Init/ClusterConfiguration is skipped with a warning.
+  if (command !== 'join') {
+    for (const kind of ['ResetConfiguration', 'UpgradeConfiguration']) {
+      if (byKind[kind]) warnings.push(`W1205 10:00:00.000000    4242 initconfiguration.go:361] [config] WARNING: Ignored configuration document with GroupVersionKind ${byKind[kind].apiVersion}, Kind=${kind}`);
+    }
   }
   const versions = new Set(docs.filter((d) => String(d.apiVersion).startsWith('kubeadm.k8s.io/')).map((d) => d.apiVersion));
   if (versions.size > 1) throw new KubeadmConfigError(`mixed kubeadm API versions in one file: ${[...versions].join(', ')}`);
@@ -211,16 +282,15 @@ function validateKubeadmConfig(text, command, kubeadmVersion) {
         throw new KubeadmConfigError(`this version of kubeadm only supports deploying clusters with the control plane version >= 1.${minor - 1}.0. Current version: ${cluster.kubernetesVersion}`);
       }
     }
-    for (const component of ['apiServer', 'controllerManager', 'scheduler']) checkControlPlaneComponent(cluster, component);
-    checkDns(cluster);
-    const net = cluster.networking || {};
-    if (net.podSubnet !== undefined) checkCidr(net.podSubnet, 'networking.podSubnet');
-    if (net.serviceSubnet !== undefined) checkCidr(net.serviceSubnet, 'networking.serviceSubnet');
+    const networking = cluster.networking || {};
+    if (networking.podSubnet) checkCidr(networking.podSubnet, 'networking.podSubnet');
+    if (networking.serviceSubnet) checkCidr(networking.serviceSubnet, 'networking.serviceSubnet');
   }
   if (command === 'join') {
     if (!byKind.JoinConfiguration) throw new KubeadmConfigError('no JoinConfiguration kind was found in the YAML file');
+    // kubeadm join reads only the JoinConfiguration (documentMapToJoinConfiguration skips the other kinds
+    // without a word); the stand-in has decoded them all the same, above.
     checkDiscovery(byKind.JoinConfiguration);
-    for (const kind of Object.keys(byKind)) if (kind !== 'JoinConfiguration') warnings.push(`W0000 [config] WARNING: Ignored YAML document with GroupVersionKind ${kind}`);
   } else if (byKind.JoinConfiguration) {
     throw new KubeadmConfigError('JoinConfiguration is only valid for kubeadm join');
   }
@@ -233,4 +303,4 @@ function validateKubeadmConfig(text, command, kubeadmVersion) {
   return { byKind, warnings, kubeletArgs: (doc) => kubeletArgs(doc) };
 }
 
-module.exports = { validateKubeadmConfig, KubeadmConfigError, kubeletArgs, minorOf, V1BETA3, V1BETA4 };
+module.exports = { validateKubeadmConfig, KubeadmConfigError, kubeletArgs, minorOf, V1BETA3, V1BETA4, TOKEN_PATTERN };
