@@ -83,3 +83,43 @@ for (const gpu of [false, true]) {
   if (!containerd) return t.fail('containerd is not installed');
   await t.throwsAsync(dump(containerd, 'version = 2\n[plugins."io.containerd.grpc.v1.cri"\n'));
 });
+
+(skip ? test.skip : test)('a drop-in another tool writes (NVIDIA toolkit 1.18, the GPU operator) is imported over the agent\'s config', async (t) => {
+  const containerd = await findContainerd();
+  if (!containerd) return t.fail('containerd is not installed: apt-get install containerd, or set LABIMG_SKIP_REAL_CONTAINERD=1');
+  const written = await agentWrittenConfig(false);
+  t.true(written.includes('imports = [ "/etc/containerd/conf.d/*.toml" ]'), written);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'labimg-containerd-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  // containerd 1.x replaces a whole plugin section with an imported one (mergeConfig, "Replace entire sections
+  // instead of merging map's values"; 2.x merges key by key), so a drop-in for 1.x carries the CRI section whole.
+  fs.mkdirSync(path.join(dir, 'conf.d'));
+  fs.writeFileSync(
+    path.join(dir, 'conf.d', '99-nvidia.toml'),
+    [
+      'version = 2',
+      '[plugins."io.containerd.grpc.v1.cri"]',
+      '  sandbox_image = "registry.k8s.io/pause:3.9"',
+      '[plugins."io.containerd.grpc.v1.cri".containerd]',
+      '  default_runtime_name = "nvidia"',
+      '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]',
+      '  runtime_type = "io.containerd.runc.v2"',
+      '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]',
+      '  SystemdCgroup = true',
+      '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.nvidia]',
+      '  runtime_type = "io.containerd.runc.v2"',
+      '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.nvidia.options]',
+      '  BinaryName = "/usr/bin/nvidia-container-runtime"',
+      '',
+    ].join('\n'),
+  );
+  // The same file with the drop-in folder moved under the test's own, so the host's /etc stays out of it.
+  const dumped = await dump(containerd, written.replace('/etc/containerd/conf.d/', `${dir}/conf.d/`));
+  const cri = dumped.plugins['io.containerd.grpc.v1.cri'];
+  t.is(cri.containerd.default_runtime_name, 'nvidia');
+  t.is(cri.containerd.runtimes.nvidia.options.BinaryName, '/usr/bin/nvidia-container-runtime');
+  t.is(cri.containerd.runtimes.runc.options.SystemdCgroup, true);
+  // And the agent's own settings outside that section still hold.
+  t.deepEqual(dumped.disabled_plugins, []);
+});
+

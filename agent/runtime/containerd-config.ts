@@ -4,6 +4,12 @@
  * The file replaces the one containerd.io ships, whose `disabled_plugins = ["cri"]` would leave the kubelet
  * without a CRI endpoint. Only the keys the lab sets are written; containerd fills in its defaults for the
  * rest (see `containerd config dump`). Version 2 is containerd 1.x's layout, version 3 containerd 2.x's.
+ *
+ * The agent rewrites this file on every boot (the GPU switch), so what other tools add must live beside it:
+ * `imports` takes every drop-in of /etc/containerd/conf.d, merged over this file in name order (imported files
+ * overwrite plain values and add to tables and lists; containerd docs/man/containerd-config.toml.5.md, checked
+ * 2026-12-05). NVIDIA's container toolkit writes its runtime there since 1.18 (conf.d/99-nvidia.toml), and so
+ * does the GPU operator through it: their settings survive the agent's next boot.
  */
 import { stringify } from 'smol-toml';
 import type { ContainerdSpec } from '../../contract/agent-config';
@@ -12,6 +18,8 @@ import type { DefaultRuntime } from './runtime-choice';
 
 export const CONTAINERD_CONFIG = '/etc/containerd/config.toml';
 export const CONTAINERD_CERTS_DIR = '/etc/containerd/certs.d';
+/** Drop-ins other tools write, imported after this file's own settings. */
+export const CONTAINERD_DROP_INS = '/etc/containerd/conf.d/*.toml';
 
 interface RuncOptions {
   SystemdCgroup: boolean;
@@ -31,6 +39,7 @@ interface RuntimeSection {
 
 export interface ContainerdConfigV2 {
   version: 2;
+  imports: string[];
   disabled_plugins: string[];
   plugins: {
     'io.containerd.grpc.v1.cri': {
@@ -43,6 +52,7 @@ export interface ContainerdConfigV2 {
 
 export interface ContainerdConfigV3 {
   version: 3;
+  imports: string[];
   disabled_plugins: string[];
   plugins: {
     'io.containerd.cri.v1.images': {
@@ -75,6 +85,7 @@ export function containerdConfig(spec: ContainerdSpec, runtime: DefaultRuntime):
   if (spec.configVersion === 3) {
     return {
       version: 3,
+      imports: [CONTAINERD_DROP_INS],
       disabled_plugins,
       plugins: {
         'io.containerd.cri.v1.images': { pinned_images: { sandbox: spec.sandboxImage }, registry },
@@ -84,6 +95,7 @@ export function containerdConfig(spec: ContainerdSpec, runtime: DefaultRuntime):
   }
   return {
     version: 2,
+    imports: [CONTAINERD_DROP_INS],
     disabled_plugins,
     plugins: {
       'io.containerd.grpc.v1.cri': { sandbox_image: spec.sandboxImage, containerd: runtimeSection(spec, runtime), registry },
