@@ -1,8 +1,8 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import { compileAgentConfig, nodeRuntimeOf } from '../builder/compile';
 import { loadProfile, type Profile } from '../builder/profiles';
+import { matchesGolden } from './helpers/golden';
 
 const profilesDir = path.resolve(__dirname, '..', 'profiles');
 const fixturesDir = path.resolve(__dirname, 'fixtures', 'profiles');
@@ -15,12 +15,7 @@ const fixtureProfile = (file: string): Profile => loadProfile(path.join(fixtures
 for (const name of ['centos', 'centos-gpu', 'ubuntu']) {
   test(`the AgentConfig of ${name} matches test/golden/agent-config/${name}.json`, (t) => {
     const actual = `${JSON.stringify(compileAgentConfig(shippedProfile(name)), null, 2)}\n`;
-    const golden = path.join(goldenDir, `${name}.json`);
-    if (process.env.UPDATE_GOLDEN === '1') {
-      mkdirSync(goldenDir, { recursive: true });
-      writeFileSync(golden, actual);
-    }
-    t.is(actual, readFileSync(golden, 'utf8'), 'run with UPDATE_GOLDEN=1 to accept the change');
+    matchesGolden(t, path.join(goldenDir, `${name}.json`), actual);
   });
 }
 

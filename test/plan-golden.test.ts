@@ -1,16 +1,15 @@
 /**
  * Golden plans at each version boundary the version rules know: what a control plane runs and writes when
- * Kubernetes or containerd crosses one. The same profile is moved across the boundary with the rules' own
- * tables (repository, package pins, pause tag), so each pair of files differs only where the boundary
- * means it should: dockershim → cri-dockerd at 1.24, kubeadm v1beta3 → v1beta4 and pause 3.9 → 3.10 at
- * 1.31, containerd config version 2 → 3 between containerd 1.7 and 2.0.
+ * Kubernetes or containerd crosses one. The same profile is moved across the boundary by hand, with the
+ * repository, pins and pause tag written out below from their sources (not from the rules under test), so each
+ * pair of files differs only where the boundary means it should: dockershim → cri-dockerd at 1.24, kubeadm
+ * v1beta3 → v1beta4 and pause 3.9 → 3.10 at 1.31, containerd config version 2 → 3 between containerd 1.7 and 2.0.
  *
  * The files in test/golden/plans are reviewed like code. After a deliberate change, rewrite them with
  *   LABIMG_UPDATE_GOLDEN=1 npx ava test/plan-golden.test.ts
- * and read the diff.
+ * and read the diff (see helpers/golden.ts).
  */
 import test from 'ava';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { NodeConfig } from '../contract/agent-config';
 import { formatPlan, planAgent } from '../agent/plan';
@@ -18,8 +17,8 @@ import { compileAgentConfig } from '../builder/compile';
 import { loadProfile } from '../builder/profiles/load';
 import type { Profile } from '../builder/profiles/types';
 import { checkSemantics } from '../builder/profiles/semantic';
-import { kubeadmPauseTagFor, parseKubernetesVersion, PIN_FORMATS, pkgsK8sIoUrlFor } from '../builder/versions';
 import { fixture } from './helpers/agent-machine';
+import { matchesGolden } from './helpers/golden';
 import { REPO_ROOT } from './helpers/agent-build';
 
 const GOLDEN = path.join(REPO_ROOT, 'test', 'golden', 'plans');
@@ -34,25 +33,39 @@ function fixtureProfile(file: string): Profile {
   return structuredClone(loadProfile(path.join(REPO_ROOT, 'test', 'fixtures', 'profiles', file), { dir: PROFILES }));
 }
 
-/** A pkgs.k8s.io profile moved to another Kubernetes patch release, as the version rules say it must be. */
-function atKubernetes(profile: Profile, version: string): Profile {
-  const parsed = parseKubernetesVersion(version)!;
-  const kind = profile.os.family === 'rhel' ? 'rpm' : 'deb';
+/**
+ * A pkgs.k8s.io (deb) profile moved to another Kubernetes release, every value written out: the minor's own
+ * repository and key (one repository per minor; kubernetes.io blog 2023-08-15 "pkgs.k8s.io: Introducing
+ * Kubernetes Community-Owned Package Repositories"), the deb revision -1.1 those repositories publish, and the
+ * pause tag kubeadm of that minor expects (cmd/kubeadm/app/constants PauseVersion: 3.9 up to 1.30, 3.10 from
+ * 1.31, kubernetes/kubernetes PR #125112).
+ */
+interface MovedRelease {
+  version: string;
+  repository: string;
+  pin: string;
+  pause: string;
+}
+
+function atKubernetes(profile: Profile, moved: MovedRelease): Profile {
   const repo = profile.repositories[profile.kubernetes.repository!]!;
-  repo.baseUrl = pkgsK8sIoUrlFor(parsed, kind);
-  repo.gpgKeys = [`${repo.baseUrl}${kind === 'rpm' ? 'repodata/repomd.xml.key' : 'Release.key'}`];
-  profile.kubernetes.version = version;
-  for (const name of Object.keys(profile.kubernetes.packages)) profile.kubernetes.packages[name] = PIN_FORMATS[`pkgs-${kind}`].example(version);
-  profile.runtime.containerd.sandboxImage = `registry.k8s.io/pause:${kubeadmPauseTagFor(parsed)}`;
+  repo.baseUrl = moved.repository;
+  repo.gpgKeys = [`${moved.repository}Release.key`];
+  profile.kubernetes.version = moved.version;
+  for (const name of Object.keys(profile.kubernetes.packages)) profile.kubernetes.packages[name] = moved.pin;
+  profile.runtime.containerd.sandboxImage = `registry.k8s.io/pause:${moved.pause}`;
   return profile;
 }
+
+const K8S_1_30_14: MovedRelease = { version: '1.30.14', repository: 'https://pkgs.k8s.io/core:/stable:/v1.30/deb/', pin: '1.30.14-1.1', pause: '3.9' };
+const K8S_1_31_14: MovedRelease = { version: '1.31.14', repository: 'https://pkgs.k8s.io/core:/stable:/v1.31/deb/', pin: '1.31.14-1.1', pause: '3.10' };
 
 const cases: Array<{ file: string; what: string; profile: () => Profile; gpu?: boolean }> = [
   { file: 'centos-1.23.3-dockershim.txt', what: 'Docker through dockershim, the last minor that has it', profile: () => shipped('centos') },
   { file: 'centos-1.24.17-cri-dockerd.txt', what: 'Docker through cri-dockerd, the first minor without dockershim', profile: () => fixtureProfile('docker-with-cri-dockerd.yaml') },
   // On a GPU host, so the kubelet gets extra args (its node labels): a map in v1beta3, a name/value list in v1beta4.
-  { file: 'ubuntu2404-gpu-1.30.14.txt', what: 'kubeadm v1beta3 and pause 3.9, the last minor of both', profile: () => atKubernetes(shipped('ubuntu2404-gpu'), '1.30.14'), gpu: true },
-  { file: 'ubuntu2404-gpu-1.31.14.txt', what: 'kubeadm v1beta4 and pause 3.10, the first minor of both', profile: () => atKubernetes(shipped('ubuntu2404-gpu'), '1.31.14'), gpu: true },
+  { file: 'ubuntu2404-gpu-1.30.14.txt', what: 'kubeadm v1beta3 and pause 3.9, the last minor of both', profile: () => atKubernetes(shipped('ubuntu2404-gpu'), K8S_1_30_14), gpu: true },
+  { file: 'ubuntu2404-gpu-1.31.14.txt', what: 'kubeadm v1beta4 and pause 3.10, the first minor of both', profile: () => atKubernetes(shipped('ubuntu2404-gpu'), K8S_1_31_14), gpu: true },
   {
     file: 'ubuntu2404-containerd-1.7.txt',
     what: "Docker's containerd.io 1.7 pinned, config version 2",
@@ -77,12 +90,6 @@ for (const { file, what, profile: make, gpu = false } of cases) {
     // Each moved profile is one the checks accept: a golden plan of an invalid profile would prove nothing.
     t.deepEqual(checkSemantics(profile, () => ({ file: profile.file, line: 1, column: 1 })), []);
     const text = `${formatPlan(await planAgent(compileAgentConfig(profile), controlPlane, { gpu }))}\n`;
-    const golden = path.join(GOLDEN, file);
-    if (process.env.LABIMG_UPDATE_GOLDEN === '1') {
-      writeFileSync(golden, text);
-      t.log(`wrote ${path.relative(REPO_ROOT, golden)}`);
-    }
-    t.true(existsSync(golden), `${path.relative(REPO_ROOT, golden)} is missing: LABIMG_UPDATE_GOLDEN=1 writes it`);
-    t.is(text, readFileSync(golden, 'utf8'));
+    matchesGolden(t, path.join(GOLDEN, file), text);
   });
 }
