@@ -19,13 +19,18 @@ export interface JoinMaterial {
   token: string;
 }
 
-/** What a node needs to enroll with a join endpoint: where it is, which CA to trust, which pool, the token. */
+/**
+ * What a node needs to enroll with a join endpoint: where it is, which CA to trust, which pool, and the token of
+ * its role. The endpoint grants a role by the token, never by what the node says, so each role's instance
+ * config carries its own: a worker's user-data holds nothing that enrolls a control plane.
+ */
 export interface Enrollment {
   url: string;
   caFingerprint: string;
   pool: string;
-  token: string;
+  tokens: Partial<Record<Role, string>>;
 }
+
 
 export interface BuildInputs {
   profileName: string;
@@ -34,7 +39,7 @@ export interface BuildInputs {
   agentBundle: Buffer;
   labimgVersion: string;
   join?: JoinMaterial;
-  /** Nodes enroll with a join endpoint instead: both roles carry its URL, CA pin, pool and token. */
+  /** Nodes enroll with a join endpoint instead: each role it has a token for carries its URL, CA pin, pool and that token. */
   enrollment?: Enrollment;
   /** Where stub user-data fetches the agent; without one no stub is written. */
   agentSource?: AgentSource;
@@ -60,6 +65,11 @@ export interface PxeBuildInputs {
 
 export const ROLES: readonly Role[] = ['control-plane', 'worker'];
 
+/** The roles a build writes instance configs for: both, or with a pool those whose enrollment token it has. */
+export function rolesOf(enrollment?: Enrollment): Role[] {
+  return ROLES.filter((role) => enrollment === undefined || enrollment.tokens[role] !== undefined);
+}
+
 export function nodeConfigFor(role: Role, join?: JoinMaterial, enrollment?: Enrollment): NodeConfig {
   const node: NodeConfig = { apiVersion: 'labimg.dev/v1', kind: 'NodeConfig', role };
   if (enrollment) {
@@ -75,7 +85,9 @@ export function nodeConfigFor(role: Role, join?: JoinMaterial, enrollment?: Enro
 export function secretsFor(role: Role, join?: JoinMaterial, enrollment?: Enrollment): NodeSecrets | undefined {
   const secrets: NodeSecrets = {};
   if (role === 'worker' && join) secrets.bootstrapToken = join.token;
-  if (enrollment) secrets.enrollmentToken = enrollment.token;
+  const token = enrollment?.tokens[role];
+  if (enrollment && token === undefined) throw new Error(`no ${role} enrollment token for pool ${enrollment.pool}`);
+  if (token !== undefined) secrets.enrollmentToken = token;
   return Object.keys(secrets).length > 0 ? secrets : undefined;
 }
 
@@ -139,7 +151,7 @@ export function renderIgnitionStub(inputs: BuildInputs, role: Role, source: Agen
  * and with a base URL the iPXE script that installs from it. One folder serves every machine of the role.
  */
 export function renderPxeBuild(inputs: BuildInputs, pxe: PxeBuildInputs): RenderedFile[] {
-  return ROLES.flatMap((role) => {
+  return rolesOf(inputs.enrollment).flatMap((role) => {
     const install = { ...instanceInputs(inputs, role), image: pxe.image, sshAuthorizedKeys: pxe.sshAuthorizedKeys };
     const files = installerFiles(inputs.agentConfig.os).map((name) => renderInstallerFile(install, name));
     if (pxe.base !== undefined) files.unshift(renderPxeFile({ ...install, pxeBase: pxe.base, nodeUrl: pxeNodeUrl(pxe.base, role) }, 'boot.ipxe'));
@@ -150,10 +162,11 @@ export function renderPxeBuild(inputs: BuildInputs, pxe: PxeBuildInputs): Render
 /** Everything `labimg build` writes for one profile, manifest last. Pure: same inputs, same bytes. */
 export function renderBuild(inputs: BuildInputs): RenderedFile[] {
   const cloudInit = bootsWithCloudInit(inputs.agentConfig);
+  const roles = rolesOf(inputs.enrollment);
   const userData = cloudInit
     ? [
-        ...ROLES.map((role) => renderUserData(inputs, role)),
-        ...(inputs.agentSource ? ROLES.map((role) => renderStubUserData(inputs, role, inputs.agentSource as AgentSource)) : []),
+        ...roles.map((role) => renderUserData(inputs, role)),
+        ...(inputs.agentSource ? roles.map((role) => renderStubUserData(inputs, role, inputs.agentSource as AgentSource)) : []),
       ]
     : [];
   const scripts = inputs.userScripts ?? [];
@@ -163,8 +176,8 @@ export function renderBuild(inputs: BuildInputs): RenderedFile[] {
     ...baked.map((file): RenderedFile => ({ name: buildFolderName(file), content: file.content, mode: file.mode })),
     ...userData,
     ...(scripts.length > 0 ? userData.map((file) => withUserScripts(file, scripts)) : []),
-    ...ROLES.map((role) => renderIgnition(inputs, role)),
-    ...ROLES.flatMap((role) => {
+    ...roles.map((role) => renderIgnition(inputs, role)),
+    ...roles.flatMap((role) => {
       const source = ignitionStubSource(inputs.agentSource);
       return source ? [renderIgnitionStub(inputs, role, source)] : [];
     }),

@@ -47,7 +47,7 @@ export function pxeCatalog(options: PxeCatalogOptions): PxeCatalog {
     if (!files.includes(name)) return undefined;
     // Only the installer's config carries the node's config, and with a pool its token: minted for it alone.
     const enrollment =
-      name === pxeConfigFile(os) && machine.pool !== undefined ? { ...context.endpoint, pool: machine.pool, token: await context.enrollmentToken() } : undefined;
+      name === pxeConfigFile(os) && machine.pool !== undefined ? { ...context.endpoint, pool: machine.pool, tokens: { [machine.role]: await context.enrollmentToken() } } : undefined;
     const inputs: PxeNodeInputs = {
       ...profile,
       node: { ...nodeConfigFor(machine.role, undefined, enrollment), nodeName: machine.node },

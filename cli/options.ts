@@ -34,11 +34,27 @@ export const enrollmentOptions = {
   endpoint: { type: 'string', describe: 'join endpoint URL (https://HOST:PORT of `labimg serve`)' },
   'endpoint-ca-fingerprint': { type: 'string', describe: 'the endpoint CA fingerprint `labimg serve` prints (sha256:<hex>)' },
   pool: { type: 'string', describe: 'the pool the nodes enroll into' },
-  'enrollment-token-file': { type: 'string', describe: "file holding the pool's enrollment token (never on the command line)" },
+  'enrollment-token-file': { type: 'string', describe: "file holding the pool's worker enrollment token (never on the command line)" },
+  'control-plane-token-file': {
+    type: 'string',
+    describe: 'file holding a control-plane enrollment token (`labimg pool token-create POOL --role control-plane`); without it no control-plane config is written',
+  },
 } as const;
 
-export function enrollmentFlagsOf(argv: { endpoint?: string; endpointCaFingerprint?: string; pool?: string; enrollmentTokenFile?: string }): EnrollmentFlags {
-  return { endpoint: argv.endpoint, endpointCaFingerprint: argv.endpointCaFingerprint, pool: argv.pool, enrollmentTokenFile: argv.enrollmentTokenFile };
+export function enrollmentFlagsOf(argv: {
+  endpoint?: string;
+  endpointCaFingerprint?: string;
+  pool?: string;
+  enrollmentTokenFile?: string;
+  controlPlaneTokenFile?: string;
+}): EnrollmentFlags {
+  return {
+    endpoint: argv.endpoint,
+    endpointCaFingerprint: argv.endpointCaFingerprint,
+    pool: argv.pool,
+    enrollmentTokenFile: argv.enrollmentTokenFile,
+    controlPlaneTokenFile: argv.controlPlaneTokenFile,
+  };
 }
 
 /** Where the endpoint keeps its state: serve, pool, nodes and audit work on the same store. */

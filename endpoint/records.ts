@@ -17,11 +17,19 @@ export interface EnrollmentTokenRecord {
   expiresAt?: string;
   revokedAt?: string;
   /**
-   * A token minted for one machine (a PXE install): it enrolls only this node name, in this role. Pool
-   * tokens, which a whole pool's user-data carries, have neither.
+   * The role the token grants: a node enrolls as what its token says, never as what it asks for. Tokens
+   * stored before roles were granted have none and enroll workers only.
    */
-  node?: string;
   role?: Role;
+  /** A token for one machine (a PXE install, a named control plane): it enrolls only this node name. */
+  node?: string;
+  /** How many more enrollments it grants; unlimited when absent (a pool's worker token). */
+  usesLeft?: number;
+}
+
+/** The role `token` grants. */
+export function grantedRole(token: Pick<EnrollmentTokenRecord, 'role'>): Role {
+  return token.role ?? 'worker';
 }
 
 /** The latest report of one step; a node's summary keeps one per step, so resending a report changes nothing. */
@@ -54,6 +62,7 @@ export type AuditAction =
   | 'token-created'
   | 'token-revoked'
   | 'node-enrolled'
+  | 'enrollment-refused'
   | 'join-material-published'
   | 'join-material-issued'
   | 'pxe-config-served';
@@ -70,6 +79,8 @@ export interface AuditEvent {
   certificateKey?: boolean;
   /** For a PXE config: the MAC address it was served for. */
   mac?: string;
+  /** For a refusal: why, as the caller was told. */
+  reason?: string;
 }
 
 export const KEYS = {

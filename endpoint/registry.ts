@@ -21,7 +21,15 @@ export class RegistryError extends UserError {
 }
 
 /** Why an enrollment token was refused; the server turns each into its own 401/403 message. */
-export type TokenRejection = 'malformed' | 'unknown' | 'revoked' | 'expired';
+export type TokenRejection = 'malformed' | 'unknown' | 'revoked' | 'expired' | 'used-up';
+
+/** What an enrollment token grants: a role, and optionally one node name, a number of uses, a lifetime. */
+export interface TokenGrant {
+  role: Role;
+  node?: string;
+  uses?: number;
+  ttlMs?: number;
+}
 
 export class Registry {
   constructor(readonly store: Store, private readonly clock: () => Date = () => new Date()) {}
@@ -43,11 +51,9 @@ export class Registry {
     return (await this.store.list(KEYS.pools)).map((e) => JSON.parse(e.value) as PoolRecord);
   }
 
-  /**
-   * A new enrollment token for `pool`; the returned token string is the only copy of the secret. With a
-   * `scope`, the token enrolls that one node name in that role and nothing else.
-   */
-  async createToken(pool: string, ttlMs?: number, scope?: { node: string; role: Role }): Promise<{ record: EnrollmentTokenRecord; token: string }> {
+  /** A new enrollment token for `pool`, granting `grant`; the returned token string is the only copy of the secret. */
+  async createToken(pool: string, grant: TokenGrant): Promise<{ record: EnrollmentTokenRecord; token: string }> {
+    if (grant.uses !== undefined && !(Number.isInteger(grant.uses) && grant.uses > 0)) throw new RegistryError(`uses: expected a whole number above 0, got ${grant.uses}`);
     if (!(await this.pool(pool))) throw new RegistryError(`pool "${pool}" does not exist; create it with \`labimg pool create ${pool} --profile P\``);
     for (;;) {
       const made = newEnrollmentToken();
@@ -57,8 +63,10 @@ export class Registry {
         pool,
         secretSha256: made.secretSha256,
         createdAt: now.toISOString(),
-        ...(ttlMs !== undefined ? { expiresAt: new Date(now.getTime() + ttlMs).toISOString() } : {}),
-        ...scope,
+        ...(grant.ttlMs !== undefined ? { expiresAt: new Date(now.getTime() + grant.ttlMs).toISOString() } : {}),
+        role: grant.role,
+        ...(grant.node !== undefined ? { node: grant.node } : {}),
+        ...(grant.uses !== undefined ? { usesLeft: grant.uses } : {}),
       };
       // Ids are random; on the rare collision draw again rather than overwrite someone's token.
       if (await this.store.create(KEYS.token(made.id), JSON.stringify(record))) {
@@ -75,7 +83,7 @@ export class Registry {
    */
   async createMachineToken(pool: string, node: string, role: Role, ttlMs: number): Promise<{ record: EnrollmentTokenRecord; token: string }> {
     for (const earlier of (await this.tokens(pool)).filter((t) => t.node === node)) await this.store.delete(KEYS.token(earlier.id));
-    return this.createToken(pool, ttlMs, { node, role });
+    return this.createToken(pool, { role, node, ttlMs });
   }
 
   async tokens(pool?: string): Promise<EnrollmentTokenRecord[]> {
@@ -104,7 +112,29 @@ export class Registry {
     if (!record || !secretMatches(parts.secret, record.secretSha256)) return { ok: false, reason: 'unknown' };
     if (record.revokedAt) return { ok: false, reason: 'revoked' };
     if (record.expiresAt && Date.parse(record.expiresAt) <= this.clock().getTime()) return { ok: false, reason: 'expired' };
+    if (record.usesLeft !== undefined && record.usesLeft <= 0) return { ok: false, reason: 'used-up' };
     return { ok: true, record };
+  }
+
+  /**
+   * Takes one use of a token that grants a number of them, atomically: of two enrollments racing for its last
+   * use, one gets it. True when a use was taken (or the token has no limit).
+   */
+  async takeTokenUse(id: string): Promise<boolean> {
+    let taken = false;
+    await this.store.update(KEYS.token(id), (current) => {
+      taken = false;
+      const record = parse<EnrollmentTokenRecord>(current);
+      if (!record) return undefined;
+      if (record.usesLeft === undefined) {
+        taken = true;
+        return undefined;
+      }
+      if (record.usesLeft <= 0) return undefined;
+      taken = true;
+      return JSON.stringify({ ...record, usesLeft: record.usesLeft - 1 });
+    });
+    return taken;
   }
 
   // ── nodes ───────────────────────────────────────────────────────────────────────────────────────────

@@ -20,7 +20,7 @@ import type { EndpointLog } from './log';
 import { countRequest, newCounters, renderMetrics, type EndpointCounters } from './metrics';
 import type { ServerIdentity } from './pki';
 import { FailureLimiter } from './rate-limit';
-import type { EnrollmentTokenRecord, NodeRecord } from './records';
+import { grantedRole, type EnrollmentTokenRecord, type NodeRecord } from './records';
 import type { PxeCatalog } from '../contract/pxe-catalog';
 import { PxeRoutes } from './pxe';
 import { Registry, RegistryError, type TokenRejection } from './registry';
@@ -284,21 +284,32 @@ export class EndpointServer {
     const { caller: token, source } = request;
     // The token first (admit checked it): a caller without a live one learns nothing about what a valid body looks like.
     const body = await request.body();
-    if ((token.node !== undefined && token.node !== body.node) || (token.role !== undefined && token.role !== body.role)) {
-      throw this.authFailure(source, 403, `this enrollment token was issued for ${token.role ?? 'a'} node "${token.node ?? '?'}" alone, not for ${body.role} "${body.node}"`);
-    }
-
     const pool = token.pool;
+    // The role is the token's to grant: a worker's user-data, readable by any process on the instance, must
+    // not enroll a control plane, which gets the certificate key and publishes the pool's join material.
+    const role = grantedRole(token);
+    const refuse = async (message: string) => {
+      await this.options.registry.audit({ action: 'enrollment-refused', pool, node: body.node, tokenId: token.id, source, reason: message });
+      return this.authFailure(source, 403, message);
+    };
+    if (body.role !== role) {
+      throw await refuse(`this enrollment token grants the ${role} role, not ${body.role}${role === 'worker' ? `; a control plane enrolls with its own token (\`labimg pool token-create ${pool} --role control-plane\`)` : ''}`);
+    }
+    if (token.node !== undefined && token.node !== body.node) {
+      throw await refuse(`this enrollment token was issued for ${role} node "${token.node}" alone, not for "${body.node}"`);
+    }
+    if (!(await this.options.registry.takeTokenUse(token.id))) throw await refuse(TOKEN_REJECTIONS['used-up']);
+
     const { credential, sha256 } = newNodeCredential();
     try {
-      await this.options.registry.enroll({ name: body.node, pool, role: body.role, profile: body.profile, gpu: body.gpu, credentialSha256: sha256 });
+      await this.options.registry.enroll({ name: body.node, pool, role, profile: body.profile, gpu: body.gpu, credentialSha256: sha256 });
     } catch (error) {
       if (error instanceof RegistryError) throw new HttpError(409, error.message);
       throw error;
     }
     await this.options.registry.audit({ action: 'node-enrolled', pool, node: body.node, tokenId: token.id, source });
     this.counters.enrollments += 1;
-    this.options.log.info(`enrolled ${body.role} ${body.node} into pool ${pool} from ${source}`);
+    this.options.log.info(`enrolled ${role} ${body.node} into pool ${pool} from ${source}`);
     return { node: body.node, pool, credential };
   }
 
@@ -394,6 +405,7 @@ const TOKEN_REJECTIONS: Record<TokenRejection, string> = {
   unknown: 'the enrollment token is not known to this endpoint',
   revoked: 'the enrollment token was revoked; ask for a new one (`labimg pool token-create POOL`)',
   expired: 'the enrollment token has expired; ask for a new one (`labimg pool token-create POOL`)',
+  'used-up': 'the enrollment token has enrolled as many nodes as it was issued for; ask for a new one (`labimg pool token-create POOL --role control-plane`)',
 };
 
 /**

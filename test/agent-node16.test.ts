@@ -72,8 +72,9 @@ test('under Node 16 a worker enrolls over the pinned connection, joins with publ
     rmSync(e.dataDir, { recursive: true, force: true });
   });
   await e.registry.createPool('lab', 'ubuntu');
-  const { token } = await e.registry.createToken('lab');
-  const enrolled = await send(e.port, { method: 'POST', path: '/v1/enroll', token, json: enrollBody('cp-1', 'control-plane') });
+  const { token: cpToken } = await e.registry.createToken('lab', { role: 'control-plane', uses: 1 });
+  const { token } = await e.registry.createToken('lab', { role: 'worker' });
+  const enrolled = await send(e.port, { method: 'POST', path: '/v1/enroll', token: cpToken, json: enrollBody('cp-1', 'control-plane') });
   // The control plane's material: its token, and the pin of the CA its kubeadm init wrote (the fixture CA).
   const published = { ...publishBody(), caCertHashes: ['sha256:36523713f9926ca2e3a80b456e5265720cf3c5cb4fea999f5cb7f3773bcd9294'] };
   t.is((await send(e.port, { method: 'PUT', path: '/v1/nodes/cp-1/join-material', token: (enrolled.json as { credential: string }).credential, json: published })).status, 204);

@@ -26,11 +26,13 @@ const TEMPLATE_DIR = path.join(repoRoot, 'packer');
 const PXE_URL = 'http://10.0.0.5:8080/lab/pxe';
 const OPERATOR_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl operator@lab';
 
-/** A pool build, so that every artifact carries what a real one does: endpoint, CA pin, pool, token. */
+/** A pool build, so that every artifact carries what a real one does: endpoint, CA pin, pool, each role's token. */
 const INPUTS = (() => {
   const dir = tempDir('labimg-delivery-inputs-');
   const token = path.join(dir, 'enrollment.token');
   writeFileSync(token, `abcd1234.${'x'.repeat(43)}\n`, { mode: 0o600 });
+  const controlPlaneToken = path.join(dir, 'control-plane.token');
+  writeFileSync(controlPlaneToken, `cpcp5678.${'y'.repeat(43)}\n`, { mode: 0o600 });
   const script = path.join(dir, 'site-proxy.sh');
   writeFileSync(script, '#!/bin/sh\n# The lab\'s proxy, for every login shell.\necho "http_proxy=http://10.0.0.1:3128" >> /etc/environment\n');
   const keys = path.join(dir, 'authorized_keys');
@@ -38,7 +40,7 @@ const INPUTS = (() => {
   const seed = path.join(dir, 'seed');
   mkdirSync(seed, { mode: 0o700 });
   for (const file of renderPackerSeed(newBuildKeyPair())) writeFileSync(path.join(seed, file.name), file.content, { mode: file.mode });
-  return { token, keys, seed, script };
+  return { token, controlPlaneToken, keys, seed, script };
 })();
 
 const BUILD_FLAGS = [
@@ -46,6 +48,7 @@ const BUILD_FLAGS = [
   '--endpoint-ca-fingerprint', `sha256:${'c'.repeat(64)}`,
   '--pool', 'lab',
   '--enrollment-token-file', INPUTS.token,
+  '--control-plane-token-file', INPUTS.controlPlaneToken,
   '--agent-url', 'https://10.0.0.5:8080/agent.js',
   '--ssh-authorized-keys', INPUTS.keys,
 ];

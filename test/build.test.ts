@@ -215,13 +215,23 @@ test('an invalid inherited value fails with the parent file and line, and leaves
   t.deepEqual(readdirSync(out), ['centos'], 'no temp directory left behind');
 });
 
-test('a pool build: both roles carry the endpoint, its CA pin and the pool; the token only in secrets.json 0600', (t) => {
+test('a pool build: each role carries the endpoint, its CA pin, the pool and its own token, only in secrets.json 0600', (t) => {
   const tokenFile = path.join(tempDir(), 'token');
-  const token = `abcd1234.${'Q'.repeat(43)}`;
-  writeFileSync(tokenFile, `${token}\n`);
+  const cpTokenFile = path.join(tempDir(), 'cp-token');
+  const tokens: Record<string, string> = { worker: `abcd1234.${'Q'.repeat(43)}`, 'control-plane': `cpcp5678.${'R'.repeat(43)}` };
+  writeFileSync(tokenFile, `${tokens.worker}\n`);
+  writeFileSync(cpTokenFile, `${tokens['control-plane']}\n`);
   const fingerprint = `sha256:${'c'.repeat(64)}`;
-  const dir = build('ubuntu', ['--endpoint', 'https://10.0.0.5:8443', '--endpoint-ca-fingerprint', fingerprint, '--pool', 'lab', '--enrollment-token-file', tokenFile]);
+  const flags = ['--endpoint', 'https://10.0.0.5:8443', '--endpoint-ca-fingerprint', fingerprint, '--pool', 'lab', '--enrollment-token-file', tokenFile];
+  // Without a control-plane token only the workers' configs are written: nothing a worker gets enrolls a control plane.
+  const workersOnly = build('ubuntu', flags);
+  t.deepEqual(readdirSync(workersOnly).filter((name) => name.includes('control-plane')), []);
+  t.true(existsSync(path.join(workersOnly, 'user-data-worker.yaml')));
+  const dir = build('ubuntu', [...flags, '--control-plane-token-file', cpTokenFile]);
   for (const role of ['control-plane', 'worker']) {
+    const token = tokens[role] as string;
+    const other = tokens[role === 'worker' ? 'control-plane' : 'worker'] as string;
+    t.false(readFileSync(path.join(dir, `user-data-${role}.yaml`), 'utf8').includes(other), `${role} user-data carries the other role's token`);
     const file = path.join(dir, `user-data-${role}.yaml`);
     t.is(cloudInitSchema(file).code, 0, `${role} user-data passes cloud-init's schema`);
     const files = writeFilesOf(file);
@@ -241,8 +251,10 @@ test('a pool build: both roles carry the endpoint, its CA pin and the pool; the 
     t.is(validated.status, 0, validated.stderr);
     t.is(validated.stdout + validated.stderr, '');
   }
-  t.false(readFileSync(path.join(dir, 'agent.json'), 'utf8').includes(token));
-  t.false(readFileSync(path.join(dir, 'manifest.json'), 'utf8').includes(token));
+  for (const token of Object.values(tokens)) {
+    t.false(readFileSync(path.join(dir, 'agent.json'), 'utf8').includes(token));
+    t.false(readFileSync(path.join(dir, 'manifest.json'), 'utf8').includes(token));
+  }
 });
 
 test('bad pool input names the flag, never echoes the token, and writes nothing', (t) => {

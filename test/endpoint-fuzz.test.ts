@@ -106,14 +106,17 @@ async function makeWorld(t: ExecutionContext): Promise<World> {
   const { registry } = endpoint;
   await registry.createPool('lab', 'ubuntu');
   await registry.createPool('other', 'ubuntu');
-  world.remember('enroll', (await registry.createToken('lab')).token);
-  world.remember('other-pool', (await registry.createToken('other')).token);
-  world.remember('expired', (await registry.createToken('lab', 1)).token);
-  const revoked = await registry.createToken('lab');
+  world.remember('enroll', (await registry.createToken('lab', { role: 'worker' })).token);
+  world.remember('other-pool', (await registry.createToken('other', { role: 'worker' })).token);
+  world.remember('expired', (await registry.createToken('lab', { role: 'worker', ttlMs: 1 })).token);
+  const revoked = await registry.createToken('lab', { role: 'worker' });
   await registry.revokeToken(revoked.record.id);
   world.remember('revoked', revoked.token);
+  // cp-1's own token, for one enrollment: used up here, so the fuzzer holds nothing that enrolls a control plane.
+  const controlPlaneToken = (await registry.createToken('lab', { role: 'control-plane', uses: 1 })).token;
   for (const node of KNOWN_NODES) {
-    const answer = await send(endpoint.port, { method: 'POST', path: '/v1/enroll', token: world.secret('enroll'), json: enrollBody(node, node === 'cp-1' ? 'control-plane' : 'worker') });
+    const token = node === 'cp-1' ? controlPlaneToken : world.secret('enroll');
+    const answer = await send(endpoint.port, { method: 'POST', path: '/v1/enroll', token, json: enrollBody(node, node === 'cp-1' ? 'control-plane' : 'worker') });
     if (answer.status !== 200) throw new Error(`enrolling ${node}: ${answer.status} ${answer.text}`);
     world.remember(node, (answer.json as { credential: string }).credential);
   }
@@ -586,6 +589,9 @@ async function judge(request: FuzzRequest, authorization: string | undefined, re
     const answer = JSON.parse(text) as { node?: unknown; pool?: unknown; credential?: unknown };
     const live = answer.pool === 'lab' ? world.secret('enroll') : answer.pool === 'other' ? world.secret('other-pool') : undefined;
     if (live === undefined || bearer !== `Bearer ${live}`) problems.push(`enrolled into pool ${String(answer.pool)} with Authorization ${JSON.stringify(bearer)}, not its live token`);
+    // Every token the fuzzer holds grants the worker role: whatever the body asked, a worker is what it got.
+    const enrolled = typeof answer.node === 'string' ? await world.endpoint.registry.node(answer.node) : undefined;
+    if (enrolled?.role !== 'worker') problems.push(`a worker token enrolled ${String(answer.node)} as a ${enrolled?.role ?? 'missing node'}`);
     const node = KNOWN_NODES.find((n) => n === answer.node);
     if (node && typeof answer.credential === 'string') world.remember(node, answer.credential);
   } else if (route.segments[0] === 'v1' && route.segments[1] === 'nodes') {

@@ -16,7 +16,7 @@ test('the boot phase in /v1/fleet is the sum of its steps\' durations; the run\'
     rmSync(e.dataDir, { recursive: true, force: true });
   });
   await e.registry.createPool('lab', 'ubuntu');
-  const { token } = await e.registry.createToken('lab');
+  const { token } = await e.registry.createToken('lab', { role: 'worker' });
   const enrolled = await send(e.port, { method: 'POST', path: '/v1/enroll', token, json: enrollBody('w-1') });
   t.is(enrolled.status, 200, enrolled.text);
   const { credential } = enrolled.json as { credential: string };

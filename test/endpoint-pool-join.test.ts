@@ -18,7 +18,7 @@ import { EtcdStore } from '../endpoint/store/etcd-store';
 import { FileStore } from '../endpoint/store/file-store';
 import { tempDir } from './helpers/cli';
 import { startEtcd } from './helpers/etcd';
-import { createPool, startServe, type RunningServe, type ServeOptions } from './helpers/endpoint';
+import { createPool, createPoolToken, startServe, type RunningServe, type ServeOptions } from './helpers/endpoint';
 import { FakeMachine, profileConfig, type AgentRun } from './helpers/agent-machine';
 import { documentOfKind, kubeadmDocuments } from './helpers/agent-scenario';
 
@@ -63,6 +63,8 @@ function agentFailure(m: Member, run: AgentRun): string {
 async function poolScenario(t: ExecutionContext, store: Omit<ServeOptions, 'port'>): Promise<void> {
   let serve = await startServe(store);
   const token = createPool(store, 'lab', PROFILE);
+  // The control plane's own token, from the README's command: the workers' enrolls workers only.
+  const controlPlaneToken = createPoolToken(store, 'lab', ['--role', 'control-plane']);
   // The test reads the same store the endpoint writes (a dynamic import, as openStore does, stalls in ava's workers).
   const registryStore = store.etcd ? new EtcdStore({ endpoints: [store.etcd], prefix: store.etcdPrefix }) : new FileStore(store.data);
   const registry = new Registry(registryStore);
@@ -72,7 +74,7 @@ async function poolScenario(t: ExecutionContext, store: Omit<ServeOptions, 'port
   try {
     const bake = await image.runAgent(['run', '--phase', 'bake']);
     t.is(bake.code, 0, bake.stderr);
-    const controlPlane = launch(image, 'cp-1', 'control-plane', serve, token);
+    const controlPlane = launch(image, 'cp-1', 'control-plane', serve, controlPlaneToken);
     const workers = Array.from({ length: WORKERS }, (_, i) => launch(image, `worker-${String(i + 1).padStart(2, '0')}`, 'worker', serve, token));
     members.push(controlPlane, ...workers);
 

@@ -155,11 +155,12 @@ async function world(t: ExecutionContext): Promise<World> {
   writeFileSync(path.join(assets, 'casper', 'vmlinuz'), KERNEL);
   const e = await startEndpoint({ agentBundle: AGENT_BUNDLE, pxe: pxeCatalog(assets) });
   await e.registry.createPool('lab', 'ubuntu');
-  const { token } = await e.registry.createToken('lab');
+  const { token } = await e.registry.createToken('lab', { role: 'worker' });
+  const { token: cpToken } = await e.registry.createToken('lab', { role: 'control-plane', uses: 1 });
   const w: World = {
     t,
     e,
-    cp: session(e, token, 'cp-1', 'control-plane'),
+    cp: session(e, cpToken, 'cp-1', 'control-plane'),
     worker: session(e, token, 'w-1', 'worker'),
     client: new PinnedHttpsClient(`https://127.0.0.1:${e.port}`, caFingerprintOf(e.ca.certPem), 20_000),
   };

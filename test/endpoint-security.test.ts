@@ -56,12 +56,13 @@ async function childEndpoint(t: ExecutionContext, setup: EndpointSetup = {}): Pr
   return e;
 }
 
-/** A server with pool "lab" and one enrollment token for it. */
-async function poolEndpoint(t: ExecutionContext, setup: EndpointSetup = {}): Promise<LocalEndpoint & { token: string }> {
+/** A server with pool "lab", its worker enrollment token and a control-plane token good for one enrollment. */
+async function poolEndpoint(t: ExecutionContext, setup: EndpointSetup = {}): Promise<LocalEndpoint & { token: string; cpToken: string }> {
   const e = await endpoint(t, setup);
   await e.registry.createPool('lab', 'ubuntu');
-  const { token } = await e.registry.createToken('lab');
-  return { ...e, token };
+  const { token } = await e.registry.createToken('lab', { role: 'worker' });
+  const { token: cpToken } = await e.registry.createToken('lab', { role: 'control-plane', uses: 1 });
+  return { ...e, token, cpToken };
 }
 
 interface Credentials {
@@ -80,8 +81,8 @@ interface Fleet extends Credentials {
 
 /** Pool "lab" with a control-plane node and two workers, enrolled over HTTPS. */
 async function enrolledFleet(t: ExecutionContext, setup: EndpointSetup = {}): Promise<Fleet> {
-  const { token, ...e } = await poolEndpoint(t, setup);
-  const [cp, w1, w2] = await Promise.all([enroll(e.port, token, 'cp-1', 'control-plane'), enroll(e.port, token, 'w-1'), enroll(e.port, token, 'w-2')]);
+  const { token, cpToken, ...e } = await poolEndpoint(t, setup);
+  const [cp, w1, w2] = await Promise.all([enroll(e.port, cpToken, 'cp-1', 'control-plane'), enroll(e.port, token, 'w-1'), enroll(e.port, token, 'w-2')]);
   return { e, token, cp, w1, w2 };
 }
 
@@ -136,7 +137,7 @@ const ENROLL_REFUSALS: Array<{
   {
     title: 'an expired token',
     authorization: async ({ registry }) => {
-      const { token } = await registry.createToken('lab', 1);
+      const { token } = await registry.createToken('lab', { role: 'worker', ttlMs: 1 });
       await new Promise((resolve) => setTimeout(resolve, 20));
       return `Bearer ${token}`;
     },
@@ -146,7 +147,7 @@ const ENROLL_REFUSALS: Array<{
   {
     title: 'a revoked token',
     authorization: async ({ registry }) => {
-      const { token, record } = await registry.createToken('lab');
+      const { token, record } = await registry.createToken('lab', { role: 'worker' });
       await registry.revokeToken(record.id);
       return `Bearer ${token}`;
     },
@@ -169,7 +170,7 @@ for (const c of ENROLL_REFUSALS) {
 
 test('enroll with a live token answers a credential and stores only its SHA-256', async (t) => {
   const e = await poolEndpoint(t);
-  const answer = await send(e.port, { method: 'POST', path: '/v1/enroll', token: e.token, json: enrollBody('n-1', 'control-plane') });
+  const answer = await send(e.port, { method: 'POST', path: '/v1/enroll', token: e.cpToken, json: enrollBody('n-1', 'control-plane') });
   t.is(answer.status, 200, answer.text);
   const { node, pool, credential } = answer.json as { node: string; pool: string; credential: string };
   t.deepEqual({ node, pool }, { node: 'n-1', pool: 'lab' });
@@ -181,11 +182,11 @@ test('enroll with a live token answers a credential and stores only its SHA-256'
 
   const files = await filesUnder(e.dataDir);
   t.true(files.some((f) => f.text.includes(sha256Hex(credential))), 'the hash is stored');
-  for (const secret of [credential, e.token, secretOf(e.token)]) {
+  for (const secret of [credential, e.token, secretOf(e.token), e.cpToken, secretOf(e.cpToken)]) {
     t.deepEqual(files.filter((f) => f.text.includes(secret)).map((f) => f.file), [], 'a secret reached the disk');
   }
   const enrolled = (await e.registry.auditTrail()).filter((event) => event.action === 'node-enrolled');
-  t.like(enrolled, [{ node: 'n-1', pool: 'lab', tokenId: e.token.slice(0, 8), source: '127.0.0.1' }]);
+  t.like(enrolled, [{ node: 'n-1', pool: 'lab', tokenId: e.cpToken.slice(0, 8), source: '127.0.0.1' }]);
 
   // The credential is a node credential now: join answers "not yet", not 401.
   t.is((await send(e.port, { path: '/v1/nodes/n-1/join', token: credential })).status, 503);
@@ -194,22 +195,49 @@ test('enroll with a live token answers a credential and stores only its SHA-256'
 test("enroll of a node name another pool owns is 409 and leaves that node alone", async (t) => {
   const e = await poolEndpoint(t);
   await e.registry.createPool('other', 'ubuntu');
-  const { token: otherToken } = await e.registry.createToken('other');
+  const { token: otherToken } = await e.registry.createToken('other', { role: 'worker' });
   const credential = await enroll(e.port, e.token, 'n-1');
   const before = await e.registry.node('n-1');
 
-  const answer = await send(e.port, { method: 'POST', path: '/v1/enroll', token: otherToken, json: enrollBody('n-1', 'control-plane') });
+  const answer = await send(e.port, { method: 'POST', path: '/v1/enroll', token: otherToken, json: enrollBody('n-1', 'worker') });
   refused(t, answer, 409, /node "n-1" is already enrolled in pool "lab"/);
   t.deepEqual(await e.registry.node('n-1'), before);
   t.is((await send(e.port, { path: '/v1/nodes/n-1/join', token: credential })).status, 503, 'the original credential still works');
 });
 
-test('re-enrolling a worker\'s name as a control plane is 409: a pool token cannot promote a node to get the certificate key', async (t) => {
+test('a worker token enrolls no control plane, whatever the body asks: 403, audited, nothing stored', async (t) => {
+  const e = await poolEndpoint(t);
+  const answer = await send(e.port, { method: 'POST', path: '/v1/enroll', token: e.token, json: enrollBody('evil-cp', 'control-plane') });
+  refused(t, answer, 403, /this enrollment token grants the worker role, not control-plane; a control plane enrolls with its own token/);
+  t.is(await e.registry.node('evil-cp'), undefined);
+  const refusals = (await e.registry.auditTrail()).filter((event) => event.action === 'enrollment-refused');
+  t.like(refusals, [{ pool: 'lab', node: 'evil-cp', tokenId: e.token.slice(0, 8), source: '127.0.0.1' }]);
+  t.regex(refusals[0]?.reason ?? '', /grants the worker role/);
+});
+
+test('a control-plane token enrolls as many control planes as it was issued for, and no worker', async (t) => {
+  const e = await poolEndpoint(t);
+  const asWorker = await send(e.port, { method: 'POST', path: '/v1/enroll', token: e.cpToken, json: enrollBody('w-9', 'worker') });
+  refused(t, asWorker, 403, /this enrollment token grants the control-plane role, not worker/);
+  t.is((await send(e.port, { method: 'POST', path: '/v1/enroll', token: e.cpToken, json: enrollBody('cp-1', 'control-plane') })).status, 200);
+  const second = await send(e.port, { method: 'POST', path: '/v1/enroll', token: e.cpToken, json: enrollBody('cp-2', 'control-plane') });
+  refused(t, second, 403, /has enrolled as many nodes as it was issued for/);
+  t.is(await e.registry.node('cp-2'), undefined);
+});
+
+test('two enrollments racing for a control-plane token\'s last use: one gets it', async (t) => {
+  const e = await poolEndpoint(t);
+  const answers = await Promise.all(['cp-a', 'cp-b', 'cp-c'].map((node) => send(e.port, { method: 'POST', path: '/v1/enroll', token: e.cpToken, json: enrollBody(node, 'control-plane') })));
+  t.deepEqual(answers.map((a) => a.status).sort(), [200, 403, 403]);
+  t.is((await e.registry.nodes()).filter((n) => n.role === 'control-plane').length, 1);
+});
+
+test('re-enrolling a worker\'s name as a control plane is 409: even a control-plane token cannot promote a node', async (t) => {
   const e = await poolEndpoint(t);
   const credential = await enroll(e.port, e.token, 'w-1');
   const before = await e.registry.node('w-1');
 
-  const answer = await send(e.port, { method: 'POST', path: '/v1/enroll', token: e.token, json: enrollBody('w-1', 'control-plane') });
+  const answer = await send(e.port, { method: 'POST', path: '/v1/enroll', token: e.cpToken, json: enrollBody('w-1', 'control-plane') });
   refused(t, answer, 409, /node "w-1" is enrolled as a worker, not a control-plane/);
   t.deepEqual(await e.registry.node('w-1'), before);
   t.is((await send(e.port, { path: '/v1/nodes/w-1/join', token: credential })).status, 503, 'the original credential still works');
@@ -700,8 +728,9 @@ for (const route of BODY_ROUTES) {
   test(`${route.name} with a chunked body over the limit is 413 and the server lives on`, async (t) => {
     const e = await childEndpoint(t);
     await e.registry.createPool('lab', 'ubuntu');
-    const { token } = await e.registry.createToken('lab');
-    const credentials: Credentials = { token, cp: await enroll(e.port, token, 'cp-1', 'control-plane'), w1: await enroll(e.port, token, 'w-1') };
+    const { token } = await e.registry.createToken('lab', { role: 'worker' });
+    const { token: cpToken } = await e.registry.createToken('lab', { role: 'control-plane', uses: 1 });
+    const credentials: Credentials = { token, cp: await enroll(e.port, cpToken, 'cp-1', 'control-plane'), w1: await enroll(e.port, token, 'w-1') };
     const body = JSON.stringify({ ...route.valid(), padding: 'x'.repeat(BODY_LIMIT * 4) });
     const answer = await send(e.port, { method: route.method, path: route.path, token: route.token(credentials), body, chunked: true, headers: { 'content-type': 'application/json' } }).catch((error: Error) => error);
     await new Promise((resolve) => setTimeout(resolve, 200));

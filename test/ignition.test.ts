@@ -24,7 +24,7 @@ const PROFILES = listProfiles(profilesDir).filter((p) => !p.abstract).map((p) =>
 const IGNITION = '/usr/lib/dracut/modules.d/30ignition/ignition';
 
 const join = { apiServerEndpoint: '10.0.0.10:6443', caCertHashes: [`sha256:${'a'.repeat(64)}`], token: 'q7x2k9.m4n8p1r5t3v6w0y2' };
-const enrollment = { url: 'https://10.0.0.5:8443', caFingerprint: `sha256:${'c'.repeat(64)}`, pool: 'lab', token: 'enrollment-token-for-ignition-test' };
+const enrollment = { url: 'https://10.0.0.5:8443', caFingerprint: `sha256:${'c'.repeat(64)}`, pool: 'lab', tokens: { worker: 'enrollment-token-for-ignition-test', 'control-plane': 'control-plane-token-for-ignition-test' } };
 
 function agentBundle(): Buffer {
   if (!existsSync(agentPath)) throw new Error(`${agentPath} is missing: the test command builds it first (npm test)`);
@@ -123,7 +123,7 @@ for (const profile of PROFILES) {
         const others = config.storage.files.filter((file) => file.path !== PATHS.nodeSecrets && file.contents.source.startsWith('data:'));
         for (const file of others) {
           const text = landedBytes(file).toString('utf8');
-          t.false(text.includes(enrollment.token) || text.includes(join.token), file.path);
+          t.false(Object.values(enrollment.tokens).some((token) => text.includes(token)) || text.includes(join.token), file.path);
         }
 
         t.deepEqual(config.systemd.units, [{ name: 'labimg-agent.service', enabled: true, contents: renderSystemdUnit() }]);

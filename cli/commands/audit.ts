@@ -11,7 +11,15 @@ export async function showAuditTrail(store: Parameters<typeof withRegistry>[0], 
       return;
     }
     for (const e of events) {
-      const fields = [e.pool && `pool=${e.pool}`, e.node && `node=${e.node}`, e.mac && `mac=${e.mac}`, e.tokenId && `token=${e.tokenId}`, e.source && `from=${e.source}`, e.certificateKey ? 'with-certificate-key' : undefined];
+      const fields = [
+        e.pool && `pool=${e.pool}`,
+        e.node && `node=${e.node}`,
+        e.mac && `mac=${e.mac}`,
+        e.tokenId && `token=${e.tokenId}`,
+        e.source && `from=${e.source}`,
+        e.certificateKey ? 'with-certificate-key' : undefined,
+        e.reason && `reason=${JSON.stringify(e.reason)}`,
+      ];
       process.stdout.write(`${e.at}  ${e.action.padEnd(24)} ${fields.filter(Boolean).join(' ')}\n`);
     }
   });

@@ -16,7 +16,7 @@ import { parseGuestForward, parseHostForward, type Accelerator } from '../../vm/
 import { runVm } from '../../vm/vm';
 import { buildInputs, requireCloudInit } from '../build-inputs';
 import { parseDuration } from '../inputs/duration';
-import { readEnrollment, type EnrollmentFlags } from '../inputs/enrollment';
+import { enrollmentTokenOf, readEnrollment, type EnrollmentFlags } from '../inputs/enrollment';
 import { readUserScripts } from '../inputs/user-scripts';
 import { enrollmentFlagsOf, roleOption, type GlobalOptions } from '../options';
 
@@ -90,6 +90,8 @@ export interface BootOptions {
 /** Boots the VM and waits for it to power off; exit status 1 when a step failed or it timed out. */
 export async function bootProfile(options: BootOptions): Promise<void> {
   const enrollment = readEnrollment(options.enrollment);
+  // Refused before anything starts: the VM would enroll with nothing that grants its role.
+  if (enrollment) enrollmentTokenOf(enrollment, options.role);
   const kernel = kernelOf(options);
   const forwards = parseEach(options.guestForwards, '--guest-forward', parseGuestForward);
   const hostForwards = parseEach(options.hostForwards, '--host-forward', parseHostForward);
@@ -156,7 +158,8 @@ export function addBootCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {
         .option('endpoint', { type: 'string', describe: 'join endpoint URL, as the VM reaches it (https://10.0.2.2:PORT for one on this host)' })
         .option('endpoint-ca-fingerprint', { type: 'string' })
         .option('pool', { type: 'string' })
-        .option('enrollment-token-file', { type: 'string' }),
+        .option('enrollment-token-file', { type: 'string', describe: "file holding the pool's worker enrollment token" })
+        .option('control-plane-token-file', { type: 'string', describe: 'file holding a control-plane enrollment token, for --role control-plane' }),
     (argv) =>
       bootProfile({
         profile: argv.profile,
@@ -179,7 +182,13 @@ export function addBootCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {
         work: argv.work,
         timeout: argv.timeout,
         console: argv.console,
-        enrollment: enrollmentFlagsOf({ endpoint: argv.endpoint, endpointCaFingerprint: argv['endpoint-ca-fingerprint'], pool: argv.pool, enrollmentTokenFile: argv['enrollment-token-file'] }),
+        enrollment: enrollmentFlagsOf({
+          endpoint: argv.endpoint,
+          endpointCaFingerprint: argv['endpoint-ca-fingerprint'],
+          pool: argv.pool,
+          enrollmentTokenFile: argv['enrollment-token-file'],
+          controlPlaneTokenFile: argv['control-plane-token-file'],
+        }),
       }),
   );
 }

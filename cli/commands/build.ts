@@ -91,6 +91,12 @@ function buildNotes(inputs: BuildInputs, manifest: Manifest, baking: boolean): s
   if (tooBigForEc2 && missingStubs.length > 0) {
     notes.push(`EC2 takes 16,384 B of user-data: add --agent-url URL (where you serve agent.js) for ${missingStubs.join(' and ')}, which fetch the agent and check its sha256`);
   }
+  const enrollment = inputs.enrollment;
+  if (enrollment && enrollment.tokens['control-plane'] === undefined) {
+    notes.push(
+      `pool ${enrollment.pool}: only workers' configs were written, since the worker token enrolls workers only; for a control plane's, add --control-plane-token-file FILE with a token from \`labimg pool token-create ${enrollment.pool} --role control-plane\``,
+    );
+  }
   if (inputs.packer && !baking) notes.push(`bake an image with Packer: labimg build ${inputs.profileName} --packer`);
   const pxe = inputs.pxe;
   if (pxe?.base === undefined && pxe) notes.push("pxe/ holds each role's installer config; add --pxe-url URL (where you serve pxe/) for the boot.ipxe that installs from it");

@@ -14,6 +14,7 @@ import { withRegistry } from '../endpoint-store';
 import { parseDuration } from '../inputs/duration';
 import { checkEndpointUrl } from '../inputs/enrollment';
 import { storeOptions, type GlobalOptions } from '../options';
+import { grantedRole, type EnrollmentTokenRecord } from '../../endpoint/records';
 import { writeFileAtomically } from '../output';
 
 type StoreArgs = Parameters<typeof withRegistry>[0];
@@ -50,27 +51,50 @@ export async function createPool(store: StoreArgs, options: CreatePoolOptions): 
     const { ca } = await loadOrCreateCa(opened);
     const caFingerprint = caFingerprintOf(ca.certPem);
     await registry.createPool(options.name, options.profile);
-    const { record, token } = await registry.createToken(options.name, ttlMs);
+    const { record, token } = await registry.createToken(options.name, { role: 'worker', ttlMs });
     if (userData !== undefined && url !== undefined) {
-      const inputs = buildInputs(profile, { enrollment: { url, caFingerprint, pool: options.name, token } });
+      // A control plane's user-data gets a token of its own, for one enrollment: the worker token printed
+      // below enrolls workers only.
+      const roleToken = options.role === 'worker' ? token : (await registry.createToken(options.name, { role: 'control-plane', uses: 1, ttlMs })).token;
+      const inputs = buildInputs(profile, { enrollment: { url, caFingerprint, pool: options.name, tokens: { [options.role]: roleToken } } });
       requireCloudInit(inputs);
       writeFileAtomically(userData, renderUserData(inputs, options.role).content, 0o600);
-      process.stderr.write(`wrote ${userData} (${options.role}; mode 0600, it holds the token)\n`);
+      process.stderr.write(`wrote ${userData} (${options.role}; mode 0600, it holds ${options.role === 'worker' ? 'the token' : 'a control-plane token good for one enrollment'})\n`);
     }
-    process.stderr.write(`pool ${options.name} (profile ${options.profile}); enrollment token ${record.id}${record.expiresAt ? `, expires ${record.expiresAt}` : ''}\n`);
+    process.stderr.write(`pool ${options.name} (profile ${options.profile}); worker enrollment token ${record.id}${record.expiresAt ? `, expires ${record.expiresAt}` : ''}\n`);
     process.stderr.write(`endpoint CA fingerprint ${caFingerprint}\n`);
     // The token alone on stdout, so scripts can capture it; it is not shown again.
     process.stdout.write(`${token}\n`);
   });
 }
 
-export async function createToken(store: StoreArgs, pool: string, ttl?: string): Promise<void> {
-  const ttlMs = ttl === undefined ? undefined : parseDuration(ttl, '--ttl');
+export interface CreateTokenOptions {
+  ttl?: string;
+  role: Role;
+  /** How many enrollments it grants; a control-plane token grants one unless told otherwise. */
+  uses?: number;
+  /** The one node name it enrolls. */
+  node?: string;
+}
+
+export async function createToken(store: StoreArgs, pool: string, options: CreateTokenOptions): Promise<void> {
+  const ttlMs = options.ttl === undefined ? undefined : parseDuration(options.ttl, '--ttl');
+  const uses = options.uses ?? (options.role === 'control-plane' && options.node === undefined ? 1 : undefined);
+  if (uses !== undefined && !(Number.isInteger(uses) && uses > 0)) throw new UserError(`--uses: expected a whole number above 0, got ${options.uses}`);
   await withRegistry(store, async (registry) => {
-    const { record, token } = await registry.createToken(pool, ttlMs);
-    process.stderr.write(`enrollment token ${record.id} for pool ${pool}${record.expiresAt ? `, expires ${record.expiresAt}` : ''}\n`);
+    const { record, token } = await registry.createToken(pool, { role: options.role, ttlMs, uses, node: options.node });
+    process.stderr.write(`${describeToken(record)} for pool ${pool}${record.expiresAt ? `, expires ${record.expiresAt}` : ''}\n`);
     process.stdout.write(`${token}\n`);
   });
+}
+
+/** "control-plane enrollment token ID (1 enrollment left)": what the token grants, for the operator. */
+function describeToken(record: Omit<EnrollmentTokenRecord, 'secretSha256'>): string {
+  const limits = [
+    record.node !== undefined ? `node ${record.node} only` : undefined,
+    record.usesLeft !== undefined ? `${record.usesLeft} enrollment${record.usesLeft === 1 ? '' : 's'} left` : undefined,
+  ].filter((text): text is string => text !== undefined);
+  return `${grantedRole(record)} enrollment token ${record.id}${limits.length > 0 ? ` (${limits.join(', ')})` : ''}`;
 }
 
 export async function revokeToken(store: StoreArgs, id: string): Promise<void> {
@@ -103,7 +127,7 @@ export async function listPools(store: StoreArgs, options: { json: boolean }): P
             : t.expiresAt
               ? `valid until ${t.expiresAt}`
               : 'valid, no expiry';
-        process.stdout.write(`  token ${t.id}  ${state}\n`);
+        process.stdout.write(`  ${describeToken(t)}  ${state}\n`);
       }
     }
   });
@@ -129,9 +153,15 @@ export function addPoolCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {
       )
       .command(
         'token-create <pool>',
-        'print a new enrollment token for a pool (shown once)',
-        (c) => c.positional('pool', { type: 'string', demandOption: true }).option('ttl', { type: 'string', describe: 'token lifetime (30m, 24h, 7d)' }),
-        (argv) => createToken(argv, argv.pool, argv.ttl),
+        'print a new enrollment token for a pool (shown once); it enrolls nodes in the role it grants, whatever they ask for',
+        (c) =>
+          c
+            .positional('pool', { type: 'string', demandOption: true })
+            .option('role', { choices: ROLES, default: 'worker' as Role, describe: 'the role it grants' })
+            .option('uses', { type: 'number', describe: 'how many nodes it enrolls (a control-plane token: 1 unless given)' })
+            .option('node', { type: 'string', describe: 'the one node name it enrolls' })
+            .option('ttl', { type: 'string', describe: 'token lifetime (30m, 24h, 7d)' }),
+        (argv) => createToken(argv, argv.pool, { role: argv.role, uses: argv.uses, node: argv.node, ttl: argv.ttl }),
       )
       .command(
         'token-revoke <id>',

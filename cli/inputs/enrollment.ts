@@ -2,6 +2,7 @@ import { CA_FINGERPRINT_PATTERN, POOL_NAME_PATTERN } from '../../contract/endpoi
 import { ENROLLMENT_TOKEN } from '../../contract/token-formats';
 import { UserError } from '../../contract/errors';
 import type { Enrollment } from '../../builder/build';
+import type { Role } from '../../contract/agent-config';
 import { readTokenFile } from './join';
 
 
@@ -9,7 +10,10 @@ export interface EnrollmentFlags {
   endpoint?: string;
   endpointCaFingerprint?: string;
   pool?: string;
+  /** The pool's worker token (`labimg pool create` prints it). */
   enrollmentTokenFile?: string;
+  /** A control-plane token (`labimg pool token-create POOL --role control-plane`); without it no control plane is built. */
+  controlPlaneTokenFile?: string;
 }
 
 
@@ -31,7 +35,10 @@ export function checkEndpointUrl(value: string, flag = '--endpoint'): string {
 /** Undefined when no enrollment flag was given; an UserError naming the flag when the set is partial or malformed. */
 export function readEnrollment(flags: EnrollmentFlags): Enrollment | undefined {
   const given = [flags.endpoint, flags.endpointCaFingerprint, flags.pool, flags.enrollmentTokenFile];
-  if (given.every((value) => value === undefined)) return undefined;
+  if (given.every((value) => value === undefined)) {
+    if (flags.controlPlaneTokenFile === undefined) return undefined;
+    throw new UserError('--control-plane-token-file goes with --endpoint, --endpoint-ca-fingerprint, --pool and --enrollment-token-file');
+  }
   if (given.some((value) => value === undefined)) {
     throw new UserError('--endpoint, --endpoint-ca-fingerprint, --pool and --enrollment-token-file go together: give all four, or none');
   }
@@ -44,6 +51,26 @@ export function readEnrollment(flags: EnrollmentFlags): Enrollment | undefined {
   if (!new RegExp(POOL_NAME_PATTERN).test(pool) || pool.length > 63) {
     throw new UserError(`--pool: expected a DNS label (lowercase letters, digits, "-"), got "${pool}"`);
   }
-  const token = readTokenFile('--enrollment-token-file', flags.enrollmentTokenFile as string, ENROLLMENT_TOKEN, 'an enrollment token as `labimg pool create` prints it');
-  return { url, caFingerprint, pool, token };
+  const worker = readTokenFile('--enrollment-token-file', flags.enrollmentTokenFile as string, ENROLLMENT_TOKEN, 'an enrollment token as `labimg pool create` prints it');
+  const tokens: Enrollment['tokens'] = { worker };
+  if (flags.controlPlaneTokenFile !== undefined) {
+    const controlPlane = readTokenFile(
+      '--control-plane-token-file',
+      flags.controlPlaneTokenFile,
+      ENROLLMENT_TOKEN,
+      'a control-plane enrollment token as `labimg pool token-create POOL --role control-plane` prints it',
+    );
+    if (controlPlane === worker) throw new UserError('--control-plane-token-file holds the same token as --enrollment-token-file: a worker must not carry what enrolls a control plane');
+    tokens['control-plane'] = controlPlane;
+  }
+  return { url, caFingerprint, pool, tokens };
+}
+
+/** The token of `role`, or a UserError saying how to get one. */
+export function enrollmentTokenOf(enrollment: Enrollment, role: Role): string {
+  const token = enrollment.tokens[role];
+  if (token !== undefined) return token;
+  throw new UserError(
+    `a ${role} of pool ${enrollment.pool} needs its own enrollment token: \`labimg pool token-create ${enrollment.pool} --role control-plane\` prints one; give it with --control-plane-token-file`,
+  );
 }

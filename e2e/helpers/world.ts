@@ -13,7 +13,7 @@ import type { GuestForward } from '../../vm/qemu';
 import { loadProfile, type Profile } from '../../builder/profiles';
 import { cliPath, repoRoot, tempDir } from '../../test/helpers/cli';
 import { manifestDownloads } from '../../test/helpers/agent-machine';
-import { createPool, freePort, startServe, type RunningServe } from '../../test/helpers/endpoint';
+import { createPool, createPoolToken, freePort, startServe, type RunningServe } from '../../test/helpers/endpoint';
 import { kubernetesPackages, writeFlatRepository } from './packages';
 
 /** Where the VM reaches this host (qemu's user-mode network), and the address offline VMs reach the endpoint at. */
@@ -115,7 +115,16 @@ export async function startWorld(): Promise<World> {
   const pool = 'e2e';
   const tokenFile = path.join(tempDir('labimg-e2e-token-'), 'token');
   writeFileSync(tokenFile, `${createPool({ data }, pool, 'debian12')}\n`, { mode: 0o600 });
-  const enrollmentFlags = (address: string) => ['--endpoint', `https://${address}`, '--endpoint-ca-fingerprint', endpoint.caFingerprint, '--pool', pool, '--enrollment-token-file', tokenFile];
+  // The control planes' own token (the worker token enrolls workers only): one use per control-plane VM the suite boots.
+  const controlPlaneTokenFile = path.join(path.dirname(tokenFile), 'control-plane-token');
+  writeFileSync(controlPlaneTokenFile, `${createPoolToken({ data }, pool, ['--role', 'control-plane', '--uses', '20'])}\n`, { mode: 0o600 });
+  const enrollmentFlags = (address: string) => [
+    '--endpoint', `https://${address}`,
+    '--endpoint-ca-fingerprint', endpoint.caFingerprint,
+    '--pool', pool,
+    '--enrollment-token-file', tokenFile,
+    '--control-plane-token-file', controlPlaneTokenFile,
+  ];
   return {
     profileFile,
     profile,

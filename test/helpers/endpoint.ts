@@ -76,9 +76,16 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
   };
 }
 
-/** `labimg pool create` against the same store; returns the enrollment token it prints. */
+/** `labimg pool create` against the same store; returns the (worker) enrollment token it prints. */
 export function createPool(store: Pick<ServeOptions, 'data' | 'etcd' | 'etcdPrefix'>, pool: string, profile: string, extra: string[] = []): string {
   const result = labimg(['pool', 'create', pool, '--profile', profile, ...storeArgs(store), ...extra]);
   if (result.code !== 0) throw new Error(`labimg pool create failed (${result.code}):\n${result.stderr}`);
+  return result.stdout.trim();
+}
+
+/** `labimg pool token-create POOL ...` against the same store; returns the token it prints. */
+export function createPoolToken(store: Pick<ServeOptions, 'data' | 'etcd' | 'etcdPrefix'>, pool: string, extra: string[] = []): string {
+  const result = labimg(['pool', 'token-create', pool, ...storeArgs(store), ...extra]);
+  if (result.code !== 0) throw new Error(`labimg pool token-create failed (${result.code}):\n${result.stderr}`);
   return result.stdout.trim();
 }

@@ -1,0 +1,64 @@
+/**
+ * The pool's attacks, run as an attacker would: through the README's own commands against a real `labimg serve`,
+ * on both store backends (the file store and a real etcd). Each must be refused with a specific message and
+ * leave an audit record.
+ *
+ * 1. A worker becomes a control plane: the token in a worker's user-data (readable by any process on the
+ *    instance, or by anyone who reaches the cloud's metadata service) enrolls "evil-cp" as a control plane, to
+ *    get the certificate key and publish the pool's join material.
+ */
+import test, { type ExecutionContext } from 'ava';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { load } from 'js-yaml';
+import { startEtcd } from './helpers/etcd';
+import { createPool, createPoolToken, startServe, storeArgs, type ServeOptions } from './helpers/endpoint';
+import { enrollBody, send } from './helpers/https-client';
+import { labimg, tempDir } from './helpers/cli';
+
+type Store = Pick<ServeOptions, 'data' | 'etcd' | 'etcdPrefix'>;
+
+/** What `labimg build` put in the worker's user-data for /etc/labimg/secrets.json. */
+function workerTokenFromUserData(dir: string): string {
+  const config = load(readFileSync(path.join(dir, 'user-data-worker.yaml'), 'utf8')) as { write_files: Array<{ path: string; content: string }> };
+  const secrets = config.write_files.find((file) => file.path === '/etc/labimg/secrets.json');
+  if (!secrets) throw new Error('the worker user-data writes no secrets.json');
+  return (JSON.parse(secrets.content) as { enrollmentToken: string }).enrollmentToken;
+}
+
+async function aWorkerBecomesAControlPlane(t: ExecutionContext, store: Store): Promise<void> {
+  const serve = await startServe(store);
+  t.teardown(() => serve.kill());
+  const tokenFile = path.join(tempDir(), 'lab.token');
+  writeFileSync(tokenFile, `${createPool(store, 'lab', 'ubuntu')}\n`, { mode: 0o600 });
+  const cpTokenFile = path.join(tempDir(), 'lab-cp.token');
+  writeFileSync(cpTokenFile, `${createPoolToken(store, 'lab', ['--role', 'control-plane'])}\n`, { mode: 0o600 });
+  const out = tempDir();
+  const built = labimg(['build', 'ubuntu', '--out', out, '--endpoint', serve.url, '--endpoint-ca-fingerprint', serve.caFingerprint, '--pool', 'lab',
+    '--enrollment-token-file', tokenFile, '--control-plane-token-file', cpTokenFile]);
+  t.is(built.code, 0, built.stderr);
+
+  const stolen = workerTokenFromUserData(path.join(out, 'ubuntu'));
+  const answer = await send(serve.port, { method: 'POST', path: '/v1/enroll', token: stolen, json: enrollBody('evil-cp', 'control-plane') });
+  t.is(answer.status, 403, answer.text);
+  t.deepEqual(answer.json, {
+    error: 'this enrollment token grants the worker role, not control-plane; a control plane enrolls with its own token (`labimg pool token-create lab --role control-plane`)',
+  });
+
+  const nodes = labimg(['nodes', '--json', ...storeArgs(store)]);
+  t.false(nodes.stdout.includes('evil-cp'), 'nothing was enrolled');
+  const audit = labimg(['audit', ...storeArgs(store)]);
+  t.regex(audit.stdout, /enrollment-refused\s+pool=lab node=evil-cp token=\S+ from=127\.0\.0\.1 reason="this enrollment token grants the worker role, not control-plane;/);
+  // The same token still does what it is for.
+  t.is((await send(serve.port, { method: 'POST', path: '/v1/enroll', token: stolen, json: enrollBody('w-1', 'worker') })).status, 200);
+}
+
+test('a worker\'s user-data token cannot enroll a control plane (file store)', async (t) => {
+  await aWorkerBecomesAControlPlane(t, { data: tempDir('labimg-attack-') });
+});
+
+test.serial('a worker\'s user-data token cannot enroll a control plane (etcd)', async (t) => {
+  const etcd = await startEtcd();
+  t.teardown(() => etcd.stop());
+  await aWorkerBecomesAControlPlane(t, { data: tempDir('labimg-attack-'), etcd: etcd.url, etcdPrefix: 'attack-test/' });
+});
