@@ -7,7 +7,11 @@
  *
  *   enrollment token  one per pool (or several), made by `labimg pool create`, printed once, stored as a hash.
  *                     It only buys a node credential: POST /v1/enroll.
- *   node credential   one per node, returned by enroll, stored as a hash. Everything else a node does.
+ *   node credential   one per node, stored as a hash. Everything else a node does. The node makes it and keeps it
+ *                     (0600) before it enrolls, and presents it with the enrollment in the NODE_CREDENTIAL_HEADER:
+ *                     the name is bound to it, so an enrollment that is retried after a lost answer, or after a
+ *                     reboot, is the same machine's and is accepted, and one for a name someone else holds is
+ *                     refused (409) until the operator releases the name (`labimg nodes forget`).
  *
  * The routes, who may call each (one of these tokens, or anyone) and what they carry: ./endpoint-routes.ts.
  */
@@ -28,6 +32,9 @@ export const AGENT_BUNDLE_FILE_PATTERN = /^[a-f0-9]{64}\.js$/;
 /** "sha256:" + 64 lowercase hex digits of the endpoint CA certificate's DER encoding. */
 export const CA_FINGERPRINT_PATTERN = /^sha256:[a-f0-9]{64}$/;
 
+/** The header that carries the node's own credential on POST /v1/enroll (Authorization carries the enrollment token). */
+export const NODE_CREDENTIAL_HEADER = 'labimg-node-credential';
+
 export interface EnrollRequest {
   node: string;
   role: Role;
@@ -38,7 +45,7 @@ export interface EnrollRequest {
 export interface EnrollResponse {
   node: string;
   pool: string;
-  /** The node credential. Shown once; the endpoint keeps only its hash. */
+  /** The node credential: the one the node presented, or one made for a node that presented none. */
   credential: string;
 }
 

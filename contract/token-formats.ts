@@ -26,3 +26,6 @@ export const CA_CERT_HASH = /^sha256:[a-f0-9]{64}$/;
 
 /** A labimg enrollment token, "<id>.<secret>": an 8-character id and 32 random bytes as unpadded base64url. */
 export const ENROLLMENT_TOKEN = /^([a-z0-9]{8})\.([A-Za-z0-9_-]{43})$/;
+
+/** A labimg node credential: 32 random bytes as unpadded base64url, made by the node itself (or the endpoint). */
+export const NODE_CREDENTIAL = /^[A-Za-z0-9_-]{43}$/;

@@ -49,6 +49,8 @@ export interface NodeRecord {
   gpu: boolean;
   enrolledAt: string;
   credentialSha256: string;
+  /** Set by `labimg nodes revoke`: the credential is refused from then on, and the name stays taken until forgotten. */
+  revokedAt?: string;
   steps: Record<string, StepSummary>;
 }
 
@@ -63,6 +65,8 @@ export type AuditAction =
   | 'token-revoked'
   | 'node-enrolled'
   | 'enrollment-refused'
+  | 'node-revoked'
+  | 'node-forgotten'
   | 'join-material-published'
   | 'join-material-issued'
   | 'pxe-config-served';

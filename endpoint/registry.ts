@@ -10,7 +10,7 @@ import { RUN_COMPLETE_STEP, type FleetNode, type FleetView, type ReportRequest }
 import { phaseDurations } from '../contract/phase-timing';
 import { KEYS, type AuditEvent, type EnrollmentTokenRecord, type NodeRecord, type PoolRecord, type StepSummary, type StoredJoinMaterial } from './records';
 import type { Store } from './store/store';
-import { newEnrollmentToken, parseEnrollmentToken, secretMatches } from './tokens';
+import { newEnrollmentToken, parseEnrollmentToken, secretHashesMatch, secretMatches } from './tokens';
 
 /** A request the registry refuses as it stands (a name taken, a pool missing): the caller's to fix. */
 export class RegistryError extends UserError {
@@ -148,9 +148,10 @@ export class Registry {
   }
 
   /**
-   * Enrolls `node.name` into the token's pool with a new credential. A node that enrolls again (its disk was
-   * wiped, or it lost the answer) gets a new credential and keeps its history; a name that belongs to another
-   * pool is refused, so one pool's token cannot take over another pool's nodes.
+   * Enrolls `node.name` into the token's pool with its credential. A name is bound to the credential it first
+   * enrolled with: the same machine enrolling again (a retry after a lost answer, a reboot) presents the same
+   * credential and keeps its record; anyone else is refused until the operator forgets the name. A name of
+   * another pool is refused too, so one pool's token cannot take over another pool's nodes.
    */
   async enroll(node: Omit<NodeRecord, 'enrolledAt' | 'steps'>): Promise<NodeRecord> {
     let conflict: string | undefined;
@@ -168,10 +169,42 @@ export class Registry {
         conflict = `is enrolled as a ${previous.role}, not a ${node.role}`;
         return undefined;
       }
-      return JSON.stringify({ ...node, enrolledAt, steps: previous?.steps ?? {} } satisfies NodeRecord);
+      if (previous?.revokedAt) {
+        conflict = `had its credential revoked at ${previous.revokedAt}; \`labimg nodes forget ${node.name}\` releases the name`;
+        return undefined;
+      }
+      if (previous && !secretHashesMatch(previous.credentialSha256, node.credentialSha256)) {
+        conflict = `is enrolled already, bound to the credential it enrolled with; a machine that lost it is let in again once the operator releases the name (\`labimg nodes forget ${node.name}\`)`;
+        return undefined;
+      }
+      if (previous) return undefined; // the same machine again: its record stands
+      return JSON.stringify({ ...node, enrolledAt, steps: {} } satisfies NodeRecord);
     });
     if (conflict !== undefined) throw new RegistryError(`node "${node.name}" ${conflict}`);
     return JSON.parse(stored as string) as NodeRecord;
+  }
+
+  /** Refuses the node's credential from now on (every replica reads the record per request); the name stays taken. */
+  async revokeNode(name: string): Promise<NodeRecord> {
+    const at = this.now();
+    const updated = await this.store.update(KEYS.node(name), (current) => {
+      const record = parse<NodeRecord>(current);
+      return record && !record.revokedAt ? JSON.stringify({ ...record, revokedAt: at }) : undefined;
+    });
+    const record = parse<NodeRecord>(updated);
+    if (!record) throw new RegistryError(`no node "${name}"; \`labimg nodes\` lists them`);
+    await this.audit({ action: 'node-revoked', pool: record.pool, node: name });
+    return record;
+  }
+
+  /** Deletes the node's record and reports: its name is free for a new enrollment. */
+  async forgetNode(name: string): Promise<NodeRecord> {
+    const record = await this.node(name);
+    if (!record) throw new RegistryError(`no node "${name}"; \`labimg nodes\` lists them`);
+    for (const report of await this.store.list(KEYS.reports(name))) await this.store.delete(report.key);
+    await this.store.delete(KEYS.node(name));
+    await this.audit({ action: 'node-forgotten', pool: record.pool, node: name });
+    return record;
   }
 
   /**

@@ -12,7 +12,8 @@ import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { EnrollResponse, FleetView, JoinMaterial, ReportResponse } from '../contract/endpoint-api';
+import { NODE_CREDENTIAL_HEADER, type EnrollResponse, type FleetView, type JoinMaterial, type ReportResponse } from '../contract/endpoint-api';
+import { NODE_CREDENTIAL } from '../contract/token-formats';
 import { matchRoute, routeKeys, ROUTES, type Access, type ParamsOf, type RequestOf, type RouteKey } from '../contract/endpoint-routes';
 import { renderFleetPage } from './fleet-page';
 import { HttpError, readJson, sendError } from './http';
@@ -26,7 +27,7 @@ import { PxeRoutes } from './pxe';
 import { Registry, RegistryError, type TokenRejection } from './registry';
 import { sendAnswer, type CallerOf, type Content, type Handlers, type RouteRequest } from './routing';
 import { REQUEST_BODIES } from './schemas';
-import { bearerToken, newNodeCredential, secretMatches } from './tokens';
+import { bearerToken, newNodeCredential, secretMatches, sha256Hex } from './tokens';
 
 export interface EndpointLimits {
   /** Largest request body accepted, in bytes. */
@@ -275,6 +276,8 @@ export class EndpointServer {
     if (!node || !secretMatches(credential, node.credentialSha256)) {
       throw this.authFailure(source, 401, `the credential is not valid for node "${name}"; enroll again with the pool's token`);
     }
+    // Read from the store on every request, so a revocation holds at once on every replica.
+    if (node.revokedAt) throw this.authFailure(source, 401, `the credential of node "${name}" was revoked at ${node.revokedAt}; the operator releases the name with \`labimg nodes forget ${name}\``);
     return node;
   }
 
@@ -298,13 +301,21 @@ export class EndpointServer {
     if (token.node !== undefined && token.node !== body.node) {
       throw await refuse(`this enrollment token was issued for ${role} node "${token.node}" alone, not for "${body.node}"`);
     }
+    const presented = request.req.headers[NODE_CREDENTIAL_HEADER];
+    if (presented !== undefined && (typeof presented !== 'string' || !NODE_CREDENTIAL.test(presented))) {
+      throw new HttpError(400, `${NODE_CREDENTIAL_HEADER}: expected the node's credential, 32 random bytes as unpadded base64url`);
+    }
     if (!(await this.options.registry.takeTokenUse(token.id))) throw await refuse(TOKEN_REJECTIONS['used-up']);
 
-    const { credential, sha256 } = newNodeCredential();
+    // The node's own credential binds the name to it: a retry from the same machine presents the same one.
+    const { credential, sha256 } = presented === undefined ? newNodeCredential() : { credential: presented, sha256: sha256Hex(presented) };
     try {
       await this.options.registry.enroll({ name: body.node, pool, role, profile: body.profile, gpu: body.gpu, credentialSha256: sha256 });
     } catch (error) {
-      if (error instanceof RegistryError) throw new HttpError(409, error.message);
+      if (error instanceof RegistryError) {
+        await this.options.registry.audit({ action: 'enrollment-refused', pool, node: body.node, tokenId: token.id, source, reason: error.message });
+        throw new HttpError(409, error.message);
+      }
       throw error;
     }
     await this.options.registry.audit({ action: 'node-enrolled', pool, node: body.node, tokenId: token.id, source });

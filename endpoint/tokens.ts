@@ -52,3 +52,10 @@ export function bearerToken(header: string | undefined): string | undefined {
   const match = /^Bearer ([\x21-\x7e]{1,512})$/.exec(header);
   return match?.[1];
 }
+
+/** Constant-time equality of two stored SHA-256 hashes (hex): whether two enrollments carried the same credential. */
+export function secretHashesMatch(a: string, b: string): boolean {
+  const left = Buffer.from(a, 'hex');
+  const right = Buffer.from(b, 'hex');
+  return left.length === right.length && left.length > 0 && timingSafeEqual(left, right);
+}

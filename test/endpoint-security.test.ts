@@ -5,6 +5,7 @@
  *
  * The last section holds regressions: server bugs found while this file was written, each with how it showed.
  */
+import { createHash } from 'node:crypto';
 import test, { type ExecutionContext } from 'ava';
 import { rmSync } from 'node:fs';
 import https from 'node:https';
@@ -241,8 +242,60 @@ test('re-enrolling a worker\'s name as a control plane is 409: even a control-pl
   refused(t, answer, 409, /node "w-1" is enrolled as a worker, not a control-plane/);
   t.deepEqual(await e.registry.node('w-1'), before);
   t.is((await send(e.port, { path: '/v1/nodes/w-1/join', token: credential })).status, 503, 'the original credential still works');
-  const again = await send(e.port, { method: 'POST', path: '/v1/enroll', token: e.token, json: enrollBody('w-1', 'worker') });
-  t.is(again.status, 200, 'the same role may enroll again (a node that lost its credential)');
+});
+
+// ── names bound to credentials ──────────────────────────────────────────────────────────────────────────
+
+const NODE_CREDENTIAL = 'labimg-node-credential';
+const credentialOf = (seed: string) => createHash('sha256').update(seed).digest('base64url');
+
+test('a name is bound to the credential it enrolled with: the same machine again is accepted, anyone else is 409 and audited', async (t) => {
+  const e = await poolEndpoint(t);
+  const own = credentialOf('w-1 of the lab');
+  const first = await send(e.port, { method: 'POST', path: '/v1/enroll', token: e.token, json: enrollBody('w-1'), headers: { [NODE_CREDENTIAL]: own } });
+  t.is(first.status, 200, first.text);
+  t.is((first.json as { credential: string }).credential, own, 'the endpoint keeps the credential the node made');
+  const before = await e.registry.node('w-1');
+
+  // The answer was lost, or the machine rebooted mid-enrollment: it asks again with the same credential.
+  const retry = await send(e.port, { method: 'POST', path: '/v1/enroll', token: e.token, json: enrollBody('w-1'), headers: { [NODE_CREDENTIAL]: own } });
+  t.is(retry.status, 200, retry.text);
+  t.deepEqual(await e.registry.node('w-1'), before, 'its record stands');
+
+  // Anyone else with the pool token: another credential, or none.
+  for (const headers of [{ [NODE_CREDENTIAL]: credentialOf('an attacker') }, {}] as Array<Record<string, string>>) {
+    const stolen = await send(e.port, { method: 'POST', path: '/v1/enroll', token: e.token, json: enrollBody('w-1'), headers });
+    refused(t, stolen, 409, /node "w-1" is enrolled already, bound to the credential it enrolled with; .*`labimg nodes forget w-1`/);
+  }
+  t.deepEqual(await e.registry.node('w-1'), before);
+  t.is((await send(e.port, { path: '/v1/nodes/w-1/join', token: own })).status, 503, 'the real node is not locked out');
+  const refusals = (await e.registry.auditTrail()).filter((event) => event.action === 'enrollment-refused');
+  t.is(refusals.length, 2);
+  t.like(refusals[0], { pool: 'lab', node: 'w-1', source: '127.0.0.1' });
+});
+
+test('a credential header that is not a credential is 400 and enrolls nothing', async (t) => {
+  const e = await poolEndpoint(t);
+  const answer = await send(e.port, { method: 'POST', path: '/v1/enroll', token: e.token, json: enrollBody('w-1'), headers: { [NODE_CREDENTIAL]: 'short' } });
+  refused(t, answer, 400, /labimg-node-credential: expected the node's credential/);
+  t.is(await e.registry.node('w-1'), undefined);
+});
+
+test('a revoked node gets 401 at once and cannot enroll again; once forgotten, its name is free', async (t) => {
+  const e = await poolEndpoint(t);
+  const own = credentialOf('w-1 of the lab');
+  t.is((await send(e.port, { method: 'POST', path: '/v1/enroll', token: e.token, json: enrollBody('w-1'), headers: { [NODE_CREDENTIAL]: own } })).status, 200);
+  await e.registry.revokeNode('w-1');
+  refused(t, await send(e.port, { path: '/v1/nodes/w-1/join', token: own }), 401, /the credential of node "w-1" was revoked at .*`labimg nodes forget w-1`/);
+  const again = await send(e.port, { method: 'POST', path: '/v1/enroll', token: e.token, json: enrollBody('w-1'), headers: { [NODE_CREDENTIAL]: own } });
+  refused(t, again, 409, /node "w-1" had its credential revoked at/);
+
+  await e.registry.forgetNode('w-1');
+  t.is(await e.registry.node('w-1'), undefined);
+  const fresh = credentialOf('the reinstalled w-1');
+  t.is((await send(e.port, { method: 'POST', path: '/v1/enroll', token: e.token, json: enrollBody('w-1'), headers: { [NODE_CREDENTIAL]: fresh } })).status, 200);
+  t.is((await send(e.port, { path: '/v1/nodes/w-1/join', token: own })).status, 401, 'the old credential stays refused');
+  t.deepEqual((await e.registry.auditTrail()).filter((event) => event.action === 'node-revoked' || event.action === 'node-forgotten').map((event) => event.action), ['node-revoked', 'node-forgotten']);
 });
 
 // ── node routes ──────────────────────────────────────────────────────────────────────────────────────────

@@ -6,8 +6,11 @@
  * 1. A worker becomes a control plane: the token in a worker's user-data (readable by any process on the
  *    instance, or by anyone who reaches the cloud's metadata service) enrolls "evil-cp" as a control plane, to
  *    get the certificate key and publish the pool's join material.
+ * 2. Any holder of the pool token takes over a node name: it enrolls "w-1" again, which used to hand it a fresh
+ *    credential for the name and lock the real w-1 out.
  */
 import test, { type ExecutionContext } from 'ava';
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { load } from 'js-yaml';
@@ -26,7 +29,7 @@ function workerTokenFromUserData(dir: string): string {
   return (JSON.parse(secrets.content) as { enrollmentToken: string }).enrollmentToken;
 }
 
-async function aWorkerBecomesAControlPlane(t: ExecutionContext, store: Store): Promise<void> {
+async function attacks(t: ExecutionContext, store: Store): Promise<void> {
   const serve = await startServe(store);
   t.teardown(() => serve.kill());
   const tokenFile = path.join(tempDir(), 'lab.token');
@@ -49,16 +52,25 @@ async function aWorkerBecomesAControlPlane(t: ExecutionContext, store: Store): P
   t.false(nodes.stdout.includes('evil-cp'), 'nothing was enrolled');
   const audit = labimg(['audit', ...storeArgs(store)]);
   t.regex(audit.stdout, /enrollment-refused\s+pool=lab node=evil-cp token=\S+ from=127\.0\.0\.1 reason="this enrollment token grants the worker role, not control-plane;/);
-  // The same token still does what it is for.
-  t.is((await send(serve.port, { method: 'POST', path: '/v1/enroll', token: stolen, json: enrollBody('w-1', 'worker') })).status, 200);
+  // 2. The real w-1 enrolls with a credential it made; the stolen token then tries to take its name.
+  const w1 = createHash('sha256').update('the real w-1').digest('base64url');
+  t.is((await send(serve.port, { method: 'POST', path: '/v1/enroll', token: stolen, json: enrollBody('w-1'), headers: { 'labimg-node-credential': w1 } })).status, 200);
+  for (const headers of [{}, { 'labimg-node-credential': createHash('sha256').update('the attacker').digest('base64url') }] as Array<Record<string, string>>) {
+    const takeover = await send(serve.port, { method: 'POST', path: '/v1/enroll', token: stolen, json: enrollBody('w-1'), headers });
+    t.is(takeover.status, 409, takeover.text);
+    t.regex((takeover.json as { error: string }).error, /^node "w-1" is enrolled already, bound to the credential it enrolled with; .*`labimg nodes forget w-1`/);
+  }
+  t.is((await send(serve.port, { path: '/v1/nodes/w-1/join', token: w1 })).status, 503, 'the real w-1 is not locked out');
+  const trail = labimg(['audit', ...storeArgs(store)]).stdout;
+  t.is(trail.split('\n').filter((line) => /enrollment-refused\s+pool=lab node=w-1 /.test(line)).length, 2);
 }
 
-test('a worker\'s user-data token cannot enroll a control plane (file store)', async (t) => {
-  await aWorkerBecomesAControlPlane(t, { data: tempDir('labimg-attack-') });
+test('a worker\'s user-data token enrolls no control plane and takes no node\'s name (file store)', async (t) => {
+  await attacks(t, { data: tempDir('labimg-attack-') });
 });
 
-test.serial('a worker\'s user-data token cannot enroll a control plane (etcd)', async (t) => {
+test.serial('a worker\'s user-data token enrolls no control plane and takes no node\'s name (etcd)', async (t) => {
   const etcd = await startEtcd();
   t.teardown(() => etcd.stop());
-  await aWorkerBecomesAControlPlane(t, { data: tempDir('labimg-attack-'), etcd: etcd.url, etcdPrefix: 'attack-test/' });
+  await attacks(t, { data: tempDir('labimg-attack-'), etcd: etcd.url, etcdPrefix: 'attack-test/' });
 });

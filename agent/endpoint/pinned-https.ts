@@ -54,6 +54,8 @@ export interface RequestOptions {
   /** Bearer credential; never logged. */
   token?: string;
   body?: unknown;
+  /** More headers (the node's own credential on enrollment); never logged. */
+  headers?: Record<string, string>;
 }
 
 const TIMEOUT_MS = 10_000;
@@ -81,6 +83,7 @@ export class PinnedHttpsClient {
           timeout: this.timeoutMs,
           headers: {
             accept: 'application/json',
+            ...options.headers,
             ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
             ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}),
           },

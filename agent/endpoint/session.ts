@@ -1,14 +1,19 @@
 /**
- * This node's conversation with the join endpoint: enroll once with the pool's token, keep the credential it
- * returns (0600, under /var/lib/labimg, never in an image), and use it for reports and join material.
+ * This node's conversation with the join endpoint: make its own credential and keep it (0600, under
+ * /var/lib/labimg, never in an image) before it enrolls with its role's token, present it with the enrollment,
+ * and use it for reports and join material.
  *
- * A credential the endpoint no longer accepts (the node was enrolled again elsewhere, the endpoint's store
- * was rebuilt) is dropped and the node enrolls again, once, with the enrollment token it still has.
+ * The endpoint binds the node's name to that credential. So an enrollment whose answer was lost, or that a
+ * reboot interrupted, is simply sent again with the same credential and accepted; and a credential the
+ * endpoint no longer accepts (its store was rebuilt) is enrolled again, once, as it is. A name someone else
+ * holds is refused with 409, which needs the operator (`labimg nodes forget NAME`), not a retry.
  */
+import { randomBytes } from 'node:crypto';
 import { PATHS } from '../../contract/node-paths';
 import type { NodeConfig, NodeSecrets, PhaseReport, Role } from '../../contract/agent-config';
 import type { JoinMaterial, PublishedJoinMaterial, ReportResponse } from '../../contract/endpoint-api';
 import { routeMethod, routePath, type NodeRouteKey, type ParamsOf, type QueryOf, type RequestOf, type ResponseOf, type RouteKey } from '../../contract/endpoint-routes';
+import { NODE_CREDENTIAL_HEADER } from '../../contract/endpoint-api';
 import type { Host } from '../host/host';
 import type { Logger } from '../log';
 import type { Redactor } from '../redact';
@@ -20,6 +25,8 @@ interface StoredCredential {
   url: string;
   node: string;
   credential: string;
+  /** False while the enrollment that presents it has not been answered yet. */
+  enrolled: boolean;
 }
 
 /** The endpoint said no, for a reason retrying will not fix (bad token, refused role, invalid body). */
@@ -104,11 +111,11 @@ export class HttpsEndpointSession implements EndpointSession {
       const credential = await this.nodeCredential();
       const response = await this.client.request(routeMethod(route), path, { token: credential, body });
       if (response.status === 401 && attempt === 1) {
-        // Only the first caller to see this credential fail drops it; the others use the one it enrolls for.
+        // Only the first caller to see this credential fail enrolls it again; the others wait for that.
         if (this.credential === credential) {
-          this.log.warn(`the endpoint no longer accepts this node's credential; enrolling again`);
+          this.log.warn(`the endpoint does not accept this node's credential; enrolling it again`);
           this.credential = undefined;
-          await this.host.remove(PATHS.credential, { bookkeeping: true });
+          await this.saveCredential({ url: this.url, node: this.identity.name, credential, enrolled: false });
         }
         continue;
       }
@@ -120,30 +127,39 @@ export class HttpsEndpointSession implements EndpointSession {
     if (this.credential) return this.credential;
     const stored = parseCredential(await this.host.readFile(PATHS.credential));
     if (this.credential) return this.credential; // another caller finished enrolling while we read
-    if (stored && stored.url === this.url && stored.node === this.identity.name) {
-      this.redactor.add(stored.credential);
-      this.credential = stored.credential;
-      return stored.credential;
+    const ours = stored && stored.url === this.url && stored.node === this.identity.name ? stored : undefined;
+    if (ours) this.redactor.add(ours.credential);
+    if (ours?.enrolled) {
+      this.credential = ours.credential;
+      return ours.credential;
     }
-    this.enrolling ??= this.enroll().finally(() => {
+    this.enrolling ??= this.enroll(ours?.credential).finally(() => {
       this.enrolling = undefined;
     });
     return this.enrolling;
   }
 
-  private async enroll(): Promise<string> {
+  /** Enrolls with `credential` (this node's, from an enrollment that was not answered) or a new one of its own. */
+  private async enroll(credential = randomBytes(32).toString('base64url')): Promise<string> {
     const token = this.secrets.enrollmentToken;
     if (!token) throw new EndpointRefused(0, 'enrolling', 'secrets.json has no enrollmentToken; the user-data from `labimg pool create` or `labimg build --pool` carries one');
-    const { name, role, profile, gpu } = this.identity;
-    const enrollment: RequestOf<typeof ENROLL> = { node: name, role, profile, gpu };
-    const response = await this.client.request(routeMethod(ENROLL), routePath(ENROLL, {}), { token, body: enrollment });
-    const { credential, pool } = answerOf<typeof ENROLL>(response, 'enrolling');
     this.redactor.add(credential);
-    const stored: StoredCredential = { url: this.url, node: name, credential };
+    const { name, role, profile, gpu } = this.identity;
+    // Kept before it is sent: whatever happens to the answer, the next try presents the same credential.
+    await this.saveCredential({ url: this.url, node: name, credential, enrolled: false });
+    const enrollment: RequestOf<typeof ENROLL> = { node: name, role, profile, gpu };
+    const response = await this.client.request(routeMethod(ENROLL), routePath(ENROLL, {}), { token, body: enrollment, headers: { [NODE_CREDENTIAL_HEADER]: credential } });
+    const answer = answerOf<typeof ENROLL>(response, 'enrolling');
+    // An endpoint from before node-made credentials answers one of its own: that is the one it knows.
+    this.redactor.add(answer.credential);
+    await this.saveCredential({ url: this.url, node: name, credential: answer.credential, enrolled: true });
+    this.log.info(`enrolled with ${this.url} as ${role} ${name} in pool ${answer.pool}`);
+    this.credential = answer.credential;
+    return answer.credential;
+  }
+
+  private async saveCredential(stored: StoredCredential): Promise<void> {
     await this.host.writeFile(PATHS.credential, `${JSON.stringify(stored)}\n`, 0o600, { bookkeeping: true });
-    this.log.info(`enrolled with ${this.url} as ${role} ${name} in pool ${pool}`);
-    this.credential = credential;
-    return credential;
   }
 }
 
@@ -167,7 +183,9 @@ function parseCredential(text: string | undefined): StoredCredential | undefined
   if (!text) return undefined;
   try {
     const value = JSON.parse(text) as Partial<StoredCredential>;
-    return typeof value.url === 'string' && typeof value.node === 'string' && typeof value.credential === 'string' ? (value as StoredCredential) : undefined;
+    if (typeof value.url !== 'string' || typeof value.node !== 'string' || typeof value.credential !== 'string') return undefined;
+    // A credential stored before enrollments carried one was the endpoint's answer: enrolled.
+    return { url: value.url, node: value.node, credential: value.credential, enrolled: value.enrolled ?? true };
   } catch {
     return undefined;
   }
