@@ -9,8 +9,8 @@
  *
  *   GET /pxe/nodes/MAC/boot.ipxe         the install script, or "boot from disk" once the node has enrolled
  *   GET /pxe/nodes/MAC/kickstart.cfg     the installer config (kickstart, or user-data and meta-data for
- *   GET /pxe/nodes/MAC/user-data         autoinstall); the config of a pool's machine carries a fresh token
- *   GET /pxe/nodes/MAC/meta-data
+ *   GET /pxe/nodes/MAC/user-data         autoinstall); the config of a pool's machine carries its install's
+ *   GET /pxe/nodes/MAC/meta-data         token, the same for every fetch; none once the machine has enrolled
  */
 import type { IncomingMessage } from 'node:http';
 import { realpath, stat } from 'node:fs/promises';
@@ -44,9 +44,16 @@ export class PxeRoutes {
     const { mac, file } = request.params;
     const machine = this.catalog.machine(mac);
     if (!machine) throw new HttpError(404, `no machine with MAC ${mac} in the PXE group file`);
-    if (file === 'boot.ipxe' && (await this.installed(machine))) {
-      this.log.info(`PXE ${mac}: ${machine.node} is installed (it has enrolled); boot it from its disk`);
-      return this.catalog.localBootScript();
+    if (await this.installed(machine)) {
+      if (file === 'boot.ipxe') {
+        this.log.info(`PXE ${mac}: ${machine.node} is installed (it has enrolled); boot it from its disk`);
+        return this.catalog.localBootScript();
+      }
+      // Its installer config would carry an enrollment token: none is made for a machine that has enrolled.
+      throw new HttpError(
+        409,
+        `machine ${mac} is installed: node ${machine.node} has enrolled, so its install config is not served again; \`labimg nodes forget ${machine.node}\` before reinstalling it`,
+      );
     }
     const host = hostOf(request.req);
     let tokenId: string | undefined;
@@ -55,7 +62,7 @@ export class PxeRoutes {
       endpoint: this.endpointFor(host),
       enrollmentToken: async () => {
         if (!machine.pool) throw new Error(`machine ${machine.mac} has no pool to enroll into`);
-        const { record, token } = await this.registry.createMachineToken(machine.pool, machine.node, machine.role, PXE_TOKEN_TTL_MS);
+        const { record, token } = await this.registry.machineToken(machine.pool, machine.node, machine.role, PXE_TOKEN_TTL_MS);
         tokenId = record.id;
         return token;
       },

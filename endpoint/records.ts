@@ -33,6 +33,17 @@ export function grantedRole(token: Pick<EnrollmentTokenRecord, 'role'>): Role {
 }
 
 /** The latest report of one step; a node's summary keeps one per step, so resending a report changes nothing. */
+/**
+ * One machine's network install: its generation numbers the installs, and its enrollment token is derived from
+ * the endpoint's token key and that generation (see Registry.machineToken), so it is never stored.
+ */
+export interface MachineInstallRecord {
+  pool: string;
+  node: string;
+  generation: number;
+  startedAt: string;
+}
+
 export interface StepSummary {
   phase: PhaseReport['phase'];
   status: PhaseReport['status'];
@@ -97,5 +108,8 @@ export const KEYS = {
   report: (node: string, id: string) => `reports/${node}/${id}`,
   reports: (node: string) => `reports/${node}/`,
   joinMaterial: (pool: string) => `join-material/${pool}`,
+  machineInstall: (node: string) => `machine-installs/${node}`,
+  /** The key machine tokens are derived from: 32 random bytes, made once, shared by every replica. */
+  machineTokenKey: 'keys/machine-tokens',
   audit: 'audit/',
 } as const;

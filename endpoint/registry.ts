@@ -3,14 +3,14 @@
  * the join material each pool's control plane publishes, and the audit trail. Shared by the server and the
  * `labimg pool` / `labimg nodes` commands, which work on the same store directly.
  */
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import type { Role } from '../contract/agent-config';
 import { UserError } from '../contract/errors';
 import { RUN_COMPLETE_STEP, type FleetNode, type FleetView, type ReportRequest } from '../contract/endpoint-api';
 import { phaseDurations } from '../contract/phase-timing';
-import { KEYS, type AuditEvent, type EnrollmentTokenRecord, type NodeRecord, type PoolRecord, type StepSummary, type StoredJoinMaterial } from './records';
+import { KEYS, type AuditEvent, type EnrollmentTokenRecord, type MachineInstallRecord, type NodeRecord, type PoolRecord, type StepSummary, type StoredJoinMaterial } from './records';
 import type { Store } from './store/store';
-import { newEnrollmentToken, parseEnrollmentToken, secretHashesMatch, secretMatches } from './tokens';
+import { newEnrollmentToken, parseEnrollmentToken, secretHashesMatch, secretMatches, sha256Hex } from './tokens';
 
 /** A request the registry refuses as it stands (a name taken, a pool missing): the caller's to fix. */
 export class RegistryError extends UserError {
@@ -77,13 +77,49 @@ export class Registry {
   }
 
   /**
-   * A token for one machine: it enrolls `node` into `pool` as `role` and nothing else. The machine's earlier
-   * tokens are deleted first, so only the config it was served last can enroll it, and a machine that asks
-   * again and again keeps one token in the store, not one per request.
+   * The token of one machine's install: it enrolls `node` into `pool` as `role`, once, and nothing else. Every
+   * fetch of the machine's config gets the same token while it is live, however many arrive at once and on
+   * whichever replica: its id and secret are an HMAC of the endpoint's token key and the install's generation,
+   * so nothing secret is stored and no two fetches can mint two tokens. A spent, revoked or expired token
+   * starts the next generation, atomically (a compare-and-set on the install record).
    */
-  async createMachineToken(pool: string, node: string, role: Role, ttlMs: number): Promise<{ record: EnrollmentTokenRecord; token: string }> {
-    for (const earlier of (await this.tokens(pool)).filter((t) => t.node === node)) await this.store.delete(KEYS.token(earlier.id));
-    return this.createToken(pool, { role, node, ttlMs });
+  async machineToken(pool: string, node: string, role: Role, ttlMs: number): Promise<{ record: EnrollmentTokenRecord; token: string }> {
+    const key = await this.machineTokenKey();
+    for (;;) {
+      const install = parse<MachineInstallRecord>(await this.store.get(KEYS.machineInstall(node)));
+      if (install && install.pool === pool) {
+        const derived = deriveMachineToken(key, install);
+        const record: EnrollmentTokenRecord = {
+          id: derived.id,
+          pool,
+          secretSha256: derived.secretSha256,
+          createdAt: install.startedAt,
+          expiresAt: new Date(Date.parse(install.startedAt) + ttlMs).toISOString(),
+          role,
+          node,
+          usesLeft: 1,
+        };
+        // Every fetch of this generation writes the same record; the first one stores it.
+        if (await this.store.create(KEYS.token(derived.id), JSON.stringify(record))) await this.audit({ action: 'token-created', pool, node, tokenId: derived.id });
+        const stored = parse<EnrollmentTokenRecord>(await this.store.get(KEYS.token(derived.id)));
+        if (stored && tokenIsLive(stored, this.clock())) return { record: stored, token: derived.token };
+      }
+      const seen = install?.generation ?? 0;
+      await this.store.update(KEYS.machineInstall(node), (current) => {
+        const now = parse<MachineInstallRecord>(current);
+        if ((now?.generation ?? 0) !== seen) return undefined; // another fetch started it already
+        return JSON.stringify({ pool, node, generation: seen + 1, startedAt: this.now() } satisfies MachineInstallRecord);
+      });
+    }
+  }
+
+  /** The machine-token key, made on first use; every replica reads the one that was stored first. */
+  private async machineTokenKey(): Promise<Buffer> {
+    const existing = parse<{ key: string }>(await this.store.get(KEYS.machineTokenKey));
+    if (!existing) await this.store.create(KEYS.machineTokenKey, JSON.stringify({ key: randomBytes(32).toString('base64') }));
+    const stored = existing ?? parse<{ key: string }>(await this.store.get(KEYS.machineTokenKey));
+    if (!stored) throw new Error('the machine-token key is missing from the store');
+    return Buffer.from(stored.key, 'base64');
   }
 
   async tokens(pool?: string): Promise<EnrollmentTokenRecord[]> {
@@ -112,7 +148,8 @@ export class Registry {
     if (!record || !secretMatches(parts.secret, record.secretSha256)) return { ok: false, reason: 'unknown' };
     if (record.revokedAt) return { ok: false, reason: 'revoked' };
     if (record.expiresAt && Date.parse(record.expiresAt) <= this.clock().getTime()) return { ok: false, reason: 'expired' };
-    if (record.usesLeft !== undefined && record.usesLeft <= 0) return { ok: false, reason: 'used-up' };
+    // A spent token still authenticates: the machine it enrolled may present its credential again (a retry),
+    // which takes no use. Any other enrollment takes one and is refused there (takeTokenUse).
     return { ok: true, record };
   }
 
@@ -292,3 +329,20 @@ function parse<T>(value: string | undefined): T | undefined {
   return value === undefined ? undefined : (JSON.parse(value) as T);
 }
 
+
+/** Whether a token can still enroll someone: not revoked, not expired, a use left. */
+function tokenIsLive(record: EnrollmentTokenRecord, now: Date): boolean {
+  if (record.revokedAt) return false;
+  if (record.expiresAt && Date.parse(record.expiresAt) <= now.getTime()) return false;
+  return record.usesLeft === undefined || record.usesLeft > 0;
+}
+
+const TOKEN_ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+/** A machine install's token: "<id>.<secret>" in the enrollment token format, from HMAC-SHA256 of the key. */
+function deriveMachineToken(key: Buffer, install: MachineInstallRecord): { id: string; token: string; secretSha256: string } {
+  const mac = (purpose: string) => createHmac('sha256', key).update(`${purpose}\n${install.pool}\n${install.node}\n${install.generation}`).digest();
+  const id = [...mac('id').subarray(0, 8)].map((byte) => TOKEN_ID_ALPHABET[byte % TOKEN_ID_ALPHABET.length]).join('');
+  const secret = mac('secret').toString('base64url');
+  return { id, token: `${id}.${secret}`, secretSha256: sha256Hex(secret) };
+}

@@ -27,7 +27,7 @@ import { PxeRoutes } from './pxe';
 import { Registry, RegistryError, type TokenRejection } from './registry';
 import { sendAnswer, type CallerOf, type Content, type Handlers, type RouteRequest } from './routing';
 import { REQUEST_BODIES } from './schemas';
-import { bearerToken, newNodeCredential, secretMatches, sha256Hex } from './tokens';
+import { bearerToken, newNodeCredential, secretHashesMatch, secretMatches, sha256Hex } from './tokens';
 
 export interface EndpointLimits {
   /** Largest request body accepted, in bytes. */
@@ -305,10 +305,12 @@ export class EndpointServer {
     if (presented !== undefined && (typeof presented !== 'string' || !NODE_CREDENTIAL.test(presented))) {
       throw new HttpError(400, `${NODE_CREDENTIAL_HEADER}: expected the node's credential, 32 random bytes as unpadded base64url`);
     }
-    if (!(await this.options.registry.takeTokenUse(token.id))) throw await refuse(TOKEN_REJECTIONS['used-up']);
-
-    // The node's own credential binds the name to it: a retry from the same machine presents the same one.
+    // The node's own credential binds the name to it: a retry from the same machine presents the same one, and
+    // takes no use of its token (a one-use PXE token has been spent by then).
     const { credential, sha256 } = presented === undefined ? newNodeCredential() : { credential: presented, sha256: sha256Hex(presented) };
+    const existing = await this.options.registry.node(body.node);
+    const sameMachine = existing !== undefined && existing.pool === pool && !existing.revokedAt && secretHashesMatch(existing.credentialSha256, sha256);
+    if (!sameMachine && !(await this.options.registry.takeTokenUse(token.id))) throw await refuse(TOKEN_REJECTIONS['used-up']);
     try {
       await this.options.registry.enroll({ name: body.node, pool, role, profile: body.profile, gpu: body.gpu, credentialSha256: sha256 });
     } catch (error) {

@@ -14,6 +14,7 @@ import { RHEL7_KICKSTART, RHEL9_KICKSTART } from './helpers/kickstart-reference'
 import type { NodeConfig, NodeSecrets } from '../contract/agent-config';
 import { labimg, tempDir } from './helpers/cli';
 import { createPool, freePort, startServe, type RunningServe } from './helpers/endpoint';
+import { startEtcd } from './helpers/etcd';
 import { enrollBody, errorOf, parseResponse, rawExchange, send } from './helpers/https-client';
 import { ipxeFindings, kickstartFindings, kickstartScripts } from './helpers/pxe-checks';
 import { cloudInitSchema, knownCloudConfigKeys, shellcheck } from './helpers/validators';
@@ -80,11 +81,12 @@ interface Setup {
   data: string;
 }
 
-async function serveWithGroups(t: { teardown(fn: () => Promise<void>): void }, groups = GROUPS, extra: string[] = []): Promise<Setup> {
+async function serveWithGroups(t: { teardown(fn: () => Promise<void>): void }, groups = GROUPS, extra: string[] = [], etcd?: string): Promise<Setup> {
   const data = path.join(tempDir('labimg-pxe-data-'), 'data');
-  createPool({ data }, 'rack1', 'centos');
+  const store = { data, ...(etcd ? { etcd, etcdPrefix: 'pxe-test/' } : {}) };
+  createPool(store, 'rack1', 'centos');
   const pxePort = await freePort();
-  const serve = await startServe({ data, extraArgs: ['--pxe-groups', writeTemp('groups.yaml', groups), '--pxe-listen', `127.0.0.1:${pxePort}`, ...extra] });
+  const serve = await startServe({ ...store, extraArgs: ['--pxe-groups', writeTemp('groups.yaml', groups), '--pxe-listen', `127.0.0.1:${pxePort}`, ...extra] });
   t.teardown(() => serve.kill());
   return { serve, pxePort, data };
 }
@@ -153,19 +155,19 @@ test('two MACs, two profiles and roles: each gets its own install script and con
   t.false(serve.output().includes(cpToken), 'the token is never logged');
 });
 
-test("a machine's token enrolls that node in that role alone, only the config served last counts, and an enrolled machine boots from disk", async (t) => {
-  const { serve, pxePort } = await serveWithGroups(t);
-  const tokenOf = async (mac: string) => {
-    const kickstart = await get(pxePort, `/pxe/nodes/${mac}/kickstart.cfg`);
-    const [post] = kickstartScripts(kickstart.text);
-    return (JSON.parse(landedFiles(post!.body).get('/etc/labimg/secrets.json')!) as NodeSecrets).enrollmentToken!;
-  };
-  const first = await tokenOf('52-54-00-12-34-56');
-  const token = await tokenOf('52-54-00-12-34-56');
-  t.not(token, first);
+async function kickstartTokenOf(pxePort: number, mac: string): Promise<string> {
+  const kickstart = await get(pxePort, `/pxe/nodes/${mac}/kickstart.cfg`);
+  if (kickstart.status !== 200) throw new Error(`kickstart.cfg of ${mac}: ${kickstart.status} ${kickstart.text}`);
+  const [post] = kickstartScripts(kickstart.text);
+  return (JSON.parse(landedFiles(post!.body).get('/etc/labimg/secrets.json')!) as NodeSecrets).enrollmentToken!;
+}
 
-  const stale = await send(serve.port, { method: 'POST', path: '/v1/enroll', token: first, json: enrollBody('rack1-cp-1', 'control-plane') });
-  t.is(stale.status, 401, 'the token of an earlier config no longer enrolls');
+test("a machine's token enrolls that node in that role alone, every fetch of its config carries the same one, and an enrolled machine boots from disk", async (t) => {
+  const { serve, pxePort, data } = await serveWithGroups(t);
+  const first = await kickstartTokenOf(pxePort, '52-54-00-12-34-56');
+  const token = await kickstartTokenOf(pxePort, '52-54-00-12-34-56');
+  t.is(token, first, 'serving the same config twice hands out the same live token');
+
   const otherName = await send(serve.port, { method: 'POST', path: '/v1/enroll', token, json: enrollBody('rack1-cp-2', 'control-plane') });
   t.is(otherName.status, 403);
   t.regex(errorOf(otherName), /issued for control-plane node "rack1-cp-1" alone/);
@@ -179,7 +181,28 @@ test("a machine's token enrolls that node in that role alone, only the config se
   t.deepEqual(ipxeFindings(afterwards.text), []);
   t.regex(afterwards.text, /^exit$/m, 'installed: leave iPXE, so the firmware boots the disk');
   t.notRegex(afterwards.text, /^kernel /m);
+
+  // Anyone who knows the MAC and asks for its config now gets no token, and the real node keeps its name.
+  const again = await get(pxePort, '/pxe/nodes/52-54-00-12-34-56/kickstart.cfg');
+  t.is(again.status, 409);
+  t.regex(again.text, /machine 52-54-00-12-34-56 is installed: node rack1-cp-1 has enrolled, so its install config is not served again; `labimg nodes forget rack1-cp-1` before reinstalling it/);
+  const pool = JSON.parse(labimg(['pool', 'list', '--json', '--data', data]).stdout) as Array<{ name: string; tokens: Array<{ node?: string }> }>;
+  t.is(pool.find((p) => p.name === 'rack1')!.tokens.filter((tk) => tk.node === 'rack1-cp-1').length, 1, 'no token was minted after the enrollment');
 });
+
+for (const backend of ['file store', 'etcd'] as const) {
+  test.serial(`forty concurrent fetches of one machine's config leave exactly one live token, and every answer carries it (${backend})`, async (t) => {
+    const etcd = backend === 'etcd' ? await startEtcd() : undefined;
+    if (etcd) t.teardown(() => etcd.stop());
+    const { pxePort, data } = await serveWithGroups(t, GROUPS, [], etcd?.url);
+    const tokens = await Promise.all(Array.from({ length: 40 }, () => kickstartTokenOf(pxePort, '52-54-00-12-34-56')));
+    t.is(new Set(tokens).size, 1);
+    const listed = labimg(['pool', 'list', '--json', '--data', data, ...(etcd ? ['--etcd', etcd.url, '--etcd-prefix', 'pxe-test/'] : [])]);
+    const pool = JSON.parse(listed.stdout) as Array<{ name: string; tokens: Array<{ id: string; node?: string; usesLeft?: number }> }>;
+    const machineTokens = pool.find((p) => p.name === 'rack1')!.tokens.filter((tk) => tk.node === 'rack1-cp-1');
+    t.deepEqual(machineTokens.map((tk) => ({ id: tk.id, usesLeft: tk.usesLeft })), [{ id: tokens[0]!.split('.')[0], usesLeft: 1 }]);
+  });
+}
 
 test('/pxe/assets/ serves files from --pxe-assets and nothing outside it', async (t) => {
   const assets = tempDir('labimg-pxe-assets-');
