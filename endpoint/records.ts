@@ -79,6 +79,8 @@ export type AuditAction =
   | 'node-revoked'
   | 'node-forgotten'
   | 'join-material-published'
+  | 'join-material-refused'
+  | 'join-material-reset'
   | 'join-material-issued'
   | 'pxe-config-served';
 

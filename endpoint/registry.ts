@@ -274,8 +274,38 @@ export class Registry {
 
   // ── join material ───────────────────────────────────────────────────────────────────────────────────
 
+  /**
+   * Stores what a control plane publishes for its pool: a fresh bootstrap token, certificate key, and the same
+   * API server endpoint and CA pins as before. A publication that changes the endpoint or the CA would send
+   * every worker that joins next to another cluster, so it is refused until the operator resets the pool's
+   * material (`labimg pool join-material-reset`).
+   */
   async publishJoinMaterial(pool: string, material: StoredJoinMaterial): Promise<void> {
-    await this.store.put(KEYS.joinMaterial(pool), JSON.stringify(material));
+    let conflict: string | undefined;
+    await this.store.update(KEYS.joinMaterial(pool), (current) => {
+      conflict = undefined;
+      const previous = parse<StoredJoinMaterial>(current);
+      if (previous && previous.apiServerEndpoint !== material.apiServerEndpoint) {
+        conflict = `would move pool "${pool}" from API server ${previous.apiServerEndpoint} (published by ${previous.publishedBy}) to ${material.apiServerEndpoint}`;
+        return undefined;
+      }
+      if (previous && [...previous.caCertHashes].sort().join(',') !== [...material.caCertHashes].sort().join(',')) {
+        conflict = `would change the cluster CA that pool "${pool}" joins (published by ${previous.publishedBy})`;
+        return undefined;
+      }
+      return JSON.stringify(material);
+    });
+    if (conflict !== undefined) {
+      throw new RegistryError(`this join material ${conflict}; if the cluster really moved, the operator resets it: \`labimg pool join-material-reset ${pool}\``);
+    }
+  }
+
+  /** Forgets a pool's join material, so its next publication sets a new API server endpoint and CA. */
+  async resetJoinMaterial(pool: string): Promise<StoredJoinMaterial | undefined> {
+    const previous = await this.joinMaterial(pool);
+    await this.store.delete(KEYS.joinMaterial(pool));
+    await this.audit({ action: 'join-material-reset', pool });
+    return previous;
   }
 
   async joinMaterial(pool: string): Promise<StoredJoinMaterial | undefined> {

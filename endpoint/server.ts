@@ -362,7 +362,14 @@ export class EndpointServer {
     const node = request.caller;
     const material = await request.body();
     if (Date.parse(material.tokenExpires) <= this.clock().getTime()) throw new HttpError(400, `tokenExpires ${material.tokenExpires} is in the past`);
-    await this.options.registry.publishJoinMaterial(node.pool, { ...material, publishedBy: node.name, publishedAt: this.clock().toISOString() });
+    try {
+      await this.options.registry.publishJoinMaterial(node.pool, { ...material, publishedBy: node.name, publishedAt: this.clock().toISOString() });
+    } catch (error) {
+      if (!(error instanceof RegistryError)) throw error;
+      await this.options.registry.audit({ action: 'join-material-refused', pool: node.pool, node: node.name, source: request.source, reason: error.message });
+      this.options.log.warn(`${node.name} (pool ${node.pool}): ${error.message}`);
+      throw new HttpError(409, error.message);
+    }
     await this.options.registry.audit({ action: 'join-material-published', pool: node.pool, node: node.name, source: request.source });
     this.options.log.info(`${node.name} published join material for pool ${node.pool} (token valid until ${material.tokenExpires})`);
   }

@@ -358,6 +358,24 @@ test('a worker publishing join material is 403 and nothing is published', async 
   t.false((await f.e.registry.auditTrail()).some((event) => event.action === 'join-material-published'));
 });
 
+test('a publication that moves the pool to another API server or CA is 409 and audited until the operator resets it', async (t) => {
+  const f = await enrolledFleet(t);
+  const first = publishBody();
+  t.is((await send(f.e.port, { method: 'PUT', path: '/v1/nodes/cp-1/join-material', token: f.cp, json: first })).status, 204);
+  // A fresh token from the same cluster is what the refresh timer publishes: accepted.
+  t.is((await send(f.e.port, { method: 'PUT', path: '/v1/nodes/cp-1/join-material', token: f.cp, json: { ...first, token: 'bcdefa.123456789abcdef0' } })).status, 204);
+
+  const moved = await send(f.e.port, { method: 'PUT', path: '/v1/nodes/cp-1/join-material', token: f.cp, json: { ...first, apiServerEndpoint: '6.6.6.6:6443' } });
+  refused(t, moved, 409, /^this join material would move pool "lab" from API server 10\.0\.0\.10:6443 \(published by cp-1\) to 6\.6\.6\.6:6443; .*`labimg pool join-material-reset lab`$/);
+  const otherCa = await send(f.e.port, { method: 'PUT', path: '/v1/nodes/cp-1/join-material', token: f.cp, json: { ...first, caCertHashes: [`sha256:${'6'.repeat(64)}`] } });
+  refused(t, otherCa, 409, /would change the cluster CA that pool "lab" joins/);
+  t.is((await f.e.registry.joinMaterial('lab'))?.apiServerEndpoint, '10.0.0.10:6443', 'workers still get the real API server');
+  t.is((await f.e.registry.auditTrail()).filter((event) => event.action === 'join-material-refused').length, 2);
+
+  await f.e.registry.resetJoinMaterial('lab');
+  t.is((await send(f.e.port, { method: 'PUT', path: '/v1/nodes/cp-1/join-material', token: f.cp, json: { ...first, apiServerEndpoint: '10.0.0.20:6443' } })).status, 204);
+});
+
 test('a report about another node is 400 and stored for neither', async (t) => {
   const f = await enrolledFleet(t);
   refused(t, await send(f.e.port, { method: 'POST', path: '/v1/nodes/w-1/reports', token: f.w1, json: reportBody('w-2') }), 400, /report is about node "w-2" but was sent for "w-1"/);

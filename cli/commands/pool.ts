@@ -97,6 +97,17 @@ function describeToken(record: Omit<EnrollmentTokenRecord, 'secretSha256'>): str
   return `${grantedRole(record)} enrollment token ${record.id}${limits.length > 0 ? ` (${limits.join(', ')})` : ''}`;
 }
 
+export async function resetJoinMaterial(store: StoreArgs, pool: string): Promise<void> {
+  await withRegistry(store, async (registry) => {
+    const previous = await registry.resetJoinMaterial(pool);
+    process.stdout.write(
+      previous
+        ? `forgot the join material of pool ${pool} (API server ${previous.apiServerEndpoint}, published by ${previous.publishedBy}); the next publication sets it\n`
+        : `pool ${pool} had no join material; the next publication sets it\n`,
+    );
+  });
+}
+
 export async function revokeToken(store: StoreArgs, id: string): Promise<void> {
   await withRegistry(store, async (registry) => {
     const record = await registry.revokeToken(id);
@@ -169,7 +180,13 @@ export function addPoolCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {
         (c) => c.positional('id', { type: 'string', demandOption: true }),
         (argv) => revokeToken(argv, argv.id),
       )
+      .command(
+        'join-material-reset <pool>',
+        "forget the pool's join material, so that its control plane's next publication may set a new API server endpoint and CA",
+        (c) => c.positional('pool', { type: 'string', demandOption: true }),
+        (argv) => resetJoinMaterial(argv, argv.pool),
+      )
       .command('list', 'list pools and their enrollment tokens (ids only)', (c) => c.option('json', { type: 'boolean', default: false }), (argv) => listPools(argv, { json: argv.json }))
-      .demandCommand(1, 'name a pool command: create, token-create, token-revoke, list'),
+      .demandCommand(1, 'name a pool command: create, token-create, token-revoke, join-material-reset, list'),
   );
 }
