@@ -79,6 +79,10 @@ export async function bakedImage(base: BootImage, buildDir: string, cacheDir: st
   for (const name of buildFiles(buildDir)) hash.update(readFileSync(path.join(buildDir, name)));
   hash.update(JSON.stringify(bakeLists(buildDir)));
   for (const name of ['install-agent.sh', 'cleanup.sh']) hash.update(readFileSync(path.join(repoRoot, 'packer', 'scripts', name)));
+  // The guest's stand-ins (kubeadm, kubectl, the checker) are packaged into the repository the bake installs
+  // from: a change to them must bake again, not boot an image that holds the old ones.
+  const guest = path.join(repoRoot, 'e2e', 'guest');
+  for (const name of readdirSync(guest).sort()) hash.update(name).update(readFileSync(path.join(guest, name)));
   const dir = path.join(cacheDir, `baked-${hash.digest('hex').slice(0, 16)}`);
   const disk = path.join(dir, 'disk.qcow2');
   if (existsSync(disk)) return { disk };
