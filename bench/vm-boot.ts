@@ -31,16 +31,17 @@ async function main(): Promise<void> {
   const world = await startWorld();
   try {
     const baked = await bakedImage(image, world.build(), path.join(repoRoot, '.cache', 'e2e'), [world.filesForward]);
+    // Every boot is a cluster of its own, so a pool of its own: a pool keeps the API server it first published.
     const kinds = [
-      { kind: 'unbaked', disk: image.disk, flags: world.onlineFlags() },
-      { kind: 'baked', disk: baked.disk, flags: world.offlineFlags() },
+      { kind: 'unbaked', disk: image.disk, flags: (run: string) => world.onlineFlags(`bench-unbaked-${run}`) },
+      { kind: 'baked', disk: baked.disk, flags: (run: string) => world.offlineFlags(`bench-baked-${run}`) },
     ];
     const rows: string[] = [];
     for (const { kind, disk, flags } of kinds) {
       const samples: Sample[] = [];
       for (let i = 1; i <= RUNS; i++) {
         const name = `bench-${kind}-${i}`;
-        const boot = await bootVm({ profileFile: world.profileFile, image, name, disk, flags });
+        const boot = await bootVm({ profileFile: world.profileFile, image, name, disk, flags: flags(String(i)) });
         if (boot.code !== 0 || boot.agentDoneAt === undefined || boot.facts?.agent.activeState !== 'active') {
           throw new Error(`${name} did not reach the final phase (labimg boot exit ${boot.code}); console: ${boot.serialLog}\n${boot.stdout}`);
         }

@@ -96,7 +96,7 @@ test.after.always(async () => {
 });
 
 test.serial('unbaked: the stock image, the agent installs and configures everything, and the control plane comes up', async (t) => {
-  const run = await boot(t, 'cp-unbaked', image.disk, world.onlineFlags());
+  const run = await boot(t, 'cp-unbaked', image.disk, world.onlineFlags('e2e-unbaked'));
   t.log(`boot to final phase: ${run.agentDoneAt} s (labimg boot in all: ${run.seconds.toFixed(0)} s)`);
   t.is(run.code, 0, `${run.stdout}\nconsole: ${run.serialLog}`);
   t.deepEqual(controlPlaneProblems(run.facts), [], `console: ${run.serialLog}`);
@@ -106,7 +106,7 @@ test.serial('unbaked: the stock image, the agent installs and configures everyth
     t.deepEqual(reported.get(step), ['started', 'done'], `the endpoint has ${step}'s reports`);
   }
   t.deepEqual(reported.get(RUN_COMPLETE_STEP), ['done']);
-  const material = await new Registry(new FileStore(world.data)).joinMaterial(world.pool);
+  const material = await new Registry(new FileStore(world.data)).joinMaterial('e2e-unbaked');
   t.regex(material?.token ?? '', /^[a-z0-9]{6}\.[a-z0-9]{16}$/);
   t.regex(material?.caCertHashes[0] ?? '', /^sha256:[a-f0-9]{64}$/);
   t.regex(material?.apiServerEndpoint ?? '', /^10\.0\.2\.15:6443$/);
@@ -116,7 +116,7 @@ test.serial('unbaked: the stock image, the agent installs and configures everyth
 test.serial('baked: the image Packer scripts baked boots with no network but the endpoint, and downloads nothing', async (t) => {
   const { disk, bake } = await bakedDisk();
   if (bake) t.log(`bake: ${bake.seconds.toFixed(0)} s`);
-  const run = await boot(t, 'cp-baked', disk, world.offlineFlags());
+  const run = await boot(t, 'cp-baked', disk, world.offlineFlags('e2e-baked'));
   t.log(`boot to final phase: ${run.agentDoneAt} s (labimg boot in all: ${run.seconds.toFixed(0)} s)`);
   t.is(run.code, 0, `${run.stdout}\nconsole: ${run.serialLog}`);
   t.deepEqual(controlPlaneProblems(run.facts), [], `console: ${run.serialLog}`);
@@ -135,7 +135,7 @@ test.serial('reboot: kubeadm reboots the machine in the middle of the boot phase
     t,
     'cp-reboot',
     (await bakedDisk()).disk,
-    world.offlineFlags(),
+    world.offlineFlags('e2e-reboot'),
     { checker: checkerScript(['mkdir -p /etc/labimg-e2e', 'touch /etc/labimg-e2e/reboot-during-init']) },
   );
   t.is(run.code, 0, `${run.stdout}\nconsole: ${run.serialLog}`);
@@ -151,7 +151,7 @@ test.serial('reboot: kubeadm reboots the machine in the middle of the boot phase
 test.serial('broken: containerd without SystemdCgroup = true, and the checks see it', async (t) => {
   const broken = path.join(path.dirname(world.profileFile), 'debian12-e2e-broken.yaml');
   writeFileSync(broken, `description: the end-to-end profile, broken on purpose\nextends: ${path.basename(world.profileFile, '.yaml')}\nruntime:\n  containerd:\n    systemdCgroup: false\n`);
-  const run = await boot(t, 'cp-broken', (await bakedDisk()).disk, world.offlineFlags(), { profile: broken });
+  const run = await boot(t, 'cp-broken', (await bakedDisk()).disk, world.offlineFlags('e2e-broken'), { profile: broken });
   t.deepEqual(controlPlaneProblems(run.facts), [
     'containerd runs runc without SystemdCgroup = true',
     'the kubelet was not given the systemd cgroup driver',

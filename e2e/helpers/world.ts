@@ -32,14 +32,16 @@ export interface World {
   profile: Profile;
   endpoint: RunningServe;
   data: string;
-  pool: string;
-  tokenFile: string;
-  /** Enrollment flags for `labimg boot`, for a VM that reaches the endpoint at `address` (host:port). */
-  enrollmentFlags(address: string): string[];
+  /**
+   * Enrollment flags for `labimg boot`, for a VM that reaches the endpoint at `address` (host:port), into `pool`.
+   * Each control plane the suite boots is a cluster of its own, so each gets a pool of its own: a pool's join
+   * material keeps the API server and CA it was first published with.
+   */
+  enrollmentFlags(address: string, pool: string): string[];
   /** `labimg boot` flags of a VM on qemu's network, reaching the mirror, this host's files and the endpoint. */
-  onlineFlags(): string[];
+  onlineFlags(pool: string): string[];
   /** `labimg boot` flags of a VM that reaches nothing but the endpoint, at ENDPOINT_IN_OFFLINE_GUEST. */
-  offlineFlags(): string[];
+  offlineFlags(pool: string): string[];
   /** The forward that lets a VM (an online one, the bake) reach this host's files at FILES_IN_GUEST. */
   filesForward: GuestForward;
   /** `labimg build` of the profile into a fresh folder; the folder of its files. */
@@ -112,30 +114,36 @@ export async function startWorld(): Promise<World> {
   mkdirSync(data);
   const port = await freePort();
   const endpoint = await startServe({ data, port, extraArgs: ['--name', HOST_FROM_GUEST, '--name', ENDPOINT_IN_OFFLINE_GUEST.split(':')[0] as string] });
-  const pool = 'e2e';
-  const tokenFile = path.join(tempDir('labimg-e2e-token-'), 'token');
-  writeFileSync(tokenFile, `${createPool({ data }, pool, 'debian12')}\n`, { mode: 0o600 });
-  // The control planes' own token (the worker token enrolls workers only): one use per control-plane VM the suite boots.
-  const controlPlaneTokenFile = path.join(path.dirname(tokenFile), 'control-plane-token');
-  writeFileSync(controlPlaneTokenFile, `${createPoolToken({ data }, pool, ['--role', 'control-plane', '--uses', '20'])}\n`, { mode: 0o600 });
-  const enrollmentFlags = (address: string) => [
+  const tokens = tempDir('labimg-e2e-token-');
+  const pools = new Map<string, { worker: string; controlPlane: string }>();
+  /** The pool's token files, made with the README's commands the first time a VM asks for the pool. */
+  const tokenFilesOf = (pool: string) => {
+    let files = pools.get(pool);
+    if (!files) {
+      files = { worker: path.join(tokens, `${pool}.token`), controlPlane: path.join(tokens, `${pool}-cp.token`) };
+      writeFileSync(files.worker, `${createPool({ data }, pool, 'debian12')}\n`, { mode: 0o600 });
+      // The control plane's own token: the worker token enrolls workers only. A VM that reboots enrolls once.
+      writeFileSync(files.controlPlane, `${createPoolToken({ data }, pool, ['--role', 'control-plane'])}\n`, { mode: 0o600 });
+      pools.set(pool, files);
+    }
+    return files;
+  };
+  const enrollmentFlags = (address: string, pool: string) => [
     '--endpoint', `https://${address}`,
     '--endpoint-ca-fingerprint', endpoint.caFingerprint,
     '--pool', pool,
-    '--enrollment-token-file', tokenFile,
-    '--control-plane-token-file', controlPlaneTokenFile,
+    '--enrollment-token-file', tokenFilesOf(pool).worker,
+    '--control-plane-token-file', tokenFilesOf(pool).controlPlane,
   ];
   return {
     profileFile,
     profile,
     endpoint,
     data,
-    pool,
-    tokenFile,
     enrollmentFlags,
     filesForward,
-    onlineFlags: () => [...enrollmentFlags(`${HOST_FROM_GUEST}:${endpoint.port}`), '--guest-forward', `${filesForward.guest}=${filesForward.hostPort}`],
-    offlineFlags: () => [...enrollmentFlags(ENDPOINT_IN_OFFLINE_GUEST), '--offline', '--guest-forward', `${ENDPOINT_IN_OFFLINE_GUEST}=${endpoint.port}`],
+    onlineFlags: (pool) => [...enrollmentFlags(`${HOST_FROM_GUEST}:${endpoint.port}`, pool), '--guest-forward', `${filesForward.guest}=${filesForward.hostPort}`],
+    offlineFlags: (pool) => [...enrollmentFlags(ENDPOINT_IN_OFFLINE_GUEST, pool), '--offline', '--guest-forward', `${ENDPOINT_IN_OFFLINE_GUEST}=${endpoint.port}`],
     build() {
       const out = tempDir('labimg-e2e-build-');
       const build = spawnSync(process.execPath, [cliPath, 'build', profileFile, '--out', out], { encoding: 'utf8' });
