@@ -9,14 +9,13 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { load } from 'js-yaml';
-import { gunzipSync } from 'node:zlib';
 import { RHEL7_KICKSTART, RHEL9_KICKSTART } from './helpers/kickstart-reference';
 import type { NodeConfig, NodeSecrets } from '../contract/agent-config';
 import { labimg, tempDir } from './helpers/cli';
 import { createPool, freePort, startServe, type RunningServe } from './helpers/endpoint';
 import { startEtcd } from './helpers/etcd';
 import { enrollBody, errorOf, parseResponse, rawExchange, send } from './helpers/https-client';
-import { ipxeFindings, kickstartFindings, kickstartScripts } from './helpers/pxe-checks';
+import { ipxeFindings, kickstartFindings, kickstartScripts, landedFiles } from './helpers/pxe-checks';
 import { cloudInitSchema, knownCloudConfigKeys, shellcheck } from './helpers/validators';
 
 const CP_MAC = '52:54:00:12:34:56';
@@ -67,14 +66,6 @@ function writeTemp(name: string, content: string): string {
 }
 
 /** The files a kickstart's %post or an autoinstall late-command writes: path → content, from its here-documents. */
-function landedFiles(script: string): Map<string, string> {
-  const files = new Map<string, string>();
-  for (const match of script.matchAll(/^# (\/\S+)\n(cat > "\$root\1" <<'LABIMG_FILE'\n([\s\S]*?)^LABIMG_FILE$|base64 -d <<'LABIMG_FILE' \| gzip -dc > "\$root\1"\n([\s\S]*?)\nLABIMG_FILE$)/gm)) {
-    files.set(match[1]!, match[3] ?? gunzipSync(Buffer.from(match[4]!.replace(/\n/g, ''), 'base64')).toString('utf8'));
-  }
-  return files;
-}
-
 interface Setup {
   serve: RunningServe;
   pxePort: number;

@@ -8,18 +8,36 @@
  *    get the certificate key and publish the pool's join material.
  * 2. Any holder of the pool token takes over a node name: it enrolls "w-1" again, which used to hand it a fresh
  *    credential for the name and lock the real w-1 out.
+ * 3. Anyone who knows an installed machine's MAC fetches its installer config over plain HTTP, which used to
+ *    mint a fresh token for the machine's name and delete the machine's own.
  */
 import test, { type ExecutionContext } from 'ava';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { load } from 'js-yaml';
 import { startEtcd } from './helpers/etcd';
-import { createPool, createPoolToken, startServe, storeArgs, type ServeOptions } from './helpers/endpoint';
+import { createPool, createPoolToken, freePort, startServe, storeArgs, type ServeOptions } from './helpers/endpoint';
+import { kickstartScripts, landedFiles } from './helpers/pxe-checks';
 import { enrollBody, send } from './helpers/https-client';
 import { labimg, tempDir } from './helpers/cli';
 
 type Store = Pick<ServeOptions, 'data' | 'etcd' | 'etcdPrefix'>;
+
+/** A plain-HTTP GET, as iPXE and the installers make it. */
+function plainGet(port: number, target: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path: target }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      })
+      .on('error', reject);
+  });
+}
 
 /** What `labimg build` put in the worker's user-data for /etc/labimg/secrets.json. */
 function workerTokenFromUserData(dir: string): string {
@@ -64,6 +82,46 @@ async function attacks(t: ExecutionContext, store: Store): Promise<void> {
   const trail = labimg(['audit', ...storeArgs(store)]).stdout;
   t.is(trail.split('\n').filter((line) => /enrollment-refused\s+pool=lab node=w-1 /.test(line)).length, 2);
 }
+
+/** The PXE attack against `labimg serve --pxe-groups`, on `store`: steal an installed machine's name by its MAC. */
+async function pxeAttack(t: ExecutionContext, store: Store): Promise<void> {
+  const mac = '52-54-00-12-34-56';
+  const groups = path.join(tempDir(), 'pxe-groups.yaml');
+  writeFileSync(groups, `groups:\n  - name: rack1-cp-1\n    selector: { mac: "${mac}" }\n    profile: centos\n    role: control-plane\n    pool: rack1\n`);
+  createPool(store, 'rack1', 'centos');
+  const pxePort = await freePort();
+  const serve = await startServe({ ...store, extraArgs: ['--pxe-groups', groups, '--pxe-listen', `127.0.0.1:${pxePort}`] });
+  t.teardown(() => serve.kill());
+  const kickstart = () => plainGet(pxePort, `/pxe/nodes/${mac}/kickstart.cfg`);
+
+  // The real machine installs: its kickstart carries its token, and its agent enrolls with its own credential.
+  const installed = await kickstart();
+  t.is(installed.status, 200);
+  const [post] = kickstartScripts(installed.text);
+  const token = (JSON.parse(landedFiles(post!.body).get('/etc/labimg/secrets.json')!) as { enrollmentToken: string }).enrollmentToken;
+  const own = createHash('sha256').update('rack1-cp-1, installed').digest('base64url');
+  t.is((await send(serve.port, { method: 'POST', path: '/v1/enroll', token, json: enrollBody('rack1-cp-1', 'control-plane'), headers: { 'labimg-node-credential': own } })).status, 200);
+
+  // The attacker asks for the same config: no config, no token.
+  const stolen = await kickstart();
+  t.is(stolen.status, 409);
+  t.regex(stolen.text, /machine 52-54-00-12-34-56 is installed: node rack1-cp-1 has enrolled, so its install config is not served again/);
+  // The token it might have copied earlier is spent, and the name is bound: the real node keeps working.
+  const replay = await send(serve.port, { method: 'POST', path: '/v1/enroll', token, json: enrollBody('rack1-cp-1', 'control-plane') });
+  t.is(replay.status, 403, replay.text);
+  t.is((await send(serve.port, { path: '/v1/nodes/rack1-cp-1/join', token: own })).status, 503, 'the real node is not locked out');
+  t.regex(labimg(['audit', ...storeArgs(store)]).stdout, /enrollment-refused\s+pool=rack1 node=rack1-cp-1 token=\S+ from=127\.0\.0\.1 reason="the enrollment token has enrolled as many nodes/);
+}
+
+test('an installed machine\'s MAC gets an attacker no config and no token (file store)', async (t) => {
+  await pxeAttack(t, { data: tempDir('labimg-attack-') });
+});
+
+test.serial('an installed machine\'s MAC gets an attacker no config and no token (etcd)', async (t) => {
+  const etcd = await startEtcd();
+  t.teardown(() => etcd.stop());
+  await pxeAttack(t, { data: tempDir('labimg-attack-'), etcd: etcd.url, etcdPrefix: 'pxe-attack-test/' });
+});
 
 test('a worker\'s user-data token enrolls no control plane and takes no node\'s name (file store)', async (t) => {
   await attacks(t, { data: tempDir('labimg-attack-') });

@@ -3,6 +3,7 @@
  * installers accept (kickstart-reference.ts beside this file), and an iPXE script against iPXE's commands
  * and its own parsing rules. Each returns findings, so a test can assert none AND see one on broken input.
  */
+import { gunzipSync } from 'node:zlib';
 import type { KickstartReference } from './kickstart-reference';
 
 /** Words as pykickstart's shlex split sees them; labimg only ever writes plain double quotes. */
@@ -102,3 +103,12 @@ export function ipxeFindings(script: string): string[] {
   return findings;
 }
 
+
+/** The files a kickstart %post (or an autoinstall late command) lands on the node, by path: what the agent finds there. */
+export function landedFiles(script: string): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const match of script.matchAll(/^# (\/\S+)\n(cat > "\$root\1" <<'LABIMG_FILE'\n([\s\S]*?)^LABIMG_FILE$|base64 -d <<'LABIMG_FILE' \| gzip -dc > "\$root\1"\n([\s\S]*?)\nLABIMG_FILE$)/gm)) {
+    files.set(match[1]!, match[3] ?? gunzipSync(Buffer.from(match[4]!.replace(/\n/g, ''), 'base64')).toString('utf8'));
+  }
+  return files;
+}
