@@ -106,13 +106,18 @@ const CUDA_REPO = /compute\/cuda\/repos|nvidia-cuda/;
  */
 const NEWEST_KERNEL = { centos: '3.10.0-1160.119.1.el7.x86_64', rocky: '5.14.0-503.14.1.el9_5.x86_64' };
 
-function osId() {
-  const match = /^ID="?([^"\n]*)"?$/m.exec(readText(rootPath('/etc/os-release')) || '');
-  return match ? match[1] : '';
+/** The fake host's /etc/os-release fields the stand-ins read. */
+function osRelease() {
+  const text = readText(rootPath('/etc/os-release')) || '';
+  const field = (name) => {
+    const match = new RegExp(`^${name}="?([^"\\n]*)"?$`, 'm').exec(text);
+    return match ? match[1] : '';
+  };
+  return { id: field('ID'), versionId: field('VERSION_ID') };
 }
 
 function newestKernel() {
-  return NEWEST_KERNEL[osId()] || NEWEST_KERNEL.centos;
+  return NEWEST_KERNEL[osRelease().id] || NEWEST_KERNEL.centos;
 }
 
 /**
@@ -359,6 +364,7 @@ function main(name, handler) {
 }
 
 module.exports = {
+  osRelease,
   ROOT,
   rootPath,
   readText,

@@ -77,18 +77,9 @@ function repoSections() {
   return sections;
 }
 
-function osRelease() {
-  const text = fake.readText(fake.rootPath('/etc/os-release')) || '';
-  const field = (name) => {
-    const match = new RegExp(`^${name}="?([^"\\n]*)"?$`, 'm').exec(text);
-    return match ? match[1] : '';
-  };
-  return { id: field('ID'), versionId: field('VERSION_ID') };
-}
-
 /** yum's variables as EL7 sets them on x86_64 ($releasever from the release package, $infra from /etc/yum/vars). */
 function expand(text) {
-  const releasever = osRelease().versionId.split('.')[0];
+  const releasever = fake.osRelease().versionId.split('.')[0];
   return text.replace(/\$releasever/g, releasever).replace(/\$basearch/g, 'x86_64').replace(/\$infra/g, 'stock');
 }
 
@@ -105,13 +96,13 @@ function requireReachableRepos(sections) {
     try {
       host = new URL(source).hostname;
     } catch {
-      fake.fail(`Cannot find a valid baseurl for repo: ${repo.id}/${osRelease().versionId}/x86_64`, 1);
+      fake.fail(`Cannot find a valid baseurl for repo: ${repo.id}/${fake.osRelease().versionId}/x86_64`, 1);
     }
     if (DEAD_HOSTS[host]) {
       const what = repo.keys.baseurl ? `${source}repodata/repomd.xml: [Errno 14] curl#6` : `Could not retrieve mirrorlist ${source} error was\n14: curl#6`;
       fake.fail(
         `${what} - "Could not resolve host: ${host}; Unknown error"\n\n\n One of the configured repositories failed (${expand(repo.keys.name || repo.id)}),\n and yum doesn't have enough cached data to continue.\n` +
-          `Cannot find a valid baseurl for repo: ${repo.id}/${osRelease().versionId}/x86_64`,
+          `Cannot find a valid baseurl for repo: ${repo.id}/${fake.osRelease().versionId}/x86_64`,
         1,
       );
     }
@@ -127,7 +118,7 @@ function requireVerifiable(spec, repo) {
       fake.fail(`GPG key retrieval failed: [Errno 14] curl#37 - "Couldn't open file ${key.slice('file://'.length)}"`, 1);
     }
   }
-  if (fake.catalogEntry(spec).signedWithSubkey && osRelease().versionId === '7') {
+  if (fake.catalogEntry(spec).signedWithSubkey && fake.osRelease().versionId === '7') {
     fake.fail(
       `The GPG keys listed for the "${repo.keys.name || repo.id}" repository are already installed but they are not correct for this package.\n` +
         `Check that the correct key URLs are configured for this repository.\n\n\n Failing package is: ${spec}\n GPG Keys are configured as: ${keys.join(', ')}`,
