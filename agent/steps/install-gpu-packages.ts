@@ -7,31 +7,16 @@
  * flavour and branch is enabled first, since dnf filters out the packages of streams that are not
  * (dnf.modularity(7)); the default stream, open-dkms since driver 560, would refuse the proprietary packages.
  */
-import { packageManagerFor } from '../packages';
-import { INSTALL_COMMAND_OPTIONS, unsatisfied } from '../packages/package-manager';
-import type { Step, StepContext } from './step';
+import { INSTALL_COMMAND_OPTIONS } from '../packages/package-manager';
+import { packageInstallStep } from './package-install-step';
 
-function gpuPackages(ctx: StepContext) {
-  return ctx.config.gpu ? [...ctx.config.gpu.driverPackages, ...ctx.config.gpu.toolkitPackages] : [];
-}
-
-export const installGpuPackages: Step = {
+export const installGpuPackages = packageInstallStep({
   id: 'install-gpu-packages',
-  phase: 'bake',
   title: 'Install NVIDIA driver and container toolkit packages',
-  applies: (ctx) => gpuPackages(ctx).length > 0,
-
-  async check(ctx) {
-    return (await unsatisfied(packageManagerFor(ctx.host, ctx.config), gpuPackages(ctx))).length === 0;
-  },
-
-  async apply(ctx) {
-    const manager = packageManagerFor(ctx.host, ctx.config);
-    const missing = await unsatisfied(manager, gpuPackages(ctx));
-    if (missing.length === 0) return;
+  packages: (ctx) => (ctx.config.gpu ? [...ctx.config.gpu.driverPackages, ...ctx.config.gpu.toolkitPackages] : []),
+  // Enabling the stream again is a no-op, so a crash between the two commands is finished next run.
+  async beforeInstall(ctx) {
     const stream = ctx.config.gpu?.driverModuleStream;
-    // Enabling the stream again is a no-op, so a crash between the two commands is finished next run.
     if (stream) await ctx.host.run(['dnf', 'module', 'enable', '-y', stream], INSTALL_COMMAND_OPTIONS);
-    await manager.install(missing);
   },
-};
+});

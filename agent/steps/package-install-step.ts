@@ -9,6 +9,8 @@ export interface PackageInstallSpec {
   title: string;
   packages(ctx: StepContext): PinnedPackage[];
   options?(ctx: StepContext): InstallOptions;
+  /** Run before an install that has something to do (enabling a dnf module stream); must be safe to repeat. */
+  beforeInstall?(ctx: StepContext): Promise<void>;
 }
 
 export function packageInstallStep(spec: PackageInstallSpec): Step {
@@ -23,7 +25,9 @@ export function packageInstallStep(spec: PackageInstallSpec): Step {
     async apply(ctx) {
       const manager = packageManagerFor(ctx.host, ctx.config);
       const missing = await unsatisfied(manager, spec.packages(ctx));
-      if (missing.length > 0) await manager.install(missing, spec.options?.(ctx));
+      if (missing.length === 0) return;
+      await spec.beforeInstall?.(ctx);
+      await manager.install(missing, spec.options?.(ctx));
     },
   };
 }
