@@ -99,9 +99,12 @@ export class Registry {
           node,
           usesLeft: 1,
         };
-        // Every fetch of this generation writes the same record; the first one stores it.
-        if (await this.store.create(KEYS.token(derived.id), JSON.stringify(record))) await this.audit({ action: 'token-created', pool, node, tokenId: derived.id });
-        const stored = parse<EnrollmentTokenRecord>(await this.store.get(KEYS.token(derived.id)));
+        // Every fetch of this generation derives the same record; the first one to find it missing stores it.
+        let stored = parse<EnrollmentTokenRecord>(await this.store.get(KEYS.token(derived.id)));
+        if (!stored) {
+          if (await this.store.create(KEYS.token(derived.id), JSON.stringify(record))) await this.audit({ action: 'token-created', pool, node, tokenId: derived.id });
+          stored = parse<EnrollmentTokenRecord>(await this.store.get(KEYS.token(derived.id)));
+        }
         if (stored && tokenIsLive(stored, this.clock())) return { record: stored, token: derived.token };
       }
       const seen = install?.generation ?? 0;
@@ -335,6 +338,14 @@ export class Registry {
   private now(): string {
     return this.clock().toISOString();
   }
+}
+
+/**
+ * Whether an enrollment presenting `credentialSha256` is the machine `record`'s name is bound to: its pool,
+ * not revoked, the same credential. Such a retry keeps the record and takes no use of its token.
+ */
+export function isSameMachine(record: NodeRecord | undefined, pool: string, credentialSha256: string): boolean {
+  return record !== undefined && record.pool === pool && !record.revokedAt && secretHashesMatch(record.credentialSha256, credentialSha256);
 }
 
 export function fleetNodeOf(record: NodeRecord): FleetNode {

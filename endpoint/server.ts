@@ -24,10 +24,10 @@ import { FailureLimiter } from './rate-limit';
 import { grantedRole, type EnrollmentTokenRecord, type NodeRecord } from './records';
 import type { PxeCatalog } from '../contract/pxe-catalog';
 import { PxeRoutes } from './pxe';
-import { Registry, RegistryError, type TokenRejection } from './registry';
+import { isSameMachine, Registry, RegistryError, type TokenRejection } from './registry';
 import { sendAnswer, type CallerOf, type Content, type Handlers, type RouteRequest } from './routing';
 import { REQUEST_BODIES } from './schemas';
-import { bearerToken, newNodeCredential, secretHashesMatch, secretMatches, sha256Hex } from './tokens';
+import { bearerToken, newNodeCredential, secretMatches, sha256Hex } from './tokens';
 
 export interface EndpointLimits {
   /** Largest request body accepted, in bytes. */
@@ -308,8 +308,7 @@ export class EndpointServer {
     // The node's own credential binds the name to it: a retry from the same machine presents the same one, and
     // takes no use of its token (a one-use PXE token has been spent by then).
     const { credential, sha256 } = presented === undefined ? newNodeCredential() : { credential: presented, sha256: sha256Hex(presented) };
-    const existing = await this.options.registry.node(body.node);
-    const sameMachine = existing !== undefined && existing.pool === pool && !existing.revokedAt && secretHashesMatch(existing.credentialSha256, sha256);
+    const sameMachine = isSameMachine(await this.options.registry.node(body.node), pool, sha256);
     if (!sameMachine && !(await this.options.registry.takeTokenUse(token.id))) throw await refuse(TOKEN_REJECTIONS['used-up']);
     try {
       await this.options.registry.enroll({ name: body.node, pool, role, profile: body.profile, gpu: body.gpu, credentialSha256: sha256 });
