@@ -12,7 +12,7 @@ import { load } from 'js-yaml';
 import { RHEL7_KICKSTART, RHEL9_KICKSTART } from './helpers/kickstart-reference';
 import type { NodeConfig, NodeSecrets } from '../contract/agent-config';
 import { labimg, tempDir } from './helpers/cli';
-import { createPool, freePort, startServe, type RunningServe } from './helpers/endpoint';
+import { createPool, freePort, plainGet, startServe, type RunningServe } from './helpers/endpoint';
 import { startEtcd } from './helpers/etcd';
 import { enrollBody, errorOf, parseResponse, rawExchange, send } from './helpers/https-client';
 import { ipxeFindings, kickstartFindings, kickstartScripts, landedFiles } from './helpers/pxe-checks';
@@ -39,25 +39,7 @@ sshAuthorizedKeys:
   - ${OPERATOR_KEY}
 `;
 
-interface Fetched {
-  status: number;
-  type: string;
-  text: string;
-}
 
-/** A plain-HTTP GET, as iPXE and the installers make it. */
-function get(port: number, target: string): Promise<Fetched> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path: target }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), text }));
-      })
-      .on('error', reject);
-  });
-}
 
 function writeTemp(name: string, content: string): string {
   const file = path.join(tempDir('labimg-pxe-serve-'), name);
@@ -86,17 +68,17 @@ test('two MACs, two profiles and roles: each gets its own install script and con
   const { serve, pxePort, data } = await serveWithGroups(t);
   const base = `http://127.0.0.1:${pxePort}/pxe`;
 
-  const chain = await get(pxePort, '/pxe/boot.ipxe');
+  const chain = await plainGet(pxePort, '/pxe/boot.ipxe');
   t.is(chain.status, 200);
   t.deepEqual(ipxeFindings(chain.text), []);
   t.true(chain.text.includes(`chain ${base}/nodes/\${netX/mac:hexhyp}/boot.ipxe`));
 
   // The CentOS control plane: an iPXE script into anaconda, and its kickstart.
-  const cpIpxe = await get(pxePort, '/pxe/nodes/52-54-00-12-34-56/boot.ipxe');
+  const cpIpxe = await plainGet(pxePort, '/pxe/nodes/52-54-00-12-34-56/boot.ipxe');
   t.is(cpIpxe.status, 200);
   t.deepEqual(ipxeFindings(cpIpxe.text), []);
   t.true(cpIpxe.text.includes(`inst.ks=${base}/nodes/52-54-00-12-34-56/kickstart.cfg`));
-  const kickstart = await get(pxePort, '/pxe/nodes/52-54-00-12-34-56/kickstart.cfg');
+  const kickstart = await plainGet(pxePort, '/pxe/nodes/52-54-00-12-34-56/kickstart.cfg');
   t.is(kickstart.status, 200);
   for (const reference of [RHEL7_KICKSTART, RHEL9_KICKSTART]) t.deepEqual(kickstartFindings(kickstart.text, reference), [], reference.name);
   t.regex(kickstart.text, /^network .*--hostname=rack1-cp-1$/m);
@@ -112,11 +94,11 @@ test('two MACs, two profiles and roles: each gets its own install script and con
   t.regex(cpToken, /^[a-z0-9]{8}\.[A-Za-z0-9_-]{43}$/);
 
   // The Ubuntu worker: a script into subiquity and a NoCloud seed; no kickstart.
-  const workerIpxe = await get(pxePort, '/pxe/nodes/52-54-00-ab-cd-ef/boot.ipxe');
+  const workerIpxe = await plainGet(pxePort, '/pxe/nodes/52-54-00-ab-cd-ef/boot.ipxe');
   t.is(workerIpxe.status, 200);
   t.true(workerIpxe.text.includes(`ds=nocloud-net;s=${base}/nodes/52-54-00-ab-cd-ef/`));
   t.true(workerIpxe.text.includes(`kernel ${base}/assets/ubuntu-20.04.6-live-server-amd64/casper/vmlinuz `));
-  const userData = await get(pxePort, '/pxe/nodes/52-54-00-ab-cd-ef/user-data');
+  const userData = await plainGet(pxePort, '/pxe/nodes/52-54-00-ab-cd-ef/user-data');
   t.is(userData.status, 200);
   const schema = cloudInitSchema(writeTemp('user-data', userData.text));
   t.is(schema.code, 0, schema.output);
@@ -126,18 +108,18 @@ test('two MACs, two profiles and roles: each gets its own install script and con
   const workerFiles = landedFiles(config.write_files[0]!.content);
   t.like(JSON.parse(workerFiles.get('/etc/labimg/node.json')!) as NodeConfig, { role: 'worker', nodeName: 'rack1-w-1', pool: 'rack1' });
   t.true(workerFiles.get('/etc/labimg/agent.json')!.includes('"profile": "ubuntu"'));
-  t.is((await get(pxePort, '/pxe/nodes/52-54-00-ab-cd-ef/meta-data')).status, 200);
+  t.is((await plainGet(pxePort, '/pxe/nodes/52-54-00-ab-cd-ef/meta-data')).status, 200);
 
   // What a folder does not have, and machines the group file does not name.
-  t.is((await get(pxePort, '/pxe/nodes/52-54-00-ab-cd-ef/kickstart.cfg')).status, 404);
-  t.is((await get(pxePort, '/pxe/nodes/52-54-00-12-34-56/user-data')).status, 404);
-  const unknown = await get(pxePort, '/pxe/nodes/52-54-00-00-00-01/boot.ipxe');
+  t.is((await plainGet(pxePort, '/pxe/nodes/52-54-00-ab-cd-ef/kickstart.cfg')).status, 404);
+  t.is((await plainGet(pxePort, '/pxe/nodes/52-54-00-12-34-56/user-data')).status, 404);
+  const unknown = await plainGet(pxePort, '/pxe/nodes/52-54-00-00-00-01/boot.ipxe');
   t.is(unknown.status, 404);
   t.regex(unknown.text, /no machine with MAC 52-54-00-00-00-01 in the PXE group file/);
-  t.is((await get(pxePort, '/pxe/nodes/not-a-mac/boot.ipxe')).status, 404);
+  t.is((await plainGet(pxePort, '/pxe/nodes/not-a-mac/boot.ipxe')).status, 404);
 
   // The plain listener serves PXE and nothing else; the HTTPS port serves PXE too.
-  for (const target of ['/v1/fleet', '/fleet', '/metrics', '/v1/agent/x.js']) t.is((await get(pxePort, target)).status, 404, target);
+  for (const target of ['/v1/fleet', '/fleet', '/metrics', '/v1/agent/x.js']) t.is((await plainGet(pxePort, target)).status, 404, target);
   t.is((await send(serve.port, { path: '/pxe/nodes/52-54-00-12-34-56/boot.ipxe' })).status, 200);
 
   const audit = labimg(['audit', '--data', data]);
@@ -147,7 +129,7 @@ test('two MACs, two profiles and roles: each gets its own install script and con
 });
 
 async function kickstartTokenOf(pxePort: number, mac: string): Promise<string> {
-  const kickstart = await get(pxePort, `/pxe/nodes/${mac}/kickstart.cfg`);
+  const kickstart = await plainGet(pxePort, `/pxe/nodes/${mac}/kickstart.cfg`);
   if (kickstart.status !== 200) throw new Error(`kickstart.cfg of ${mac}: ${kickstart.status} ${kickstart.text}`);
   const [post] = kickstartScripts(kickstart.text);
   return (JSON.parse(landedFiles(post!.body).get('/etc/labimg/secrets.json')!) as NodeSecrets).enrollmentToken!;
@@ -165,16 +147,16 @@ test("a machine's token enrolls that node in that role alone, every fetch of its
   const otherRole = await send(serve.port, { method: 'POST', path: '/v1/enroll', token, json: enrollBody('rack1-cp-1', 'worker') });
   t.is(otherRole.status, 403);
 
-  t.regex((await get(pxePort, '/pxe/nodes/52-54-00-12-34-56/boot.ipxe')).text, /^kernel /m, 'not installed yet: the install script');
+  t.regex((await plainGet(pxePort, '/pxe/nodes/52-54-00-12-34-56/boot.ipxe')).text, /^kernel /m, 'not installed yet: the install script');
   const enrolled = await send(serve.port, { method: 'POST', path: '/v1/enroll', token, json: enrollBody('rack1-cp-1', 'control-plane') });
   t.is(enrolled.status, 200, enrolled.text);
-  const afterwards = await get(pxePort, '/pxe/nodes/52-54-00-12-34-56/boot.ipxe');
+  const afterwards = await plainGet(pxePort, '/pxe/nodes/52-54-00-12-34-56/boot.ipxe');
   t.deepEqual(ipxeFindings(afterwards.text), []);
   t.regex(afterwards.text, /^exit$/m, 'installed: leave iPXE, so the firmware boots the disk');
   t.notRegex(afterwards.text, /^kernel /m);
 
   // Anyone who knows the MAC and asks for its config now gets no token, and the real node keeps its name.
-  const again = await get(pxePort, '/pxe/nodes/52-54-00-12-34-56/kickstart.cfg');
+  const again = await plainGet(pxePort, '/pxe/nodes/52-54-00-12-34-56/kickstart.cfg');
   t.is(again.status, 409);
   t.regex(again.text, /machine 52-54-00-12-34-56 is installed: node rack1-cp-1 has enrolled, so its install config is not served again; `labimg nodes forget rack1-cp-1` before reinstalling it/);
   const pool = JSON.parse(labimg(['pool', 'list', '--json', '--data', data]).stdout) as Array<{ name: string; tokens: Array<{ node?: string }> }>;
@@ -213,10 +195,10 @@ test('/pxe/assets/ serves files from --pxe-assets and nothing outside it', async
     }).on('error', reject);
   });
   t.true(served.equals(kernel));
-  t.is((await get(pxePort, '/pxe/assets/ubuntu-20.04.6-live-server-amd64/casper/escape')).status, 404, 'a link out of the folder');
-  t.is((await get(pxePort, '/pxe/assets/ubuntu-20.04.6-live-server-amd64/casper')).status, 404, 'a folder');
-  t.is((await get(pxePort, '/pxe/assets/../secret.txt')).status, 400);
-  t.is((await get(pxePort, '/pxe/assets/missing')).status, 404);
+  t.is((await plainGet(pxePort, '/pxe/assets/ubuntu-20.04.6-live-server-amd64/casper/escape')).status, 404, 'a link out of the folder');
+  t.is((await plainGet(pxePort, '/pxe/assets/ubuntu-20.04.6-live-server-amd64/casper')).status, 404, 'a folder');
+  t.is((await plainGet(pxePort, '/pxe/assets/../secret.txt')).status, 400);
+  t.is((await plainGet(pxePort, '/pxe/assets/missing')).status, 404);
 });
 
 test('a bad group file stops labimg serve before it starts, with every problem by file, line and field', async (t) => {
@@ -299,6 +281,6 @@ test('random and mutated requests at the PXE listener: always well-formed HTTP u
     { seed, numRuns: 400, interruptAfterTimeLimit: 15_000 },
   );
   t.true(sent > 50, `only ${sent} requests were sent`);
-  t.is((await get(pxePort, '/pxe/nodes/52-54-00-12-34-56/boot.ipxe')).status, 200, `still serving (seed ${seed})`);
+  t.is((await plainGet(pxePort, '/pxe/nodes/52-54-00-12-34-56/boot.ipxe')).status, 200, `still serving (seed ${seed})`);
   t.notRegex(serve.output(), /store error|Error:/, `seed ${seed}`);
 });

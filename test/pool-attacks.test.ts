@@ -14,30 +14,16 @@
 import test, { type ExecutionContext } from 'ava';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { load } from 'js-yaml';
 import { startEtcd } from './helpers/etcd';
-import { createPool, createPoolToken, freePort, startServe, storeArgs, type ServeOptions } from './helpers/endpoint';
+import { createPool, createPoolToken, freePort, plainGet, startServe, storeArgs, type ServeOptions } from './helpers/endpoint';
 import { kickstartScripts, landedFiles } from './helpers/pxe-checks';
 import { enrollBody, send } from './helpers/https-client';
 import { labimg, tempDir } from './helpers/cli';
 
 type Store = Pick<ServeOptions, 'data' | 'etcd' | 'etcdPrefix'>;
 
-/** A plain-HTTP GET, as iPXE and the installers make it. */
-function plainGet(port: number, target: string): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path: target }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-      })
-      .on('error', reject);
-  });
-}
 
 /** What `labimg build` put in the worker's user-data for /etc/labimg/secrets.json. */
 function workerTokenFromUserData(dir: string): string {

@@ -6,13 +6,12 @@
  */
 import test from 'ava';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { compileAgentConfig } from '../builder/compile';
 import { listProfiles, loadProfile } from '../builder/profiles';
 import { pxeUnavailable } from '../builder/render/pxe';
 import { filesIn, labimg, repoRoot, tempDir } from './helpers/cli';
-import { freePort, startServe } from './helpers/endpoint';
+import { freePort, plainGet, startServe } from './helpers/endpoint';
 
 const PXE_URL = 'http://10.0.0.5:8080/lab/pxe';
 
@@ -39,18 +38,6 @@ function build(profile: string, pxeUrl = PXE_URL): { dir: string; stdout: string
   return { dir: path.join(out, profile), stdout: result.stdout };
 }
 
-function get(port: number, target: string): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path: target }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-      })
-      .on('error', reject);
-  });
-}
 
 test('the RHEL-family and Ubuntu profiles are among those checked', (t) => {
   for (const name of ['centos', 'centos-gpu', 'rocky9', 'ubuntu']) t.true(PXE_PROFILES.includes(name), name);
@@ -107,16 +94,16 @@ test('labimg serve: the chain script and every machine\'s script fetch over http
   const serve = await startServe({ data: path.join(tempDir('labimg-pxe-http-data-'), 'data'), extraArgs: ['--pxe-groups', groupsFile, '--pxe-listen', `127.0.0.1:${pxePort}`, '--pxe-assets', assets] });
   t.teardown(() => serve.kill());
 
-  const chain = await get(pxePort, '/pxe/boot.ipxe');
+  const chain = await plainGet(pxePort, '/pxe/boot.ipxe');
   t.deepEqual(fetchedUrls(chain.text), [{ command: 'chain', url: `http://127.0.0.1:${pxePort}/pxe/nodes/\${netX/mac:hexhyp}/boot.ipxe` }]);
   for (const mac of macs) {
-    const script = await get(pxePort, `/pxe/nodes/${mac}/boot.ipxe`);
+    const script = await plainGet(pxePort, `/pxe/nodes/${mac}/boot.ipxe`);
     t.is(script.status, 200, mac);
     const fetched = fetchedUrls(script.text);
     t.deepEqual(fetched.map((f) => f.command), ['kernel', 'initrd'], mac);
     for (const { command, url } of fetched) t.true(url.startsWith(`http://127.0.0.1:${pxePort}/pxe/assets/`), `${mac} ${command}: ${url}`);
   }
-  t.is((await get(pxePort, `/pxe/assets/${kernel}`)).text, 'kernel', 'an asset at its host and path');
+  t.is((await plainGet(pxePort, `/pxe/assets/${kernel}`)).text, 'kernel', 'an asset at its host and path');
 
   const output = serve.output();
   t.false(output.includes(`/pxe/assets/${kernel}:`), 'no warning for the kernel that is there');

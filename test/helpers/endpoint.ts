@@ -3,6 +3,7 @@
  * with SIGKILL and start it again on the same port and data, as an outage would.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
 import { createServer } from 'node:net';
 import { cliPath, labimg } from './cli';
 
@@ -88,4 +89,24 @@ export function createPoolToken(store: Pick<ServeOptions, 'data' | 'etcd' | 'etc
   const result = labimg(['pool', 'token-create', pool, ...storeArgs(store), ...extra]);
   if (result.code !== 0) throw new Error(`labimg pool token-create failed (${result.code}):\n${result.stderr}`);
   return result.stdout.trim();
+}
+
+export interface PlainHttpAnswer {
+  status: number;
+  type: string;
+  text: string;
+}
+
+/** A plain-HTTP GET on 127.0.0.1, as iPXE and the installers make it of the PXE listener. */
+export function plainGet(port: number, target: string): Promise<PlainHttpAnswer> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path: target }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), text }));
+      })
+      .on('error', reject);
+  });
 }
