@@ -12,6 +12,8 @@
  *                     the name is bound to it, so an enrollment that is retried after a lost answer, or after a
  *                     reboot, is the same machine's and is accepted, and one for a name someone else holds is
  *                     refused (409) until the operator releases the name (`labimg nodes forget`).
+ *                     It expires (CredentialLifetime): the node replaces it with the next one it makes, past half
+ *                     its lifetime, through POST /v1/nodes/:node/credential, the next one in the same header.
  *
  * The routes, who may call each (one of these tokens, or anyone) and what they carry: ./endpoint-routes.ts.
  */
@@ -42,11 +44,21 @@ export interface EnrollRequest {
   gpu: boolean;
 }
 
-export interface EnrollResponse {
+export interface EnrollResponse extends Partial<CredentialLifetime> {
   node: string;
   pool: string;
   /** The node credential: the one the node presented, or one made for a node that presented none. */
   credential: string;
+}
+
+/**
+ * When the endpoint issued the node's current credential and when it stops accepting it, both by the endpoint's
+ * clock (RFC 3339). The node renews at half the lifetime, measured from when it got the answer, so a node whose
+ * clock is off by hours still renews in time. Absent in answers of endpoints whose credentials do not expire.
+ */
+export interface CredentialLifetime {
+  credentialIssuedAt: string;
+  credentialExpiresAt: string;
 }
 
 /** A PhaseReport as the outbox holds it; its id makes resending harmless. */

@@ -17,6 +17,7 @@ import {
   AGENT_BUNDLE_FILE_PATTERN,
   NODE_NAME_MAX,
   NODE_NAME_PATTERN,
+  type CredentialLifetime,
   type EnrollRequest,
   type EnrollResponse,
   type FleetView,
@@ -94,6 +95,12 @@ const IPXE_ANSWER = { kind: 'content', status: 200, contentType: TEXT } as const
 
 export const ROUTES = {
   'POST /v1/enroll': { who: 'enrollment token', listeners: 'https', answer: JSON_ANSWER, exchange: {} as Exchange<EnrollRequest, EnrollResponse> },
+  /**
+   * Replaces the node's credential with the next one, which the node made and sends in NODE_CREDENTIAL_HEADER
+   * (never in a body). Idempotent: sent again with the same next credential (an answer was lost), it answers the
+   * same lifetime. The replaced credential is accepted for a short grace, for requests already under way.
+   */
+  'POST /v1/nodes/:node/credential': { who: 'node', listeners: 'https', answer: JSON_ANSWER, exchange: {} as Exchange<undefined, CredentialLifetime> },
   /** Idempotent by the report's id. */
   'POST /v1/nodes/:node/reports': { who: 'node', listeners: 'https', answer: JSON_ANSWER, exchange: {} as Exchange<ReportRequest, ReportResponse> },
   /** 503 with Retry-After until the pool's control plane has published join material. */

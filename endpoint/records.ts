@@ -60,6 +60,14 @@ export interface NodeRecord {
   gpu: boolean;
   enrolledAt: string;
   credentialSha256: string;
+  /** When the current credential was issued and stops being accepted; records from before expiry have neither. */
+  credentialIssuedAt?: string;
+  credentialExpiresAt?: string;
+  /**
+   * The credential the last rotation replaced, accepted until `acceptedUntil` for requests that were under way
+   * with it; it cannot rotate again, so a copy of an old credential never takes the name back.
+   */
+  previousCredential?: { sha256: string; acceptedUntil: string };
   /** Set by `labimg nodes revoke`: the credential is refused from then on, and the name stays taken until forgotten. */
   revokedAt?: string;
   steps: Record<string, StepSummary>;
@@ -76,6 +84,7 @@ export type AuditAction =
   | 'token-revoked'
   | 'node-enrolled'
   | 'enrollment-refused'
+  | 'credential-rotated'
   | 'node-revoked'
   | 'node-forgotten'
   | 'join-material-published'

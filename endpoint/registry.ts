@@ -6,7 +6,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Role } from '../contract/agent-config';
 import { UserError } from '../contract/errors';
-import { RUN_COMPLETE_STEP, type FleetNode, type FleetView, type ReportRequest } from '../contract/endpoint-api';
+import { RUN_COMPLETE_STEP, type CredentialLifetime, type FleetNode, type FleetView, type ReportRequest } from '../contract/endpoint-api';
 import { phaseDurations } from '../contract/phase-timing';
 import { KEYS, type AuditEvent, type EnrollmentTokenRecord, type MachineInstallRecord, type NodeRecord, type PoolRecord, type StepSummary, type StoredJoinMaterial } from './records';
 import type { Store } from './store/store';
@@ -31,8 +31,35 @@ export interface TokenGrant {
   ttlMs?: number;
 }
 
+/**
+ * How long a node credential is accepted, and how long the one a rotation replaced still is. Thirty days: a node's
+ * refresh timer renews at half of it every 15 minutes, so only a machine that was off for more than two weeks
+ * finds its credential expired, and it enrolls again with its token (a worker's pool token does that by itself).
+ * Ten minutes of grace cover requests that were sent with the old credential while the rotation was answered.
+ */
+export interface CredentialPolicy {
+  ttlMs: number;
+  graceMs: number;
+}
+
+export const DEFAULT_CREDENTIAL_POLICY: CredentialPolicy = { ttlMs: 30 * 86_400_000, graceMs: 10 * 60_000 };
+
+/** What a presented credential is to a node's record (credentialStanding). */
+export type CredentialStanding = 'current' | 'previous' | 'expired' | 'revoked' | 'wrong';
+
+export interface RegistryOptions {
+  clock?: () => Date;
+  credentials?: CredentialPolicy;
+}
+
 export class Registry {
-  constructor(readonly store: Store, private readonly clock: () => Date = () => new Date()) {}
+  private readonly clock: () => Date;
+  readonly credentialPolicy: CredentialPolicy;
+
+  constructor(readonly store: Store, options: RegistryOptions = {}) {
+    this.clock = options.clock ?? (() => new Date());
+    this.credentialPolicy = options.credentials ?? DEFAULT_CREDENTIAL_POLICY;
+  }
 
   // ── pools and tokens ────────────────────────────────────────────────────────────────────────────────
 
@@ -193,9 +220,10 @@ export class Registry {
    * credential and keeps its record; anyone else is refused until the operator forgets the name. A name of
    * another pool is refused too, so one pool's token cannot take over another pool's nodes.
    */
-  async enroll(node: Omit<NodeRecord, 'enrolledAt' | 'steps'>): Promise<NodeRecord> {
+  async enroll(node: Omit<NodeRecord, 'enrolledAt' | 'steps' | keyof CredentialLifetime | 'previousCredential'>): Promise<NodeRecord> {
     let conflict: string | undefined;
     const enrolledAt = this.now();
+    const lifetime = this.newLifetime();
     const stored = await this.store.update(KEYS.node(node.name), (current) => {
       conflict = undefined;
       const previous = parse<NodeRecord>(current);
@@ -217,11 +245,60 @@ export class Registry {
         conflict = `is enrolled already, bound to the credential it enrolled with; a machine that lost it is let in again once the operator releases the name (\`labimg nodes forget ${node.name}\`)`;
         return undefined;
       }
-      if (previous) return undefined; // the same machine again: its record stands
-      return JSON.stringify({ ...node, enrolledAt, steps: {} } satisfies NodeRecord);
+      // The same machine again: its record stands. Its credential starts a new lifetime only when it had
+      // expired, and then the server has taken a use of the token it came with (a re-enrollment proper).
+      if (previous) return credentialExpired(previous, this.clock()) ? JSON.stringify({ ...previous, ...lifetime }) : undefined;
+      return JSON.stringify({ ...node, ...lifetime, enrolledAt, steps: {} } satisfies NodeRecord);
     });
     if (conflict !== undefined) throw new RegistryError(`node "${node.name}" ${conflict}`);
     return JSON.parse(stored as string) as NodeRecord;
+  }
+
+  /**
+   * Replaces the node's credential, presented as `presentedSha256`, with `nextSha256`, atomically. The node
+   * sends the same next credential again when an answer was lost: from the previous credential (still in its
+   * grace) or from the next one itself, that answers the lifetime the rotation gave. Any other rotation from the
+   * previous credential is refused, so a copy of a replaced credential cannot take the name back.
+   */
+  async rotateCredential(name: string, presentedSha256: string, nextSha256: string): Promise<CredentialLifetime> {
+    let refusal: string | undefined;
+    let rotated = false;
+    const updated = await this.store.update(KEYS.node(name), (current) => {
+      refusal = undefined;
+      rotated = false;
+      const record = parse<NodeRecord>(current);
+      if (!record) {
+        refusal = `no node "${name}"`;
+        return undefined;
+      }
+      const standing = credentialStanding(record, presentedSha256, this.clock());
+      if (secretHashesMatch(record.credentialSha256, nextSha256) && (standing === 'current' || standing === 'previous')) return undefined; // done already
+      if (standing !== 'current') {
+        refusal = standing === 'previous' ? 'this credential was replaced already; only the current one rotates' : `the presented credential is ${standing}`;
+        return undefined;
+      }
+      const now = this.clock();
+      const graceEnds = Math.min(now.getTime() + this.credentialPolicy.graceMs, record.credentialExpiresAt ? Date.parse(record.credentialExpiresAt) : Infinity);
+      const next: NodeRecord = {
+        ...record,
+        credentialSha256: nextSha256,
+        ...this.newLifetime(),
+        previousCredential: { sha256: record.credentialSha256, acceptedUntil: new Date(graceEnds).toISOString() },
+      };
+      rotated = true;
+      return JSON.stringify(next);
+    });
+    if (refusal !== undefined) throw new RegistryError(`node "${name}": ${refusal}`);
+    const record = JSON.parse(updated as string) as NodeRecord;
+    if (!record.credentialIssuedAt || !record.credentialExpiresAt) throw new Error(`node "${name}" has no credential lifetime after its rotation`);
+    if (rotated) await this.audit({ action: 'credential-rotated', pool: record.pool, node: name });
+    return { credentialIssuedAt: record.credentialIssuedAt, credentialExpiresAt: record.credentialExpiresAt };
+  }
+
+  /** A credential lifetime that starts now. */
+  private newLifetime(): CredentialLifetime {
+    const now = this.clock();
+    return { credentialIssuedAt: now.toISOString(), credentialExpiresAt: new Date(now.getTime() + this.credentialPolicy.ttlMs).toISOString() };
   }
 
   /** Refuses the node's credential from now on (every replica reads the record per request); the name stays taken. */
@@ -341,11 +418,30 @@ export class Registry {
 }
 
 /**
- * Whether an enrollment presenting `credentialSha256` is the machine `record`'s name is bound to: its pool,
- * not revoked, the same credential. Such a retry keeps the record and takes no use of its token.
+ * Whether an enrollment presenting `credentialSha256` is a retry of the machine `record`'s name is bound to: its
+ * pool, its current credential, neither revoked nor expired. Such a retry keeps the record and takes no use of its
+ * token; an expired credential enrolls again only with a use of a token that grants it, as a new machine would.
  */
-export function isSameMachine(record: NodeRecord | undefined, pool: string, credentialSha256: string): boolean {
-  return record !== undefined && record.pool === pool && !record.revokedAt && secretHashesMatch(record.credentialSha256, credentialSha256);
+export function isSameMachine(record: NodeRecord | undefined, pool: string, credentialSha256: string, now: Date): boolean {
+  return record !== undefined && record.pool === pool && credentialStanding(record, credentialSha256, now) === 'current';
+}
+
+/**
+ * What `presentedSha256` is to the node's record: its current credential, the one the last rotation replaced
+ * (still within its grace), one that was current but has expired or was revoked, or none of its own.
+ */
+export function credentialStanding(record: NodeRecord, presentedSha256: string, now: Date): CredentialStanding {
+  const previous = record.previousCredential;
+  const current = secretHashesMatch(record.credentialSha256, presentedSha256);
+  const replaced = !current && previous !== undefined && secretHashesMatch(previous.sha256, presentedSha256);
+  if (!current && !replaced) return 'wrong';
+  if (record.revokedAt) return 'revoked';
+  if (current) return credentialExpired(record, now) ? 'expired' : 'current';
+  return Date.parse(previous?.acceptedUntil ?? '') > now.getTime() ? 'previous' : 'expired';
+}
+
+function credentialExpired(record: NodeRecord, now: Date): boolean {
+  return record.credentialExpiresAt !== undefined && Date.parse(record.credentialExpiresAt) <= now.getTime();
 }
 
 export function fleetNodeOf(record: NodeRecord): FleetNode {

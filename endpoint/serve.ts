@@ -9,7 +9,7 @@ import { lockDataDir } from './data-dir-lock';
 import type { EndpointLog } from './log';
 import { caFingerprintOf, issueServerIdentity, loadOrCreateCa } from './pki';
 import type { PxeCatalog } from '../contract/pxe-catalog';
-import { Registry } from './registry';
+import { DEFAULT_CREDENTIAL_POLICY, Registry } from './registry';
 import { EndpointServer, type EndpointLimits } from './server';
 import { openStore, type StoreOptions } from './store/open';
 
@@ -22,6 +22,8 @@ export interface ServeOptions extends StoreOptions {
   limits?: Partial<EndpointLimits>;
   /** The agent bundle to serve under /v1/agent/ for stub user-data. */
   agentBundle?: Buffer;
+  /** How long node credentials live; DEFAULT_CREDENTIAL_POLICY's when left out. */
+  credentialTtlMs?: number;
   /** PXE: what /pxe/ serves, and the plain-HTTP listener iPXE reaches it on. */
   pxe?: { catalog: PxeCatalog; host: string; port: number };
 }
@@ -41,7 +43,8 @@ export async function startEndpoint(options: ServeOptions): Promise<RunningEndpo
   const unlock = options.etcd?.length ? async () => {} : await lockDataDir(options.data);
   const store = await openStore(options);
   try {
-    const registry = new Registry(store);
+    const credentials = options.credentialTtlMs === undefined ? DEFAULT_CREDENTIAL_POLICY : { ...DEFAULT_CREDENTIAL_POLICY, ttlMs: options.credentialTtlMs };
+    const registry = new Registry(store, { credentials });
     const { ca, created } = await loadOrCreateCa(store);
     const identity = issueServerIdentity(ca, certificateNames(options));
     const caFingerprint = caFingerprintOf(ca.certPem);

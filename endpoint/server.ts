@@ -12,7 +12,7 @@ import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { NODE_CREDENTIAL_HEADER, type EnrollResponse, type FleetView, type JoinMaterial, type ReportResponse } from '../contract/endpoint-api';
+import { NODE_CREDENTIAL_HEADER, type CredentialLifetime, type EnrollResponse, type FleetView, type JoinMaterial, type ReportResponse } from '../contract/endpoint-api';
 import { NODE_CREDENTIAL } from '../contract/token-formats';
 import { matchRoute, routeKeys, ROUTES, type Access, type ParamsOf, type RequestOf, type RouteKey } from '../contract/endpoint-routes';
 import { renderFleetPage } from './fleet-page';
@@ -24,7 +24,7 @@ import { FailureLimiter } from './rate-limit';
 import { grantedRole, type EnrollmentTokenRecord, type NodeRecord } from './records';
 import type { PxeCatalog } from '../contract/pxe-catalog';
 import { PxeRoutes } from './pxe';
-import { isSameMachine, Registry, RegistryError, type TokenRejection } from './registry';
+import { credentialStanding, isSameMachine, Registry, RegistryError, type TokenRejection } from './registry';
 import { sendAnswer, type CallerOf, type Content, type Handlers, type RouteRequest } from './routing';
 import { REQUEST_BODIES } from './schemas';
 import { bearerToken, newNodeCredential, secretMatches, sha256Hex } from './tokens';
@@ -95,6 +95,7 @@ export class EndpointServer {
     this.pxeListenerRoutes = this.httpsRoutes.filter((route) => ROUTES[route].listeners === 'https and pxe');
     this.handlers = {
       'POST /v1/enroll': (r) => this.enroll(r),
+      'POST /v1/nodes/:node/credential': (r) => this.rotateCredential(r),
       'POST /v1/nodes/:node/reports': (r) => this.report(r),
       'GET /v1/nodes/:node/join': (r) => this.join(r),
       'PUT /v1/nodes/:node/join-material': (r) => this.publish(r),
@@ -272,12 +273,12 @@ export class EndpointServer {
     this.refuseIfLimited(source);
     const credential = bearerToken(req.headers.authorization);
     if (!credential) throw this.authFailure(source, 401, 'missing "Authorization: Bearer <node credential>"; a node gets its credential by enrolling');
-    const node = await this.options.registry.node(name);
-    if (!node || !secretMatches(credential, node.credentialSha256)) {
-      throw this.authFailure(source, 401, `the credential is not valid for node "${name}"; enroll again with the pool's token`);
-    }
     // Read from the store on every request, so a revocation holds at once on every replica.
-    if (node.revokedAt) throw this.authFailure(source, 401, `the credential of node "${name}" was revoked at ${node.revokedAt}; the operator releases the name with \`labimg nodes forget ${name}\``);
+    const node = await this.options.registry.node(name);
+    const standing = node ? credentialStanding(node, sha256Hex(credential), this.clock()) : 'wrong';
+    if (!node || standing === 'wrong') throw this.authFailure(source, 401, `the credential is not valid for node "${name}"; enroll again with the pool's token`);
+    if (standing === 'revoked') throw this.authFailure(source, 401, `the credential of node "${name}" was revoked at ${node.revokedAt}; the operator releases the name with \`labimg nodes forget ${name}\``);
+    if (standing === 'expired') throw this.authFailure(source, 401, `the credential of node "${name}" has expired; the node enrolls again with its role's token`);
     return node;
   }
 
@@ -308,10 +309,11 @@ export class EndpointServer {
     // The node's own credential binds the name to it: a retry from the same machine presents the same one, and
     // takes no use of its token (a one-use PXE token has been spent by then).
     const { credential, sha256 } = presented === undefined ? newNodeCredential() : { credential: presented, sha256: sha256Hex(presented) };
-    const sameMachine = isSameMachine(await this.options.registry.node(body.node), pool, sha256);
+    const sameMachine = isSameMachine(await this.options.registry.node(body.node), pool, sha256, this.clock());
     if (!sameMachine && !(await this.options.registry.takeTokenUse(token.id))) throw await refuse(TOKEN_REJECTIONS['used-up']);
+    let record: NodeRecord;
     try {
-      await this.options.registry.enroll({ name: body.node, pool, role, profile: body.profile, gpu: body.gpu, credentialSha256: sha256 });
+      record = await this.options.registry.enroll({ name: body.node, pool, role, profile: body.profile, gpu: body.gpu, credentialSha256: sha256 });
     } catch (error) {
       if (error instanceof RegistryError) {
         await this.options.registry.audit({ action: 'enrollment-refused', pool, node: body.node, tokenId: token.id, source, reason: error.message });
@@ -322,7 +324,24 @@ export class EndpointServer {
     await this.options.registry.audit({ action: 'node-enrolled', pool, node: body.node, tokenId: token.id, source });
     this.counters.enrollments += 1;
     this.options.log.info(`enrolled ${role} ${body.node} into pool ${pool} from ${source}`);
-    return { node: body.node, pool, credential };
+    return { node: body.node, pool, credential, ...lifetimeOf(record) };
+  }
+
+  /** The node's next credential, made by the node, replaces the one this request is authenticated with. */
+  private async rotateCredential(request: RouteRequest<'POST /v1/nodes/:node/credential'>): Promise<CredentialLifetime> {
+    const { caller: node, source } = request;
+    const next = request.req.headers[NODE_CREDENTIAL_HEADER];
+    if (typeof next !== 'string' || !NODE_CREDENTIAL.test(next)) {
+      throw new HttpError(400, `${NODE_CREDENTIAL_HEADER}: expected the node's next credential, 32 random bytes as unpadded base64url`);
+    }
+    const presented = bearerToken(request.req.headers.authorization) ?? '';
+    try {
+      return await this.options.registry.rotateCredential(node.name, sha256Hex(presented), sha256Hex(next));
+    } catch (error) {
+      if (!(error instanceof RegistryError)) throw error;
+      await this.options.registry.audit({ action: 'enrollment-refused', pool: node.pool, node: node.name, source, reason: error.message });
+      throw new HttpError(409, error.message);
+    }
   }
 
   private async report(request: RouteRequest<'POST /v1/nodes/:node/reports'>): Promise<ReportResponse> {
@@ -397,6 +416,12 @@ export class EndpointServer {
   private async metrics(): Promise<Content> {
     return renderMetrics(await this.options.registry.fleet(), this.counters, this.clock());
   }
+}
+
+/** The lifetime of a node's current credential, when its record has one (records from before expiry do not). */
+function lifetimeOf(record: NodeRecord): Partial<CredentialLifetime> {
+  const { credentialIssuedAt, credentialExpiresAt } = record;
+  return credentialIssuedAt && credentialExpiresAt ? { credentialIssuedAt, credentialExpiresAt } : {};
 }
 
 const NO_SUCH_ROUTE = 'no such route; the API is described in contract/endpoint-routes.ts';

@@ -9,10 +9,11 @@ import { rmSync } from 'node:fs';
 import type { NodeConfig } from '../contract/agent-config';
 import { caFingerprintOf } from '../endpoint/pki';
 import { FakeMachine, profileConfig } from './helpers/agent-machine';
-import { enrollBody, send, startEndpoint, type LocalEndpoint } from './helpers/https-client';
+import type { CredentialPolicy } from '../endpoint/registry';
+import { enrollBody, reportBody, send, startEndpoint, type LocalEndpoint } from './helpers/https-client';
 
-async function poolEndpoint(t: { teardown(fn: () => Promise<void>): void }): Promise<{ e: LocalEndpoint; token: string }> {
-  const e = await startEndpoint();
+async function poolEndpoint(t: { teardown(fn: () => Promise<void>): void }, credentials?: CredentialPolicy): Promise<{ e: LocalEndpoint; token: string }> {
+  const e = await startEndpoint({ credentials });
   t.teardown(async () => {
     await e.close();
     rmSync(e.dataDir, { recursive: true, force: true });
@@ -49,7 +50,10 @@ test('an enrollment the endpoint took but never answered is sent again with the 
   // The bake phase reports to the endpoint too, so it needs the node's credential.
   const run = await machine.runAgent(['run', '--phase', 'bake']);
   t.is(run.code, 0, run.stdout + run.stderr);
-  t.deepEqual(JSON.parse(machine.read(CREDENTIAL_FILE) ?? '{}'), { url: node.endpoint!.url, node: 'w-1', credential, enrolled: true });
+  const stored = JSON.parse(machine.read(CREDENTIAL_FILE) ?? '{}') as { renewAfter: string };
+  t.like(stored, { url: node.endpoint!.url, node: 'w-1', credential, enrolled: true });
+  // Renewed at half the default 30-day lifetime, by the node's clock.
+  t.true(Math.abs(Date.parse(stored.renewAfter) - (Date.now() + 15 * 86_400_000)) < 60_000, stored.renewAfter);
   t.is(machine.mode(CREDENTIAL_FILE), 0o600);
   t.true((await e.registry.reports('w-1')).length > 0, 'its reports are stored under the name it holds');
   t.false(run.stdout.includes(credential), 'the credential is never logged');
@@ -66,4 +70,124 @@ test('a name another machine holds stops the agent with the command that release
   t.regex(run.stdout, /enrolling: the endpoint answered 409: node "w-1" is enrolled already, bound to the credential it enrolled with; .*`labimg nodes forget w-1`/);
   // It keeps its own credential, so that once the operator releases the name, its next run enrolls with it.
   t.like(JSON.parse(machine.read(CREDENTIAL_FILE) ?? '{}'), { node: 'w-1', enrolled: false });
+});
+
+interface StoredCredential {
+  url: string;
+  node: string;
+  credential: string;
+  enrolled: boolean;
+  renewAfter?: string;
+  next?: string;
+}
+
+function storedCredential(machine: FakeMachine): StoredCredential {
+  return JSON.parse(machine.read(CREDENTIAL_FILE) ?? '{}') as StoredCredential;
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A worker enrolled against an endpoint whose credentials live `ttlMs`, its credential file as the agent leaves
+ * it (renewal at half the lifetime). Enrolled over HTTP rather than by an agent run, which takes seconds of the
+ * short lifetimes these tests need.
+ */
+async function enrolledWorker(t: { teardown(fn: () => unknown): void }, ttlMs: number): Promise<{ e: LocalEndpoint; token: string; machine: FakeMachine }> {
+  const { e, token } = await poolEndpoint(t, { ttlMs, graceMs: 600_000 });
+  const node = worker(e);
+  const machine = await FakeMachine.create({ config: profileConfig('ubuntu'), node, secrets: { enrollmentToken: token } });
+  t.teardown(() => machine.dispose());
+  const credential = createHash('sha256').update(`w-1 ${Math.random()}`).digest('base64url');
+  const enrolled = await send(e.port, { method: 'POST', path: '/v1/enroll', token, json: enrollBody('w-1'), headers: { 'labimg-node-credential': credential } });
+  if (enrolled.status !== 200) throw new Error(enrolled.text);
+  const renewAfter = new Date(Date.now() + ttlMs / 2).toISOString();
+  machine.write(CREDENTIAL_FILE, JSON.stringify({ url: node.endpoint?.url, node: 'w-1', credential, enrolled: true, renewAfter }), 0o600);
+  return { e, token, machine };
+}
+
+test("the refresh timer's job renews the credential past half its lifetime; the old one is taken only until it would have expired", async (t) => {
+  const { e, machine } = await enrolledWorker(t, 4_000);
+  const first = storedCredential(machine);
+  t.is((await e.registry.node('w-1'))?.credentialSha256, sha256(first.credential));
+
+  const early = await machine.runAgent(['refresh']);
+  t.is(early.code, 0, early.stdout + early.stderr);
+  t.is(storedCredential(machine).credential, first.credential, 'not renewed before half its lifetime');
+
+  await sleep(Date.parse(first.renewAfter ?? '') - Date.now() + 100);
+  const refresh = await machine.runAgent(['refresh']);
+  t.is(refresh.code, 0, refresh.stdout + refresh.stderr);
+  const renewed = storedCredential(machine);
+  t.not(renewed.credential, first.credential);
+  t.is(renewed.next, undefined, 'the rotation is finished');
+  t.is(machine.mode(CREDENTIAL_FILE), 0o600);
+  const record = await e.registry.node('w-1');
+  t.is(record?.credentialSha256, sha256(renewed.credential));
+  t.is((await e.registry.auditTrail()).filter((event) => event.action === 'credential-rotated' && event.node === 'w-1').length, 1);
+  t.false(refresh.stdout.includes(renewed.credential) || refresh.stdout.includes(first.credential), 'no credential is logged');
+
+  // The replaced credential still works for requests under way, but cannot rotate again, and stops at its expiry.
+  const report = (credential: string) => send(e.port, { method: 'POST', path: '/v1/nodes/w-1/reports', token: credential, json: reportBody('w-1') });
+  t.is((await report(first.credential)).status, 200);
+  const again = await send(e.port, { method: 'POST', path: '/v1/nodes/w-1/credential', token: first.credential, headers: { 'labimg-node-credential': createHash('sha256').update('a thief').digest('base64url') } });
+  t.is(again.status, 409, again.text);
+  t.regex(again.text, /replaced already; only the current one rotates/);
+  await sleep(Date.parse(record?.previousCredential?.acceptedUntil ?? '') - Date.now() + 100);
+  const late = await report(first.credential);
+  t.is(late.status, 401);
+  t.regex(late.text, /has expired/);
+  t.is((await report(renewed.credential)).status, 200);
+});
+
+test('a rotation the endpoint took but never answered is finished with the next credential, even after the old one expired', async (t) => {
+  const { e, machine } = await enrolledWorker(t, 8_000);
+  const first = storedCredential(machine);
+  const firstExpires = Date.parse((await e.registry.node('w-1'))?.credentialExpiresAt ?? '');
+  await sleep(4_000);
+  // What a run killed after the endpoint took its rotation leaves: the next credential kept, its answer not.
+  const next = createHash('sha256').update('w-1, next').digest('base64url');
+  machine.write(CREDENTIAL_FILE, JSON.stringify({ ...first, next }), 0o600);
+  const taken = await send(e.port, { method: 'POST', path: '/v1/nodes/w-1/credential', token: first.credential, headers: { 'labimg-node-credential': next } });
+  t.is(taken.status, 200, taken.text);
+  // The old credential's grace ends with its lifetime, four seconds before the next one's.
+  await sleep(firstExpires - Date.now() + 200);
+
+  const run = await machine.runAgent(['refresh']);
+  t.is(run.code, 0, run.stdout + run.stderr);
+  t.like(storedCredential(machine), { credential: next, enrolled: true, next: undefined });
+  const audit = await e.registry.auditTrail();
+  t.is(audit.filter((event) => event.action === 'node-enrolled').length, 1, 'finished without enrolling again');
+  t.is(audit.filter((event) => event.action === 'credential-rotated').length, 1, 'the second send changed nothing');
+});
+
+test('a node whose credential expired while it was off enrolls again with its token and keeps its name', async (t) => {
+  const { e, machine } = await enrolledWorker(t, 1_500);
+  const first = storedCredential(machine);
+  await sleep(1_700);
+  const stale = await send(e.port, { method: 'POST', path: '/v1/nodes/w-1/reports', token: first.credential, json: reportBody('w-1') });
+  t.is(stale.status, 401);
+  t.regex(stale.text, /has expired; the node enrolls again with its role's token/);
+
+  const run = await machine.runAgent(['run', '--phase', 'bake']);
+  t.is(run.code, 0, run.stdout + run.stderr);
+  t.regex(run.stdout, /does not accept this node's credential; enrolling it again/);
+  const record = await e.registry.node('w-1');
+  t.true(Date.parse(record?.credentialExpiresAt ?? '') > Date.now(), 'a new lifetime');
+  t.is((await e.registry.auditTrail()).filter((event) => event.action === 'node-enrolled').length, 2);
+});
+
+test('a request past half the lifetime renews the credential first, in the middle of a run', async (t) => {
+  const { e, machine } = await enrolledWorker(t, 60_000);
+  const first = storedCredential(machine);
+  machine.write(CREDENTIAL_FILE, JSON.stringify({ ...first, renewAfter: new Date(Date.now() - 1_000).toISOString() }), 0o600);
+  const run = await machine.runAgent(['run', '--phase', 'bake']);
+  t.is(run.code, 0, run.stdout + run.stderr);
+  const renewed = storedCredential(machine);
+  t.not(renewed.credential, first.credential);
+  t.is((await e.registry.node('w-1'))?.credentialSha256, sha256(renewed.credential));
+  const audit = await e.registry.auditTrail();
+  t.is(audit.filter((event) => event.action === 'credential-rotated').length, 1, 'renewed once, not per report');
+  t.is(audit.filter((event) => event.action === 'node-enrolled').length, 1);
+  t.true((await e.registry.reports('w-1')).length > 0, 'its reports went out with the renewed credential');
 });

@@ -5,9 +5,15 @@
  * it, and join. In the middle the endpoint is killed with SIGKILL and started again on the same data; every
  * report written before and after must end up in the store exactly once.
  *
+ * Node credentials live 20 s here (30 days by default), so the nodes renew them while the pool forms: in their
+ * boot runs when a request comes past half the lifetime (a renewal that falls in the outage is tried again once
+ * the endpoint is back), else through their refresh timer (`agent.js refresh`: each worker's fires once its
+ * renewal is due; the control plane's runs every 3 s once its boot is done, as systemd would every 15 min).
+ *
  * Run twice: with the default file store and with etcd (a real etcd started by the test).
  */
 import test, { type ExecutionContext } from 'ava';
+import { createHash } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { caCertHash } from '../agent/kubeadm/ca-cert-hash';
@@ -24,6 +30,7 @@ import { documentOfKind, kubeadmDocuments } from './helpers/agent-scenario';
 
 const WORKERS = 20;
 const PROFILE = 'ubuntu';
+const CREDENTIAL_TTL = ['--credential-ttl', '20s'];
 
 interface Member {
   name: string;
@@ -60,7 +67,35 @@ function agentFailure(m: Member, run: AgentRun): string {
   return `${m.name} exited ${run.code} (${run.signal ?? 'no signal'}):\n${run.stdout.slice(-3000)}\n${run.stderr.slice(-2000)}`;
 }
 
-async function poolScenario(t: ExecutionContext, store: Omit<ServeOptions, 'port'>): Promise<void> {
+/** `agent.js refresh` every `intervalMs`, as the timer runs it, until stopped; stop() waits for a run under way. */
+function refreshTimer(m: Member, intervalMs: number): { runs: AgentRun[]; stop(): Promise<void> } {
+  const runs: AgentRun[] = [];
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      runs.push(await m.machine.runAgent(['refresh']));
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  })();
+  return {
+    runs,
+    async stop() {
+      stopped = true;
+      await loop;
+    },
+  };
+}
+
+/** One firing of a node's refresh timer, once its credential's renewal is due (by its credential file). */
+async function refreshWhenDue(m: Member): Promise<AgentRun> {
+  const held = JSON.parse(m.machine.read('/var/lib/labimg/credential.json') ?? '{}') as { renewAfter?: string };
+  const wait = Date.parse(held.renewAfter ?? '') - Date.now();
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait + 100));
+  return m.machine.runAgent(['refresh']);
+}
+
+async function poolScenario(t: ExecutionContext, options: Omit<ServeOptions, 'port'>): Promise<void> {
+  const store = { ...options, extraArgs: CREDENTIAL_TTL };
   let serve = await startServe(store);
   const token = createPool(store, 'lab', PROFILE);
   // The control plane's own token, from the README's command: the workers' enrolls workers only.
@@ -80,6 +115,8 @@ async function poolScenario(t: ExecutionContext, store: Omit<ServeOptions, 'port
 
     // Everyone boots at once, as a freshly scaled pool does: the workers wait for the control plane.
     for (const m of members) m.run = m.machine.runAgent(['run', '--phase', 'boot']);
+    // The control plane's refresh timer, once its boot run has let go of the agent lock.
+    const timer = (controlPlane.run as Promise<AgentRun>).then(() => refreshTimer(controlPlane, 3_000));
 
     // The outage: once join material is out and reports are flowing, kill -9 the endpoint, then bring it back.
     await waitFor('join material and the first reports', async () => (await registry.joinMaterial('lab')) !== undefined);
@@ -91,6 +128,28 @@ async function poolScenario(t: ExecutionContext, store: Omit<ServeOptions, 'port
 
     const runs = await Promise.all(members.map(async (m) => ({ m, run: await (m.run as Promise<AgentRun>) })));
     for (const { m, run } of runs) t.is(run.code, 0, agentFailure(m, run));
+    const bootsDone = Date.now();
+    const workerTimers = await Promise.all(workers.map(async (m) => ({ m, run: await refreshWhenDue(m) })));
+    for (const { m, run } of workerTimers) t.is(run.code, 0, agentFailure(m, run));
+    const timerRuns = await timer;
+    await waitFor('the control plane renewing its credential through its timer', async () =>
+      (await registry.auditTrail()).some((e) => e.action === 'credential-rotated' && e.node === controlPlane.name),
+    );
+    await timerRuns.stop();
+    for (const run of timerRuns.runs) t.is(run.code, 0, agentFailure(controlPlane, run));
+
+    // Every node renewed its credential during the run, and holds the one the endpoint takes now.
+    const audit = await registry.auditTrail();
+    const rotated = new Set(audit.filter((e) => e.action === 'credential-rotated').map((e) => e.node));
+    const duringBoot = new Set(audit.filter((e) => e.action === 'credential-rotated' && Date.parse(e.at) < bootsDone).map((e) => e.node));
+    t.log(`${audit.filter((e) => e.action === 'credential-rotated').length} credential rotations, ${duringBoot.size} nodes in their boot runs; the control plane's timer ran ${timerRuns.runs.length} times`);
+    for (const m of members) {
+      t.true(rotated.has(m.name), `${m.name} renewed its credential`);
+      const held = JSON.parse(m.machine.read('/var/lib/labimg/credential.json') ?? '{}') as { credential: string };
+      t.is((await registry.node(m.name))?.credentialSha256, sha256(held.credential), `${m.name} holds its current credential`);
+    }
+    const enrolledBy = audit.filter((e) => e.action === 'node-enrolled').map((e) => e.node);
+    t.is(enrolledBy.filter((name) => name === controlPlane.name).length, 1, 'the control plane never had to enroll again');
 
     // Every worker joined with the control plane's current token and the hash of its real CA.
     const issued = controlPlane.machine.fakeState<Array<{ token: string }>>('bootstrap-tokens');
@@ -143,9 +202,10 @@ async function poolScenario(t: ExecutionContext, store: Omit<ServeOptions, 'port
     t.is(lateRun.code, 0, agentFailure(late, lateRun));
     t.is(documentOfKind(kubeadmDocuments(late.machine, 'join'), 'JoinConfiguration').discovery.bootstrapToken.token, tokens[1]?.token);
 
-    // No secret reached a log: not the enrollment token, not a bootstrap token.
-    const logs = [serve.output(), ...runs.map(({ run }) => run.stdout + run.stderr), refresh.stdout + refresh.stderr].join('\n');
+    // No secret reached a log: not the enrollment token, not a bootstrap token, not a node credential.
+    const logs = [serve.output(), ...runs.map(({ run }) => run.stdout + run.stderr), ...[...timerRuns.runs, ...workerTimers.map(({ run }) => run)].map((run) => run.stdout + run.stderr), refresh.stdout + refresh.stderr].join('\n');
     t.false(logs.includes(token), 'the enrollment token never appears in a log');
+    for (const m of members) t.false(logs.includes((JSON.parse(m.machine.read('/var/lib/labimg/credential.json') ?? '{}') as { credential: string }).credential), `${m.name}'s credential never appears in a log`);
     for (const { token: bootstrap } of tokens) t.false(logs.includes(bootstrap), 'no bootstrap token appears in a log');
   } finally {
     await serve.kill();
@@ -153,6 +213,10 @@ async function poolScenario(t: ExecutionContext, store: Omit<ServeOptions, 'port
     for (const m of members) m.machine.dispose();
     image.dispose();
   }
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
 }
 
 function readdir(dir: string): string[] {

@@ -17,6 +17,7 @@ import { RealHost } from '../agent/host/real-host';
 import { silentLogger } from '../agent/log';
 import { Redactor } from '../agent/redact';
 import type { Role } from '../contract/agent-config';
+import { PATHS } from '../contract/node-paths';
 import { NODE_NAME_MAX, type FleetView } from '../contract/endpoint-api';
 import { matchRoute, routeKeys, routeMethod, routePath, ROUTES, type Answer, type ParamsOf, type RouteKey } from '../contract/endpoint-routes';
 import { caFingerprintOf } from '../endpoint/pki';
@@ -43,6 +44,7 @@ function pxeCatalog(assetsDir: string): PxeCatalog {
 /** The parameters each route is called with: one entry per route, or this does not compile. */
 const PARAMS: { [K in RouteKey]: ParamsOf<K> } = {
   'POST /v1/enroll': {},
+  'POST /v1/nodes/:node/credential': { node: 'w-1' },
   'POST /v1/nodes/:node/reports': { node: 'w-1' },
   'GET /v1/nodes/:node/join': { node: 'w-1' },
   'PUT /v1/nodes/:node/join-material': { node: 'cp-1' },
@@ -63,6 +65,8 @@ interface World {
   /** A control plane and a worker of pool "lab", as the agent talks to the endpoint. */
   cp: HttpsEndpointSession;
   worker: HttpsEndpointSession;
+  /** The worker's root, where its agent keeps its credential. */
+  workerHost: RealHost;
   client: PinnedHttpsClient;
 }
 
@@ -104,6 +108,16 @@ const CALLS: { [K in RouteKey]: (w: World) => Promise<void> } = {
     const answer = await w.worker.sendReport(reportBody('w-1'));
     w.t.deepEqual(answer, { stored: true });
   },
+  'POST /v1/nodes/:node/credential': async (w) => {
+    // Renewal is due at half the credential's lifetime; the stored renewal time is moved there, as time would.
+    const file = JSON.parse((await w.workerHost.readFile(PATHS.credential)) ?? '{}') as { credential: string; renewAfter: string };
+    await w.workerHost.writeFile(PATHS.credential, JSON.stringify({ ...file, renewAfter: new Date(Date.now() - 1000).toISOString() }), 0o600);
+    await w.worker.renewCredentialIfDue();
+    const renewed = JSON.parse((await w.workerHost.readFile(PATHS.credential)) ?? '{}') as { credential: string; renewAfter: string };
+    w.t.not(renewed.credential, file.credential);
+    w.t.is((await w.e.registry.node('w-1'))?.credentialSha256, createHash('sha256').update(renewed.credential).digest('hex'));
+    w.t.true(Date.parse(renewed.renewAfter) > Date.now());
+  },
   'PUT /v1/nodes/:node/join-material': async (w) => {
     w.t.is(await w.cp.publishJoinMaterial(publishBody()), undefined);
   },
@@ -143,9 +157,8 @@ const CALLS: { [K in RouteKey]: (w: World) => Promise<void> } = {
   },
 };
 
-function session(e: LocalEndpoint, token: string, name: string, role: Role): HttpsEndpointSession {
+function session(e: LocalEndpoint, token: string, name: string, role: Role, host = new RealHost(tempDir('labimg-routes-node-'), silentLogger)): HttpsEndpointSession {
   const endpoint = { url: `https://127.0.0.1:${e.port}`, caFingerprint: caFingerprintOf(e.ca.certPem) };
-  const host = new RealHost(tempDir('labimg-routes-node-'), silentLogger);
   return new HttpsEndpointSession(endpoint, { name, role, profile: 'ubuntu', gpu: false }, { enrollmentToken: token }, host, silentLogger, new Redactor());
 }
 
@@ -157,11 +170,13 @@ async function world(t: ExecutionContext): Promise<World> {
   await e.registry.createPool('lab', 'ubuntu');
   const { token } = await e.registry.createToken('lab', { role: 'worker' });
   const { token: cpToken } = await e.registry.createToken('lab', { role: 'control-plane', uses: 1 });
+  const workerHost = new RealHost(tempDir('labimg-routes-node-'), silentLogger);
   const w: World = {
     t,
     e,
     cp: session(e, cpToken, 'cp-1', 'control-plane'),
-    worker: session(e, token, 'w-1', 'worker'),
+    worker: session(e, token, 'w-1', 'worker', workerHost),
+    workerHost,
     client: new PinnedHttpsClient(`https://127.0.0.1:${e.port}`, caFingerprintOf(e.ca.certPem), 20_000),
   };
   t.teardown(async () => {

@@ -1,10 +1,10 @@
-/** `agent.js run`: apply the steps of one phase or both to this machine. `agent.js refresh`: republish join material. */
+/** `agent.js run`: apply the steps of one phase or both to this machine. `agent.js refresh`: the refresh timer's job. */
 import { PATHS } from '../../contract/node-paths';
 import { Phase } from '../../contract/agent-config';
 import type { NodeConfig } from '../../contract/agent-config';
 import { ConfigError } from '../config/load';
 import { OutboxSender } from '../endpoint/outbox-sender';
-import { HttpsEndpointSession, type EndpointSession } from '../endpoint/session';
+import { HttpsEndpointSession, isTransient, type EndpointSession } from '../endpoint/session';
 import { readOsRelease } from '../host/facts';
 import type { Host } from '../host/host';
 import { RealHost } from '../host/real-host';
@@ -13,7 +13,7 @@ import type { Logger } from '../log';
 import { nodeIdentity } from '../node-identity';
 import type { Redactor } from '../redact';
 import { CRASH_AFTER_ENV, runAgent } from '../runner';
-import { joinRefreshTimer } from '../steps/join-refresh-timer';
+import { refreshTimer } from '../steps/refresh-timer';
 import { publishJoinMaterial } from '../steps/publish-join-material';
 import type { Step, StepContext } from '../steps/step';
 import { InputFiles, readAgentConfig, readNodeConfig, readSecrets } from './node-files';
@@ -40,10 +40,26 @@ export async function runCommand(options: RunCommandOptions): Promise<void> {
   );
 }
 
-/** The refresh timer's job: publish fresh join material when the token nears expiry, and deliver the outbox. */
+/**
+ * The refresh timer's job: renew the node's credential past half its lifetime, publish fresh join material when
+ * the token nears expiry (a control plane), and deliver the outbox.
+ */
 export async function refreshCommand(options: Omit<RunCommandOptions, 'phase'>): Promise<void> {
-  const steps: Step[] = [publishJoinMaterial, joinRefreshTimer];
-  await withAgent({ ...options, phase: 'boot' }, true, (ctx) => runAgent(ctx, { phases: ['boot'], redactor: options.redactor, steps, afterReport: ctx.afterReport }));
+  const steps: Step[] = [publishJoinMaterial, refreshTimer];
+  await withAgent({ ...options, phase: 'boot' }, true, async (ctx) => {
+    await renewCredential(ctx);
+    return runAgent(ctx, { phases: ['boot'], redactor: options.redactor, steps, afterReport: ctx.afterReport });
+  });
+}
+
+/** An endpoint that cannot be reached now is asked again by the next run of the timer, long before expiry. */
+async function renewCredential(ctx: StepContext): Promise<void> {
+  try {
+    await ctx.endpoint?.renewCredentialIfDue();
+  } catch (error) {
+    if (!isTransient(error)) throw error;
+    ctx.log.warn(`renewing this node's credential: ${(error as Error).message}; the next refresh tries again`);
+  }
 }
 
 async function withAgent(options: RunCommandOptions, needsNode: boolean, work: (ctx: StepContext & { afterReport?: () => void }) => Promise<unknown>): Promise<void> {

@@ -5,13 +5,18 @@
  *
  * The endpoint binds the node's name to that credential. So an enrollment whose answer was lost, or that a
  * reboot interrupted, is simply sent again with the same credential and accepted; and a credential the
- * endpoint no longer accepts (its store was rebuilt) is enrolled again, once, as it is. A name someone else
- * holds is refused with 409, which needs the operator (`labimg nodes forget NAME`), not a retry.
+ * endpoint no longer accepts (its store was rebuilt, or it expired) is enrolled again, once, as it is. A name
+ * someone else holds is refused with 409, which needs the operator (`labimg nodes forget NAME`), not a retry.
+ *
+ * The credential expires. Past half its lifetime, the next request first replaces it with a new one the node
+ * makes: the next credential is kept (as `next`) before it is sent, and until the endpoint's answer is kept too,
+ * every run finishes that rotation before anything else, so a crash or a lost answer never leaves the node
+ * holding a credential the endpoint no longer takes while it takes one the node has forgotten.
  */
 import { randomBytes } from 'node:crypto';
 import { PATHS } from '../../contract/node-paths';
 import type { NodeConfig, NodeSecrets, PhaseReport, Role } from '../../contract/agent-config';
-import type { JoinMaterial, PublishedJoinMaterial, ReportResponse } from '../../contract/endpoint-api';
+import type { CredentialLifetime, JoinMaterial, PublishedJoinMaterial, ReportResponse } from '../../contract/endpoint-api';
 import { routeMethod, routePath, type NodeRouteKey, type ParamsOf, type QueryOf, type RequestOf, type ResponseOf, type RouteKey } from '../../contract/endpoint-routes';
 import { NODE_CREDENTIAL_HEADER } from '../../contract/endpoint-api';
 import type { Host } from '../host/host';
@@ -20,6 +25,7 @@ import type { Redactor } from '../redact';
 import { EndpointUnreachable, PinnedHttpsClient, type EndpointResponse } from './pinned-https';
 
 const ENROLL = 'POST /v1/enroll';
+const ROTATE = 'POST /v1/nodes/:node/credential';
 
 interface StoredCredential {
   url: string;
@@ -27,6 +33,10 @@ interface StoredCredential {
   credential: string;
   /** False while the enrollment that presents it has not been answered yet. */
   enrolled: boolean;
+  /** When to replace it, by this node's clock (half its lifetime after the answer came); never when absent. */
+  renewAfter?: string;
+  /** The credential a rotation under way replaces it with: sent, but not yet answered. */
+  next?: string;
 }
 
 /** The endpoint said no, for a reason retrying will not fix (bad token, refused role, invalid body). */
@@ -58,6 +68,8 @@ export interface EndpointSession {
   /** Join material as the endpoint has it now; NotYet when the control plane has not published it. */
   joinMaterial(controlPlane: boolean): Promise<JoinMaterial>;
   publishJoinMaterial(material: PublishedJoinMaterial): Promise<void>;
+  /** Replaces the node's credential when it is past half its lifetime (or a rotation was cut short). */
+  renewCredentialIfDue(): Promise<void>;
   close(): void;
 }
 
@@ -67,6 +79,8 @@ export class HttpsEndpointSession implements EndpointSession {
   private credential?: string;
   /** The enrollment in flight: reports and the join step ask at once, and two enrollments would revoke each other. */
   private enrolling?: Promise<string>;
+  /** The rotation in flight, for the same reason. */
+  private rotating?: Promise<void>;
 
   constructor(
     endpoint: NonNullable<NodeConfig['endpoint']>,
@@ -95,6 +109,15 @@ export class HttpsEndpointSession implements EndpointSession {
     await this.authorized('PUT /v1/nodes/:node/join-material', this.ownNode(), material, 'publishing join material');
   }
 
+  async renewCredentialIfDue(): Promise<void> {
+    const stored = this.ownStored(parseCredential(await this.host.readFile(PATHS.credential)));
+    if (!stored?.enrolled || !(stored.next !== undefined || (stored.renewAfter !== undefined && Date.parse(stored.renewAfter) <= Date.now()))) return;
+    this.rotating ??= this.rotate(stored).finally(() => {
+      this.rotating = undefined;
+    });
+    await this.rotating;
+  }
+
   close(): void {
     this.client.close();
   }
@@ -107,6 +130,7 @@ export class HttpsEndpointSession implements EndpointSession {
   /** A route about this node, with its credential, enrolling first (or again) when it needs one. */
   private async authorized<K extends NodeRouteKey>(route: K, params: ParamsOf<K>, body: RequestOf<K>, what: string, query?: QueryOf<K>): Promise<ResponseOf<K>> {
     const path = routePath(route, params, query);
+    await this.renewQuietly();
     for (let attempt = 1; ; attempt += 1) {
       const credential = await this.nodeCredential();
       const response = await this.client.request(routeMethod(route), path, { token: credential, body });
@@ -123,12 +147,64 @@ export class HttpsEndpointSession implements EndpointSession {
     }
   }
 
+  /**
+   * Renewal before a request, when due: a refusal or an unreachable endpoint leaves the current credential in
+   * use (it is valid for the second half of its lifetime), and the next request tries again.
+   */
+  private async renewQuietly(): Promise<void> {
+    try {
+      await this.renewCredentialIfDue();
+    } catch (error) {
+      if (!(error instanceof EndpointRefused) && !isTransient(error)) throw error;
+      this.log.warn(`renewing this node's credential: ${(error as Error).message}; the current one stays in use`);
+    }
+  }
+
+  /**
+   * Replaces `stored.credential` with `stored.next`, or a new credential. Sent from the current credential; when
+   * that gets 401, the endpoint may have taken the rotation already and let the grace of the old one pass (an
+   * answer lost before a long outage), so it is sent again from the next credential, which the endpoint then
+   * knows as current and answers the same.
+   */
+  private async rotate(stored: StoredCredential): Promise<void> {
+    const next = stored.next ?? randomBytes(32).toString('base64url');
+    this.redactor.add(next);
+    await this.saveCredential({ ...stored, next });
+    const path = routePath(ROTATE, this.ownNode());
+    const send = (bearer: string) => this.client.request(routeMethod(ROTATE), path, { token: bearer, headers: { [NODE_CREDENTIAL_HEADER]: next } });
+    let response = await send(stored.credential);
+    if (response.status === 401) response = await send(next);
+    if (response.status === 401) {
+      // Neither is taken: the credential expired or was forgotten. The next request enrolls the current one again.
+      await this.saveCredential({ url: stored.url, node: stored.node, credential: stored.credential, enrolled: stored.enrolled });
+      return;
+    }
+    let lifetime: CredentialLifetime;
+    try {
+      lifetime = answerOf<typeof ROTATE>(response, 'renewing the node credential');
+    } catch (error) {
+      // Refused for good (409): this next credential will never be taken, so it is not kept for a retry.
+      if (error instanceof EndpointRefused) await this.saveCredential({ url: stored.url, node: stored.node, credential: stored.credential, enrolled: stored.enrolled });
+      throw error;
+    }
+    await this.saveCredential({ url: stored.url, node: stored.node, credential: next, enrolled: true, ...renewalOf(lifetime) });
+    this.credential = next;
+    this.log.info(`renewed this node's credential; the endpoint takes it until ${lifetime.credentialExpiresAt}`);
+  }
+
+  /** The stored credential when it is this node's at this endpoint; the redactor learns it. */
+  private ownStored(stored: StoredCredential | undefined): StoredCredential | undefined {
+    const ours = stored && stored.url === this.url && stored.node === this.identity.name ? stored : undefined;
+    if (ours) this.redactor.add(ours.credential);
+    if (ours?.next) this.redactor.add(ours.next);
+    return ours;
+  }
+
   private async nodeCredential(): Promise<string> {
     if (this.credential) return this.credential;
     const stored = parseCredential(await this.host.readFile(PATHS.credential));
     if (this.credential) return this.credential; // another caller finished enrolling while we read
-    const ours = stored && stored.url === this.url && stored.node === this.identity.name ? stored : undefined;
-    if (ours) this.redactor.add(ours.credential);
+    const ours = this.ownStored(stored);
     if (ours?.enrolled) {
       this.credential = ours.credential;
       return ours.credential;
@@ -152,7 +228,7 @@ export class HttpsEndpointSession implements EndpointSession {
     const answer = answerOf<typeof ENROLL>(response, 'enrolling');
     // An endpoint from before node-made credentials answers one of its own: that is the one it knows.
     this.redactor.add(answer.credential);
-    await this.saveCredential({ url: this.url, node: name, credential: answer.credential, enrolled: true });
+    await this.saveCredential({ url: this.url, node: name, credential: answer.credential, enrolled: true, ...renewalOf(answer) });
     this.log.info(`enrolled with ${this.url} as ${role} ${name} in pool ${answer.pool}`);
     this.credential = answer.credential;
     return answer.credential;
@@ -161,6 +237,14 @@ export class HttpsEndpointSession implements EndpointSession {
   private async saveCredential(stored: StoredCredential): Promise<void> {
     await this.host.writeFile(PATHS.credential, `${JSON.stringify(stored)}\n`, 0o600, { bookkeeping: true });
   }
+}
+
+/** When to renew a credential of `lifetime`: half of it from now, by this node's clock. */
+function renewalOf(lifetime: Partial<CredentialLifetime>): Pick<StoredCredential, 'renewAfter'> {
+  const issued = Date.parse(lifetime.credentialIssuedAt ?? '');
+  const expires = Date.parse(lifetime.credentialExpiresAt ?? '');
+  if (!(expires > issued)) return {};
+  return { renewAfter: new Date(Date.now() + (expires - issued) / 2).toISOString() };
 }
 
 /** The body of a 2xx answer, as the route's response type: the endpoint at the pinned CA is trusted to keep the contract. */
@@ -185,7 +269,14 @@ function parseCredential(text: string | undefined): StoredCredential | undefined
     const value = JSON.parse(text) as Partial<StoredCredential>;
     if (typeof value.url !== 'string' || typeof value.node !== 'string' || typeof value.credential !== 'string') return undefined;
     // A credential stored before enrollments carried one was the endpoint's answer: enrolled.
-    return { url: value.url, node: value.node, credential: value.credential, enrolled: value.enrolled ?? true };
+    return {
+      url: value.url,
+      node: value.node,
+      credential: value.credential,
+      enrolled: value.enrolled ?? true,
+      ...(typeof value.renewAfter === 'string' ? { renewAfter: value.renewAfter } : {}),
+      ...(typeof value.next === 'string' ? { next: value.next } : {}),
+    };
   } catch {
     return undefined;
   }

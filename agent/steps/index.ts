@@ -20,7 +20,7 @@ import { kernelModules } from './kernel-modules';
 import { kubeadmInit } from './kubeadm-init';
 import { kubernetesBinaries } from './kubernetes-binaries';
 import { kubeadmJoin } from './kubeadm-join';
-import { joinRefreshTimer } from './join-refresh-timer';
+import { refreshTimer } from './refresh-timer';
 import { kubeconfig } from './kubeconfig';
 import { publishJoinMaterial } from './publish-join-material';
 import { pullImages } from './pull-images';
@@ -60,7 +60,7 @@ export const STEPS: readonly Step[] = [
   kubeadmInit,
   kubeconfig,
   publishJoinMaterial,
-  joinRefreshTimer,
+  refreshTimer,
   cni,
   gpuDevicePlugin,
   kubeadmJoin,

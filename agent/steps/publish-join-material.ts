@@ -2,7 +2,7 @@
  * Control plane with a join endpoint: hand the endpoint what workers need to join — the API server address,
  * a bootstrap token and the cluster CA's hash — and keep it fresh. Tokens are short-lived (TOKEN_TTL) and a
  * new one is made and published once the current one has less than REFRESH_BEFORE left; the refresh timer
- * (join-refresh-timer.ts) runs this step again every 15 minutes, long before that.
+ * (refresh-timer.ts) runs this step again every 15 minutes, long before that.
  *
  * With a controlPlaneEndpoint (an HA cluster), the control-plane certificates are uploaded with a fresh
  * certificate key and the key is published as well; the endpoint gives it only to enrolled control-plane nodes.

@@ -9,6 +9,7 @@ import { consoleLog, type EndpointLog } from '../../endpoint/log';
 import type { StoreOptions } from '../../endpoint/store/open';
 import { storeOptions, storeOptionsOf, type GlobalOptions } from '../options';
 import { readAgentBundle } from '../package-files';
+import { parseDuration } from '../inputs/duration';
 
 interface ListenAddress {
   host: string;
@@ -31,6 +32,8 @@ export interface ServeOptions {
   pxeGroups?: string;
   pxeListen: string;
   pxeAssets?: string;
+  /** A duration ("30d"): how long a node credential is accepted before the node must have renewed it. */
+  credentialTtl?: string;
 }
 
 /** Runs the endpoint until SIGTERM or SIGINT. */
@@ -50,7 +53,8 @@ export async function serve(options: ServeOptions): Promise<void> {
   const log = consoleLog();
   if (groups !== undefined) warnMissingAssets(log, pxeGroupAssets(groups, options.profilesDir), assetsDir);
   const { startEndpoint } = await import('../../endpoint/serve');
-  const endpoint = await startEndpoint({ ...options.store, host, port, names: options.names, log, agentBundle: readAgentBundle(), pxe });
+  const credentialTtlMs = options.credentialTtl === undefined ? undefined : parseDuration(options.credentialTtl, '--credential-ttl');
+  const endpoint = await startEndpoint({ ...options.store, host, port, names: options.names, log, agentBundle: readAgentBundle(), pxe, credentialTtlMs });
   log.info(`labimg endpoint listening on ${endpoint.url}`);
   if (endpoint.pxeUrl) log.info(`PXE on ${endpoint.pxeUrl}/ (point iPXE at ${endpoint.pxeUrl}/boot.ipxe)`);
   log.info(`CA fingerprint ${endpoint.caFingerprint}${endpoint.caCreated ? ' (new CA, made on this first start)' : ''}`);
@@ -89,7 +93,8 @@ export function addServeCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {
         .option('name', { type: 'string', array: true, describe: 'extra DNS name or IP for the server certificate' })
         .option('pxe-groups', { type: 'string', describe: 'YAML file mapping MAC addresses to profile, role and pool: serve PXE installs under /pxe/' })
         .option('pxe-listen', { type: 'string', default: '0.0.0.0:8080', describe: 'plain-HTTP address and port iPXE reaches /pxe/ at (with --pxe-groups)' })
-        .option('pxe-assets', { type: 'string', describe: 'folder served as /pxe/assets/ (installer kernels copied out of ISOs)' }),
+        .option('pxe-assets', { type: 'string', describe: 'folder served as /pxe/assets/ (installer kernels copied out of ISOs)' })
+        .option('credential-ttl', { type: 'string', describe: 'how long a node credential is accepted (nodes renew it at half); 30d when absent' }),
     (argv) =>
       serve({
         store: storeOptionsOf(argv),
@@ -99,6 +104,7 @@ export function addServeCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {
         pxeGroups: argv['pxe-groups'],
         pxeListen: argv['pxe-listen'],
         pxeAssets: argv['pxe-assets'],
+        credentialTtl: argv['credential-ttl'],
       }),
   );
 }

@@ -20,7 +20,7 @@ import tls from 'node:tls';
 import type { EndpointLog } from '../../endpoint/log';
 import { caFingerprintOf, issueServerIdentity, loadOrCreateCa, type CertificateAuthority, type ServerIdentity } from '../../endpoint/pki';
 import type { PxeCatalog } from '../../contract/pxe-catalog';
-import { Registry } from '../../endpoint/registry';
+import { Registry, type CredentialPolicy } from '../../endpoint/registry';
 import { EndpointServer, type EndpointLimits } from '../../endpoint/server';
 import { FileStore } from '../../endpoint/store/file-store';
 import type { PhaseReport } from '../../contract/agent-config';
@@ -43,6 +43,8 @@ export interface EndpointSetup {
   pki?: 'shared' | 'own';
   /** The certificate chain and key to serve instead of ones from the `pki` CA: for impostor tests. */
   identity?: ServerIdentity;
+  /** How long node credentials live in this endpoint's registry. */
+  credentials?: CredentialPolicy;
   /** Text served as the agent bundle under /v1/agent/ (text, so a child endpoint gets it through argv). */
   agentBundle?: string;
 }
@@ -67,7 +69,7 @@ export interface LocalEndpointSetup extends EndpointSetup {
 export async function startEndpoint(setup: LocalEndpointSetup = {}): Promise<LocalEndpoint> {
   const dataDir = setup.dataDir ?? tempDir('labimg-endpoint-');
   const store = new FileStore(dataDir);
-  const registry = new Registry(store);
+  const registry = new Registry(store, { credentials: setup.credentials });
   const pki = setup.pki === 'own' ? await ownPki(store) : await sharedPki();
   const { ca } = pki;
   const identity = setup.identity ?? pki.identity;

@@ -1,10 +1,10 @@
 /**
- * Control plane with a join endpoint: a systemd timer that runs `agent.js refresh` every 15 minutes, which
- * republishes join material before the bootstrap token expires and delivers any reports still in the outbox.
+ * Any node with a join endpoint: a systemd timer that runs `agent.js refresh` every 15 minutes, which renews the
+ * node's credential past half its lifetime, delivers any reports still in the outbox, and on a control plane
+ * republishes join material before the bootstrap token expires.
  */
 import { AGENT_UNIT_PATH } from '../../contract/agent-config';
 import { PATHS } from '../../contract/node-paths';
-import { publishesJoinMaterial } from './publish-join-material';
 import type { Step, StepContext } from './step';
 
 export const REFRESH_SERVICE = '/etc/systemd/system/labimg-refresh.service';
@@ -12,7 +12,7 @@ export const REFRESH_TIMER = '/etc/systemd/system/labimg-refresh.timer';
 const REFRESH_TIMER_NAME = 'labimg-refresh.timer';
 
 export const REFRESH_SERVICE_UNIT = `[Unit]
-Description=labimg: refresh the join material published to the join endpoint
+Description=labimg: renew the node credential, deliver reports, refresh published join material
 After=network-online.target labimg-agent.service
 
 [Service]
@@ -23,7 +23,7 @@ SyslogIdentifier=labimg-agent
 `;
 
 export const REFRESH_TIMER_UNIT = `[Unit]
-Description=labimg: refresh the join endpoint's bootstrap token every 15 minutes
+Description=labimg: talk to the join endpoint every 15 minutes
 
 [Timer]
 OnBootSec=5min
@@ -39,11 +39,11 @@ async function unitsCurrent(ctx: StepContext): Promise<boolean> {
   return (await ctx.host.readFile(REFRESH_SERVICE)) === REFRESH_SERVICE_UNIT && (await ctx.host.readFile(REFRESH_TIMER)) === REFRESH_TIMER_UNIT;
 }
 
-export const joinRefreshTimer: Step = {
-  id: 'join-refresh-timer',
+export const refreshTimer: Step = {
+  id: 'refresh-timer',
   phase: 'boot',
-  title: 'Start the timer that keeps the published bootstrap token fresh',
-  applies: publishesJoinMaterial,
+  title: 'Start the timer that renews the node credential and keeps published join material fresh',
+  applies: (ctx) => ctx.node?.endpoint !== undefined,
 
   async check(ctx) {
     if (!(await unitsCurrent(ctx))) return false;
