@@ -1,5 +1,5 @@
 /** What the endpoint stores, by key. Secrets appear only as SHA-256 hashes, except the join material itself. */
-import type { PhaseReport, Role } from '../contract/agent-config';
+import type { IdentityProvider, PhaseReport, Role } from '../contract/agent-config';
 import type { PublishedJoinMaterial } from '../contract/endpoint-api';
 
 export interface PoolRecord {
@@ -7,6 +7,36 @@ export interface PoolRecord {
   /** The profile the pool's nodes are built from; shown in the fleet view and used for the pool's user-data. */
   profile: string;
   createdAt: string;
+  /** Set by `labimg pool identity`: workers may enroll with this cloud's signed instance identity document. */
+  identity?: IdentityPolicy;
+}
+
+/**
+ * Which signed instance identity documents a pool takes, in place of a worker token: the cloud's published
+ * certificates to verify them with, and what the document must say. A document enrolls workers only, named
+ * after their instance id.
+ */
+export interface IdentityPolicy {
+  provider: IdentityProvider;
+  /** The cloud's published signing certificates (PEM), as the operator configured them. */
+  certificatesPem: string[];
+  /** The account ids whose instances may enroll; at least one. */
+  accounts: string[];
+  /** When set, only instances in these regions, or made from these images. */
+  regions?: string[];
+  images?: string[];
+  /**
+   * AWS: how long after its launch (the document's pendingTime) an instance's first enrollment is taken. AWS
+   * signs the document at launch and never again until a stop and start, so this is its only freshness.
+   */
+  launchWindowMs: number;
+}
+
+/** One use of a signed identity document, kept so the same document enrolls no one else. */
+export interface IdentityDocumentUse {
+  node: string;
+  credentialSha256: string;
+  at: string;
 }
 
 export interface EnrollmentTokenRecord {
@@ -80,6 +110,7 @@ export interface StoredJoinMaterial extends PublishedJoinMaterial {
 
 export type AuditAction =
   | 'pool-created'
+  | 'pool-identity-set'
   | 'token-created'
   | 'token-revoked'
   | 'node-enrolled'
@@ -107,6 +138,8 @@ export interface AuditEvent {
   mac?: string;
   /** For a refusal: why, as the caller was told. */
   reason?: string;
+  /** For an enrollment by identity document: the cloud, account and instance it vouched for ("aws 1234/i-0abc"). */
+  instance?: string;
 }
 
 export const KEYS = {
@@ -122,5 +155,9 @@ export const KEYS = {
   machineInstall: (node: string) => `machine-installs/${node}`,
   /** The key machine tokens are derived from: 32 random bytes, made once, shared by every replica. */
   machineTokenKey: 'keys/machine-tokens',
+  /** The key identity nonces are made with (endpoint/identity/nonces.ts), made like the machine-token key. */
+  identityNonceKey: 'keys/identity-nonces',
+  /** A used identity document, by the SHA-256 of its signature. */
+  identityUse: (signatureSha256: string) => `identity-uses/${signatureSha256}`,
   audit: 'audit/',
 } as const;

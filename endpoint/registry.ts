@@ -8,7 +8,7 @@ import type { Role } from '../contract/agent-config';
 import { UserError } from '../contract/errors';
 import { RUN_COMPLETE_STEP, type CredentialLifetime, type FleetNode, type FleetView, type ReportRequest } from '../contract/endpoint-api';
 import { phaseDurations } from '../contract/phase-timing';
-import { KEYS, type AuditEvent, type EnrollmentTokenRecord, type MachineInstallRecord, type NodeRecord, type PoolRecord, type StepSummary, type StoredJoinMaterial } from './records';
+import { KEYS, type AuditEvent, type EnrollmentTokenRecord, type IdentityDocumentUse, type IdentityPolicy, type MachineInstallRecord, type NodeRecord, type PoolRecord, type StepSummary, type StoredJoinMaterial } from './records';
 import type { Store } from './store/store';
 import { newEnrollmentToken, parseEnrollmentToken, secretHashesMatch, secretMatches, sha256Hex } from './tokens';
 
@@ -144,12 +144,39 @@ export class Registry {
   }
 
   /** The machine-token key, made on first use; every replica reads the one that was stored first. */
-  private async machineTokenKey(): Promise<Buffer> {
-    const existing = parse<{ key: string }>(await this.store.get(KEYS.machineTokenKey));
-    if (!existing) await this.store.create(KEYS.machineTokenKey, JSON.stringify({ key: randomBytes(32).toString('base64') }));
-    const stored = existing ?? parse<{ key: string }>(await this.store.get(KEYS.machineTokenKey));
-    if (!stored) throw new Error('the machine-token key is missing from the store');
+  private machineTokenKey(): Promise<Buffer> {
+    return this.sharedKey(KEYS.machineTokenKey);
+  }
+
+  /** A random 32-byte key kept under `storeKey`, made on first use; every replica reads the one stored first. */
+  async sharedKey(storeKey: string): Promise<Buffer> {
+    const existing = parse<{ key: string }>(await this.store.get(storeKey));
+    if (!existing) await this.store.create(storeKey, JSON.stringify({ key: randomBytes(32).toString('base64') }));
+    const stored = existing ?? parse<{ key: string }>(await this.store.get(storeKey));
+    if (!stored) throw new Error(`the key ${storeKey} is missing from the store`);
     return Buffer.from(stored.key, 'base64');
+  }
+
+  /** Lets `pool`'s workers enroll with signed instance identity documents that `policy` accepts. */
+  async setPoolIdentity(pool: string, policy: IdentityPolicy): Promise<PoolRecord> {
+    const updated = await this.store.update(KEYS.pool(pool), (current) => {
+      const record = parse<PoolRecord>(current);
+      return record ? JSON.stringify({ ...record, identity: policy } satisfies PoolRecord) : undefined;
+    });
+    if (updated === undefined) throw new RegistryError(`pool "${pool}" does not exist; create it with \`labimg pool create ${pool} --profile P\``);
+    await this.audit({ action: 'pool-identity-set', pool, instance: `${policy.provider} ${policy.accounts.join(',')}` });
+    return JSON.parse(updated) as PoolRecord;
+  }
+
+  /**
+   * Records the use of a signed identity document, atomically: true for its first use, and for the same node
+   * presenting the same credential again (a retry whose answer was lost); false when anyone else presents it.
+   */
+  async takeIdentityDocument(signatureSha256: string, node: string, credentialSha256: string): Promise<boolean> {
+    const use: IdentityDocumentUse = { node, credentialSha256, at: this.now() };
+    if (await this.store.create(KEYS.identityUse(signatureSha256), JSON.stringify(use))) return true;
+    const first = parse<IdentityDocumentUse>(await this.store.get(KEYS.identityUse(signatureSha256)));
+    return first !== undefined && first.node === node && secretHashesMatch(first.credentialSha256, credentialSha256);
   }
 
   async tokens(pool?: string): Promise<EnrollmentTokenRecord[]> {

@@ -4,7 +4,7 @@
  */
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { BOOTSTRAP_TOKEN, CA_CERT_HASH, CERTIFICATE_KEY } from '../contract/token-formats';
-import { NODE_NAME_MAX, NODE_NAME_PATTERN, type EnrollRequest, type PublishedJoinMaterial, type ReportRequest } from '../contract/endpoint-api';
+import { NODE_NAME_MAX, NODE_NAME_PATTERN, POOL_NAME_MAX, POOL_NAME_PATTERN, type EnrollRequest, type IdentityEnrollRequest, type PublishedJoinMaterial, type ReportRequest } from '../contract/endpoint-api';
 import type { RequestOf, RouteKey } from '../contract/endpoint-routes';
 import { HttpError } from './http';
 
@@ -27,6 +27,22 @@ const enrollSchema = strictObject(
     gpu: { type: 'boolean' },
   },
   ['node', 'role', 'profile', 'gpu'],
+);
+
+/**
+ * The signature is base64 of a PKCS#7 of about 2 KiB (AWS) and the document a few hundred bytes of JSON; the
+ * bounds leave room for both and keep the body under the endpoint's 32 KiB. The audience is a nonce of ours.
+ */
+const identityEnrollSchema = strictObject(
+  {
+    ...enrollSchema.properties,
+    pool: { type: 'string', minLength: 1, maxLength: POOL_NAME_MAX, pattern: POOL_NAME_PATTERN },
+    provider: { enum: ['aws', 'aliyun'] },
+    signature: { type: 'string', minLength: 1, maxLength: 16_384, pattern: '^[A-Za-z0-9+/\\r\\n]+={0,2}[\\r\\n]*$' },
+    document: { type: 'string', minLength: 2, maxLength: 8_192 },
+    audience: { type: 'string', minLength: 1, maxLength: 256, pattern: '^[A-Za-z0-9._~-]+$' },
+  },
+  [...enrollSchema.required, 'pool', 'provider', 'signature'],
 );
 
 const reportSchema = strictObject(
@@ -69,6 +85,7 @@ function lazily<T>(schema: object): () => ValidateFunction<T> {
 
 const validators = {
   enroll: lazily<EnrollRequest>(enrollSchema),
+  identityEnroll: lazily<IdentityEnrollRequest>(identityEnrollSchema),
   report: lazily<ReportRequest>(reportSchema),
   publish: lazily<PublishedJoinMaterial>(publishSchema),
 };
@@ -100,6 +117,7 @@ function describe(error: ErrorObject | undefined | null): string {
 }
 
 export const parseEnrollRequest = (body: unknown) => check(validators.enroll(), body, 'enrollment request');
+export const parseIdentityEnrollRequest = (body: unknown) => check(validators.identityEnroll(), body, 'identity enrollment');
 export const parseReportRequest = (body: unknown) => check(validators.report(), body, 'report', ['at']);
 export const parsePublishRequest = (body: unknown) => check(validators.publish(), body, 'join material', ['tokenExpires', 'certificateKeyExpires']);
 
@@ -109,6 +127,7 @@ export type BodyRouteKey = { [K in RouteKey]: RequestOf<K> extends undefined ? n
 /** The check of each route's body, as the table's request type: a route with a body and no check does not compile. */
 export const REQUEST_BODIES: { readonly [K in BodyRouteKey]: (body: unknown) => RequestOf<K> } = {
   'POST /v1/enroll': parseEnrollRequest,
+  'POST /v1/enroll/identity': parseIdentityEnrollRequest,
   'POST /v1/nodes/:node/reports': parseReportRequest,
   'PUT /v1/nodes/:node/join-material': parsePublishRequest,
 };

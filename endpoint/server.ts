@@ -12,7 +12,7 @@ import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { NODE_CREDENTIAL_HEADER, type CredentialLifetime, type EnrollResponse, type FleetView, type JoinMaterial, type ReportResponse } from '../contract/endpoint-api';
+import { NODE_CREDENTIAL_HEADER, type CredentialLifetime, type EnrollRequest, type EnrollResponse, type IdentityNonce, type FleetView, type JoinMaterial, type ReportResponse } from '../contract/endpoint-api';
 import { NODE_CREDENTIAL } from '../contract/token-formats';
 import { matchRoute, routeKeys, ROUTES, type Access, type ParamsOf, type RequestOf, type RouteKey } from '../contract/endpoint-routes';
 import { renderFleetPage } from './fleet-page';
@@ -21,7 +21,11 @@ import type { EndpointLog } from './log';
 import { countRequest, newCounters, renderMetrics, type EndpointCounters } from './metrics';
 import type { ServerIdentity } from './pki';
 import { FailureLimiter } from './rate-limit';
-import { grantedRole, type EnrollmentTokenRecord, type NodeRecord } from './records';
+import type { Role } from '../contract/agent-config';
+import { IdentityRefused, verifyInstanceIdentity, type InstanceIdentity } from './identity/documents';
+import { mintNonce, nonceRefusal } from './identity/nonces';
+import { policyRefusal } from './identity/policy';
+import { grantedRole, KEYS, type EnrollmentTokenRecord, type NodeRecord } from './records';
 import type { PxeCatalog } from '../contract/pxe-catalog';
 import { PxeRoutes } from './pxe';
 import { credentialStanding, isSameMachine, Registry, RegistryError, type TokenRejection } from './registry';
@@ -95,6 +99,8 @@ export class EndpointServer {
     this.pxeListenerRoutes = this.httpsRoutes.filter((route) => ROUTES[route].listeners === 'https and pxe');
     this.handlers = {
       'POST /v1/enroll': (r) => this.enroll(r),
+      'POST /v1/enroll/identity': (r) => this.enrollByIdentity(r),
+      'GET /v1/identity/nonce': () => this.identityNonce(),
       'POST /v1/nodes/:node/credential': (r) => this.rotateCredential(r),
       'POST /v1/nodes/:node/reports': (r) => this.report(r),
       'GET /v1/nodes/:node/join': (r) => this.join(r),
@@ -251,6 +257,11 @@ export class EndpointServer {
     source: string,
   ): Promise<{ caller: NodeRecord | EnrollmentTokenRecord | undefined; privileged: boolean }> {
     if (access.who === 'anyone') return { caller: undefined, privileged: false };
+    if (access.who === 'identity document') {
+      // The handler checks the document in the body; a source that keeps failing is cut off first all the same.
+      this.refuseIfLimited(source);
+      return { caller: undefined, privileged: false };
+    }
     if (access.who === 'enrollment token') return { caller: await this.authenticateEnrollment(req, source), privileged: false };
     const node = await this.authenticateNode(params.node ?? '', req, source);
     const privilege = controlPlanePrivilege(access, query);
@@ -292,39 +303,103 @@ export class EndpointServer {
     // The role is the token's to grant: a worker's user-data, readable by any process on the instance, must
     // not enroll a control plane, which gets the certificate key and publishes the pool's join material.
     const role = grantedRole(token);
-    const refuse = async (message: string) => {
-      await this.options.registry.audit({ action: 'enrollment-refused', pool, node: body.node, tokenId: token.id, source, reason: message });
-      return this.authFailure(source, 403, message);
-    };
+    const refuse = this.enrollmentRefuser(pool, body.node, source, { tokenId: token.id });
     if (body.role !== role) {
-      throw await refuse(`this enrollment token grants the ${role} role, not ${body.role}${role === 'worker' ? `; a control plane enrolls with its own token (\`labimg pool token-create ${pool} --role control-plane\`)` : ''}`);
+      throw await refuse(403, `this enrollment token grants the ${role} role, not ${body.role}${role === 'worker' ? `; a control plane enrolls with its own token (\`labimg pool token-create ${pool} --role control-plane\`)` : ''}`);
     }
     if (token.node !== undefined && token.node !== body.node) {
-      throw await refuse(`this enrollment token was issued for ${role} node "${token.node}" alone, not for "${body.node}"`);
+      throw await refuse(403, `this enrollment token was issued for ${role} node "${token.node}" alone, not for "${body.node}"`);
     }
-    const presented = request.req.headers[NODE_CREDENTIAL_HEADER];
+    // A retry from the same machine takes no use of its token (a one-use PXE token has been spent by then).
+    return this.completeEnrollment(request.req, { pool, role, body, source, vouched: { tokenId: token.id }, refuse }, async () =>
+      (await this.options.registry.takeTokenUse(token.id)) ? undefined : TOKEN_REJECTIONS['used-up'],
+    );
+  }
+
+  /**
+   * Enrollment vouched for by the cloud: the instance's signed identity document, verified against the pool's
+   * configured certificates and policy. It enrolls workers only, each under its instance id, and each document
+   * (for Alibaba Cloud, each nonce) once.
+   */
+  private async enrollByIdentity(request: RouteRequest<'POST /v1/enroll/identity'>): Promise<EnrollResponse> {
+    const { source } = request;
+    const body = await request.body();
+    const registry = this.options.registry;
+    const policy = (await registry.pool(body.pool))?.identity;
+    const refuse = this.enrollmentRefuser(body.pool, body.node, source, {});
+    if (!policy) throw await refuse(403, `pool "${body.pool}" takes no instance identity documents (\`labimg pool identity ${body.pool}\` sets that up)`);
+    if (body.role !== 'worker') throw await refuse(403, 'an instance identity document enrolls workers only; a control plane enrolls with its own token');
+    let identity: InstanceIdentity;
+    try {
+      if (body.provider === 'aliyun') {
+        const stale = nonceRefusal(await registry.sharedKey(KEYS.identityNonceKey), body.audience ?? '', this.clock());
+        if (stale !== undefined) throw new IdentityRefused(stale);
+      }
+      const evidence = body.provider === 'aliyun' ? { audience: body.audience ?? '', ...(body.document !== undefined ? { document: body.document } : {}) } : undefined;
+      identity = verifyInstanceIdentity(body.provider, body.signature, policy.certificatesPem, evidence);
+    } catch (error) {
+      if (error instanceof IdentityRefused) throw await refuse(401, error.message);
+      throw error;
+    }
+    const instance = `${identity.provider} ${identity.accountId}/${identity.region}/${identity.instanceId}`;
+    const refuseInstance = this.enrollmentRefuser(body.pool, body.node, source, { instance });
+    const refusal = policyRefusal(body.pool, policy, identity, body.node, this.clock());
+    if (refusal !== undefined) throw await refuseInstance(403, refusal);
+    // One use per document, or per nonce for Alibaba Cloud, whose audience a signature proves.
+    const use = sha256Hex(body.audience !== undefined ? `nonce\n${body.audience}` : `signature\n${body.signature.replace(/\s+/g, '')}`);
+    return this.completeEnrollment(request.req, { pool: body.pool, role: 'worker', body, source, vouched: { instance }, refuse: refuseInstance }, async (credentialSha256) =>
+      (await registry.takeIdentityDocument(use, body.node, credentialSha256)) ? undefined : 'this identity document was used already: a document (an audience) enrolls one machine once',
+    );
+  }
+
+  /** A refusal of an enrollment, audited with whatever vouched for it, and counted as a failed authentication. */
+  private enrollmentRefuser(pool: string, node: string, source: string, vouched: { tokenId?: string; instance?: string }) {
+    return async (status: 401 | 403, message: string): Promise<HttpError> => {
+      await this.options.registry.audit({ action: 'enrollment-refused', pool, node, ...vouched, source, reason: message });
+      return this.authFailure(source, status, message);
+    };
+  }
+
+  /**
+   * What both kinds of enrollment share once the caller is let in: the node's own credential (its header) binds
+   * the name to it, so the same machine enrolling again (a retry, a reboot) keeps its record and uses up nothing,
+   * while a new machine takes what vouched for it (`takeUse` answers why not, when nothing is left).
+   */
+  private async completeEnrollment(
+    req: IncomingMessage,
+    e: { pool: string; role: Role; body: EnrollRequest; source: string; vouched: { tokenId?: string; instance?: string }; refuse: (status: 401 | 403, message: string) => Promise<HttpError> },
+    takeUse: (credentialSha256: string) => Promise<string | undefined>,
+  ): Promise<EnrollResponse> {
+    const { pool, role, body, source, vouched } = e;
+    const presented = req.headers[NODE_CREDENTIAL_HEADER];
     if (presented !== undefined && (typeof presented !== 'string' || !NODE_CREDENTIAL.test(presented))) {
       throw new HttpError(400, `${NODE_CREDENTIAL_HEADER}: expected the node's credential, 32 random bytes as unpadded base64url`);
     }
-    // The node's own credential binds the name to it: a retry from the same machine presents the same one, and
-    // takes no use of its token (a one-use PXE token has been spent by then).
     const { credential, sha256 } = presented === undefined ? newNodeCredential() : { credential: presented, sha256: sha256Hex(presented) };
-    const sameMachine = isSameMachine(await this.options.registry.node(body.node), pool, sha256, this.clock());
-    if (!sameMachine && !(await this.options.registry.takeTokenUse(token.id))) throw await refuse(TOKEN_REJECTIONS['used-up']);
+    const registry = this.options.registry;
+    if (!isSameMachine(await registry.node(body.node), pool, sha256, this.clock())) {
+      const spent = await takeUse(sha256);
+      if (spent !== undefined) throw await e.refuse(403, spent);
+    }
     let record: NodeRecord;
     try {
-      record = await this.options.registry.enroll({ name: body.node, pool, role, profile: body.profile, gpu: body.gpu, credentialSha256: sha256 });
+      record = await registry.enroll({ name: body.node, pool, role, profile: body.profile, gpu: body.gpu, credentialSha256: sha256 });
     } catch (error) {
       if (error instanceof RegistryError) {
-        await this.options.registry.audit({ action: 'enrollment-refused', pool, node: body.node, tokenId: token.id, source, reason: error.message });
+        await registry.audit({ action: 'enrollment-refused', pool, node: body.node, ...vouched, source, reason: error.message });
         throw new HttpError(409, error.message);
       }
       throw error;
     }
-    await this.options.registry.audit({ action: 'node-enrolled', pool, node: body.node, tokenId: token.id, source });
+    await registry.audit({ action: 'node-enrolled', pool, node: body.node, ...vouched, source });
     this.counters.enrollments += 1;
-    this.options.log.info(`enrolled ${role} ${body.node} into pool ${pool} from ${source}`);
+    this.options.log.info(`enrolled ${role} ${body.node} into pool ${pool} from ${source}${vouched.instance ? ` (${vouched.instance})` : ''}`);
     return { node: body.node, pool, credential, ...lifetimeOf(record) };
+  }
+
+  /** A nonce for an Alibaba Cloud identity document's audience. */
+  private async identityNonce(): Promise<IdentityNonce> {
+    return mintNonce(await this.options.registry.sharedKey(KEYS.identityNonceKey), this.clock());
   }
 
   /** The node's next credential, made by the node, replaces the one this request is authenticated with. */

@@ -23,12 +23,15 @@ import { matchRoute, routeKeys, routeMethod, routePath, ROUTES, type Answer, typ
 import { caFingerprintOf } from '../endpoint/pki';
 import type { PxeCatalog, PxeMachine } from '../contract/pxe-catalog';
 import { tempDir } from './helpers/cli';
+import { awsDocument, standInCloud } from './helpers/identity-cloud';
 import { publishBody, reportBody, startEndpoint, type LocalEndpoint } from './helpers/https-client';
 
 const AGENT_BUNDLE = '// the agent, as far as this test is concerned\n';
 const AGENT_FILE = `${createHash('sha256').update(AGENT_BUNDLE).digest('hex')}.js`;
 const MACHINE: PxeMachine = { mac: '52-54-00-12-34-56', node: 'pxe-1', profile: 'ubuntu', role: 'worker', pool: 'lab' };
 const KERNEL = 'not an installer kernel, but bytes all the same\n';
+/** The cloud whose signed instance identity documents pool "lab" takes. */
+const CLOUD = standInCloud();
 
 /** A PXE catalog with one machine and one asset: the endpoint's routes are under test here, not the renderers. */
 function pxeCatalog(assetsDir: string): PxeCatalog {
@@ -44,6 +47,8 @@ function pxeCatalog(assetsDir: string): PxeCatalog {
 /** The parameters each route is called with: one entry per route, or this does not compile. */
 const PARAMS: { [K in RouteKey]: ParamsOf<K> } = {
   'POST /v1/enroll': {},
+  'POST /v1/enroll/identity': {},
+  'GET /v1/identity/nonce': {},
   'POST /v1/nodes/:node/credential': { node: 'w-1' },
   'POST /v1/nodes/:node/reports': { node: 'w-1' },
   'GET /v1/nodes/:node/join': { node: 'w-1' },
@@ -104,6 +109,18 @@ const CALLS: { [K in RouteKey]: (w: World) => Promise<void> } = {
     await w.cp.sendReport(reportBody('cp-1', { role: 'control-plane' }));
     w.t.truthy(await w.e.registry.node('cp-1'));
   },
+  'POST /v1/enroll/identity': async (w) => {
+    const document = awsDocument({ accountId: '123456789012', region: 'us-east-1', instanceId: 'i-0abc', imageId: 'ami-0abc', pendingTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') });
+    const body = { node: 'i-0abc', role: 'worker', profile: 'ubuntu', gpu: false, pool: 'lab', provider: 'aws', signature: CLOUD.sign(document) };
+    const credential = createHash('sha256').update('i-0abc').digest('base64url');
+    const response = await w.client.request(routeMethod('POST /v1/enroll/identity'), routePath('POST /v1/enroll/identity', {}), { body, headers: { 'labimg-node-credential': credential } });
+    answersAsTheTableSays(w.t, 'POST /v1/enroll/identity', response);
+    w.t.like(response.body, { node: 'i-0abc', pool: 'lab', credential });
+  },
+  'GET /v1/identity/nonce': async (w) => {
+    const nonce = (await callPinned(w, 'GET /v1/identity/nonce')).body as { nonce: string; expiresAt: string };
+    w.t.regex(nonce.nonce, /^[0-9]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
+  },
   'POST /v1/nodes/:node/reports': async (w) => {
     const answer = await w.worker.sendReport(reportBody('w-1'));
     w.t.deepEqual(answer, { stored: true });
@@ -132,7 +149,7 @@ const CALLS: { [K in RouteKey]: (w: World) => Promise<void> } = {
   },
   'GET /v1/fleet': async (w) => {
     const fleet = (await callPinned(w, 'GET /v1/fleet')).body as FleetView;
-    w.t.deepEqual(fleet.nodes.map((n) => n.node).sort(), ['cp-1', 'w-1']);
+    w.t.deepEqual(fleet.nodes.map((n) => n.node).sort(), ['cp-1', 'i-0abc', 'w-1']);
   },
   'GET /fleet': async (w) => {
     await callPinned(w, 'GET /fleet');
@@ -168,6 +185,7 @@ async function world(t: ExecutionContext): Promise<World> {
   writeFileSync(path.join(assets, 'casper', 'vmlinuz'), KERNEL);
   const e = await startEndpoint({ agentBundle: AGENT_BUNDLE, pxe: pxeCatalog(assets) });
   await e.registry.createPool('lab', 'ubuntu');
+  await e.registry.setPoolIdentity('lab', { provider: 'aws', certificatesPem: [CLOUD.certPem], accounts: ['123456789012'], launchWindowMs: 3_600_000 });
   const { token } = await e.registry.createToken('lab', { role: 'worker' });
   const { token: cpToken } = await e.registry.createToken('lab', { role: 'control-plane', uses: 1 });
   const workerHost = new RealHost(tempDir('labimg-routes-node-'), silentLogger);

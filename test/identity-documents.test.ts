@@ -2,13 +2,15 @@
  * Signed instance identity documents, as AWS and Alibaba Cloud make them, against endpoint/identity.
  *
  * Each "cloud" here is a locally made key and self-signed certificate standing in for the certificate the cloud
- * publishes. The signatures are built like the real ones (IID-FACTS.md): AWS's rsa2048 is a SHA-256 RSA
+ * publishes. The signatures are built like the real ones (FACTS.md, "Instance identity documents"): AWS's rsa2048 is a SHA-256 RSA
  * SignedData with the document embedded, signed attributes (contentType, signingTime, messageDigest), no
  * certificates, and BER indefinite lengths; Alibaba's is checked against the document with the audience appended.
  * The published certificates themselves are checked at the end.
  */
 import test, { type ExecutionContext } from 'ava';
 import { generateKeyPairSync, randomBytes, sign, X509Certificate, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import forge from 'node-forge';
 import { UserError } from '../contract/errors';
 import { aliyunSignedContent, IdentityRefused, verifyInstanceIdentity, type InstanceIdentity } from '../endpoint/identity/documents';
@@ -406,6 +408,14 @@ test('the published Alibaba Cloud certificate parses: an RSA-2048 key under an a
   t.is(cert.validFrom, 'Feb 23 01:29:38 2018 GMT');
   t.is(cert.validTo, 'Feb 18 01:29:38 2038 GMT');
   t.is(cert.publicKey.asymmetricKeyDetails?.modulusLength, 2048);
+});
+
+test('the README names the published certificates by their serials and SHA-256 fingerprints', (t) => {
+  const readme = readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8').replace(/\n#? ?/g, ' ');
+  for (const pem of [AWS_US_EAST_1_RSA2048, ALIYUN_IDENTITY_CERT]) {
+    const cert = new X509Certificate(pem);
+    t.true(readme.includes(`serial ${cert.serialNumber.replace(/^00/, '')}, SHA-256 fingerprint ${cert.fingerprint256}`), cert.fingerprint256);
+  }
 });
 
 // ---- hand-built pieces forge cannot make: an ECDSA certificate and a SignedData signed with it ----

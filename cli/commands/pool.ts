@@ -1,9 +1,10 @@
 /**
- * `labimg pool create | token-create | token-revoke | list`: pools and their enrollment tokens, on the
- * endpoint's store. A token is printed once, alone on stdout, and stored only as a hash.
+ * `labimg pool create | token-create | token-revoke | join-material-reset | identity | list`: pools, their
+ * enrollment tokens and identity-document policies, on the endpoint's store. A token is printed once, alone on stdout, and stored only as a hash.
  */
 import type { Argv } from 'yargs';
-import type { Role } from '../../contract/agent-config';
+import { readFileSync } from 'node:fs';
+import type { IdentityProvider, Role } from '../../contract/agent-config';
 import { POOL_NAME_MAX, POOL_NAME_PATTERN } from '../../contract/endpoint-api';
 import { UserError } from '../../contract/errors';
 import { renderUserData, ROLES } from '../../builder/build';
@@ -14,7 +15,8 @@ import { withRegistry } from '../endpoint-store';
 import { parseDuration } from '../inputs/duration';
 import { checkEndpointUrl } from '../inputs/enrollment';
 import { storeOptions, type GlobalOptions } from '../options';
-import { grantedRole, type EnrollmentTokenRecord } from '../../endpoint/records';
+import { DEFAULT_LAUNCH_WINDOW_MS } from '../../endpoint/identity/policy';
+import { grantedRole, type EnrollmentTokenRecord, type IdentityPolicy } from '../../endpoint/records';
 import { writeFileAtomically } from '../output';
 
 type StoreArgs = Parameters<typeof withRegistry>[0];
@@ -108,6 +110,61 @@ export async function resetJoinMaterial(store: StoreArgs, pool: string): Promise
   });
 }
 
+export interface PoolIdentityOptions {
+  provider: IdentityProvider;
+  /** Files holding the cloud's published signing certificates (PEM, one or more each). */
+  certificates: string[];
+  accounts: string[];
+  regions?: string[];
+  images?: string[];
+  /** AWS: a duration ("1h"), how long after launch an instance's document is taken. */
+  launchWindow?: string;
+}
+
+/**
+ * Lets a pool's workers enroll with their cloud's signed instance identity document, so their user-data holds no
+ * token. Every certificate is read and checked before anything is stored.
+ */
+export async function setPoolIdentity(store: StoreArgs, pool: string, options: PoolIdentityOptions): Promise<void> {
+  const certificatesPem = options.certificates.flatMap((file) => pemBlocksOf(file));
+  const { parseTrustedCertificates } = await import('../../endpoint/identity/pkcs7');
+  parseTrustedCertificates(certificatesPem, options.provider);
+  for (const [flag, values] of [['--account', options.accounts], ['--region', options.regions ?? []], ['--image', options.images ?? []]] as const) {
+    const bad = values.find((value) => !IDENTITY_VALUE.test(value));
+    if (bad !== undefined) throw new UserError(`${flag} "${bad}": expected an id of letters, digits and "-" as the cloud writes it`);
+  }
+  if (options.accounts.length === 0) throw new UserError('--account: name at least one account whose instances may enroll');
+  const launchWindowMs = options.launchWindow === undefined ? DEFAULT_LAUNCH_WINDOW_MS : parseDuration(options.launchWindow, '--launch-window');
+  const policy: IdentityPolicy = {
+    provider: options.provider,
+    certificatesPem,
+    accounts: options.accounts,
+    ...(options.regions?.length ? { regions: options.regions } : {}),
+    ...(options.images?.length ? { images: options.images } : {}),
+    launchWindowMs,
+  };
+  await withRegistry(store, async (registry) => {
+    await registry.setPoolIdentity(pool, policy);
+    process.stdout.write(`pool ${pool} takes ${options.provider} instance identity documents of account ${options.accounts.join(', ')} for workers (${certificatesPem.length} certificate${certificatesPem.length === 1 ? '' : 's'})\n`);
+  });
+}
+
+/** Account, region and image ids of both clouds: "123456789012", "cn-hangzhou", "ami-0abc", "m-bp1…". */
+const IDENTITY_VALUE = /^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/;
+
+/** Every "-----BEGIN CERTIFICATE-----" block of a file, as the clouds publish them (one or several to a file). */
+function pemBlocksOf(file: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UserError(`--certificate ${file}: ${(error as Error).message}`);
+  }
+  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) throw new UserError(`--certificate ${file}: no "-----BEGIN CERTIFICATE-----" block in it`);
+  return blocks.map((block) => `${block}\n`);
+}
+
 export async function revokeToken(store: StoreArgs, id: string): Promise<void> {
   await withRegistry(store, async (registry) => {
     const record = await registry.revokeToken(id);
@@ -130,6 +187,7 @@ export async function listPools(store: StoreArgs, options: { json: boolean }): P
     const now = Date.now();
     for (const p of rows) {
       process.stdout.write(`${p.name}  profile ${p.profile}  created ${p.createdAt}\n`);
+      if (p.identity) process.stdout.write(`  workers by ${p.identity.provider} identity document: account ${p.identity.accounts.join(', ')}${p.identity.regions ? `, region ${p.identity.regions.join(', ')}` : ''}${p.identity.images ? `, image ${p.identity.images.join(', ')}` : ''}\n`);
       for (const t of p.tokens) {
         const state = t.revokedAt
           ? `revoked ${t.revokedAt}`
@@ -186,7 +244,29 @@ export function addPoolCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {
         (c) => c.positional('pool', { type: 'string', demandOption: true }),
         (argv) => resetJoinMaterial(argv, argv.pool),
       )
+      .command(
+        'identity <pool>',
+        "let the pool's workers enroll with their cloud's signed instance identity document instead of a token",
+        (c) =>
+          c
+            .positional('pool', { type: 'string', demandOption: true })
+            .option('provider', { choices: ['aws', 'aliyun'] as const, demandOption: true, describe: 'the cloud that signs the documents' })
+            .option('certificate', { type: 'string', array: true, demandOption: true, describe: "file with the cloud's published signing certificate (AWS: each region's RSA-2048 one)" })
+            .option('account', { type: 'string', array: true, demandOption: true, describe: 'account id whose instances may enroll' })
+            .option('region', { type: 'string', array: true, describe: 'only instances in this region' })
+            .option('image', { type: 'string', array: true, describe: 'only instances made from this image' })
+            .option('launch-window', { type: 'string', describe: 'AWS: how long after launch a document is taken (default 1h)' }),
+        (argv) =>
+          setPoolIdentity(argv, argv.pool, {
+            provider: argv.provider,
+            certificates: argv.certificate,
+            accounts: argv.account,
+            regions: argv.region,
+            images: argv.image,
+            launchWindow: argv['launch-window'],
+          }),
+      )
       .command('list', 'list pools and their enrollment tokens (ids only)', (c) => c.option('json', { type: 'boolean', default: false }), (argv) => listPools(argv, { json: argv.json }))
-      .demandCommand(1, 'name a pool command: create, token-create, token-revoke, join-material-reset, list'),
+      .demandCommand(1, 'name a pool command: create, token-create, token-revoke, join-material-reset, identity, list'),
   );
 }

@@ -3,7 +3,7 @@
  *
  * A node that cannot carry an enrollment token in user-data presents what its cloud's metadata service signed
  * about it instead; the signature is checked against the certificate the cloud publishes (configured by the
- * operator, see IID-FACTS.md), and only then is the document's JSON read.
+ * operator; FACTS.md, "Instance identity documents"), and only then is the document's JSON read.
  *
  * Freshness is not decided here. AWS's document is made when the instance launches, stops and starts, or
  * restarts, and carries no nonce: the same signature verifies for as long as the instance runs, so the caller
@@ -11,11 +11,11 @@
  * audience into the document, which the endpoint can make a single-use nonce.
  */
 import { TextDecoder } from 'node:util';
+import type { IdentityProvider } from '../../contract/agent-config';
 import { IdentityRefused, verifySignedData } from './pkcs7';
 
 export { IdentityRefused } from './pkcs7';
-
-export type IdentityProvider = 'aws' | 'aliyun';
+export type { IdentityProvider } from '../../contract/agent-config';
 
 export interface InstanceIdentity {
   provider: IdentityProvider;
