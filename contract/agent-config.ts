@@ -232,9 +232,29 @@ export interface NodeConfig {
   /** Stable API endpoint (host[:port]) for multi-control-plane clusters; kubeadm's controlPlaneEndpoint. */
   controlPlaneEndpoint?: string;
   /** Join endpoint (labimg serve); reports go to its outbox until it exists. */
-  endpoint?: { url: string; caFingerprint: string };
+  endpoint?: NodeEndpoint;
   /** Worker join material pasted from `kubeadm init`'s output; the token itself is in secrets.json. */
   join?: { apiServerEndpoint: string; caCertHashes: string[] };
+}
+
+export interface NodeEndpoint {
+  url: string;
+  caFingerprint: string;
+  /**
+   * Enroll with the cloud's signed instance identity document instead of an enrollment token (workers of a pool
+   * set up with `labimg pool identity`): the user-data then holds no secret, and the node is named after its
+   * instance id.
+   */
+  identity?: InstanceIdentitySource;
+}
+
+/** The clouds whose signed instance identity documents a pool can take. */
+export type IdentityProvider = 'aws' | 'aliyun';
+
+export interface InstanceIdentitySource {
+  provider: IdentityProvider;
+  /** The instance metadata service's base URL; the cloud's own address when absent (tests point it elsewhere). */
+  metadataUrl?: string;
 }
 
 /** /etc/labimg/secrets.json, mode 0600. Never logged, never baked into an image. */

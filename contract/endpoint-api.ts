@@ -17,7 +17,7 @@
  *
  * The routes, who may call each (one of these tokens, or anyone) and what they carry: ./endpoint-routes.ts.
  */
-import type { PhaseReport, Role } from './agent-config';
+import type { IdentityProvider, PhaseReport, Role } from './agent-config';
 
 /**
  * Node names are Kubernetes node names: DNS-1123 subdomains. Pools are DNS-1123 labels. Kubernetes allows 253
@@ -42,6 +42,26 @@ export interface EnrollRequest {
   role: Role;
   profile: string;
   gpu: boolean;
+}
+
+/**
+ * An enrollment vouched for by the cloud instead of a token: the instance's signed identity document. The node
+ * credential travels in NODE_CREDENTIAL_HEADER as with POST /v1/enroll; the node's name is its instance id.
+ */
+export interface IdentityEnrollRequest extends EnrollRequest {
+  pool: string;
+  provider: IdentityProvider;
+  /** AWS: the `rsa2048` signature; Alibaba Cloud: the `pkcs7?audience=` one. Base64, as the metadata service serves it. */
+  signature: string;
+  /** Alibaba Cloud: the plain document as served, and the audience it was signed for (an IdentityNonce). */
+  document?: string;
+  audience?: string;
+}
+
+/** A one-use value for Alibaba Cloud's signed `audience`: proves the identity document was signed just now, for us. */
+export interface IdentityNonce {
+  nonce: string;
+  expiresAt: string;
 }
 
 export interface EnrollResponse extends Partial<CredentialLifetime> {

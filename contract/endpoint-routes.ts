@@ -20,6 +20,8 @@ import {
   type CredentialLifetime,
   type EnrollRequest,
   type EnrollResponse,
+  type IdentityEnrollRequest,
+  type IdentityNonce,
   type FleetView,
   type JoinMaterial,
   type PublishedJoinMaterial,
@@ -54,6 +56,8 @@ const PARAM_KINDS: Record<ParamKind, (value: string) => boolean> = {
 export type Access =
   | { who: 'anyone' }
   | { who: 'enrollment token' }
+  /** A signed instance identity document in the body, which the route's handler checks. */
+  | { who: 'identity document' }
   | {
       who: 'node';
       /** A query value that asks for what control-plane nodes alone get: join?controlPlane=true, the certificate key. */
@@ -95,6 +99,14 @@ const IPXE_ANSWER = { kind: 'content', status: 200, contentType: TEXT } as const
 
 export const ROUTES = {
   'POST /v1/enroll': { who: 'enrollment token', listeners: 'https', answer: JSON_ANSWER, exchange: {} as Exchange<EnrollRequest, EnrollResponse> },
+  /**
+   * Enrollment by a signed instance identity document (IdentityEnrollRequest) into a pool set up for it; the
+   * document is the caller's proof, checked by the handler against the pool's policy, so the route's access rule
+   * only applies the failed-authentication limit.
+   */
+  'POST /v1/enroll/identity': { who: 'identity document', listeners: 'https', answer: JSON_ANSWER, exchange: {} as Exchange<IdentityEnrollRequest, EnrollResponse> },
+  /** A one-use nonce for the `audience` of an Alibaba Cloud identity document; made without storing anything. */
+  'GET /v1/identity/nonce': { who: 'anyone', listeners: 'https', answer: JSON_ANSWER, exchange: {} as Exchange<undefined, IdentityNonce> },
   /**
    * Replaces the node's credential with the next one, which the node made and sends in NODE_CREDENTIAL_HEADER
    * (never in a body). Idempotent: sent again with the same next credential (an answer was lost), it answers the
