@@ -13,6 +13,7 @@ import { planCommand } from './cli/plan-command';
 import { refreshCommand, runCommand } from './cli/run-command';
 import { statusCommand } from './cli/status-command';
 import { ConfigError } from './config/load';
+import { InstanceMetadataError } from './endpoint/instance-metadata';
 import { PinMismatch } from './endpoint/pinned-https';
 import { AgentBusy } from './lock';
 import { createLogger } from './log';
@@ -81,6 +82,11 @@ async function main(argv: string[]): Promise<number> {
     if (err instanceof ConfigError || err instanceof AgentBusy || err instanceof PinMismatch) {
       log.error(err.message);
       return 2;
+    }
+    if (err instanceof InstanceMetadataError) {
+      // The instance's identity (its name) could not be read: the message names the URL and the answer.
+      log.error(err.message);
+      return 1;
     }
     log.error(`unexpected error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
     return 1;

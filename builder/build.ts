@@ -1,4 +1,4 @@
-import type { AgentConfig, NodeConfig, NodeSecrets, Role } from '../contract/agent-config';
+import type { AgentConfig, IdentityProvider, NodeConfig, NodeSecrets, Role } from '../contract/agent-config';
 import { OS_FAMILIES } from '../contract/os-families';
 import { buildManifest } from './manifest';
 import type { AgentSource } from './render/agent-fetcher';
@@ -29,6 +29,11 @@ export interface Enrollment {
   caFingerprint: string;
   pool: string;
   tokens: Partial<Record<Role, string>>;
+  /**
+   * Workers enroll by this cloud's signed instance identity document instead of a token: their configs name
+   * the source (node.json's endpoint.identity) and carry no enrollment token. Control planes still need theirs.
+   */
+  identity?: IdentityProvider;
 }
 
 
@@ -65,9 +70,17 @@ export interface PxeBuildInputs {
 
 export const ROLES: readonly Role[] = ['control-plane', 'worker'];
 
-/** The roles a build writes instance configs for: both, or with a pool those whose enrollment token it has. */
+/**
+ * The roles a build writes instance configs for: both, or with a pool those it can enroll: the ones whose
+ * enrollment token it has, and workers where they enroll by identity document.
+ */
 export function rolesOf(enrollment?: Enrollment): Role[] {
-  return ROLES.filter((role) => enrollment === undefined || enrollment.tokens[role] !== undefined);
+  return ROLES.filter((role) => enrollment === undefined || enrollment.tokens[role] !== undefined || enrollsByIdentity(role, enrollment));
+}
+
+/** Whether nodes of `role` enroll by their cloud's identity document: workers of a pool built with one. */
+export function enrollsByIdentity(role: Role, enrollment?: Enrollment): boolean {
+  return role === 'worker' && enrollment?.identity !== undefined;
 }
 
 export function nodeConfigFor(role: Role, join?: JoinMaterial, enrollment?: Enrollment): NodeConfig {
@@ -75,6 +88,7 @@ export function nodeConfigFor(role: Role, join?: JoinMaterial, enrollment?: Enro
   if (enrollment) {
     node.pool = enrollment.pool;
     node.endpoint = { url: enrollment.url, caFingerprint: enrollment.caFingerprint };
+    if (enrollsByIdentity(role, enrollment)) node.endpoint.identity = { provider: enrollment.identity as IdentityProvider };
   }
   if (role === 'worker' && join) {
     node.join = { apiServerEndpoint: join.apiServerEndpoint, caCertHashes: join.caCertHashes };
@@ -85,9 +99,12 @@ export function nodeConfigFor(role: Role, join?: JoinMaterial, enrollment?: Enro
 export function secretsFor(role: Role, join?: JoinMaterial, enrollment?: Enrollment): NodeSecrets | undefined {
   const secrets: NodeSecrets = {};
   if (role === 'worker' && join) secrets.bootstrapToken = join.token;
-  const token = enrollment?.tokens[role];
-  if (enrollment && token === undefined) throw new Error(`no ${role} enrollment token for pool ${enrollment.pool}`);
-  if (token !== undefined) secrets.enrollmentToken = token;
+  // A worker vouched for by its identity document carries no token at all: its user-data holds no secret.
+  if (!enrollsByIdentity(role, enrollment)) {
+    const token = enrollment?.tokens[role];
+    if (enrollment && token === undefined) throw new Error(`no ${role} enrollment token for pool ${enrollment.pool}`);
+    if (token !== undefined) secrets.enrollmentToken = token;
+  }
   return Object.keys(secrets).length > 0 ? secrets : undefined;
 }
 

@@ -39,6 +39,10 @@ export const enrollmentOptions = {
     type: 'string',
     describe: 'file holding a control-plane enrollment token (`labimg pool token-create POOL --role control-plane`); without it no control-plane config is written',
   },
+  identity: {
+    type: 'string',
+    describe: "aws or aliyun: workers enroll by their cloud's signed instance identity document instead of a token, so their user-data holds no secret (not with --enrollment-token-file)",
+  },
 } as const;
 
 export function enrollmentFlagsOf(argv: {
@@ -47,6 +51,7 @@ export function enrollmentFlagsOf(argv: {
   pool?: string;
   enrollmentTokenFile?: string;
   controlPlaneTokenFile?: string;
+  identity?: string;
 }): EnrollmentFlags {
   return {
     endpoint: argv.endpoint,
@@ -54,6 +59,7 @@ export function enrollmentFlagsOf(argv: {
     pool: argv.pool,
     enrollmentTokenFile: argv.enrollmentTokenFile,
     controlPlaneTokenFile: argv.controlPlaneTokenFile,
+    identity: argv.identity,
   };
 }
 

@@ -257,6 +257,74 @@ test('a pool build: each role carries the endpoint, its CA pin, the pool and its
   }
 });
 
+test('a pool build with --identity: workers name their cloud and carry no token, a control plane still its own', (t) => {
+  const cpTokenFile = path.join(tempDir(), 'cp-token');
+  const cpToken = `cpcp5678.${'R'.repeat(43)}`;
+  writeFileSync(cpTokenFile, `${cpToken}\n`);
+  const fingerprint = `sha256:${'c'.repeat(64)}`;
+  const flags = ['--endpoint', 'https://10.0.0.5:8443', '--endpoint-ca-fingerprint', fingerprint, '--pool', 'lab', '--identity', 'aws'];
+
+  // Without a control-plane token only the workers' configs are written, and nothing in them is secret.
+  const out = tempDir();
+  const result = labimg(['build', 'ubuntu', '--out', out, ...flags]);
+  t.is(result.code, 0, result.stderr);
+  t.regex(result.stdout, /pool lab: only workers' configs were written, since workers enroll by their aws identity document/);
+  const workersOnly = path.join(out, 'ubuntu');
+  t.deepEqual(filesIn(workersOnly).filter((name) => name.includes('control-plane')), []);
+  for (const name of ['user-data-worker.yaml', 'user-data-worker-stub.yaml']) {
+    const file = path.join(workersOnly, name);
+    t.is(cloudInitSchema(file).code, 0, `${name} passes cloud-init's schema`);
+    const files = writeFilesOf(file);
+    t.like(JSON.parse(files.find((f) => f.path === '/etc/labimg/node.json')!.content), {
+      role: 'worker',
+      pool: 'lab',
+      endpoint: { url: 'https://10.0.0.5:8443', caFingerprint: fingerprint, identity: { provider: 'aws' } },
+    });
+    t.false(files.some((f) => f.path === '/etc/labimg/secrets.json'), `${name} writes no secrets.json`);
+    t.is(statSync(file).mode & 0o777, 0o644, `${name} holds no secret, so it is not 0600`);
+    t.false(readFileSync(file, 'utf8').includes('enrollmentToken'));
+  }
+  const ignition = path.join(workersOnly, 'ignition-worker.json');
+  t.is(statSync(ignition).mode & 0o777, 0o644);
+  t.throws(() => ignitionFile(ignition, '/etc/labimg/secrets.json'), { message: /writes no \/etc\/labimg\/secrets\.json/ });
+  t.like(JSON.parse(ignitionFile(ignition, '/etc/labimg/node.json').content.toString('utf8')), { endpoint: { identity: { provider: 'aws' } } });
+  const pxeWorker = readFileSync(path.join(workersOnly, 'pxe/nodes/worker/user-data'), 'utf8');
+  t.false(pxeWorker.includes('/etc/labimg/secrets.json') || pxeWorker.includes('enrollmentToken'), 'the PXE installer config carries no secret either');
+  const manifest = JSON.parse(readFileSync(path.join(workersOnly, 'manifest.json'), 'utf8')) as Manifest;
+  const workerFiles = manifest.files.filter((f) => f.name.includes('worker'));
+  t.true(workerFiles.length >= 4);
+  for (const file of workerFiles) t.is(file.mode, '0644', `${file.name}: the manifest lists it as holding no secret`);
+
+  // With a control-plane token: the control plane's configs carry it (0600) and no identity; the workers' neither.
+  const dir = build('ubuntu', [...flags, '--control-plane-token-file', cpTokenFile]);
+  const cpFiles = writeFilesOf(path.join(dir, 'user-data-control-plane.yaml'));
+  const cpNode = JSON.parse(cpFiles.find((f) => f.path === '/etc/labimg/node.json')!.content) as { endpoint: Record<string, unknown> };
+  t.false('identity' in cpNode.endpoint, 'a control plane enrolls with its token');
+  t.deepEqual(JSON.parse(cpFiles.find((f) => f.path === '/etc/labimg/secrets.json')!.content), { enrollmentToken: cpToken });
+  t.is(statSync(path.join(dir, 'user-data-control-plane.yaml')).mode & 0o777, 0o600);
+  for (const name of filesIn(dir).filter((n) => n.includes('worker') || n === 'agent.json' || n === 'manifest.json' || n.endsWith('.pkrvars.hcl'))) {
+    t.false(readFileSync(path.join(dir, name), 'utf8').includes(cpToken), `${name} carries the control-plane token`);
+  }
+});
+
+test('--identity excludes --enrollment-token-file, names its clouds, and goes with the other pool flags', (t) => {
+  const out = tempDir();
+  const tokenFile = path.join(out, 'token');
+  writeFileSync(tokenFile, `abcd1234.${'Q'.repeat(43)}\n`);
+  const pool = ['--endpoint', 'https://10.0.0.5:8443', '--endpoint-ca-fingerprint', `sha256:${'c'.repeat(64)}`, '--pool', 'lab'];
+  const cases: Array<[string[], RegExp]> = [
+    [[...pool, '--identity', 'aws', '--enrollment-token-file', tokenFile], /--identity and --enrollment-token-file exclude each other/],
+    [[...pool, '--identity', 'gcp'], /--identity: expected aws or aliyun, .*got "gcp"/],
+    [['--identity', 'aws', '--pool', 'lab'], /--endpoint, --endpoint-ca-fingerprint, --pool and --enrollment-token-file \(or --identity\) go together: give all four, or none/],
+  ];
+  for (const [args, message] of cases) {
+    const result = labimg(['build', 'ubuntu', '--out', out, ...args]);
+    t.is(result.code, 1, args.join(' '));
+    t.regex(result.stderr, message);
+  }
+  t.false(existsSync(path.join(out, 'ubuntu')), 'nothing written');
+});
+
 test('bad pool input names the flag, never echoes the token, and writes nothing', (t) => {
   const out = tempDir();
   const tokenFile = path.join(out, 'token');

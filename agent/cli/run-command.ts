@@ -10,7 +10,7 @@ import type { Host } from '../host/host';
 import { RealHost } from '../host/real-host';
 import { acquireAgentLock } from '../lock';
 import type { Logger } from '../log';
-import { nodeIdentity } from '../node-identity';
+import { nodeIdentity, withInstanceName } from '../node-identity';
 import type { Redactor } from '../redact';
 import { CRASH_AFTER_ENV, runAgent } from '../runner';
 import { refreshTimer } from '../steps/refresh-timer';
@@ -66,11 +66,11 @@ async function withAgent(options: RunCommandOptions, needsNode: boolean, work: (
   const { log, redactor } = options;
   const host = new RealHost(options.root, log);
   const config = await readAgentConfig(host, options.files, log);
-  const node = await readNodeConfig(host, options.files, log);
+  const given = await readNodeConfig(host, options.files, log);
   const secrets = await readSecrets(host, options.files, log);
   redactor.add(secrets.bootstrapToken);
   redactor.add(secrets.enrollmentToken);
-  if (needsNode && !node) {
+  if (needsNode && !given) {
     throw new ConfigError(`the boot phase needs ${PATHS.nodeConfig} (role, join target); it is written by user-data, kickstart or Ignition`);
   }
 
@@ -82,7 +82,10 @@ async function withAgent(options: RunCommandOptions, needsNode: boolean, work: (
   const release = await acquireAgentLock(host.hostPath(PATHS.agentLock));
   let session: EndpointSession | undefined;
   let sender: OutboxSender | undefined;
+  let node = given;
   try {
+    // Settled once, before anything reports or enrolls: every step of the run sees the same name.
+    if (node) node = await withInstanceName(node, log);
     // The bake phase has no node.json and so no endpoint: an image never enrolls and never holds a credential.
     if (node?.endpoint) {
       session = new HttpsEndpointSession(node.endpoint, await nodeIdentity(host, config, node), secrets, host, log, redactor);

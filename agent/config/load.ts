@@ -3,7 +3,7 @@
  * the builder, so only its header and the fields every step relies on are checked here; a config from a newer
  * builder is refused by its version rather than half-applied.
  */
-import { AGENT_CONFIG_VERSION, AgentConfig, NodeConfig, NodeSecrets } from '../../contract/agent-config';
+import { AGENT_CONFIG_VERSION, AgentConfig, IdentityProvider, NodeConfig, NodeSecrets } from '../../contract/agent-config';
 import type { Host } from '../host/host';
 import type { Logger } from '../log';
 
@@ -52,7 +52,29 @@ export function validateNodeConfig(value: unknown, file: string): NodeConfig {
   if (value.role !== 'control-plane' && value.role !== 'worker') {
     throw new ConfigError(`${file}: role must be "control-plane" or "worker", got ${JSON.stringify(value.role)}`);
   }
+  if (isObject(value.endpoint) && value.endpoint.identity !== undefined) validateIdentitySource(value.endpoint.identity, file);
   return value as unknown as NodeConfig;
+}
+
+const IDENTITY_PROVIDERS: readonly IdentityProvider[] = ['aws', 'aliyun'];
+
+/** endpoint.identity: which cloud's metadata service vouches for the node, and optionally where it is. */
+function validateIdentitySource(identity: unknown, file: string): void {
+  if (!isObject(identity)) throw new ConfigError(`${file}: endpoint.identity must be an object such as {"provider": "aws"}, got ${JSON.stringify(identity)}`);
+  if (!IDENTITY_PROVIDERS.includes(identity.provider as IdentityProvider)) {
+    throw new ConfigError(`${file}: endpoint.identity.provider must be ${IDENTITY_PROVIDERS.map((p) => `"${p}"`).join(' or ')}, got ${JSON.stringify(identity.provider)}`);
+  }
+  const { metadataUrl } = identity;
+  if (metadataUrl === undefined) return;
+  let url: URL | undefined;
+  try {
+    url = typeof metadataUrl === 'string' ? new URL(metadataUrl) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new ConfigError(`${file}: endpoint.identity.metadataUrl must be an http or https URL (the metadata service's base), got ${JSON.stringify(metadataUrl)}`);
+  }
 }
 
 export async function loadAgentConfig(host: Host, file: string): Promise<AgentConfig> {

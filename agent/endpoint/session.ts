@@ -1,7 +1,12 @@
 /**
  * This node's conversation with the join endpoint: make its own credential and keep it (0600, under
- * /var/lib/labimg, never in an image) before it enrolls with its role's token, present it with the enrollment,
- * and use it for reports and join material.
+ * /var/lib/labimg, never in an image) before it enrolls, present it with the enrollment, and use it for reports
+ * and join material.
+ *
+ * An enrollment is vouched for in one of two ways: by its role's enrollment token (secrets.json), or, where
+ * node.json's endpoint names an `identity` source, by the cloud's signed instance identity document, which the
+ * node reads from the metadata service just before it enrolls. Alibaba Cloud signs an `audience` into it: the
+ * endpoint's one-use nonce, asked for first. Everything else about the enrollment is the same either way.
  *
  * The endpoint binds the node's name to that credential. So an enrollment whose answer was lost, or that a
  * reboot interrupted, is simply sent again with the same credential and accepted; and a credential the
@@ -15,16 +20,19 @@
  */
 import { randomBytes } from 'node:crypto';
 import { PATHS } from '../../contract/node-paths';
-import type { NodeConfig, NodeSecrets, PhaseReport, Role } from '../../contract/agent-config';
-import type { CredentialLifetime, JoinMaterial, PublishedJoinMaterial, ReportResponse } from '../../contract/endpoint-api';
+import type { InstanceIdentitySource, NodeConfig, NodeSecrets, PhaseReport, Role } from '../../contract/agent-config';
+import type { CredentialLifetime, EnrollRequest, IdentityEnrollRequest, JoinMaterial, PublishedJoinMaterial, ReportResponse } from '../../contract/endpoint-api';
 import { routeMethod, routePath, type NodeRouteKey, type ParamsOf, type QueryOf, type RequestOf, type ResponseOf, type RouteKey } from '../../contract/endpoint-routes';
 import { NODE_CREDENTIAL_HEADER } from '../../contract/endpoint-api';
 import type { Host } from '../host/host';
 import type { Logger } from '../log';
 import type { Redactor } from '../redact';
+import { InstanceMetadataError, instanceIdentity, signedIdentity, type MetadataOptions } from './instance-metadata';
 import { EndpointUnreachable, PinnedHttpsClient, type EndpointResponse } from './pinned-https';
 
 const ENROLL = 'POST /v1/enroll';
+const ENROLL_BY_IDENTITY = 'POST /v1/enroll/identity';
+const IDENTITY_NONCE = 'GET /v1/identity/nonce';
 const ROTATE = 'POST /v1/nodes/:node/credential';
 
 interface StoredCredential {
@@ -60,7 +68,14 @@ export interface NodeIdentity {
   role: Role;
   profile: string;
   gpu: boolean;
+  /** node.json's pool: what an enrollment by identity document names (a token names its pool itself). */
+  pool?: string;
 }
+
+/** One enrollment as sent: the route, the body, and the token when a token vouches for it. */
+type Enrollment =
+  | { route: typeof ENROLL; token: string; body: EnrollRequest; by: string }
+  | { route: typeof ENROLL_BY_IDENTITY; body: IdentityEnrollRequest; by: string };
 
 export interface EndpointSession {
   readonly url: string;
@@ -76,6 +91,8 @@ export interface EndpointSession {
 export class HttpsEndpointSession implements EndpointSession {
   readonly url: string;
   private readonly client: PinnedHttpsClient;
+  /** Where the signed identity document comes from, when that (not a token) vouches for the enrollment. */
+  private readonly instance?: InstanceIdentitySource;
   private credential?: string;
   /** The enrollment in flight: reports and the join step ask at once, and two enrollments would revoke each other. */
   private enrolling?: Promise<string>;
@@ -89,9 +106,12 @@ export class HttpsEndpointSession implements EndpointSession {
     private readonly host: Host,
     private readonly log: Logger,
     private readonly redactor: Redactor,
+    /** How patiently the metadata service is asked (its client's defaults when absent). */
+    private readonly metadataOptions: MetadataOptions = {},
   ) {
     this.url = endpoint.url;
     this.client = new PinnedHttpsClient(endpoint.url, endpoint.caFingerprint);
+    this.instance = endpoint.identity;
   }
 
   async sendReport(report: PhaseReport): Promise<ReportResponse> {
@@ -217,21 +237,78 @@ export class HttpsEndpointSession implements EndpointSession {
 
   /** Enrolls with `credential` (this node's, from an enrollment that was not answered) or a new one of its own. */
   private async enroll(credential = randomBytes(32).toString('base64url')): Promise<string> {
-    const token = this.secrets.enrollmentToken;
-    if (!token) throw new EndpointRefused(0, 'enrolling', 'secrets.json has no enrollmentToken; the user-data from `labimg pool create` or `labimg build --pool` carries one');
+    // What vouches for it is checked first: without it nothing is kept or sent.
+    const vouch = this.voucher();
     this.redactor.add(credential);
     const { name, role, profile, gpu } = this.identity;
     // Kept before it is sent: whatever happens to the answer, the next try presents the same credential.
     await this.saveCredential({ url: this.url, node: name, credential, enrolled: false });
-    const enrollment: RequestOf<typeof ENROLL> = { node: name, role, profile, gpu };
-    const response = await this.client.request(routeMethod(ENROLL), routePath(ENROLL, {}), { token, body: enrollment, headers: { [NODE_CREDENTIAL_HEADER]: credential } });
+    const enrollment = await vouch({ node: name, role, profile, gpu });
+    const headers = { [NODE_CREDENTIAL_HEADER]: credential };
+    const response =
+      enrollment.route === ENROLL
+        ? await this.client.request(routeMethod(ENROLL), routePath(ENROLL, {}), { token: enrollment.token, body: enrollment.body, headers })
+        : await this.client.request(routeMethod(ENROLL_BY_IDENTITY), routePath(ENROLL_BY_IDENTITY, {}), { body: enrollment.body, headers });
     const answer = answerOf<typeof ENROLL>(response, 'enrolling');
     // An endpoint from before node-made credentials answers one of its own: that is the one it knows.
     this.redactor.add(answer.credential);
     await this.saveCredential({ url: this.url, node: name, credential: answer.credential, enrolled: true, ...renewalOf(answer) });
-    this.log.info(`enrolled with ${this.url} as ${role} ${name} in pool ${answer.pool}`);
+    this.log.info(`enrolled with ${this.url} as ${role} ${name} in pool ${answer.pool}${enrollment.by}`);
     this.credential = answer.credential;
     return answer.credential;
+  }
+
+  /**
+   * What vouches for this node's enrollment: the cloud's signed identity document where node.json names a
+   * source for it, else its role's enrollment token. Refused (thrown) now when the node has neither.
+   */
+  private voucher(): (enrollment: EnrollRequest) => Promise<Enrollment> {
+    const instance = this.instance;
+    if (instance) {
+      const pool = this.identity.pool;
+      if (!pool) {
+        throw new EndpointRefused(0, 'enrolling', 'node.json names an identity source (endpoint.identity) but no pool: an enrollment by identity document names the pool set up for it; `labimg build --pool NAME --identity PROVIDER` writes both');
+      }
+      return (enrollment) => this.identityEnrollment(instance, pool, enrollment);
+    }
+    const token = this.secrets.enrollmentToken;
+    if (!token) throw new EndpointRefused(0, 'enrolling', 'secrets.json has no enrollmentToken; the user-data from `labimg pool create` or `labimg build --pool` carries one');
+    return async (body) => ({ route: ENROLL, token, body, by: '' });
+  }
+
+  /**
+   * The enrollment with this instance's signed identity document, read just now. AWS signs its document at
+   * launch, for no audience; Alibaba signs it for the audience asked for, here the endpoint's nonce, with the
+   * plain document sent beside it. A metadata service that does not answer yet is a NotYet, like an endpoint
+   * that does not: the caller tries again later.
+   */
+  private async identityEnrollment(instance: InstanceIdentitySource, pool: string, enrollment: EnrollRequest): Promise<Enrollment> {
+    const by = ` by its ${instance.provider} instance identity document`;
+    try {
+      if (instance.provider === 'aws') {
+        const signature = await signedIdentity(instance, undefined, this.metadataOptions);
+        this.redactSignature(signature);
+        return { route: ENROLL_BY_IDENTITY, body: { ...enrollment, pool, provider: 'aws', signature }, by };
+      }
+      const { document } = await instanceIdentity(instance, this.metadataOptions);
+      const { nonce } = answerOf<typeof IDENTITY_NONCE>(await this.client.request(routeMethod(IDENTITY_NONCE), routePath(IDENTITY_NONCE, {})), 'asking for an identity nonce');
+      const signature = await signedIdentity(instance, nonce, this.metadataOptions);
+      this.redactSignature(signature);
+      return { route: ENROLL_BY_IDENTITY, body: { ...enrollment, pool, provider: 'aliyun', signature, document, audience: nonce }, by };
+    } catch (error) {
+      if (error instanceof InstanceMetadataError && error.transient) throw new NotYet(`enrolling: ${error.message}`);
+      throw error;
+    }
+  }
+
+  /**
+   * Not a secret, but a bearer proof for as long as the document is valid (AWS's, until the instance stops): kept
+   * out of logs whole, without its line breaks, and line by line.
+   */
+  private redactSignature(signature: string): void {
+    this.redactor.add(signature);
+    this.redactor.add(signature.replace(/\s+/g, ''));
+    for (const line of signature.split(/\s+/)) this.redactor.add(line);
   }
 
   private async saveCredential(stored: StoredCredential): Promise<void> {

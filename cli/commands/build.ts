@@ -93,8 +93,9 @@ function buildNotes(inputs: BuildInputs, manifest: Manifest, baking: boolean): s
   }
   const enrollment = inputs.enrollment;
   if (enrollment && enrollment.tokens['control-plane'] === undefined) {
+    const why = enrollment.identity ? `workers enroll by their ${enrollment.identity} identity document, which enrolls no control plane` : 'the worker token enrolls workers only';
     notes.push(
-      `pool ${enrollment.pool}: only workers' configs were written, since the worker token enrolls workers only; for a control plane's, add --control-plane-token-file FILE with a token from \`labimg pool token-create ${enrollment.pool} --role control-plane\``,
+      `pool ${enrollment.pool}: only workers' configs were written, since ${why}; for a control plane's, add --control-plane-token-file FILE with a token from \`labimg pool token-create ${enrollment.pool} --role control-plane\``,
     );
   }
   if (inputs.packer && !baking) notes.push(`bake an image with Packer: labimg build ${inputs.profileName} --packer`);

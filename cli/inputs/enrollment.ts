@@ -2,7 +2,7 @@ import { CA_FINGERPRINT_PATTERN, POOL_NAME_PATTERN } from '../../contract/endpoi
 import { ENROLLMENT_TOKEN } from '../../contract/token-formats';
 import { UserError } from '../../contract/errors';
 import type { Enrollment } from '../../builder/build';
-import type { Role } from '../../contract/agent-config';
+import type { IdentityProvider, Role } from '../../contract/agent-config';
 import { readTokenFile } from './join';
 
 
@@ -14,7 +14,11 @@ export interface EnrollmentFlags {
   enrollmentTokenFile?: string;
   /** A control-plane token (`labimg pool token-create POOL --role control-plane`); without it no control plane is built. */
   controlPlaneTokenFile?: string;
+  /** Workers enroll by this cloud's signed instance identity document instead of the worker token. */
+  identity?: string;
 }
+
+const IDENTITY_PROVIDERS: readonly IdentityProvider[] = ['aws', 'aliyun'];
 
 
 /** Checks an endpoint URL as nodes will use it: https, a host, no credentials or query in it. */
@@ -34,13 +38,16 @@ export function checkEndpointUrl(value: string, flag = '--endpoint'): string {
 
 /** Undefined when no enrollment flag was given; an UserError naming the flag when the set is partial or malformed. */
 export function readEnrollment(flags: EnrollmentFlags): Enrollment | undefined {
-  const given = [flags.endpoint, flags.endpointCaFingerprint, flags.pool, flags.enrollmentTokenFile];
+  if (flags.identity !== undefined && flags.enrollmentTokenFile !== undefined) {
+    throw new UserError("--identity and --enrollment-token-file exclude each other: workers enroll either by their cloud's identity document or by the pool's worker token");
+  }
+  const given = [flags.endpoint, flags.endpointCaFingerprint, flags.pool, flags.enrollmentTokenFile ?? flags.identity];
   if (given.every((value) => value === undefined)) {
     if (flags.controlPlaneTokenFile === undefined) return undefined;
-    throw new UserError('--control-plane-token-file goes with --endpoint, --endpoint-ca-fingerprint, --pool and --enrollment-token-file');
+    throw new UserError('--control-plane-token-file goes with --endpoint, --endpoint-ca-fingerprint, --pool and --enrollment-token-file (or --identity)');
   }
   if (given.some((value) => value === undefined)) {
-    throw new UserError('--endpoint, --endpoint-ca-fingerprint, --pool and --enrollment-token-file go together: give all four, or none');
+    throw new UserError('--endpoint, --endpoint-ca-fingerprint, --pool and --enrollment-token-file (or --identity) go together: give all four, or none');
   }
   const url = checkEndpointUrl(flags.endpoint as string);
   const caFingerprint = flags.endpointCaFingerprint as string;
@@ -51,8 +58,12 @@ export function readEnrollment(flags: EnrollmentFlags): Enrollment | undefined {
   if (!new RegExp(POOL_NAME_PATTERN).test(pool) || pool.length > 63) {
     throw new UserError(`--pool: expected a DNS label (lowercase letters, digits, "-"), got "${pool}"`);
   }
-  const worker = readTokenFile('--enrollment-token-file', flags.enrollmentTokenFile as string, ENROLLMENT_TOKEN, 'an enrollment token as `labimg pool create` prints it');
-  const tokens: Enrollment['tokens'] = { worker };
+  const identity = flags.identity === undefined ? undefined : identityProviderOf(flags.identity);
+  const worker =
+    flags.enrollmentTokenFile === undefined
+      ? undefined
+      : readTokenFile('--enrollment-token-file', flags.enrollmentTokenFile, ENROLLMENT_TOKEN, 'an enrollment token as `labimg pool create` prints it');
+  const tokens: Enrollment['tokens'] = worker === undefined ? {} : { worker };
   if (flags.controlPlaneTokenFile !== undefined) {
     const controlPlane = readTokenFile(
       '--control-plane-token-file',
@@ -63,7 +74,13 @@ export function readEnrollment(flags: EnrollmentFlags): Enrollment | undefined {
     if (controlPlane === worker) throw new UserError('--control-plane-token-file holds the same token as --enrollment-token-file: a worker must not carry what enrolls a control plane');
     tokens['control-plane'] = controlPlane;
   }
-  return { url, caFingerprint, pool, tokens };
+  return { url, caFingerprint, pool, tokens, ...(identity ? { identity } : {}) };
+}
+
+function identityProviderOf(value: string): IdentityProvider {
+  const provider = IDENTITY_PROVIDERS.find((known) => known === value);
+  if (provider === undefined) throw new UserError(`--identity: expected ${IDENTITY_PROVIDERS.join(' or ')}, the cloud whose signed instance identity document the workers present, got "${value}"`);
+  return provider;
 }
 
 /** The token of `role`, or a UserError saying how to get one. */
