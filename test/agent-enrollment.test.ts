@@ -162,9 +162,9 @@ test('a rotation the endpoint took but never answered is finished with the next 
 });
 
 test('a node whose credential expired while it was off enrolls again with its token and keeps its name', async (t) => {
-  const { e, machine } = await enrolledWorker(t, 1_500);
+  const { e, machine } = await enrolledWorker(t, 3_000);
   const first = storedCredential(machine);
-  await sleep(1_700);
+  await sleep(3_200);
   const stale = await send(e.port, { method: 'POST', path: '/v1/nodes/w-1/reports', token: first.credential, json: reportBody('w-1') });
   t.is(stale.status, 401);
   t.regex(stale.text, /has expired; the node enrolls again with its role's token/);
@@ -174,7 +174,10 @@ test('a node whose credential expired while it was off enrolls again with its to
   t.regex(run.stdout, /does not accept this node's credential; enrolling it again/);
   const record = await e.registry.node('w-1');
   t.true(Date.parse(record?.credentialExpiresAt ?? '') > Date.now(), 'a new lifetime');
-  t.is((await e.registry.auditTrail()).filter((event) => event.action === 'node-enrolled').length, 2);
+  // Enrolled again at least once; on a loaded machine a run can outlast even its new 3-second credential.
+  const enrolled = (await e.registry.auditTrail()).filter((event) => event.action === 'node-enrolled');
+  t.true(enrolled.length >= 2, `${enrolled.length} enrollments`);
+  t.is(enrolled.filter((event) => event.node !== 'w-1').length, 0);
 });
 
 test('a request past half the lifetime renews the credential first, in the middle of a run', async (t) => {

@@ -23,7 +23,7 @@ import { matchRoute, routeKeys, routeMethod, routePath, ROUTES, type Answer, typ
 import { caFingerprintOf } from '../endpoint/pki';
 import type { PxeCatalog, PxeMachine } from '../contract/pxe-catalog';
 import { tempDir } from './helpers/cli';
-import { awsDocument, standInCloud } from './helpers/identity-cloud';
+import { awsDocument, makeMetadataSigner, signContent } from './helpers/instance-metadata';
 import { publishBody, reportBody, startEndpoint, type LocalEndpoint } from './helpers/https-client';
 
 const AGENT_BUNDLE = '// the agent, as far as this test is concerned\n';
@@ -31,7 +31,7 @@ const AGENT_FILE = `${createHash('sha256').update(AGENT_BUNDLE).digest('hex')}.j
 const MACHINE: PxeMachine = { mac: '52-54-00-12-34-56', node: 'pxe-1', profile: 'ubuntu', role: 'worker', pool: 'lab' };
 const KERNEL = 'not an installer kernel, but bytes all the same\n';
 /** The cloud whose signed instance identity documents pool "lab" takes. */
-const CLOUD = standInCloud();
+const CLOUD = makeMetadataSigner();
 
 /** A PXE catalog with one machine and one asset: the endpoint's routes are under test here, not the renderers. */
 function pxeCatalog(assetsDir: string): PxeCatalog {
@@ -111,7 +111,7 @@ const CALLS: { [K in RouteKey]: (w: World) => Promise<void> } = {
   },
   'POST /v1/enroll/identity': async (w) => {
     const document = awsDocument({ accountId: '123456789012', region: 'us-east-1', instanceId: 'i-0abc', imageId: 'ami-0abc', pendingTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') });
-    const body = { node: 'i-0abc', role: 'worker', profile: 'ubuntu', gpu: false, pool: 'lab', provider: 'aws', signature: CLOUD.sign(document) };
+    const body = { node: 'i-0abc', role: 'worker', profile: 'ubuntu', gpu: false, pool: 'lab', provider: 'aws', signature: signContent(CLOUD, Buffer.from(document)) };
     const credential = createHash('sha256').update('i-0abc').digest('base64url');
     const response = await w.client.request(routeMethod('POST /v1/enroll/identity'), routePath('POST /v1/enroll/identity', {}), { body, headers: { 'labimg-node-credential': credential } });
     answersAsTheTableSays(w.t, 'POST /v1/enroll/identity', response);

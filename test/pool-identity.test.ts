@@ -8,20 +8,28 @@
 import test, { type ExecutionContext } from 'ava';
 import { createHash, randomBytes } from 'node:crypto';
 import { mintNonce, nonceRefusal } from '../endpoint/identity/nonces';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { load } from 'js-yaml';
+import type { NodeConfig } from '../contract/agent-config';
+import { FakeMachine, profileConfig } from './helpers/agent-machine';
 import { startEtcd } from './helpers/etcd';
 import { createPool, startServe, storeArgs, type ServeOptions } from './helpers/endpoint';
-import { aliyunDocument, aliyunSignedBytes, awsDocument, standInCloud } from './helpers/identity-cloud';
+import { aliyunDocument, aliyunSignedBytes, awsDocument, makeMetadataSigner, signContent, startMetadataService, type MetadataSigner } from './helpers/instance-metadata';
 import { send, type Answer } from './helpers/https-client';
 import { labimg, tempDir } from './helpers/cli';
 
 type Store = Pick<ServeOptions, 'data' | 'etcd' | 'etcdPrefix'>;
 
 const ACCOUNT = '123456789012';
-const aws = standInCloud('stand-in AWS us-east-1');
-const aliyun = standInCloud('stand-in Alibaba Cloud');
-const forger = standInCloud('stand-in AWS us-east-1');
+const aws = makeMetadataSigner('stand-in AWS us-east-1');
+const aliyun = makeMetadataSigner('stand-in Alibaba Cloud');
+const forger = makeMetadataSigner('stand-in AWS us-east-1');
+
+/** A signature of `content` as the cloud behind `signer` makes it. */
+function sign(signer: MetadataSigner, content: string | Buffer): string {
+  return signContent(signer, Buffer.from(content));
+}
 
 function certificateFile(pem: string): string {
   const file = path.join(tempDir(), 'cloud.pem');
@@ -53,7 +61,7 @@ async function awsPool(t: ExecutionContext, store: Store): Promise<void> {
 
   const document = (instanceId: string, fields: Partial<{ accountId: string; region: string; pendingTime: string }> = {}) =>
     awsDocument({ accountId: ACCOUNT, region: 'us-east-1', instanceId, imageId: 'ami-0abc', pendingTime: minutesAgo(3), ...fields });
-  const genuine = aws.sign(document('i-0aaa'));
+  const genuine = sign(aws, document('i-0aaa'));
   const ok = await enroll(serve.port, { node: 'i-0aaa', provider: 'aws', signature: genuine }, 'i-0aaa');
   t.is(ok.status, 200, ok.text);
   t.like(ok.json, { node: 'i-0aaa', pool: 'lab', credential: credential('i-0aaa') });
@@ -62,21 +70,21 @@ async function awsPool(t: ExecutionContext, store: Store): Promise<void> {
   t.is(retry.status, 200, `the same machine may send its enrollment again: ${retry.text}`);
 
   const refusals: Array<[string, Record<string, unknown>, number, RegExp]> = [
-    ['forged', { node: 'i-0bbb', signature: forger.sign(document('i-0bbb')) }, 401, /^the signer \(serial [0-9a-f]+\) is none of the configured certificates for aws$/],
-    ['tampered', { node: 'i-0bbb', signature: tamper(aws.sign(document('i-0bbb'))) }, 401, /^the signed messageDigest does not match the content$/],
-    ['stale', { node: 'i-0ccc', signature: aws.sign(document('i-0ccc', { pendingTime: minutesAgo(90) })) }, 403, /^instance i-0ccc was launched at \S+, more than 60 min ago; its document is taken only that long after launch/],
+    ['forged', { node: 'i-0bbb', signature: sign(forger, document('i-0bbb')) }, 401, /^the signer \(serial [0-9a-f]+\) is none of the configured certificates for aws$/],
+    ['tampered', { node: 'i-0bbb', signature: tamper(sign(aws, document('i-0bbb'))) }, 401, /^the signed messageDigest does not match the content$/],
+    ['stale', { node: 'i-0ccc', signature: sign(aws, document('i-0ccc', { pendingTime: minutesAgo(90) })) }, 403, /^instance i-0ccc was launched at \S+, more than 60 min ago; its document is taken only that long after launch/],
     ['replayed', { node: 'i-0aaa', signature: genuine }, 403, /^this identity document was used already/],
-    ['wrong account', { node: 'i-0ddd', signature: aws.sign(document('i-0ddd', { accountId: '999999999999' })) }, 403, /^instance i-0ddd belongs to account 999999999999, which pool "lab" does not take$/],
-    ['wrong region', { node: 'i-0eee', signature: aws.sign(document('i-0eee', { region: 'eu-west-1' })) }, 403, /^instance i-0eee runs in region eu-west-1, which pool "lab" does not take$/],
-    ['another name', { node: 'i-0aaa', signature: aws.sign(document('i-0fff')) }, 403, /^an identity document enrolls its own instance, named "i-0fff", not "i-0aaa"$/],
-    ['control plane', { node: 'i-0ggg', role: 'control-plane', signature: aws.sign(document('i-0ggg')) }, 403, /^an instance identity document enrolls workers only/],
+    ['wrong account', { node: 'i-0ddd', signature: sign(aws, document('i-0ddd', { accountId: '999999999999' })) }, 403, /^instance i-0ddd belongs to account 999999999999, which pool "lab" does not take$/],
+    ['wrong region', { node: 'i-0eee', signature: sign(aws, document('i-0eee', { region: 'eu-west-1' })) }, 403, /^instance i-0eee runs in region eu-west-1, which pool "lab" does not take$/],
+    ['another name', { node: 'i-0aaa', signature: sign(aws, document('i-0fff')) }, 403, /^an identity document enrolls its own instance, named "i-0fff", not "i-0aaa"$/],
+    ['control plane', { node: 'i-0ggg', role: 'control-plane', signature: sign(aws, document('i-0ggg')) }, 403, /^an instance identity document enrolls workers only/],
   ];
   for (const [what, body, status, message] of refusals) {
     const answer = await enroll(serve.port, { provider: 'aws', ...body }, `attacker ${what}`);
     t.is(answer.status, status, `${what}: ${answer.text}`);
     t.regex(error(answer), message, what);
   }
-  const otherPool = await send(serve.port, { method: 'POST', path: '/v1/enroll/identity', json: { node: 'i-0hhh', role: 'worker', profile: 'ubuntu', gpu: false, pool: 'other', provider: 'aws', signature: aws.sign(document('i-0hhh')) } });
+  const otherPool = await send(serve.port, { method: 'POST', path: '/v1/enroll/identity', json: { node: 'i-0hhh', role: 'worker', profile: 'ubuntu', gpu: false, pool: 'other', provider: 'aws', signature: sign(aws, document('i-0hhh')) } });
   t.is(otherPool.status, 403);
   t.regex(error(otherPool), /^pool "other" takes no instance identity documents/);
 
@@ -110,7 +118,7 @@ async function aliyunPool(t: ExecutionContext, store: Store): Promise<void> {
     provider: 'aliyun',
     document: document(instanceId, accountId),
     audience: audienceOf,
-    signature: aliyun.sign(aliyunSignedBytes(document(instanceId, accountId), audienceOf)),
+    signature: sign(aliyun, aliyunSignedBytes(document(instanceId, accountId), audienceOf)),
   });
   const ok = await enroll(serve.port, signed('i-bp1aaa', audience), 'i-bp1aaa');
   t.is(ok.status, 200, ok.text);
@@ -124,7 +132,7 @@ async function aliyunPool(t: ExecutionContext, store: Store): Promise<void> {
   t.is(forged.status, 401);
   t.is(error(forged), 'the audience is not a nonce this endpoint made');
   const other = await nonce();
-  const wrongAudience = { ...signed('i-bp1ddd', other), signature: aliyun.sign(aliyunSignedBytes(document('i-bp1ddd'), audience)) };
+  const wrongAudience = { ...signed('i-bp1ddd', other), signature: sign(aliyun, aliyunSignedBytes(document('i-bp1ddd'), audience)) };
   const mismatch = await enroll(serve.port, wrongAudience, 'i-bp1ddd');
   t.is(mismatch.status, 401, mismatch.text);
   const wrongAccount = await enroll(serve.port, signed('i-bp1eee', await nonce(), '6543210987654321'), 'i-bp1eee');
@@ -144,6 +152,38 @@ test.serial('the same AWS identity pool with the endpoint keeping its state in e
 
 test.serial('an Alibaba Cloud identity pool takes each nonce once, and only its own', async (t) => {
   await aliyunPool(t, { data: tempDir('labimg-endpoint-') });
+});
+
+test.serial('a worker built with --identity carries no token in its user-data, and enrolls through labimg serve as its instance', async (t) => {
+  const store = { data: tempDir('labimg-endpoint-') };
+  const serve = await startServe(store);
+  t.teardown(() => serve.kill());
+  createPool(store, 'lab', 'ubuntu');
+  const signer = makeMetadataSigner('stand-in AWS us-east-1');
+  t.is(labimg(['pool', 'identity', 'lab', '--provider', 'aws', '--certificate', certificateFile(signer.certPem), '--account', ACCOUNT, ...storeArgs(store)]).code, 0);
+  const out = tempDir();
+  const built = labimg(['build', 'ubuntu', '--out', out, '--endpoint', serve.url, '--endpoint-ca-fingerprint', serve.caFingerprint, '--pool', 'lab', '--identity', 'aws']);
+  t.is(built.code, 0, built.stderr);
+
+  const userData = readFileSync(path.join(out, 'ubuntu', 'user-data-worker.yaml'), 'utf8');
+  const files = (load(userData) as { write_files: Array<{ path: string; content: string }> }).write_files;
+  t.false(files.some((file) => file.path === '/etc/labimg/secrets.json'), 'no secrets file');
+  t.notRegex(userData, /enrollmentToken|[a-z0-9]{8}\.[A-Za-z0-9_-]{43}/, 'no enrollment token anywhere in it');
+  const node = JSON.parse(files.find((file) => file.path === '/etc/labimg/node.json')?.content ?? '{}') as NodeConfig;
+  t.deepEqual(node.endpoint?.identity, { provider: 'aws' });
+
+  // The instance: its metadata service signs what the pool's configured certificate verifies.
+  const instanceId = 'i-0123456789abcdef0';
+  const metadata = await startMetadataService({ provider: 'aws', signer, identity: { instanceId, accountId: ACCOUNT, region: 'us-east-1', imageId: 'ami-0abc', pendingTime: minutesAgo(2) } });
+  t.teardown(() => metadata.close());
+  const machine = await FakeMachine.create({ config: profileConfig('ubuntu'), node: { ...node, endpoint: { ...node.endpoint!, identity: { provider: 'aws', metadataUrl: metadata.url } } } });
+  t.teardown(() => machine.dispose());
+  const run = await machine.runAgent(['run', '--phase', 'bake']);
+  t.is(run.code, 0, run.stdout + run.stderr);
+  const nodes = JSON.parse(labimg(['nodes', '--json', ...storeArgs(store)]).stdout) as { nodes: Array<{ node: string; role: string; pool: string }> };
+  t.like(nodes.nodes, [{ node: instanceId, role: 'worker', pool: 'lab' }]);
+  t.regex(labimg(['audit', ...storeArgs(store)]).stdout, new RegExp(`node-enrolled\\s+pool=lab node=${instanceId} instance="aws ${ACCOUNT}/us-east-1/${instanceId}"`));
+  t.is(machine.mode('/var/lib/labimg/credential.json'), 0o600);
 });
 
 test('a nonce is refused once it has expired, and when any part of it was changed', (t) => {
