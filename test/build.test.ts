@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { load } from 'js-yaml';
 import { agentPath, filesIn, labimg, repoRoot, tempDir } from './helpers/cli';
 import { cloudInitSchema, knownCloudConfigKeys, shellcheck, systemdOrderingCycles, systemdVerify } from './helpers/validators';
-import type { Manifest } from '../builder/manifest';
+import { userDataWarnings, type Manifest } from '../builder/manifest';
 
 const PROFILES = ['centos', 'centos-gpu', 'ubuntu', 'ubuntu1804', 'ubuntu-gpu'];
 const ROLES = ['control-plane', 'worker'];
@@ -104,9 +104,10 @@ test('manifest lists every file with its real size, sha256 and mode, and user-da
   const userData = manifest.files.filter((f) => f.name.startsWith('user-data'));
   t.is(userData.length, 2);
   for (const entry of userData) {
-    t.deepEqual(Object.keys(entry.userDataLimits ?? {}), ['ec2', 'azure', 'gce']);
-    t.is(entry.userDataLimits!.ec2.fits, entry.size <= 16_384);
-    t.is(entry.userDataLimits!.gce.fits, entry.size <= 262_144);
+    // Each cloud's limit in raw bytes, as FACTS.md reads them (EC2's 16 KB as Auto Scaling's base64 field holds it).
+    const limits = { ec2: 16_383, aliyun: 16_000, openstack: 49_149, azure: 65_535, gce: 262_144 };
+    t.deepEqual(Object.keys(entry.userDataLimits ?? {}), Object.keys(limits));
+    for (const [cloud, limit] of Object.entries(limits)) t.deepEqual(entry.userDataLimits?.[cloud as keyof typeof limits], { limit, fits: entry.size <= limit }, cloud);
   }
 });
 
@@ -344,4 +345,38 @@ test('bad pool input names the flag, never echoes the token, and writes nothing'
     t.false(result.stderr.includes('secretvalue'));
   }
   t.false(existsSync(path.join(out, 'ubuntu')), 'nothing written');
+});
+
+test('a user-data within a quarter of a limit it is meant for gets a warning: stubs for EC2 and Alibaba Cloud, full ones for the rest', (t) => {
+  const file = (name: string, size: number) => ({ name, size, sha256: '', mode: '0644', userDataLimits: {} as never });
+  const manifest: Manifest = {
+    profile: 'p',
+    labimgVersion: '0',
+    files: [
+      file('user-data-worker-stub.yaml', 12_000), // 75% of 16,000: not past it
+      file('user-data-control-plane-stub.yaml', 12_300), // 77% of Alibaba Cloud's 16,000 and 75.1% of EC2's 16,383
+      file('ignition-worker.json', 40_000), // 81% of OpenStack's 49,149; 61% of Azure's
+      file('user-data-worker.yaml', 70_000), // past OpenStack's and Azure's
+      { name: 'agent.json', size: 90_000, sha256: '', mode: '0644' }, // not user-data
+    ],
+  };
+  t.deepEqual(userDataWarnings(manifest), [
+    "user-data-control-plane-stub.yaml: 12,300 B is 75% of ec2's 16,383 B",
+    "user-data-control-plane-stub.yaml: 12,300 B is 77% of aliyun's 16,000 B",
+    "ignition-worker.json: 40,000 B is 81% of openstack's 49,149 B",
+    "user-data-worker.yaml: 70,000 B is too big for openstack's 49,149 B",
+    "user-data-worker.yaml: 70,000 B is too big for azure's 65,535 B",
+  ]);
+});
+
+test('labimg build warns on stderr about each full user-data past a limit it is meant to fit', (t) => {
+  const out = tempDir();
+  const result = labimg(['build', 'ubuntu', '--out', out]);
+  t.is(result.code, 0, result.stderr);
+  const size = statSync(path.join(out, 'ubuntu', 'user-data-worker.yaml')).size;
+  const expected = size > 49_149 ? `is too big for openstack's 49,149 B` : `is ${Math.round((size / 49_149) * 100)}% of openstack's 49,149 B`;
+  const line = result.stderr.split('\n').find((text) => text.startsWith('warning: user-data-worker.yaml:') && text.includes("openstack's"));
+  // Within a quarter of OpenStack's 49,149 B means past 36,861 B.
+  t.is(line, size > 36_861 ? `warning: user-data-worker.yaml: ${size.toLocaleString('en-US')} B ${expected}` : undefined, result.stderr);
+  t.false(result.stdout.includes('warning:'), 'warnings go to stderr');
 });

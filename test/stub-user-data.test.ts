@@ -19,7 +19,7 @@ import { cloudInitSchema, shellcheck } from './helpers/validators';
 const PROFILES = ['centos', 'centos-gpu', 'ubuntu', 'ubuntu1804', 'ubuntu-gpu'];
 const ROLES = ['control-plane', 'worker'];
 const AGENT_URL = 'https://files.example.com/labimg/agent.js';
-const EC2_LIMIT = 16_384;
+const EC2_LIMIT = 16_383;
 
 interface WriteFileEntry {
   path: string;
@@ -84,7 +84,7 @@ for (const profile of PROFILES) {
       t.truthy(entry, `${name} is in the manifest`);
       t.true((entry?.size ?? Infinity) <= EC2_LIMIT, `${name} is ${entry?.size} B`);
       t.true(entry?.userDataLimits?.ec2.fits);
-      t.regex(stdout, new RegExp(`${name}\\s+\\d+ B  \\w+  \\(ec2 fits, azure fits, gce fits\\)`));
+      t.regex(stdout, new RegExp(`${name}\\s+\\d+ B  \\w+  \\(ec2 fits, aliyun fits, openstack fits, azure fits, gce fits\\)`));
       const validated = cloudInitSchema(stub);
       t.is(validated.code, 0, validated.output);
       const files = writeFilesOf(stub);
@@ -99,13 +99,13 @@ for (const profile of PROFILES) {
       const full = writeFilesOf(path.join(dir, `user-data-${role}.yaml`)).filter((f) => f.path !== '/opt/labimg/agent.js');
       t.deepEqual(files.filter((f) => !f.path.includes('fetch-agent')), full);
     }
-    t.notRegex(stdout, /EC2 takes 16,384 B/, 'no hint once the stubs are there');
+    t.notRegex(stdout, /EC2 and Alibaba Cloud take 16 KB/, 'no hint once the stubs are there');
   });
 }
 
 test('without an agent source the build says how to get a stub, and writes none', (t) => {
   const { dir, stdout } = build('centos', []);
-  t.regex(stdout, /EC2 takes 16,384 B of user-data: add --agent-url URL \(where you serve agent\.js\) for user-data-ROLE-stub\.yaml and ignition-ROLE-stub\.json, which fetch the agent and check its sha256/);
+  t.regex(stdout, /EC2 and Alibaba Cloud take 16 KB of user-data: add --agent-url URL \(where you serve agent\.js\) for user-data-ROLE-stub\.yaml and ignition-ROLE-stub\.json, which fetch the agent and check its sha256/);
   t.deepEqual(readdirSync(dir).filter((name) => name.includes('stub')), []);
 });
 

@@ -44,7 +44,7 @@ function writeFiles(file: NodeFile): WriteFile[] {
 
 /**
  * #cloud-config user-data that installs the agent, its config and unit, and starts it. With `agent`, the
- * agent stays out (a stub, for clouds whose limit it would pass: EC2 takes 16,384 B) and is fetched from
+ * agent stays out (a stub, for clouds whose limit it would pass: EC2 and Alibaba Cloud take 16 KB) and is fetched from
  * there and checked by its sha256 before the agent's unit runs it.
  */
 export function renderCloudInitUserData(inputs: NodeInputs, agent?: RemoteContent): string {

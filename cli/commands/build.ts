@@ -8,7 +8,7 @@ import type { Argv } from 'yargs';
 import { UserError } from '../../contract/errors';
 import { archiveMode, renderTarGz } from '../../builder/archive';
 import { bootsWithCloudInit, ignitionStubSource, renderBuild, type BuildInputs } from '../../builder/build';
-import { isUserData, type Manifest } from '../../builder/manifest';
+import { isUserData, userDataWarnings, type Manifest } from '../../builder/manifest';
 import type { MirrorPresetName } from '../../builder/mirrors/types';
 import { loadProfile } from '../../builder/profiles';
 import { pxeBootAssets } from '../../builder/render/pxe';
@@ -56,6 +56,7 @@ export async function buildProfile(options: BuildOptions): Promise<void> {
   writeDirectoryAtomically(outDir, files);
   const manifest = JSON.parse(files.find((f) => f.name === 'manifest.json')!.content.toString('utf8')) as Manifest;
   printBuildSummary(outDir, manifest, buildNotes(inputs, manifest, options.packer));
+  for (const warning of userDataWarnings(manifest)) process.stderr.write(`warning: ${warning}\n`);
   if (archive) {
     const archivePath = path.join(options.out, `${profile.name}.tar.gz`);
     writeFileAtomically(archivePath, archive, archiveMode(files));
@@ -89,7 +90,7 @@ function buildNotes(inputs: BuildInputs, manifest: Manifest, baking: boolean): s
     ...(!ignitionStubSource(inputs.agentSource) ? ['ignition-ROLE-stub.json'] : []),
   ];
   if (tooBigForEc2 && missingStubs.length > 0) {
-    notes.push(`EC2 takes 16,384 B of user-data: add --agent-url URL (where you serve agent.js) for ${missingStubs.join(' and ')}, which fetch the agent and check its sha256`);
+    notes.push(`EC2 and Alibaba Cloud take 16 KB of user-data: add --agent-url URL (where you serve agent.js) for ${missingStubs.join(' and ')}, which fetch the agent and check its sha256`);
   }
   const enrollment = inputs.enrollment;
   if (enrollment && enrollment.tokens['control-plane'] === undefined) {
