@@ -1,13 +1,15 @@
 // Measures what users wait for and what nodes download; `npm run bench` prints a Markdown table for the README.
 //   - `labimg build P` per profile: a whole CLI process, median and max of RUNS runs
 //   - CLI start: `labimg --version`, the floor under every command
-//   - the agent bundle: minified bytes and gzip bytes (what user-data carries before base64)
+//   - the agent bundle: minified bytes and gzip bytes (what user-data carries before base64), each npm package's
+//     share of it, and the bundle without js-yaml (agent-size.mjs)
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
+import { agentSizeRows } from './agent-size.mjs';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const cli = path.join(root, 'dist', 'labimg.js');
@@ -49,3 +51,7 @@ console.log(`\n| agent bundle | bytes |\n|---|---:|`);
 console.log(`| dist/agent.js, minified | ${agent.length.toLocaleString('en')} |`);
 console.log(`| dist/agent.js, gzip -9 | ${gzip.length.toLocaleString('en')} |`);
 console.log(`| dist/agent.js, gzip+base64 in user-data | ${(Math.ceil(gzip.length / 3) * 4).toLocaleString('en')} |`);
+console.log(`\n| agent bundle, by part | minified | gzip -9 |\n|---|---:|---:|`);
+for (const [what, bytes, gzipped] of await agentSizeRows(root)) {
+  console.log(`| ${what} | ${bytes.toLocaleString('en')} | ${gzipped === undefined ? '' : gzipped.toLocaleString('en')} |`);
+}

@@ -129,6 +129,18 @@ function joinDoc(api: string, bootstrapToken: object, extra: object = {}): objec
 for (const { api, kubernetes, pause } of VERSIONS) {
   const version = api.split('/')[1];
 
+  test(`${version}: documents are split as kubeadm splits them: a comment before the first "---" is a document with no kind; JSON documents read as YAML`, (t) => {
+    const h = host(t, { kubernetes, cluster: tempDir(t, 'labimg-cluster-') });
+    const [init, cluster] = initDocs(api, kubernetes);
+    const list = (text: string) => h.kubeadm(['config', 'images', 'list', '--config', h.config(text)]);
+    const json = (doc: object) => JSON.stringify(doc, null, 2);
+    const refused = list(`# a comment\n---\n${json(init!)}\n---\n${json(cluster!)}\n`);
+    t.is(refused.code, 1);
+    t.true(refused.stderr.includes('invalid configuration for GroupVersionKind /, Kind=: kind and apiVersion is mandatory information that must be specified'), refused.stderr);
+    const read = list(`---\n# a comment\n${json(init!)}\n---\n${json(cluster!)}\n`);
+    t.is(read.code, 0, read.stderr);
+  });
+
   test(`${version}: a typo at any depth of the kubeadm documents is refused, by its full path`, (t) => {
     const h = host(t, { kubernetes, cluster: tempDir(t, 'labimg-cluster-') });
     const list = (docs: object[]) => h.kubeadm(['config', 'images', 'list', '--config', h.config(docs)]);

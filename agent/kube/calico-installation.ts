@@ -2,9 +2,8 @@
  * The Calico operator's Installation resource, written by the agent from the AgentConfig rather than taken
  * from Calico's custom-resources.yaml, whose default pool (192.168.0.0/16) rarely matches the pod subnet.
  */
-import { dump } from 'js-yaml';
 import type { CniSpec } from '../../contract/agent-config';
-import { managedHeader } from '../text/managed-header';
+import { manifestStream } from '../text/manifest-stream';
 
 type CalicoInstallationSpec = NonNullable<CniSpec['calicoInstallation']>;
 
@@ -36,5 +35,5 @@ export function calicoInstallation(spec: CalicoInstallationSpec): CalicoInstalla
 }
 
 export function renderCalicoInstallation(spec: CalicoInstallationSpec): string {
-  return managedHeader() + dump(calicoInstallation(spec), { noRefs: true, lineWidth: -1 });
+  return manifestStream([calicoInstallation(spec)]);
 }

@@ -4,8 +4,9 @@
  * pulls the addon from the mirror. Every `image` string in every document is looked at; a manifest with
  * nothing to move is returned as it came, byte for byte, so its CRDs and comments are never re-serialized.
  */
-import { dump, loadAll } from 'js-yaml';
+import { loadAll } from 'js-yaml';
 import { splitRegistry } from '../../contract/image-reference';
+import { manifestStream } from '../text/manifest-stream';
 
 export type RegistryMoves = Readonly<Record<string, string>>;
 
@@ -57,6 +58,6 @@ export function moveManifestImages(text: string, registries: RegistryMoves): Mov
   const moved: string[] = [];
   for (const document of documents) moveImagesIn(document, registries, moved);
   if (moved.length === 0) return { text, moved };
-  // noCompatMode stays off: strings YAML 1.1 would read as booleans ("on", "yes") stay quoted for kubectl.
-  return { text: documents.map((document) => dump(document, { noRefs: true, lineWidth: -1 })).join('---\n'), moved };
+  // JSON keeps every string a string: "on" and "yes" are not read as booleans the way YAML 1.1 would.
+  return { text: manifestStream(documents), moved };
 }

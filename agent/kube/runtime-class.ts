@@ -4,8 +4,7 @@
  * labels GPU nodes register with, so such a pod never lands on a CPU node, whose containerd has no
  * `nvidia` entry and would fail it. Written by the agent, as the Calico Installation is.
  */
-import { dump } from 'js-yaml';
-import { managedHeader } from '../text/managed-header';
+import { manifestStream } from '../text/manifest-stream';
 
 export interface RuntimeClass {
   apiVersion: 'node.k8s.io/v1';
@@ -22,5 +21,5 @@ export function nvidiaRuntimeClass(gpuNodeLabels: Record<string, string>): Runti
 }
 
 export function renderNvidiaRuntimeClass(gpuNodeLabels: Record<string, string>): string {
-  return managedHeader() + dump(nvidiaRuntimeClass(gpuNodeLabels), { lineWidth: -1 });
+  return manifestStream([nvidiaRuntimeClass(gpuNodeLabels)]);
 }

@@ -3,9 +3,8 @@
  * multi-document YAML file. Flags are never used: a config file is what the plan shows and what kubeadm
  * validates as a whole.
  */
-import { dump } from 'js-yaml';
 import type { AgentConfig, NodeConfig } from '../../contract/agent-config';
-import { managedHeader } from '../text/managed-header';
+import { manifestStream } from '../text/manifest-stream';
 import type {
   ClusterConfiguration,
   ExtraArgs,
@@ -103,5 +102,5 @@ export function imagesDocuments(config: AgentConfig): KubeadmDocument[] {
 }
 
 export function renderKubeadmConfig(documents: KubeadmDocument[]): string {
-  return managedHeader() + documents.map((doc) => dump(doc, { noRefs: true, lineWidth: -1 })).join('---\n');
+  return manifestStream(documents);
 }

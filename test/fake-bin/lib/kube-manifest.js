@@ -6,6 +6,8 @@
  *
  * Rules and messages, checked against kubectl v1.32.4 on 2026-12-05 (client-side validation, which is on by
  * default and runs before anything reaches the server), and from the sources read on 2026-12-05:
+ * - a stream whose first non-space byte is "{" is one JSON document (YAMLOrJSONDecoder, GuessJSONStream), so a
+ *   "---" in it does not parse; any other stream is YAML;
  * - the YAML stream is split into documents at "---" lines (k8s.io/apimachinery/pkg/util/yaml, YAMLReader);
  *   empty documents are skipped; none left: "error: no objects passed to create";
  * - a document that does not parse: "error: error parsing SRC: error converting YAML to JSON: yaml: ..."
@@ -122,6 +124,18 @@ function sameObject(a, b) {
  */
 function readManifest(text, source) {
   const docs = [];
+  // A stream whose first non-space byte is "{" is read as JSON, not split at "---" lines
+  // (k8s.io/apimachinery pkg/util/yaml/decoder.go: YAMLOrJSONDecoder, GuessJSONStream, hasJSONPrefix).
+  if (/^\s*\{/.test(text)) {
+    let doc;
+    try {
+      doc = JSON.parse(text);
+    } catch (err) {
+      return { docs, error: `error: error parsing ${source}: json: ${err.message}` };
+    }
+    const problem = validationError(doc);
+    return problem ? { docs, error: `error: error validating "${source}": error validating data: ${problem}; ${VALIDATE_HINT}` } : { docs: [doc] };
+  }
   for (const part of splitDocuments(text)) {
     let doc;
     try {

@@ -223,15 +223,43 @@ function checkDiscovery(doc) {
 }
 
 /**
+ * The documents of a config file as kubeadm reads them (SplitConfigDocuments, cmd/kubeadm/app/util/marshal.go, over
+ * k8s.io/apimachinery pkg/util/yaml YAMLReader; read 2026-12-05): a "---" line ends the document before it when
+ * that document has any bytes, and is skipped when it has none; what follows the last separator is a document
+ * when it has any bytes. So a comment before the first "---" is a document of its own, with no kind.
+ */
+function yamlReaderDocuments(text) {
+  const docs = [];
+  let current = '';
+  for (const line of text.split(/(?<=\n)/)) {
+    if (/^---(\s*(#.*)?)?\r?\n?$/.test(line)) {
+      if (current.length > 0) docs.push(current);
+      current = '';
+    } else {
+      current += line;
+    }
+  }
+  if (current.length > 0) docs.push(current);
+  return docs;
+}
+
+/**
  * Parses and checks a kubeadm --config file for `command` ('init' | 'join' | 'images') run by kubeadm of
  * version `kubeadmVersion`. Returns the documents by kind.
  */
 function validateKubeadmConfig(text, command, kubeadmVersion) {
-  let docs;
-  try {
-    docs = yaml.loadAll(text).filter((d) => d !== null && d !== undefined);
-  } catch (err) {
-    throw new KubeadmConfigError(`error converting YAML to JSON: ${err.message}`);
+  const docs = [];
+  for (const part of yamlReaderDocuments(text)) {
+    let doc;
+    try {
+      // loadAll: js-yaml's load() refuses a part of comments alone, which YAML reads as an empty document.
+      doc = yaml.loadAll(part)[0];
+    } catch (err) {
+      throw new KubeadmConfigError(`error converting YAML to JSON: ${err.message}`);
+    }
+    // A document of comments or blank lines alone has no GroupVersionKind, which kubeadm refuses.
+    if (doc === null || doc === undefined) throw new KubeadmConfigError('invalid configuration for GroupVersionKind /, Kind=: kind and apiVersion is mandatory information that must be specified');
+    docs.push(doc);
   }
   const minor = minorOf(kubeadmVersion);
   const byKind = {};
