@@ -329,6 +329,9 @@ export class EndpointServer {
     const refuse = this.enrollmentRefuser(body.pool, body.node, source, {});
     if (!policy) throw await refuse(403, `pool "${body.pool}" takes no instance identity documents (\`labimg pool identity ${body.pool}\` sets that up)`);
     if (body.role !== 'worker') throw await refuse(403, 'an instance identity document enrolls workers only; a control plane enrolls with its own token');
+    if (body.provider === 'aws' && (body.audience !== undefined || body.document !== undefined)) {
+      throw new HttpError(400, 'an aws identity document is signed with its content and at launch: it takes no audience or separate document');
+    }
     let identity: InstanceIdentity;
     try {
       if (body.provider === 'aliyun') {
@@ -345,8 +348,10 @@ export class EndpointServer {
     const refuseInstance = this.enrollmentRefuser(body.pool, body.node, source, { instance });
     const refusal = policyRefusal(body.pool, policy, identity, body.node, this.clock());
     if (refusal !== undefined) throw await refuseInstance(403, refusal);
-    // One use per document, or per nonce for Alibaba Cloud, whose audience a signature proves.
-    const use = sha256Hex(body.audience !== undefined ? `nonce\n${body.audience}` : `signature\n${body.signature.replace(/\s+/g, '')}`);
+    // One use per signed content, never per signature text: the parts of a PKCS#7 outside the signature
+    // (lengths, certificates) can be encoded anew without breaking it. AWS signs a document once per launch;
+    // Alibaba Cloud signs each nonce this endpoint made into its audience.
+    const use = sha256Hex(identity.provider === 'aws' ? `aws\n${identity.accountId}\n${identity.instanceId}\n${identity.launchedAt ?? ''}` : `aliyun\n${identity.audience ?? ''}`);
     return this.completeEnrollment(request.req, { pool: body.pool, role: 'worker', body, source, vouched: { instance }, refuse: refuseInstance }, async (credentialSha256) =>
       (await registry.takeIdentityDocument(use, body.node, credentialSha256)) ? undefined : 'this identity document was used already: a document (an audience) enrolls one machine once',
     );

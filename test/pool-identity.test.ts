@@ -74,6 +74,7 @@ async function awsPool(t: ExecutionContext, store: Store): Promise<void> {
     ['tampered', { node: 'i-0bbb', signature: tamper(sign(aws, document('i-0bbb'))) }, 401, /^the signed messageDigest does not match the content$/],
     ['stale', { node: 'i-0ccc', signature: sign(aws, document('i-0ccc', { pendingTime: minutesAgo(90) })) }, 403, /^instance i-0ccc was launched at \S+, more than 60 min ago; its document is taken only that long after launch/],
     ['replayed', { node: 'i-0aaa', signature: genuine }, 403, /^this identity document was used already/],
+    ['replayed, encoded anew', { node: 'i-0aaa', signature: reencoded(genuine) }, 403, /^this identity document was used already/],
     ['wrong account', { node: 'i-0ddd', signature: sign(aws, document('i-0ddd', { accountId: '999999999999' })) }, 403, /^instance i-0ddd belongs to account 999999999999, which pool "lab" does not take$/],
     ['wrong region', { node: 'i-0eee', signature: sign(aws, document('i-0eee', { region: 'eu-west-1' })) }, 403, /^instance i-0eee runs in region eu-west-1, which pool "lab" does not take$/],
     ['another name', { node: 'i-0aaa', signature: sign(aws, document('i-0fff')) }, 403, /^an identity document enrolls its own instance, named "i-0fff", not "i-0aaa"$/],
@@ -84,6 +85,9 @@ async function awsPool(t: ExecutionContext, store: Store): Promise<void> {
     t.is(answer.status, status, `${what}: ${answer.text}`);
     t.regex(error(answer), message, what);
   }
+  const withAudience = await enroll(serve.port, { node: 'i-0iii', provider: 'aws', signature: sign(aws, document('i-0iii')), audience: 'anything' }, 'i-0iii');
+  t.is(withAudience.status, 400);
+  t.regex(error(withAudience), /^an aws identity document is signed with its content and at launch: it takes no audience/);
   const otherPool = await send(serve.port, { method: 'POST', path: '/v1/enroll/identity', json: { node: 'i-0hhh', role: 'worker', profile: 'ubuntu', gpu: false, pool: 'other', provider: 'aws', signature: sign(aws, document('i-0hhh')) } });
   t.is(otherPool.status, 403);
   t.regex(error(otherPool), /^pool "other" takes no instance identity documents/);
@@ -93,6 +97,16 @@ async function awsPool(t: ExecutionContext, store: Store): Promise<void> {
   const audit = labimg(['audit', ...storeArgs(store)]).stdout;
   t.regex(audit, /node-enrolled\s+pool=lab node=i-0aaa .*instance="?aws 123456789012\/us-east-1\/i-0aaa/);
   t.is(audit.split('\n').filter((line) => line.includes('enrollment-refused')).length, refusals.length + 1, audit);
+}
+
+/**
+ * The same signature with its outer SEQUENCE's length in the long form: other bytes, the same signed content
+ * and signature, which a verifier still accepts (BER), so a replay must not be told apart by its text.
+ */
+function reencoded(signature: string): string {
+  const der = Buffer.from(signature, 'base64');
+  if (der[0] !== 0x30 || der[1] !== 0x82) throw new Error('expected a SEQUENCE with a two-byte length');
+  return Buffer.concat([Buffer.from([0x30, 0x83, 0x00]), der.subarray(2)]).toString('base64');
 }
 
 /** One byte of the signed document changed after signing. */
