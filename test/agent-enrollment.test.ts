@@ -126,6 +126,7 @@ test("the refresh timer's job renews the credential past half its lifetime; the 
   t.is(record?.credentialSha256, sha256(renewed.credential));
   t.is((await e.registry.auditTrail()).filter((event) => event.action === 'credential-rotated' && event.node === 'w-1').length, 1);
   t.false(refresh.stdout.includes(renewed.credential) || refresh.stdout.includes(first.credential), 'no credential is logged');
+  t.deepEqual(await e.registry.reports('w-1'), [], "a worker's refresh has no step to run, so it reports nothing every 15 minutes");
 
   // The replaced credential still works for requests under way, but cannot rotate again, and stops at its expiry.
   const report = (credential: string) => send(e.port, { method: 'POST', path: '/v1/nodes/w-1/reports', token: credential, json: reportBody('w-1') });
@@ -171,7 +172,8 @@ test('a node whose credential expired while it was off enrolls again with its to
 
   const run = await machine.runAgent(['run', '--phase', 'bake']);
   t.is(run.code, 0, run.stdout + run.stderr);
-  t.regex(run.stdout, /does not accept this node's credential; enrolling it again/);
+  // Past its renewal time, the agent tries to renew first; the endpoint takes neither credential, so it enrolls.
+  t.regex(run.stdout, /the endpoint takes neither this node's credential nor the next one; enrolling it again/);
   const record = await e.registry.node('w-1');
   t.true(Date.parse(record?.credentialExpiresAt ?? '') > Date.now(), 'a new lifetime');
   // Enrolled again at least once; on a loaded machine a run can outlast even its new 3-second credential.

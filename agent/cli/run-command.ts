@@ -13,7 +13,6 @@ import type { Logger } from '../log';
 import { nodeIdentity, withInstanceName } from '../node-identity';
 import type { Redactor } from '../redact';
 import { CRASH_AFTER_ENV, runAgent } from '../runner';
-import { refreshTimer } from '../steps/refresh-timer';
 import { publishJoinMaterial } from '../steps/publish-join-material';
 import type { Step, StepContext } from '../steps/step';
 import { InputFiles, readAgentConfig, readNodeConfig, readSecrets } from './node-files';
@@ -45,7 +44,8 @@ export async function runCommand(options: RunCommandOptions): Promise<void> {
  * the token nears expiry (a control plane), and deliver the outbox.
  */
 export async function refreshCommand(options: Omit<RunCommandOptions, 'phase'>): Promise<void> {
-  const steps: Step[] = [publishJoinMaterial, refreshTimer];
+  // Only what needs doing every 15 minutes: each step run is a report, and a worker has none of these to do.
+  const steps: Step[] = [publishJoinMaterial];
   await withAgent({ ...options, phase: 'boot' }, true, async (ctx) => {
     await renewCredential(ctx);
     return runAgent(ctx, { phases: ['boot'], redactor: options.redactor, steps, afterReport: ctx.afterReport });

@@ -195,8 +195,12 @@ export class HttpsEndpointSession implements EndpointSession {
     let response = await send(stored.credential);
     if (response.status === 401) response = await send(next);
     if (response.status === 401) {
-      // Neither is taken: the credential expired or was forgotten. The next request enrolls the current one again.
-      await this.saveCredential({ url: stored.url, node: stored.node, credential: stored.credential, enrolled: stored.enrolled });
+      // Neither is taken: the credential expired or was forgotten. It is enrolled again now, as a refused request
+      // would have it, so the refresh timer (which may send nothing else) brings back a node that was off.
+      this.log.warn(`the endpoint takes neither this node's credential nor the next one; enrolling it again`);
+      await this.saveCredential({ url: stored.url, node: stored.node, credential: stored.credential, enrolled: false });
+      this.credential = undefined;
+      await this.nodeCredential();
       return;
     }
     let lifetime: CredentialLifetime;
