@@ -45,14 +45,8 @@ export const enrollmentOptions = {
   },
 } as const;
 
-export function enrollmentFlagsOf(argv: {
-  endpoint?: string;
-  endpointCaFingerprint?: string;
-  pool?: string;
-  enrollmentTokenFile?: string;
-  controlPlaneTokenFile?: string;
-  identity?: string;
-}): EnrollmentFlags {
+/** Only the enrollment flags of a command's argv (which holds every other flag too). */
+export function enrollmentFlagsOf(argv: EnrollmentFlags): EnrollmentFlags {
   return {
     endpoint: argv.endpoint,
     endpointCaFingerprint: argv.endpointCaFingerprint,

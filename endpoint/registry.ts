@@ -111,7 +111,7 @@ export class Registry {
    * starts the next generation, atomically (a compare-and-set on the install record).
    */
   async machineToken(pool: string, node: string, role: Role, ttlMs: number): Promise<{ record: EnrollmentTokenRecord; token: string }> {
-    const key = await this.machineTokenKey();
+    const key = await this.sharedKey(KEYS.machineTokenKey);
     for (;;) {
       const install = parse<MachineInstallRecord>(await this.store.get(KEYS.machineInstall(node)));
       if (install && install.pool === pool) {
@@ -141,11 +141,6 @@ export class Registry {
         return JSON.stringify({ pool, node, generation: seen + 1, startedAt: this.now() } satisfies MachineInstallRecord);
       });
     }
-  }
-
-  /** The machine-token key, made on first use; every replica reads the one that was stored first. */
-  private machineTokenKey(): Promise<Buffer> {
-    return this.sharedKey(KEYS.machineTokenKey);
   }
 
   /** A random 32-byte key kept under `storeKey`, made on first use; every replica reads the one stored first. */
