@@ -1,5 +1,6 @@
 // Bundles the two programs labimg ships:
-//   dist/agent.js   the boot agent: ONE file, Node 16 (CentOS 7's glibc 2.17 runs nothing newer),
+//   dist/agent.js   the boot agent: ONE file, Node 16.9 and later (CentOS 7's glibc 2.17 runs no Node newer than 16;
+//                   builder/versions.ts AGENT_NODE_MIN says why not older),
 //                   minified, no native modules, nothing required at run time but Node's core modules
 //   dist/labimg.js  the CLI, for the Node that runs the builder
 // `node scripts/build.mjs agent` builds only the agent.
@@ -31,7 +32,7 @@ const targets = {
   agent: {
     entryPoints: [path.join(root, 'agent/main.ts')],
     outfile: path.join(root, 'dist/agent.js'),
-    target: 'node16',
+    target: 'node16.9',
     minify: true,
     plugins: [coreModulesOnly],
   },

@@ -43,7 +43,7 @@ test("the manifests are downloaded from the mirror, never from GitHub, and creat
   t.true(downloads.every((argv) => argv[argv.length - 1]!.startsWith('https://files.m.daocloud.io/raw.githubusercontent.com/')));
   const sources = new Set(objects().map((object) => object.source));
   t.false([...sources].some((source) => /^https?:/.test(source)), [...sources].join('\n'));
-  t.true([...sources].some((source) => source.endsWith(`${PATHS.movedManifests}/cni-0-tigera-operator.yaml`)));
+  t.true([...sources].some((source) => source.endsWith(`${PATHS.movedManifests}/cni-0-tigera-operator.moved.json`)));
 });
 
 test('the operator and the device plugin come from the mirror; Docker Hub is left to Docker', (t) => {

@@ -89,7 +89,7 @@ test('two MACs, two profiles and roles: each gets its own install script and con
   const cpFiles = landedFiles(post!.body);
   const cpNode = JSON.parse(cpFiles.get('/etc/labimg/node.json')!) as NodeConfig;
   t.like(cpNode, { role: 'control-plane', nodeName: 'rack1-cp-1', pool: 'rack1', endpoint: { url: serve.url, caFingerprint: serve.caFingerprint } });
-  t.true(cpFiles.get('/etc/labimg/agent.json')!.includes('"profile": "centos"'));
+  t.is((JSON.parse(cpFiles.get('/etc/labimg/agent.json')!) as { profile: string }).profile, 'centos');
   const cpToken = (JSON.parse(cpFiles.get('/etc/labimg/secrets.json')!) as NodeSecrets).enrollmentToken!;
   t.regex(cpToken, /^[a-z0-9]{8}\.[A-Za-z0-9_-]{43}$/);
 
@@ -107,7 +107,7 @@ test('two MACs, two profiles and roles: each gets its own install script and con
   for (const key of Object.keys(config)) t.true(knownCloudConfigKeys().has(key), key);
   const workerFiles = landedFiles(config.write_files[0]!.content);
   t.like(JSON.parse(workerFiles.get('/etc/labimg/node.json')!) as NodeConfig, { role: 'worker', nodeName: 'rack1-w-1', pool: 'rack1' });
-  t.true(workerFiles.get('/etc/labimg/agent.json')!.includes('"profile": "ubuntu"'));
+  t.is((JSON.parse(workerFiles.get('/etc/labimg/agent.json')!) as { profile: string }).profile, 'ubuntu');
   t.is((await plainGet(pxePort, '/pxe/nodes/52-54-00-ab-cd-ef/meta-data')).status, 200);
 
   // What a folder does not have, and machines the group file does not name.

@@ -128,13 +128,13 @@ test("from the distro's package: updates the lists when the install needs it, li
   t.is(apt.calls().length, 3, 'the second run installs nothing');
 });
 
-test("refuses a distro Node.js older than the agent's 16 and leaves no runtime", (t) => {
+test("refuses a distro Node.js older than the agent's 16.9 and leaves no runtime", (t) => {
   const script = renderNodeInstaller({ source: 'package', name: 'nodejs', packageManager: 'dnf' });
   const dnf = packageManagerStandIn('dnf', 'echo 12');
   const nodeDir = path.join(tempDir(), 'node');
   const result = runPackageInstaller(script, nodeDir, dnf.bin);
   t.is(result.status, 1);
   t.deepEqual(dnf.calls(), ['install -y nodejs']);
-  t.regex(result.stderr, /the distro's Node\.js 12 is older than 16, which the agent needs: use agent\.nodeRuntime\.source tarball/);
+  t.regex(result.stderr, /the distro's Node\.js 12 is older than 16\.9, which the agent needs: use agent\.nodeRuntime\.source tarball/);
   t.false(existsSync(nodeDir));
 });

@@ -179,12 +179,20 @@ const cases: Case[] = [
     message: 'but ubuntu 18.04 has glibc 2.27',
   },
   {
+    title: 'a Node.js 16 older than 16.9, which the agent bundle is built for',
+    profile: changed('ubuntu', (p) => {
+      p.agent.nodeRuntime = { ...p.agent.nodeRuntime, version: '16.8.0', url: 'https://nodejs.org/dist/v16.8.0/node-v16.8.0-linux-x64.tar.xz', sha256: 'a'.repeat(64) };
+    }),
+    path: ['agent', 'nodeRuntime', 'version'],
+    message: 'Node.js 16.8.0 is older than the 16.9 the agent runs on',
+  },
+  {
     title: "Node.js from Ubuntu 22.04's own package, which is 12",
     profile: changed('ubuntu2204', (p) => {
       p.agent.nodeRuntime.source = 'package';
     }),
     path: ['agent', 'nodeRuntime', 'source'],
-    message: "ubuntu 22.04's nodejs package is Node.js 12.22.9, older than the 16 the agent runs on: use source: tarball",
+    message: "ubuntu 22.04's nodejs package is Node.js 12.22.9, older than the 16.9 the agent runs on: use source: tarball",
   },
   {
     title: 'Node.js from a package on Flatcar, which has no package manager',

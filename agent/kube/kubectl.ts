@@ -4,6 +4,7 @@
  */
 import { CommandFailed, Host } from '../host/host';
 import { ADMIN_KUBECONFIG } from '../kubeadm/files';
+import { parseJsonSequence } from '../text/json-sequence';
 
 export function kubectlArgv(host: Host, args: string[]): string[] {
   return ['kubectl', '--kubeconfig', host.hostPath(ADMIN_KUBECONFIG), ...args];
@@ -43,4 +44,31 @@ export async function createManifest(host: Host, source: string, options: Create
 function onlyAlreadyExists(stderr: string): boolean {
   const errors = stderr.split('\n').filter((line) => line.trim() !== '');
   return errors.length > 0 && errors.every((line) => /AlreadyExists|already exists/.test(line));
+}
+
+export interface ManifestObjects {
+  /** Every object kubectl read, in order: Lists flattened, the namespace set on namespaced objects. */
+  objects: unknown[];
+  /** kubectl's error for the first document it could not read or map; `objects` then holds those before it. */
+  error?: string;
+}
+
+/**
+ * The objects of a manifest as kubectl reads them, with nothing created: `kubectl create --dry-run=client
+ * -o json` parses the YAML (or JSON) stream, flattens Lists, sets the namespace on namespaced objects and prints
+ * each object where it would have sent it (k8s.io/kubectl pkg/cmd/create/create.go, RunCreate; read
+ * 2026-12-05). It maps kinds through the API server as create does, so it reads a manifest exactly as the
+ * create that follows will; and the agent needs no YAML parser of its own.
+ */
+export async function manifestObjects(host: Host, source: string): Promise<ManifestObjects> {
+  const argv = kubectlArgv(host, ['create', '--dry-run=client', '-o', 'json', '-f', source]);
+  const what = `kubectl create --dry-run=client -f ${source}`;
+  // run, not query: a plan lists it among the commands the agent runs (a plan's host answers with no objects).
+  try {
+    return { objects: parseJsonSequence((await host.run(argv, { timeoutMs: 120_000 })).stdout, what) };
+  } catch (err) {
+    if (!(err instanceof CommandFailed)) throw err;
+    const { stdout, stderr, code } = err.result;
+    return { objects: parseJsonSequence(stdout, what), error: stderr.trim() || `kubectl exited with ${code}` };
+  }
 }

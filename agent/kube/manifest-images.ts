@@ -1,12 +1,10 @@
 /**
  * The image references inside an addon's manifest, moved onto the registries the mirror names for them
  * (AgentConfig.manifestImageRegistries), so that a runtime with no pull-through mirror for a registry still
- * pulls the addon from the mirror. Every `image` string in every document is looked at; a manifest with
- * nothing to move is returned as it came, byte for byte, so its CRDs and comments are never re-serialized.
+ * pulls the addon from the mirror. Every `image` string in every object is looked at. The objects are the ones
+ * kubectl itself read from the manifest (kubectl.ts, manifestObjects), so the agent parses no YAML.
  */
-import { loadAll } from 'js-yaml';
 import { splitRegistry } from '../../contract/image-reference';
-import { manifestStream } from '../text/manifest-stream';
 
 export type RegistryMoves = Readonly<Record<string, string>>;
 
@@ -20,12 +18,6 @@ export function movedImage(image: string, registries: RegistryMoves): string | u
   // Docker Hub's official images live under library/, which only their short names leave implicit.
   const path = registry === 'docker.io' && !rest.includes('/') ? `library/${rest}` : rest;
   return `${to}/${path}`;
-}
-
-export interface MovedManifest {
-  text: string;
-  /** Each reference that moved, as "from → to", in document order. */
-  moved: string[];
 }
 
 function moveImagesIn(node: unknown, registries: RegistryMoves, moved: string[]): void {
@@ -49,15 +41,11 @@ function moveImagesIn(node: unknown, registries: RegistryMoves, moved: string[])
 }
 
 /**
- * The manifest with its images moved; `text` itself when none of them is on a registry the table moves.
- * Moving is idempotent: an image already on one of the table's targets stays where it is.
+ * Moves, in place, every image of `objects` that is on a registry the table moves; returns each move as
+ * "from → to", in object order. Idempotent: an image already on one of the table's targets stays where it is.
  */
-export function moveManifestImages(text: string, registries: RegistryMoves): MovedManifest {
-  if (Object.keys(registries).length === 0) return { text, moved: [] };
-  const documents = loadAll(text).filter((document) => document !== null && document !== undefined);
+export function moveObjectImages(objects: unknown[], registries: RegistryMoves): string[] {
   const moved: string[] = [];
-  for (const document of documents) moveImagesIn(document, registries, moved);
-  if (moved.length === 0) return { text, moved };
-  // JSON keeps every string a string: "on" and "yes" are not read as booleans the way YAML 1.1 would.
-  return { text: manifestStream(documents), moved };
+  if (Object.keys(registries).length > 0) moveImagesIn(objects, registries, moved);
+  return moved;
 }

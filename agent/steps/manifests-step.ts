@@ -1,7 +1,8 @@
 /** The shape shared by control-plane steps that create manifests (CNI, GPU device plugin). */
 import { PATHS } from '../../contract/node-paths';
-import { createManifest, manifestPresent } from '../kube/kubectl';
-import { moveManifestImages } from '../kube/manifest-images';
+import { createManifest, manifestObjects, manifestPresent } from '../kube/kubectl';
+import { moveObjectImages } from '../kube/manifest-images';
+import { manifestStream } from '../text/manifest-stream';
 import type { Step, StepContext } from './step';
 
 export interface ManifestSpec {
@@ -22,8 +23,14 @@ const isUrl = (source: string) => /^https?:\/\//.test(source);
  */
 interface ManifestSource {
   kubectl: string;
-  /** Set when images move: the profile's source, and the node path of the copy with them moved. */
-  move?: { source: string; copy: string };
+  /** Set when images move: the profile's source, where it is downloaded, and the copy with its images moved. */
+  move?: MovedCopy;
+}
+
+interface MovedCopy {
+  source: string;
+  download: string;
+  copy: string;
 }
 
 const registryMoves = (ctx: StepContext) => ctx.config.manifestImageRegistries ?? {};
@@ -34,33 +41,48 @@ function manifestSources(spec: ManifestSpec, ctx: StepContext): ManifestSource[]
   const listed = spec.manifests(ctx).map((source, index): ManifestSource => {
     if (!moving) return { kubectl: source };
     const name = (isUrl(source) ? new URL(source).pathname : source).split('/').pop() || 'manifest.yaml';
-    const copy = `${PATHS.movedManifests}/${spec.id}-${index}-${name}`;
-    return { kubectl: ctx.host.hostPath(copy), move: { source, copy } };
+    const download = `${PATHS.movedManifests}/${spec.id}-${index}-${name}`;
+    const copy = `${download.replace(/\.(ya?ml|json)$/, '')}.moved.json`;
+    return { kubectl: ctx.host.hostPath(copy), move: { source, download, copy } };
   });
   const written = generatedFiles(spec, ctx).map((file): ManifestSource => ({ kubectl: ctx.host.hostPath(file.path) }));
   return [...listed, ...written];
 }
 
-/**
- * The node's copy of the manifest, downloaded (or copied) once, with its images moved. A copy is done when
- * nothing in it is left to move, so a crash between the download and the move is finished next run.
- */
-async function copyInPlace(ctx: StepContext, copy: string): Promise<boolean> {
-  const text = await ctx.host.readFile(copy);
-  return text !== undefined && moveManifestImages(text, registryMoves(ctx)).moved.length === 0;
-}
+/** kubectl's reading of a manifest is tried this often, this far apart, as createManifest's create is. */
+const READ_ATTEMPTS = 6;
+const READ_DELAY_MS = 10_000;
 
-async function writeMovedCopy(ctx: StepContext, { source, copy }: { source: string; copy: string }): Promise<void> {
+/**
+ * Writes the node's copy of the manifest with its images moved: downloaded (or copied) once, read by kubectl,
+ * moved, and written whole in one rename, so a copy that exists is finished.
+ *
+ * kubectl stops at the first document whose kind the API server does not serve yet, typically a custom resource
+ * whose CRD comes earlier in the same file, as a plain `kubectl create` would. The objects before it are created
+ * then, as create would have created them, and the next reading maps the rest.
+ */
+async function writeMovedCopy(ctx: StepContext, { source, download, copy }: MovedCopy): Promise<void> {
   const { host } = ctx;
-  if (!(await host.exists(copy))) {
-    const argv = isUrl(source) ? ['curl', '-fsSL', '--retry', '3', '--create-dirs', '-o', host.hostPath(copy), source] : ['install', '-D', '-m', '0644', host.hostPath(source), host.hostPath(copy)];
+  if (!(await host.exists(download))) {
+    const argv = isUrl(source) ? ['curl', '-fsSL', '--retry', '3', '--create-dirs', '-o', host.hostPath(download), source] : ['install', '-D', '-m', '0644', host.hostPath(source), host.hostPath(download)];
     await host.run(argv, { timeoutMs: 120_000, retries: 2 });
   }
-  const text = await host.readFile(copy);
-  if (text === undefined) throw new Error(`${copy}: the copy of ${source} is missing after the download`);
-  const { text: movedText, moved } = moveManifestImages(text, registryMoves(ctx));
-  for (const line of moved) ctx.log.info(`${source}: image ${line}`);
-  if (moved.length > 0) await host.writeFile(copy, movedText, 0o644);
+  for (let attempt = 1; ; attempt++) {
+    const { objects, error } = await manifestObjects(host, host.hostPath(download));
+    const moved = moveObjectImages(objects, registryMoves(ctx));
+    if (error === undefined) {
+      for (const line of moved) ctx.log.info(`${source}: image ${line}`);
+      await host.writeFile(copy, manifestStream(objects), 0o644);
+      return;
+    }
+    if (attempt >= READ_ATTEMPTS) throw new Error(`${source}: kubectl could not read the manifest: ${error}`);
+    if (objects.length > 0) {
+      const part = `${copy}.part`;
+      await host.writeFile(part, manifestStream(objects), 0o644);
+      await createManifest(host, host.hostPath(part));
+    }
+    await new Promise((resolve) => setTimeout(resolve, READ_DELAY_MS));
+  }
 }
 
 export function manifestsStep(spec: ManifestSpec): Step {
@@ -73,7 +95,7 @@ export function manifestsStep(spec: ManifestSpec): Step {
     async check(ctx) {
       for (const file of generated(ctx)) if ((await ctx.host.readFile(file.path)) !== file.content) return false;
       for (const { kubectl, move } of manifestSources(spec, ctx)) {
-        if (move && !(await copyInPlace(ctx, move.copy))) return false;
+        if (move && !(await ctx.host.exists(move.copy))) return false;
         if (!(await manifestPresent(ctx.host, kubectl))) return false;
       }
       return true;
@@ -83,7 +105,7 @@ export function manifestsStep(spec: ManifestSpec): Step {
         if ((await ctx.host.readFile(file.path)) !== file.content) await ctx.host.writeFile(file.path, file.content, 0o644);
       }
       for (const { kubectl, move } of manifestSources(spec, ctx)) {
-        if (move && !(await copyInPlace(ctx, move.copy))) await writeMovedCopy(ctx, move);
+        if (move && !(await ctx.host.exists(move.copy))) await writeMovedCopy(ctx, move);
         if (!(await manifestPresent(ctx.host, kubectl))) await createManifest(ctx.host, kubectl);
       }
     },

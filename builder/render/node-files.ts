@@ -60,9 +60,17 @@ export function isRemote(content: NodeFile['content']): content is RemoteContent
   return !Buffer.isBuffer(content);
 }
 
-/** Config files are pretty-printed so a person reading user-data (or the node) sees what the agent sees. */
+/** Config files labimg writes for people (an Ignition config) are pretty-printed. */
 export function toJsonFile(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;
+}
+
+/**
+ * A node's config files are compact: they travel inside user-data, which clouds cap (16 KB on EC2, 64 KB on
+ * Azure), and indentation was a twentieth of a full user-data. `jq . FILE` lays one out for a reader.
+ */
+export function toNodeJsonFile(value: unknown): string {
+  return `${JSON.stringify(value)}\n`;
 }
 
 /** True when there is a token to write: secrets.json exists only then. */
@@ -93,10 +101,10 @@ const file = (path: string, mode: number, content: string | Buffer | RemoteConte
 export function nodeFiles(inputs: NodeInputs, agent?: RemoteContent): NodeFile[] {
   const files: NodeFile[] = [
     file(PATHS.agentBundle, 0o644, agent ?? inputs.agentBundle, { compress: true }),
-    file(PATHS.agentConfig, 0o644, toJsonFile(inputs.agentConfig)),
+    file(PATHS.agentConfig, 0o644, toNodeJsonFile(inputs.agentConfig)),
   ];
-  if (inputs.node) files.push(file(PATHS.nodeConfig, 0o644, toJsonFile(inputs.node), { scope: 'instance' }));
-  if (hasSecrets(inputs.secrets)) files.push(file(PATHS.nodeSecrets, 0o600, toJsonFile(inputs.secrets), { scope: 'instance', secret: true }));
+  if (inputs.node) files.push(file(PATHS.nodeConfig, 0o644, toNodeJsonFile(inputs.node), { scope: 'instance' }));
+  if (hasSecrets(inputs.secrets)) files.push(file(PATHS.nodeSecrets, 0o600, toNodeJsonFile(inputs.secrets), { scope: 'instance', secret: true }));
   files.push(file(PATHS.nodeInstaller, 0o755, renderNodeInstaller(inputs.nodeRuntime)));
   if (inputs.nodeRuntime.source === 'tarball') {
     const { url, sha256 } = inputs.nodeRuntime;

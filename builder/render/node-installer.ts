@@ -1,5 +1,5 @@
 import { PATHS } from '../../contract/node-paths';
-import { AGENT_NODE_MAJOR } from '../versions';
+import { AGENT_NODE_MIN, AGENT_NODE_MIN_TEXT } from '../versions';
 import { shellQuote } from './shell';
 import type { NodeRuntime, NodeTarball } from './types';
 
@@ -113,9 +113,10 @@ node=$(command -v node) || {
   echo "labimg: the package $package installed no node command" >&2
   exit 1
 }
-major=$("$node" -p 'process.versions.node.split(".")[0]')
-if [ "$major" -lt ${AGENT_NODE_MAJOR} ]; then
-  echo "labimg: the distro's Node.js $("$node" --version) is older than ${AGENT_NODE_MAJOR}, which the agent needs: use agent.nodeRuntime.source tarball" >&2
+# Major and minor as one number (16.9 → 16009): old Node answers -p, and [ compares integers only.
+version=$("$node" -p 'var v = process.versions.node.split("."); v[0] * 1000 + +v[1]')
+if [ "$version" -lt ${AGENT_NODE_MIN.major * 1000 + AGENT_NODE_MIN.minor} ]; then
+  echo "labimg: the distro's Node.js $("$node" --version) is older than ${AGENT_NODE_MIN_TEXT}, which the agent needs: use agent.nodeRuntime.source tarball" >&2
   exit 1
 fi
 

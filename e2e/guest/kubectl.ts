@@ -1,6 +1,6 @@
 /**
- * kubectl for the end-to-end VM: `create -f` and `get -f`, the two things the agent asks of it, against a
- * record of what was created kept under /var/lib/labimg-e2e (there is no API server). It needs the
+ * kubectl for the end-to-end VM: `create -f`, `get -f` and `create --dry-run=client -o json -f`, what the agent
+ * asks of it, against a record of what was created kept under /var/lib/labimg-e2e (there is no API server). It needs the
  * kubeconfig kubeadm init wrote, as the real one does. It reads the manifest it is given, as kubectl does:
  * a file from the disk, a URL from the manifests the test registered (MANIFESTS, built in by
  * e2e/helpers/packages.ts; a baked VM has no network, and an online one must not depend on GitHub), anything
@@ -14,6 +14,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 const manifests = require('../../test/fake-bin/lib/kube-manifest.js') as {
   create(objects: object[], text: string, source: string): { out: string; err: string; code: number };
   get(objects: object[], text: string, source: string): { out: string; err: string; code: number };
+  dryRun(objects: object[], text: string, source: string): { out: string; err: string; code: number };
   unreadableUrl(url: string): string;
 };
 
@@ -44,8 +45,9 @@ const at = args.indexOf('--kubeconfig');
 const kubeconfig = at >= 0 ? args[at + 1] : undefined;
 if (!kubeconfig || !existsSync(kubeconfig)) fail(`error: stat ${kubeconfig ?? '~/.kube/config'}: no such file or directory`);
 const rest = at >= 0 ? [...args.slice(0, at), ...args.slice(at + 2)] : args;
-const [verb, flag, source] = rest;
-if (flag !== '-f' || !source || rest.length !== 3) fail(`kubectl stand-in: "${args.join(' ')}" is not something the agent runs`, 64);
+const dryRun = rest.length === 6 && rest[0] === 'create' && rest.slice(1, 5).join(' ') === '--dry-run=client -o json -f';
+const [verb, flag, source] = dryRun ? ['create', '-f', rest[5]] : rest;
+if (flag !== '-f' || !source || (rest.length !== 3 && !dryRun)) fail(`kubectl stand-in: "${args.join(' ')}" is not something the agent runs`, 64);
 if (verb !== 'create' && verb !== 'get') fail(`kubectl stand-in: "${verb}" is not something the agent runs`, 64);
 let text: string;
 if (/^https?:\/\//.test(source)) {
@@ -57,8 +59,8 @@ if (/^https?:\/\//.test(source)) {
   text = readFileSync(source, 'utf8');
 }
 const objects = created();
-const result = verb === 'create' ? manifests.create(objects, text, source) : manifests.get(objects, text, source);
-if (verb === 'create') writeFileSync(OBJECTS, JSON.stringify(objects));
+const result = dryRun ? manifests.dryRun(objects, text, source) : verb === 'create' ? manifests.create(objects, text, source) : manifests.get(objects, text, source);
+if (verb === 'create' && !dryRun) writeFileSync(OBJECTS, JSON.stringify(objects));
 process.stdout.write(result.out);
 process.stderr.write(result.err);
 process.exit(result.code);

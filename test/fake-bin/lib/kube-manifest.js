@@ -26,7 +26,18 @@
  *   creating "SRC": namespaces "NS" not found" (the API server's NewAlreadyExists / NewNotFound, named by
  *   resource.group: k8s.io/apimachinery/pkg/api/errors);
  * - RESOURCE is the lower-case plural: the CRD's spec.names.plural, or for built-in kinds what
- *   k8s.io/apimachinery/pkg/api/meta UnsafeGuessKindToResource makes of the kind (s → ses, y → ies, + s).
+ *   k8s.io/apimachinery/pkg/api/meta UnsafeGuessKindToResource makes of the kind (s → ses, y → ies, + s);
+ * - a document with an "items" field is a list (k8s.io/apimachinery pkg/apis/meta/v1/unstructured,
+ *   unstructuredJSONScheme.decode): its items stand in its place (the builder's Flatten(), which create and get
+ *   use), each item with neither kind nor apiVersion taking the list's apiVersion and its kind less "List"
+ *   (decodeToList);
+ * - `create --dry-run=client -o json -f SRC` reads and maps every document as create does, sends nothing, and
+ *   prints each object with the namespace set on a namespaced one that has none (the builder's DefaultNamespace,
+ *   SetNamespace) as k8s.io/cli-runtime pkg/printers/json.go JSONPrinter does: Go's json.MarshalIndent with four
+ *   spaces and a newline after each object. An Unstructured object is a Go map, so its keys come out sorted
+ *   (encoding/json sorts map keys), and Go escapes <, >, & and U+2028/U+2029 in strings (HTMLEscape).
+ *   Mapping errors are create's, after the objects before them were printed; nothing reaches the server, so
+ *   AlreadyExists and NotFound never happen (k8s.io/kubectl pkg/cmd/create/create.go, RunCreate).
  */
 const yaml = require('js-yaml');
 
@@ -133,8 +144,7 @@ function readManifest(text, source) {
     } catch (err) {
       return { docs, error: `error: error parsing ${source}: json: ${err.message}` };
     }
-    const problem = validationError(doc);
-    return problem ? { docs, error: `error: error validating "${source}": error validating data: ${problem}; ${VALIDATE_HINT}` } : { docs: [doc] };
+    return validated([doc], source);
   }
   for (const part of splitDocuments(text)) {
     let doc;
@@ -145,11 +155,36 @@ function readManifest(text, source) {
       return { docs, error: `error: error parsing ${source}: error converting YAML to JSON: yaml: ${err.reason || err.message}` };
     }
     if (doc === null || doc === undefined) continue;
-    const problem = validationError(doc);
-    if (problem) return { docs, error: `error: error validating "${source}": error validating data: ${problem}; ${VALIDATE_HINT}` };
-    docs.push(doc);
+    const { docs: good, error } = validated([doc], source);
+    docs.push(...good);
+    if (error) return { docs, error };
   }
   return { docs };
+}
+
+/** The documents, lists flattened, each validated: those before the first bad one, and its message. */
+function validated(parsed, source) {
+  const docs = [];
+  for (const doc of parsed) {
+    const problem = validationError(doc);
+    if (problem) return { docs, error: `error: error validating "${source}": error validating data: ${problem}; ${VALIDATE_HINT}` };
+    for (const item of flatten(doc)) {
+      const itemProblem = validationError(item);
+      if (itemProblem) return { docs, error: `error: error validating "${source}": error validating data: ${itemProblem}; ${VALIDATE_HINT}` };
+      docs.push(item);
+    }
+  }
+  return { docs };
+}
+
+/** A document as the builder's Flatten() leaves it: a list's items in its place, the document otherwise. */
+function flatten(doc) {
+  if (doc.items === undefined || doc.items === null) return [doc];
+  if (!Array.isArray(doc.items)) return [doc];
+  const itemKind = doc.kind.replace(/List$/, '');
+  return doc.items.map((item) =>
+    item && typeof item === 'object' && !item.kind && !item.apiVersion ? { ...item, apiVersion: doc.apiVersion, kind: itemKind } : item,
+  );
 }
 
 /** The record kept for a created object: what the agent sent, whole, plus the fields tests look up. */
@@ -210,9 +245,47 @@ function get(objects, text, source) {
   return { out, err: errors.map((e) => `${e}\n`).join(''), code: errors.length > 0 ? 1 : 0 };
 }
 
+/** A string as Go's encoding/json writes it: JSON, with <, >, & and U+2028/U+2029 escaped (HTMLEscape). */
+function goString(text) {
+  return JSON.stringify(text).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** json.MarshalIndent(value, "", "    ") of a value decoded into Go maps and slices: keys sorted. */
+function goJson(value, indent = '') {
+  const inner = `${indent}    `;
+  if (Array.isArray(value)) {
+    if (value.length === 0) return '[]';
+    return `[\n${value.map((item) => inner + goJson(item, inner)).join(',\n')}\n${indent}]`;
+  }
+  if (value !== null && typeof value === 'object') {
+    const keys = Object.keys(value).sort();
+    if (keys.length === 0) return '{}';
+    return `{\n${keys.map((key) => `${inner}${goString(key)}: ${goJson(value[key], inner)}`).join(',\n')}\n${indent}}`;
+  }
+  return typeof value === 'string' ? goString(value) : JSON.stringify(value);
+}
+
+/** `kubectl create --dry-run=client -o json -f SOURCE` of `text` against `objects` (not changed). */
+function dryRun(objects, text, source) {
+  const { docs, error } = readManifest(text, source);
+  if (docs.length === 0 && !error) return { out: '', err: 'error: no objects passed to create\n', code: 1 };
+  let out = '';
+  for (const doc of docs) {
+    const metadata = doc.metadata || {};
+    const resource = resourceOf(objects, doc);
+    if (!resource) {
+      const err = `error: resource mapping not found for name: "${metadata.name}" namespace: "${metadata.namespace || ''}" from "${source}": no matches for kind "${doc.kind}" in version "${doc.apiVersion}"\nensure CRDs are installed first\n`;
+      return { out, err, code: 1 };
+    }
+    const printed = resource.namespaced && !metadata.namespace ? { ...doc, metadata: { ...metadata, namespace: 'default' } } : doc;
+    out += `${goJson(printed)}\n`;
+  }
+  return error ? { out, err: `${error}\n`, code: 1 } : { out, err: '', code: 0 };
+}
+
 /** kubectl's message when the server of a URL answers 404 (create prefixes it with "error: "). */
 function unreadableUrl(url) {
   return `unable to read URL "${url}", server reported 404 Not Found, status code=404`;
 }
 
-module.exports = { splitDocuments, readManifest, create, get, unreadableUrl, guessPlural };
+module.exports = { splitDocuments, readManifest, create, get, dryRun, goJson, unreadableUrl, guessPlural };
