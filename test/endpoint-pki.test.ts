@@ -253,7 +253,7 @@ test('labimg ca replace moves a store to a P-256 CA only when told which CA goes
   const newPin = replaced.stdout.trim();
   t.regex(newPin, /^sha256:[0-9a-f]{64}$/);
   t.not(newPin, oldPin);
-  t.regex(replaced.stderr, /rebuild the\nuser-data and images that carry the old fingerprint/);
+  t.regex(replaced.stderr, /refuse the endpoint:\nwrite their user-data again \(labimg build --endpoint-ca-fingerprint NEW\), and on nodes already running set\nendpoint\.caFingerprint in \/etc\/labimg\/node\.json to NEW\.\n$/);
   t.regex(show().stdout, new RegExp(`^${newPin}  ECDSA P-256  valid until `));
   t.regex(labimg(['audit', '--data', data]).stdout, new RegExp(`ca-replaced +reason="${oldPin} \\(RSA-2048\\) replaced by ${newPin} \\(ECDSA P-256\\)"`));
   t.is(labimg(['ca', 'replace', '--data', data, '--replacing', oldPin]).code, 1, 'a second run with the same words replaces nothing');

@@ -37,8 +37,9 @@ export async function replaceEndpointCa(store: StoreArgs, replacing: string): Pr
       await registry.audit({ action: 'ca-replaced', reason: `${before} (${keyTypeOf(previous.certPem)}) replaced by ${after} (${keyTypeOf(ca.certPem)})` });
       process.stderr.write(
         `replaced the endpoint CA ${before} (${keyTypeOf(previous.certPem)}) with ${after} (${keyTypeOf(ca.certPem)}).\n` +
-          'Nodes that pin the old fingerprint now refuse this endpoint: start every labimg serve again, then rebuild the\n' +
-          'user-data and images that carry the old fingerprint (labimg build --endpoint-ca-fingerprint NEW, or pool create --user-data).\n',
+          'Start every labimg serve on this store again. Nodes that pin the old fingerprint now refuse the endpoint:\n' +
+          'write their user-data again (labimg build --endpoint-ca-fingerprint NEW), and on nodes already running set\n' +
+          'endpoint.caFingerprint in /etc/labimg/node.json to NEW.\n',
       );
       // The new fingerprint alone on stdout, for scripts.
       process.stdout.write(`${after}\n`);
