@@ -11,6 +11,7 @@ import { version as labimgVersion } from '../package.json';
 import { addAuditCommand } from './commands/audit';
 import { addBootCommand } from './commands/boot';
 import { addBuildCommand } from './commands/build';
+import { addCaCommand } from './commands/ca';
 import { addMirrorsCommand } from './commands/mirrors';
 import { addNodesCommand } from './commands/nodes';
 import { addPlanCommand } from './commands/plan';
@@ -34,6 +35,7 @@ const COMMANDS: ReadonlyArray<(y: Argv<GlobalOptions>) => Argv<GlobalOptions>> =
   addBuildCommand,
   addServeCommand,
   addPoolCommand,
+  addCaCommand,
   addNodesCommand,
   addAuditCommand,
   addBootCommand,

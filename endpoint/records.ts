@@ -122,7 +122,8 @@ export type AuditAction =
   | 'join-material-refused'
   | 'join-material-reset'
   | 'join-material-issued'
-  | 'pxe-config-served';
+  | 'pxe-config-served'
+  | 'ca-replaced';
 
 /** Who did what, from where. Never a secret: tokens appear by id only. */
 export interface AuditEvent {
@@ -136,7 +137,7 @@ export interface AuditEvent {
   certificateKey?: boolean;
   /** For a PXE config: the MAC address it was served for. */
   mac?: string;
-  /** For a refusal: why, as the caller was told. */
+  /** For a refusal: why, as the caller was told; for a replaced CA, which by which. */
   reason?: string;
   /** For an enrollment by identity document: the cloud, account and instance it vouched for ("aws 1234/i-0abc"). */
   instance?: string;

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { networkInterfaces, hostname } from 'node:os';
 import { lockDataDir } from './data-dir-lock';
 import type { EndpointLog } from './log';
-import { caFingerprintOf, issueServerIdentity, loadOrCreateCa } from './pki';
+import { caFingerprintOf, issueServerIdentity, keyTypeOf, loadOrCreateCa } from './pki';
 import type { PxeCatalog } from '../contract/pxe-catalog';
 import { DEFAULT_CREDENTIAL_POLICY, Registry } from './registry';
 import { EndpointServer, type EndpointLimits } from './server';
@@ -33,6 +33,8 @@ export interface RunningEndpoint {
   port: number;
   caFingerprint: string;
   caCreated: boolean;
+  /** "ECDSA P-256", or "RSA-2048" for a CA made before labimg used P-256. */
+  caKeyType: string;
   /** The plain-HTTP PXE base, when PXE is served. */
   pxeUrl?: string;
   close(): Promise<void>;
@@ -62,6 +64,7 @@ export async function startEndpoint(options: ServeOptions): Promise<RunningEndpo
       port: address.port,
       caFingerprint,
       caCreated: created,
+      caKeyType: keyTypeOf(ca.certPem),
       ...(pxeAddress ? { pxeUrl: `http://${shownAddress(pxeAddress)}:${pxeAddress.port}/pxe` } : {}),
       async close() {
         await server.close();

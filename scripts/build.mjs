@@ -46,7 +46,7 @@ const targets = {
     banner: { js: '#!/usr/bin/env node' },
     // etcd3 reads its .proto files from its own package directory at run time, so it cannot be inlined; it is
     // a dependency, installed beside the CLI, and loaded only when `--etcd` is given. node-forge (the endpoint's
-    // CA) is left out too: a third of the bundle that only `serve` and `pool` need, and V8 parses every byte
+    // PKCS #7 identity documents) is left out too: a third of the bundle that only `serve` and `pool` need, and V8 parses every byte
     // of the bundle on every start.
     external: ['etcd3', 'node-forge'],
   },

@@ -5,13 +5,13 @@
  *
  * The last section holds regressions: server bugs found while this file was written, each with how it showed.
  */
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import test, { type ExecutionContext } from 'ava';
 import { rmSync } from 'node:fs';
 import https from 'node:https';
 import { EndpointUnreachable, PinMismatch, PinnedHttpsClient } from '../agent/endpoint/pinned-https';
 import { NODE_NAME_MAX } from '../contract/endpoint-api';
-import forge from 'node-forge';
+import { authorityKeyIdentifier, commonNameOf, issuerNamed, pemOf, signCertificate, subjectAltName } from '../endpoint/certificate';
 import { caFingerprintOf, issueServerIdentity, type ServerIdentity } from '../endpoint/pki';
 import type { Registry } from '../endpoint/registry';
 import type { EndpointLimits } from '../endpoint/server';
@@ -752,21 +752,21 @@ test('an impostor that presents the real CA certificate above a forged server ce
 
 /** A server certificate that claims `caPem` as its issuer (subject and key identifier) but is signed by another key, chained to `caPem`. */
 function forgedIdentity(caPem: string): ServerIdentity {
-  const realCa = forge.pki.certificateFromPem(caPem);
-  const keys = forge.pki.rsa.generateKeyPair(2048);
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = keys.publicKey;
-  cert.serialNumber = '01';
-  cert.validity.notBefore = new Date(Date.now() - 60_000);
-  cert.validity.notAfter = new Date(Date.now() + 86_400_000);
-  cert.setSubject([{ name: 'commonName', value: 'labimg endpoint' }]);
-  cert.setIssuer(realCa.subject.attributes);
-  cert.setExtensions([
-    { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] },
-    { name: 'authorityKeyIdentifier', keyIdentifier: realCa.generateSubjectKeyIdentifier().getBytes() },
-  ]);
-  cert.sign(keys.privateKey, forge.md.sha256.create());
-  return { certChainPem: `${forge.pki.certificateToPem(cert)}${caPem}`, keyPem: forge.pki.privateKeyToPem(keys.privateKey) };
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  // The real CA's name and key identifier, with the impostor's own key to sign.
+  const claimed = issuerNamed(caPem, privateKey);
+  const cert = signCertificate(
+    {
+      serial: Buffer.from([0x01]),
+      subject: commonNameOf('labimg endpoint'),
+      publicKey,
+      notBefore: new Date(Date.now() - 60_000),
+      notAfter: new Date(Date.now() + 86_400_000),
+      extensions: [subjectAltName(['127.0.0.1']), authorityKeyIdentifier(claimed.keyIdentifier)],
+    },
+    claimed,
+  );
+  return { certChainPem: `${pemOf(cert)}${caPem}`, keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
 }
 
 test('a server certificate from the pinned CA that is not yet valid is refused as retryable, nothing sent', async (t) => {

@@ -57,7 +57,11 @@ export async function serve(options: ServeOptions): Promise<void> {
   const endpoint = await startEndpoint({ ...options.store, host, port, names: options.names, log, agentBundle: readAgentBundle(), pxe, credentialTtlMs });
   log.info(`labimg endpoint listening on ${endpoint.url}`);
   if (endpoint.pxeUrl) log.info(`PXE on ${endpoint.pxeUrl}/ (point iPXE at ${endpoint.pxeUrl}/boot.ipxe)`);
-  log.info(`CA fingerprint ${endpoint.caFingerprint}${endpoint.caCreated ? ' (new CA, made on this first start)' : ''}`);
+  log.info(`CA fingerprint ${endpoint.caFingerprint} (${endpoint.caKeyType}${endpoint.caCreated ? ', new CA, made on this first start' : ''})`);
+  if (endpoint.caKeyType.startsWith('RSA')) {
+    // Its server certificate is P-256 all the same, so handshakes cost what a P-256 CA's do; nothing to do.
+    log.info('the CA is RSA (made before labimg used ECDSA P-256) and is kept, since nodes pin it; `labimg ca replace` moves to a P-256 CA (README: "The endpoint CA, and moving a site to a P-256 CA")');
+  }
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       log.info(`${signal}: shutting down`);

@@ -1,0 +1,69 @@
+/**
+ * `labimg ca show | replace`: the endpoint CA that every node pins by fingerprint. Replacing it is the one way
+ * to move a site from an RSA-2048 CA (made before labimg used ECDSA P-256) to a P-256 one; it changes the pin,
+ * so it is refused unless the operator names the CA being replaced, and refused while a `labimg serve` holds
+ * the data directory.
+ */
+import { X509Certificate } from 'node:crypto';
+import type { Argv } from 'yargs';
+import { withRegistry } from '../endpoint-store';
+import { storeOptions, storeOptionsOf, type GlobalOptions } from '../options';
+
+type StoreArgs = Parameters<typeof withRegistry>[0];
+
+export async function showCa(store: StoreArgs): Promise<void> {
+  await withRegistry(store, async (_registry, opened) => {
+    const { caFingerprintOf, keyTypeOf, loadCa } = await import('../../endpoint/pki');
+    const ca = await loadCa(opened);
+    if (ca === undefined) {
+      process.stdout.write('no endpoint CA yet: `labimg serve` makes one (ECDSA P-256) on its first start\n');
+      return;
+    }
+    const cert = new X509Certificate(ca.certPem);
+    process.stdout.write(`${caFingerprintOf(ca.certPem)}  ${keyTypeOf(ca.certPem)}  valid until ${new Date(cert.validTo).toISOString()}\n`);
+  });
+}
+
+export async function replaceEndpointCa(store: StoreArgs, replacing: string): Promise<void> {
+  // The file store belongs to one `labimg serve`; a running one would keep serving under the old CA until
+  // restarted, so the replacement waits until it is stopped. Replicas on etcd cannot be seen from here.
+  const { lockDataDir } = await import('../../endpoint/data-dir-lock');
+  const unlock = store.etcd?.length ? async () => {} : await lockDataDir(storeOptionsOf(store).data);
+  try {
+    await withRegistry(store, async (registry, opened) => {
+      const { caFingerprintOf, keyTypeOf, replaceCa } = await import('../../endpoint/pki');
+      const { previous, ca } = await replaceCa(opened, replacing);
+      const [before, after] = [caFingerprintOf(previous.certPem), caFingerprintOf(ca.certPem)];
+      await registry.audit({ action: 'ca-replaced', reason: `${before} (${keyTypeOf(previous.certPem)}) replaced by ${after} (${keyTypeOf(ca.certPem)})` });
+      process.stderr.write(
+        `replaced the endpoint CA ${before} (${keyTypeOf(previous.certPem)}) with ${after} (${keyTypeOf(ca.certPem)}).\n` +
+          'Start every labimg serve on this store again. Nodes that pin the old fingerprint now refuse the endpoint:\n' +
+          'write their user-data again (labimg build --endpoint-ca-fingerprint NEW), and on nodes already running set\n' +
+          'endpoint.caFingerprint in /etc/labimg/node.json to NEW.\n',
+      );
+      // The new fingerprint alone on stdout, for scripts.
+      process.stdout.write(`${after}\n`);
+    });
+  } finally {
+    await unlock();
+  }
+}
+
+export function addCaCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {
+  return y.command('ca <command>', 'show the endpoint CA nodes pin, or replace it (changes the pin)', (ca) =>
+    ca
+      .command('show', 'print the endpoint CA: fingerprint, key type, end of validity', (c) => c.options(storeOptions), (argv) => showCa(argv))
+      .command(
+        'replace',
+        'replace the endpoint CA with a new ECDSA P-256 one; every node pinning the old fingerprint must get new user-data',
+        (c) =>
+          c.options(storeOptions).option('replacing', {
+            type: 'string',
+            demandOption: 'name the CA being replaced: --replacing sha256:… as `labimg ca show` prints it',
+            describe: 'the fingerprint of the CA being replaced (`labimg ca show`): the acknowledgement that its pin goes',
+          }),
+        (argv) => replaceEndpointCa(argv, argv.replacing),
+      )
+      .demandCommand(1, 'name a ca command: show or replace'),
+  );
+}
