@@ -52,7 +52,7 @@ export async function buildProfile(options: BuildOptions): Promise<void> {
   // code (tar-stream and its streams) is imported only for --tar: a plain build would parse it for nothing.
   const tar = options.tar ? await import('../../builder/archive') : undefined;
   const archive = tar ? await tar.renderTarGz(profile.name, files) : undefined;
-  writeDirectoryAtomically(outDir, files);
+  await writeDirectoryAtomically(outDir, files);
   const manifest = JSON.parse(files.find((f) => f.name === 'manifest.json')!.content.toString('utf8')) as Manifest;
   printBuildSummary(outDir, manifest, buildNotes(inputs, manifest, options.packer));
   for (const warning of userDataWarnings(manifest)) process.stderr.write(`warning: ${warning}\n`);
