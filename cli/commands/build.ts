@@ -17,7 +17,6 @@ import type { PxeFlags } from '../inputs/pxe';
 import { readUserScripts } from '../inputs/user-scripts';
 import { writeDirectoryAtomically, writeFileAtomically } from '../output';
 import { PACKER_TEMPLATE_DIR } from '../package-files';
-import { checkPackerReady, runPacker } from '../packer-run';
 
 export interface BuildOptions {
   profile: string;
@@ -39,7 +38,9 @@ export async function buildProfile(options: BuildOptions): Promise<void> {
   const profile = loadProfile(options.profile, { dir: options.profilesDir, mirror: options.mirror });
   const outDir = path.join(options.out, profile.name);
   if (options.packerOnly && !options.packer) throw new UserError('--packer-only goes with --packer');
-  const packer = options.packer ? checkPackerReady(profile, options.packerOnly) : undefined;
+  // Packer's runner (child_process and the key pair of a bake) is imported only for --packer.
+  const packerRun = options.packer ? await import('../packer-run') : undefined;
+  const packer = packerRun?.checkPackerReady(profile, options.packerOnly);
   const inputs = buildInputs(profile, {
     join: readJoinMaterial(options.join),
     enrollment: readEnrollment(options.enrollment),
@@ -61,7 +62,7 @@ export async function buildProfile(options: BuildOptions): Promise<void> {
     writeFileAtomically(archivePath, archive, tar.archiveMode(files));
     process.stdout.write(`wrote ${archivePath}  ${archive.length} B  sha256 ${createHash('sha256').update(archive).digest('hex')}\n`);
   }
-  if (packer) runPacker({ ...packer, profileName: profile.name, buildDir: path.resolve(outDir), templateDir: PACKER_TEMPLATE_DIR });
+  if (packerRun && packer) packerRun.runPacker({ ...packer, profileName: profile.name, buildDir: path.resolve(outDir), templateDir: PACKER_TEMPLATE_DIR });
 }
 
 function printBuildSummary(outDir: string, manifest: Manifest, notes: readonly string[]): void {
