@@ -41,7 +41,8 @@ const targets = {
     entryPoints: { 'labimg-cli': path.join(root, 'cli/main.ts') },
     outdir: path.join(root, 'dist'),
     target: 'node20',
-    // ES modules: esbuild splits only those. Every module a command imports with import() lands in a chunk of its
+    // ES modules: esbuild splits only those ("Splitting currently only works with the "esm" format", esbuild 0.28.2;
+    // https://esbuild.github.io/api/#splitting, checked 2026-12-05). Every module a command imports with import() lands in a chunk of its
     // own (shared code in shared chunks), so `labimg build` never parses the endpoint, the VM code or yargs' help
     // of other commands' work, and `labimg --help` parses none of the builder.
     format: 'esm',
