@@ -1,4 +1,4 @@
-import type { AgentConfig, IdentityProvider, NodeConfig, NodeSecrets, Role } from '../contract/agent-config';
+import { ROLES, type AgentConfig, type IdentityProvider, type NodeConfig, type NodeSecrets, type Role } from '../contract/agent-config';
 import { OS_FAMILIES } from '../contract/os-families';
 import { buildManifest } from './manifest';
 import type { AgentSource } from './render/agent-fetcher';
@@ -68,7 +68,7 @@ export interface PxeBuildInputs {
   sshAuthorizedKeys?: readonly string[];
 }
 
-export const ROLES: readonly Role[] = ['control-plane', 'worker'];
+export { ROLES };
 
 /**
  * The roles a build writes instance configs for: both, or with a pool those it can enroll: the ones whose

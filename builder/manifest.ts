@@ -71,8 +71,12 @@ export function userDataWarnings(manifest: Manifest): string[] {
   );
 }
 
+/**
+ * 67577 → "67,577 B", as toLocaleString('en-US') writes a whole number: its first call loads ICU's locale data,
+ * 20 ms of a `labimg build`.
+ */
 function bytes(n: number): string {
-  return `${n.toLocaleString('en-US')} B`;
+  return `${String(n).replace(/\B(?=(\d{3})+$)/g, ',')} B`;
 }
 
 function limitsFor(size: number): Record<Cloud, { limit: number; fits: boolean }> {

@@ -21,7 +21,7 @@ import { loadProfile } from './profiles/load';
 import { schemaFindings } from './profiles/schema';
 import { parseSource, type SourceNode } from './profiles/source';
 import { locate, toPlain } from './profiles/tree';
-import { newAjv } from './profiles/validators';
+import { newAjv } from './profiles/compile-validators';
 import { isAuthorizedKeyLine, macFolderName, pxeUnavailable } from './render/pxe';
 
 export interface PxeGroups {

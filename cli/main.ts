@@ -1,26 +1,27 @@
 /**
- * The labimg command line, bundled as dist/labimg.js: the global options, every command (one file each in
- * cli/commands/), and how a failure reaches the user. Commands parse their flags and call the builder and the
- * endpoint; this is the only layer that touches the disk and the terminal.
+ * The labimg command line, bundled as dist/labimg-cli.mjs and started by dist/labimg.js (cli/launcher.ts): the
+ * global options, every command's flags (one file each in cli/syntax/), and how a failure reaches the user. Each
+ * command's work (cli/commands/) is imported when it runs, so a command loads only its own code. Commands parse
+ * their flags and call the builder and the endpoint; this is the only layer that touches the disk and the terminal.
  */
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { UserError } from '../contract/errors';
-import { FindingsError, formatFindings } from '../builder/profiles';
+import { FindingsError, formatFindings } from '../builder/profiles/findings';
 import { version as labimgVersion } from '../package.json';
-import { addAuditCommand } from './commands/audit';
-import { addBootCommand } from './commands/boot';
-import { addBuildCommand } from './commands/build';
-import { addCaCommand } from './commands/ca';
-import { addMirrorsCommand } from './commands/mirrors';
-import { addNodesCommand } from './commands/nodes';
-import { addPlanCommand } from './commands/plan';
-import { addPoolCommand } from './commands/pool';
-import { addProfilesCommand } from './commands/profiles';
-import { addRenderCommand } from './commands/render';
-import { addServeCommand } from './commands/serve';
-import { addShowCommand } from './commands/show';
-import { addValidateCommand } from './commands/validate';
+import { addAuditCommand } from './syntax/audit';
+import { addBootCommand } from './syntax/boot';
+import { addBuildCommand } from './syntax/build';
+import { addCaCommand } from './syntax/ca';
+import { addMirrorsCommand } from './syntax/mirrors';
+import { addNodesCommand } from './syntax/nodes';
+import { addPlanCommand } from './syntax/plan';
+import { addPoolCommand } from './syntax/pool';
+import { addProfilesCommand } from './syntax/profiles';
+import { addRenderCommand } from './syntax/render';
+import { addServeCommand } from './syntax/serve';
+import { addShowCommand } from './syntax/show';
+import { addValidateCommand } from './syntax/validate';
 import type { GlobalOptions } from './options';
 import { DEFAULT_PROFILES_DIR } from './package-files';
 
@@ -60,7 +61,7 @@ export function cli(args: string[]): Argv<GlobalOptions> {
 }
 
 /** Runs the command; a problem the user can fix is one line (every finding, for profiles), a bug its stack. */
-async function main(): Promise<void> {
+export async function main(): Promise<void> {
   try {
     await cli(hideBin(process.argv)).parseAsync();
   } catch (error) {
@@ -74,5 +75,3 @@ async function main(): Promise<void> {
     process.exitCode = 1;
   }
 }
-
-if (require.main === module) void main();

@@ -1,7 +1,6 @@
 /** Flags several commands share, declared once: yargs options, and how their values become typed inputs. */
 import type { Argv } from 'yargs';
-import type { Role } from '../contract/agent-config';
-import { ROLES } from '../builder/build';
+import { ROLES, type Role } from '../contract/agent-config';
 import { MIRROR_PRESET_NAMES } from '../builder/mirrors/types';
 import type { StoreOptions } from '../endpoint/store/open';
 import type { EnrollmentFlags } from './inputs/enrollment';

@@ -22,6 +22,7 @@ export const AGENT_UNIT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bi
 /** flatcar: image-based, read-only /usr, no package manager, containerd built in. */
 export type OsFamily = 'rhel' | 'debian' | 'flatcar';
 export type Role = 'control-plane' | 'worker';
+export const ROLES: readonly Role[] = ['control-plane', 'worker'];
 export type Phase = 'bake' | 'boot';
 
 export interface AgentConfig {

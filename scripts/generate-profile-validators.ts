@@ -5,7 +5,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import standaloneCode from 'ajv/dist/standalone';
-import { compileProfileValidators, PROFILE_SCHEMA_SHA256 } from '../builder/profiles/validators';
+import { compileProfileValidators } from '../builder/profiles/compile-validators';
+import { PROFILE_SCHEMA_SHA256 } from '../builder/profiles/validators';
 
 const outDir = path.join(__dirname, '..', 'builder', 'profiles', 'generated');
 const validators = compileProfileValidators({ emitSource: true });

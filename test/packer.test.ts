@@ -95,7 +95,7 @@ async function writeBuild(profileName: string, image: ImageSources): Promise<{ b
     labimgVersion: '0.0.0-test',
     packer: { profileName, image },
   });
-  writeDirectoryAtomically(buildDir, files);
+  await writeDirectoryAtomically(buildDir, files);
   return { buildDir, varsFile: path.join(buildDir, packerVarsFileName(profileName)) };
 }
 

@@ -1,4 +1,7 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import test from 'ava';
+import { load } from 'js-yaml';
 import { formatPath } from '../builder/profiles/findings';
 import { mergeChain, mergeNodes } from '../builder/profiles/merge';
 import { parseSource, type MapNode, type SourceNode } from '../builder/profiles/source';
@@ -34,6 +37,35 @@ test('values keep the line and column where they were written', (t) => {
 test('scalars get the types YAML 1.2 gives them', (t) => {
   const root = parse(['number: 20.04', 'text: "20.04"', 'version: 1.28.15', 'flag: true', 'nothing: ~', 'octal: 0o17', ''].join('\n'));
   t.deepEqual(toPlain(root), { number: 20.04, text: '20.04', version: '1.28.15', flag: true, nothing: null, octal: 15 });
+});
+
+test('every scalar has the value js-yaml load gives it, tags and styles included', (t) => {
+  const text = [
+    '%TAG !core! tag:yaml.org,2002:',
+    '---',
+    'plain: [20.04, 1.28.15, true, ~, 0o17, 0x1F, -.inf, 1e3, "", yes]',
+    'tagged: [!!str 12, !core!str true, !!int "7", !!float 1, !!null "", ! 12]',
+    "quoted: ['20.04', \"1\\t2\", 'it''s']",
+    'blocks:', '  literal: |', '    two', '    lines', '  folded: >-', '    one', '    line',
+    '&a 12: *a',
+    '',
+  ].join('\n');
+  const root = parse(text);
+  const expected = load(text) as Record<string, unknown>;
+  const plain = toPlain(root) as Record<string, unknown>;
+  for (const key of Object.keys(expected)) t.deepEqual(plain[key], expected[key], key);
+  t.deepEqual(Object.keys(plain), Object.keys(expected));
+});
+
+test('every shipped profile reads as js-yaml load reads it', (t) => {
+  const dir = path.join(__dirname, '..', 'profiles');
+  const files = readdirSync(dir).filter((name) => name.endsWith('.yaml'));
+  t.true(files.length > 10);
+  for (const name of files) {
+    const text = readFileSync(path.join(dir, name), 'utf8');
+    // Through JSON: toPlain's maps have no prototype, load's have Object's; the values are what is compared.
+    t.deepEqual(JSON.parse(JSON.stringify(toPlain(parse(text, name)))), JSON.parse(JSON.stringify(load(text))), name);
+  }
 });
 
 test('anchors and aliases resolve to the anchored value', (t) => {

@@ -2,7 +2,8 @@ import test from 'ava';
 import { load } from 'js-yaml';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { compileProfileValidators, PROFILE_SCHEMA_SHA256, profileValidators } from '../builder/profiles/validators';
+import { compileProfileValidators } from '../builder/profiles/compile-validators';
+import { PROFILE_SCHEMA_SHA256, profileValidators } from '../builder/profiles/validators';
 
 const repo = path.resolve(__dirname, '..');
 

@@ -1,13 +1,14 @@
 /**
- * The two ajv validators of profiles/schema.json, and how they are made.
+ * The two ajv validators of profiles/schema.json.
  *
  * Compiling them costs about 150 ms, half of a `labimg build`. So the bundle step writes them out as plain
  * JavaScript (ajv's standalone mode, scripts/generate-profile-validators.ts) and loading uses those, but
  * only when they were generated from the schema as it is now: each carries the schema's sha256, and a
- * mismatch (someone edited schema.json and ran the sources without rebuilding) falls back to compiling.
+ * mismatch (someone edited schema.json and ran the sources without rebuilding) falls back to compiling
+ * (compile-validators.ts), which loads ajv's compiler only then.
  */
 import { createHash } from 'node:crypto';
-import Ajv, { type ValidateFunction } from 'ajv';
+import type { ValidateFunction } from 'ajv';
 import profileSchema from '../../profiles/schema.json';
 
 export type JsonSchema = { [keyword: string]: unknown };
@@ -21,38 +22,6 @@ export interface ProfileValidators {
 
 export const PROFILE_SCHEMA: JsonSchema = profileSchema as JsonSchema;
 export const PROFILE_SCHEMA_SHA256 = createHash('sha256').update(JSON.stringify(profileSchema)).digest('hex');
-
-/** Copy of the schema in which `requiredAfterMerge` has become `required`. */
-export function schemaForMergedProfile(schema: unknown): unknown {
-  if (Array.isArray(schema)) return schema.map(schemaForMergedProfile);
-  if (schema === null || typeof schema !== 'object') return schema;
-  const copy: JsonSchema = {};
-  for (const [keyword, value] of Object.entries(schema)) copy[keyword] = schemaForMergedProfile(value);
-  const afterMerge = copy.requiredAfterMerge;
-  if (Array.isArray(afterMerge)) {
-    const required = Array.isArray(copy.required) ? (copy.required as string[]) : [];
-    copy.required = [...new Set([...required, ...(afterMerge as string[])])];
-  }
-  return copy;
-}
-
-export function newAjv(options: { emitSource?: boolean } = {}): Ajv {
-  // verbose: errors carry the failing data and parent schema, which the messages quote.
-  const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true, code: { source: options.emitSource === true } });
-  // Annotations only: they change no result. patternErrorMessage is also understood by VS Code.
-  ajv.addKeyword({ keyword: 'requiredAfterMerge', schemaType: 'array' });
-  ajv.addKeyword({ keyword: 'patternErrorMessage', schemaType: 'string' });
-  return ajv;
-}
-
-export function compileProfileValidators(options: { emitSource?: boolean } = {}): ProfileValidators & { ajv: { file: Ajv; merged: Ajv } } {
-  const ajv = { file: newAjv(options), merged: newAjv(options) };
-  return {
-    ajv,
-    file: ajv.file.compile(PROFILE_SCHEMA),
-    merged: ajv.merged.compile(schemaForMergedProfile(PROFILE_SCHEMA) as JsonSchema),
-  };
-}
 
 interface GeneratedValidator extends ValidateFunction {
   schemaSha256?: string;
@@ -71,9 +40,19 @@ function generatedValidators(): ProfileValidators | undefined {
   return undefined;
 }
 
+/**
+ * Only the sources, run before a build or after an edit of the schema, get here: the bundle always carries
+ * validators generated from its own schema. The module's name is a variable so that the bundler leaves ajv's
+ * compiler (130 KB, parsed on every start otherwise) out of the CLI.
+ */
+function compiledValidators(): ProfileValidators {
+  const compiler = './compile-validators';
+  return (require(compiler) as { compileProfileValidators(): ProfileValidators }).compileProfileValidators();
+}
+
 let validators: ProfileValidators | undefined;
 
 export function profileValidators(): ProfileValidators {
-  validators ??= generatedValidators() ?? compileProfileValidators();
+  validators ??= generatedValidators() ?? compiledValidators();
   return validators;
 }

@@ -1,7 +1,5 @@
 /** `labimg audit`: who did what, from where: pools, tokens, enrollments, join material, PXE configs served. */
-import type { Argv } from 'yargs';
 import { withRegistry } from '../endpoint-store';
-import { storeOptions, type GlobalOptions } from '../options';
 
 export async function showAuditTrail(store: Parameters<typeof withRegistry>[0], options: { json: boolean }): Promise<void> {
   await withRegistry(store, async (registry) => {
@@ -24,13 +22,4 @@ export async function showAuditTrail(store: Parameters<typeof withRegistry>[0], 
       process.stdout.write(`${e.at}  ${e.action.padEnd(24)} ${fields.filter(Boolean).join(' ')}\n`);
     }
   });
-}
-
-export function addAuditCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {
-  return y.command(
-    'audit',
-    'print the audit trail: pools, tokens, enrollments, join material published and issued, PXE configs served',
-    (c) => c.options(storeOptions).option('json', { type: 'boolean', default: false }),
-    (argv) => showAuditTrail(argv, { json: argv.json }),
-  );
 }

@@ -4,11 +4,10 @@
  * and for the end-to-end tests, which boot a real machine with exactly what `labimg build` writes.
  */
 import path from 'node:path';
-import type { Argv } from 'yargs';
 import type { Role } from '../../contract/agent-config';
 import { UserError } from '../../contract/errors';
 import { renderBuild, type Enrollment, type UserScript } from '../../builder/build';
-import { MIRROR_PRESET_NAMES, type MirrorPresetName } from '../../builder/mirrors/types';
+import type { MirrorPresetName } from '../../builder/mirrors/types';
 import { loadProfile } from '../../builder/profiles';
 import { cachedCloudImage } from '../../vm/base-image';
 import { formatEvent } from '../../vm/progress';
@@ -18,7 +17,6 @@ import { buildInputs, requireCloudInit } from '../build-inputs';
 import { parseDuration } from '../inputs/duration';
 import { enrollmentTokenOf, readEnrollment, type EnrollmentFlags } from '../inputs/enrollment';
 import { readUserScripts } from '../inputs/user-scripts';
-import { enrollmentFlagsOf, roleOption, type GlobalOptions } from '../options';
 
 interface Instance {
   profileName: string;
@@ -130,65 +128,4 @@ export async function bootProfile(options: BootOptions): Promise<void> {
   process.stdout.write(`VM ${ending}${failed ? '; the agent failed (see the console log)' : ''}\n`);
   if (result.code !== 0 && !result.timedOut) process.stderr.write(result.stderr);
   if (result.timedOut || failed || result.code !== 0) process.exitCode = 1;
-}
-
-export function addBootCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {
-  return y.command(
-    'boot <profile>',
-    "start a local qemu VM with the profile's user-data, showing the agent's progress",
-    (c) =>
-      roleOption(c.positional('profile', { type: 'string', demandOption: true }))
-        .option('mirror', { choices: MIRROR_PRESET_NAMES, describe: "fetch everything from this mirror preset instead of the profile's `mirror`" })
-        .option('disk', { type: 'string', describe: "the image to start from (raw or qcow2); the profile's cloud image, downloaded and checked, when absent" })
-        .option('kernel', { type: 'string', describe: 'direct kernel boot: the kernel (with --initrd and --append), for images without a boot loader' })
-        .option('initrd', { type: 'string' })
-        .option('append', { type: 'string', describe: 'the kernel command line, e.g. "root=LABEL=root rw console=ttyS0"' })
-        .option('accel', { choices: ['auto', 'kvm', 'tcg'] as const, default: 'auto' as const, describe: 'KVM where it runs a probe guest faster than TCG, TCG otherwise' })
-        .option('disk-size', { type: 'string', default: '20G', describe: "the VM disk's size (M or G), when larger than the image; the image's cloud-init grows into it" })
-        .option('memory', { type: 'number', default: 2048, describe: 'MiB' })
-        .option('cpus', { type: 'number', default: 2 })
-        .option('offline', { type: 'boolean', default: false, describe: 'the VM reaches nothing but its --guest-forward ports: no mirror, no internet' })
-        .option('guest-forward', { type: 'string', array: true, describe: 'GUEST-IP:PORT=HOST-PORT: a guest connection to 10.0.2.x:PORT reaches this host\'s 127.0.0.1:HOST-PORT' })
-        .option('host-forward', { type: 'string', array: true, describe: "HOST-PORT=GUEST-PORT: this host's 127.0.0.1:HOST-PORT reaches the guest's port, e.g. 2222=22 for SSH" })
-        .option('user-script', { type: 'string', array: true, describe: 'your own shell script, run once before the agent starts (as with build)' })
-        .option('name', { type: 'string', describe: "the VM's host name, which is also its node name (PROFILE-ROLE when absent)" })
-        .option('work', { type: 'string', describe: 'folder for the VM disk, seed and console log; the same folder starts the same machine again' })
-        .option('timeout', { type: 'string', default: '60m', describe: 'stop the VM after this long (30m, 2h)' })
-        .option('console', { type: 'boolean', default: false, describe: 'print the whole console, not just the agent\'s progress' })
-        .option('endpoint', { type: 'string', describe: 'join endpoint URL, as the VM reaches it (https://10.0.2.2:PORT for one on this host)' })
-        .option('endpoint-ca-fingerprint', { type: 'string' })
-        .option('pool', { type: 'string' })
-        .option('enrollment-token-file', { type: 'string', describe: "file holding the pool's worker enrollment token" })
-        .option('control-plane-token-file', { type: 'string', describe: 'file holding a control-plane enrollment token, for --role control-plane' }),
-    (argv) =>
-      bootProfile({
-        profile: argv.profile,
-        profilesDir: argv.profiles,
-        mirror: argv.mirror,
-        role: argv.role,
-        disk: argv.disk,
-        kernel: argv.kernel,
-        initrd: argv.initrd,
-        append: argv.append,
-        accel: argv.accel,
-        diskSize: argv['disk-size'],
-        memoryMiB: argv.memory,
-        cpus: argv.cpus,
-        offline: argv.offline,
-        guestForwards: argv['guest-forward'],
-        hostForwards: argv['host-forward'],
-        userScripts: argv['user-script'],
-        name: argv.name,
-        work: argv.work,
-        timeout: argv.timeout,
-        console: argv.console,
-        enrollment: enrollmentFlagsOf({
-          endpoint: argv.endpoint,
-          endpointCaFingerprint: argv['endpoint-ca-fingerprint'],
-          pool: argv.pool,
-          enrollmentTokenFile: argv['enrollment-token-file'],
-          controlPlaneTokenFile: argv['control-plane-token-file'],
-        }),
-      }),
-  );
 }

@@ -4,9 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import type { Argv } from 'yargs';
 import { UserError } from '../../contract/errors';
-import { archiveMode, renderTarGz } from '../../builder/archive';
 import { bootsWithCloudInit, ignitionStubSource, renderBuild, type BuildInputs } from '../../builder/build';
 import { isUserData, userDataWarnings, type Manifest } from '../../builder/manifest';
 import type { MirrorPresetName } from '../../builder/mirrors/types';
@@ -17,10 +15,8 @@ import { readEnrollment, type EnrollmentFlags } from '../inputs/enrollment';
 import { readJoinMaterial, type JoinFlags } from '../inputs/join';
 import type { PxeFlags } from '../inputs/pxe';
 import { readUserScripts } from '../inputs/user-scripts';
-import { enrollmentFlagsOf, enrollmentOptions, joinFlagsOf, joinOptions, mirrorOption, type GlobalOptions } from '../options';
 import { writeDirectoryAtomically, writeFileAtomically } from '../output';
 import { PACKER_TEMPLATE_DIR } from '../package-files';
-import { checkPackerReady, runPacker } from '../packer-run';
 
 export interface BuildOptions {
   profile: string;
@@ -42,7 +38,9 @@ export async function buildProfile(options: BuildOptions): Promise<void> {
   const profile = loadProfile(options.profile, { dir: options.profilesDir, mirror: options.mirror });
   const outDir = path.join(options.out, profile.name);
   if (options.packerOnly && !options.packer) throw new UserError('--packer-only goes with --packer');
-  const packer = options.packer ? checkPackerReady(profile, options.packerOnly) : undefined;
+  // Packer's runner (child_process and the key pair of a bake) is imported only for --packer.
+  const packerRun = options.packer ? await import('../packer-run') : undefined;
+  const packer = packerRun?.checkPackerReady(profile, options.packerOnly);
   const inputs = buildInputs(profile, {
     join: readJoinMaterial(options.join),
     enrollment: readEnrollment(options.enrollment),
@@ -51,18 +49,20 @@ export async function buildProfile(options: BuildOptions): Promise<void> {
   });
   if (options.userScripts?.length) requireCloudInit(inputs);
   const files = renderBuild({ ...inputs, userScripts: readUserScripts(options.userScripts) });
-  // Rendered before anything is written, so a failure leaves the previous build and archive alone.
-  const archive = options.tar ? await renderTarGz(profile.name, files) : undefined;
-  writeDirectoryAtomically(outDir, files);
+  // Rendered before anything is written, so a failure leaves the previous build and archive alone. The archive
+  // code (tar-stream and its streams) is imported only for --tar: a plain build would parse it for nothing.
+  const tar = options.tar ? await import('../../builder/archive') : undefined;
+  const archive = tar ? await tar.renderTarGz(profile.name, files) : undefined;
+  await writeDirectoryAtomically(outDir, files);
   const manifest = JSON.parse(files.find((f) => f.name === 'manifest.json')!.content.toString('utf8')) as Manifest;
   printBuildSummary(outDir, manifest, buildNotes(inputs, manifest, options.packer));
   for (const warning of userDataWarnings(manifest)) process.stderr.write(`warning: ${warning}\n`);
-  if (archive) {
+  if (tar && archive) {
     const archivePath = path.join(options.out, `${profile.name}.tar.gz`);
-    writeFileAtomically(archivePath, archive, archiveMode(files));
+    writeFileAtomically(archivePath, archive, tar.archiveMode(files));
     process.stdout.write(`wrote ${archivePath}  ${archive.length} B  sha256 ${createHash('sha256').update(archive).digest('hex')}\n`);
   }
-  if (packer) runPacker({ ...packer, profileName: profile.name, buildDir: path.resolve(outDir), templateDir: PACKER_TEMPLATE_DIR });
+  if (packerRun && packer) packerRun.runPacker({ ...packer, profileName: profile.name, buildDir: path.resolve(outDir), templateDir: PACKER_TEMPLATE_DIR });
 }
 
 function printBuildSummary(outDir: string, manifest: Manifest, notes: readonly string[]): void {
@@ -126,38 +126,4 @@ function pxeAssetsNote(profileName: string, netInstall: NonNullable<BuildInputs[
     return `PXE: serve ${inTree(kernel)} and ${inTree(initrd)}, downloaded from ${tree} and checked against the sha256 its .treeinfo lists under [checksums], at ${base}/assets/${folder(kernel)}`;
   }
   return `PXE: serve a copy of ${kernel.from} at ${base}/assets/${kernel.path}, and of ${initrd.from} at ${base}/assets/${initrd.path}`;
-}
-
-export function addBuildCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {
-  return y.command(
-    'build <profile>',
-    'write everything a node of PROFILE needs into OUT/PROFILE/, atomically',
-    (c) =>
-      mirrorOption(c.positional('profile', { type: 'string', demandOption: true }))
-        .option('out', { type: 'string', default: 'out', describe: 'parent directory of the build' })
-        .option('tar', { type: 'boolean', default: false, describe: 'also write OUT/PROFILE.tar.gz, byte-identical for the same inputs' })
-        .option('packer', { type: 'boolean', default: false, describe: 'then bake the image with Packer (packer init where needed, packer build per base image)' })
-        .option('packer-only', { type: 'string', array: true, describe: 'with --packer: bake only these sources (qemu.cloud, amazon-ebs.ami)' })
-        .option('agent-url', { type: 'string', describe: 'where you serve agent.js: also write small user-data-ROLE-stub.yaml that fetches it (sha256-checked)' })
-        .option('pxe-url', { type: 'string', describe: "where you serve the build's pxe/ folder: also write pxe/nodes/ROLE/boot.ipxe, which installs from there" })
-        .option('user-script', { type: 'string', array: true, describe: 'your own shell script, run once per instance before the agent starts: also write user-data-ROLE.mime (multipart, as cloud-init make-mime) carrying it' })
-        .option('ssh-authorized-keys', { type: 'string', describe: 'authorized_keys file: who may log in (as the distro user, key only) to machines the pxe/ files install' })
-        .options(joinOptions)
-        .options(enrollmentOptions),
-    (argv) =>
-      buildProfile({
-        profile: argv.profile,
-        profilesDir: argv.profiles,
-        mirror: argv.mirror,
-        out: argv.out,
-        tar: argv.tar,
-        packer: argv.packer,
-        packerOnly: argv.packerOnly,
-        agentUrl: argv.agentUrl,
-        pxe: { pxeUrl: argv.pxeUrl, sshAuthorizedKeys: argv.sshAuthorizedKeys },
-        userScripts: argv.userScript,
-        join: joinFlagsOf(argv),
-        enrollment: enrollmentFlagsOf(argv),
-      }),
-  );
 }

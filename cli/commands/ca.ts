@@ -5,9 +5,8 @@
  * the data directory.
  */
 import { X509Certificate } from 'node:crypto';
-import type { Argv } from 'yargs';
 import { withRegistry } from '../endpoint-store';
-import { storeOptions, storeOptionsOf, type GlobalOptions } from '../options';
+import { storeOptionsOf } from '../options';
 
 type StoreArgs = Parameters<typeof withRegistry>[0];
 
@@ -47,23 +46,4 @@ export async function replaceEndpointCa(store: StoreArgs, replacing: string): Pr
   } finally {
     await unlock();
   }
-}
-
-export function addCaCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {
-  return y.command('ca <command>', 'show the endpoint CA nodes pin, or replace it (changes the pin)', (ca) =>
-    ca
-      .command('show', 'print the endpoint CA: fingerprint, key type, end of validity', (c) => c.options(storeOptions), (argv) => showCa(argv))
-      .command(
-        'replace',
-        'replace the endpoint CA with a new ECDSA P-256 one; every node pinning the old fingerprint must get new user-data',
-        (c) =>
-          c.options(storeOptions).option('replacing', {
-            type: 'string',
-            demandOption: 'name the CA being replaced: --replacing sha256:… as `labimg ca show` prints it',
-            describe: 'the fingerprint of the CA being replaced (`labimg ca show`): the acknowledgement that its pin goes',
-          }),
-        (argv) => replaceEndpointCa(argv, argv.replacing),
-      )
-      .demandCommand(1, 'name a ca command: show or replace'),
-  );
 }

@@ -2,10 +2,8 @@
  * `labimg nodes`: every enrolled node, as the fleet page shows it; --watch redraws it. `nodes revoke NAME` refuses a
  * node's credential from now on; `nodes forget NAME` releases its name for a new enrollment.
  */
-import type { Argv } from 'yargs';
 import { formatFleetTable } from '../../endpoint/fleet-table';
 import { withRegistry } from '../endpoint-store';
-import { storeOptions, type GlobalOptions } from '../options';
 
 export interface NodesOptions {
   json: boolean;
@@ -39,33 +37,4 @@ export async function forgetNode(store: Parameters<typeof withRegistry>[0], name
     const record = await registry.forgetNode(name);
     process.stdout.write(`forgot node ${name} (pool ${record.pool}): its credential is refused and its name is free to enroll again\n`);
   });
-}
-
-export function addNodesCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {
-  return y.command('nodes', 'show enrolled nodes; revoke a credential, or forget a node to release its name', (nodes) =>
-    nodes
-      .options(storeOptions)
-      .command(
-        '$0',
-        'show every enrolled node: pool, role, GPU, phase, last report, time per phase, error',
-        (c) =>
-          c
-            .option('json', { type: 'boolean', default: false })
-            .option('watch', { type: 'boolean', default: false, describe: 'redraw until interrupted' })
-            .option('interval', { type: 'number', default: 2, describe: 'seconds between redraws with --watch' }),
-        (argv) => showNodes(argv, { json: argv.json, watch: argv.watch, interval: argv.interval }),
-      )
-      .command(
-        'revoke <name>',
-        "refuse the node's credential from now on, on every replica; the name stays taken",
-        (c) => c.positional('name', { type: 'string', demandOption: true }),
-        (argv) => revokeNode(argv, argv.name),
-      )
-      .command(
-        'forget <name>',
-        'delete the node and its reports: its credential is refused and its name may enroll again',
-        (c) => c.positional('name', { type: 'string', demandOption: true }),
-        (argv) => forgetNode(argv, argv.name),
-      ),
-  );
 }

@@ -1,12 +1,10 @@
 /** `labimg plan P --role R`: every step, command and file the agent would run and write on a fresh host. */
-import type { Argv } from 'yargs';
 import type { Role } from '../../contract/agent-config';
 import { formatPlan, planAgent } from '../../agent/plan';
 import { nodeConfigFor } from '../../builder/build';
 import { compileAgentConfig } from '../../builder/compile';
 import type { MirrorPresetName } from '../../builder/mirrors/types';
 import { loadProfile } from '../../builder/profiles';
-import { mirrorOption, roleOption, type GlobalOptions } from '../options';
 
 export interface PlanOptions {
   profile: string;
@@ -21,16 +19,4 @@ export async function printPlan(options: PlanOptions): Promise<void> {
   const profile = loadProfile(options.profile, { dir: options.profilesDir, mirror: options.mirror });
   const steps = await planAgent(compileAgentConfig(profile), nodeConfigFor(options.role), { gpu: options.gpu });
   process.stdout.write(options.json ? `${JSON.stringify(steps, null, 2)}\n` : formatPlan(steps));
-}
-
-export function addPlanCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {
-  return y.command(
-    'plan <profile>',
-    'print every step, command and file the agent would run and write on a fresh host',
-    (c) =>
-      mirrorOption(roleOption(c.positional('profile', { type: 'string', demandOption: true })))
-        .option('gpu', { choices: ['present', 'absent'] as const, default: 'absent' as const, describe: 'plan as if an NVIDIA GPU were in the host' })
-        .option('json', { type: 'boolean', default: false }),
-    (argv) => printPlan({ profile: argv.profile, profilesDir: argv.profiles, mirror: argv.mirror, role: argv.role, gpu: argv.gpu === 'present', json: argv.json }),
-  );
 }

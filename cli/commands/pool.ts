@@ -2,19 +2,17 @@
  * `labimg pool create | token-create | token-revoke | join-material-reset | identity | list`: pools, their
  * enrollment tokens and identity-document policies, on the endpoint's store. A token is printed once, alone on stdout, and stored only as a hash.
  */
-import type { Argv } from 'yargs';
 import { readFileSync } from 'node:fs';
 import type { IdentityProvider, Role } from '../../contract/agent-config';
 import { POOL_NAME_MAX, POOL_NAME_PATTERN } from '../../contract/endpoint-api';
 import { UserError } from '../../contract/errors';
-import { renderUserData, ROLES } from '../../builder/build';
+import { renderUserData } from '../../builder/build';
 import { compileAgentConfig } from '../../builder/compile';
 import { loadProfile } from '../../builder/profiles';
 import { buildInputs, requireCloudInit } from '../build-inputs';
 import { withRegistry } from '../endpoint-store';
 import { parseDuration } from '../inputs/duration';
 import { checkEndpointUrl } from '../inputs/enrollment';
-import { storeOptions, type GlobalOptions } from '../options';
 import { DEFAULT_LAUNCH_WINDOW_MS } from '../../endpoint/identity/policy';
 import { grantedRole, type EnrollmentTokenRecord, type IdentityPolicy } from '../../endpoint/records';
 import { writeFileAtomically } from '../output';
@@ -200,73 +198,4 @@ export async function listPools(store: StoreArgs, options: { json: boolean }): P
       }
     }
   });
-}
-
-export function addPoolCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {
-  return y.command('pool <command>', 'create pools and manage their enrollment tokens', (pool) =>
-    pool
-      .options(storeOptions)
-      .command(
-        'create <name>',
-        'create a pool and print its first enrollment token (shown once)',
-        (c) =>
-          c
-            .positional('name', { type: 'string', demandOption: true })
-            .option('profile', { type: 'string', demandOption: true, describe: "profile the pool's nodes are built from" })
-            .option('ttl', { type: 'string', describe: 'token lifetime (30m, 24h, 7d); no expiry when absent' })
-            .option('endpoint', { type: 'string', describe: 'URL nodes reach the endpoint at, for --user-data' })
-            .option('user-data', { type: 'string', describe: "also write the pool's user-data (mode 0600) to this file" })
-            .option('role', { choices: ROLES, default: 'worker' as Role, describe: 'role of the --user-data' }),
-        (argv) =>
-          createPool(argv, { name: argv.name, profile: argv.profile, profilesDir: argv.profiles, ttl: argv.ttl, endpoint: argv.endpoint, userData: argv['user-data'], role: argv.role }),
-      )
-      .command(
-        'token-create <pool>',
-        'print a new enrollment token for a pool (shown once); it enrolls nodes in the role it grants, whatever they ask for',
-        (c) =>
-          c
-            .positional('pool', { type: 'string', demandOption: true })
-            .option('role', { choices: ROLES, default: 'worker' as Role, describe: 'the role it grants' })
-            .option('uses', { type: 'number', describe: 'how many nodes it enrolls (a control-plane token: 1 unless given)' })
-            .option('node', { type: 'string', describe: 'the one node name it enrolls' })
-            .option('ttl', { type: 'string', describe: 'token lifetime (30m, 24h, 7d)' }),
-        (argv) => createToken(argv, argv.pool, { role: argv.role, uses: argv.uses, node: argv.node, ttl: argv.ttl }),
-      )
-      .command(
-        'token-revoke <id>',
-        'revoke an enrollment token by its id (the part before the dot)',
-        (c) => c.positional('id', { type: 'string', demandOption: true }),
-        (argv) => revokeToken(argv, argv.id),
-      )
-      .command(
-        'join-material-reset <pool>',
-        "forget the pool's join material, so that its control plane's next publication may set a new API server endpoint and CA",
-        (c) => c.positional('pool', { type: 'string', demandOption: true }),
-        (argv) => resetJoinMaterial(argv, argv.pool),
-      )
-      .command(
-        'identity <pool>',
-        "let the pool's workers enroll with their cloud's signed instance identity document instead of a token",
-        (c) =>
-          c
-            .positional('pool', { type: 'string', demandOption: true })
-            .option('provider', { choices: ['aws', 'aliyun'] as const, demandOption: true, describe: 'the cloud that signs the documents' })
-            .option('certificate', { type: 'string', array: true, demandOption: true, describe: "file with the cloud's published signing certificate (AWS: each region's RSA-2048 one)" })
-            .option('account', { type: 'string', array: true, demandOption: true, describe: 'account id whose instances may enroll' })
-            .option('region', { type: 'string', array: true, describe: 'only instances in this region' })
-            .option('image', { type: 'string', array: true, describe: 'only instances made from this image' })
-            .option('launch-window', { type: 'string', describe: 'AWS: how long after launch a document is taken (default 1h)' }),
-        (argv) =>
-          setPoolIdentity(argv, argv.pool, {
-            provider: argv.provider,
-            certificates: argv.certificate,
-            accounts: argv.account,
-            regions: argv.region,
-            images: argv.image,
-            launchWindow: argv['launch-window'],
-          }),
-      )
-      .command('list', 'list pools and their enrollment tokens (ids only)', (c) => c.option('json', { type: 'boolean', default: false }), (argv) => listPools(argv, { json: argv.json }))
-      .demandCommand(1, 'name a pool command: create, token-create, token-revoke, join-material-reset, identity, list'),
-  );
 }

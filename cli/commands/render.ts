@@ -1,5 +1,4 @@
 /** `labimg render P --role R`: one role's cloud-init user-data on stdout. */
-import type { Argv } from 'yargs';
 import type { Role } from '../../contract/agent-config';
 import { renderUserData } from '../../builder/build';
 import type { MirrorPresetName } from '../../builder/mirrors/types';
@@ -7,7 +6,6 @@ import { loadProfile } from '../../builder/profiles';
 import { buildInputs, requireCloudInit } from '../build-inputs';
 import { readEnrollment, type EnrollmentFlags } from '../inputs/enrollment';
 import { readJoinMaterial, type JoinFlags } from '../inputs/join';
-import { enrollmentFlagsOf, enrollmentOptions, joinFlagsOf, joinOptions, mirrorOption, roleOption, type GlobalOptions } from '../options';
 
 export interface RenderOptions {
   profile: string;
@@ -23,21 +21,4 @@ export function printUserData(options: RenderOptions): void {
   const inputs = buildInputs(profile, { join: readJoinMaterial(options.join), enrollment: readEnrollment(options.enrollment) });
   requireCloudInit(inputs);
   process.stdout.write(renderUserData(inputs, options.role).content);
-}
-
-export function addRenderCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {
-  return y.command(
-    'render <profile>',
-    'print the cloud-init user-data for one role',
-    (c) => mirrorOption(roleOption(c.positional('profile', { type: 'string', demandOption: true }))).options(joinOptions).options(enrollmentOptions),
-    (argv) =>
-      printUserData({
-        profile: argv.profile,
-        profilesDir: argv.profiles,
-        mirror: argv.mirror,
-        role: argv.role,
-        join: joinFlagsOf(argv),
-        enrollment: enrollmentFlagsOf(argv),
-      }),
-  );
 }

@@ -1,5 +1,4 @@
 /** `labimg serve`: the join endpoint (enrollment, join material, reports, the fleet page) and PXE by MAC address. */
-import type { Argv } from 'yargs';
 import { UserError } from '../../contract/errors';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -7,7 +6,6 @@ import { pxeCatalog, pxeGroupAssets } from '../../builder/pxe-catalog';
 import { loadPxeGroups } from '../../builder/pxe-groups';
 import { consoleLog, type EndpointLog } from '../../endpoint/log';
 import type { StoreOptions } from '../../endpoint/store/open';
-import { storeOptions, storeOptionsOf, type GlobalOptions } from '../options';
 import { readAgentBundle } from '../package-files';
 import { parseDuration } from '../inputs/duration';
 
@@ -84,31 +82,4 @@ function warnMissingAssets(log: EndpointLog, needed: ReturnType<typeof pxeGroupA
     const where = assetsDir !== undefined ? path.join(assetsDir, asset.path) : `--pxe-assets DIR, at DIR/${asset.path}`;
     log.warn(`PXE: ${profiles.join(', ')} machines fetch /pxe/assets/${asset.path}: put ${from} in ${where}`);
   }
-}
-
-export function addServeCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {
-  return y.command(
-    'serve',
-    'run the join endpoint: enrollment, join material, reports, fleet page, PXE',
-    (c) =>
-      c
-        .options(storeOptions)
-        .option('listen', { type: 'string', default: '0.0.0.0:8443', describe: 'address and port to listen on' })
-        .option('name', { type: 'string', array: true, describe: 'extra DNS name or IP for the server certificate' })
-        .option('pxe-groups', { type: 'string', describe: 'YAML file mapping MAC addresses to profile, role and pool: serve PXE installs under /pxe/' })
-        .option('pxe-listen', { type: 'string', default: '0.0.0.0:8080', describe: 'plain-HTTP address and port iPXE reaches /pxe/ at (with --pxe-groups)' })
-        .option('pxe-assets', { type: 'string', describe: 'folder served as /pxe/assets/ (installer kernels copied out of ISOs)' })
-        .option('credential-ttl', { type: 'string', describe: 'how long a node credential is accepted (nodes renew it at half); 30d when absent' }),
-    (argv) =>
-      serve({
-        store: storeOptionsOf(argv),
-        listen: argv.listen,
-        names: argv.name,
-        profilesDir: argv.profiles,
-        pxeGroups: argv['pxe-groups'],
-        pxeListen: argv['pxe-listen'],
-        pxeAssets: argv['pxe-assets'],
-        credentialTtl: argv['credential-ttl'],
-      }),
-  );
 }

@@ -1,9 +1,7 @@
 /** `labimg validate [P|FILE ...]`: every problem of each profile, with its file, line and field. */
-import type { Argv } from 'yargs';
 import { compileAgentConfig } from '../../builder/compile';
 import type { MirrorPresetName } from '../../builder/mirrors/types';
 import { formatFindings, listProfiles, loadProfile, ProfileError } from '../../builder/profiles';
-import { mirrorOption, type GlobalOptions } from '../options';
 
 export interface ValidateOptions {
   /** Profile names or files; every buildable profile when empty. */
@@ -28,15 +26,4 @@ export function validateProfiles(options: ValidateOptions): boolean {
     }
   }
   return valid;
-}
-
-export function addValidateCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {
-  return y.command(
-    'validate [refs..]',
-    'check profiles (all of them when none is named); exits 1 with every problem found',
-    (c) => mirrorOption(c.positional('refs', { type: 'string', array: true, describe: 'profile names or YAML files' })),
-    (argv) => {
-      if (!validateProfiles({ refs: argv.refs ?? [], profilesDir: argv.profiles, mirror: argv.mirror })) process.exitCode = 1;
-    },
-  );
 }
