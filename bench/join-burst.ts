@@ -2,7 +2,7 @@
 // concurrently, each over its own connection with the agent's own pinned client (so each makes the pinned
 // TLS handshake a real node makes). Prints p50/p99 latencies and errors as a Markdown table, and the CPU time
 // the endpoint process spent per node: under a burst, that bounds how fast one endpoint takes new nodes.
-//   npm run bench:join-burst            (BURST=1000 by default, all at once)
+//   npm run bench:join-burst            (BURST=1000 by default, all at once; ROUNDS=3 of the floor then the burst)
 //   RATE=50 npm run bench:join-burst    (the same nodes arriving 50 per second, as a pool that boots over time)
 //   SERVE_NODE_ARGS='--cpu-prof --cpu-prof-dir=DIR' npm run bench:join-burst   (node flags for the endpoint: a profile)
 // The clients run in this one process on the same machine as the server, so they compete for its cores:

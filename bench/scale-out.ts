@@ -25,7 +25,7 @@ const REPLICAS = (process.env.REPLICAS ?? '1,2,4').split(',').map(Number);
 const CORES = cpus().length;
 /** Client processes: a TLS client costs about what a server does, so on many cores one process would be the limit. */
 const CLIENTS = Number(process.env.CLIENTS ?? Math.max(1, Math.floor(CORES / 4)));
-/** Nodes through the proxy before each round is measured, so that no replica is measured compiling its hot paths. */
+/** Nodes per replica through the proxy before each round is measured, so that no replica is measured compiling its hot paths. */
 const WARM_UP = Number(process.env.WARM_UP ?? 100);
 
 const here = __dirname;
@@ -76,7 +76,7 @@ async function round(etcd: { url: string; pid: number }, replicas: number): Prom
     const port = /^listening (\d+)$/.exec(await nextLine(front.lines, 'the proxy'))?.[1];
     const url = `https://127.0.0.1:${port}`;
     const caFingerprint = serves[0]?.caFingerprint ?? '';
-    await Promise.all(Array.from({ length: WARM_UP }, (_, i) => enrollAndReport(`warm-${i}`, url, caFingerprint, token)));
+    await Promise.all(Array.from({ length: WARM_UP * replicas }, (_, i) => enrollAndReport(`warm-${i}`, url, caFingerprint, token)));
 
     // The client processes load first and start together on one word, so that no process start is measured.
     const share = Math.ceil(NODES / CLIENTS);
