@@ -12,13 +12,18 @@ export class GroupCommit<T> {
   private waiting?: { items: T[]; written: Promise<void> };
   private running: Promise<void> = Promise.resolve();
 
-  constructor(private readonly write: (items: T[]) => Promise<void>) {}
+  /** `most`: items per write at most, so that one write stays within what the store takes in one value. */
+  constructor(
+    private readonly write: (items: T[]) => Promise<void>,
+    private readonly most: number,
+  ) {}
 
   add(item: T): Promise<void> {
-    if (this.waiting) {
+    if (this.waiting && this.waiting.items.length < this.most) {
       this.waiting.items.push(item);
       return this.waiting.written;
     }
+    // A full batch waits for its write all the same; this item starts the one after it.
     const batch: { items: T[]; written?: Promise<void> } = { items: [item] };
     const written = this.running.then(() => {
       // From here on the batch is closed: what is added now waits for the write after this one.

@@ -56,7 +56,11 @@ export interface RegistryOptions {
 export class Registry {
   private readonly clock: () => Date;
   readonly credentialPolicy: CredentialPolicy;
-  private readonly auditLog = new GroupCommit<AuditEvent>((events) => this.writeAudit(events));
+  /**
+   * 256 events of at most a few hundred bytes each stay far below etcd's largest request, 1.5 MiB by default
+   * (etcd.io/docs/v3.6/dev-guide/limit, read 2026-12-05).
+   */
+  private readonly auditLog = new GroupCommit<AuditEvent>((events) => this.writeAudit(events), 256);
 
   constructor(readonly store: Store, options: RegistryOptions = {}) {
     this.clock = options.clock ?? (() => new Date());
