@@ -61,6 +61,8 @@ export class Registry {
    * (etcd.io/docs/v3.6/dev-guide/limit, read 2026-12-05).
    */
   private readonly auditLog = new GroupCommit<AuditEvent>((events) => this.writeAudit(events), 256);
+  /** Audit entries this registry has written, which orders those written in the same millisecond. */
+  private auditEntries = 0;
 
   constructor(readonly store: Store, options: RegistryOptions = {}) {
     this.clock = options.clock ?? (() => new Date());
@@ -431,8 +433,10 @@ export class Registry {
   private async writeAudit(events: AuditEvent[]): Promise<void> {
     const first = events[0];
     if (!first) return;
-    // Time first so the listing is chronological; the random tail keeps simultaneous entries apart.
-    const key = `${KEYS.audit}${first.at.replace(/[^0-9]/g, '')}-${randomBytes(4).toString('hex')}`;
+    // Time first so the listing is chronological; this process's count orders its entries of one millisecond (a
+    // burst's batches), and the random tail keeps apart those of other processes.
+    this.auditEntries += 1;
+    const key = `${KEYS.audit}${first.at.replace(/[^0-9]/g, '')}-${String(this.auditEntries).padStart(12, '0')}-${randomBytes(4).toString('hex')}`;
     await this.store.put(key, JSON.stringify(events.length === 1 ? first : events));
   }
 
