@@ -2,108 +2,93 @@
 // concurrently, each over its own connection with the agent's own pinned client (so each makes the pinned
 // TLS handshake a real node makes). Prints p50/p99 latencies and errors as a Markdown table, and the CPU time
 // the endpoint process spent per node: under a burst, that bounds how fast one endpoint takes new nodes.
-//   npm run bench:join-burst            (BURST=1000 by default, all at once)
+//   npm run bench:join-burst            (BURST=1000 by default, all at once; ROUNDS=3 of the floor then the burst)
 //   RATE=50 npm run bench:join-burst    (the same nodes arriving 50 per second, as a pool that boots over time)
+//   SERVE_NODE_ARGS='--cpu-prof --cpu-prof-dir=DIR' npm run bench:join-burst   (node flags for the endpoint: a profile)
 // The clients run in this one process on the same machine as the server, so they compete for its cores:
 // the latencies are an upper bound on what the endpoint alone needs.
-import { randomUUID } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
-import { PinnedHttpsClient } from '../agent/endpoint/pinned-https';
-import type { PhaseReport } from '../contract/agent-config';
-import type { EnrollResponse } from '../contract/endpoint-api';
+import { rmSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { tempDir } from '../test/helpers/cli';
 import { createPool, startServe } from '../test/helpers/endpoint';
+import { cpuSeconds, enrollAndReport, handshakeOnly, percentile, type Sample } from './join-node';
 
 const BURST = Number(process.env.BURST ?? 1000);
+/** Rounds of the floor then the burst; the figures to quote are their medians. */
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
+/** Nodes that enroll and report before anything is measured. */
+const WARM_UP = Number(process.env.WARM_UP ?? 200);
 /** Arrivals per second; all at once when unset. */
 const RATE = process.env.RATE ? Number(process.env.RATE) : undefined;
+/** Flags for the endpoint's node, split on spaces: --cpu-prof for a profile Chrome's DevTools open, --perf-basic-prof for perf. */
+const SERVE_NODE_ARGS = (process.env.SERVE_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+/** Runs `work` for BURST arrivals (at once, or RATE per second) and measures the endpoint's CPU over it. */
+async function wave<T>(pid: number, count: number, work: (i: number) => Promise<T>): Promise<{ results: PromiseSettledResult<T>[]; wallMs: number; serverCpuMs: number }> {
+  const arrive = (i: number) => new Promise((resolve) => setTimeout(resolve, RATE ? (i * 1000) / RATE : 0));
+  const cpuBefore = cpuSeconds(pid);
+  const started = performance.now();
+  const results = await Promise.allSettled(Array.from({ length: count }, (_, i) => arrive(i).then(() => work(i))));
+  return { results, wallMs: performance.now() - started, serverCpuMs: (cpuSeconds(pid) - cpuBefore) * 1000 };
 }
 
-/** User + system CPU seconds a process has used so far, from /proc (Linux). */
-function cpuSeconds(pid: number): number {
-  // Fields after the command name (which may hold spaces, hence the last parenthesis); utime and stime are the 12th and 13th.
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ is 100 on Linux
+function fulfilled<T>(results: PromiseSettledResult<T>[]): T[] {
+  return results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
 }
 
-interface Sample {
-  enrollMs: number;
-  reportMs: number;
-  totalMs: number;
+function rejections<T>(results: PromiseSettledResult<T>[]): string[] {
+  return results.flatMap((r) => (r.status === 'rejected' ? [String((r.reason as Error).message)] : []));
 }
 
-async function node(i: number, url: string, caFingerprint: string, token: string): Promise<Sample> {
-  const client = new PinnedHttpsClient(url, caFingerprint, 60_000);
-  const name = `burst-${String(i).padStart(4, '0')}`;
-  try {
-    const start = performance.now();
-    const enroll = await client.request('POST', '/v1/enroll', { token, body: { node: name, role: 'worker', profile: 'ubuntu', gpu: false } });
-    if (enroll.status !== 200) throw new Error(`enroll ${enroll.status}: ${JSON.stringify(enroll.body)}`);
-    const enrolled = performance.now();
-    const report: PhaseReport = { id: randomUUID(), node: name, profile: 'ubuntu', role: 'worker', phase: 'boot', step: 'gpu-switch', status: 'started', at: new Date().toISOString(), gpu: false };
-    const sent = await client.request('POST', `/v1/nodes/${name}/reports`, { token: (enroll.body as EnrollResponse).credential, body: report });
-    if (sent.status !== 200) throw new Error(`report ${sent.status}: ${JSON.stringify(sent.body)}`);
-    const done = performance.now();
-    return { enrollMs: enrolled - start, reportMs: done - enrolled, totalMs: done - start };
-  } finally {
-    client.close();
-  }
+function median(values: number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
 }
 
 async function main(): Promise<void> {
   const data = tempDir('labimg-burst-');
-  const serve = await startServe({ data });
+  const serve = await startServe({ data, nodeArgs: SERVE_NODE_ARGS });
   try {
     const token = createPool({ data }, 'burst', 'ubuntu');
-    const cpuBefore = cpuSeconds(serve.pid);
-    const started = performance.now();
-    const arrive = (i: number) => new Promise((resolve) => setTimeout(resolve, RATE ? (i * 1000) / RATE : 0));
-    const results = await Promise.allSettled(Array.from({ length: BURST }, (_, i) => arrive(i).then(() => node(i, serve.url, serve.caFingerprint, token))));
-    const wallMs = performance.now() - started;
-    const serverCpuMs = (cpuSeconds(serve.pid) - cpuBefore) * 1000;
-    const ok = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-    const errors = results.flatMap((r) => (r.status === 'rejected' ? [String((r.reason as Error).message)] : []));
-    const row = (label: string, pick: (s: Sample) => number) => {
-      const sorted = ok.map(pick).sort((a, b) => a - b);
-      return `| ${label} | ${percentile(sorted, 50).toFixed(0)} ms | ${percentile(sorted, 99).toFixed(0)} ms | ${sorted[sorted.length - 1]?.toFixed(0)} ms |`;
-    };
-    const arrival = RATE ? `arriving ${RATE}/s` : 'all at once';
-    console.log(`${BURST} nodes ${arrival}, one labimg serve (file store), ${(wallMs / 1000).toFixed(1)} s wall, ${errors.length} errors\n`);
-    console.log('| | p50 | p99 | max |\n|---|---|---|---|');
-    console.log(row('enroll (pinned TLS handshake + POST /v1/enroll)', (s) => s.enrollMs));
-    console.log(row('first report (POST /v1/nodes/N/reports)', (s) => s.reportMs));
-    console.log(row('enroll + first report', (s) => s.totalMs));
-    // Per node it is lowest under a burst, where the event loop and the file system batch work.
-    console.log(`\nendpoint CPU (user + system, all its threads): ${(serverCpuMs / 1000).toFixed(1)} s, ${(serverCpuMs / BURST).toFixed(1)} ms per node`);
-    if (errors.length > 0) console.log(`\nfirst errors:\n${[...new Set(errors)].slice(0, 5).join('\n')}`);
+    const { url, caFingerprint, pid } = serve;
+    // Nodes first, not counted, so that no measured wave pays for the endpoint's first calls (V8 compiling its
+    // hot paths, the store's folders being made): the endpoint is measured as it runs, not as it starts.
+    await wave(pid, WARM_UP, (i) => handshakeOnly(url, caFingerprint).then(() => enrollAndReport(`warm-${i}`, url, caFingerprint, token)));
 
-    // The floor under any endpoint work: the same nodes, arriving the same way, each only making its pinned
-    // handshake and one GET /healthz (no token check, no store, no body). What this costs, enrolling cannot beat.
-    const floorStarted = performance.now();
-    const floor = await Promise.all(
-      Array.from({ length: BURST }, (_, i) =>
-        arrive(i).then(async () => {
-          const client = new PinnedHttpsClient(serve.url, serve.caFingerprint, 60_000);
-          try {
-            const start = performance.now();
-            const answer = await client.request('GET', '/healthz');
-            if (answer.status !== 200) throw new Error(`healthz ${answer.status}`);
-            return performance.now() - start;
-          } finally {
-            client.close();
-          }
-        }),
-      ),
-    );
-    const sortedFloor = floor.sort((a, b) => a - b);
+    const arrival = RATE ? `arriving ${RATE}/s` : 'all at once';
     console.log(
-      `\nfloor: ${BURST} handshakes + GET /healthz ${arrival}: p50 ${percentile(sortedFloor, 50).toFixed(0)} ms, p99 ${percentile(sortedFloor, 99).toFixed(0)} ms, ` +
-        `${((performance.now() - floorStarted) / 1000).toFixed(1)} s wall`,
+      `${BURST} nodes ${arrival}, one labimg serve (file store), ${ROUNDS} rounds of the floor then the burst, after ${WARM_UP} nodes of warm-up; ` +
+        `${cpus().length} cores, the clients on the same ones\n`,
     );
+    console.log('| round | floor p50 / p99 | enroll p50 / p99 | first report p50 / p99 | enroll + report p50 / p99 | p99 / floor p99 | endpoint CPU per node: floor / burst |');
+    console.log('|---|---:|---:|---:|---:|---:|---:|');
+    const ratios: number[] = [];
+    const beyond: number[] = [];
+    const errors: string[] = [];
+    for (let round = 1; round <= ROUNDS; round += 1) {
+      // The floor under any endpoint work: the same nodes, arriving the same way, each only making its pinned
+      // handshake and one GET /healthz (no token check, no store, no body). What this costs, enrolling cannot beat.
+      // The two alternate, so that whatever else the machine does weighs on both alike.
+      const floor = await wave(pid, BURST, () => handshakeOnly(url, caFingerprint));
+      const burst = await wave(pid, BURST, (i) => enrollAndReport(`r${round}-${String(i).padStart(4, '0')}`, url, caFingerprint, token));
+      errors.push(...rejections(floor.results), ...rejections(burst.results));
+      const ok = fulfilled(burst.results);
+      const floorSorted = fulfilled(floor.results).sort((a, b) => a - b);
+      const sortedBy = (pick: (s: Sample) => number) => ok.map(pick).sort((a, b) => a - b);
+      const cells = (sorted: number[]) => `${percentile(sorted, 50).toFixed(0)} / ${percentile(sorted, 99).toFixed(0)} ms`;
+      const total = sortedBy((s) => s.totalMs);
+      const ratio = percentile(total, 99) / percentile(floorSorted, 99);
+      const cpuFloor = floor.serverCpuMs / BURST;
+      const cpuBurst = burst.serverCpuMs / BURST;
+      ratios.push(ratio);
+      beyond.push(cpuBurst - cpuFloor);
+      console.log(
+        `| ${round} | ${cells(floorSorted)} | ${cells(sortedBy((s) => s.enrollMs))} | ${cells(sortedBy((s) => s.reportMs))} | ${cells(total)} | ${ratio.toFixed(2)}× | ${cpuFloor.toFixed(1)} / ${cpuBurst.toFixed(1)} ms |`,
+      );
+    }
+    // CPU is user + system of the endpoint process, all its threads (the file system's pool and V8's included).
+    console.log(`\nmedian of ${ROUNDS} rounds: enroll + first report p99 / floor p99 ${median(ratios).toFixed(2)}×; endpoint CPU per node beyond the floor's ${median(beyond).toFixed(1)} ms`);
+    console.log(`${errors.length} errors`);
+    if (errors.length > 0) console.log(`first errors:\n${[...new Set(errors)].slice(0, 5).join('\n')}`);
   } finally {
     await serve.kill();
     rmSync(data, { recursive: true, force: true });

@@ -160,5 +160,6 @@ export const KEYS = {
   identityNonceKey: 'keys/identity-nonces',
   /** A used identity document, by the SHA-256 of its signature. */
   identityUse: (signatureSha256: string) => `identity-uses/${signatureSha256}`,
+  /** Under it, one event per entry, or an array of the events a burst recorded together (Registry.audit). */
   audit: 'audit/',
 } as const;

@@ -9,6 +9,7 @@ import { UserError } from '../contract/errors';
 import { RUN_COMPLETE_STEP, type CredentialLifetime, type FleetNode, type FleetView, type ReportRequest } from '../contract/endpoint-api';
 import { phaseDurations } from '../contract/phase-timing';
 import { KEYS, type AuditEvent, type EnrollmentTokenRecord, type IdentityDocumentUse, type IdentityPolicy, type MachineInstallRecord, type NodeRecord, type PoolRecord, type StepSummary, type StoredJoinMaterial } from './records';
+import { GroupCommit } from './group-commit';
 import type { Store } from './store/store';
 import { newEnrollmentToken, parseEnrollmentToken, secretHashesMatch, secretMatches, sha256Hex } from './tokens';
 
@@ -55,6 +56,13 @@ export interface RegistryOptions {
 export class Registry {
   private readonly clock: () => Date;
   readonly credentialPolicy: CredentialPolicy;
+  /**
+   * 256 events of at most a few hundred bytes each stay far below etcd's largest request, 1.5 MiB by default
+   * (etcd.io/docs/v3.6/dev-guide/limit, read 2026-12-05).
+   */
+  private readonly auditLog = new GroupCommit<AuditEvent>((events) => this.writeAudit(events), 256);
+  /** Audit entries this registry has written, which orders those written in the same millisecond. */
+  private auditEntries = 0;
 
   constructor(readonly store: Store, options: RegistryOptions = {}) {
     this.clock = options.clock ?? (() => new Date());
@@ -416,15 +424,27 @@ export class Registry {
 
   // ── audit ───────────────────────────────────────────────────────────────────────────────────────────
 
+  /** Resolves once the event is durable in the store, as the action it records is. */
   async audit(event: Omit<AuditEvent, 'at'>): Promise<void> {
-    const at = this.now();
-    // Time first so the listing is chronological; the random tail keeps simultaneous events apart.
-    const key = `${KEYS.audit}${at.replace(/[^0-9]/g, '')}-${randomBytes(4).toString('hex')}`;
-    await this.store.put(key, JSON.stringify({ at, ...event } satisfies AuditEvent));
+    await this.auditLog.add({ at: this.now(), ...event });
+  }
+
+  /** Events recorded together (a burst) share one entry, an array in the order they happened; alone, one event. */
+  private async writeAudit(events: AuditEvent[]): Promise<void> {
+    const first = events[0];
+    if (!first) return;
+    // Time first so the listing is chronological; this process's count orders its entries of one millisecond (a
+    // burst's batches), and the random tail keeps apart those of other processes.
+    this.auditEntries += 1;
+    const key = `${KEYS.audit}${first.at.replace(/[^0-9]/g, '')}-${String(this.auditEntries).padStart(12, '0')}-${randomBytes(4).toString('hex')}`;
+    await this.store.put(key, JSON.stringify(events.length === 1 ? first : events));
   }
 
   async auditTrail(): Promise<AuditEvent[]> {
-    return (await this.store.list(KEYS.audit)).map((e) => JSON.parse(e.value) as AuditEvent);
+    return (await this.store.list(KEYS.audit)).flatMap((e) => {
+      const stored = JSON.parse(e.value) as AuditEvent | AuditEvent[];
+      return Array.isArray(stored) ? stored : [stored];
+    });
   }
 
   // ── fleet view ──────────────────────────────────────────────────────────────────────────────────────

@@ -311,8 +311,9 @@ export class EndpointServer {
       throw await refuse(403, `this enrollment token was issued for ${role} node "${token.node}" alone, not for "${body.node}"`);
     }
     // A retry from the same machine takes no use of its token (a one-use PXE token has been spent by then).
+    // A token issued without a number of uses (a pool's worker token) never gets one, so it needs no second read.
     return this.completeEnrollment(request.req, { pool, role, body, source, vouched: { tokenId: token.id }, refuse }, async () =>
-      (await this.options.registry.takeTokenUse(token.id)) ? undefined : TOKEN_REJECTIONS['used-up'],
+      token.usesLeft === undefined || (await this.options.registry.takeTokenUse(token.id)) ? undefined : TOKEN_REJECTIONS['used-up'],
     );
   }
 

@@ -270,6 +270,29 @@ test('file store: a leftover temp file is not listed', async (t) => {
   t.is(await store.get('nodes/a'), '"a"');
 });
 
+test('file store: a folder removed behind its back is made again by the next write', async (t) => {
+  const dir = tempDir(t);
+  const store = closing(t, new FileStore(dir));
+  await store.put('nodes/a', '"a"');
+  await fs.rm(path.join(dir, 'kv', 'nodes'), { recursive: true });
+  await store.put('nodes/b', '"b"');
+  t.true(await store.create('nodes/c', '"c"'));
+  t.deepEqual(await new FileStore(dir).list('nodes/'), [
+    { key: 'nodes/b', value: '"b"' },
+    { key: 'nodes/c', value: '"c"' },
+  ]);
+});
+
+test('file store: writes racing into one folder, which share its fsyncs, are all there for another reader', async (t) => {
+  const dir = tempDir(t);
+  const store = closing(t, new FileStore(dir));
+  const names = Array.from({ length: 300 }, (_, i) => `n${i}`);
+  await Promise.all(names.map((name, i) => (i % 2 === 0 ? store.put(`nodes/${name}`, `"${name}"`) : store.create(`nodes/${name}`, `"${name}"`))));
+  const listed = await new FileStore(dir).list('nodes/');
+  t.deepEqual(listed.map((e) => e.value).sort(), names.map((name) => `"${name}"`).sort());
+  t.deepEqual(await filesUnder(path.join(dir, 'kv')), names.map((name) => `nodes/${name}`).sort(), 'no temp file is left behind');
+});
+
 test('etcd store: keys live under its prefix, invisible to another prefix', async (t) => {
   const a = closing(t, new EtcdStore({ endpoints: [etcd!.url], prefix: 'install-a/' }));
   const b = closing(t, new EtcdStore({ endpoints: [etcd!.url], prefix: 'install-ab/' }));

@@ -14,6 +14,8 @@ export interface ServeOptions {
   etcdPrefix?: string;
   /** More `labimg serve` flags (--pxe-groups …). */
   extraArgs?: string[];
+  /** Flags for node itself, before the CLI's path (a bench's --cpu-prof). */
+  nodeArgs?: string[];
 }
 
 export interface RunningServe {
@@ -43,7 +45,7 @@ export function storeArgs(options: Pick<ServeOptions, 'data' | 'etcd' | 'etcdPre
 
 export async function startServe(options: ServeOptions): Promise<RunningServe> {
   const port = options.port ?? (await freePort());
-  const child: ChildProcess = spawn(process.execPath, [cliPath, 'serve', '--listen', `127.0.0.1:${port}`, ...storeArgs(options), ...(options.extraArgs ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), cliPath, 'serve', '--listen', `127.0.0.1:${port}`, ...storeArgs(options), ...(options.extraArgs ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (chunk) => (output += chunk));
   child.stderr?.on('data', (chunk) => (output += chunk));

@@ -14,6 +14,8 @@ const START_TIMEOUT_MS = 20_000;
 export interface RunningEtcd {
   /** Client URL, e.g. http://127.0.0.1:41234. */
   url: string;
+  /** Its process id (a bench reads its CPU time). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -80,7 +82,7 @@ async function startOnce(): Promise<RunningEtcd> {
     const tail = stderr.trim().split('\n').slice(-15).join('\n');
     throw new EtcdDidNotStart(`etcd did not start on ${url}: ${problem}\n--- etcd stderr (tail) ---\n${tail}`, exitedByItself);
   }
-  return { url, stop };
+  return { url, pid: child.pid as number, stop };
 }
 
 /** Resolves undefined once etcd reports itself healthy, or a reason after START_TIMEOUT_MS. */
