@@ -16,6 +16,22 @@ import path from 'node:path';
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const only = process.argv[2];
 
+/**
+ * yargs guesses a version as it starts (`yargs()` calls `.version()`, which reads package.json above its main file
+ * with escalade/sync), and in a bundle its main file is unknown, so it reads the listing of the working directory
+ * and of each one above it (yargs 17.7 lib/platform-shims/esm.mjs, build/lib/yargs-factory.js kGuessVersion,
+ * kPkgUp; read 2026-12-05): 47 ms of a build run from a crowded /tmp. labimg states its version itself
+ * (cli/main.ts), and kPkgUp's only other caller, pkgConf, is never used; so the search finds nothing, which yargs
+ * takes as "unknown" before labimg's own version replaces it.
+ */
+const noPackageJsonSearch = {
+  name: 'no-package-json-search',
+  setup(b) {
+    b.onResolve({ filter: /^escalade\/sync$/ }, () => ({ path: 'escalade-sync', namespace: 'labimg-stub' }));
+    b.onLoad({ filter: /.*/, namespace: 'labimg-stub' }, () => ({ contents: 'export default function findNothing() { return undefined; }', loader: 'js' }));
+  },
+};
+
 /** Fails the build if the agent would `require` anything that is not part of Node itself. */
 const coreModulesOnly = {
   name: 'core-modules-only',
@@ -50,6 +66,7 @@ const targets = {
     splitting: true,
     outExtension: { '.js': '.mjs' },
     chunkNames: 'labimg-[name]-[hash]',
+    plugins: [noPackageJsonSearch],
     // The bundled CommonJS packages (yargs' helpers, the generated validators) call require(), and
     // cli/package-files.ts finds the agent bundle and the profiles from __dirname: ES modules have neither, so
     // every chunk defines them from its own URL (all chunks lie in dist/, so __dirname is dist/ in each).
