@@ -5,13 +5,16 @@
 //   npm run bench:join-burst            (BURST=1000 by default, all at once; ROUNDS=3 of the floor then the burst)
 //   RATE=50 npm run bench:join-burst    (the same nodes arriving 50 per second, as a pool that boots over time)
 //   SERVE_NODE_ARGS='--cpu-prof --cpu-prof-dir=DIR' npm run bench:join-burst   (node flags for the endpoint: a profile)
+//   npm run bench:join-burst -- --readme   (also writes the table into README.md's join-burst block)
 // The clients run in this one process on the same machine as the server, so they compete for its cores:
 // the latencies are an upper bound on what the endpoint alone needs.
 import { rmSync } from 'node:fs';
-import { cpus } from 'node:os';
+import path from 'node:path';
 import { tempDir } from '../test/helpers/cli';
 import { createPool, startServe } from '../test/helpers/endpoint';
 import { cpuSeconds, enrollAndReport, handshakeOnly, percentile, type Sample } from './join-node';
+import { machineLine } from './machine.mjs';
+import { writeReadmeBlocks } from './readme-blocks.mjs';
 
 const BURST = Number(process.env.BURST ?? 1000);
 /** Rounds of the floor then the burst; the figures to quote are their medians. */
@@ -55,12 +58,15 @@ async function main(): Promise<void> {
     await wave(pid, WARM_UP, (i) => handshakeOnly(url, caFingerprint).then(() => enrollAndReport(`warm-${i}`, url, caFingerprint, token)));
 
     const arrival = RATE ? `arriving ${RATE}/s` : 'all at once';
-    console.log(
-      `${BURST} nodes ${arrival}, one labimg serve (file store), ${ROUNDS} rounds of the floor then the burst, after ${WARM_UP} nodes of warm-up; ` +
-        `${cpus().length} cores, the clients on the same ones\n`,
-    );
-    console.log('| round | floor p50 / p99 | enroll p50 / p99 | first report p50 / p99 | enroll + report p50 / p99 | p99 / floor p99 | endpoint CPU per node: floor / burst |');
-    console.log('|---|---:|---:|---:|---:|---:|---:|');
+    const lines: string[] = [];
+    const print = (line: string) => {
+      lines.push(line);
+      console.log(line);
+    };
+    print(`Measured ${machineLine()}: ${BURST} nodes ${arrival}, one labimg serve (file store), ${ROUNDS} rounds of the floor then the burst, after ${WARM_UP} nodes of warm-up; the clients on the same cores.`);
+    print('');
+    print('| round | floor p50 / p99 | enroll p50 / p99 | first report p50 / p99 | enroll + report p50 / p99 | p99 / floor p99 | endpoint CPU per node: floor / burst |');
+    print('|---|---:|---:|---:|---:|---:|---:|');
     const ratios: number[] = [];
     const beyond: number[] = [];
     const errors: string[] = [];
@@ -81,14 +87,15 @@ async function main(): Promise<void> {
       const cpuBurst = burst.serverCpuMs / BURST;
       ratios.push(ratio);
       beyond.push(cpuBurst - cpuFloor);
-      console.log(
+      print(
         `| ${round} | ${cells(floorSorted)} | ${cells(sortedBy((s) => s.enrollMs))} | ${cells(sortedBy((s) => s.reportMs))} | ${cells(total)} | ${ratio.toFixed(2)}× | ${cpuFloor.toFixed(1)} / ${cpuBurst.toFixed(1)} ms |`,
       );
     }
     // CPU is user + system of the endpoint process, all its threads (the file system's pool and V8's included).
-    console.log(`\nmedian of ${ROUNDS} rounds: enroll + first report p99 / floor p99 ${median(ratios).toFixed(2)}×; endpoint CPU per node beyond the floor's ${median(beyond).toFixed(1)} ms`);
-    console.log(`${errors.length} errors`);
+    print('');
+    print(`Median of ${ROUNDS} rounds: enroll + first report p99 / floor p99 ${median(ratios).toFixed(2)}× (target ≤ 1.15×); endpoint CPU per node beyond the floor's ${median(beyond).toFixed(1)} ms; ${errors.length} errors.`);
     if (errors.length > 0) console.log(`first errors:\n${[...new Set(errors)].slice(0, 5).join('\n')}`);
+    if (process.argv.includes('--readme') && !RATE && errors.length === 0) writeReadmeBlocks(path.join(__dirname, '..'), { 'join-burst': `${lines.join('\n')}\n` });
   } finally {
     await serve.kill();
     rmSync(data, { recursive: true, force: true });
