@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs, readFile } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { GroupCommit } from '../group-commit';
 import { assertValidKey, assertValidPrefix, type Entry, type Store } from './store';
 
 const SUFFIX = '.json';
@@ -27,10 +28,8 @@ export class FileStore implements Store {
   private readonly queues = new Map<string, Promise<unknown>>();
   /** Folders this process has made or found, so a write makes no mkdir call for them (see ensureDirectory). */
   private readonly directories = new Set<string>();
-  /** Per folder, the fsync of it that has not started yet, which every rename made until it starts shares. */
-  private readonly directorySyncs = new Map<string, Promise<void>>();
-  /** Per folder, the fsync of it under way, which the next one waits for. */
-  private readonly directorySyncsRunning = new Map<string, Promise<void>>();
+  /** Per folder, its fsyncs: the renames made while one is under way share the next (see syncDirectory). */
+  private readonly directorySyncs = new Map<string, GroupCommit<void>>();
 
   constructor(dataDir: string) {
     this.root = path.join(path.resolve(dataDir), 'kv');
@@ -179,22 +178,12 @@ export class FileStore implements Store {
    * so under a burst the folder is synced a few times instead of once per write.
    */
   private syncDirectory(dir: string): Promise<void> {
-    const waiting = this.directorySyncs.get(dir);
-    if (waiting) return waiting;
-    // The one under way may fail; that is its callers' error, and this fsync still runs after it.
-    const running = (this.directorySyncsRunning.get(dir) ?? Promise.resolve()).catch(() => undefined);
-    const next = running.then(async () => {
-      // From here on, a new caller's rename may come after this fsync has begun: it must wait for the next.
-      this.directorySyncs.delete(dir);
-      this.directorySyncsRunning.set(dir, next);
-      try {
-        await syncDirectory(dir);
-      } finally {
-        if (this.directorySyncsRunning.get(dir) === next) this.directorySyncsRunning.delete(dir);
-      }
-    });
-    this.directorySyncs.set(dir, next);
-    return next;
+    let syncs = this.directorySyncs.get(dir);
+    if (!syncs) {
+      syncs = new GroupCommit<void>(() => syncDirectory(dir), Number.POSITIVE_INFINITY);
+      this.directorySyncs.set(dir, syncs);
+    }
+    return syncs.add(undefined);
   }
 
   /** Runs `work` after every earlier operation on the same key has finished. */
