@@ -1,6 +1,7 @@
 /**
- * X.509 v3 certificates (RFC 5280 §4.1), assembled as DER here and signed by node:crypto, for keys node-forge
- * cannot hold or sign with (ECDSA). Only what the endpoint's PKI issues: a common-name subject, the extensions
+ * X.509 v3 certificates (RFC 5280 §4.1), assembled as DER here and signed by node:crypto, for keys node-forge's
+ * X.509 layer cannot hold or sign with (ECDSA); what is read back from a CA's certificate, node-forge's ASN.1
+ * parser reads. Only what the endpoint's PKI issues: a common-name subject, the extensions
  * below, and a signature by an ECDSA P-256 or an RSA key.
  *
  * Sources, read 2026-12-05: RFC 5280 https://www.rfc-editor.org/rfc/rfc5280 (certificate, extensions);
@@ -10,6 +11,7 @@
  */
 import { createHash, createPublicKey, sign, X509Certificate, type KeyObject } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
+import forge from 'node-forge';
 import * as der from './der';
 
 const OID = {
@@ -121,9 +123,9 @@ export function authorityKeyIdentifier(keyIdentifier: Buffer): Buffer {
  * and unused-bits octet).
  */
 export function keyIdentifierOf(publicKey: KeyObject): Buffer {
-  const [, subjectPublicKey] = der.childrenOf(der.readElement(publicKey.export({ type: 'spki', format: 'der' })));
-  if (subjectPublicKey?.tag !== 0x03) throw new Error('SubjectPublicKeyInfo without a BIT STRING');
-  return createHash('sha1').update(subjectPublicKey.content.subarray(1)).digest();
+  const [, subjectPublicKey] = childrenOf(asn1Of(publicKey.export({ type: 'spki', format: 'der' })));
+  if (subjectPublicKey?.type !== forge.asn1.Type.BITSTRING || typeof subjectPublicKey.value !== 'string') throw new Error('SubjectPublicKeyInfo without a BIT STRING');
+  return createHash('sha1').update(bytesOf(subjectPublicKey.value).subarray(1)).digest();
 }
 
 /**
@@ -132,20 +134,36 @@ export function keyIdentifierOf(publicKey: KeyObject): Buffer {
  * §4.2.1.1 says to reuse (recomputed by method (1) only for a certificate that has none).
  */
 export function issuerNamed(certPem: string, privateKey: KeyObject): Issuer {
-  const cert = new X509Certificate(certPem);
-  const [tbs] = der.childrenOf(der.readElement(cert.raw));
-  if (!tbs) throw new Error('certificate without a TBSCertificate');
-  const fields = der.childrenOf(tbs);
+  const { Class } = forge.asn1;
+  const [tbs] = childrenOf(asn1Of(new X509Certificate(certPem).raw));
+  const fields = tbs ? childrenOf(tbs) : [];
+  const isContext = (node: forge.asn1.Asn1 | undefined, tag: number) => node?.tagClass === Class.CONTEXT_SPECIFIC && node.type === tag;
   // version [0] (present in v3), serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo, …, extensions [3]
-  const first = fields[0]?.tag === 0xa0 ? 1 : 0;
-  const name = fields[first + 4]?.encoded;
-  if (!name) throw new Error('certificate without a subject');
-  const extensions = fields.find((field) => field.tag === 0xa3);
-  const ski = extensions && der.childrenOf(der.childrenOf(extensions)[0] as der.Element).find((ext) => der.childrenOf(ext)[0]?.encoded.equals(der.oid(OID.subjectKeyIdentifier)));
-  const value = ski && der.childrenOf(ski).at(-1);
-  const keyIdentifier = value ? der.readElement(value.content).content : keyIdentifierOf(createPublicKey(certPem));
-  return { name, keyIdentifier, privateKey };
+  const subject = fields[(isContext(fields[0], 0) ? 1 : 0) + 4];
+  if (!subject) throw new Error('certificate without a subject');
+  const extensions = childrenOf(childrenOf(fields.find((field) => isContext(field, 3)) ?? emptyNode)[0] ?? emptyNode);
+  const ski = extensions.find((ext) => {
+    const [id] = childrenOf(ext);
+    return typeof id?.value === 'string' && forge.asn1.derToOid(forge.util.createBuffer(id.value)) === OID.subjectKeyIdentifier;
+  });
+  // extnValue is an OCTET STRING holding the DER of the SubjectKeyIdentifier, itself an OCTET STRING.
+  const extnValue = ski && childrenOf(ski).at(-1)?.value;
+  const keyIdentifier = typeof extnValue === 'string' ? asn1Of(bytesOf(extnValue)).value : undefined;
+  return {
+    name: bytesOf(forge.asn1.toDer(subject).getBytes()),
+    keyIdentifier: typeof keyIdentifier === 'string' ? bytesOf(keyIdentifier) : keyIdentifierOf(createPublicKey(certPem)),
+    privateKey,
+  };
 }
+
+// Reading DER is node-forge's (its ASN.1 parser; only its X.509 layer cannot hold EC keys). BIT STRINGs are
+// kept as their bytes: a public key is not ASN.1 to descend into.
+// (@types/node-forge knows only the older boolean `strict` argument; node-forge 1.x lib/asn1.js fromDer takes options.)
+const fromDer = forge.asn1.fromDer as unknown as (bytes: forge.util.ByteStringBuffer, options: { decodeBitStrings: boolean }) => forge.asn1.Asn1;
+const asn1Of = (bytes: Buffer): forge.asn1.Asn1 => fromDer(forge.util.createBuffer(bytes.toString('binary')), { decodeBitStrings: false });
+const bytesOf = (binary: string): Buffer => Buffer.from(binary, 'binary');
+const childrenOf = (node: forge.asn1.Asn1): forge.asn1.Asn1[] => (Array.isArray(node.value) ? node.value : []);
+const emptyNode = forge.asn1.create(forge.asn1.Class.UNIVERSAL, forge.asn1.Type.SEQUENCE, true, []);
 
 /** The 4 or 16 octets of an IP address (RFC 5280 §4.2.1.6: network byte order), or undefined for a DNS name. */
 function ipBytes(name: string): Buffer | undefined {

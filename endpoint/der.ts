@@ -1,7 +1,6 @@
 /**
- * Just enough ASN.1 DER to write an X.509 certificate and to read the two things the endpoint takes from its
- * CA's: the subject name and the key identifier. Encodings follow ITU-T X.690 (DER); each writer says which
- * rule it keeps where DER leaves a choice.
+ * Just enough ASN.1 DER to write an X.509 certificate (reading one is node-forge's, certificate.ts). Encodings
+ * follow ITU-T X.690 (DER); each writer says which rule it keeps where DER leaves a choice.
  */
 
 /** A tag, its length (short form below 128, else long form, X.690 §8.1.3) and the content. */
@@ -73,41 +72,4 @@ export function namedBits(bits: number[]): Buffer {
 export function time(date: Date): Buffer {
   const digits = date.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:T]/g, '');
   return date.getUTCFullYear() < 2050 ? tlv(0x17, Buffer.from(digits.slice(2), 'ascii')) : tlv(0x18, Buffer.from(digits, 'ascii'));
-}
-
-// ── reading ─────────────────────────────────────────────────────────────────────────────────────────────
-
-export interface Element {
-  tag: number;
-  /** The content octets. */
-  content: Buffer;
-  /** Tag, length and content: the element as it was encoded. */
-  encoded: Buffer;
-}
-
-/** The element at `offset` (single-byte tags only, which is all X.509 uses). */
-export function readElement(der: Buffer, offset = 0): Element {
-  const tag = der[offset];
-  let length = der[offset + 1];
-  if (tag === undefined || length === undefined) throw new Error(`DER: truncated at byte ${offset}`);
-  let start = offset + 2;
-  if (length & 0x80) {
-    const count = length & 0x7f;
-    if (count === 0 || count > 4 || start + count > der.length) throw new Error(`DER: bad length at byte ${offset}`);
-    length = der.subarray(start, start + count).reduce((value, byte) => value * 256 + byte, 0);
-    start += count;
-  }
-  if (start + length > der.length) throw new Error(`DER: element at byte ${offset} runs past the end`);
-  return { tag, content: der.subarray(start, start + length), encoded: der.subarray(offset, start + length) };
-}
-
-/** The elements inside a constructed one (a SEQUENCE, a SET, an EXPLICIT tag). */
-export function childrenOf(element: Element): Element[] {
-  const children: Element[] = [];
-  for (let offset = 0; offset < element.content.length; ) {
-    const child = readElement(element.content, offset);
-    children.push(child);
-    offset += child.encoded.length;
-  }
-  return children;
 }
