@@ -3,8 +3,7 @@
 //                   builder/versions.ts AGENT_NODE_MIN says why not older),
 //                   minified, no native modules, nothing required at run time but Node's core modules
 //   dist/labimg.js  the CLI, for the Node that runs the builder: a small launcher (cli/launcher.ts) that answers
-//                   --version and imports dist/labimg-cli.mjs, the command line, whose commands import their own
-//                   code from dist/labimg-chunk-HASH.mjs when they run (ES modules, so the bundler can split them)
+//                   --version and loads dist/labimg-cli.cjs, the command line, with a V8 code cache (cli/compile-cache.ts)
 // `node scripts/build.mjs agent` builds only the agent.
 import { build } from 'esbuild';
 import { builtinModules } from 'node:module';
@@ -55,35 +54,20 @@ const targets = {
     plugins: [coreModulesOnly],
   },
   cli: {
-    entryPoints: { 'labimg-cli': path.join(root, 'cli/main.ts') },
-    outdir: path.join(root, 'dist'),
+    entryPoints: [path.join(root, 'cli/main.ts')],
+    outfile: path.join(root, 'dist/labimg-cli.cjs'),
     target: 'node20',
-    // ES modules: esbuild splits only those ("Splitting currently only works with the "esm" format", esbuild 0.28.2;
-    // https://esbuild.github.io/api/#splitting, checked 2026-12-05). Every module a command imports with import() lands in a chunk of its
-    // own (shared code in shared chunks), so `labimg build` never parses the endpoint, the VM code or yargs' help
-    // of other commands' work, and `labimg --help` parses none of the builder.
-    format: 'esm',
-    splitting: true,
-    outExtension: { '.js': '.mjs' },
-    chunkNames: 'labimg-[name]-[hash]',
+    // One CommonJS file, which the launcher compiles with a V8 code cache (cli/compile-cache.ts): Node 20 caches
+    // code only for classic scripts, and a command's cached bytecode costs less than parsing only its own chunks
+    // of ES modules did (README "Figures"). A command's imports of its own work still run only when it runs: esbuild
+    // turns each import() into a call of that module's initialiser.
+    format: 'cjs',
+    // Dynamic import() of the packages left out below becomes require(): a script compiled by vm.Script has no
+    // loader for import() (Node doc/api/vm.md, importModuleDynamically).
+    supported: { 'dynamic-import': false },
     plugins: [noPackageJsonSearch],
-    // The bundled CommonJS packages (yargs' helpers, the generated validators) call require(), and
-    // cli/package-files.ts finds the agent bundle and the profiles from __dirname: ES modules have neither, so
-    // every chunk defines them from its own URL (all chunks lie in dist/, so __dirname is dist/ in each).
-    // __dirname and __filename go by names no module declares: yargs declares a `__dirname` of its own.
-    banner: {
-      js: [
-        "import { createRequire as __labimgCreateRequire } from 'node:module';",
-        "import { dirname as __labimgDirnameOf } from 'node:path';",
-        "import { fileURLToPath as __labimgFileURLToPath } from 'node:url';",
-        'const require = __labimgCreateRequire(import.meta.url);',
-        'const __labimgFilename = __labimgFileURLToPath(import.meta.url);',
-        'const __labimgDirname = __labimgDirnameOf(__labimgFilename);',
-      ].join('\n'),
-    },
-    define: { __dirname: '__labimgDirname', __filename: '__labimgFilename' },
     // Minified: V8 compiles a third of the bytes on every start; keepNames keeps stack traces readable.
-    minify: true,
+    minify: !process.env.NOMIN,
     keepNames: true,
     // etcd3 reads its .proto files from its own package directory at run time, so it cannot be inlined; it is
     // a dependency, installed beside the CLI, and loaded only when `--etcd` is given. node-forge (the endpoint's
@@ -102,7 +86,7 @@ const targets = {
 
 await mkdir(path.join(root, 'dist'), { recursive: true });
 if (!only || only === 'cli') {
-  // Chunk names change with their content: drop the previous build's, so dist/ holds only what this one imports.
+  // The ES module chunks of earlier builds (before the CLI was one CommonJS file): dist/ holds only what it runs.
   for (const name of await readdir(path.join(root, 'dist'))) {
     if (/^labimg-.*\.mjs$/.test(name)) await rm(path.join(root, 'dist', name));
   }

@@ -1,0 +1,123 @@
+/**
+ * Loads the CLI's CommonJS bundle with a V8 code cache, so that a command does not parse and compile the same
+ * 900 KB of JavaScript on every start: the bytecode of every function the command ran, kept on disk after its
+ * first run and handed back to V8 the next time (a third of a `labimg build`, see README "Figures").
+ *
+ * Node 22 does this itself for any module (`module.enableCompileCache()`), but labimg runs on Node 20, whose only
+ * code cache is `vm.Script`'s `cachedData` for a classic script (Node doc/api/vm.md, `new vm.Script` options
+ * `cachedData`, `script.cachedDataRejected`, `script.createCachedData()`, read 2026-12-06). So the bundle is a
+ * CommonJS file, compiled here in Node's own module wrapper.
+ *
+ * What V8 checks before it uses a cache is its own version, flags and CPU features, a checksum, and the source's
+ * LENGTH, not its content (SerializedCodeData::SanityCheck and SourceHash in v8/src/snapshot/code-serializer.cc,
+ * read 2026-12-06): a cache made for another bundle of the same length would run that bundle's bytecode. So the
+ * file's name carries the sha256 of the bundle itself, and V8's version, the platform and the command.
+ *
+ * The cache is code that runs with the user's rights, so it lives only in the user's own cache folder
+ * ($XDG_CACHE_HOME/labimg/v8, else ~/.cache/labimg/v8; never a shared temp folder), made 0700, and a file is used
+ * only when the user owns it and no one else may write it. NODE_DISABLE_COMPILE_CACHE=1, Node's own switch for
+ * its compile cache (nodejs/node commit 4baf4637eb, PR #54501), turns it off here too. Every failure to read or
+ * write the cache is silent: it only ever costs the time it was meant to save.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import Module from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { Script } from 'node:vm';
+
+/** A loaded bundle: what it exports, and a call that stores its code cache when it had none. */
+export interface LoadedBundle<Exports> {
+  exports: Exports;
+  /** True when V8 took the cached code: nothing was compiled that the cache held. */
+  cacheUsed: boolean;
+  /** Writes the cache of every function compiled so far, once, when none was used; call it when the work is done. */
+  saveCache(): void;
+}
+
+/** The folder for cache files, or undefined when caching is off or there is no home to keep it in. */
+export function compileCacheDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.NODE_DISABLE_COMPILE_CACHE === '1') return undefined;
+  // XDG Base Directory Specification: $XDG_CACHE_HOME, an absolute path, else $HOME/.cache.
+  const xdg = env.XDG_CACHE_HOME;
+  if (xdg && path.isAbsolute(xdg)) return path.join(xdg, 'labimg', 'v8');
+  const home = env.HOME || os.homedir();
+  return home && path.isAbsolute(home) ? path.join(home, '.cache', 'labimg', 'v8') : undefined;
+}
+
+/**
+ * Runs the CommonJS file `bundle` as Node's require would, with the code cache named for `purpose` (a command:
+ * each command's cache holds the functions that command runs).
+ */
+export function loadBundle<Exports>(bundle: string, purpose: string, cacheDir = compileCacheDir()): LoadedBundle<Exports> {
+  const source = readFileSync(bundle, 'utf8');
+  const cacheFile = cacheDir ? path.join(cacheDir, cacheFileName(source, purpose)) : undefined;
+  const cachedData = cacheFile ? readOwnFile(cacheFile) : undefined;
+  const script = new Script(Module.wrap(source), { filename: bundle, cachedData });
+  const module = { exports: {} as Exports, filename: bundle, id: bundle };
+  const run = script.runInThisContext() as (exports: unknown, require: NodeRequire, module: unknown, filename: string, dirname: string) => void;
+  run(module.exports, Module.createRequire(bundle), module, bundle, path.dirname(bundle));
+  const cacheUsed = cachedData !== undefined && script.cachedDataRejected === false;
+  let saved = cacheUsed;
+  return {
+    exports: module.exports,
+    cacheUsed,
+    saveCache() {
+      if (saved || !cacheDir || !cacheFile) return;
+      saved = true;
+      writeCache(cacheDir, cacheFile, script.createCachedData());
+    },
+  };
+}
+
+/**
+ * `build-<bundle>-<flags>-<V8>-<platform>-<arch>.v8`: sha256 digests of the bundle and of Node's flags (V8 refuses
+ * a cache made under other flags, so runs with and without --cpu-prof would otherwise replace each other's). Any
+ * change to one of them is another file.
+ */
+function cacheFileName(source: string, purpose: string): string {
+  const digest = (text: string, length: number) => createHash('sha256').update(text).digest('hex').slice(0, length);
+  const flags = `${process.execArgv.join(' ')}\0${process.env.NODE_OPTIONS ?? ''}`;
+  const safePurpose = /^[a-z][a-z0-9]{0,31}$/.test(purpose) ? purpose : 'cli';
+  const v8 = process.versions.v8.replace(/[^A-Za-z0-9.]/g, '_');
+  return `${safePurpose}-${digest(source, 16)}-${digest(flags, 8)}-${v8}-${process.platform}-${process.arch}.v8`;
+}
+
+/** The file's bytes when this user owns it and only this user may write it (or root, the owner of root's home). */
+function readOwnFile(file: string): Buffer | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    const stat = fstatSync(fd);
+    if (!stat.isFile() || !ownedByUs(stat) || !ownedByUs(statSync(path.dirname(file)))) return undefined;
+    return readFileSync(fd);
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+function ownedByUs(stat: { uid: number; mode: number }): boolean {
+  const uid = process.getuid?.();
+  return uid !== undefined && stat.uid === uid && (stat.mode & 0o022) === 0;
+}
+
+/** Written whole or not at all (a temp file renamed over), and the caches of older bundles removed. */
+function writeCache(dir: string, file: string, data: Buffer): void {
+  const temp = `${file}.${process.pid}.tmp`;
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (!ownedByUs(statSync(dir))) return;
+    writeFileSync(temp, data, { mode: 0o600, flag: 'wx' });
+    renameSync(temp, file);
+    // Older bundles' caches go; those of this bundle under other flags or for other commands stay.
+    const bundleOf = (name: string) => name.split('-')[1];
+    const current = bundleOf(path.basename(file));
+    for (const name of readdirSync(dir)) {
+      if (name.endsWith('.v8') && bundleOf(name) !== current) rmSync(path.join(dir, name), { force: true });
+    }
+  } catch {
+    rmSync(temp, { force: true });
+  }
+}

@@ -1,0 +1,90 @@
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { compileCacheDir, loadBundle } from '../cli/compile-cache';
+import { cliPath, filesIn, tempDir } from './helpers/cli';
+
+/** A CommonJS file that exports what it computed, with `answer` as its only varying part. */
+function writeBundle(dir: string, answer: number): string {
+  const file = path.join(dir, 'bundle.cjs');
+  writeFileSync(file, `exports.answer = function answer() { return ${answer}; };\nexports.dirname = __dirname;\nexports.path = require('node:path').sep;\n`);
+  return file;
+}
+
+const cacheFiles = (dir: string) => readdirSync(dir).filter((name) => name.endsWith('.v8'));
+
+test('a bundle runs as require would run it, and its second load takes the cache the first one saved', (t) => {
+  const dir = tempDir();
+  const cache = path.join(dir, 'cache', 'v8');
+  const bundle = writeBundle(dir, 41);
+  const first = loadBundle<{ answer(): number; dirname: string; path: string }>(bundle, 'build', cache);
+  t.is(first.exports.answer(), 41);
+  t.is(first.exports.dirname, dir);
+  t.is(first.exports.path, '/');
+  t.false(first.cacheUsed);
+  first.saveCache();
+  const [file] = cacheFiles(cache);
+  t.regex(file ?? '', /^build-[0-9a-f]{16}-[0-9a-f]{8}-[0-9A-Za-z._]+-linux-[a-z0-9]+\.v8$/);
+  t.is(statSync(path.join(cache, file!)).mode & 0o777, 0o600);
+  t.is(statSync(cache).mode & 0o777, 0o700);
+
+  const second = loadBundle<{ answer(): number }>(bundle, 'build', cache);
+  t.true(second.cacheUsed);
+  t.is(second.exports.answer(), 41);
+});
+
+test('a bundle of the same length but other content gets its own cache, and the older one is removed', (t) => {
+  // V8 checks only a cache's source length: with the old cache, the new bundle would answer 41.
+  const dir = tempDir();
+  const cache = path.join(dir, 'v8');
+  const bundle = writeBundle(dir, 41);
+  loadBundle(bundle, 'build', cache).saveCache();
+  writeBundle(dir, 42);
+  const changed = loadBundle<{ answer(): number }>(bundle, 'build', cache);
+  t.false(changed.cacheUsed);
+  t.is(changed.exports.answer(), 42);
+  changed.saveCache();
+  t.is(cacheFiles(cache).length, 1, 'the first bundle\'s cache is gone');
+  t.true(loadBundle(bundle, 'build', cache).cacheUsed);
+});
+
+test('a cache file that others may write is not used', (t) => {
+  const dir = tempDir();
+  const cache = path.join(dir, 'v8');
+  const bundle = writeBundle(dir, 7);
+  loadBundle(bundle, 'build', cache).saveCache();
+  chmodSync(path.join(cache, cacheFiles(cache)[0]!), 0o666);
+  t.false(loadBundle(bundle, 'build', cache).cacheUsed);
+  chmodSync(path.join(cache, cacheFiles(cache)[0]!), 0o600);
+  chmodSync(cache, 0o777);
+  t.false(loadBundle(bundle, 'build', cache).cacheUsed, 'nor one in a folder others may write');
+});
+
+test('the cache lives in the user\'s cache folder, and NODE_DISABLE_COMPILE_CACHE=1 turns it off', (t) => {
+  t.is(compileCacheDir({ XDG_CACHE_HOME: '/home/ops/.xdg', HOME: '/home/ops' }), '/home/ops/.xdg/labimg/v8');
+  t.is(compileCacheDir({ HOME: '/home/ops' }), '/home/ops/.cache/labimg/v8');
+  t.is(compileCacheDir({ XDG_CACHE_HOME: 'relative', HOME: '/home/ops' }), '/home/ops/.cache/labimg/v8', 'a relative XDG_CACHE_HOME is ignored, as the XDG specification says');
+  t.is(compileCacheDir({ HOME: '/home/ops', NODE_DISABLE_COMPILE_CACHE: '1' }), undefined);
+});
+
+test('labimg builds alike with and without its cache, keeps one per command that succeeded, and none for a usage error', (t) => {
+  const home = tempDir();
+  const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+    spawnSync(process.execPath, [cliPath, ...args], { encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: home, ...env } });
+  const cache = path.join(home, 'labimg', 'v8');
+  const outs = [tempDir(), tempDir(), tempDir()];
+  t.is(run(['build', 'debian12', '--out', outs[0]!]).status, 0);
+  t.deepEqual(cacheFiles(cache).map((name) => name.split('-')[0]), ['build']);
+  t.is(run(['build', 'debian12', '--out', outs[1]!]).status, 0);
+  t.is(run(['build', 'debian12', '--out', outs[2]!], { NODE_DISABLE_COMPILE_CACHE: '1' }).status, 0);
+  const files = filesIn(path.join(outs[0]!, 'debian12'));
+  t.true(files.includes('user-data-control-plane.yaml'));
+  for (const out of outs.slice(1)) {
+    t.deepEqual(filesIn(path.join(out, 'debian12')), files);
+    for (const file of files) t.true(readFileSync(path.join(out, 'debian12', file)).equals(readFileSync(path.join(outs[0]!, 'debian12', file))), file);
+  }
+  t.is(run(['buidl', 'debian12']).status, 2);
+  t.is(run(['--help']).status, 0);
+  t.deepEqual(cacheFiles(cache).map((name) => name.split('-')[0]).sort(), ['build', 'cli']);
+});
