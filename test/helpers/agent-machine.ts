@@ -15,6 +15,17 @@ import { loadProfile } from '../../builder/profiles';
 import { AGENT_BUNDLE, REPO_ROOT, ensureAgentBuilt } from './agent-build';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { updateCluster } = require('../fake-bin/lib/fake-cluster') as { updateCluster(dir: string, change: (state: any) => void): unknown };
+// The kernel side the stand-ins share with this helper: PCI devices, Secure Boot, initramfs, boot.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const fakeKernel = require('../fake-bin/lib/fake-kernel') as {
+  FRESH_PROC_MODULES: string;
+  addPciDevice(root: string, address: string, files: Record<string, string>): void;
+  writeSecureBoot(root: string, state: SecureBootState): void;
+  initramfsImage(family: 'rhel' | 'debian', release: string): string;
+  buildInitramfs(root: string, release: string, image: string): void;
+  bootKernel(root: string): void;
+  rebootMachine(root: string, kernelRelease?: string): void;
+};
 
 export const FAKE_BIN = path.join(REPO_ROOT, 'test/fake-bin');
 
@@ -106,12 +117,50 @@ export function fixture<T>(name: string): T {
   return JSON.parse(fs.readFileSync(path.join(FIXTURES, `${name}.json`), 'utf8')) as T;
 }
 
+/**
+ * The firmware's Secure Boot state as the EFI variables show it (test/fake-bin/lib/fake-kernel.js
+ * writeSecureBoot): 'enabled' (SecureBoot 1, SetupMode 0), 'disabled' (0, 0), 'no-secure-boot-variable' (EFI
+ * variables but no SecureBoot), 'no-efi' (a BIOS boot: no /sys/firmware/efi).
+ */
+export type SecureBootState = 'enabled' | 'disabled' | 'no-efi' | 'no-secure-boot-variable';
+
+export interface GpuOptions {
+  /** The PCI device id sysfs shows in each GPU's `device` file; 0x2330 (H100 SXM5 80GB, pci.ids) by default. */
+  device?: string;
+  /** How many GPUs, at gpuAddresses(count); 1 by default. */
+  count?: number;
+  /**
+   * The kernel has nouveau: at every boot it binds each NVIDIA GPU unless the initramfs of the running kernel
+   * blacklists it (FakeMachine.reboot). False by default.
+   */
+  nouveau?: boolean;
+  /** 'no-efi' (a BIOS boot) by default. */
+  secureBoot?: SecureBootState;
+}
+
+/**
+ * Where a machine's GPUs sit on the PCI bus, as sysfs names them: 0000:00:1e.0 first (where `gpu: true` has
+ * always put it), then 0000:00:1f.0 (device numbers end at 0x1f), then one per bus: 0000:01:00.0, 0000:02:00.0...
+ */
+export function gpuAddresses(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => (i < 2 ? `0000:00:${(0x1e + i).toString(16)}.0` : `0000:${(i - 1).toString(16).padStart(2, '0')}:00.0`));
+}
+
+function gpuOptions(gpu: MachineOptions['gpu']): Required<GpuOptions> | undefined {
+  if (!gpu) return undefined;
+  const options = gpu === true ? {} : gpu;
+  return { device: options.device ?? '0x2330', count: options.count ?? 1, nouveau: options.nouveau ?? false, secureBoot: options.secureBoot ?? 'no-efi' };
+}
+
 export interface MachineOptions {
   config: AgentConfig;
   node?: NodeConfig;
   secrets?: NodeSecrets;
-  /** Put an NVIDIA 3D controller (vendor 0x10de, class 0x030200) on the fake PCI bus. */
-  gpu?: boolean;
+  /**
+   * NVIDIA 3D controllers (vendor 0x10de, class 0x030200) on the fake PCI bus: `true` is one H100 at 0000:00:1e.0;
+   * GpuOptions says which, how many, whether nouveau takes them and the Secure Boot state.
+   */
+  gpu?: boolean | GpuOptions;
   /** The Node.js that runs the agent; the test runner's own when absent. */
   nodeBinary?: string;
   /** What the network serves (URL → content); profileDownloads(config) when absent. */
@@ -190,7 +239,9 @@ export class FakeMachine {
   static fromImage(image: FakeMachine, instance: Pick<MachineOptions, 'node' | 'secrets'>): FakeMachine {
     // Instances of one image join one cluster: the image's.
     const machine = new FakeMachine(fs.mkdtempSync(path.join(os.tmpdir(), 'labimg-agent-')), { ...image.options, cluster: image.cluster, ...instance });
-    fs.cpSync(image.root, machine.root, { recursive: true });
+    // Links stay as they are: sysfs and /lib/modules/<release>/build are relative links inside the root, which
+    // fs.cpSync would otherwise rewrite to absolute paths into the image's root.
+    fs.cpSync(image.root, machine.root, { recursive: true, verbatimSymlinks: true });
     if (instance.node) machine.write('/etc/labimg/node.json', `${JSON.stringify(instance.node, null, 2)}\n`);
     if (instance.secrets) machine.write('/etc/labimg/secrets.json', `${JSON.stringify(instance.secrets)}\n`, 0o600);
     return machine;
@@ -218,25 +269,68 @@ export class FakeMachine {
     this.write(`/.fake/downloads/${crypto.createHash('sha256').update(url).digest('hex')}`, content);
   }
 
+  /** The sysfs addresses of this machine's GPUs (none without the `gpu` option). */
+  get gpuAddresses(): string[] {
+    const gpu = gpuOptions(this.options.gpu);
+    return gpu ? gpuAddresses(gpu.count) : [];
+  }
+
   private layOutFreshHost(): void {
     const { config } = this.options;
     this.write('/etc/hostname', 'lab-node\n');
-    this.write('/proc/modules', 'xfs 978944 2 - Live 0x0000000000000000\n');
+    this.write('/proc/modules', fakeKernel.FRESH_PROC_MODULES);
     this.write('/proc/sys/net/ipv4/ip_forward', '0\n');
     // `uname -r`: modprobe looks for modules under /lib/modules/<this>.
     this.write('/proc/sys/kernel/osrelease', `${kernelReleaseOf(config.os)}\n`);
-    this.write('/sys/bus/pci/devices/0000:00:00.0/vendor', '0x8086\n');
-    this.write('/sys/bus/pci/devices/0000:00:00.0/class', '0x060000\n');
-    if (this.options.gpu) {
-      this.write('/sys/bus/pci/devices/0000:00:1e.0/vendor', '0x10de\n');
-      this.write('/sys/bus/pci/devices/0000:00:1e.0/class', '0x030200\n');
+    fakeKernel.addPciDevice(this.root, '0000:00:00.0', { vendor: '0x8086', class: '0x060000' });
+    const gpu = gpuOptions(this.options.gpu);
+    if (gpu) {
+      for (const address of gpuAddresses(gpu.count)) fakeKernel.addPciDevice(this.root, address, { vendor: '0x10de', device: gpu.device, class: '0x030200' });
+      fakeKernel.writeSecureBoot(this.root, gpu.secureBoot);
+      if (gpu.nouveau) this.writeFakeState('kernel', { nouveau: true });
     }
     if (config.os.family === 'rhel') this.layOutRhel();
     else if (config.os.family === 'debian') this.layOutUbuntu();
     else this.layOutFlatcar();
+    if (config.os.family !== 'flatcar') this.layOutRunningKernel(config.os.family);
     this.write('/etc/labimg/agent.json', `${JSON.stringify(config, null, 2)}\n`);
     if (this.options.node) this.write('/etc/labimg/node.json', `${JSON.stringify(this.options.node, null, 2)}\n`);
     if (this.options.secrets) this.write('/etc/labimg/secrets.json', `${JSON.stringify(this.options.secrets)}\n`, 0o600);
+    // The first boot: a boot_id, and nouveau taking the GPUs where the kernel has it.
+    fakeKernel.bootKernel(this.root);
+  }
+
+  /**
+   * The running kernel as installed: its module directory with the modules.dep depmod wrote, and the initramfs
+   * the distro built for it (dracut's /boot/initramfs-<release>.img, initramfs-tools' /boot/initrd.img-<release>),
+   * recorded with what it carries of /etc/modprobe.d (nothing yet) in $ROOT/.fake/initramfs.json.
+   */
+  private layOutRunningKernel(family: 'rhel' | 'debian'): void {
+    const release = kernelReleaseOf(this.options.config.os);
+    this.write(`/lib/modules/${release}/modules.dep`, '');
+    fakeKernel.buildInitramfs(this.root, release, fakeKernel.initramfsImage(family, release));
+  }
+
+  /**
+   * Reboots the machine (test/fake-bin/lib/fake-kernel.js rebootMachine): a new boot_id, /run emptied, every
+   * module unloaded and every driver unbound, the enabled units (and only those) active, SELinux back to its
+   * configured mode; then the kernel boots, and nouveau (with `gpu.nouveau`) takes each NVIDIA GPU unless the
+   * running kernel's initramfs blacklists it. modules-load.d lists are not loaded: the agent loads them.
+   * `kernelRelease` boots another installed kernel. No agent runs across it: call it between runAgent calls.
+   */
+  reboot(options: { kernelRelease?: string } = {}): void {
+    if (this.running.size > 0) throw new Error('reboot with an agent still running: wait for runAgent to settle first');
+    fakeKernel.rebootMachine(this.root, options.kernelRelease);
+  }
+
+  /** The last `systemctl reboot` not yet followed by reboot(): the boot_id it was asked in, or undefined. */
+  rebootRequested(): { bootId: string } | undefined {
+    return this.fakeState<{ bootId: string } | null>('reboot-requested') ?? undefined;
+  }
+
+  /** /proc/sys/kernel/random/boot_id: changes at every boot. */
+  bootId(): string {
+    return (this.read('/proc/sys/kernel/random/boot_id') ?? '').trim();
   }
 
   /**
@@ -364,7 +458,8 @@ export class FakeMachine {
       for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
         const full = path.join(dir, entry.name);
         const rel = path.relative(this.root, full);
-        if (rel === '.fake' || rel === path.join('var', 'lib', 'labimg')) continue;
+        // The boot_id is the kernel's, random per boot, and differs between any two machines.
+        if (rel === '.fake' || rel === path.join('var', 'lib', 'labimg') || rel === path.join('proc', 'sys', 'kernel', 'random', 'boot_id')) continue;
         if (entry.isDirectory()) walk(full);
         else if (entry.isSymbolicLink()) result[`/${rel}`] = `-> ${fs.readlinkSync(full)}`;
         else result[`/${rel}`] = `${(fs.statSync(full).mode & 0o777).toString(8)} ${crypto.createHash('sha256').update(fs.readFileSync(full)).digest('hex')}`;
@@ -404,7 +499,10 @@ export function isQuery(argv: string[]): boolean {
     case 'getenforce':
     case 'ctr':
     case 'docker':
+    case 'nvidia-smi':
       return true;
+    case 'mokutil':
+      return args[0] === '--sb-state';
     case 'systemctl':
       return args[0] === 'is-enabled' || args[0] === 'is-active';
     case 'ufw':

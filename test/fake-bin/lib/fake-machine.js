@@ -10,6 +10,7 @@
 const crypto = require('crypto');
 const fs = require('fs');
 const path = require('path');
+const kernel = require('./fake-kernel');
 
 const ROOT = process.env.LABIMG_FAKE_ROOT;
 
@@ -146,6 +147,25 @@ function dkmsBuild() {
 // needs loaded first; see kernelModules() below.
 const NVIDIA_MODULES = { nvidia: [], nvidia_uvm: ['nvidia'], nvidia_modeset: ['nvidia'], nvidia_drm: ['nvidia_modeset', 'nvidia'] };
 
+/**
+ * What an NVIDIA driver package brings besides its kernel modules: nvidia-smi, the driver version nvidia-smi
+ * reports (`driverVersion`: the stand-in's own values, one per package, not a claim about any archive's current
+ * build), and NVIDIA's supported-gpus.json where the package puts it (research notes 2026-12-06: Ubuntu's
+ * nvidia-driver-NNN-server ships /usr/share/doc/nvidia-driver-NNN-server/supported-gpus.json, not gzipped
+ * (canonical/ubuntu-drivers-common gpu-manager.c, NVIDIA/ubuntu-packaging-nvidia-driver debian/*.docs); NVIDIA's
+ * EL repository's nvidia-driver.spec installs it as %doc, /usr/share/doc/nvidia-driver/supported-gpus.json
+ * (medium confidence)). Its content comes from test/fixtures/supported-gpus-<branch>.json: NVIDIA's format
+ * ({"chips": [{devid, subdevid, subvendorid, name, legacybranch?, features}]}, devid "0x" + upper-case hex) with
+ * a handful of chips. Their device ids and names are real (pci.ids 2026.08.22, nvidia-smi's names); the
+ * subdevid values other than 0x2330's 0x16C0 and the feature lists are the fixture's own. The 535 list leaves
+ * out the H200 (0x2335) so that tests can show a GPU the installed driver does not support.
+ */
+function nvidiaDriver(driverVersion, supportedGpus) {
+  return { commands: ['nvidia-smi'], driverVersion, supportedGpus };
+}
+const CUDA_DRIVER = nvidiaDriver('580.95.05', { file: '/usr/share/doc/nvidia-driver/supported-gpus.json', fixture: 'supported-gpus-580.json' });
+const FIXTURES = path.join(__dirname, '..', '..', 'fixtures');
+
 const CATALOG = {
   'docker-ce': { repo: DOCKER_REPO, version: { rhel: '20.10.24-3.el7', debian: '5:24.0.9-1~ubuntu.20.04~focal' }, units: ['docker'], commands: ['dockerd'] },
   'docker-ce-cli': { repo: DOCKER_REPO, version: { rhel: '20.10.24-3.el7', debian: '5:24.0.9-1~ubuntu.20.04~focal' }, commands: ['docker'] },
@@ -171,10 +191,21 @@ const CATALOG = {
     commands: ['nvidia-ctk'],
     files: { '/usr/bin/nvidia-container-runtime': '#!/bin/sh\n', '/usr/bin/nvidia-ctk': '#!/bin/sh\n' },
   },
-  // The distros' own driver packages (gpu.driverPackages): each brings NVIDIA's kernel modules.
-  'nvidia-driver': { repo: null, kernelModules: NVIDIA_MODULES },
-  'nvidia-driver-535-server': { repo: null, kernelModules: NVIDIA_MODULES },
-  'nvidia-driver-580-server': { repo: null, kernelModules: NVIDIA_MODULES },
+  // The distros' own driver packages (gpu.driverPackages): each brings NVIDIA's kernel modules and nvidia-smi.
+  // Ubuntu's nvidia-driver-NNN-server modules come prebuilt and signed by Canonical, so they load under Secure
+  // Boot; Debian's nvidia-driver is built by DKMS on the node (profiles/debian12-gpu.yaml), so to a Secure Boot
+  // kernel it is unsigned unless the DKMS key was enrolled (fake-kernel.js dkmsKeyEnrolled).
+  'nvidia-driver': { repo: null, kernelModules: NVIDIA_MODULES, builtByDkms: true, ...nvidiaDriver('535.247.01') },
+  'nvidia-driver-535-server': {
+    repo: null,
+    kernelModules: NVIDIA_MODULES,
+    ...nvidiaDriver('535.274.02', { file: '/usr/share/doc/nvidia-driver-535-server/supported-gpus.json', fixture: 'supported-gpus-535.json' }),
+  },
+  'nvidia-driver-580-server': {
+    repo: null,
+    kernelModules: NVIDIA_MODULES,
+    ...nvidiaDriver('580.95.05', { file: '/usr/share/doc/nvidia-driver-580-server/supported-gpus.json', fixture: 'supported-gpus-580.json' }),
+  },
   firewalld: { repo: null, units: ['firewalld'], commands: ['firewall-cmd'] },
   // Kernel headers: one tree per kernel release under /usr/src/kernels (see kernelRelease and dkmsBuild).
   'kernel-devel': { repo: null, headers: true },
@@ -183,11 +214,13 @@ const CATALOG = {
   'kernel-devel-matched': { repo: null, headers: true },
   // NVIDIA's DKMS drivers from its CUDA repository: installing one builds nvidia.ko for every kernel whose headers
   // are there, so their modules load only where it was built for the running kernel (kernelModules below).
-  'nvidia-driver-latest-dkms': { repo: CUDA_REPO, dkms: true },
-  'kmod-nvidia-latest-dkms': { repo: CUDA_REPO, dkms: true, module: { name: 'nvidia-driver', streams: [/^latest-dkms$/] } },
-  'kmod-nvidia-open-dkms': { repo: CUDA_REPO, dkms: true, module: { name: 'nvidia-driver', streams: [/^open-dkms$/, /^\d{3}-open$/] } },
-  'nvidia-open': { repo: CUDA_REPO, dkms: true, module: { name: 'nvidia-driver', streams: [/^open-dkms$/, /^\d{3}-open$/] } },
-  'cuda-drivers': { repo: CUDA_REPO, dkms: true, module: { name: 'nvidia-driver', streams: [/^latest-dkms$/, /^\d{3}-dkms$/] } },
+  // Each stands for the set NVIDIA's guide installs (the kernel module, nvidia-driver with its
+  // supported-gpus.json, nvidia-smi), at the stand-in's one "latest" version.
+  'nvidia-driver-latest-dkms': { repo: CUDA_REPO, dkms: true, ...CUDA_DRIVER },
+  'kmod-nvidia-latest-dkms': { repo: CUDA_REPO, dkms: true, ...CUDA_DRIVER, module: { name: 'nvidia-driver', streams: [/^latest-dkms$/] } },
+  'kmod-nvidia-open-dkms': { repo: CUDA_REPO, dkms: true, ...CUDA_DRIVER, module: { name: 'nvidia-driver', streams: [/^open-dkms$/, /^\d{3}-open$/] } },
+  'nvidia-open': { repo: CUDA_REPO, dkms: true, ...CUDA_DRIVER, module: { name: 'nvidia-driver', streams: [/^open-dkms$/, /^\d{3}-open$/] } },
+  'cuda-drivers': { repo: CUDA_REPO, dkms: true, ...CUDA_DRIVER, module: { name: 'nvidia-driver', streams: [/^latest-dkms$/, /^\d{3}-dkms$/] } },
   ufw: { repo: null, commands: ['ufw'] },
 };
 
@@ -238,6 +271,9 @@ function installPackage(name, version) {
     db[name] = { version: release.replace(/\.x86_64$/, '') };
     saveState('packages', db);
     writeText(rootPath(`/usr/src/kernels/${release}/Makefile`), `# headers of ${release}\n`);
+  }
+  if (entry.supportedGpus && readText(rootPath(entry.supportedGpus.file)) === undefined) {
+    writeText(rootPath(entry.supportedGpus.file), fs.readFileSync(path.join(FIXTURES, entry.supportedGpus.fixture), 'utf8'));
   }
   if (entry.dkms) dkmsBuild();
 }
@@ -318,6 +354,23 @@ function kernelModules() {
   return modules;
 }
 
+/**
+ * Whether NVIDIA's kernel modules, as installed, carry a signature the kernel trusts: Ubuntu's prebuilt
+ * nvidia-driver-NNN-server modules are signed by Canonical; what DKMS built on the node is signed only with
+ * the DKMS key, which counts once a test marked it enrolled (fake-kernel.js dkmsKeyEnrolled).
+ */
+function nvidiaModulesTrusted() {
+  const providers = Object.keys(packages()).map(catalogEntry).filter((entry) => entry.dkms || entry.kernelModules === NVIDIA_MODULES);
+  if (providers.some((entry) => !entry.dkms && !entry.builtByDkms)) return true;
+  return kernel.dkmsKeyEnrolled(requireRoot());
+}
+
+/** The installed NVIDIA driver package: { name, driverVersion }, or undefined. */
+function installedNvidiaDriver() {
+  const name = Object.keys(packages()).find((n) => catalogEntry(n).driverVersion);
+  return name === undefined ? undefined : { name, driverVersion: catalogEntry(name).driverVersion };
+}
+
 /** NVIDIA devices on the fake PCI bus (vendor 0x10de), as /sys/bus/pci/devices shows them. */
 function hasNvidiaDevice() {
   const dir = rootPath('/sys/bus/pci/devices');
@@ -364,6 +417,7 @@ function main(name, handler) {
 }
 
 module.exports = {
+  requireRoot,
   osRelease,
   ROOT,
   rootPath,
@@ -389,6 +443,8 @@ module.exports = {
   addImages,
   kernelRelease,
   kernelModules,
+  nvidiaModulesTrusted,
+  installedNvidiaDriver,
   hasNvidiaDevice,
   procSysPath,
   readSysctl,
