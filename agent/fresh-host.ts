@@ -9,6 +9,9 @@ import type { AgentConfig, NodeConfig } from '../contract/agent-config';
 import type { QueryAnswers } from './host/dry-run-host';
 import { COMMAND_NOT_FOUND } from './host/host';
 
+/** The GPU a plan with `--gpu present` simulates: an H100 (pci.ids 10de:2330), as nvidia-smi names it. */
+export const PLAN_GPU = { address: '0000:00:1e.0', busId: '00000000:00:1E.0', device: '0x2330', name: 'NVIDIA H100 80GB HBM3', driverVersion: 'DRIVER-VERSION' };
+
 /** What the plan shows for `uname -r`. */
 export const PLAN_KERNEL_RELEASE = '$(uname -r)';
 
@@ -46,6 +49,7 @@ export function freshHostFiles(config: AgentConfig, node: NodeConfig | undefined
   if (gpu) {
     files['/sys/bus/pci/devices/0000:00:1e.0/vendor'] = '0x10de\n';
     files['/sys/bus/pci/devices/0000:00:1e.0/class'] = '0x030200\n';
+    files['/sys/bus/pci/devices/0000:00:1e.0/device'] = `${PLAN_GPU.device}\n`;
     // The bake phase installs the toolkit before the boot phase looks for its runtime binary; the dry run
     // runs no installer, so the binary is there from the start.
     if (config.gpu) files[config.gpu.runtimeBinary] = '';
@@ -60,6 +64,7 @@ export function freshHostAnswers(config: AgentConfig): QueryAnswers {
     const [command, ...args] = argv;
     const last = args[args.length - 1] ?? '';
     if (command === 'getenforce') return { code: 0, stdout: 'Enforcing\n' };
+    if (command === 'nvidia-smi') return { code: 0, stdout: `${PLAN_GPU.busId}, ${PLAN_GPU.name}, ${PLAN_GPU.driverVersion}\n` };
     // Ubuntu installs ufw and turns it on; Debian ships no firewall front-end at all.
     if (command === 'ufw' && args[0] === 'status') return config.os.id === 'ubuntu' ? { code: 0, stdout: 'Status: active\n' } : { code: COMMAND_NOT_FOUND, stdout: '' };
     if (command === 'systemctl' && last === 'firewalld') {

@@ -2,14 +2,15 @@
  * labimg agent entry point (bundled into dist/agent.js for Node 16).
  *
  *   node agent.js run    [--phase bake|boot|all] [--root DIR] [--config F] [--node F] [--secrets F] [--verbose]
- *   node agent.js plan   [--gpu present|absent] [--json] [--role control-plane|worker] [--root DIR] [--config F] [--node F]
  *   node agent.js status [--root DIR]
  *   node agent.js refresh [--root DIR] [--config F] [--node F] [--secrets F] [--verbose]   (the refresh timer's job)
+ *
+ * The dry run of every step is `labimg plan P` on the builder's side (agent/plan.ts), not a command of the node's
+ * agent: it shows the same plan, and the agent travels in user-data, whose size clouds limit.
  *
  * Exit status: 0 done, 1 a step failed (named in the last log line), 2 bad usage or config.
  */
 import { parseArgs, ParsedArgs, UsageError, oneOf, optionValue } from './cli/args';
-import { planCommand } from './cli/plan-command';
 import { refreshCommand, runCommand } from './cli/run-command';
 import { statusCommand } from './cli/status-command';
 import { ConfigError } from './config/load';
@@ -22,13 +23,12 @@ import { StepFailed } from './runner';
 
 const USAGE = `usage:
   agent.js run    [--phase bake|boot|all] [--root DIR] [--config F] [--node F] [--secrets F] [--verbose]
-  agent.js plan   [--gpu present|absent] [--json] [--role control-plane|worker] [--root DIR] [--config F] [--node F]
   agent.js status [--root DIR]
   agent.js refresh [--root DIR] [--config F] [--node F] [--secrets F] [--verbose]
 `;
 
-const VALUED = ['phase', 'root', 'config', 'node', 'secrets', 'gpu', 'role'] as const;
-const SWITCHES = ['json', 'verbose', 'help'] as const;
+const VALUED = ['phase', 'root', 'config', 'node', 'secrets'] as const;
+const SWITCHES = ['verbose', 'help'] as const;
 
 async function main(argv: string[]): Promise<number> {
   const redactor = new Redactor();
@@ -47,18 +47,6 @@ async function main(argv: string[]): Promise<number> {
     switch (args.command) {
       case 'run':
         await runCommand({ root, files, log, redactor, phase: oneOf(optionValue(args, 'phase'), ['bake', 'boot', 'all'] as const, 'phase') ?? 'all' });
-        return 0;
-      case 'plan':
-        process.stdout.write(
-          await planCommand({
-            root,
-            files,
-            log,
-            json: args.options.json === true,
-            gpu: oneOf(optionValue(args, 'gpu'), ['present', 'absent'] as const, 'gpu'),
-            role: oneOf(optionValue(args, 'role'), ['control-plane', 'worker'] as const, 'role'),
-          }),
-        );
         return 0;
       case 'refresh':
         await refreshCommand({ root, files, log, redactor });

@@ -1,7 +1,7 @@
 import type { AgentConfig, InstanceIdentitySource, NodeConfig } from '../contract/agent-config';
 import { instanceIdentity, type InstanceIdentity } from './endpoint/instance-metadata';
 import type { NodeIdentity } from './endpoint/session';
-import { decideGpu } from './gpu/detect';
+import { nvidiaGpus } from './gpu/detect';
 import { readHostname } from './host/facts';
 import type { Host } from './host/host';
 import type { Logger } from './log';
@@ -12,7 +12,7 @@ export async function nodeIdentity(host: Host, config: AgentConfig, node: NodeCo
     name: node.nodeName ?? (await readHostname(host)),
     role: node.role,
     profile: config.profile,
-    gpu: (await decideGpu(host, config.gpu)).gpus.length > 0,
+    gpu: config.gpu !== undefined && (await nvidiaGpus(host)).length > 0,
     ...(node.pool !== undefined ? { pool: node.pool } : {}),
   };
 }

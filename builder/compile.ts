@@ -18,7 +18,7 @@ import {
   type RuntimeSpec,
 } from '../contract/agent-config';
 import { OS_FAMILIES } from '../contract/os-families';
-import { nvidiaDriverInstall } from './nvidia-driver';
+import { nvidiaDriverInstall, supportedGpusFiles } from './nvidia-driver';
 import type { NodeRuntime, PackageSet, Profile } from './profiles';
 import { controlPlaneTaintsFor, criSocketFor, formatVersion, kubeadmApiVersionFor, parseKubernetesVersion, type KubernetesVersion } from './versions';
 
@@ -128,7 +128,12 @@ function gpu(profile: Profile): GpuSpec | undefined {
     toolkitPackages: pinnedPackages(spec.toolkitPackages),
     runtimeBinary: spec.runtimeBinary,
     nodeLabels: sortedRecord(spec.nodeLabels),
+    onFailure: spec.onFailure,
   };
+  const driverPackages = compiled.driverPackages;
+  const jsonFiles = supportedGpusFiles(profile.os.packageManager, driverPackages, spec.nvidiaDriver !== undefined);
+  if (spec.supportedDevices) compiled.supportedDevices = { deviceIds: [...spec.supportedDevices.deviceIds] };
+  else if (jsonFiles.length > 0) compiled.supportedDevices = { jsonFiles };
   if (spec.devicePlugin) compiled.devicePlugin = { kind: spec.devicePlugin.kind, manifests: [...spec.devicePlugin.manifests] };
   return compiled;
 }

@@ -55,3 +55,20 @@ export function nvidiaDriverInstall(packageManager: string, choice: NvidiaDriver
   if (packageManager === 'yum') return { packages: [{ name: 'nvidia-driver-latest-dkms' }] };
   return { moduleStream: `nvidia-driver:${dnfStream(choice)}`, packages: [{ name: PACKAGE_OF[choice.modules] }] };
 }
+
+/**
+ * Where the driver's packages put NVIDIA's supported-gpus.json, which the agent checks the GPUs against:
+ * - Ubuntu's nvidia-driver-<N> and nvidia-driver-<N>-server: /usr/share/doc/<package>/supported-gpus.json, not
+ *   compressed (NVIDIA/ubuntu-packaging-nvidia-driver debian/nvidia-driver-*.docs and `dh_compress
+ *   -Xsupported-gpus.json`; canonical/ubuntu-drivers-common gpu-manager.c opens these paths; read 2026-12-06).
+ * - NVIDIA's CUDA repository on EL8 and later: the nvidia-driver package's `%doc supported-gpus/supported-gpus.json`
+ *   (NVIDIA/yum-packaging-nvidia-driver nvidia-driver.spec), /usr/share/doc/nvidia-driver/ with EL8's unversioned
+ *   documentation folders.
+ * Elsewhere (EL7, whose folders carry the version; Debian's own packages) it is not known: a profile pins
+ * gpu.supportedDevices instead.
+ */
+export function supportedGpusFiles(packageManager: string, driverPackages: readonly PinnedPackage[], fromCudaRepository: boolean): string[] {
+  if (packageManager === 'dnf' && fromCudaRepository) return ['/usr/share/doc/nvidia-driver/supported-gpus.json'];
+  if (packageManager !== 'apt') return [];
+  return driverPackages.filter((p) => /^nvidia-driver-[0-9]{3}(-server)?$/.test(p.name)).map((p) => `/usr/share/doc/${p.name}/supported-gpus.json`);
+}

@@ -213,6 +213,18 @@ export interface GpuSpec {
   runtimeBinary: string;
   /** Labels the node carries when a GPU is present (e.g. nvidia.com/gpu.present=true). */
   nodeLabels: Record<string, string>;
+  /**
+   * What a node whose GPUs cannot be used does (the driver not loaded, nvidia-smi missing a GPU, a device the
+   * driver's branch does not support): fail (report the error, do not join) or cpu (join without the nvidia
+   * runtime and GPU labels, labelled labimg.dev/gpu-unusable=<why>).
+   */
+  onFailure: 'fail' | 'cpu';
+  /**
+   * The devices the driver supports: NVIDIA's supported-gpus.json, read from the first of `jsonFiles` that exists
+   * (where the driver's packages put it), or the profile's own list of PCI ids (`10de:2330`) for its branch.
+   * Absent: not checked.
+   */
+  supportedDevices?: { jsonFiles: string[] } | { deviceIds: string[] };
   /** Applied by the control plane. */
   devicePlugin?: {
     kind: 'nvidia' | 'hami';

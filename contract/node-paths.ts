@@ -44,6 +44,8 @@ export const INSTANCE_PATHS = {
   /** Reports not yet delivered, and those the endpoint refused. */
   outbox: '/var/lib/labimg/outbox',
   outboxRejected: '/var/lib/labimg/outbox-rejected',
+  /** The boot id of the boot that blacklisted nouveau and rebooted, so the next boot knows it did (gpu-driver step). */
+  nouveauReboot: '/var/lib/labimg/nouveau-reboot',
   /** Addon manifests the control plane downloaded and moved onto a mirror's registries before creating them. */
   movedManifests: '/var/lib/labimg/manifests',
 } as const;

@@ -36,6 +36,11 @@ export interface OsFamilyOnNode {
   /** Whether its distros ship SELinux enabled, for the selinux step to set the profile's mode. */
   selinux: boolean;
   /**
+   * The command that rebuilds the running kernel's initramfs, so that a module blacklisted in /etc/modprobe.d
+   * stays out of early boot too (nouveau, before NVIDIA's driver); undefined where there is none to rebuild.
+   */
+  initramfsRebuild: readonly string[] | undefined;
+  /**
    * A freshly installed host of the family, as `labimg plan` simulates it: os-release's ID_LIKE, /etc/fstab
    * with the swap line the lab turns off, and what /proc/swaps lists after its header.
    */
@@ -77,6 +82,8 @@ export const OS_FAMILIES_ON_NODE: OsFamilyTable<OsFamilyOnNode> = {
     pinning: 'repo-excludes',
     firewall: 'firewalld',
     selinux: true,
+    // dracut(8): --force overwrites the current kernel's image; NVIDIA's guide, "Disabling Nouveau" (FACTS.md).
+    initramfsRebuild: ['dracut', '--force'],
     freshInstall: {
       idLike: 'rhel fedora',
       fstab: [
@@ -93,6 +100,8 @@ export const OS_FAMILIES_ON_NODE: OsFamilyTable<OsFamilyOnNode> = {
     // Ubuntu ships ufw; Debian ships no front-end at all, which the step finds and leaves alone.
     firewall: 'ufw',
     selinux: false,
+    // update-initramfs(8): -u updates the newest kernel's image; NVIDIA's guide, "Disabling Nouveau" (FACTS.md).
+    initramfsRebuild: ['update-initramfs', '-u'],
     freshInstall: {
       idLike: 'debian',
       fstab: ['/dev/disk/by-uuid/6c1e2f84-3b1f-4c55-8d0a-9f7e0b6a2d13 / ext4 defaults 0 1', '/swap.img none swap sw 0 0'],
@@ -104,6 +113,8 @@ export const OS_FAMILIES_ON_NODE: OsFamilyTable<OsFamilyOnNode> = {
     pinning: 'none',
     firewall: 'none',
     selinux: false,
+    // Flatcar's initramfs is part of its signed, read-only /usr image.
+    initramfsRebuild: undefined,
     // Flatcar mounts its partitions with systemd units and has no swap.
     freshInstall: { idLike: 'coreos', fstab: ['# Flatcar mounts its filesystems with systemd units'], swaps: '' },
   },

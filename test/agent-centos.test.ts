@@ -246,7 +246,7 @@ test('state.json records every step done once; the outbox has a report per step 
   t.deepEqual(ids, [
     'firewall-off', 'selinux', 'swap-off', 'kernel-modules', 'sysctls', 'yum-repos', 'remove-stale-runtime', 'install-runtime',
     'kernel-headers', 'install-gpu-packages', 'containerd-config', 'docker-daemon', 'install-kubernetes', 'enable-services', 'pull-images',
-    'gpu-switch', 'kubeadm-init', 'kubeconfig', 'cni', 'gpu-device-plugin',
+    'gpu-driver', 'gpu-switch', 'kubeadm-init', 'kubeconfig', 'cni', 'gpu-device-plugin',
   ]);
   for (const id of ids) t.is(state.steps[id]?.applied, 1, id);
   t.is(machine.mode('/var/lib/labimg/state.json'), 0o600);
@@ -256,7 +256,7 @@ test('state.json records every step done once; the outbox has a report per step 
   t.deepEqual(firstRun.map((r) => `${r.step}:${r.status}`), [...ids.flatMap((id) => [`${id}:started`, `${id}:done`]), `${RUN_COMPLETE_STEP}:done`]);
   for (const report of reports) {
     t.like(report, { node: 'cp-1', profile: 'centos-gpu', role: 'control-plane', gpu: true });
-    t.is(report.phase, report.step === RUN_COMPLETE_STEP || ids.indexOf(report.step) >= ids.indexOf('gpu-switch') ? 'boot' : 'bake');
+    t.is(report.phase, report.step === RUN_COMPLETE_STEP || ids.indexOf(report.step) >= ids.indexOf('gpu-driver') ? 'boot' : 'bake');
     t.regex(report.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'a random UUID the endpoint dedups on');
   }
   t.is(new Set(reports.map((r) => r.id)).size, reports.length);

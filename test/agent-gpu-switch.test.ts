@@ -1,6 +1,6 @@
 /**
  * The GPU switch across boots of one image: bake once, then boot with and without a GPU, and with a GPU but
- * no toolkit. Only the boot phase runs after the bake, as on a node made from a baked image.
+ * no toolkit (which the gpu-driver step finds: test/agent-gpu-verify.test.ts has its other failures). Only the boot phase runs after the bake, as on a node made from a baked image.
  */
 import test from 'ava';
 import { parse as parseToml } from 'smol-toml';
@@ -16,17 +16,26 @@ function defaultRuntime(machine: FakeMachine): string {
   return (parseToml(machine.read('/etc/containerd/config.toml') ?? '') as any).plugins['io.containerd.grpc.v1.cri'].containerd.default_runtime_name;
 }
 
-test('GPU present but the toolkit runtime missing: warn, keep runc, no GPU label', async (t) => {
-  const machine = await FakeMachine.create({ config: profileConfig('ubuntu-gpu'), node: controlPlane, gpu: true });
-  t.teardown(() => machine.dispose());
-  t.is((await machine.runAgent(['run', '--phase', 'bake'])).code, 0);
-  require('node:fs').rmSync(machine.path('/usr/bin/nvidia-container-runtime'));
+test('GPU present but the toolkit runtime missing: the node does not join, or with onFailure cpu joins with runc and says why', async (t) => {
+  for (const onFailure of ['fail', 'cpu'] as const) {
+    const config = profileConfig('ubuntu-gpu');
+    const machine = await FakeMachine.create({ config: { ...config, gpu: { ...config.gpu!, onFailure } }, node: controlPlane, gpu: true });
+    t.teardown(() => machine.dispose());
+    t.is((await machine.runAgent(['run', '--phase', 'bake'])).code, 0);
+    require('node:fs').rmSync(machine.path('/usr/bin/nvidia-container-runtime'));
 
-  const boot = await machine.runAgent(['run', '--phase', 'boot']);
-  t.is(boot.code, 0, boot.stdout);
-  t.regex(boot.stdout, /^<4>NVIDIA GPU at 0000:00:1e\.0 but \/usr\/bin\/nvidia-container-runtime is missing .*keeping runc/m);
-  t.is(defaultRuntime(machine), 'runc');
-  t.is(documentOfKind(kubeadmDocuments(machine, 'init'), 'InitConfiguration').nodeRegistration.kubeletExtraArgs, undefined);
+    const boot = await machine.runAgent(['run', '--phase', 'boot']);
+    t.regex(boot.stdout, /the NVIDIA GPUs cannot be used: \/usr\/bin\/nvidia-container-runtime is missing \(is the NVIDIA container toolkit installed\?\)/);
+    if (onFailure === 'fail') {
+      t.is(boot.code, 1);
+      t.is(kubeadmDocuments(machine, 'init').length, 0, 'no kubeadm init');
+      continue;
+    }
+    t.is(boot.code, 0, boot.stdout);
+    t.regex(boot.stdout, /^<4>.*joining as a CPU node \(gpu\.onFailure: cpu\), labelled labimg\.dev\/gpu-unusable=toolkit-missing$/m);
+    t.is(defaultRuntime(machine), 'runc');
+    t.deepEqual(documentOfKind(kubeadmDocuments(machine, 'init'), 'InitConfiguration').nodeRegistration.kubeletExtraArgs, { 'node-labels': 'labimg.dev/gpu-unusable=toolkit-missing' });
+  }
 });
 
 test('one baked image: nvidia default on a GPU boot, runc restored when the GPU is gone, nvidia again when back', async (t) => {

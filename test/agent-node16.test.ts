@@ -10,7 +10,6 @@ import path from 'node:path';
 import type { NodeConfig } from '../contract/agent-config';
 import { REPO_ROOT } from './helpers/agent-build';
 import { FakeMachine, fixture, profileConfig, seedCluster } from './helpers/agent-machine';
-import { planAgent } from '../agent/plan';
 import { documentOfKind, kubeadmDocuments, runScenario } from './helpers/agent-scenario';
 import { enrollBody, publishBody, send, startEndpoint } from './helpers/https-client';
 import { RUN_COMPLETE_STEP } from '../contract/endpoint-api';
@@ -54,16 +53,6 @@ for (const [name, kubernetes, configVersion, kubeadmApi] of [
     t.deepEqual(scenario.changesOnSecondRun, []);
   });
 }
-
-test('under Node 16 the bundle plans exactly what the builder plans', async (t) => {
-  const config = profileConfig('ubuntu-gpu');
-  const node = fixture<NodeConfig>('node-control-plane');
-  const machine = await FakeMachine.create({ config, node, gpu: true, nodeBinary: NODE16 });
-  t.teardown(() => machine.dispose());
-  const run = await machine.runAgent(['plan', '--json', '--gpu', 'present']);
-  t.is(run.code, 0, run.stderr);
-  t.deepEqual(JSON.parse(run.stdout), await planAgent(config, node, { gpu: true }));
-});
 
 test('under Node 16 a worker enrolls over the pinned connection, joins with published material and reports every step', async (t) => {
   const e = await startEndpoint();

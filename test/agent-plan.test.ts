@@ -1,19 +1,13 @@
 /**
  * The dry run: planAgent() runs the real steps against a simulated fresh host and lists every command and
- * file, without touching this machine. The builder's CLI imports it; `agent.js plan` prints it.
+ * file, without touching this machine. The builder's CLI imports it (`labimg plan`).
  */
 import test from 'ava';
 import { CENTOS_GPU_CONTROL_PLANE_STEPS, documentOfKind } from './helpers/agent-scenario';
-import { execFile } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { load, loadAll } from 'js-yaml';
 import type { NodeConfig } from '../contract/agent-config';
 import { formatPlan, planAgent, PlannedAction, PlannedStep } from '../agent/plan';
-import { ensureAgentBuilt } from './helpers/agent-build';
-import { FIXTURES, fixture, profileConfig } from './helpers/agent-machine';
+import { fixture, profileConfig } from './helpers/agent-machine';
 
 const controlPlane = fixture<NodeConfig>('node-control-plane');
 
@@ -54,6 +48,8 @@ test('centos-gpu with a GPU: every lab step, each with its commands and files', 
   ]);
   t.deepEqual(runs(step('pull-images')), [['kubeadm', 'config', 'images', 'pull', '--config', '/etc/labimg/kubeadm-images.yaml']]);
 
+  // The GPU is verified before anything is switched to it: the module loaded, then nvidia-smi asked for each GPU.
+  t.deepEqual(runs(step('gpu-driver')), [['modprobe', 'nvidia'], ['nvidia-smi', '--query-gpu=pci.bus_id,name,driver_version', '--format=csv,noheader']]);
   const daemon = writes(step('gpu-switch'))[0];
   t.like(daemon, { path: '/etc/docker/daemon.json', mode: 0o644 });
   t.like(JSON.parse(daemon?.content ?? '{}'), { 'default-runtime': 'nvidia' });
@@ -122,20 +118,6 @@ test('formatPlan shows every step, its argv and each file with path, mode and co
   t.regex(text, /^ {11}\| {3}"kubernetesVersion": "v1\.23\.3",$/m);
   t.regex(text, /^ {4}run {4}kubeadm config images pull --config \/etc\/labimg\/kubeadm-images\.yaml$/m);
   t.regex(text, /^ {4}remove \/etc\/apt|^\[boot\] cni: Install the pod network \(CNI\)$/m);
-  t.regex(text, /^20 steps, \d+ actions\.$/m);
+  t.regex(text, /^21 steps, \d+ actions\.$/m);
 });
 
-test('`agent.js plan --json` prints the same plan from the bundle, and touches nothing', async (t) => {
-  const bundle = await ensureAgentBuilt();
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'labimg-plan-'));
-  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
-  const inputs = fs.mkdtempSync(path.join(os.tmpdir(), 'labimg-plan-inputs-'));
-  t.teardown(() => fs.rmSync(inputs, { recursive: true, force: true }));
-  fs.writeFileSync(path.join(inputs, 'agent.json'), JSON.stringify(profileConfig('centos-gpu')));
-  const { stdout } = await promisify(execFile)(process.execPath, [
-    bundle, 'plan', '--json', '--gpu', 'present', '--root', root,
-    '--config', path.join(inputs, 'agent.json'), '--node', path.join(FIXTURES, 'node-control-plane.json'),
-  ]);
-  t.deepEqual(JSON.parse(stdout), await planAgent(profileConfig('centos-gpu'), controlPlane, { gpu: true }));
-  t.deepEqual(fs.readdirSync(root), []);
-});

@@ -101,21 +101,23 @@ test('facts from files: os-release quoting, loaded and built-in modules, swaps, 
 
 test('GPU detection reads the 24-bit sysfs class: 0x030000 and 0x030200 count, a 16-bit 0x0300 does not', async (t) => {
   const spec = profileConfig('centos-gpu').gpu;
+  // A machine whose driver answers for the one GPU, and whose toolkit is installed unless said otherwise.
   const device = (klass: string, withToolkit = true) =>
     new DryRunHost(
       {
         '/sys/bus/pci/devices/0000:01:00.0/vendor': '0x10de\n',
         '/sys/bus/pci/devices/0000:01:00.0/class': `${klass}\n`,
+        '/sys/module/nvidia/refcnt': '0\n',
         ...(withToolkit ? { '/usr/bin/nvidia-container-runtime': '' } : {}),
       },
-      () => undefined,
+      (argv) => (argv[0] === 'nvidia-smi' ? { code: 0, stdout: '00000000:01:00.0, NVIDIA H100 80GB HBM3, 580.95.05\n' } : undefined),
     );
   t.true((await decideGpu(device('0x030000'), spec)).useNvidia);
   t.true((await decideGpu(device('0x030200'), spec)).useNvidia);
   t.false((await decideGpu(device('0x0300'), spec)).useNvidia);
   const noToolkit = await decideGpu(device('0x030200', false), spec);
   t.false(noToolkit.useNvidia);
-  t.regex(noToolkit.warning ?? '', /nvidia-container-runtime is missing/);
+  t.deepEqual(noToolkit.labels, { 'labimg.dev/gpu-unusable': 'toolkit-missing' });
   t.deepEqual((await decideGpu(device('0x030200'), spec)).labels, { 'nvidia.com/gpu.present': 'true' });
   t.false((await decideGpu(device('0x030200'), undefined)).useNvidia, 'a CPU profile never switches');
 });

@@ -21,6 +21,7 @@ const SOLARIS_ON_NODE: Readonly<Record<string, string>> = {
   pinning: "'none'",
   firewall: "'none'",
   selinux: 'false',
+  initramfsRebuild: 'undefined',
   freshInstall: "{ idLike: 'sun', fstab: [], swaps: '' }",
 };
 const SOLARIS_FOR_BUILDS: Readonly<Record<string, string>> = {

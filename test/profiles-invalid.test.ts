@@ -111,6 +111,14 @@ const cases: Case[] = [
     path: 'runtime.cri', message: 'expected one of "containerd", "docker", got "containerD"; did you mean "containerd"?',
   },
   {
+    fixture: 'gpu-on-failure-typo.yaml', file: fixture('gpu-on-failure-typo.yaml'), line: 4, column: 14,
+    path: 'gpu.onFailure', message: 'expected one of "fail", "cpu", got "CPU"; did you mean "cpu"?',
+  },
+  {
+    fixture: 'gpu-supported-device-upper-case.yaml', file: fixture('gpu-supported-device-upper-case.yaml'), line: 5, column: 30,
+    path: 'gpu.supportedDevices.deviceIds[1]', message: 'expected an NVIDIA PCI id such as "10de:2330" (lower-case hex), got "0x2335"',
+  },
+  {
     fixture: 'yaml-syntax-error.yaml', file: fixture('yaml-syntax-error.yaml'), line: 5, column: 2,
     path: '', message: 'YAML syntax error: bad indentation of a mapping entry',
   },

@@ -1,11 +1,12 @@
 /**
- * The GPU switch's decision, from facts alone: is there an NVIDIA GPU on the PCI bus, and is the toolkit's
- * runtime binary installed? Both steps that care (the runtime config and kubeadm's node labels) call this, so
- * they always agree.
+ * The GPU switch's decision: is there an NVIDIA GPU on the PCI bus, did the gpu-driver step find it usable
+ * (../steps/gpu-driver.ts, ./verify.ts), and is the toolkit's runtime binary installed? Every step that cares
+ * (the runtime config, kubeadm's node labels) calls this, so they always agree.
  */
 import type { GpuSpec } from '../../contract/agent-config';
 import { listPciDevices, PciDevice } from '../host/facts';
-import type { HostFiles } from '../host/host';
+import type { Host, HostFiles } from '../host/host';
+import { verifyGpus, type GpuVerdict } from './verify';
 
 export const NVIDIA_VENDOR = '0x10de';
 /** sysfs prints the 24-bit class with prog-if: VGA controller 0x030000, 3D controller (datacenter GPUs) 0x030200. */
@@ -13,41 +14,47 @@ export const GPU_CLASSES = ['0x030000', '0x030200'];
 
 export interface GpuDecision {
   gpus: PciDevice[];
-  toolkitPresent: boolean;
-  /** Make the NVIDIA runtime the default: a GPU is present and the toolkit can drive it. */
+  /** Make the NVIDIA runtime the default: a GPU is present and verified usable, the toolkit included. */
   useNvidia: boolean;
-  /** Node labels to register with (empty unless useNvidia). */
+  /** Node labels to register with: the profile's when the GPUs are usable; why not when they are not. */
   labels: Record<string, string>;
   /** One line for the log: what was found and what follows from it. */
   summary: string;
-  /** Set when something is wrong enough to warn about. */
-  warning?: string;
 }
+
+/** The label a GPU node joins with when its GPUs cannot be used and gpu.onFailure is cpu; its value says why. */
+export const GPU_UNUSABLE_LABEL = 'labimg.dev/gpu-unusable';
 
 export function isNvidiaGpu(device: PciDevice): boolean {
   return device.vendor === NVIDIA_VENDOR && GPU_CLASSES.includes(device.class);
 }
 
-export async function decideGpu(host: HostFiles, spec: GpuSpec | undefined): Promise<GpuDecision> {
-  const gpus = spec ? (await listPciDevices(host)).filter(isNvidiaGpu) : [];
-  const toolkitPresent = spec ? await host.exists(spec.runtimeBinary) : false;
-  const useNvidia = gpus.length > 0 && toolkitPresent;
-  const found = gpus.length > 0 ? `NVIDIA GPU at ${gpus.map((g) => g.address).join(', ')}` : 'no NVIDIA GPU';
-  if (gpus.length > 0 && !toolkitPresent) {
-    return {
-      gpus,
-      toolkitPresent,
-      useNvidia,
-      labels: {},
-      summary: `${found}; keeping runc as the default runtime`,
-      warning: `${found} but ${spec?.runtimeBinary} is missing (is the NVIDIA container toolkit installed?); keeping runc, pods will not see the GPU`,
-    };
-  }
-  return {
-    gpus,
-    toolkitPresent,
-    useNvidia,
-    labels: useNvidia && spec ? { ...spec.nodeLabels } : {},
-    summary: useNvidia ? `${found}; nvidia is the default runtime` : `${found}; runc is the default runtime`,
-  };
+export async function nvidiaGpus(host: HostFiles): Promise<PciDevice[]> {
+  return (await listPciDevices(host)).filter(isNvidiaGpu);
+}
+
+/**
+ * The gpu-driver step's verdict in this run, by host: the step runs first in the boot phase and the steps after it
+ * ask decideGpu. `final`: the step tried what it could (loaded the module) and this is how it stands.
+ */
+const verdicts = new WeakMap<HostFiles, { verdict: GpuVerdict; final: boolean }>();
+
+export function rememberVerdict(host: HostFiles, verdict: GpuVerdict, options: { final?: boolean } = {}): void {
+  verdicts.set(host, { verdict, final: options.final ?? false });
+}
+
+export function rememberedVerdict(host: HostFiles): { verdict: GpuVerdict; final: boolean } | undefined {
+  return verdicts.get(host);
+}
+
+/**
+ * The decision for this run. The gpu-driver step runs first in the boot phase and leaves its verdict; called
+ * before or without it, the GPUs are verified here (nvidia-smi asked, nothing loaded).
+ */
+export async function decideGpu(host: Host, spec: GpuSpec | undefined): Promise<GpuDecision> {
+  const gpus = spec ? await nvidiaGpus(host) : [];
+  if (!spec || gpus.length === 0) return { gpus, useNvidia: false, labels: {}, summary: 'no NVIDIA GPU; runc is the default runtime' };
+  const verdict = rememberedVerdict(host)?.verdict ?? (await verifyGpus(host, spec, gpus));
+  if (!verdict.usable) return { gpus, useNvidia: false, labels: { [GPU_UNUSABLE_LABEL]: verdict.failure }, summary: `NVIDIA GPU unusable (${verdict.failure}); runc is the default runtime` };
+  return { gpus, useNvidia: true, labels: { ...spec.nodeLabels }, summary: `NVIDIA GPU at ${gpus.map((g) => g.address).join(', ')}; nvidia is the default runtime` };
 }

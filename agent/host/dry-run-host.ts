@@ -90,7 +90,10 @@ export class DryRunHost implements Host {
     const download = downloadOf(argv);
     // What a download holds is only known when the agent runs; a step that reads it back finds this note.
     if (download) this.files.set(this.hostPath(download.file), { content: `# ${download.url}, as downloaded when the agent runs\n`, mode: 0o644 });
-    return { argv, code: 0, stdout: '', stderr: '' };
+    // A module loaded shows under /sys/module, where the steps look for it.
+    if (argv[0] === 'modprobe') for (const name of argv.slice(1).filter((arg) => !arg.startsWith('-'))) this.files.set(`/sys/module/${name.replace(/-/g, '_')}/refcnt`, { content: '0\n', mode: 0o644 });
+    // A command whose output a step reads (nvidia-smi's list of GPUs) answers as the simulated machine would.
+    return { argv, code: 0, stdout: this.answers(argv)?.stdout ?? '', stderr: '' };
   }
 
   async query(argv: string[], _options?: CommandOptions): Promise<CommandResult> {

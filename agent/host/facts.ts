@@ -45,6 +45,8 @@ export interface PciDevice {
   vendor: string;
   /** As sysfs prints it: `0x%06x`, 24 bits including the programming interface, e.g. 0x030200. */
   class: string;
+  /** The device id, as sysfs prints it: `0x%04x`, e.g. 0x2330; absent where sysfs shows none. */
+  device?: string;
 }
 
 export async function listPciDevices(host: HostFiles): Promise<PciDevice[]> {
@@ -53,7 +55,8 @@ export async function listPciDevices(host: HostFiles): Promise<PciDevice[]> {
   for (const address of await host.listDir(base)) {
     const vendor = (await host.readFile(`${base}/${address}/vendor`))?.trim().toLowerCase();
     const klass = (await host.readFile(`${base}/${address}/class`))?.trim().toLowerCase();
-    if (vendor && klass) devices.push({ address, vendor, class: klass });
+    const device = (await host.readFile(`${base}/${address}/device`))?.trim().toLowerCase();
+    if (vendor && klass) devices.push({ address, vendor, class: klass, ...(device ? { device } : {}) });
   }
   return devices;
 }

@@ -4,7 +4,8 @@
  *   whichever runtime is the CRI (containerd: runtimes.nvidia + default_runtime_name; Docker: daemon.json
  *   runtimes.nvidia + default-runtime), and that runtime is restarted.
  * - No GPU → the runc default is restored (an image may move from a GPU pool to a CPU one).
- * - GPU but no toolkit → warn and keep runc: a GPU the runtime cannot drive would break every pod.
+ * - GPU the gpu-driver step found unusable (no toolkit among the reasons) → runc: a GPU the runtime cannot drive
+ *   would break every pod.
  */
 import type { CriName } from '../../contract/agent-config';
 import { decideGpu } from '../gpu/detect';
@@ -37,9 +38,7 @@ export const gpuSwitch: Step = {
 
   async check(ctx) {
     // Logged here, not in apply: when nothing needs changing the admin still wants to see the decision.
-    const decision = await decideGpu(ctx.host, ctx.config.gpu);
-    if (decision.warning) ctx.log.warn(decision.warning);
-    else ctx.log.info(decision.summary);
+    ctx.log.info((await decideGpu(ctx.host, ctx.config.gpu)).summary);
     const { runtime, content } = await target(ctx);
     return (await ctx.host.readFile(runtime.configPath)) === content;
   },

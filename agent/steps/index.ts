@@ -11,6 +11,7 @@ import { dockerDaemon } from './docker-daemon';
 import { enableServices } from './enable-services';
 import { firewallOff } from './firewall-off';
 import { gpuDevicePlugin } from './gpu-device-plugin';
+import { gpuDriver } from './gpu-driver';
 import { gpuSwitch } from './gpu-switch';
 import { installGpuPackages } from './install-gpu-packages';
 import { installKubernetes } from './install-kubernetes';
@@ -56,6 +57,7 @@ export const STEPS: readonly Step[] = [
   enableServices,
   pullImages,
   // boot
+  gpuDriver,
   gpuSwitch,
   kubeadmInit,
   kubeconfig,

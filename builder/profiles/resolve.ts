@@ -116,7 +116,10 @@ function gpu(value: PlainValue | undefined): Profile['gpu'] {
     toolkitPackages: packageSet(spec.toolkitPackages),
     runtimeBinary: spec.runtimeBinary as string,
     nodeLabels: stringMap(spec.nodeLabels),
+    // The schema's default: a GPU node whose GPUs cannot be used is not a node to join.
+    onFailure: (spec.onFailure as 'fail' | 'cpu' | undefined) ?? 'fail',
   };
+  if (spec.supportedDevices !== undefined) resolved.supportedDevices = { deviceIds: strings(fields(spec.supportedDevices).deviceIds) };
   if (spec.nvidiaDriver !== undefined) {
     const driver = fields(spec.nvidiaDriver);
     resolved.nvidiaDriver = { modules: driver.modules as 'open' | 'proprietary', branch: String(driver.branch ?? 'latest') };

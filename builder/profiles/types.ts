@@ -140,6 +140,8 @@ export interface Profile {
     toolkitPackages: PackageSet;
     runtimeBinary: string;
     nodeLabels: Record<string, string>;
+    onFailure: 'fail' | 'cpu';
+    supportedDevices?: { deviceIds: string[] };
     devicePlugin?: {
       kind: 'nvidia' | 'hami';
       manifests: string[];
