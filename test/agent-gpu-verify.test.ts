@@ -161,3 +161,20 @@ test('a profile that pins the supported devices is checked against its own list'
   t.is(boot.code, 1);
   t.regex(boot.stdout, /does not support 10de:2330 at 0000:00:1e\.0 \(the profile's gpu\.supportedDevices\)/);
 });
+
+test('nvidia-smi failing with the module loaded is its own reason, with what it printed', async (t) => {
+  const machine = await bakedMachine(t, withGpu('ubuntu-gpu', { onFailure: 'cpu' }), true);
+  const boot = await machine.runAgent(['run', '--phase', 'boot'], { LABIMG_FAKE_FAIL: 'nvidia-smi' });
+  t.is(boot.code, 0, boot.stdout);
+  t.regex(boot.stdout, /the NVIDIA GPUs cannot be used: nvidia-smi fails \(exit status 1\): nvidia-smi: injected failure/);
+  t.is(nodeLabels(machine), 'labimg.dev/gpu-unusable=driver-not-answering');
+});
+
+test('Secure Boot with a module its distro signed: nothing to report, the GPU is used', async (t) => {
+  // Ubuntu's nvidia-driver-N-server modules are signed by Canonical, whose key the kernel trusts.
+  const machine = await bakedMachine(t, profileConfig('ubuntu-gpu'), { secureBoot: 'enabled' });
+  const boot = await machine.runAgent(['run', '--phase', 'boot']);
+  t.is(boot.code, 0, boot.stdout);
+  t.is(defaultRuntime(machine), 'nvidia');
+  t.false(machine.commands().some((c) => c.argv[0] === 'mokutil'), 'asked only when a module is refused');
+});
