@@ -69,8 +69,9 @@ test('four GPUs, one fallen off the bus: the node says which and does not join; 
     t.regex(boot.stdout, why, onFailure);
     if (onFailure === 'fail') {
       t.is(boot.code, 1);
-      t.regex(boot.stdout, /^<3>step gpu-driver failed: the NVIDIA GPUs cannot be used: .*\(gpu\.onFailure: fail\)$/m);
+      t.regex(boot.stdout, /^<3>step gpu-switch failed: the NVIDIA GPUs cannot be used: .*\(gpu\.onFailure: fail\)$/m);
       t.false(ran(machine, 0).some((argv) => argv[0] === 'kubeadm' && argv[1] === 'init'), 'no kubeadm init');
+      t.is(defaultRuntime(machine), 'runc', 'runc all the same: nothing may run on a runtime the GPUs cannot serve');
     } else {
       t.is(boot.code, 0, boot.stdout);
       t.is(defaultRuntime(machine), 'runc');
@@ -83,7 +84,7 @@ test('a module that will not load is reported with what modprobe said', async (t
   const machine = await bakedMachine(t, profileConfig('ubuntu-gpu'), true);
   const boot = await machine.runAgent(['run', '--phase', 'boot'], { LABIMG_FAKE_FAIL: 'modprobe nvidia' });
   t.is(boot.code, 1);
-  t.regex(boot.stdout, /^<3>step gpu-driver failed: the NVIDIA GPUs cannot be used: modprobe nvidia fails: .+ \(gpu\.onFailure: fail\)$/m);
+  t.regex(boot.stdout, /^<3>step gpu-switch failed: the NVIDIA GPUs cannot be used: modprobe nvidia fails: .+ \(gpu\.onFailure: fail\)$/m);
 });
 
 test('Secure Boot refusing the DKMS-built module is named, with the fix; once the key is enrolled the node boots', async (t) => {
@@ -177,4 +178,16 @@ test('Secure Boot with a module its distro signed: nothing to report, the GPU is
   t.is(boot.code, 0, boot.stdout);
   t.is(defaultRuntime(machine), 'nvidia');
   t.false(machine.commands().some((c) => c.argv[0] === 'mokutil'), 'asked only when a module is refused');
+});
+
+test('a joined GPU node whose driver breaks on a later boot goes back to runc and reports why, with onFailure fail', async (t) => {
+  const machine = await bakedMachine(t, profileConfig('ubuntu-gpu'), true);
+  t.is((await machine.runAgent(['run', '--phase', 'boot'])).code, 0);
+  t.is(defaultRuntime(machine), 'nvidia');
+  // A kernel update whose module did not build: after the reboot, the module is not there to load.
+  machine.reboot();
+  const broken = await machine.runAgent(['run'], { LABIMG_FAKE_FAIL: 'modprobe nvidia' });
+  t.is(broken.code, 1);
+  t.regex(broken.stdout, /^<3>step gpu-switch failed: the NVIDIA GPUs cannot be used: modprobe nvidia fails: /m);
+  t.is(defaultRuntime(machine), 'runc', 'the pods the node still runs are not left on a runtime that cannot start them');
 });

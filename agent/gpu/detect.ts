@@ -20,6 +20,12 @@ export interface GpuDecision {
   labels: Record<string, string>;
   /** One line for the log: what was found and what follows from it. */
   summary: string;
+  /** Why the GPUs cannot be used, when they cannot (unusableMessage). */
+  unusable?: string;
+}
+
+export function unusableMessage(verdict: { message: string }): string {
+  return `the NVIDIA GPUs cannot be used: ${verdict.message}`;
 }
 
 /** The label a GPU node joins with when its GPUs cannot be used and gpu.onFailure is cpu; its value says why. */
@@ -53,8 +59,15 @@ export function rememberedVerdict(host: HostFiles): { verdict: GpuVerdict; final
  */
 export async function decideGpu(host: Host, spec: GpuSpec | undefined): Promise<GpuDecision> {
   const gpus = spec ? await nvidiaGpus(host) : [];
-  if (!spec || gpus.length === 0) return { gpus, useNvidia: false, labels: {}, summary: 'no NVIDIA GPU; runc is the default runtime' };
-  const verdict = rememberedVerdict(host)?.verdict ?? (await verifyGpus(host, spec, gpus));
-  if (!verdict.usable) return { gpus, useNvidia: false, labels: { [GPU_UNUSABLE_LABEL]: verdict.failure }, summary: `NVIDIA GPU unusable (${verdict.failure}); runc is the default runtime` };
-  return { gpus, useNvidia: true, labels: { ...spec.nodeLabels }, summary: `NVIDIA GPU at ${gpus.map((g) => g.address).join(', ')}; nvidia is the default runtime` };
+  const verdict = spec && gpus.length > 0 ? (rememberedVerdict(host)?.verdict ?? (await verifyGpus(host, spec, gpus))) : undefined;
+  const decision = (found: string, useNvidia: boolean, labels: Record<string, string>, unusable?: string): GpuDecision => ({
+    gpus,
+    useNvidia,
+    labels,
+    summary: `${found}; ${useNvidia ? 'nvidia' : 'runc'} is the default runtime`,
+    ...(unusable ? { unusable } : {}),
+  });
+  if (!verdict) return decision('no NVIDIA GPU', false, {});
+  if (!verdict.usable) return decision(`NVIDIA GPU unusable (${verdict.failure})`, false, { [GPU_UNUSABLE_LABEL]: verdict.failure }, unusableMessage(verdict));
+  return decision(`NVIDIA GPU at ${gpus.map((g) => g.address).join(', ')}`, true, { ...spec!.nodeLabels });
 }

@@ -19,15 +19,13 @@ export interface DriverGpu {
   driverVersion: string;
 }
 
-/** 00000000:3B:00.0 (nvidia-smi) → 0000:3b:00.0 (sysfs), or undefined when it is not a PCI address. */
+/**
+ * 00000000:3B:00.0 (nvidia-smi) → 0000:3b:00.0 (sysfs, whose names are "%04x:%02x:%02x.%d": Linux
+ * drivers/pci/probe.c; a VMD domain past 0xffff keeps its fifth digit), or undefined when it is not a PCI address.
+ */
 export function sysfsAddressOf(busId: string): string | undefined {
-  const match = /^([0-9a-f]{4,8}):([0-9a-f]{2}):([0-9a-f]{2})\.([0-7])$/i.exec(busId.trim());
-  if (!match) return undefined;
-  const [, domain = '', bus = '', device = '', fn = ''] = match;
-  // PCI domains are 16 bits on Linux's sysfs names (pci_name(): "%04x:%02x:%02x.%d"); nvidia-smi pads to 8.
-  const shortDomain = domain.slice(-4).padStart(4, '0');
-  if (/[^0]/.test(domain.slice(0, -4))) return undefined;
-  return `${shortDomain}:${bus}:${device}.${fn}`.toLowerCase();
+  const match = /^([0-9a-f]{1,8}):([0-9a-f]{2}:[0-9a-f]{2}\.[0-7])$/i.exec(busId.trim());
+  return match ? `${parseInt(match[1]!, 16).toString(16).padStart(4, '0')}:${match[2]!.toLowerCase()}` : undefined;
 }
 
 /** The GPUs of NVIDIA_SMI_QUERY's output; a line that is not three fields with a PCI address is an error. */

@@ -26,10 +26,9 @@ interface SupportedGpusJson {
   chips?: Array<{ devid?: unknown; legacybranch?: unknown }>;
 }
 
-/** `0x2330`, `0x2330`, `10de:2330` or `2330` → 2330; undefined when it is not a 16-bit hex id. */
-export function deviceIdOf(text: string): string | undefined {
-  const match = /^(?:10de:|0x)?([0-9a-f]{4})$/i.exec(text.trim());
-  return match?.[1]?.toLowerCase();
+/** A device id as sysfs (0x2330), supported-gpus.json (0x2330) or a profile (10de:2330, the schema's form) writes it → 2330. */
+export function deviceIdOf(text: string): string {
+  return text.trim().toLowerCase().replace(/^(0x|10de:)/, '');
 }
 
 /** The device ids supported-gpus.json lists for this driver; a file that is not that format is an error. */
@@ -43,8 +42,7 @@ export function parseSupportedGpus(text: string, file: string): Set<string> {
   if (!Array.isArray(json.chips)) throw new Error(`${file} has no "chips" list: not NVIDIA's supported-gpus.json`);
   const ids = new Set<string>();
   for (const chip of json.chips) {
-    const id = typeof chip.devid === 'string' ? deviceIdOf(chip.devid) : undefined;
-    if (id !== undefined && chip.legacybranch === undefined) ids.add(id);
+    if (typeof chip.devid === 'string' && chip.legacybranch === undefined) ids.add(deviceIdOf(chip.devid));
   }
   return ids;
 }
@@ -54,7 +52,7 @@ export async function readSupportedDevices(host: HostFiles, spec: GpuSpec): Prom
   const source = spec.supportedDevices;
   if (!source) return undefined;
   if ('deviceIds' in source) {
-    return { deviceIds: new Set(source.deviceIds.flatMap((id) => deviceIdOf(id) ?? [])), source: 'the profile\'s gpu.supportedDevices' };
+    return { deviceIds: new Set(source.deviceIds.map(deviceIdOf)), source: "the profile's gpu.supportedDevices" };
   }
   for (const file of source.jsonFiles) {
     const text = await host.readFile(file);
@@ -66,8 +64,5 @@ export async function readSupportedDevices(host: HostFiles, spec: GpuSpec): Prom
 
 /** The GPUs whose device id the list lacks. */
 export function unsupportedDevices(supported: SupportedDevices, gpus: PciDevice[]): PciDevice[] {
-  return gpus.filter((gpu) => {
-    const id = gpu.device === undefined ? undefined : deviceIdOf(gpu.device);
-    return id !== undefined && !supported.deviceIds.has(id);
-  });
+  return gpus.filter((gpu) => gpu.device !== undefined && !supported.deviceIds.has(deviceIdOf(gpu.device)));
 }

@@ -33,10 +33,6 @@ export async function gpusHeldByNouveau(host: HostFiles, gpus: PciDevice[]): Pro
   return held;
 }
 
-export async function nvidiaModuleLoaded(host: HostFiles): Promise<boolean> {
-  return isModuleLoaded(host, 'nvidia');
-}
-
 /**
  * nvidia-smi's answer, failing or not. Run as a command, not a query, although it changes nothing: the plan
  * lists it, so a reader sees where the node checks its GPUs.
@@ -56,10 +52,10 @@ export async function verifyGpus(host: Host, spec: GpuSpec, gpus: PciDevice[]): 
   if (held.length > 0) {
     return { usable: false, failure: 'nouveau-holds-gpu', message: `nouveau holds ${held.join(', ')}` };
   }
-  if (!(await nvidiaModuleLoaded(host))) return { usable: false, failure: 'driver-not-loaded', message: 'the nvidia module is not loaded' };
+  if (!(await isModuleLoaded(host, 'nvidia'))) return { usable: false, failure: 'driver-not-loaded', message: 'the nvidia module is not loaded' };
 
   const smi = await askDriver(host);
-  if (smi.code === COMMAND_NOT_FOUND) return { usable: false, failure: 'driver-not-answering', message: "nvidia-smi is not installed (the driver's packages bring it)" };
+  if (smi.code === COMMAND_NOT_FOUND) return { usable: false, failure: 'driver-not-answering', message: 'nvidia-smi is not installed' };
   if (smi.code !== 0) {
     // nvidia-smi prints its errors on stdout (FACTS.md); the first line says what is wrong.
     const said = `${smi.stdout}\n${smi.stderr}`.trim().split('\n').find((line) => line.trim() !== '') ?? '';

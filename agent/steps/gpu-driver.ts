@@ -9,12 +9,14 @@
  * - the module not loaded: `modprobe nvidia`. A module refused under Secure Boot is named as such, with what
  *   fixes it, since "Key was rejected by service" alone sends people looking in the wrong place.
  * - anything still wrong (nvidia-smi failing or missing a GPU, a device the driver's branch does not support, no
- *   toolkit): gpu.onFailure decides. `fail`: the step fails, the node reports why and does not join. `cpu`: the
- *   node joins as a CPU node, runc its default runtime, labelled labimg.dev/gpu-unusable=<why>.
+ *   toolkit) is this run's verdict, and the GPU switch acts on it: runc becomes the default runtime, then
+ *   gpu.onFailure decides. `fail`: the switch fails with the reason, so the node does not join (and a node that
+ *   joined on an earlier boot keeps its other pods running on runc). `cpu`: the node joins as a CPU node,
+ *   labelled labimg.dev/gpu-unusable=<why>.
  */
 import { PATHS } from '../../contract/node-paths';
 import { OS_FAMILIES_ON_NODE } from '../../contract/os-families';
-import { GPU_UNUSABLE_LABEL, nvidiaGpus, rememberVerdict, rememberedVerdict } from '../gpu/detect';
+import { GPU_UNUSABLE_LABEL, nvidiaGpus, rememberVerdict, rememberedVerdict, unusableMessage } from '../gpu/detect';
 import { secureBootEnabled } from '../gpu/secure-boot';
 import { verifyGpus, type GpuVerdict } from '../gpu/verify';
 import { CommandFailed } from '../host/host';
@@ -60,8 +62,8 @@ export const gpuDriver: Step = {
       ctx.log.info(`driver ${verdict.gpus[0]?.driverVersion} drives ${verdict.gpus.map((g) => `${g.name} at ${g.address}`).join(', ')}`);
       return true;
     }
-    // A failure this run could not fix is settled: with onFailure cpu the node goes on without its GPUs.
-    return ctx.config.gpu?.onFailure === 'cpu' && rememberedVerdict(ctx.host)?.final === true;
+    // A failure this run could not fix is settled here; the GPU switch acts on it (runc, and gpu.onFailure).
+    return rememberedVerdict(ctx.host)?.final === true;
   },
 
   async apply(ctx) {
@@ -79,9 +81,7 @@ export const gpuDriver: Step = {
     if (verdict && !verdict.usable && verdict.failure === 'driver-not-loaded') verdict = await loadModule(ctx);
     if (verdict && !verdict.usable) {
       rememberVerdict(ctx.host, verdict, { final: true });
-      const unusable = `the NVIDIA GPUs cannot be used: ${verdict.message}`;
-      if (spec.onFailure === 'fail') throw new Error(`${unusable} (gpu.onFailure: fail)`);
-      ctx.log.warn(`${unusable}; joining as a CPU node (gpu.onFailure: cpu), labelled ${GPU_UNUSABLE_LABEL}=${verdict.failure}`);
+      if (spec.onFailure === 'cpu') ctx.log.warn(`${unusableMessage(verdict)}; joining as a CPU node (gpu.onFailure: cpu), labelled ${GPU_UNUSABLE_LABEL}=${verdict.failure}`);
     }
   },
 };

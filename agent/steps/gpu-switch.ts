@@ -5,10 +5,11 @@
  *   runtimes.nvidia + default-runtime), and that runtime is restarted.
  * - No GPU → the runc default is restored (an image may move from a GPU pool to a CPU one).
  * - GPU the gpu-driver step found unusable (no toolkit among the reasons) → runc: a GPU the runtime cannot drive
- *   would break every pod.
+ *   would break every pod. Then, with gpu.onFailure fail, this step fails with the reason: the node does not join,
+ *   and one that joined on an earlier boot keeps running its other pods.
  */
 import type { CriName } from '../../contract/agent-config';
-import { decideGpu } from '../gpu/detect';
+import { decideGpu, type GpuDecision } from '../gpu/detect';
 import type { ContainerRuntime } from '../runtime/container-runtime';
 import { containerd } from '../runtime/containerd';
 import { docker } from '../runtime/docker';
@@ -22,8 +23,12 @@ interface Target {
   content: string;
 }
 
-async function target(ctx: StepContext): Promise<Target> {
-  const decision = await decideGpu(ctx.host, ctx.config.gpu);
+/** With gpu.onFailure fail, GPUs that cannot be used stop the node here, once runc is its default runtime. */
+function refuse(ctx: StepContext, decision: GpuDecision): void {
+  if (decision.unusable && ctx.config.gpu?.onFailure === 'fail') throw new Error(`${decision.unusable} (gpu.onFailure: fail)`);
+}
+
+async function target(ctx: StepContext, decision: GpuDecision): Promise<Target> {
   const runtime = CRI_RUNTIMES[ctx.config.runtime.cri];
   if (!runtime.present(ctx.config)) throw new Error(`the CRI is ${ctx.config.runtime.cri} but the agent config has no settings for it`);
   const nvidia = nvidiaRuntime(ctx.config);
@@ -37,15 +42,20 @@ export const gpuSwitch: Step = {
   applies: (ctx) => ctx.config.gpu !== undefined,
 
   async check(ctx) {
+    const decision = await decideGpu(ctx.host, ctx.config.gpu);
     // Logged here, not in apply: when nothing needs changing the admin still wants to see the decision.
-    ctx.log.info((await decideGpu(ctx.host, ctx.config.gpu)).summary);
-    const { runtime, content } = await target(ctx);
-    return (await ctx.host.readFile(runtime.configPath)) === content;
+    ctx.log.info(decision.summary);
+    const { runtime, content } = await target(ctx, decision);
+    const inPlace = (await ctx.host.readFile(runtime.configPath)) === content;
+    if (inPlace) refuse(ctx, decision);
+    return inPlace;
   },
 
   async apply(ctx) {
-    const { runtime, content } = await target(ctx);
+    const decision = await decideGpu(ctx.host, ctx.config.gpu);
+    const { runtime, content } = await target(ctx, decision);
     // At boot the CRI must come up with the new default whether or not it was already running.
     await runtime.applyConfig(ctx.host, content, { start: true });
+    refuse(ctx, decision);
   },
 };
