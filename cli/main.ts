@@ -1,7 +1,7 @@
 /**
- * The labimg command line, bundled as dist/labimg-cli.mjs and started by dist/labimg.js (cli/launcher.ts): the
+ * The labimg command line, bundled as dist/labimg-cli.cjs and started by dist/labimg.js (cli/launcher.ts): the
  * global options, every command's flags (one file each in cli/syntax/), and how a failure reaches the user. Each
- * command's work (cli/commands/) is imported when it runs, so a command loads only its own code. Commands parse
+ * command's work (cli/commands/) is imported when it runs, so a command initialises only its own modules. Commands parse
  * their flags and call the builder and the endpoint; this is the only layer that touches the disk and the terminal.
  */
 import yargs, { type Argv } from 'yargs';

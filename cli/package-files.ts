@@ -1,6 +1,6 @@
 /**
- * What the labimg package ships beside the CLI: it runs from dist/ (dist/labimg.js and the chunks it imports, all
- * in that one folder), with the agent bundle next to it and the profiles and the Packer template one folder up.
+ * What the labimg package ships beside the CLI: it runs from dist/ (dist/labimg.js and the bundle it loads,
+ * dist/labimg-cli.cjs), with the agent bundle next to it and the profiles and the Packer template one folder up.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
