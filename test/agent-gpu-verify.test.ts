@@ -4,7 +4,7 @@
  * whose driver lists every GPU, and every other outcome is named, then fails the node or joins it as a CPU node as
  * gpu.onFailure says. Each test bakes an image and boots it, as a node made from a baked image does.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
@@ -21,7 +21,7 @@ function withGpu(name: string, gpu: Partial<NonNullable<AgentConfig['gpu']>>): A
 }
 
 /** A control plane of `config` with `gpu`, its image baked. */
-async function bakedMachine(t: { teardown(f: () => void): void; is(a: unknown, b: unknown, m?: string): void }, config: AgentConfig, gpu: true | GpuOptions): Promise<FakeMachine> {
+async function bakedMachine(t: ExecutionContext, config: AgentConfig, gpu: true | GpuOptions): Promise<FakeMachine> {
   const machine = await FakeMachine.create({ config, node: controlPlane, gpu });
   t.teardown(() => machine.dispose());
   const bake = await machine.runAgent(['run', '--phase', 'bake']);
@@ -55,6 +55,7 @@ test('one GPU: the module is loaded and nvidia-smi lists the GPU before nvidia b
   const at = (prefix: string) => commands.findIndex((c) => c.startsWith(prefix));
   t.true(at('modprobe nvidia') >= 0 && at('modprobe nvidia') < at('nvidia-smi --query-gpu=pci.bus_id,name,driver_version --format=csv,noheader'));
   t.true(at('nvidia-smi') < at('systemctl restart containerd'));
+  t.is(commands.filter((c) => c.startsWith('nvidia-smi')).length, 1, 'the driver is asked once a boot: the switch and kubeadm take its verdict');
   t.is(defaultRuntime(machine), 'nvidia');
   t.is(nodeLabels(machine), 'nvidia.com/gpu.present=true');
 });
@@ -64,7 +65,9 @@ test('four GPUs, one fallen off the bus: the node says which and does not join; 
     const machine = await bakedMachine(t, withGpu('ubuntu-gpu', { onFailure }), { count: 4 });
     // XID 79: sysfs still shows the card, the driver no longer reaches it (test/fake-bin/nvidia-smi).
     machine.writeFakeState('gpus-lost', [machine.gpuAddresses[3]]);
+    const mark = machine.logLength();
     const boot = await machine.runAgent(['run', '--phase', 'boot']);
+    t.is(ran(machine, mark).filter((argv) => argv[0] === 'nvidia-smi').length, 1, 'asked once, though the step checks again after its apply');
     const why = new RegExp(`nvidia-smi lists 3 of 4 GPUs; missing ${machine.gpuAddresses[3]!.replace(/\./g, '\\.')}`);
     t.regex(boot.stdout, why, onFailure);
     if (onFailure === 'fail') {

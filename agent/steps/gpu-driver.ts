@@ -53,7 +53,9 @@ export const gpuDriver: Step = {
   applies: (ctx) => ctx.config.gpu !== undefined,
 
   async check(ctx) {
-    const verdict = rememberedVerdict(ctx.host)?.final ? rememberedVerdict(ctx.host)?.verdict : await verdictNow(ctx);
+    // Settled by apply in this run: the verdict it left stands (nvidia-smi is not asked again).
+    const settled = rememberedVerdict(ctx.host);
+    const verdict = settled?.final ? settled.verdict : await verdictNow(ctx);
     if (!verdict) {
       ctx.log.info('no NVIDIA GPU on the PCI bus');
       return true;
@@ -63,13 +65,14 @@ export const gpuDriver: Step = {
       return true;
     }
     // A failure this run could not fix is settled here; the GPU switch acts on it (runc, and gpu.onFailure).
-    return rememberedVerdict(ctx.host)?.final === true;
+    return settled?.final === true;
   },
 
   async apply(ctx) {
     const spec = ctx.config.gpu;
     if (!spec) return;
-    let verdict = await verdictNow(ctx);
+    // The check just before found this verdict; only loading the module changes it.
+    let verdict = rememberedVerdict(ctx.host)?.verdict ?? (await verdictNow(ctx));
     if (verdict && !verdict.usable && verdict.failure === 'nouveau-holds-gpu') {
       if (await rebootedForNouveauAlready(ctx)) {
         verdict = { ...verdict, message: `${verdict.message}, even blacklisted and after a reboot` };
@@ -79,9 +82,9 @@ export const gpuDriver: Step = {
       }
     }
     if (verdict && !verdict.usable && verdict.failure === 'driver-not-loaded') verdict = await loadModule(ctx);
-    if (verdict && !verdict.usable) {
-      rememberVerdict(ctx.host, verdict, { final: true });
-      if (spec.onFailure === 'cpu') ctx.log.warn(`${unusableMessage(verdict)}; joining as a CPU node (gpu.onFailure: cpu), labelled ${GPU_UNUSABLE_LABEL}=${verdict.failure}`);
+    if (verdict) rememberVerdict(ctx.host, verdict, { final: true });
+    if (verdict && !verdict.usable && spec.onFailure === 'cpu') {
+      ctx.log.warn(`${unusableMessage(verdict)}; joining as a CPU node (gpu.onFailure: cpu), labelled ${GPU_UNUSABLE_LABEL}=${verdict.failure}`);
     }
   },
 };
