@@ -10,7 +10,7 @@ import type { QueryAnswers } from './host/dry-run-host';
 import { COMMAND_NOT_FOUND } from './host/host';
 
 /** The GPU a plan with `--gpu present` simulates: an H100 (pci.ids 10de:2330), as nvidia-smi names it. */
-export const PLAN_GPU = { address: '0000:00:1e.0', busId: '00000000:00:1E.0', device: '0x2330', name: 'NVIDIA H100 80GB HBM3', driverVersion: 'DRIVER-VERSION' };
+const PLAN_GPU = { address: '0000:00:1e.0', busId: '00000000:00:1E.0', device: '0x2330', name: 'NVIDIA H100 80GB HBM3', driverVersion: 'DRIVER-VERSION' };
 
 /** What the plan shows for `uname -r`. */
 export const PLAN_KERNEL_RELEASE = '$(uname -r)';
@@ -47,9 +47,10 @@ export function freshHostFiles(config: AgentConfig, node: NodeConfig | undefined
   };
   if (family.selinux) files['/etc/selinux/config'] = SELINUX_CONFIG;
   if (gpu) {
-    files['/sys/bus/pci/devices/0000:00:1e.0/vendor'] = '0x10de\n';
-    files['/sys/bus/pci/devices/0000:00:1e.0/class'] = '0x030200\n';
-    files['/sys/bus/pci/devices/0000:00:1e.0/device'] = `${PLAN_GPU.device}\n`;
+    const device = `/sys/bus/pci/devices/${PLAN_GPU.address}`;
+    files[`${device}/vendor`] = '0x10de\n';
+    files[`${device}/class`] = '0x030200\n';
+    files[`${device}/device`] = `${PLAN_GPU.device}\n`;
     // The bake phase installs the toolkit before the boot phase looks for its runtime binary; the dry run
     // runs no installer, so the binary is there from the start.
     if (config.gpu) files[config.gpu.runtimeBinary] = '';
