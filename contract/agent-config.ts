@@ -288,6 +288,12 @@ export interface PhaseReport {
   status: 'started' | 'done' | 'skipped' | 'failed';
   at: string;
   durationMs?: number;
+  /**
+   * Milliseconds since the kernel booted when the report was made: /proc/uptime, which counts CLOCK_BOOTTIME
+   * (proc(5)), a clock no NTP step or wrong hardware clock moves. How far into its boot a node reached each step
+   * is measured from this, never from the node's wall clock.
+   */
+  sinceBootMs?: number;
   error?: string;
   gpu: boolean;
 }

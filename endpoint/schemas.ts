@@ -56,6 +56,8 @@ const reportSchema = strictObject(
     status: { enum: ['started', 'done', 'skipped', 'failed'] },
     at: timestamp,
     durationMs: { type: 'integer', minimum: 0, maximum: 7 * 24 * 3600 * 1000 },
+    // A node up for ten years has rebooted by then; the bound keeps a broken uptime from reaching a histogram.
+    sinceBootMs: { type: 'integer', minimum: 0, maximum: 10 * 365 * 24 * 3600 * 1000 },
     error: { type: 'string', maxLength: 8192 },
     gpu: { type: 'boolean' },
   },
