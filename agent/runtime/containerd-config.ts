@@ -1,5 +1,5 @@
 /**
- * /etc/containerd/config.toml as a typed object, serialized once with smol-toml.
+ * /etc/containerd/config.toml as a typed object, serialized once as TOML (../text/toml.ts).
  *
  * The file replaces the one containerd.io ships, whose `disabled_plugins = ["cri"]` would leave the kubelet
  * without a CRI endpoint. Only the keys the lab sets are written; containerd fills in its defaults for the
@@ -11,7 +11,7 @@
  * 2026-12-05). NVIDIA's container toolkit writes its runtime there since 1.18 (conf.d/99-nvidia.toml), and so
  * does the GPU operator through it: their settings survive the agent's next boot.
  */
-import { stringify } from 'smol-toml';
+import { stringifyToml } from '../text/toml';
 import type { ContainerdSpec } from '../../contract/agent-config';
 import { managedHeader } from '../text/managed-header';
 import type { DefaultRuntime } from './runtime-choice';
@@ -21,23 +21,24 @@ export const CONTAINERD_CERTS_DIR = '/etc/containerd/certs.d';
 /** Drop-ins other tools write, imported after this file's own settings. */
 export const CONTAINERD_DROP_INS = '/etc/containerd/conf.d/*.toml';
 
-interface RuncOptions {
+// Type aliases, not interfaces: only an alias is assignable to TomlTable's index signature.
+type RuncOptions = {
   SystemdCgroup: boolean;
   /** Set for runtimes that are runc-compatible wrappers, like nvidia-container-runtime. */
   BinaryName?: string;
-}
+};
 
-interface RuntimeEntry {
+type RuntimeEntry = {
   runtime_type: 'io.containerd.runc.v2';
   options: RuncOptions;
-}
+};
 
-interface RuntimeSection {
+type RuntimeSection = {
   default_runtime_name: string;
   runtimes: Record<string, RuntimeEntry>;
-}
+};
 
-export interface ContainerdConfigV2 {
+export type ContainerdConfigV2 = {
   version: 2;
   imports: string[];
   disabled_plugins: string[];
@@ -48,9 +49,9 @@ export interface ContainerdConfigV2 {
       registry: { config_path: string };
     };
   };
-}
+};
 
-export interface ContainerdConfigV3 {
+export type ContainerdConfigV3 = {
   version: 3;
   imports: string[];
   disabled_plugins: string[];
@@ -63,7 +64,7 @@ export interface ContainerdConfigV3 {
       containerd: RuntimeSection;
     };
   };
-}
+};
 
 export type ContainerdConfig = ContainerdConfigV2 | ContainerdConfigV3;
 
@@ -104,5 +105,5 @@ export function containerdConfig(spec: ContainerdSpec, runtime: DefaultRuntime):
 }
 
 export function renderContainerdConfig(spec: ContainerdSpec, runtime: DefaultRuntime): string {
-  return managedHeader() + stringify(containerdConfig(spec, runtime));
+  return managedHeader() + stringifyToml(containerdConfig(spec, runtime));
 }

@@ -1,12 +1,12 @@
 /** containerd registry mirrors as /etc/containerd/certs.d/<registry>/hosts.toml (the hosts.toml layout). */
-import { stringify } from 'smol-toml';
+import { stringifyToml } from '../text/toml';
 import { managedHeader } from '../text/managed-header';
 import { CONTAINERD_CERTS_DIR } from './containerd-config';
 
-export interface HostsToml {
+export type HostsToml = {
   server: string;
   host: Record<string, { capabilities: string[] }>;
-}
+};
 
 /** Docker Hub's registry name and its API host differ; every other registry serves itself. */
 function upstreamServer(registry: string): string {
@@ -25,5 +25,5 @@ export function hostsToml(registry: string, mirrors: string[]): HostsToml {
 }
 
 export function renderHostsToml(registry: string, mirrors: string[]): string {
-  return managedHeader() + stringify(hostsToml(registry, mirrors));
+  return managedHeader() + stringifyToml(hostsToml(registry, mirrors));
 }
