@@ -6,6 +6,7 @@
  */
 import { OS_FAMILIES_ON_NODE } from '../contract/os-families';
 import type { AgentConfig, NodeConfig } from '../contract/agent-config';
+import { GPU_RESOURCE } from './gpu/readiness-gate';
 import type { QueryAnswers } from './host/dry-run-host';
 import { COMMAND_NOT_FOUND } from './host/host';
 
@@ -66,6 +67,10 @@ export function freshHostAnswers(config: AgentConfig): QueryAnswers {
     const last = args[args.length - 1] ?? '';
     if (command === 'getenforce') return { code: 0, stdout: 'Enforcing\n' };
     if (command === 'nvidia-smi') return { code: 0, stdout: `${PLAN_GPU.busId}, ${PLAN_GPU.name}, ${PLAN_GPU.driverVersion}\n` };
+    // The node's own Node object, as the API server has it once the device plugin runs and the gate is lifted.
+    if (command === 'kubectl' && args.includes('node') && args[args.indexOf('node') - 1] === 'get') {
+      return { code: 0, stdout: JSON.stringify({ kind: 'Node', metadata: { name: args[args.indexOf('node') + 1] }, spec: {}, status: { allocatable: { [GPU_RESOURCE]: '1' } } }) };
+    }
     // Ubuntu installs ufw and turns it on; Debian ships no firewall front-end at all.
     if (command === 'ufw' && args[0] === 'status') return config.os.id === 'ubuntu' ? { code: 0, stdout: 'Status: active\n' } : { code: COMMAND_NOT_FOUND, stdout: '' };
     if (command === 'systemctl' && last === 'firewalld') {

@@ -4,6 +4,7 @@
  *   node agent.js run    [--phase bake|boot|all] [--root DIR] [--config F] [--node F] [--secrets F] [--verbose]
  *   node agent.js status [--root DIR]
  *   node agent.js refresh [--root DIR] [--config F] [--node F] [--secrets F] [--verbose]   (the refresh timer's job)
+ *   node agent.js gpu-gate [--root DIR]   (a control plane's labimg-gpu-gate.service; runs until stopped)
  *
  * The dry run of every step is `labimg plan P` on the builder's side (agent/plan.ts), not a command of the node's
  * agent: it shows the same plan, and the agent travels in user-data, whose size clouds limit.
@@ -11,6 +12,7 @@
  * Exit status: 0 done, 1 a step failed (named in the last log line), 2 bad usage or config.
  */
 import { parseArgs, ParsedArgs, UsageError, oneOf, optionValue } from './cli/args';
+import { gpuGateCommand } from './cli/gate-command';
 import { refreshCommand, runCommand } from './cli/run-command';
 import { statusCommand } from './cli/status-command';
 import { ConfigError } from './config/load';
@@ -25,6 +27,7 @@ const USAGE = `usage:
   agent.js run    [--phase bake|boot|all] [--root DIR] [--config F] [--node F] [--secrets F] [--verbose]
   agent.js status [--root DIR]
   agent.js refresh [--root DIR] [--config F] [--node F] [--secrets F] [--verbose]
+  agent.js gpu-gate [--root DIR]
 `;
 
 const VALUED = ['phase', 'root', 'config', 'node', 'secrets'] as const;
@@ -51,6 +54,8 @@ async function main(argv: string[]): Promise<number> {
       case 'refresh':
         await refreshCommand({ root, files, log, redactor });
         return 0;
+      case 'gpu-gate':
+        return await gpuGateCommand(root, log);
       case 'status':
         process.stdout.write(await statusCommand(root));
         return 0;

@@ -39,6 +39,7 @@ export async function planAgent(config: AgentConfig, node: NodeConfig, options: 
   const ctx: StepContext = { host, config, node: plannedNode, secrets: { bootstrapToken: PLAN_TOKEN_PLACEHOLDER }, log: silentLogger };
   const planned: PlannedStep[] = [];
   for (const step of selectSteps(STEPS, ['bake', 'boot'], ctx)) {
+    if (step.appliesNow && !(await step.appliesNow(ctx))) continue;
     host.takeActions();
     await step.apply(ctx);
     planned.push({ id: step.id, phase: step.phase, title: step.title, actions: host.takeActions() });

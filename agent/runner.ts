@@ -7,6 +7,7 @@
 import { randomUUID } from 'crypto';
 import type { Phase, PhaseReport } from '../contract/agent-config';
 import { RUN_COMPLETE_STEP } from '../contract/endpoint-api';
+import { sinceBootMs } from './host/facts';
 import { nodeIdentity } from './node-identity';
 import { nextOutboxSeq, writeReport } from './outbox';
 import type { Redactor } from './redact';
@@ -99,6 +100,7 @@ async function runStep(step: Step, ctx: StepContext, run: StepRun): Promise<keyo
   };
 
   try {
+    if (step.appliesNow && !(await step.appliesNow(ctx))) return 'skipped';
     if (await step.check(ctx)) {
       log.info(`${step.id}: already done — ${step.title}`);
       await record('skipped');
@@ -134,6 +136,7 @@ async function createReporter(ctx: StepContext, state: AgentState, redactor: Red
   let seq = (await nextOutboxSeq(ctx.host, state.outboxSeq)) - 1;
   return async (step, status, startedMs, error) => {
     seq += 1;
+    const uptime = await sinceBootMs(ctx.host);
     const report: PhaseReport = {
       id: randomUUID(),
       node: nodeName,
@@ -145,6 +148,7 @@ async function createReporter(ctx: StepContext, state: AgentState, redactor: Red
       at: new Date().toISOString(),
       gpu,
       ...(status === 'started' ? {} : { durationMs: Date.now() - startedMs }),
+      ...(uptime === undefined ? {} : { sinceBootMs: uptime }),
       ...(error ? { error: redactor.redact(error) } : {}),
     };
     await writeReport(ctx.host, seq, report);

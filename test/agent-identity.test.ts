@@ -161,7 +161,7 @@ test('a node with an identity source and no nodeName is named after its instance
   const named = await withInstanceName(node, silentLogger, (source) => instanceIdentity(source, QUICK));
   t.is(named.nodeName, AWS_ID.instanceId);
   const join: JoinMaterial = { apiServerEndpoint: '10.0.0.10:6443', token: 'abcdef.0123456789abcdef', caCertHashes: [`sha256:${'1'.repeat(64)}`] };
-  const registration = documentOfKind(joinDocuments(profileConfig('ubuntu'), named, join, {}) as unknown as Array<Record<string, any>>, 'JoinConfiguration').nodeRegistration;
+  const registration = documentOfKind(joinDocuments(profileConfig('ubuntu'), named, join, { labels: {}, taints: [] }) as unknown as Array<Record<string, any>>, 'JoinConfiguration').nodeRegistration;
   t.is(registration.name, AWS_ID.instanceId);
 
   // A name given wins, and a node without an identity source asks no metadata service.

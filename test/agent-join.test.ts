@@ -5,7 +5,7 @@
 import test from 'ava';
 import * as fs from 'node:fs';
 import type { NodeConfig, NodeSecrets } from '../contract/agent-config';
-import { FakeMachine, fixture, profileConfig, includesCommand, seedCluster } from './helpers/agent-machine';
+import { FakeMachine, fixture, profileConfig, includesCommand, seedCluster, seedDevicePlugin } from './helpers/agent-machine';
 import { documentOfKind, kubeadmDocuments, runScenario, Scenario } from './helpers/agent-scenario';
 
 const worker = fixture<NodeConfig>('node-worker');
@@ -13,13 +13,25 @@ const secrets = fixture<NodeSecrets>('secrets-worker');
 const TOKEN = secrets.bootstrapToken as string;
 let joined: Scenario;
 
+/**
+ * The control plane's GPU readiness gate, watching this worker's Node. The stand-ins keep a machine's Node in its own
+ * root, so the gate runs against the worker's root with an admin credential there, as the control plane's would.
+ */
+function startControlPlaneGate(machine: FakeMachine): void {
+  machine.write('/etc/kubernetes/admin.conf', 'the control plane admin credential (stand-in)\n', 0o600);
+  void machine.runAgent(['gpu-gate']);
+}
+
 test.before(async () => {
   // The worker's cluster: a control plane at 10.0.0.10:6443 with the fixture CA (whose pin node-worker.json
-  // carries) that issued the worker's token, as `kubeadm token create` would have.
-  joined = await runScenario(
-    { config: profileConfig('ubuntu-gpu'), node: worker, secrets, gpu: true, prepare: (machine) => seedCluster(machine.cluster, [TOKEN]) },
-    ['run', '--verbose'],
-  );
+  // carries) that issued the worker's token, as `kubeadm token create` would have, and that runs NVIDIA's device
+  // plugin and the GPU readiness gate.
+  const prepare = (machine: FakeMachine) => {
+    seedCluster(machine.cluster, [TOKEN]);
+    seedDevicePlugin(machine.cluster);
+    startControlPlaneGate(machine);
+  };
+  joined = await runScenario({ config: profileConfig('ubuntu-gpu'), node: worker, secrets, gpu: true, prepare }, ['run', '--verbose']);
 });
 test.after.always(() => joined?.machine.dispose());
 
@@ -35,10 +47,17 @@ test('the worker joins with a JoinConfiguration: token discovery pinned to the C
     criSocket: 'unix:///var/run/containerd/containerd.sock',
     name: 'worker-1',
     kubeletExtraArgs: { 'node-labels': 'nvidia.com/gpu.present=true' },
+    taints: [{ key: 'nvidia.com/gpu', value: 'labimg-gpu-not-ready', effect: 'NoSchedule' }],
   });
   t.true(machine.exists('/etc/kubernetes/kubelet.conf'));
   t.false(changes.some((c) => c[0] === 'kubeadm' && c[1] === 'init'));
-  t.false(changes.some((c) => c[0] === 'kubectl'), 'CNI and device plugin are the control plane’s job');
+  t.false(changes.some((c) => c[0] === 'kubectl' && c.includes('create')), 'CNI and device plugin are the control plane’s job');
+  // Registered behind the readiness gate; the control plane's gate lifted it once the device plugin made the GPU
+  // allocatable, and the worker waited for that with its own kubelet credential.
+  t.deepEqual(machine.fakeState<any[]>('kube-objects').find((o) => o.kind === 'Node')?.taints, []);
+  const patches = changes.filter((c) => c[0] === 'kubectl' && c[3] === 'patch');
+  t.deepEqual(patches.map((c) => c.slice(0, 7)), [['kubectl', '--kubeconfig', '<root>/etc/kubernetes/admin.conf', 'patch', 'node', 'worker-1', '--type=json']]);
+  t.regex(first.stdout, /^<6>gpu-allocatable: .*$/m);
 });
 
 test('the join config file is removed after use, and a second run changes nothing', (t) => {

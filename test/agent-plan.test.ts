@@ -118,6 +118,34 @@ test('formatPlan shows every step, its argv and each file with path, mode and co
   t.regex(text, /^ {11}\| {3}"kubernetesVersion": "v1\.23\.3",$/m);
   t.regex(text, /^ {4}run {4}kubeadm config images pull --config \/etc\/labimg\/kubeadm-images\.yaml$/m);
   t.regex(text, /^ {4}remove \/etc\/apt|^\[boot\] cni: Install the pod network \(CNI\)$/m);
-  t.regex(text, /^21 steps, \d+ actions\.$/m);
+  t.regex(text, /^24 steps, \d+ actions\.$/m);
 });
 
+
+test('rocky9-gpu with a GPU: the driver verified, the node registered behind the readiness gate, the gate lifted, the GPU awaited, in that order', async (t) => {
+  const plan = await planAgent(profileConfig('rocky9-gpu'), controlPlane, { gpu: true });
+  const at = (id: string) => plan.findIndex((s) => s.id === id);
+  const gate = { key: 'nvidia.com/gpu', value: 'labimg-gpu-not-ready', effect: 'NoSchedule' };
+  // Verification: the module loaded and nvidia-smi asked.
+  t.deepEqual(runs(plan[at('gpu-driver')]).map((argv) => argv[0]), ['modprobe', 'nvidia-smi']);
+  // The gate: kubeadm registers the node with it (rocky9-gpu is a one-node lab: no control-plane taint beside it).
+  const init = documentOfKind(loadAll(writes(plan[at('kubeadm-init')])[0]?.content ?? '') as Array<Record<string, any>>, 'InitConfiguration');
+  t.deepEqual(init.nodeRegistration.taints, [gate]);
+  // Its removal: the control plane's gate service, then the node's own wait for its GPU.
+  t.deepEqual(runs(plan[at('gpu-gate')]), [['systemctl', 'daemon-reload'], ['systemctl', 'enable', '--now', 'labimg-gpu-gate.service']]);
+  t.regex(writes(plan[at('gpu-gate')])[0]?.content ?? '', /^ExecStart=\/opt\/labimg\/node\/bin\/node \/opt\/labimg\/agent\.js gpu-gate$/m);
+  t.deepEqual(runs(plan[at('gpu-allocatable')]), [['kubectl', '--kubeconfig', '/etc/kubernetes/kubelet.conf', 'get', 'node', 'cp-1', '-o', 'json']]);
+  t.true(at('gpu-driver') < at('kubeadm-init') && at('kubeadm-init') < at('gpu-gate') && at('gpu-gate') < at('gpu-allocatable'));
+
+  // A GPU worker joins behind the same gate and waits the same way; without a GPU there is neither.
+  const worker: NodeConfig = { apiVersion: 'labimg.dev/v1', kind: 'NodeConfig', role: 'worker', nodeName: 'gpu-1' };
+  const workerPlan = await planAgent(profileConfig('rocky9-gpu'), worker, { gpu: true });
+  const join = documentOfKind(loadAll(writes(workerPlan.find((s) => s.id === 'kubeadm-join'))[0]?.content ?? '') as Array<Record<string, any>>, 'JoinConfiguration');
+  t.deepEqual(join.nodeRegistration.taints, [gate]);
+  t.deepEqual(workerPlan.slice(-2).map((s) => s.id), ['node-registered', 'gpu-allocatable']);
+  t.false(workerPlan.some((s) => s.id === 'gpu-gate'), 'the gate service runs on control planes only');
+  const cpuPlan = await planAgent(profileConfig('rocky9-gpu'), worker, { gpu: false });
+  t.false(cpuPlan.some((s) => s.id === 'node-registered' || s.id === 'gpu-allocatable'));
+  const cpuJoin = documentOfKind(loadAll(writes(cpuPlan.find((s) => s.id === 'kubeadm-join'))[0]?.content ?? '') as Array<Record<string, any>>, 'JoinConfiguration');
+  t.is(cpuJoin.nodeRegistration.taints, undefined);
+});

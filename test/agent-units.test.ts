@@ -148,10 +148,10 @@ test('kubeadm documents: tainted control plane when not schedulable; join never 
   const config: AgentConfig = profileConfig('centos');
   config.kubernetes.schedulableControlPlane = false;
   const node: NodeConfig = { apiVersion: 'labimg.dev/v1', kind: 'NodeConfig', role: 'control-plane', controlPlaneEndpoint: 'k8s.lab:6443' };
-  const [init, cluster] = initDocuments(config, node, {}) as any[];
+  const [init, cluster] = initDocuments(config, node, { labels: {}, taints: [] }) as any[];
   t.deepEqual(init.nodeRegistration.taints, [{ key: 'node-role.kubernetes.io/master', effect: 'NoSchedule' }]);
   t.is(cluster.controlPlaneEndpoint, 'k8s.lab:6443');
-  const [join] = joinDocuments(config, { ...node, role: 'worker' }, { token: 't', apiServerEndpoint: 'a:6443', caCertHashes: ['h'] }, {}) as any[];
+  const [join] = joinDocuments(config, { ...node, role: 'worker' }, { token: 't', apiServerEndpoint: 'a:6443', caCertHashes: ['h'] }, { labels: {}, taints: [] }) as any[];
   t.false('unsafeSkipCAVerification' in join.discovery.bootstrapToken);
 });
 

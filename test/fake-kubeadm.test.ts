@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { dump } from 'js-yaml';
 import type { AgentConfig, NodeConfig } from '../contract/agent-config';
 import { imagesDocuments, initDocuments, joinDocuments, kubeletCgroupDriver, renderKubeadmConfig } from '../agent/kubeadm/documents';
+import { GPU_GATE_TAINT } from '../agent/gpu/readiness-gate';
 import { FAKE_BIN, profileConfig } from './helpers/agent-machine';
 
 const V1BETA3 = 'kubeadm.k8s.io/v1beta3';
@@ -327,13 +328,14 @@ test('every profile: the init, images and join configs the agent writes pass kub
   const refused: string[] = [];
   for (const name of PROFILES) {
     const config = profileConfig(name);
-    const labels = config.gpu?.nodeLabels ?? {};
+    // A GPU node registers with its labels and the readiness gate's taint; kubeadm must take both.
+    const registration = { labels: config.gpu?.nodeLabels ?? {}, taints: config.gpu ? [GPU_GATE_TAINT] : [] };
     const cluster = tempDir(t, 'labimg-cluster-');
     const controlPlane = profileHost(t, config, cluster);
     const cpNode: NodeConfig = { apiVersion: 'labimg.dev/v1', kind: 'NodeConfig', role: 'control-plane', nodeName: 'cp-1', advertiseAddress: '10.0.0.10' };
     const images = controlPlane.kubeadm(['config', 'images', 'list', '--config', controlPlane.config(renderKubeadmConfig(imagesDocuments(config)))]);
     if (images.code !== 0) refused.push(`${name} images: ${images.stderr}`);
-    const init = controlPlane.kubeadm(['init', '--config', controlPlane.config(renderKubeadmConfig(initDocuments(config, cpNode, labels)))]);
+    const init = controlPlane.kubeadm(['init', '--config', controlPlane.config(renderKubeadmConfig(initDocuments(config, cpNode, registration)))]);
     if (init.code !== 0) {
       refused.push(`${name} init: ${init.stderr}`);
       continue;
@@ -341,7 +343,7 @@ test('every profile: the init, images and join configs the agent writes pass kub
     const token = /--token (\S+)/.exec(init.stdout)?.[1] ?? '';
     const worker = profileHost(t, config, cluster);
     const workerNode: NodeConfig = { apiVersion: 'labimg.dev/v1', kind: 'NodeConfig', role: 'worker', nodeName: 'worker-1' };
-    const joinConfig = renderKubeadmConfig(joinDocuments(config, workerNode, { token, apiServerEndpoint: '10.0.0.10:6443', caCertHashes: [CA_PIN] }, labels));
+    const joinConfig = renderKubeadmConfig(joinDocuments(config, workerNode, { token, apiServerEndpoint: '10.0.0.10:6443', caCertHashes: [CA_PIN] }, registration));
     const join = worker.kubeadm(['join', '--config', worker.config(joinConfig)]);
     if (join.code !== 0) refused.push(`${name} join: ${join.stderr}`);
   }

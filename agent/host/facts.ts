@@ -91,3 +91,13 @@ export async function readSysctl(host: HostFiles, key: string): Promise<string |
 export function normalizeSysctlValue(value: string): string {
   return value.trim().split(/\s+/).join(' ');
 }
+
+/**
+ * Milliseconds since the kernel booted: the first field of /proc/uptime, in seconds with two decimals, counted on
+ * CLOCK_BOOTTIME (proc(5), "/proc/uptime"; read 2026-12-06), so no change of the wall clock moves it. Undefined where
+ * the file is absent or unreadable.
+ */
+export async function sinceBootMs(host: HostFiles): Promise<number | undefined> {
+  const seconds = /^(\d+(?:\.\d+)?)\s/.exec((await host.readFile('/proc/uptime')) ?? '')?.[1];
+  return seconds === undefined ? undefined : Math.round(Number(seconds) * 1000);
+}

@@ -14,6 +14,7 @@ import type {
   KubeadmDocument,
   KubeletConfiguration,
   NodeRegistration,
+  Taint,
 } from './types';
 
 export interface JoinMaterial {
@@ -34,8 +35,15 @@ function kubeletArgs(labels: Record<string, string>): Record<string, string> {
   return pairs.length > 0 ? { 'node-labels': pairs.join(',') } : {};
 }
 
-function nodeRegistration(config: AgentConfig, node: NodeConfig, labels: Record<string, string>): NodeRegistration {
+/** What the GPU decision adds to a node's registration (agent/gpu/detect.ts, GpuDecision). */
+export interface RegistrationExtras {
+  labels: Record<string, string>;
+  taints: Taint[];
+}
+
+function nodeRegistration(config: AgentConfig, node: NodeConfig, { labels, taints }: RegistrationExtras): NodeRegistration {
   const registration: NodeRegistration = { criSocket: config.kubernetes.criSocket };
+  if (taints.length > 0) registration.taints = [...taints];
   if (node.nodeName) registration.name = node.nodeName;
   const args = kubeletArgs(labels);
   if (Object.keys(args).length > 0) registration.kubeletExtraArgs = extraArgs(config.kubernetes.kubeadmApiVersion, args);
@@ -64,11 +72,12 @@ function clusterConfiguration(config: AgentConfig, node?: NodeConfig): ClusterCo
   return cluster;
 }
 
-export function initDocuments(config: AgentConfig, node: NodeConfig, labels: Record<string, string>): KubeadmDocument[] {
+export function initDocuments(config: AgentConfig, node: NodeConfig, extras: RegistrationExtras): KubeadmDocument[] {
   const k8s = config.kubernetes;
-  const registration = nodeRegistration(config, node, labels);
+  const registration = nodeRegistration(config, node, extras);
   // One-node labs run workloads on the control plane: an explicit empty list tells kubeadm "no taints".
-  registration.taints = k8s.schedulableControlPlane ? [] : k8s.controlPlaneTaints.map((key) => ({ key, effect: 'NoSchedule' }));
+  const controlPlaneTaints: Taint[] = k8s.schedulableControlPlane ? [] : k8s.controlPlaneTaints.map((key) => ({ key, effect: 'NoSchedule' }));
+  registration.taints = [...controlPlaneTaints, ...extras.taints];
   const init: InitConfiguration = { apiVersion: k8s.kubeadmApiVersion, kind: 'InitConfiguration', nodeRegistration: registration };
   if (node.advertiseAddress) init.localAPIEndpoint = { advertiseAddress: node.advertiseAddress };
   const kubelet: KubeletConfiguration = {
@@ -81,11 +90,11 @@ export function initDocuments(config: AgentConfig, node: NodeConfig, labels: Rec
   return [init, clusterConfiguration(config, node), kubelet];
 }
 
-export function joinDocuments(config: AgentConfig, node: NodeConfig, join: JoinMaterial, labels: Record<string, string>): KubeadmDocument[] {
+export function joinDocuments(config: AgentConfig, node: NodeConfig, join: JoinMaterial, extras: RegistrationExtras): KubeadmDocument[] {
   const joinConfig: JoinConfiguration = {
     apiVersion: config.kubernetes.kubeadmApiVersion,
     kind: 'JoinConfiguration',
-    nodeRegistration: nodeRegistration(config, node, labels),
+    nodeRegistration: nodeRegistration(config, node, extras),
     discovery: { bootstrapToken: { token: join.token, apiServerEndpoint: join.apiServerEndpoint, caCertHashes: [...join.caCertHashes] } },
   };
   return [joinConfig];

@@ -12,6 +12,8 @@ import { enableServices } from './enable-services';
 import { firewallOff } from './firewall-off';
 import { gpuDevicePlugin } from './gpu-device-plugin';
 import { gpuDriver } from './gpu-driver';
+import { gpuGate } from './gpu-gate';
+import { gpuAllocatable, nodeRegistered } from './gpu-ready';
 import { gpuSwitch } from './gpu-switch';
 import { installGpuPackages } from './install-gpu-packages';
 import { installKubernetes } from './install-kubernetes';
@@ -65,5 +67,9 @@ export const STEPS: readonly Step[] = [
   refreshTimer,
   cni,
   gpuDevicePlugin,
+  // The readiness gate: lifted by the control plane, waited for by every node whose GPUs were verified.
+  gpuGate,
   kubeadmJoin,
+  nodeRegistered,
+  gpuAllocatable,
 ];

@@ -20,8 +20,7 @@ export const kubeadmInit: Step = {
   },
 
   async apply(ctx) {
-    const { labels } = await decideGpu(ctx.host, ctx.config.gpu);
-    const documents = initDocuments(ctx.config, nodeOf(ctx), labels);
+    const documents = initDocuments(ctx.config, nodeOf(ctx), await decideGpu(ctx.host, ctx.config.gpu));
     // No token in this file (kubeadm generates one), but it describes the cluster: root only all the same.
     await ctx.host.writeFile(PATHS.kubeadmInitConfig, renderKubeadmConfig(documents), 0o600);
     await ctx.host.run(['kubeadm', 'init', '--config', ctx.host.hostPath(PATHS.kubeadmInitConfig)], { timeoutMs: 20 * 60_000 });

@@ -36,8 +36,8 @@ export const kubeadmJoin: Step = {
   async apply(ctx) {
     const node = nodeOf(ctx);
     const material = await materialFor(ctx);
-    const { labels } = await decideGpu(ctx.host, ctx.config.gpu);
-    await ctx.host.writeFile(PATHS.kubeadmJoinConfig, renderKubeadmConfig(joinDocuments(ctx.config, node, material, labels)), 0o600);
+    const gpu = await decideGpu(ctx.host, ctx.config.gpu);
+    await ctx.host.writeFile(PATHS.kubeadmJoinConfig, renderKubeadmConfig(joinDocuments(ctx.config, node, material, gpu)), 0o600);
     try {
       await ctx.host.run(['kubeadm', 'join', '--config', ctx.host.hostPath(PATHS.kubeadmJoinConfig)], { timeoutMs: 20 * 60_000 });
     } finally {

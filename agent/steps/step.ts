@@ -25,6 +25,11 @@ export interface Step {
   title: string;
   /** Whether the step belongs on this node at all (family, role, profile options). Pure: reads only config. */
   applies(ctx: StepContext): boolean;
+  /**
+   * For a step only the machine can tell is moot (no verified GPU to wait for): false, and it is neither run nor
+   * reported, as if it did not apply. Read-only.
+   */
+  appliesNow?(ctx: StepContext): Promise<boolean>;
   /** True when the machine is already as the step wants it. Must not change anything. */
   check(ctx: StepContext): Promise<boolean>;
   apply(ctx: StepContext): Promise<void>;

@@ -5,6 +5,7 @@
  * the test instead of touching the real machine.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import yaml from 'js-yaml';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -183,6 +184,17 @@ export function seedCluster(cluster: string, tokens: string[], certificateKeys: 
     state.caCert = fs.readFileSync(path.join(REPO_ROOT, 'test/fixtures/cluster-ca.crt'), 'utf8');
     state.tokens.push(...tokens);
     state.certificateKeys.push(...certificateKeys);
+  });
+}
+
+/**
+ * The cluster's control plane applied NVIDIA's device plugin (the fixture stand-in of its static manifest), as
+ * `kubectl create -f` on it records: workers of the cluster see its DaemonSet (test/fake-bin/lib/fake-nodes.js).
+ */
+export function seedDevicePlugin(cluster: string): void {
+  const manifest = yaml.load(fs.readFileSync(path.join(REPO_ROOT, 'test/fixtures/manifests/nvidia-device-plugin.yml'), 'utf8')) as any;
+  updateCluster(cluster, (state: { daemonSets?: Array<{ name: string; tolerations: unknown[] }> }) => {
+    state.daemonSets = [...(state.daemonSets ?? []), { name: manifest.metadata.name, tolerations: manifest.spec.template.spec.tolerations }];
   });
 }
 
@@ -421,6 +433,9 @@ export class FakeMachine {
           ...env,
         },
         stdio: ['ignore', 'pipe', 'pipe'],
+        // Its own process group, which dispose() kills whole, as systemd stops a service's whole cgroup: a
+        // long-running command (the GPU gate) leaves no child behind (its kubectl watch) holding the test's pipes.
+        detached: true,
       });
       let stdout = '';
       let stderr = '';
@@ -485,7 +500,13 @@ export class FakeMachine {
 
   dispose(): void {
     // A test that fails half-way must not leave agents running (and the test runner waiting on them).
-    for (const child of this.running) child.kill('SIGKILL');
+    for (const child of this.running) {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    }
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
