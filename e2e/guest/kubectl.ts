@@ -45,22 +45,31 @@ const at = args.indexOf('--kubeconfig');
 const kubeconfig = at >= 0 ? args[at + 1] : undefined;
 if (!kubeconfig || !existsSync(kubeconfig)) fail(`error: stat ${kubeconfig ?? '~/.kube/config'}: no such file or directory`);
 const rest = at >= 0 ? [...args.slice(0, at), ...args.slice(at + 2)] : args;
-const dryRun = rest.length === 6 && rest[0] === 'create' && rest.slice(1, 5).join(' ') === '--dry-run=client -o json -f';
-const [verb, flag, source] = dryRun ? ['create', '-f', rest[5]] : rest;
-if (flag !== '-f' || !source || (rest.length !== 3 && !dryRun)) fail(`kubectl stand-in: "${args.join(' ')}" is not something the agent runs`, 64);
-if (verb !== 'create' && verb !== 'get') fail(`kubectl stand-in: "${verb}" is not something the agent runs`, 64);
-let text: string;
-if (/^https?:\/\//.test(source)) {
-  const body = registered()[source];
-  if (body === undefined) fail(`${verb === 'create' ? 'error: ' : ''}${manifests.unreadableUrl(source)}`);
-  text = body;
-} else {
-  if (!existsSync(source)) fail(`error: the path "${source}" does not exist`);
-  text = readFileSync(source, 'utf8');
+
+/** `create -f`, `get -f`, `create --dry-run=client -o json -f`: against the record of what was created. */
+function manifestCommand(rest: string[]): never {
+  const dryRun = rest.length === 6 && rest[0] === 'create' && rest.slice(1, 5).join(' ') === '--dry-run=client -o json -f';
+  const [verb, flag, source] = dryRun ? ['create', '-f', rest[5]] : rest;
+  if (flag !== '-f' || !source || (rest.length !== 3 && !dryRun)) fail(`kubectl stand-in: "${args.join(' ')}" is not something the agent runs`, 64);
+  if (verb !== 'create' && verb !== 'get') fail(`kubectl stand-in: "${verb}" is not something the agent runs`, 64);
+  let text: string;
+  if (/^https?:\/\//.test(source)) {
+    const body = registered()[source];
+    if (body === undefined) fail(`${verb === 'create' ? 'error: ' : ''}${manifests.unreadableUrl(source)}`);
+    text = body;
+  } else {
+    if (!existsSync(source)) fail(`error: the path "${source}" does not exist`);
+    text = readFileSync(source, 'utf8');
+  }
+  const objects = created();
+  const result = dryRun ? manifests.dryRun(objects, text, source) : verb === 'create' ? manifests.create(objects, text, source) : manifests.get(objects, text, source);
+  if (verb === 'create' && !dryRun) writeFileSync(OBJECTS, JSON.stringify(objects));
+  process.stdout.write(result.out);
+  process.stderr.write(result.err);
+  process.exit(result.code);
 }
-const objects = created();
-const result = dryRun ? manifests.dryRun(objects, text, source) : verb === 'create' ? manifests.create(objects, text, source) : manifests.get(objects, text, source);
-if (verb === 'create' && !dryRun) writeFileSync(OBJECTS, JSON.stringify(objects));
-process.stdout.write(result.out);
-process.stderr.write(result.err);
-process.exit(result.code);
+
+// The control plane's GPU readiness gate watches the nodes (agent/cli/gate-command.ts). This VM has no API server
+// and so no Node to print: the watch stays open and silent, as a real one does while nothing changes.
+if (rest.length === 5 && rest.slice(0, 4).join(' ') === 'get nodes --watch -o' && rest[4]!.startsWith('jsonpath=')) setInterval(() => undefined, 60_000);
+else manifestCommand(rest);
