@@ -27,7 +27,7 @@ async function kubeNodeName(ctx: StepContext): Promise<string> {
 async function readOwnNode(ctx: StepContext, run: boolean): Promise<NodeObject | string> {
   const argv = ['kubectl', '--kubeconfig', ctx.host.hostPath(KUBELET_KUBECONFIG), 'get', 'node', await kubeNodeName(ctx), '-o', 'json'];
   try {
-    // run (a plan lists it) while waiting; query (read-only, never listed) when only checking.
+    // run: logged, and listed by a plan; query: read-only, logged at debug level.
     const result = run ? await ctx.host.run(argv, { timeoutMs: 30_000 }) : await ctx.host.query(argv, { timeoutMs: 30_000 });
     if (result.code !== 0) return result.stderr.trim() || `kubectl exited with ${result.code}`;
     return JSON.parse(result.stdout) as NodeObject;
@@ -58,7 +58,8 @@ function gpuStep(index: 2 | 3, title: string, notReady: (node: NodeObject | stri
     },
     async apply(ctx) {
       for (let polls = 0; ; polls++) {
-        let node = await readOwnNode(ctx, true);
+        // The first read is logged (and planned) as the command it is; the polls after it only at debug level.
+        let node = await readOwnNode(ctx, polls === 0);
         // A control plane holds cluster rights: it lifts its own gate at once rather than wait for its gate service.
         if (isControlPlane(ctx) && typeof node !== 'string' && (await liftGate(ctx.host, await kubeNodeName(ctx), node))?.code === 0) node = await readOwnNode(ctx, true);
         const why = notReady(node);
