@@ -61,7 +61,10 @@ function gpuStep(index: 2 | 3, title: string, notReady: (node: NodeObject | stri
         // The first read is logged (and planned) as the command it is; the polls after it only at debug level.
         let node = await readOwnNode(ctx, polls === 0);
         // A control plane holds cluster rights: it lifts its own gate at once rather than wait for its gate service.
-        if (isControlPlane(ctx) && typeof node !== 'string' && (await liftGate(ctx.host, await kubeNodeName(ctx), node))?.code === 0) node = await readOwnNode(ctx, false);
+        if (isControlPlane(ctx) && typeof node !== 'string' && (await liftGate(ctx.host, await kubeNodeName(ctx), node))?.code === 0) {
+          ctx.log.info(`${id}: lifted the GPU readiness gate`);
+          node = await readOwnNode(ctx, false);
+        }
         const why = notReady(node);
         if (why === undefined) return;
         if (polls * POLL_MS >= waitMinutes * 60_000) throw new Error(`${why}, after ${waitMinutes} minutes`);
