@@ -5,6 +5,7 @@
  */
 import { PATHS } from '../../contract/node-paths';
 import { decideGpu } from '../gpu/detect';
+import { hostDriverGpu } from './gpu-stack';
 import { initDocuments, renderKubeadmConfig } from '../kubeadm/documents';
 import { ADMIN_KUBECONFIG } from '../kubeadm/files';
 import { isControlPlane, nodeOf, Step } from './step';
@@ -20,7 +21,7 @@ export const kubeadmInit: Step = {
   },
 
   async apply(ctx) {
-    const { labels } = await decideGpu(ctx.host, ctx.config.gpu);
+    const { labels } = await decideGpu(ctx.host, hostDriverGpu(ctx.config));
     const documents = initDocuments(ctx.config, nodeOf(ctx), labels);
     // No token in this file (kubeadm generates one), but it describes the cluster: root only all the same.
     await ctx.host.writeFile(PATHS.kubeadmInitConfig, renderKubeadmConfig(documents), 0o600);

@@ -4,6 +4,7 @@
  */
 import { PATHS } from '../../contract/node-paths';
 import { decideGpu } from '../gpu/detect';
+import { hostDriverGpu } from './gpu-stack';
 import { joinDocuments, renderKubeadmConfig } from '../kubeadm/documents';
 import { KUBELET_KUBECONFIG } from '../kubeadm/files';
 import { retryUntil } from '../endpoint/backoff';
@@ -36,7 +37,7 @@ export const kubeadmJoin: Step = {
   async apply(ctx) {
     const node = nodeOf(ctx);
     const material = await materialFor(ctx);
-    const { labels } = await decideGpu(ctx.host, ctx.config.gpu);
+    const { labels } = await decideGpu(ctx.host, hostDriverGpu(ctx.config));
     await ctx.host.writeFile(PATHS.kubeadmJoinConfig, renderKubeadmConfig(joinDocuments(ctx.config, node, material, labels)), 0o600);
     try {
       await ctx.host.run(['kubeadm', 'join', '--config', ctx.host.hostPath(PATHS.kubeadmJoinConfig)], { timeoutMs: 20 * 60_000 });
