@@ -15,7 +15,7 @@
  *   v0.18 sets no FAIL_ON_INIT_ERROR), so the profile checks refuse sharing with any other release.
  */
 import { dump } from 'js-yaml';
-import type { Profile } from './profiles';
+import type { Profile } from './profiles/types';
 
 type DevicePlugin = NonNullable<NonNullable<Profile['gpu']>['devicePlugin']>;
 
