@@ -18,6 +18,7 @@ import {
   type RuntimeSpec,
 } from '../contract/agent-config';
 import { OS_FAMILIES } from '../contract/os-families';
+import { SHARED_PLUGIN_MANIFEST, sharedDevicePluginManifest, sharesGpus, STATIC_MANIFEST } from './nvidia-device-plugin';
 import { nvidiaDriverInstall, supportedGpusFiles } from './nvidia-driver';
 import type { NodeRuntime, PackageSet, Profile } from './profiles';
 import { controlPlaneTaintsFor, criSocketFor, formatVersion, kubeadmApiVersionFor, parseKubernetesVersion, type KubernetesVersion } from './versions';
@@ -116,25 +117,50 @@ function cni(profile: Profile): CniSpec {
   return spec;
 }
 
+/**
+ * With NVIDIA's GPU operator (gpu.stack) the operator's toolkit and device plugin take over, installed by the
+ * control plane from the operator's pinned manifest (devicePlugin, kind gpu-operator): the node installs no toolkit,
+ * and with `gpu-operator` no driver either (the operator's driver container brings it). Its toolkit arrives only
+ * after the node joined, so the driver check looks for no runtime (agent/gpu/verify.ts), and labimg points
+ * containerd at none.
+ */
+function devicePlugin(profile: Profile, plugin: NonNullable<NonNullable<Profile['gpu']>['devicePlugin']>): NonNullable<GpuSpec['devicePlugin']> {
+  const manifests = plugin.manifests.map((entry) => (typeof entry === 'string' ? entry : { ...entry }));
+  if (!sharesGpus(plugin)) return { kind: plugin.kind, manifests };
+  // The static manifest is replaced by the same DaemonSet with the sharing config mounted (./nvidia-device-plugin.ts).
+  return {
+    kind: plugin.kind,
+    manifests: manifests.filter((entry) => typeof entry !== 'string' || !STATIC_MANIFEST.test(entry)),
+    files: [{ path: SHARED_PLUGIN_MANIFEST, content: sharedDevicePluginManifest(plugin, profile.manifestImageRegistries) }],
+  };
+}
+
 function gpu(profile: Profile): GpuSpec | undefined {
   const spec = profile.gpu;
   if (!spec) return undefined;
-  const driver = spec.nvidiaDriver ? nvidiaDriverInstall(profile.os.packageManager, spec.nvidiaDriver) : undefined;
+  const operator = spec.stack !== 'labimg';
+  const hostDriver = spec.stack !== 'gpu-operator';
+  const driver = spec.nvidiaDriver && hostDriver ? nvidiaDriverInstall(profile.os.packageManager, spec.nvidiaDriver) : undefined;
   const compiled: GpuSpec = {
     vendor: spec.vendor,
     ...(driver?.moduleStream ? { driverModuleStream: driver.moduleStream } : {}),
-    ...(spec.kernelHeaders ? { kernelHeaders: { packages: [...spec.kernelHeaders.packages], runningKernel: spec.kernelHeaders.runningKernel } } : {}),
-    driverPackages: [...(driver?.packages ?? []), ...pinnedPackages(spec.driverPackages)],
-    toolkitPackages: pinnedPackages(spec.toolkitPackages),
+    ...(spec.kernelHeaders && hostDriver ? { kernelHeaders: { packages: [...spec.kernelHeaders.packages], runningKernel: spec.kernelHeaders.runningKernel } } : {}),
+    driverPackages: hostDriver ? [...(driver?.packages ?? []), ...pinnedPackages(spec.driverPackages)] : [],
+    toolkitPackages: operator ? [] : pinnedPackages(spec.toolkitPackages),
     runtimeBinary: spec.runtimeBinary,
-    nodeLabels: sortedRecord(spec.nodeLabels),
+    // The operator labels GPU nodes itself (Node Feature Discovery, nvidia.com/gpu.present); with the host's driver
+    // labimg's labels still follow its own check of the driver.
+    nodeLabels: hostDriver ? sortedRecord(spec.nodeLabels) : {},
     onFailure: spec.onFailure,
   };
+  if (operator) compiled.stack = spec.stack as NonNullable<GpuSpec['stack']>;
   const driverPackages = compiled.driverPackages;
-  const jsonFiles = supportedGpusFiles(profile.os.packageManager, driverPackages, spec.nvidiaDriver !== undefined);
-  if (spec.supportedDevices) compiled.supportedDevices = { deviceIds: [...spec.supportedDevices.deviceIds] };
-  else if (jsonFiles.length > 0) compiled.supportedDevices = { jsonFiles };
-  if (spec.devicePlugin) compiled.devicePlugin = { kind: spec.devicePlugin.kind, manifests: [...spec.devicePlugin.manifests] };
+  const jsonFiles = supportedGpusFiles(profile.os.packageManager, driverPackages, spec.nvidiaDriver !== undefined && hostDriver);
+  if (hostDriver) {
+    if (spec.supportedDevices) compiled.supportedDevices = { deviceIds: [...spec.supportedDevices.deviceIds] };
+    else if (jsonFiles.length > 0) compiled.supportedDevices = { jsonFiles };
+  }
+  if (spec.devicePlugin) compiled.devicePlugin = devicePlugin(profile, spec.devicePlugin);
   return compiled;
 }
 

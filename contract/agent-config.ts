@@ -225,11 +225,28 @@ export interface GpuSpec {
    * Absent: not checked.
    */
   supportedDevices?: { jsonFiles: string[] } | { deviceIds: string[] };
-  /** Applied by the control plane. */
+  /**
+   * Who brings the toolkit and the device plugin; labimg itself when absent. gpu-operator: NVIDIA's GPU operator
+   * brings the driver too, so the node installs and verifies no driver, and labimg switches no runtime and
+   * creates no RuntimeClass: the operator's toolkit writes its runtime to /etc/containerd/conf.d/99-nvidia.toml,
+   * which the config.toml labimg writes imports. gpu-operator-with-host-driver: the driver is baked and verified
+   * as without the operator (the operator then runs with driver.enabled=false).
+   */
+  stack?: 'gpu-operator' | 'gpu-operator-with-host-driver';
+  /** Applied by the control plane: the device plugin's manifests, or with a `stack`, the GPU operator's. */
   devicePlugin?: {
-    kind: 'nvidia' | 'hami';
-    manifests: string[];
+    kind: 'nvidia' | 'hami' | 'gpu-operator';
+    /** URLs or node paths, or URLs pinned by sha256 (a `helm template` output): those are downloaded and checked first. */
+    manifests: Array<string | PinnedManifest>;
+    /** Manifests rendered by the builder (the plugin's config), written to their node path before they are created. */
+    files?: Array<{ path: string; content: string }>;
   };
+}
+
+/** A manifest the node downloads and uses only if its sha256 is this (lowercase hex). */
+export interface PinnedManifest {
+  url: string;
+  sha256: string;
 }
 
 /** /etc/labimg/node.json: what this instance is. Written from user-data; never baked. */

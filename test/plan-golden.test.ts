@@ -60,6 +60,23 @@ function atKubernetes(profile: Profile, moved: MovedRelease): Profile {
 const K8S_1_30_14: MovedRelease = { version: '1.30.14', repository: 'https://pkgs.k8s.io/core:/stable:/v1.30/deb/', pin: '1.30.14-1.1', pause: '3.9' };
 const K8S_1_31_14: MovedRelease = { version: '1.31.14', repository: 'https://pkgs.k8s.io/core:/stable:/v1.31/deb/', pin: '1.31.14-1.1', pause: '3.10' };
 
+/** rocky9-gpu with NVIDIA's GPU operator bringing driver, toolkit and device plugin from a pinned helm template output. */
+function withGpuOperator(profile: Profile): Profile {
+  profile.gpu!.stack = 'gpu-operator';
+  profile.gpu!.devicePlugin = {
+    kind: 'gpu-operator',
+    manifests: [{ url: 'https://files.example/gpu-operator/v26.7.0/gpu-operator-template.yaml', sha256: 'ec78a729120206b266b973160f65b624d64624b4acf93191fa051f6abb8eede2' }],
+  };
+  return profile;
+}
+
+const GPU_STACK_CASES = [
+  { file: 'rocky9-gpu.txt', what: 'labimg brings the driver, toolkit and device plugin (gpu.stack labimg)', profile: () => shipped('rocky9-gpu'), gpu: true },
+  { file: 'rocky9-gpu-operator.txt', what: 'the GPU operator brings all three (gpu.stack gpu-operator)', profile: () => withGpuOperator(shipped('rocky9-gpu')), gpu: true },
+  { file: 'rocky9-gpu-operator-host-driver.txt', what: 'the driver baked and checked, the operator brings the rest', profile: () => fixtureProfile('gpu-operator-host-driver.yaml'), gpu: true },
+  { file: 'rocky9-gpu-time-slicing.txt', what: "NVIDIA's device plugin with time-slicing and MIG single", profile: () => fixtureProfile('gpu-time-slicing.yaml'), gpu: true },
+];
+
 const cases: Array<{ file: string; what: string; profile: () => Profile; gpu?: boolean }> = [
   { file: 'centos-1.23.3-dockershim.txt', what: 'Docker through dockershim, the last minor that has it', profile: () => shipped('centos') },
   { file: 'centos-1.24.17-cri-dockerd.txt', what: 'Docker through cri-dockerd, the first minor without dockershim', profile: () => fixtureProfile('docker-with-cri-dockerd.yaml') },
@@ -82,6 +99,8 @@ const cases: Array<{ file: string; what: string; profile: () => Profile; gpu?: b
     },
   },
   { file: 'ubuntu2404-containerd-2.txt', what: "Ubuntu's containerd 2.x, config version 3", profile: () => shipped('ubuntu2404') },
+  // gpu.stack and GPU sharing, on a GPU host: each differs from rocky9-gpu's own plan only in its GPU steps.
+  ...GPU_STACK_CASES,
 ];
 
 for (const { file, what, profile: make, gpu = false } of cases) {
@@ -93,3 +112,26 @@ for (const { file, what, profile: make, gpu = false } of cases) {
     matchesGolden(t, path.join(GOLDEN, file), text);
   });
 }
+
+/** The plan's text per step id ("[boot] gpu-switch: ..." up to the next step). */
+function planSteps(text: string): Map<string, string> {
+  const steps = new Map<string, string>();
+  // The totals line after the last step belongs to no step.
+  for (const block of text.replace(/\n\d+ steps, \d+ actions\.\n$/, '\n').split(/\n(?=\[(?:bake|boot)\] )/)) {
+    const id = /^\[(?:bake|boot)\] ([a-z0-9-]+):/.exec(block)?.[1];
+    if (id) steps.set(id, block);
+  }
+  return steps;
+}
+
+test('the GPU stack and sharing plans differ from rocky9-gpu only in its GPU steps', async (t) => {
+  const plan = async (profile: Profile) => formatPlan(await planAgent(compileAgentConfig(profile), controlPlane, { gpu: true }));
+  const base = planSteps(await plan(shipped('rocky9-gpu')));
+  const gpuSteps = ['kernel-headers', 'install-gpu-packages', 'gpu-driver', 'gpu-switch', 'kubeadm-init', 'gpu-device-plugin'];
+  for (const { file, profile } of GPU_STACK_CASES.slice(1)) {
+    const steps = planSteps(await plan(profile()));
+    for (const id of new Set([...base.keys(), ...steps.keys()])) {
+      if (!gpuSteps.includes(id)) t.is(steps.get(id), base.get(id), `${file}: ${id}`);
+    }
+  }
+});

@@ -204,6 +204,43 @@ const cases: Case[] = [
     fixture: 'image-ami-owner-name.yaml', file: fixture('image-ami-owner-name.yaml'), line: 5, column: 14,
     path: 'image.amazon.owners[0]', message: 'expected a 12-digit AWS account id, amazon, aws-marketplace or self, got "Canonical"',
   },
+  // The GPU operator stacks and GPU sharing (gpu.stack, gpu.devicePlugin).
+  {
+    fixture: 'gpu-stack-problems.yaml', file: fixture('gpu-stack-problems.yaml'), line: 6, column: 11,
+    path: 'gpu.devicePlugin.kind', message: 'gpu.stack gpu-operator installs NVIDIA\'s GPU operator, which brings the device plugin: set gpu.devicePlugin.kind to gpu-operator',
+  },
+  {
+    fixture: 'gpu-stack-problems.yaml', file: shipped('centos.yaml'), line: shippedLine('centos.yaml', /^  cri: docker/), column: 8,
+    path: 'runtime.cri', message: 'must be containerd with gpu.stack gpu-operator',
+  },
+  {
+    fixture: 'gpu-stack-problems.yaml', file: fixture('gpu-stack-problems.yaml'), line: 8, column: 9,
+    path: 'gpu.devicePlugin.manifests[0]', message: "must be pinned: name your helm template output of HAMi's chart as url and sha256",
+  },
+  {
+    fixture: 'gpu-stack-problems.yaml', file: fixture('gpu-stack-problems.yaml'), line: 10, column: 7,
+    path: 'gpu.devicePlugin.timeSlicing', message: 'is for kind nvidia; with hami, set sharing in the values of the chart you template',
+  },
+  {
+    fixture: 'gpu-operator-containerd1.yaml', file: shipped('base.yaml'), line: shippedLine('base.yaml', /^    configVersion: 2/), column: 20,
+    path: 'runtime.containerd.configVersion', message: "must be 3 (containerd 2.x) with gpu.stack gpu-operator: containerd 1.x replaces labimg's whole CRI section",
+  },
+  {
+    fixture: 'gpu-sharing-release.yaml', file: shipped('ubuntu-gpu.yaml'), line: shippedLine('ubuntu-gpu.yaml', /k8s-device-plugin\/v0\.17\.1/), column: 9,
+    path: 'gpu.devicePlugin.manifests[0]', message: 'time-slicing and migStrategy are rendered into the static DaemonSet of v0.17.4, the release labimg\'s rendering reproduces; got v0.17.1',
+  },
+  {
+    fixture: 'gpu-sharing-release.yaml', file: fixture('gpu-sharing-release.yaml'), line: 7, column: 25,
+    path: 'gpu.devicePlugin.timeSlicing.resources["nvidia.com/gpu"]', message: 'expected at least 2 replicas (1 leaves the GPU unshared), got 1',
+  },
+  {
+    fixture: 'gpu-sharing-typos.yaml', file: fixture('gpu-sharing-typos.yaml'), line: 7, column: 9,
+    path: 'gpu.devicePlugin.timeSlicing.resources["nvidia.com/gpus"]', message: 'expected nvidia.com/gpu, or a resource of the mixed MIG strategy such as nvidia.com/mig-1g.5gb',
+  },
+  {
+    fixture: 'gpu-sharing-typos.yaml', file: fixture('gpu-sharing-typos.yaml'), line: 8, column: 18,
+    path: 'gpu.devicePlugin.migStrategy', message: 'expected one of "none", "single", "mixed", got "Mixed"; did you mean "mixed"?',
+  },
 ];
 
 for (const expected of cases) {

@@ -321,9 +321,10 @@ test('a site sandbox image of its own name, and a mirror of pause with the right
   }
 });
 
-test('HAMi with the gpu=on label passes', (t) => {
+test('HAMi with the gpu=on label and its helm template output pinned by sha256 passes', (t) => {
   const profile = changed('ubuntu2404-gpu', (p) => {
     p.gpu!.devicePlugin!.kind = 'hami';
+    p.gpu!.devicePlugin!.manifests = [{ url: 'https://files.example/hami/v2.6.1/hami.yaml', sha256: 'a'.repeat(64) }];
     p.gpu!.nodeLabels.gpu = 'on';
   });
   t.deepEqual(checkSemantics(profile, nowhere), []);

@@ -6,8 +6,6 @@
 import type { GpuSpec } from '../../contract/agent-config';
 import { listPciDevices, PciDevice } from '../host/facts';
 import type { Host, HostFiles } from '../host/host';
-import type { Taint } from '../kubeadm/types';
-import { GPU_GATE_TAINT, gpuGated } from './readiness-gate';
 import { verifyGpus, type GpuVerdict } from './verify';
 
 export const NVIDIA_VENDOR = '0x10de';
@@ -20,8 +18,6 @@ export interface GpuDecision {
   useNvidia: boolean;
   /** Node labels to register with: the profile's when the GPUs are usable; why not when they are not. */
   labels: Record<string, string>;
-  /** Taints to register with: the readiness gate when the GPUs are usable (readiness-gate.ts). */
-  taints: Taint[];
   /** One line for the log: what was found and what follows from it. */
   summary: string;
   /** Why the GPUs cannot be used, when they cannot (unusableMessage). */
@@ -68,7 +64,6 @@ export async function decideGpu(host: Host, spec: GpuSpec | undefined): Promise<
     gpus,
     useNvidia,
     labels,
-    taints: useNvidia && gpuGated(spec) ? [GPU_GATE_TAINT] : [],
     summary: `${found}; ${useNvidia ? 'nvidia' : 'runc'} is the default runtime`,
     ...(unusable ? { unusable } : {}),
   });

@@ -14,10 +14,13 @@
  *   effect NoSchedule): the plugin, which makes the GPUs allocatable, must run on the gated node. Its value names
  *   labimg, and the gate removes only a taint with this key, value and effect.
  */
-import type { GpuSpec } from '../../contract/agent-config';
+import type { AgentConfig, GpuSpec } from '../../contract/agent-config';
 import type { CommandResult, Host } from '../host/host';
 import { kubectlArgv } from '../kube/kubectl';
+import type { RegistrationExtras } from '../kubeadm/documents';
 import type { Taint } from '../kubeadm/types';
+import { decideGpu, nvidiaGpus } from './detect';
+import { hostDriverGpu } from './stack';
 
 export const GPU_RESOURCE = 'nvidia.com/gpu';
 
@@ -66,9 +69,22 @@ export async function liftGate(host: Host, name: string, node: NodeObject): Prom
 }
 
 /**
- * Whether a node of this profile is gated: HAMi's device plugin is installed from the operator's own `helm template`
- * output, whose tolerations labimg does not know, so a gate could keep it, and with it the GPUs, off the node.
+ * Whether this boot should end with GPUs allocatable: GPUs the agent verified, or, where the GPU operator brings the
+ * driver (and nothing can be verified before it runs), NVIDIA GPUs on the PCI bus.
  */
-export function gpuGated(spec: GpuSpec | undefined): boolean {
-  return spec !== undefined && spec.devicePlugin?.kind !== 'hami';
+export async function gpusExpected(host: Host, config: AgentConfig): Promise<boolean> {
+  if (config.gpu?.stack === 'gpu-operator') return (await nvidiaGpus(host)).length > 0;
+  return (await decideGpu(host, hostDriverGpu(config))).useNvidia;
+}
+
+/**
+ * What a node registers with: the GPU labels of the driver check, and the gate where GPUs are expected. HAMi's
+ * device plugin is installed from the operator's own `helm template` output, whose tolerations labimg does not know,
+ * so a gate could keep it, and with it the GPUs, off the node: HAMi nodes are not gated. NVIDIA's plugin and the GPU
+ * operator's DaemonSets tolerate the gate's key (its chart's daemonsets.tolerations, FACTS.md).
+ */
+export async function registrationExtras(host: Host, config: AgentConfig): Promise<RegistrationExtras> {
+  const { labels } = await decideGpu(host, hostDriverGpu(config));
+  const gated = config.gpu?.devicePlugin?.kind !== 'hami' && (await gpusExpected(host, config));
+  return { labels, taints: gated ? [GPU_GATE_TAINT] : [] };
 }

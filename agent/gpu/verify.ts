@@ -89,7 +89,8 @@ export async function verifyGpus(host: Host, spec: GpuSpec, gpus: PciDevice[]): 
     }
   }
 
-  if (!(await host.exists(spec.runtimeBinary))) {
+  // With the GPU operator its toolkit arrives only after the node joined: there is no runtime to look for yet.
+  if (spec.stack === undefined && !(await host.exists(spec.runtimeBinary))) {
     return { usable: false, failure: 'toolkit-missing', message: `${spec.runtimeBinary} is missing (is the NVIDIA container toolkit installed?)` };
   }
   return { usable: true, gpus: listed };

@@ -6,10 +6,13 @@
  * rest (see `containerd config dump`). Version 2 is containerd 1.x's layout, version 3 containerd 2.x's.
  *
  * The agent rewrites this file on every boot (the GPU switch), so what other tools add must live beside it:
- * `imports` takes every drop-in of /etc/containerd/conf.d, merged over this file in name order (imported files
- * overwrite plain values and add to tables and lists; containerd docs/man/containerd-config.toml.5.md, checked
- * 2026-12-05). NVIDIA's container toolkit writes its runtime there since 1.18 (conf.d/99-nvidia.toml), and so
- * does the GPU operator through it: their settings survive the agent's next boot.
+ * `imports` takes every drop-in of /etc/containerd/conf.d, merged over this file in name order: containerd 2.x
+ * merges key by key (docs/man/containerd-config.toml.5.md, checked 2026-12-05), containerd 1.x replaces a whole
+ * plugin table with the imported file's (services/server/config/config.go mergeConfig, "Replace entire sections";
+ * seen with 1.6.20, 2026-12-06). NVIDIA's container toolkit writes its runtime there since 1.18
+ * (conf.d/99-nvidia.toml), and so does the GPU operator through it: their settings survive the agent's next boot.
+ * On containerd 1.x that drop-in also takes labimg's CRI settings with it, which is why the GPU operator stacks
+ * need containerd 2.x (builder/profiles/semantic.ts).
  */
 import { stringifyToml } from '../text/toml';
 import type { ContainerdSpec } from '../../contract/agent-config';

@@ -20,6 +20,7 @@ import { GPU_UNUSABLE_LABEL, nvidiaGpus, rememberVerdict, rememberedVerdict, unu
 import { secureBootEnabled } from '../gpu/secure-boot';
 import { verifyGpus, type GpuVerdict } from '../gpu/verify';
 import { CommandFailed } from '../host/host';
+import { hostDriverGpu } from '../gpu/stack';
 import type { Step, StepContext } from './step';
 
 /** NVIDIA's blacklist for nouveau, as its guide writes it (see FACTS.md, "Disabling nouveau"). */
@@ -50,7 +51,8 @@ export const gpuDriver: Step = {
   id: 'gpu-driver',
   phase: 'boot',
   title: "Load NVIDIA's driver and check that it drives every GPU",
-  applies: (ctx) => ctx.config.gpu !== undefined,
+  // The GPU operator's own driver (gpu.stack gpu-operator) is its to load and check.
+  applies: (ctx) => hostDriverGpu(ctx.config) !== undefined,
 
   async check(ctx) {
     // Settled by apply in this run: the verdict it left stands (nvidia-smi is not asked again).

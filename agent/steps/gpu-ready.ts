@@ -9,8 +9,7 @@
  * static node rules before it; read 2026-12-06), which is all this needs.
  */
 import { GPU_MILESTONES } from '../../contract/gpu-timing';
-import { decideGpu } from '../gpu/detect';
-import { allocatableGpus, gateTaintIndex, GPU_RESOURCE, liftGate, type NodeObject } from '../gpu/readiness-gate';
+import { allocatableGpus, gateTaintIndex, GPU_RESOURCE, gpusExpected, liftGate, type NodeObject } from '../gpu/readiness-gate';
 import { readHostname } from '../host/facts';
 import { CommandFailed } from '../host/host';
 import { KUBELET_KUBECONFIG } from '../kubeadm/files';
@@ -51,8 +50,8 @@ function gpuStep(index: 2 | 3, title: string, notReady: (node: NodeObject | stri
     phase: 'boot',
     title,
     applies: (ctx) => ctx.config.gpu !== undefined && ctx.node !== undefined,
-    // Only GPUs the agent verified and switched to are waited for: a node without them has no milestone to reach.
-    appliesNow: async (ctx) => (await decideGpu(ctx.host, ctx.config.gpu)).useNvidia,
+    // Only where GPUs are expected this boot: a node without them has no milestone to reach.
+    appliesNow: (ctx) => gpusExpected(ctx.host, ctx.config),
     async check(ctx) {
       return notReady(await readOwnNode(ctx, false)) === undefined;
     },

@@ -4,7 +4,7 @@
  * switch's node labels. Done once: admin.conf exists afterwards.
  */
 import { PATHS } from '../../contract/node-paths';
-import { decideGpu } from '../gpu/detect';
+import { registrationExtras } from '../gpu/readiness-gate';
 import { initDocuments, renderKubeadmConfig } from '../kubeadm/documents';
 import { ADMIN_KUBECONFIG } from '../kubeadm/files';
 import { isControlPlane, nodeOf, Step } from './step';
@@ -20,7 +20,7 @@ export const kubeadmInit: Step = {
   },
 
   async apply(ctx) {
-    const documents = initDocuments(ctx.config, nodeOf(ctx), await decideGpu(ctx.host, ctx.config.gpu));
+    const documents = initDocuments(ctx.config, nodeOf(ctx), await registrationExtras(ctx.host, ctx.config));
     // No token in this file (kubeadm generates one), but it describes the cluster: root only all the same.
     await ctx.host.writeFile(PATHS.kubeadmInitConfig, renderKubeadmConfig(documents), 0o600);
     await ctx.host.run(['kubeadm', 'init', '--config', ctx.host.hostPath(PATHS.kubeadmInitConfig)], { timeoutMs: 20 * 60_000 });

@@ -3,7 +3,7 @@
  * holds the bootstrap token, so it is created 0600, handed to kubeadm, and removed whatever the outcome.
  */
 import { PATHS } from '../../contract/node-paths';
-import { decideGpu } from '../gpu/detect';
+import { registrationExtras } from '../gpu/readiness-gate';
 import { joinDocuments, renderKubeadmConfig } from '../kubeadm/documents';
 import { KUBELET_KUBECONFIG } from '../kubeadm/files';
 import { retryUntil } from '../endpoint/backoff';
@@ -36,8 +36,8 @@ export const kubeadmJoin: Step = {
   async apply(ctx) {
     const node = nodeOf(ctx);
     const material = await materialFor(ctx);
-    const gpu = await decideGpu(ctx.host, ctx.config.gpu);
-    await ctx.host.writeFile(PATHS.kubeadmJoinConfig, renderKubeadmConfig(joinDocuments(ctx.config, node, material, gpu)), 0o600);
+    const extras = await registrationExtras(ctx.host, ctx.config);
+    await ctx.host.writeFile(PATHS.kubeadmJoinConfig, renderKubeadmConfig(joinDocuments(ctx.config, node, material, extras)), 0o600);
     try {
       await ctx.host.run(['kubeadm', 'join', '--config', ctx.host.hostPath(PATHS.kubeadmJoinConfig)], { timeoutMs: 20 * 60_000 });
     } finally {

@@ -1,4 +1,5 @@
 /** The shape shared by control-plane steps that create manifests (CNI, GPU device plugin). */
+import type { PinnedManifest } from '../../contract/agent-config';
 import { PATHS } from '../../contract/node-paths';
 import { createManifest, manifestObjects, manifestPresent } from '../kube/kubectl';
 import { moveObjectImages } from '../kube/manifest-images';
@@ -9,8 +10,8 @@ export interface ManifestSpec {
   id: string;
   title: string;
   applies(ctx: StepContext): boolean;
-  /** URLs or node paths, created in order. */
-  manifests(ctx: StepContext): string[];
+  /** URLs or node paths, created in order; a pinned URL is downloaded and checked by sha256 first. */
+  manifests(ctx: StepContext): Array<string | PinnedManifest>;
   /** Manifests the agent writes itself before creating them (path → content). */
   generated?(ctx: StepContext): Array<{ path: string; content: string }>;
 }
@@ -23,7 +24,10 @@ const isUrl = (source: string) => /^https?:\/\//.test(source);
  */
 interface ManifestSource {
   kubectl: string;
-  /** Set when images move: the profile's source, where it is downloaded, and the copy with its images moved. */
+  /**
+   * Set when images move or the source is pinned: the profile's source, where it is downloaded (and checked),
+   * and the copy kubectl read and that has its images moved, which exists only once the download passed.
+   */
   move?: MovedCopy;
 }
 
@@ -31,6 +35,7 @@ interface MovedCopy {
   source: string;
   download: string;
   copy: string;
+  sha256?: string;
 }
 
 const registryMoves = (ctx: StepContext) => ctx.config.manifestImageRegistries ?? {};
@@ -38,12 +43,13 @@ const generatedFiles = (spec: ManifestSpec, ctx: StepContext) => spec.generated?
 
 function manifestSources(spec: ManifestSpec, ctx: StepContext): ManifestSource[] {
   const moving = Object.keys(registryMoves(ctx)).length > 0;
-  const listed = spec.manifests(ctx).map((source, index): ManifestSource => {
-    if (!moving) return { kubectl: source };
+  const listed = spec.manifests(ctx).map((entry, index): ManifestSource => {
+    const { url: source, sha256 } = typeof entry === 'string' ? { url: entry, sha256: undefined } : entry;
+    if (!moving && !sha256) return { kubectl: source };
     const name = (isUrl(source) ? new URL(source).pathname : source).split('/').pop() || 'manifest.yaml';
     const download = `${PATHS.movedManifests}/${spec.id}-${index}-${name}`;
-    const copy = `${download.replace(/\.(ya?ml|json)$/, '')}.moved.json`;
-    return { kubectl: ctx.host.hostPath(copy), move: { source, download, copy } };
+    const copy = `${download.replace(/\.(ya?ml|json)$/, '')}.${moving ? 'moved' : 'checked'}.json`;
+    return { kubectl: ctx.host.hostPath(copy), move: { source, download, copy, sha256 } };
   });
   const written = generatedFiles(spec, ctx).map((file): ManifestSource => ({ kubectl: ctx.host.hostPath(file.path) }));
   return [...listed, ...written];
@@ -61,11 +67,23 @@ const READ_DELAY_MS = 10_000;
  * whose CRD comes earlier in the same file, as a plain `kubectl create` would. The objects before it are created
  * then, as create would have created them, and the next reading maps the rest.
  */
-async function writeMovedCopy(ctx: StepContext, { source, download, copy }: MovedCopy): Promise<void> {
+async function writeMovedCopy(ctx: StepContext, { source, download, copy, sha256 }: MovedCopy): Promise<void> {
   const { host } = ctx;
   if (!(await host.exists(download))) {
     const argv = isUrl(source) ? ['curl', '-fsSL', '--retry', '3', '--create-dirs', '-o', host.hostPath(download), source] : ['install', '-D', '-m', '0644', host.hostPath(source), host.hostPath(download)];
     await host.run(argv, { timeoutMs: 120_000, retries: 2 });
+  }
+  // A pinned manifest that is not the file the profile pins is removed unread: nothing unchecked is created. The
+  // check is sha256sum's, as for pinned binaries, so the plan shows it.
+  if (sha256) {
+    const sums = `${download}.sha256`;
+    await host.writeFile(sums, `${sha256}  ${host.hostPath(download)}\n`, 0o644);
+    try {
+      await host.run(['sha256sum', '--check', '--strict', '--status', host.hostPath(sums)]);
+    } catch {
+      await host.remove(download);
+      throw new Error(`${source} is not the manifest the profile pins (sha256 ${sha256}); nothing was created`);
+    }
   }
   for (let attempt = 1; ; attempt++) {
     const { objects, error } = await manifestObjects(host, host.hostPath(download));

@@ -51,9 +51,12 @@ export function addonRegistries(profile: Profile): AddonRegistries[] {
   // flannel's images moved from docker.io/flannel to ghcr.io/flannel-io in v0.26; either may be named.
   if (cni.plugin === 'flannel' && cni.manifests.length > 0) found.push({ path: ['cni', 'manifests'], addon: 'flannel', registries: ['ghcr.io', 'docker.io'] });
   if (gpu?.devicePlugin) {
-    // NVIDIA's device plugin is on nvcr.io; HAMi's images are Docker Hub's projecthami/*.
-    const registries = gpu.devicePlugin.kind === 'nvidia' ? ['nvcr.io'] : ['docker.io'];
-    found.push({ path: ['gpu', 'devicePlugin', 'manifests'], addon: `the ${gpu.devicePlugin.kind} device plugin`, registries });
+    // NVIDIA's device plugin is on nvcr.io; HAMi's images are Docker Hub's projecthami/*. The GPU operator's are on
+    // nvcr.io, and the Node Feature Discovery its chart includes on registry.k8s.io (deployments/gpu-operator/
+    // charts/node-feature-discovery/values.yaml image.repository, NVIDIA/gpu-operator v26.7.0; read 2026-12-06).
+    const kind = gpu.devicePlugin.kind;
+    const registries = kind === 'nvidia' ? ['nvcr.io'] : kind === 'gpu-operator' ? ['nvcr.io', 'registry.k8s.io'] : ['docker.io'];
+    found.push({ path: ['gpu', 'devicePlugin', 'manifests'], addon: kind === 'gpu-operator' ? 'the GPU operator' : `the ${kind} device plugin`, registries });
   }
   return found;
 }

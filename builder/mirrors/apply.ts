@@ -214,7 +214,12 @@ export function applyMirror(profile: Profile, mirror: Mirror): MirroredProfile {
   if (profile.gpu) {
     mirrored.gpu = { ...profile.gpu };
     if (profile.gpu.devicePlugin) {
-      mirrored.gpu.devicePlugin = { ...profile.gpu.devicePlugin, manifests: rewrite.urls(profile.gpu.devicePlugin.manifests, ['gpu', 'devicePlugin', 'manifests']) };
+      const at: PathSegment[] = ['gpu', 'devicePlugin', 'manifests'];
+      // A pinned manifest keeps its sha256: the mirror serves the same bytes.
+      const manifests = profile.gpu.devicePlugin.manifests.map((entry, index) =>
+        typeof entry === 'string' ? rewrite.url(entry, [...at, index]) : { ...entry, url: rewrite.url(entry.url, [...at, index, 'url']) },
+      );
+      mirrored.gpu.devicePlugin = { ...profile.gpu.devicePlugin, manifests };
     }
   }
   if (profile.image) mirrored.image = mirroredImageSources(profile.image, rewrite);

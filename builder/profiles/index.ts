@@ -4,4 +4,4 @@
  */
 export { FindingsError, formatFindings, ProfileError, type Finding } from './findings';
 export { listProfiles, loadProfile, type LoadOptions } from './load';
-export type { ImageSources, NodeRuntime, NodeTarball, PackageSet, Profile, ProfileRepository, ProfileSummary } from './types';
+export type { GpuStack, ImageSources, NodeRuntime, NodeTarball, PackageSet, Profile, ProfileRepository, ProfileSummary } from './types';

@@ -8,7 +8,7 @@
 import { familyOfPackageManager } from '../../contract/os-families';
 import type { FileRule, MirrorSpec, RegistryRule } from '../mirrors/types';
 import type { PlainValue } from './tree';
-import type { ImageSources, PackageManager, PackageSet, Profile, ProfileRepository } from './types';
+import type { GpuStack, ImageSources, PackageManager, PackageSet, Profile, ProfileRepository } from './types';
 
 type Fields = { [key: string]: PlainValue };
 
@@ -118,6 +118,7 @@ function gpu(value: PlainValue | undefined): Profile['gpu'] {
     nodeLabels: stringMap(spec.nodeLabels),
     // The schema's default: a GPU node whose GPUs cannot be used is not a node to join.
     onFailure: (spec.onFailure as 'fail' | 'cpu' | undefined) ?? 'fail',
+    stack: (spec.stack as GpuStack | undefined) ?? 'labimg',
   };
   if (spec.supportedDevices !== undefined) resolved.supportedDevices = { deviceIds: strings(fields(spec.supportedDevices).deviceIds) };
   if (spec.nvidiaDriver !== undefined) {
@@ -130,7 +131,21 @@ function gpu(value: PlainValue | undefined): Profile['gpu'] {
   }
   if (spec.devicePlugin !== undefined) {
     const plugin = fields(spec.devicePlugin);
-    resolved.devicePlugin = { kind: plugin.kind as 'nvidia' | 'hami', manifests: strings(plugin.manifests) };
+    const manifests = ((plugin.manifests ?? []) as PlainValue[]).map((entry) => {
+      if (typeof entry === 'string') return entry;
+      const pinned = fields(entry);
+      return { url: pinned.url as string, sha256: pinned.sha256 as string };
+    });
+    const devicePlugin: NonNullable<NonNullable<Profile['gpu']>['devicePlugin']> = { kind: plugin.kind as 'nvidia' | 'hami' | 'gpu-operator', manifests };
+    if (plugin.timeSlicing !== undefined) {
+      const slicing = fields(plugin.timeSlicing);
+      devicePlugin.timeSlicing = {
+        renameByDefault: (slicing.renameByDefault as boolean | undefined) ?? false,
+        resources: Object.fromEntries(Object.entries(fields(slicing.resources)).map(([name, replicas]) => [name, replicas as number])),
+      };
+    }
+    if (plugin.migStrategy !== undefined) devicePlugin.migStrategy = plugin.migStrategy as 'none' | 'single' | 'mixed';
+    resolved.devicePlugin = devicePlugin;
   }
   return resolved;
 }

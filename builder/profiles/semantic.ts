@@ -6,6 +6,7 @@
  * Each rule is a row in SEMANTIC_RULES: a name and a function that reports problems by field path.
  * The caller maps paths to the file and line the value came from, through any `extends`.
  */
+import { SHARING_PLUGIN_RELEASE, STATIC_MANIFEST } from '../nvidia-device-plugin';
 import { nvidiaDriverUnavailable } from '../nvidia-driver';
 import {
   AGENT_NODE_MIN_TEXT,
@@ -256,8 +257,11 @@ function checkGpu(profile: Profile, report: Report): void {
     const why = nvidiaDriverUnavailable(profile.os.packageManager, gpu.nvidiaDriver);
     if (why) report.add(['gpu', 'nvidiaDriver'], why);
   }
+  if (gpu) checkGpuStack(gpu, profile.runtime, report);
   if (!gpu?.devicePlugin) return;
-  if (Object.keys(gpu.toolkitPackages).length === 0) {
+  checkGpuSharing(gpu.devicePlugin, report);
+  // With the GPU operator its toolkit is the runtime, installed by the operator itself.
+  if (Object.keys(gpu.toolkitPackages).length === 0 && gpu.stack === 'labimg') {
     report.add(
       ['gpu', 'devicePlugin'],
       'needs a GPU container runtime on the node, which nothing installs: add nvidia-container-toolkit to gpu.toolkitPackages',
@@ -269,6 +273,76 @@ function checkGpu(profile: Profile, report: Report): void {
       ['gpu', 'nodeLabels'],
       `HAMi runs its device plugin only on nodes labelled gpu=on, which GPU nodes register with: add gpu: "on"${gpu.nodeLabels.gpu === undefined ? '' : `, got gpu: "${gpu.nodeLabels.gpu}"`}`,
     );
+  }
+}
+
+type GpuSection = NonNullable<Profile['gpu']>;
+type DevicePluginSection = NonNullable<GpuSection['devicePlugin']>;
+
+/**
+ * NVIDIA's GPU operator (gpu.stack other than labimg) comes from the profile's pinned helm template output of its
+ * chart, as devicePlugin of kind gpu-operator, and only on containerd: its toolkit writes the nvidia runtime to a
+ * containerd drop-in (/etc/containerd/conf.d/99-nvidia.toml, controllers/object_controls.go, NVIDIA/gpu-operator
+ * v26.7.0; read 2026-12-06), while on Docker it edits /etc/docker/daemon.json, a file labimg writes whole.
+ */
+function checkGpuStack(gpu: GpuSection, runtime: Profile['runtime'], report: Report): void {
+  const { cri } = runtime;
+  const plugin = gpu.devicePlugin;
+  if (gpu.stack === 'labimg') {
+    if (plugin?.kind === 'gpu-operator') report.add(['gpu', 'devicePlugin', 'kind'], 'is installed by the GPU operator stacks only: set gpu.stack to gpu-operator or gpu-operator-with-host-driver');
+    return;
+  }
+  if (plugin?.kind !== 'gpu-operator') {
+    const driver = gpu.stack === 'gpu-operator' ? 'its chart with its defaults' : 'its chart with driver.enabled=false, since the node brings the driver';
+    report.add(
+      plugin ? ['gpu', 'devicePlugin', 'kind'] : ['gpu', 'stack'],
+      `gpu.stack ${gpu.stack} installs NVIDIA's GPU operator, which brings the device plugin: set gpu.devicePlugin.kind to gpu-operator and its manifests to your helm template output of ${driver}, with its sha256${plugin ? `; got kind ${plugin.kind}` : ''}`,
+    );
+  }
+  if (cri !== 'containerd') {
+    report.add(['runtime', 'cri'], `must be containerd with gpu.stack ${gpu.stack}: the operator's toolkit writes its runtime to a containerd drop-in, and on Docker it would edit /etc/docker/daemon.json, which labimg writes whole`);
+  } else if (runtime.containerd.configVersion === 2) {
+    // containerd 1.x merges an imported file's plugin table over the main file's whole ("Replace entire sections
+    // instead of merging map's values": services/server/config/config.go mergeConfig, 1.6 and 1.7, read
+    // 2026-12-06; seen with Debian 12's containerd 1.6.20): the operator's drop-in would drop labimg's sandbox image
+    // and runc's SystemdCgroup. containerd 2.x merges key by key.
+    report.add(
+      ['runtime', 'containerd', 'configVersion'],
+      `must be 3 (containerd 2.x) with gpu.stack ${gpu.stack}: containerd 1.x replaces labimg's whole CRI section with the operator's drop-in, losing the sandbox image and SystemdCgroup`,
+    );
+  }
+}
+
+/** What the device plugin's kind allows: pinned manifests for the helm charts, sharing fields for NVIDIA's static plugin. */
+function checkGpuSharing(plugin: DevicePluginSection, report: Report): void {
+  const at = (...path: PathSegment[]): PathSegment[] => ['gpu', 'devicePlugin', ...path];
+  if (plugin.kind !== 'nvidia') {
+    const chart = plugin.kind === 'hami' ? "HAMi's chart" : "the GPU operator's chart";
+    plugin.manifests.forEach((entry, index) => {
+      if (typeof entry === 'string') {
+        report.add(at('manifests', index), `must be pinned: name your helm template output of ${chart} as url and sha256 (sha256sum of the file), so every node creates exactly what you reviewed`);
+      }
+    });
+    for (const field of ['timeSlicing', 'migStrategy'] as const) {
+      if (plugin[field] !== undefined) report.add(at(field), `is for kind nvidia; with ${plugin.kind}, set sharing in the values of the chart you template`);
+    }
+    return;
+  }
+  if (plugin.timeSlicing === undefined && plugin.migStrategy === undefined) return;
+  const statics = plugin.manifests.flatMap((entry, index) => (typeof entry === 'string' && STATIC_MANIFEST.test(entry) ? [{ entry, index }] : []));
+  const expected = `https://raw.githubusercontent.com/NVIDIA/k8s-device-plugin/${SHARING_PLUGIN_RELEASE}/deployments/static/nvidia-device-plugin.yml`;
+  if (statics.length !== 1) {
+    report.add(at('manifests'), `must list NVIDIA's static manifest once (${expected}): the build renders it with the sharing config mounted`);
+  } else {
+    const release = STATIC_MANIFEST.exec(statics[0]!.entry)![1];
+    if (release !== SHARING_PLUGIN_RELEASE) {
+      report.add(at('manifests', statics[0]!.index), `time-slicing and migStrategy are rendered into the static DaemonSet of ${SHARING_PLUGIN_RELEASE}, the release labimg's rendering reproduces; got ${release}`);
+    }
+  }
+  const resources = Object.entries(plugin.timeSlicing?.resources ?? {});
+  if (plugin.timeSlicing && resources.length === 0) report.add(at('timeSlicing', 'resources'), 'must name at least one resource, such as nvidia.com/gpu: 4');
+  for (const [name, replicas] of resources) {
+    if (replicas < 2) report.add(at('timeSlicing', 'resources', name), `expected at least 2 replicas (1 leaves the GPU unshared), got ${replicas}`);
   }
 }
 

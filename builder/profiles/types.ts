@@ -142,12 +142,21 @@ export interface Profile {
     nodeLabels: Record<string, string>;
     onFailure: 'fail' | 'cpu';
     supportedDevices?: { deviceIds: string[] };
+    /** Who brings the toolkit and device plugin: labimg (the default), or NVIDIA's GPU operator, with its own driver or the host's. */
+    stack: GpuStack;
     devicePlugin?: {
-      kind: 'nvidia' | 'hami';
-      manifests: string[];
+      kind: 'nvidia' | 'hami' | 'gpu-operator';
+      /** URLs, or URLs pinned by sha256 (a `helm template` output: HAMi's, the GPU operator's). */
+      manifests: Array<string | { url: string; sha256: string }>;
+      /** NVIDIA's plugin: CUDA time-slicing, replicas per resource name. */
+      timeSlicing?: { renameByDefault: boolean; resources: Record<string, number> };
+      /** NVIDIA's plugin: how MIG devices are exposed. */
+      migStrategy?: 'none' | 'single' | 'mixed';
     };
   };
 }
+
+export type GpuStack = 'labimg' | 'gpu-operator' | 'gpu-operator-with-host-driver';
 
 /** What `listProfiles` tells about each file without loading its chain. */
 export interface ProfileSummary {

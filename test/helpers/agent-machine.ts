@@ -90,7 +90,7 @@ export function profileDownloads(config: AgentConfig): Record<string, string> {
   for (const repo of config.repositories) {
     if (repo.kind === 'deb' && repo.gpgCheck) for (const url of repo.gpgKeys) served[url] = fixtureText('keys/apt-repository.asc');
   }
-  return { ...served, ...manifestDownloads([...config.cni.manifests, ...(config.gpu?.devicePlugin?.manifests ?? [])]) };
+  return { ...served, ...manifestDownloads([...config.cni.manifests, ...(config.gpu?.devicePlugin?.manifests ?? []).map((entry) => (typeof entry === 'string' ? entry : entry.url))]) };
 }
 
 /**

@@ -24,7 +24,7 @@ export async function runMirroredSeedLab(): Promise<{ config: AgentConfig; scena
     gpu: true,
     prepare(machine) {
       machine.publishDownload(config.cni.manifests[0]!, TIGERA_OPERATOR);
-      machine.publishDownload(config.gpu!.devicePlugin!.manifests[0]!, DEVICE_PLUGIN);
+      machine.publishDownload(config.gpu!.devicePlugin!.manifests[0] as string, DEVICE_PLUGIN);
     },
   });
   return { config, scenario };

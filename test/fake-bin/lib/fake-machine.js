@@ -161,7 +161,8 @@ const NVIDIA_MODULES = { nvidia: [], nvidia_uvm: ['nvidia'], nvidia_modeset: ['n
  * out the H200 (0x2335) so that tests can show a GPU the installed driver does not support.
  */
 function nvidiaDriver(driverVersion, supportedGpus) {
-  return { commands: ['nvidia-smi'], driverVersion, supportedGpus };
+  // nvidia-smi lands in /usr/bin, as each of these packages installs it.
+  return { commands: ['nvidia-smi'], files: { '/usr/bin/nvidia-smi': '#!/bin/sh\n' }, driverVersion, supportedGpus };
 }
 const CUDA_DRIVER = nvidiaDriver('580.95.05', { file: '/usr/share/doc/nvidia-driver/supported-gpus.json', fixture: 'supported-gpus-580.json' });
 const FIXTURES = path.join(__dirname, '..', '..', 'fixtures');
