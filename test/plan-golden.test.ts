@@ -65,7 +65,7 @@ function withGpuOperator(profile: Profile): Profile {
   profile.gpu!.stack = 'gpu-operator';
   profile.gpu!.devicePlugin = {
     kind: 'gpu-operator',
-    manifests: [{ url: 'https://files.example/gpu-operator/v26.7.0/gpu-operator-template.yaml', sha256: 'ec78a729120206b266b973160f65b624d64624b4acf93191fa051f6abb8eede2' }],
+    manifests: [{ url: 'https://files.example/gpu-operator/v26.7.0/gpu-operator-template.yaml', sha256: 'a09499c3cfce511290e5bbfd4373d06eb1c1f02486bb66ccc10f30923ae27d3d' }],
   };
   return profile;
 }

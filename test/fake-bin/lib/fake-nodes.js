@@ -16,6 +16,10 @@
  *     which is what nvidia-smi (and so the plugin) sees;
  *   - the nvidia runtime as containerd's (or Docker's) default, since the static plugin manifest names no
  *     RuntimeClass and needs the toolkit's hook to see the GPUs.
+ * NVIDIA's GPU operator is the other way there: its ClusterPolicy (from the operator's template) has the operator run
+ * the device plugin, the toolkit and, unless `driver.enabled` is false, the driver as DaemonSets with the policy's
+ * `daemonsets.tolerations`; its toolkit points containerd at its own runtime, so no default runtime is needed, and
+ * its driver container drives every NVIDIA GPU nouveau does not hold.
  * A test may also pin a node's allocatable GPUs outright ($ROOT/.fake/gpu-allocatable.json: {"NODE": n}), as a
  * kubelet that lost its plugin (0) or a plugin sharing GPUs (n > GPUs) would report.
  */
@@ -47,7 +51,7 @@ function schedulableOn(tolerations, taints) {
   return (taints || []).filter((t) => t.effect !== 'PreferNoSchedule').every((taint) => (tolerations || []).some((tol) => tolerates(tol, taint)));
 }
 
-/** The device-plugin DaemonSets the cluster holds: {name, tolerations}. */
+/** What could make GPUs allocatable in the cluster: {name, tolerations, bringsDriver, needsDefaultRuntime}. */
 function devicePlugins(objects) {
   const cluster = loadCluster(clusterDir());
   return [...devicePluginsOf(objects), ...((cluster && cluster.daemonSets) || [])];
@@ -63,9 +67,16 @@ function shareDaemonSets(objects) {
 }
 
 function devicePluginsOf(objects) {
-  return objects
+  const plugins = objects
     .filter((o) => o.kind === 'DaemonSet' && /device-plugin/.test(o.name || ''))
-    .map((o) => ({ name: o.name, tolerations: (((o.spec || {}).template || {}).spec || {}).tolerations || [] }));
+    .map((o) => ({ name: o.name, tolerations: (((o.spec || {}).template || {}).spec || {}).tolerations || [], bringsDriver: false, needsDefaultRuntime: true }));
+  const operators = objects
+    .filter((o) => o.kind === 'ClusterPolicy')
+    .map((o) => {
+      const spec = o.spec || {};
+      return { name: o.name, tolerations: (spec.daemonsets || {}).tolerations || [], bringsDriver: (spec.driver || {}).enabled !== false, needsDefaultRuntime: false };
+    });
+  return [...plugins, ...operators];
 }
 
 function defaultRuntime() {
@@ -78,18 +89,20 @@ function defaultRuntime() {
   return (cri.containerd || {}).default_runtime_name;
 }
 
-function drivenGpus() {
+/** The GPUs a driver drives: the host's nvidia module's, or the operator's driver container's (all nouveau leaves). */
+function drivenGpus(bringsDriver) {
   const root = fake.rootPath('/');
   const lost = fake.loadState('gpus-lost', []);
-  return kernel.nvidiaGpus(root).filter((gpu) => gpu.driver === 'nvidia' && !lost.includes(gpu.address)).length;
+  const driven = (gpu) => (bringsDriver ? gpu.driver !== 'nouveau' : gpu.driver === 'nvidia');
+  return kernel.nvidiaGpus(root).filter((gpu) => driven(gpu) && !lost.includes(gpu.address)).length;
 }
 
 function allocatableGpus(node, objects) {
   const pinned = fake.loadState('gpu-allocatable', {});
   if (Object.prototype.hasOwnProperty.call(pinned, node.name)) return pinned[node.name];
-  const pluginRuns = devicePlugins(objects).some((ds) => schedulableOn(ds.tolerations, node.taints));
-  if (!pluginRuns || defaultRuntime() !== 'nvidia') return 0;
-  return drivenGpus();
+  const running = devicePlugins(objects).filter((plugin) => schedulableOn(plugin.tolerations, node.taints));
+  const counts = running.map((plugin) => (plugin.needsDefaultRuntime && defaultRuntime() !== 'nvidia' ? 0 : drivenGpus(plugin.bringsDriver)));
+  return Math.max(0, ...counts);
 }
 
 /** The stored Node as the API server serves it. */
