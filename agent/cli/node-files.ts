@@ -3,7 +3,7 @@
  * (then it is a path on this machine, relative to the working directory).
  */
 import { PATHS } from '../../contract/node-paths';
-import * as path from 'path';
+import { resolve } from 'path';
 import type { AgentConfig, NodeConfig, NodeSecrets } from '../../contract/agent-config';
 import { loadAgentConfig, loadNodeConfig, loadSecrets } from '../config/load';
 import type { Host } from '../host/host';
@@ -23,7 +23,7 @@ interface Located {
 
 function locate(rootHost: Host, flag: string | undefined, defaultPath: string, log: Logger): Located {
   if (flag === undefined) return { host: rootHost, file: defaultPath };
-  return { host: new RealHost('/', log), file: path.resolve(flag) };
+  return { host: new RealHost('/', log), file: resolve(flag) };
 }
 
 export async function readAgentConfig(host: Host, files: InputFiles, log: Logger): Promise<AgentConfig> {

@@ -24,8 +24,8 @@
  *
  * Core modules only, like the rest of the agent.
  */
-import http from 'http';
-import https from 'https';
+import { request as httpRequest } from 'http';
+import { request as httpsRequest } from 'https';
 import type { IdentityProvider, InstanceIdentitySource } from '../../contract/agent-config';
 import { NODE_NAME_MAX, NODE_NAME_PATTERN } from '../../contract/endpoint-api';
 
@@ -206,8 +206,8 @@ class MetadataClient {
       const fail = (cause: string) => reject(new InstanceMetadataError(`${method} ${url}: ${cause}`, url, undefined, !tooLarge));
       const sent = method === 'PUT' ? { ...headers, 'content-length': '0' } : headers;
       // Plain HTTP, as both clouds serve it; https only where a metadataUrl (a proxy, a test) says so.
-      const transport = this.base.protocol === 'https:' ? https : http;
-      const req = transport.request(url, { method, headers: sent, timeout: this.options.timeoutMs, agent: false }, (res) => {
+      const send = this.base.protocol === 'https:' ? httpsRequest : httpRequest;
+      const req = send(url, { method, headers: sent, timeout: this.options.timeoutMs, agent: false }, (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (chunk: Buffer) => {

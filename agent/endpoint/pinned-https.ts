@@ -18,11 +18,10 @@
  * Core modules only: the agent runs on Node 16, which has no fetch.
  */
 import { createHash, X509Certificate } from 'crypto';
-import https from 'https';
+import { Agent, request, type AgentOptions, type RequestOptions as HttpsRequestOptions } from 'https';
 import { isIP } from 'net';
 import type { Duplex } from 'stream';
-import tls from 'tls';
-import type { DetailedPeerCertificate, TLSSocket } from 'tls';
+import { connect, type DetailedPeerCertificate, type TLSSocket } from 'tls';
 
 /** The server is not the pinned endpoint (or node.json pins the wrong CA): trying again cannot help. */
 export class PinMismatch extends Error {
@@ -63,7 +62,7 @@ const MAX_RESPONSE_BYTES = 1024 * 1024;
 
 export class PinnedHttpsClient {
   private readonly url: URL;
-  private readonly agent: https.Agent;
+  private readonly agent: Agent;
 
   constructor(readonly baseUrl: string, private readonly caFingerprint: string, private readonly timeoutMs = TIMEOUT_MS) {
     this.url = new URL(baseUrl);
@@ -73,7 +72,7 @@ export class PinnedHttpsClient {
   request(method: string, path: string, options: RequestOptions = {}): Promise<EndpointResponse> {
     const payload = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
     return new Promise((resolve, reject) => {
-      const req = https.request(
+      const req = request(
         {
           host: this.url.hostname.replace(/^\[|\]$/g, ''),
           port: this.url.port || 443,
@@ -120,9 +119,9 @@ export class PinnedHttpsClient {
   }
 
   /** A TLS socket to the endpoint, handed over only once its chain has passed {@link verifyPeer}. */
-  private connect(options: https.RequestOptions, callback: (error: Error | null, socket?: Duplex) => void): void {
+  private connect(options: HttpsRequestOptions, callback: (error: Error | null, socket?: Duplex) => void): void {
     const host = String(options.host);
-    const socket = tls.connect({
+    const socket = connect({
       host,
       port: Number(options.port),
       // OpenSSL's chain check is replaced by verifyPeer, which knows the pin; the handshake still proves the
@@ -176,16 +175,16 @@ export class PinnedHttpsClient {
   }
 }
 
-type Connect = (options: https.RequestOptions, callback: (error: Error | null, socket?: Duplex) => void) => void;
+type Connect = (options: HttpsRequestOptions, callback: (error: Error | null, socket?: Duplex) => void) => void;
 
 /** A keep-alive agent whose new connections come from `connect`, asynchronously, already verified. */
-class PinnedAgent extends https.Agent {
-  constructor(options: https.AgentOptions, private readonly connect: Connect) {
+class PinnedAgent extends Agent {
+  constructor(options: AgentOptions, private readonly connect: Connect) {
     super(options);
   }
 
   // Returning nothing tells Node's agent the socket comes through the callback (Node 16 and later).
-  override createConnection(options: https.RequestOptions, callback?: (error: Error | null, socket: Duplex) => void): undefined {
+  override createConnection(options: HttpsRequestOptions, callback?: (error: Error | null, socket: Duplex) => void): undefined {
     this.connect(options, (error, socket) => callback?.(error, socket as Duplex));
     return undefined;
   }

@@ -1,8 +1,9 @@
 /** The Host that really changes the machine (or the temp root of a test). */
 import { spawn } from 'child_process';
 import { createHash } from 'crypto';
-import * as fs from 'fs';
-import * as path from 'path';
+import { createReadStream } from 'fs';
+import { access, mkdir, open, readdir, readFile, rename, rm, stat } from 'fs/promises';
+import { basename, dirname, join } from 'path';
 import type { Logger } from '../log';
 import { COMMAND_NOT_FOUND, CommandFailed, CommandOptions, CommandResult, Host, ServiceManager, WriteOptions } from './host';
 import { formatMode } from './mode';
@@ -23,7 +24,7 @@ export class RealHost implements Host {
 
   async readFile(nodePath: string): Promise<string | undefined> {
     try {
-      return await fs.promises.readFile(this.hostPath(nodePath), 'utf8');
+      return await readFile(this.hostPath(nodePath), 'utf8');
     } catch (err) {
       if (isMissing(err)) return undefined;
       throw err;
@@ -32,12 +33,12 @@ export class RealHost implements Host {
 
   async writeFile(nodePath: string, content: string, mode: number, options: WriteOptions = {}): Promise<void> {
     const target = this.hostPath(nodePath);
-    const dir = path.dirname(target);
-    await fs.promises.mkdir(dir, { recursive: true, mode: 0o755 });
-    const temp = path.join(dir, `.${path.basename(target)}.labimg-${process.pid}-${Date.now()}.tmp`);
+    const dir = dirname(target);
+    await mkdir(dir, { recursive: true, mode: 0o755 });
+    const temp = join(dir, `.${basename(target)}.labimg-${process.pid}-${Date.now()}.tmp`);
     // Created with the final mode from the first byte: a 0600 file must never exist world-readable,
     // not even as a temp file.
-    const handle = await fs.promises.open(temp, 'wx', mode);
+    const handle = await open(temp, 'wx', mode);
     try {
       await handle.writeFile(content, 'utf8');
       await handle.chmod(mode); // the umask may have cut bits from the mode given to open
@@ -46,9 +47,9 @@ export class RealHost implements Host {
       await handle.close();
     }
     try {
-      await fs.promises.rename(temp, target);
+      await rename(temp, target);
     } catch (err) {
-      await fs.promises.rm(temp, { force: true });
+      await rm(temp, { force: true });
       throw err;
     }
     await syncDirectory(dir);
@@ -59,7 +60,7 @@ export class RealHost implements Host {
 
   async exists(nodePath: string): Promise<boolean> {
     try {
-      await fs.promises.access(this.hostPath(nodePath));
+      await access(this.hostPath(nodePath));
       return true;
     } catch {
       return false;
@@ -67,14 +68,14 @@ export class RealHost implements Host {
   }
 
   async remove(nodePath: string, options: WriteOptions = {}): Promise<void> {
-    await fs.promises.rm(this.hostPath(nodePath), { force: true });
+    await rm(this.hostPath(nodePath), { force: true });
     if (options.bookkeeping) this.log.debug(`removed ${nodePath}`);
     else this.log.info(`removed ${nodePath}`);
   }
 
   async listDir(nodePath: string): Promise<string[]> {
     try {
-      return (await fs.promises.readdir(this.hostPath(nodePath))).sort();
+      return (await readdir(this.hostPath(nodePath))).sort();
     } catch (err) {
       if (isMissing(err) || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
       throw err;
@@ -83,7 +84,7 @@ export class RealHost implements Host {
 
   async fileMode(nodePath: string): Promise<number | undefined> {
     try {
-      return (await fs.promises.stat(this.hostPath(nodePath))).mode & 0o777;
+      return (await stat(this.hostPath(nodePath))).mode & 0o777;
     } catch (err) {
       if (isMissing(err)) return undefined;
       throw err;
@@ -94,7 +95,7 @@ export class RealHost implements Host {
     // Streamed: kubelet and kubeadm are tens of megabytes.
     const hash = createHash('sha256');
     try {
-      for await (const chunk of fs.createReadStream(this.hostPath(nodePath))) hash.update(chunk as Buffer);
+      for await (const chunk of createReadStream(this.hostPath(nodePath))) hash.update(chunk as Buffer);
     } catch (err) {
       if (isMissing(err)) return undefined;
       throw err;
@@ -175,7 +176,7 @@ function timeoutOf(options: CommandOptions): number {
 async function syncDirectory(dir: string): Promise<void> {
   // Makes the rename itself durable across a power cut; some filesystems refuse fsync on a directory.
   try {
-    const handle = await fs.promises.open(dir, 'r');
+    const handle = await open(dir, 'r');
     try {
       await handle.sync();
     } finally {
