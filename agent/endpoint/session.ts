@@ -28,7 +28,7 @@ import type { Host } from '../host/host';
 import type { Logger } from '../log';
 import type { Redactor } from '../redact';
 import { InstanceMetadataError, instanceIdentity, signedIdentity, type MetadataOptions } from './instance-metadata';
-import { EndpointUnreachable, PinnedHttpsClient, type EndpointResponse } from './pinned-https';
+import { EndpointUnreachable, PinnedHttpsClient, type EndpointResponse, type RequestOptions } from './pinned-https';
 
 const ENROLL = 'POST /v1/enroll';
 const ENROLL_BY_IDENTITY = 'POST /v1/enroll/identity';
@@ -75,7 +75,7 @@ export interface NodeIdentity {
 /** One enrollment as sent: the route, the body, and the token when a token vouches for it. */
 type Enrollment =
   | { route: typeof ENROLL; token: string; body: EnrollRequest; by: string }
-  | { route: typeof ENROLL_BY_IDENTITY; body: IdentityEnrollRequest; by: string };
+  | { route: typeof ENROLL_BY_IDENTITY; token?: undefined; body: IdentityEnrollRequest; by: string };
 
 export interface EndpointSession {
   readonly url: string;
@@ -149,22 +149,26 @@ export class HttpsEndpointSession implements EndpointSession {
 
   /** A route about this node, with its credential, enrolling first (or again) when it needs one. */
   private async authorized<K extends NodeRouteKey>(route: K, params: ParamsOf<K>, body: RequestOf<K>, what: string, query?: QueryOf<K>): Promise<ResponseOf<K>> {
-    const path = routePath(route, params, query);
     await this.renewQuietly();
     for (let attempt = 1; ; attempt += 1) {
       const credential = await this.nodeCredential();
-      const response = await this.client.request(routeMethod(route), path, { token: credential, body });
+      const response = await this.send(route, params, { token: credential, body }, query);
       if (response.status === 401 && attempt === 1) {
         // Only the first caller to see this credential fail enrolls it again; the others wait for that.
         if (this.credential === credential) {
           this.log.warn(`the endpoint does not accept this node's credential; enrolling it again`);
           this.credential = undefined;
-          await this.saveCredential({ url: this.url, node: this.identity.name, credential, enrolled: false });
+          await this.saveCredential(credential, false);
         }
         continue;
       }
       return answerOf<K>(response, what);
     }
+  }
+
+  /** One request of `route`, its path filled in from `params` and `query`. */
+  private send<K extends RouteKey>(route: K, params: ParamsOf<K>, options?: RequestOptions, query?: QueryOf<K>): Promise<EndpointResponse> {
+    return this.client.request(routeMethod(route), routePath(route, params, query), options);
   }
 
   /**
@@ -189,16 +193,15 @@ export class HttpsEndpointSession implements EndpointSession {
   private async rotate(stored: StoredCredential): Promise<void> {
     const next = stored.next ?? randomBytes(32).toString('base64url');
     this.redactor.add(next);
-    await this.saveCredential({ ...stored, next });
-    const path = routePath(ROTATE, this.ownNode());
-    const send = (bearer: string) => this.client.request(routeMethod(ROTATE), path, { token: bearer, headers: { [NODE_CREDENTIAL_HEADER]: next } });
+    await this.saveCredential(stored.credential, true, { renewAfter: stored.renewAfter, next });
+    const send = (bearer: string) => this.send(ROTATE, this.ownNode(), { token: bearer, headers: { [NODE_CREDENTIAL_HEADER]: next } });
     let response = await send(stored.credential);
     if (response.status === 401) response = await send(next);
     if (response.status === 401) {
       // Neither is taken: the credential expired or was forgotten. It is enrolled again now, as a refused request
       // would have it, so the refresh timer (which may send nothing else) brings back a node that was off.
       this.log.warn(`the endpoint takes neither this node's credential nor the next one; enrolling it again`);
-      await this.saveCredential({ url: stored.url, node: stored.node, credential: stored.credential, enrolled: false });
+      await this.saveCredential(stored.credential, false);
       this.credential = undefined;
       await this.nodeCredential();
       return;
@@ -208,10 +211,10 @@ export class HttpsEndpointSession implements EndpointSession {
       lifetime = answerOf<typeof ROTATE>(response, 'renewing the node credential');
     } catch (error) {
       // Refused for good (409): this next credential will never be taken, so it is not kept for a retry.
-      if (error instanceof EndpointRefused) await this.saveCredential({ url: stored.url, node: stored.node, credential: stored.credential, enrolled: stored.enrolled });
+      if (error instanceof EndpointRefused) await this.saveCredential(stored.credential, true);
       throw error;
     }
-    await this.saveCredential({ url: stored.url, node: stored.node, credential: next, enrolled: true, ...renewalOf(lifetime) });
+    await this.saveCredential(next, true, renewalOf(lifetime));
     this.credential = next;
     this.log.info(`renewed this node's credential; the endpoint takes it until ${lifetime.credentialExpiresAt}`);
   }
@@ -246,18 +249,13 @@ export class HttpsEndpointSession implements EndpointSession {
     this.redactor.add(credential);
     const { name, role, profile, gpu } = this.identity;
     // Kept before it is sent: whatever happens to the answer, the next try presents the same credential.
-    await this.saveCredential({ url: this.url, node: name, credential, enrolled: false });
-    const enrollment = await vouch({ node: name, role, profile, gpu });
-    const headers = { [NODE_CREDENTIAL_HEADER]: credential };
-    const response =
-      enrollment.route === ENROLL
-        ? await this.client.request(routeMethod(ENROLL), routePath(ENROLL, {}), { token: enrollment.token, body: enrollment.body, headers })
-        : await this.client.request(routeMethod(ENROLL_BY_IDENTITY), routePath(ENROLL_BY_IDENTITY, {}), { body: enrollment.body, headers });
-    const answer = answerOf<typeof ENROLL>(response, 'enrolling');
+    await this.saveCredential(credential, false);
+    const { route, token, body, by } = await vouch({ node: name, role, profile, gpu });
+    const answer = answerOf<typeof ENROLL>(await this.send(route, {}, { token, body, headers: { [NODE_CREDENTIAL_HEADER]: credential } }), 'enrolling');
     // An endpoint from before node-made credentials answers one of its own: that is the one it knows.
     this.redactor.add(answer.credential);
-    await this.saveCredential({ url: this.url, node: name, credential: answer.credential, enrolled: true, ...renewalOf(answer) });
-    this.log.info(`enrolled with ${this.url} as ${role} ${name} in pool ${answer.pool}${enrollment.by}`);
+    await this.saveCredential(answer.credential, true, renewalOf(answer));
+    this.log.info(`enrolled with ${this.url} as ${role} ${name} in pool ${answer.pool}${by}`);
     this.credential = answer.credential;
     return answer.credential;
   }
@@ -295,7 +293,7 @@ export class HttpsEndpointSession implements EndpointSession {
         return { route: ENROLL_BY_IDENTITY, body: { ...enrollment, pool, provider: 'aws', signature }, by };
       }
       const { document } = await instanceIdentity(instance, this.metadataOptions);
-      const { nonce } = answerOf<typeof IDENTITY_NONCE>(await this.client.request(routeMethod(IDENTITY_NONCE), routePath(IDENTITY_NONCE, {})), 'asking for an identity nonce');
+      const { nonce } = answerOf<typeof IDENTITY_NONCE>(await this.send(IDENTITY_NONCE, {}), 'asking for an identity nonce');
       const signature = await signedIdentity(instance, nonce, this.metadataOptions);
       this.redactSignature(signature);
       return { route: ENROLL_BY_IDENTITY, body: { ...enrollment, pool, provider: 'aliyun', signature, document, audience: nonce }, by };
@@ -315,7 +313,9 @@ export class HttpsEndpointSession implements EndpointSession {
     for (const line of signature.split(/\s+/)) this.redactor.add(line);
   }
 
-  private async saveCredential(stored: StoredCredential): Promise<void> {
+  /** Keeps `credential` as this node's at this endpoint; `enrolled` once an enrollment presenting it was answered. */
+  private async saveCredential(credential: string, enrolled: boolean, more: Pick<StoredCredential, 'renewAfter' | 'next'> = {}): Promise<void> {
+    const stored: StoredCredential = { url: this.url, node: this.identity.name, credential, enrolled, ...more };
     await this.host.writeFile(PATHS.credential, `${JSON.stringify(stored)}\n`, 0o600, { bookkeeping: true });
   }
 }
