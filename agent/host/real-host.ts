@@ -53,9 +53,8 @@ export class RealHost implements Host {
       throw err;
     }
     await syncDirectory(dir);
-    const line = `wrote ${nodePath} (${formatMode(mode)}, ${Buffer.byteLength(content)} bytes)`;
-    if (options.bookkeeping) this.log.debug(line);
-    else this.log.info(line);
+    // A change to the machine is logged as info, the agent's own bookkeeping as debug.
+    this.log[options.bookkeeping ? 'debug' : 'info'](`wrote ${nodePath} (${formatMode(mode)}, ${Buffer.byteLength(content)} bytes)`);
   }
 
   async exists(nodePath: string): Promise<boolean> {
@@ -69,8 +68,7 @@ export class RealHost implements Host {
 
   async remove(nodePath: string, options: WriteOptions = {}): Promise<void> {
     await rm(this.hostPath(nodePath), { force: true });
-    if (options.bookkeeping) this.log.debug(`removed ${nodePath}`);
-    else this.log.info(`removed ${nodePath}`);
+    this.log[options.bookkeeping ? 'debug' : 'info'](`removed ${nodePath}`);
   }
 
   async listDir(nodePath: string): Promise<string[]> {
