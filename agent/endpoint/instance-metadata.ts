@@ -36,9 +36,7 @@ export const METADATA_URLS: Readonly<Record<IdentityProvider, string>> = {
 };
 
 interface CloudApi {
-  /** The PUT that makes a session token, and the header that asks for its lifetime. */
-  tokenTtlHeader: string;
-  /** The header that carries the token on every GET. */
+  /** The header that carries the token on every GET; with `-ttl-seconds`, the one the token's PUT asks for its lifetime by. */
   tokenHeader: string;
   /** The document's field that holds the instance id. */
   instanceIdField: string;
@@ -51,7 +49,6 @@ const DOCUMENT_PATH = '/latest/dynamic/instance-identity/document';
 
 const CLOUDS: Readonly<Record<IdentityProvider, CloudApi>> = {
   aws: {
-    tokenTtlHeader: 'X-aws-ec2-metadata-token-ttl-seconds',
     tokenHeader: 'X-aws-ec2-metadata-token',
     instanceIdField: 'instanceId',
     signaturePath(audience) {
@@ -61,7 +58,6 @@ const CLOUDS: Readonly<Record<IdentityProvider, CloudApi>> = {
     },
   },
   aliyun: {
-    tokenTtlHeader: 'X-aliyun-ecs-metadata-token-ttl-seconds',
     tokenHeader: 'X-aliyun-ecs-metadata-token',
     instanceIdField: 'instance-id',
     signaturePath: (audience) => `/latest/dynamic/instance-identity/pkcs7${audience === undefined ? '' : `?audience=${encodeURIComponent(audience)}`}`,
@@ -193,7 +189,7 @@ class MetadataClient {
 
   private async sessionToken(): Promise<string> {
     const url = this.url(TOKEN_PATH);
-    const token = expectOk('PUT', url, await this.request('PUT', url, { [this.api.tokenTtlHeader]: String(TOKEN_TTL_SECONDS) })).trim();
+    const token = expectOk('PUT', url, await this.request('PUT', url, { [`${this.api.tokenHeader}-ttl-seconds`]: String(TOKEN_TTL_SECONDS) })).trim();
     // It goes back in a header: a value that cannot be one is no token.
     if (token === '' || !/^[\x21-\x7e]+$/.test(token)) throw new InstanceMetadataError(`PUT ${url}: the answer is not a session token`, url, 200, false);
     return token;
