@@ -61,12 +61,16 @@ const TIMEOUT_MS = 10_000;
 const MAX_RESPONSE_BYTES = 1024 * 1024;
 
 export class PinnedHttpsClient {
-  private readonly url: URL;
-  private readonly agent: Agent;
+  readonly #url: URL;
+  readonly #agent: Agent;
+  readonly #caFingerprint: string;
+  readonly #timeoutMs: number;
 
-  constructor(readonly baseUrl: string, private readonly caFingerprint: string, private readonly timeoutMs = TIMEOUT_MS) {
-    this.url = new URL(baseUrl);
-    this.agent = new PinnedAgent({ keepAlive: true, maxSockets: 4 }, (options, callback) => this.connect(options, callback));
+  constructor(readonly baseUrl: string, caFingerprint: string, timeoutMs = TIMEOUT_MS) {
+    this.#caFingerprint = caFingerprint;
+    this.#timeoutMs = timeoutMs;
+    this.#url = new URL(baseUrl);
+    this.#agent = new PinnedAgent({ keepAlive: true, maxSockets: 4 }, (options, callback) => this.#connect(options, callback));
   }
 
   request(method: string, path: string, options: RequestOptions = {}): Promise<EndpointResponse> {
@@ -74,12 +78,12 @@ export class PinnedHttpsClient {
     return new Promise((resolve, reject) => {
       const req = request(
         {
-          host: this.url.hostname.replace(/^\[|\]$/g, ''),
-          port: this.url.port || 443,
+          host: this.#url.hostname.replace(/^\[|\]$/g, ''),
+          port: this.#url.port || 443,
           method,
           path,
-          agent: this.agent,
-          timeout: this.timeoutMs,
+          agent: this.#agent,
+          timeout: this.#timeoutMs,
           headers: {
             accept: 'application/json',
             ...options.headers,
@@ -108,18 +112,18 @@ export class PinnedHttpsClient {
           res.on('error', (error) => reject(new EndpointUnreachable(this.baseUrl, error.message)));
         },
       );
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.#timeoutMs} ms`)));
       req.on('error', (error) => reject(error instanceof PinMismatch || error instanceof EndpointUnreachable ? error : new EndpointUnreachable(this.baseUrl, error.message)));
       req.end(payload);
     });
   }
 
   close(): void {
-    this.agent.destroy();
+    this.#agent.destroy();
   }
 
   /** A TLS socket to the endpoint, handed over only once its chain has passed {@link verifyPeer}. */
-  private connect(options: HttpsRequestOptions, callback: (error: Error | null, socket?: Duplex) => void): void {
+  #connect(options: HttpsRequestOptions, callback: (error: Error | null, socket?: Duplex) => void): void {
     const host = String(options.host);
     const socket = connect({
       host,
@@ -137,11 +141,11 @@ export class PinnedHttpsClient {
       socket.destroy();
       callback(error);
     };
-    socket.setTimeout(this.timeoutMs, () => settle(new EndpointUnreachable(this.baseUrl, `no TLS handshake within ${this.timeoutMs} ms`)));
+    socket.setTimeout(this.#timeoutMs, () => settle(new EndpointUnreachable(this.baseUrl, `no TLS handshake within ${this.#timeoutMs} ms`)));
     socket.once('error', (error) => settle(new EndpointUnreachable(this.baseUrl, error.message)));
     socket.once('secureConnect', () => {
       try {
-        this.verifyPeer(socket);
+        this.#verifyPeer(socket);
         socket.setTimeout(0);
         settle(null);
       } catch (error) {
@@ -151,19 +155,19 @@ export class PinnedHttpsClient {
   }
 
   /** Throws unless the server's certificate is the pinned CA or is signed by it, and is valid now. */
-  private verifyPeer(socket: TLSSocket): void {
+  #verifyPeer(socket: TLSSocket): void {
     const chain = presentedChain(socket);
     const seen = chain.map((der) => fingerprint(der));
-    const at = seen.indexOf(this.caFingerprint);
+    const at = seen.indexOf(this.#caFingerprint);
     const presented = `presented ${seen.join(', ') || 'no certificate'}`;
-    if (at < 0) throw new PinMismatch(this.baseUrl, this.caFingerprint, presented);
+    if (at < 0) throw new PinMismatch(this.baseUrl, this.#caFingerprint, presented);
     const ca = new X509Certificate(chain[at] as Buffer);
     const leaf = new X509Certificate(chain[0] as Buffer);
-    if (at > 0 && !ca.ca) throw new PinMismatch(this.baseUrl, this.caFingerprint, `pins a certificate that is not a CA (${presented})`);
+    if (at > 0 && !ca.ca) throw new PinMismatch(this.baseUrl, this.#caFingerprint, `pins a certificate that is not a CA (${presented})`);
     // An impostor can copy the public CA certificate into its chain; only the CA's signature on the
     // server's own certificate shows that the CA vouches for the key the handshake proved.
     if (at > 0 && !(leaf.checkIssued(ca) && leaf.verify(ca.publicKey))) {
-      throw new PinMismatch(this.baseUrl, this.caFingerprint, `presented a server certificate ${seen[0]} the pinned CA did not sign`);
+      throw new PinMismatch(this.baseUrl, this.#caFingerprint, `presented a server certificate ${seen[0]} the pinned CA did not sign`);
     }
     // A clock not yet set at boot is the likely cause, and time fixes it: retryable, unlike a wrong CA.
     const now = Date.now();
@@ -179,13 +183,16 @@ type Connect = (options: HttpsRequestOptions, callback: (error: Error | null, so
 
 /** A keep-alive agent whose new connections come from `connect`, asynchronously, already verified. */
 class PinnedAgent extends Agent {
-  constructor(options: AgentOptions, private readonly connect: Connect) {
+  readonly #connect: Connect;
+
+  constructor(options: AgentOptions, connect: Connect) {
     super(options);
+    this.#connect = connect;
   }
 
   // Returning nothing tells Node's agent the socket comes through the callback (Node 16 and later).
   override createConnection(options: HttpsRequestOptions, callback?: (error: Error | null, socket: Duplex) => void): undefined {
-    this.connect(options, (error, socket) => callback?.(error, socket as Duplex));
+    this.#connect(options, (error, socket) => callback?.(error, socket as Duplex));
     return undefined;
   }
 }

@@ -16,7 +16,11 @@ const DEFAULT_RETRY_DELAY_MS = 5_000;
 export class RealHost implements Host {
   readonly services: ServiceManager = new Systemctl(this);
 
-  constructor(readonly root: string, private readonly log: Logger) {}
+  readonly #log: Logger;
+
+  constructor(readonly root: string, log: Logger) {
+    this.#log = log;
+  }
 
   hostPath(nodePath: string): string {
     return underRoot(this.root, nodePath);
@@ -54,7 +58,7 @@ export class RealHost implements Host {
     }
     await syncDirectory(dir);
     // A change to the machine is logged as info, the agent's own bookkeeping as debug.
-    this.log[options.bookkeeping ? 'debug' : 'info'](`wrote ${nodePath} (${formatMode(mode)}, ${Buffer.byteLength(content)} bytes)`);
+    this.#log[options.bookkeeping ? 'debug' : 'info'](`wrote ${nodePath} (${formatMode(mode)}, ${Buffer.byteLength(content)} bytes)`);
   }
 
   async exists(nodePath: string): Promise<boolean> {
@@ -68,7 +72,7 @@ export class RealHost implements Host {
 
   async remove(nodePath: string, options: WriteOptions = {}): Promise<void> {
     await rm(this.hostPath(nodePath), { force: true });
-    this.log[options.bookkeeping ? 'debug' : 'info'](`removed ${nodePath}`);
+    this.#log[options.bookkeeping ? 'debug' : 'info'](`removed ${nodePath}`);
   }
 
   async listDir(nodePath: string): Promise<string[]> {
@@ -105,15 +109,15 @@ export class RealHost implements Host {
     const attempts = 1 + (options.retries ?? 0);
     let last: CommandFailed | undefined;
     for (let attempt = 1; attempt <= attempts; attempt++) {
-      this.log.info(`$ ${argv.join(' ')}${attempt > 1 ? ` (attempt ${attempt}/${attempts})` : ''}`);
+      this.#log.info(`$ ${argv.join(' ')}${attempt > 1 ? ` (attempt ${attempt}/${attempts})` : ''}`);
       const result = await execute(argv, options);
       if (result.code === 0) {
-        if (result.stdout.trim()) this.log.debug(result.stdout.trimEnd());
+        if (result.stdout.trim()) this.#log.debug(result.stdout.trimEnd());
         return result;
       }
       last = new CommandFailed(result, result.timedOut ? `timed out after ${timeoutOf(options)} ms` : `exit status ${result.code}`);
       if (attempt < attempts) {
-        this.log.warn(last.message);
+        this.#log.warn(last.message);
         await sleep(options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS);
       }
     }
@@ -122,7 +126,7 @@ export class RealHost implements Host {
 
   async query(argv: string[], options: CommandOptions = {}): Promise<CommandResult> {
     const result = await execute(argv, options);
-    this.log.debug(`? ${argv.join(' ')} -> ${result.code}`);
+    this.#log.debug(`? ${argv.join(' ')} -> ${result.code}`);
     return result;
   }
 }
