@@ -61,12 +61,14 @@ const TIMEOUT_MS = 10_000;
 const MAX_RESPONSE_BYTES = 1024 * 1024;
 
 export class PinnedHttpsClient {
+  readonly #baseUrl: string;
   readonly #url: URL;
   readonly #agent: Agent;
   readonly #caFingerprint: string;
   readonly #timeoutMs: number;
 
-  constructor(readonly baseUrl: string, caFingerprint: string, timeoutMs = TIMEOUT_MS) {
+  constructor(baseUrl: string, caFingerprint: string, timeoutMs = TIMEOUT_MS) {
+    this.#baseUrl = baseUrl;
     this.#caFingerprint = caFingerprint;
     this.#timeoutMs = timeoutMs;
     this.#url = new URL(baseUrl);
@@ -109,11 +111,11 @@ export class PinnedHttpsClient {
             }
             resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
           });
-          res.on('error', (error) => reject(new EndpointUnreachable(this.baseUrl, error.message)));
+          res.on('error', (error) => reject(new EndpointUnreachable(this.#baseUrl, error.message)));
         },
       );
       req.on('timeout', () => req.destroy(new Error(`no answer within ${this.#timeoutMs} ms`)));
-      req.on('error', (error) => reject(error instanceof PinMismatch || error instanceof EndpointUnreachable ? error : new EndpointUnreachable(this.baseUrl, error.message)));
+      req.on('error', (error) => reject(error instanceof PinMismatch || error instanceof EndpointUnreachable ? error : new EndpointUnreachable(this.#baseUrl, error.message)));
       req.end(payload);
     });
   }
@@ -141,8 +143,8 @@ export class PinnedHttpsClient {
       socket.destroy();
       callback(error);
     };
-    socket.setTimeout(this.#timeoutMs, () => settle(new EndpointUnreachable(this.baseUrl, `no TLS handshake within ${this.#timeoutMs} ms`)));
-    socket.once('error', (error) => settle(new EndpointUnreachable(this.baseUrl, error.message)));
+    socket.setTimeout(this.#timeoutMs, () => settle(new EndpointUnreachable(this.#baseUrl, `no TLS handshake within ${this.#timeoutMs} ms`)));
+    socket.once('error', (error) => settle(new EndpointUnreachable(this.#baseUrl, error.message)));
     socket.once('secureConnect', () => {
       try {
         this.#verifyPeer(socket);
@@ -160,20 +162,20 @@ export class PinnedHttpsClient {
     const seen = chain.map((der) => fingerprint(der));
     const at = seen.indexOf(this.#caFingerprint);
     const presented = `presented ${seen.join(', ') || 'no certificate'}`;
-    if (at < 0) throw new PinMismatch(this.baseUrl, this.#caFingerprint, presented);
+    if (at < 0) throw new PinMismatch(this.#baseUrl, this.#caFingerprint, presented);
     const ca = new X509Certificate(chain[at] as Buffer);
     const leaf = new X509Certificate(chain[0] as Buffer);
-    if (at > 0 && !ca.ca) throw new PinMismatch(this.baseUrl, this.#caFingerprint, `pins a certificate that is not a CA (${presented})`);
+    if (at > 0 && !ca.ca) throw new PinMismatch(this.#baseUrl, this.#caFingerprint, `pins a certificate that is not a CA (${presented})`);
     // An impostor can copy the public CA certificate into its chain; only the CA's signature on the
     // server's own certificate shows that the CA vouches for the key the handshake proved.
     if (at > 0 && !(leaf.checkIssued(ca) && leaf.verify(ca.publicKey))) {
-      throw new PinMismatch(this.baseUrl, this.#caFingerprint, `presented a server certificate ${seen[0]} the pinned CA did not sign`);
+      throw new PinMismatch(this.#baseUrl, this.#caFingerprint, `presented a server certificate ${seen[0]} the pinned CA did not sign`);
     }
     // A clock not yet set at boot is the likely cause, and time fixes it: retryable, unlike a wrong CA.
     const now = Date.now();
     for (const cert of at > 0 ? [leaf, ca] : [leaf]) {
       if (now < Date.parse(cert.validFrom) || now > Date.parse(cert.validTo)) {
-        throw new EndpointUnreachable(this.baseUrl, `its certificate ${fingerprint(cert.raw)} is valid from ${cert.validFrom} to ${cert.validTo}, and this node's clock says ${new Date(now).toISOString()}`);
+        throw new EndpointUnreachable(this.#baseUrl, `its certificate ${fingerprint(cert.raw)} is valid from ${cert.validFrom} to ${cert.validTo}, and this node's clock says ${new Date(now).toISOString()}`);
       }
     }
   }
