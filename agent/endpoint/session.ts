@@ -292,30 +292,21 @@ export class HttpsEndpointSession implements EndpointSession {
   async #identityEnrollment(instance: InstanceIdentitySource, pool: string, enrollment: EnrollRequest): Promise<Enrollment> {
     const by = ` by its ${instance.provider} instance identity document`;
     try {
-      if (instance.provider === 'aws') {
-        const signature = await signedIdentity(instance, undefined, this.#metadataOptions);
-        this.#redactSignature(signature);
-        return { route: ENROLL_BY_IDENTITY, body: { ...enrollment, pool, provider: 'aws', signature }, by };
+      let aliyun: { document: string; audience: string } | undefined;
+      if (instance.provider === 'aliyun') {
+        const { document } = await instanceIdentity(instance, this.#metadataOptions);
+        const { nonce } = answerOf<typeof IDENTITY_NONCE>(await this.#send(IDENTITY_NONCE, {}), 'asking for an identity nonce');
+        aliyun = { document, audience: nonce };
       }
-      const { document } = await instanceIdentity(instance, this.#metadataOptions);
-      const { nonce } = answerOf<typeof IDENTITY_NONCE>(await this.#send(IDENTITY_NONCE, {}), 'asking for an identity nonce');
-      const signature = await signedIdentity(instance, nonce, this.#metadataOptions);
-      this.#redactSignature(signature);
-      return { route: ENROLL_BY_IDENTITY, body: { ...enrollment, pool, provider: 'aliyun', signature, document, audience: nonce }, by };
+      const signature = await signedIdentity(instance, aliyun?.audience, this.#metadataOptions);
+      // Not a secret, but a bearer proof for as long as the document is valid (AWS's, until the instance stops):
+      // kept out of logs whole, without its line breaks, and line by line.
+      for (const form of [signature, signature.replace(/\s+/g, ''), ...signature.split(/\s+/)]) this.#redactor.add(form);
+      return { route: ENROLL_BY_IDENTITY, body: { ...enrollment, pool, provider: instance.provider, signature, ...aliyun }, by };
     } catch (error) {
       if (error instanceof InstanceMetadataError && error.transient) throw new NotYet(`enrolling: ${error.message}`);
       throw error;
     }
-  }
-
-  /**
-   * Not a secret, but a bearer proof for as long as the document is valid (AWS's, until the instance stops): kept
-   * out of logs whole, without its line breaks, and line by line.
-   */
-  #redactSignature(signature: string): void {
-    this.#redactor.add(signature);
-    this.#redactor.add(signature.replace(/\s+/g, ''));
-    for (const line of signature.split(/\s+/)) this.#redactor.add(line);
   }
 
   /** Keeps `credential` as this node's at this endpoint; `enrolled` once an enrollment presenting it was answered. */
