@@ -10,6 +10,7 @@ import { PATHS } from '../../contract/node-paths';
 import { type PhaseReport } from '../../contract/agent-config';
 import type { Host } from '../host/host';
 import type { Logger } from '../log';
+import { outboxReports } from '../outbox';
 import { backoffDelay, sleep } from './backoff';
 import { isTransient, type EndpointSession } from './session';
 
@@ -56,12 +57,11 @@ export class OutboxSender {
   }
 
   async pending(): Promise<number> {
-    return (await this.#host.listDir(PATHS.outbox)).filter((name) => name.endsWith('.json')).length;
+    return (await outboxReports(this.#host)).length;
   }
 
   async #sendAll(): Promise<boolean> {
-    const names = (await this.#host.listDir(PATHS.outbox)).filter((name) => name.endsWith('.json')).sort();
-    for (const name of names) {
+    for (const name of await outboxReports(this.#host)) {
       const path = `${PATHS.outbox}/${name}`;
       const text = await this.#host.readFile(path);
       if (text === undefined) continue; // delivered by a concurrent run
