@@ -11,6 +11,11 @@ export function outboxPath(seq: number): string {
 }
 
 /** The next free sequence number, also past any file left by a run whose state was lost. */
+/** The names of the reports waiting in the outbox, oldest first. */
+export async function outboxReports(host: Pick<Host, 'listDir'>): Promise<string[]> {
+  return (await host.listDir(PATHS.outbox)).filter((name) => name.endsWith('.json')).sort();
+}
+
 export async function nextOutboxSeq(host: Host, lastKnown: number): Promise<number> {
   let highest = lastKnown;
   for (const name of await host.listDir(PATHS.outbox)) {

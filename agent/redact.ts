@@ -11,16 +11,16 @@ const CERTIFICATE_KEY = /(certificate-key[=\s:"']+)[a-f0-9]{64}\b/gi;
 export const REDACTED = '<redacted>';
 
 export class Redactor {
-  private readonly secrets = new Set<string>();
+  readonly #secrets = new Set<string>();
 
   add(secret: string | undefined): void {
     // Very short strings would mask ordinary words; real tokens are far longer.
-    if (secret && secret.length >= 6) this.secrets.add(secret);
+    if (secret && secret.length >= 6) this.#secrets.add(secret);
   }
 
   redact(text: string): string {
     let out = text;
-    for (const secret of this.secrets) out = out.split(secret).join(REDACTED);
+    for (const secret of this.#secrets) out = out.split(secret).join(REDACTED);
     return out.replace(BOOTSTRAP_TOKEN_IN_TEXT, REDACTED).replace(CERTIFICATE_KEY, `$1${REDACTED}`);
   }
 }

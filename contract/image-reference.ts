@@ -13,8 +13,10 @@ const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
 const TAG = '[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}';
 const DIGEST = '[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9A-Fa-f]{32,}';
 
-const REPOSITORY = new RegExp(`^${REGISTRY}(?:/${COMPONENT})*$`);
-const REFERENCE = new RegExp(`^(?:${REGISTRY}/)?${COMPONENT}(?:/${COMPONENT})*(?::(${TAG}))?(?:@(${DIGEST}))?$`);
+// Made by pure calls, so a bundle that never asks about repositories or whole references (the agent, which only
+// splits off a registry) leaves them out: esbuild drops an unused pure call, not an unused template of strings.
+const REPOSITORY = /* @__PURE__ */ (() => new RegExp(`^${REGISTRY}(?:/${COMPONENT})*$`))();
+const REFERENCE = /* @__PURE__ */ (() => new RegExp(`^(?:${REGISTRY}/)?${COMPONENT}(?:/${COMPONENT})*(?::(${TAG}))?(?:@(${DIGEST}))?$`))();
 
 /**
  * A registry prefix that image names are appended to, as kubeadm's imageRepository is:

@@ -3,7 +3,7 @@
  * /opt, the place the FHS gives to add-on software, and the one place every distro labimg targets can write
  * to: Flatcar's /usr, /usr/local included, is read-only.
  *
- * IMAGE_PATHS are the same on every node of a profile and may be baked into an image. INSTANCE_PATHS are one
+ * IMAGE_PATHS and DELIVERY_PATHS are the same on every node of a profile and may be baked into an image. INSTANCE_PATHS are one
  * machine's own: its identity, its secrets, its conversation with the join endpoint, what its boot phase
  * wrote. A bake removes every one of them (packer/scripts/cleanup.sh, given this list by `labimg build`), so an
  * image never carries a machine's credentials or half of another machine's cluster.
@@ -11,19 +11,26 @@
 
 export const IMAGE_PATHS = {
   agentBundle: '/opt/labimg/agent.js',
-  nodeInstaller: '/opt/labimg/install-node.sh',
   nodeRuntimeDir: '/opt/labimg/node',
-  /** Where Ignition puts the Node.js tarball it fetched; install-node.sh unpacks it instead of downloading. */
-  nodeTarball: '/opt/labimg/node.tar',
   agentConfig: '/etc/labimg/agent.json',
-  systemdUnit: '/etc/systemd/system/labimg-agent.service',
-  /** Stub user-data only: the script that fetches agent.js, run before the agent by a drop-in of its unit. */
-  agentFetcher: '/opt/labimg/fetch-agent.sh',
-  agentFetcherDropIn: '/etc/systemd/system/labimg-agent.service.d/fetch-agent.conf',
   /** The images `kubeadm config images pull` fetched in the bake; the bake's pull-images step checks it. */
   kubeadmImagesConfig: '/etc/labimg/kubeadm-images.yaml',
   /** Each step's last status: kept, so an instance of a baked image finds the bake's steps done. */
   stateFile: '/var/lib/labimg/state.json',
+} as const;
+
+/**
+ * Image paths that only the delivery (user-data, Ignition, the bake) writes and runs, never the agent: apart from
+ * PATHS, so the agent's bundle, which travels in size-limited user-data, does not carry them.
+ */
+export const DELIVERY_PATHS = {
+  nodeInstaller: '/opt/labimg/install-node.sh',
+  /** Where Ignition puts the Node.js tarball it fetched; install-node.sh unpacks it instead of downloading. */
+  nodeTarball: '/opt/labimg/node.tar',
+  systemdUnit: '/etc/systemd/system/labimg-agent.service',
+  /** Stub user-data only: the script that fetches agent.js, run before the agent by a drop-in of its unit. */
+  agentFetcher: '/opt/labimg/fetch-agent.sh',
+  agentFetcherDropIn: '/etc/systemd/system/labimg-agent.service.d/fetch-agent.conf',
 } as const;
 
 export const INSTANCE_PATHS = {
@@ -50,4 +57,5 @@ export const INSTANCE_PATHS = {
   movedManifests: '/var/lib/labimg/manifests',
 } as const;
 
+/** The paths the agent reads and writes. */
 export const PATHS = { ...IMAGE_PATHS, ...INSTANCE_PATHS } as const;

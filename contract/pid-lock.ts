@@ -7,23 +7,23 @@
  * It uses fs directly: it needs create-exclusive semantics, which the agent Host's atomic write-and-rename
  * deliberately does not have, and it coordinates processes rather than changing the machine.
  */
-import * as fs from 'fs';
-import * as path from 'path';
+import { mkdir, readFile, rm, writeFile } from 'fs/promises';
+import { dirname } from 'path';
 
 /** Takes `lockFile`; `busy` makes the error thrown when its owner is alive, naming who holds it. */
 export async function acquirePidLock(lockFile: string, busy: (owner: number | undefined) => Error): Promise<() => Promise<void>> {
-  await fs.promises.mkdir(path.dirname(lockFile), { recursive: true });
+  await mkdir(dirname(lockFile), { recursive: true });
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      await fs.promises.writeFile(lockFile, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+      await writeFile(lockFile, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
       return async () => {
-        await fs.promises.rm(lockFile, { force: true });
+        await rm(lockFile, { force: true });
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const owner = Number.parseInt(await fs.promises.readFile(lockFile, 'utf8').catch(() => ''), 10);
+      const owner = Number.parseInt(await readFile(lockFile, 'utf8').catch(() => ''), 10);
       if (Number.isFinite(owner) && owner !== process.pid && isAlive(owner)) throw busy(owner);
-      await fs.promises.rm(lockFile, { force: true });
+      await rm(lockFile, { force: true });
     }
   }
   // Another process took the lock between our removing a stale one and taking it.

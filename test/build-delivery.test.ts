@@ -4,7 +4,7 @@
  * validate, shellcheck (every shell script an artifact carries), and the kickstart and iPXE checks. Then each
  * artifact is broken on purpose and its validator must fail, and two builds must be byte-identical.
  */
-import { PATHS } from '../contract/node-paths';
+import { DELIVERY_PATHS } from '../contract/node-paths';
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -97,7 +97,7 @@ function cloudConfigChecks(file: string): Check[] {
   // Shell the user-data writes and a unit runs: the stub's agent fetcher.
   const writeFiles = (load(text) as { write_files?: unknown }).write_files;
   for (const entry of Array.isArray(writeFiles) ? (writeFiles as WriteFilesEntry[]) : []) {
-    if (entry.path === PATHS.agentFetcher) checks.push([`${file}: ${entry.path} shellcheck`, shellcheck(writeTemp('fetch-agent.sh', entry.content))]);
+    if (entry.path === DELIVERY_PATHS.agentFetcher) checks.push([`${file}: ${entry.path} shellcheck`, shellcheck(writeTemp('fetch-agent.sh', entry.content))]);
   }
   return checks;
 }

@@ -1,4 +1,4 @@
-import { PATHS } from '../contract/node-paths';
+import { DELIVERY_PATHS, PATHS } from '../contract/node-paths';
 import test from 'ava';
 import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -109,8 +109,8 @@ for (const profile of PROFILES) {
         t.deepEqual(bytes(PATHS.agentBundle), inputs.agentBundle);
         t.deepEqual(JSON.parse(bytes(PATHS.agentConfig).toString('utf8')), inputs.agentConfig);
         t.deepEqual(JSON.parse(bytes(PATHS.nodeConfig).toString('utf8')), inputs.node);
-        t.is(files.get(PATHS.nodeInstaller)?.mode, 0o755);
-        t.true(bytes(PATHS.nodeInstaller).toString('utf8').startsWith('#!/bin/sh\n'));
+        t.is(files.get(DELIVERY_PATHS.nodeInstaller)?.mode, 0o755);
+        t.true(bytes(DELIVERY_PATHS.nodeInstaller).toString('utf8').startsWith('#!/bin/sh\n'));
 
         const secrets = files.get(PATHS.nodeSecrets);
         if (withSecrets) {
@@ -136,7 +136,7 @@ for (const profile of PROFILES) {
         const remote = sources(config).filter(({ source }) => /^https?:/.test(source));
         t.deepEqual(remote.map(({ source, verification }) => ({ source, sha256: verification?.hash?.replace(/^sha256-/, '') })), expected);
         for (const binary of inputs.agentConfig.kubernetes.binaries ?? []) t.is(files.get(binary.path)?.mode, 0o755, binary.path);
-        t.is(files.get(PATHS.nodeTarball)?.contents.compression, undefined, 'the hash is of the tarball as served');
+        t.is(files.get(DELIVERY_PATHS.nodeTarball)?.contents.compression, undefined, 'the hash is of the tarball as served');
       }
     }
   });
@@ -217,19 +217,19 @@ test("Ignition itself lands every file, fetches the Node.js tarball against its 
   t.is(readFileSync(at(PATHS.nodeConfig), 'utf8'), toNodeJsonFile(inputs.node));
   t.is(readFileSync(at(PATHS.nodeSecrets), 'utf8'), toNodeJsonFile(inputs.secrets));
   t.is(mode(PATHS.nodeSecrets), 0o600);
-  t.is(mode(PATHS.nodeInstaller), 0o755);
-  t.is(readFileSync(at(PATHS.systemdUnit), 'utf8'), renderSystemdUnit());
+  t.is(mode(DELIVERY_PATHS.nodeInstaller), 0o755);
+  t.is(readFileSync(at(DELIVERY_PATHS.systemdUnit), 'utf8'), renderSystemdUnit());
   t.regex(readFileSync(at('etc/systemd/system-preset/20-ignition.preset'), 'utf8'), /^enable labimg-agent\.service$/m);
-  t.deepEqual(readFileSync(at(PATHS.nodeTarball)), served);
+  t.deepEqual(readFileSync(at(DELIVERY_PATHS.nodeTarball)), served);
 
   // The server is gone: the installer can only succeed from what Ignition put on the node.
-  const installer = spawnSync('sh', [at(PATHS.nodeInstaller)], {
+  const installer = spawnSync('sh', [at(DELIVERY_PATHS.nodeInstaller)], {
     encoding: 'utf8',
-    env: { ...process.env, LABIMG_NODE_DIR: at(PATHS.nodeRuntimeDir), LABIMG_NODE_TARBALL: at(PATHS.nodeTarball) },
+    env: { ...process.env, LABIMG_NODE_DIR: at(PATHS.nodeRuntimeDir), LABIMG_NODE_TARBALL: at(DELIVERY_PATHS.nodeTarball) },
   });
   t.is(installer.status, 0, installer.stderr);
   t.is(spawnSync(at(`${PATHS.nodeRuntimeDir}/bin/node`), { encoding: 'utf8' }).stdout.trim(), 'v16.20.2');
-  t.false(existsSync(at(PATHS.nodeTarball)));
+  t.false(existsSync(at(DELIVERY_PATHS.nodeTarball)));
 });
 
 test('Ignition refuses a Node.js tarball whose sha256 differs from the profile, and writes none', async (t) => {
@@ -239,7 +239,7 @@ test('Ignition refuses a Node.js tarball whose sha256 differs from the profile, 
   const { root, ok, errors } = await serving(readFileSync(tarball.file), (url) => runIgnition(renderIgnitionConfig({ ...inputs, nodeRuntime: { source: 'tarball', version: '16.20.2', url, sha256: wrong } })));
   t.false(ok);
   t.regex(errors, /hash verification failed/);
-  t.false(existsSync(path.join(root, PATHS.nodeTarball)));
+  t.false(existsSync(path.join(root, DELIVERY_PATHS.nodeTarball)));
 });
 
 /** Serves each path's body on loopback for as long as `use` runs; 404 for anything else. */

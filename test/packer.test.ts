@@ -18,7 +18,7 @@ import type { ImageSources } from '../builder/profiles/types';
 import { packerInvocations, packerVarsFileName, parsePackerVersion, renderPackerVars, PACKER_SOURCES, type BakeLists, type PackerSourceKind } from '../builder/render/packer';
 import { newBuildKeyPair, renderPackerSeed } from '../builder/render/packer-seed';
 import { type NodeConfig } from '../contract/agent-config';
-import { INSTANCE_PATHS, PATHS } from '../contract/node-paths';
+import { DELIVERY_PATHS, INSTANCE_PATHS, PATHS } from '../contract/node-paths';
 import type { AgentState } from '../agent/state';
 import { ensureAgentBuilt, REPO_ROOT } from './helpers/agent-build';
 import { FAKE_BIN, FakeMachine, fixture, profileConfig } from './helpers/agent-machine';
@@ -435,8 +435,8 @@ test('the template hands the scripts where the upload is, each image file with i
   t.deepEqual(env.LABIMG_IMAGE_FILES?.split(' '), [
     `agent.js:0644:${PATHS.agentBundle}`,
     `agent.json:0644:${PATHS.agentConfig}`,
-    `install-node.sh:0755:${PATHS.nodeInstaller}`,
-    `labimg-agent.service:0644:${PATHS.systemdUnit}`,
+    `install-node.sh:0755:${DELIVERY_PATHS.nodeInstaller}`,
+    `labimg-agent.service:0644:${DELIVERY_PATHS.systemdUnit}`,
   ]);
   t.deepEqual(env.LABIMG_INSTANCE_PATHS?.split(' '), Object.values(INSTANCE_PATHS));
 });
@@ -503,8 +503,8 @@ const INSTANCE_FILES: Record<string, string> = {
 const IMAGE_FILES: Record<string, string> = {
   [PATHS.agentBundle]: 'agent\n',
   [PATHS.agentConfig]: '{"kind":"AgentConfig"}\n',
-  [PATHS.nodeInstaller]: '#!/bin/sh\n',
-  [PATHS.systemdUnit]: '[Unit]\n',
+  [DELIVERY_PATHS.nodeInstaller]: '#!/bin/sh\n',
+  [DELIVERY_PATHS.systemdUnit]: '[Unit]\n',
   [PATHS.stateFile]: '{"version":1}\n',
   [PATHS.kubeadmImagesConfig]: 'kind: ClusterConfiguration\n',
   '/etc/ssh/sshd_config': 'PasswordAuthentication no\n',
@@ -626,8 +626,8 @@ for (const profileName of ['ubuntu', 'centos-gpu']) {
     for (const [name, nodePath, mode] of [
       ['agent.js', PATHS.agentBundle, 0o644],
       ['agent.json', PATHS.agentConfig, 0o644],
-      ['install-node.sh', PATHS.nodeInstaller, 0o755],
-      ['labimg-agent.service', PATHS.systemdUnit, 0o644],
+      ['install-node.sh', DELIVERY_PATHS.nodeInstaller, 0o755],
+      ['labimg-agent.service', DELIVERY_PATHS.systemdUnit, 0o644],
     ] as const) {
       const staged = name === 'install-node.sh' ? NODE_INSTALLER_STUB : readFileSync(path.join(buildDir, name), 'utf8');
       t.is(image.read(nodePath), staged, nodePath);

@@ -3,7 +3,7 @@
  * (then it is a path on this machine, relative to the working directory).
  */
 import { PATHS } from '../../contract/node-paths';
-import * as path from 'path';
+import { resolve } from 'path';
 import type { AgentConfig, NodeConfig, NodeSecrets } from '../../contract/agent-config';
 import { loadAgentConfig, loadNodeConfig, loadSecrets } from '../config/load';
 import type { Host } from '../host/host';
@@ -16,27 +16,18 @@ export interface InputFiles {
   secrets?: string;
 }
 
-interface Located {
-  host: Host;
-  file: string;
+export interface Inputs {
+  config: AgentConfig;
+  node: NodeConfig | undefined;
+  secrets: NodeSecrets;
 }
 
-function locate(rootHost: Host, flag: string | undefined, defaultPath: string, log: Logger): Located {
-  if (flag === undefined) return { host: rootHost, file: defaultPath };
-  return { host: new RealHost('/', log), file: path.resolve(flag) };
-}
-
-export async function readAgentConfig(host: Host, files: InputFiles, log: Logger): Promise<AgentConfig> {
-  const at = locate(host, files.config, PATHS.agentConfig, log);
-  return loadAgentConfig(at.host, at.file);
-}
-
-export async function readNodeConfig(host: Host, files: InputFiles, log: Logger): Promise<NodeConfig | undefined> {
-  const at = locate(host, files.node, PATHS.nodeConfig, log);
-  return loadNodeConfig(at.host, at.file);
-}
-
-export async function readSecrets(host: Host, files: InputFiles, log: Logger): Promise<NodeSecrets> {
-  const at = locate(host, files.secrets, PATHS.nodeSecrets, log);
-  return loadSecrets(at.host, at.file, log);
+/** The three input files: each at its PATHS entry under `host`'s root, or at the path its flag names. */
+export async function readInputs(host: Host, files: InputFiles, log: Logger): Promise<Inputs> {
+  const at = (flag: string | undefined, defaultPath: string): [Host, string] => (flag === undefined ? [host, defaultPath] : [new RealHost('/', log), resolve(flag)]);
+  return {
+    config: await loadAgentConfig(...at(files.config, PATHS.agentConfig)),
+    node: await loadNodeConfig(...at(files.node, PATHS.nodeConfig)),
+    secrets: await loadSecrets(...at(files.secrets, PATHS.nodeSecrets), log),
+  };
 }

@@ -15,7 +15,7 @@ import type { Redactor } from '../redact';
 import { CRASH_AFTER_ENV, runAgent } from '../runner';
 import { publishJoinMaterial } from '../steps/publish-join-material';
 import type { Step, StepContext } from '../steps/step';
-import { InputFiles, readAgentConfig, readNodeConfig, readSecrets } from './node-files';
+import { InputFiles, readInputs } from './node-files';
 
 export interface RunCommandOptions {
   root: string;
@@ -65,9 +65,7 @@ async function renewCredential(ctx: StepContext): Promise<void> {
 async function withAgent(options: RunCommandOptions, needsNode: boolean, work: (ctx: StepContext & { afterReport?: () => void }) => Promise<unknown>): Promise<void> {
   const { log, redactor } = options;
   const host = new RealHost(options.root, log);
-  const config = await readAgentConfig(host, options.files, log);
-  const given = await readNodeConfig(host, options.files, log);
-  const secrets = await readSecrets(host, options.files, log);
+  const { config, node: given, secrets } = await readInputs(host, options.files, log);
   redactor.add(secrets.bootstrapToken);
   redactor.add(secrets.enrollmentToken);
   if (needsNode && !given) {

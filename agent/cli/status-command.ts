@@ -2,6 +2,7 @@
 import { PATHS } from '../../contract/node-paths';
 import { RealHost } from '../host/real-host';
 import { silentLogger } from '../log';
+import { outboxReports } from '../outbox';
 import { loadState } from '../state';
 
 export async function statusCommand(root: string): Promise<string> {
@@ -13,7 +14,7 @@ export async function statusCommand(root: string): Promise<string> {
     const extra = record.error ? ` — ${record.error.split('\n')[0]}` : '';
     lines.push(`${record.status.padEnd(8)} ${record.phase.padEnd(5)} ${id} (applied ${record.applied}x, ${record.at})${extra}`);
   }
-  const pending = (await host.listDir(PATHS.outbox)).filter((n) => n.endsWith('.json')).length;
+  const pending = (await outboxReports(host)).length;
   lines.push(`${pending} report(s) waiting in ${PATHS.outbox}`);
   return `${lines.join('\n')}\n`;
 }

@@ -24,8 +24,8 @@
  *
  * Core modules only, like the rest of the agent.
  */
-import http from 'http';
-import https from 'https';
+import { request as httpRequest } from 'http';
+import { request as httpsRequest } from 'https';
 import type { IdentityProvider, InstanceIdentitySource } from '../../contract/agent-config';
 import { NODE_NAME_MAX, NODE_NAME_PATTERN } from '../../contract/endpoint-api';
 
@@ -36,9 +36,7 @@ export const METADATA_URLS: Readonly<Record<IdentityProvider, string>> = {
 };
 
 interface CloudApi {
-  /** The PUT that makes a session token, and the header that asks for its lifetime. */
-  tokenTtlHeader: string;
-  /** The header that carries the token on every GET. */
+  /** The header that carries the token on every GET; with `-ttl-seconds`, the one the token's PUT asks for its lifetime by. */
   tokenHeader: string;
   /** The document's field that holds the instance id. */
   instanceIdField: string;
@@ -51,7 +49,6 @@ const DOCUMENT_PATH = '/latest/dynamic/instance-identity/document';
 
 const CLOUDS: Readonly<Record<IdentityProvider, CloudApi>> = {
   aws: {
-    tokenTtlHeader: 'X-aws-ec2-metadata-token-ttl-seconds',
     tokenHeader: 'X-aws-ec2-metadata-token',
     instanceIdField: 'instanceId',
     signaturePath(audience) {
@@ -61,7 +58,6 @@ const CLOUDS: Readonly<Record<IdentityProvider, CloudApi>> = {
     },
   },
   aliyun: {
-    tokenTtlHeader: 'X-aliyun-ecs-metadata-token-ttl-seconds',
     tokenHeader: 'X-aliyun-ecs-metadata-token',
     instanceIdField: 'instance-id',
     signaturePath: (audience) => `/latest/dynamic/instance-identity/pkcs7${audience === undefined ? '' : `?audience=${encodeURIComponent(audience)}`}`,
@@ -147,19 +143,19 @@ interface Answer {
 
 /** One conversation with the service: a session token, reused until the service stops taking it. */
 class MetadataClient {
-  private readonly base: URL;
-  private readonly api: CloudApi;
-  private readonly options: Required<MetadataOptions>;
-  private token?: string;
+  readonly #base: URL;
+  readonly #api: CloudApi;
+  readonly #options: Required<MetadataOptions>;
+  #token?: string;
 
   constructor(source: InstanceIdentitySource, options: MetadataOptions) {
-    this.base = new URL(baseOf(source));
-    this.api = CLOUDS[source.provider];
-    this.options = { ...DEFAULTS, ...options };
+    this.#base = new URL(baseOf(source));
+    this.#api = CLOUDS[source.provider];
+    this.#options = { ...DEFAULTS, ...options };
   }
 
   url(path: string): string {
-    return new URL(path, this.base).href;
+    return new URL(path, this.#base).href;
   }
 
   /** The body of GET `path`, with a session token; retried while the failure is one that time can fix. */
@@ -167,11 +163,11 @@ class MetadataClient {
     const started = Date.now();
     for (let attempt = 0; ; attempt += 1) {
       try {
-        return await this.tryGet(path);
+        return await this.#tryGet(path);
       } catch (error) {
         if (!(error instanceof InstanceMetadataError) || !error.transient) throw error;
-        const delay = Math.min(this.options.maxDelayMs, this.options.firstDelayMs * 2 ** attempt);
-        if (Date.now() - started + delay > this.options.deadlineMs) {
+        const delay = Math.min(this.#options.maxDelayMs, this.#options.firstDelayMs * 2 ** attempt);
+        if (Date.now() - started + delay > this.#options.deadlineMs) {
           throw new InstanceMetadataError(`${error.message} (gave up after ${attempt + 1} tries in ${Math.round((Date.now() - started) / 1000)} s)`, error.url, error.status, true);
         }
         await new Promise((resolve) => setTimeout(resolve, delay));
@@ -179,35 +175,35 @@ class MetadataClient {
     }
   }
 
-  private async tryGet(path: string): Promise<string> {
-    const token = (this.token ??= await this.sessionToken());
+  async #tryGet(path: string): Promise<string> {
+    const token = (this.#token ??= await this.#sessionToken());
     const url = this.url(path);
-    const answer = await this.request('GET', url, { [this.api.tokenHeader]: token });
+    const answer = await this.#request('GET', url, { [this.#api.tokenHeader]: token });
     if (answer.status === 401) {
       // The token expired or the service restarted: the documented remedy is a new token.
-      this.token = undefined;
+      this.#token = undefined;
       throw new InstanceMetadataError(`GET ${url}: HTTP 401, the session token was not accepted`, url, 401, true);
     }
     return expectOk('GET', url, answer);
   }
 
-  private async sessionToken(): Promise<string> {
+  async #sessionToken(): Promise<string> {
     const url = this.url(TOKEN_PATH);
-    const token = expectOk('PUT', url, await this.request('PUT', url, { [this.api.tokenTtlHeader]: String(TOKEN_TTL_SECONDS) })).trim();
+    const token = expectOk('PUT', url, await this.#request('PUT', url, { [`${this.#api.tokenHeader}-ttl-seconds`]: String(TOKEN_TTL_SECONDS) })).trim();
     // It goes back in a header: a value that cannot be one is no token.
     if (token === '' || !/^[\x21-\x7e]+$/.test(token)) throw new InstanceMetadataError(`PUT ${url}: the answer is not a session token`, url, 200, false);
     return token;
   }
 
-  private request(method: 'GET' | 'PUT', url: string, headers: Record<string, string>): Promise<Answer> {
+  #request(method: 'GET' | 'PUT', url: string, headers: Record<string, string>): Promise<Answer> {
     return new Promise((resolve, reject) => {
       let tooLarge = false;
       // Unreachable or cut short: the service may not be up yet. An answer too large for any document is no such thing.
       const fail = (cause: string) => reject(new InstanceMetadataError(`${method} ${url}: ${cause}`, url, undefined, !tooLarge));
       const sent = method === 'PUT' ? { ...headers, 'content-length': '0' } : headers;
       // Plain HTTP, as both clouds serve it; https only where a metadataUrl (a proxy, a test) says so.
-      const transport = this.base.protocol === 'https:' ? https : http;
-      const req = transport.request(url, { method, headers: sent, timeout: this.options.timeoutMs, agent: false }, (res) => {
+      const send = this.#base.protocol === 'https:' ? httpsRequest : httpRequest;
+      const req = send(url, { method, headers: sent, timeout: this.#options.timeoutMs, agent: false }, (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (chunk: Buffer) => {
@@ -219,7 +215,7 @@ class MetadataClient {
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
         res.on('error', (error) => fail(error.message));
       });
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.options.timeoutMs} ms`)));
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.#options.timeoutMs} ms`)));
       req.on('error', (error) => fail(error.message));
       req.end();
     });

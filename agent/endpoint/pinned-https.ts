@@ -18,11 +18,10 @@
  * Core modules only: the agent runs on Node 16, which has no fetch.
  */
 import { createHash, X509Certificate } from 'crypto';
-import https from 'https';
+import { Agent, request, type AgentOptions, type RequestOptions as HttpsRequestOptions } from 'https';
 import { isIP } from 'net';
 import type { Duplex } from 'stream';
-import tls from 'tls';
-import type { DetailedPeerCertificate, TLSSocket } from 'tls';
+import { connect, type DetailedPeerCertificate, type TLSSocket } from 'tls';
 
 /** The server is not the pinned endpoint (or node.json pins the wrong CA): trying again cannot help. */
 export class PinMismatch extends Error {
@@ -62,25 +61,31 @@ const TIMEOUT_MS = 10_000;
 const MAX_RESPONSE_BYTES = 1024 * 1024;
 
 export class PinnedHttpsClient {
-  private readonly url: URL;
-  private readonly agent: https.Agent;
+  readonly #baseUrl: string;
+  readonly #url: URL;
+  readonly #agent: Agent;
+  readonly #caFingerprint: string;
+  readonly #timeoutMs: number;
 
-  constructor(readonly baseUrl: string, private readonly caFingerprint: string, private readonly timeoutMs = TIMEOUT_MS) {
-    this.url = new URL(baseUrl);
-    this.agent = new PinnedAgent({ keepAlive: true, maxSockets: 4 }, (options, callback) => this.connect(options, callback));
+  constructor(baseUrl: string, caFingerprint: string, timeoutMs = TIMEOUT_MS) {
+    this.#baseUrl = baseUrl;
+    this.#caFingerprint = caFingerprint;
+    this.#timeoutMs = timeoutMs;
+    this.#url = new URL(baseUrl);
+    this.#agent = new PinnedAgent({ keepAlive: true, maxSockets: 4 }, (options, callback) => this.#connect(options, callback));
   }
 
   request(method: string, path: string, options: RequestOptions = {}): Promise<EndpointResponse> {
     const payload = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
     return new Promise((resolve, reject) => {
-      const req = https.request(
+      const req = request(
         {
-          host: this.url.hostname.replace(/^\[|\]$/g, ''),
-          port: this.url.port || 443,
+          host: this.#url.hostname.replace(/^\[|\]$/g, ''),
+          port: this.#url.port || 443,
           method,
           path,
-          agent: this.agent,
-          timeout: this.timeoutMs,
+          agent: this.#agent,
+          timeout: this.#timeoutMs,
           headers: {
             accept: 'application/json',
             ...options.headers,
@@ -106,23 +111,23 @@ export class PinnedHttpsClient {
             }
             resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
           });
-          res.on('error', (error) => reject(new EndpointUnreachable(this.baseUrl, error.message)));
+          res.on('error', (error) => reject(new EndpointUnreachable(this.#baseUrl, error.message)));
         },
       );
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
-      req.on('error', (error) => reject(error instanceof PinMismatch || error instanceof EndpointUnreachable ? error : new EndpointUnreachable(this.baseUrl, error.message)));
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.#timeoutMs} ms`)));
+      req.on('error', (error) => reject(error instanceof PinMismatch || error instanceof EndpointUnreachable ? error : new EndpointUnreachable(this.#baseUrl, error.message)));
       req.end(payload);
     });
   }
 
   close(): void {
-    this.agent.destroy();
+    this.#agent.destroy();
   }
 
   /** A TLS socket to the endpoint, handed over only once its chain has passed {@link verifyPeer}. */
-  private connect(options: https.RequestOptions, callback: (error: Error | null, socket?: Duplex) => void): void {
+  #connect(options: HttpsRequestOptions, callback: (error: Error | null, socket?: Duplex) => void): void {
     const host = String(options.host);
-    const socket = tls.connect({
+    const socket = connect({
       host,
       port: Number(options.port),
       // OpenSSL's chain check is replaced by verifyPeer, which knows the pin; the handshake still proves the
@@ -138,11 +143,11 @@ export class PinnedHttpsClient {
       socket.destroy();
       callback(error);
     };
-    socket.setTimeout(this.timeoutMs, () => settle(new EndpointUnreachable(this.baseUrl, `no TLS handshake within ${this.timeoutMs} ms`)));
-    socket.once('error', (error) => settle(new EndpointUnreachable(this.baseUrl, error.message)));
+    socket.setTimeout(this.#timeoutMs, () => settle(new EndpointUnreachable(this.#baseUrl, `no TLS handshake within ${this.#timeoutMs} ms`)));
+    socket.once('error', (error) => settle(new EndpointUnreachable(this.#baseUrl, error.message)));
     socket.once('secureConnect', () => {
       try {
-        this.verifyPeer(socket);
+        this.#verifyPeer(socket);
         socket.setTimeout(0);
         settle(null);
       } catch (error) {
@@ -152,41 +157,44 @@ export class PinnedHttpsClient {
   }
 
   /** Throws unless the server's certificate is the pinned CA or is signed by it, and is valid now. */
-  private verifyPeer(socket: TLSSocket): void {
+  #verifyPeer(socket: TLSSocket): void {
     const chain = presentedChain(socket);
     const seen = chain.map((der) => fingerprint(der));
-    const at = seen.indexOf(this.caFingerprint);
+    const at = seen.indexOf(this.#caFingerprint);
     const presented = `presented ${seen.join(', ') || 'no certificate'}`;
-    if (at < 0) throw new PinMismatch(this.baseUrl, this.caFingerprint, presented);
+    if (at < 0) throw new PinMismatch(this.#baseUrl, this.#caFingerprint, presented);
     const ca = new X509Certificate(chain[at] as Buffer);
     const leaf = new X509Certificate(chain[0] as Buffer);
-    if (at > 0 && !ca.ca) throw new PinMismatch(this.baseUrl, this.caFingerprint, `pins a certificate that is not a CA (${presented})`);
+    if (at > 0 && !ca.ca) throw new PinMismatch(this.#baseUrl, this.#caFingerprint, `pins a certificate that is not a CA (${presented})`);
     // An impostor can copy the public CA certificate into its chain; only the CA's signature on the
     // server's own certificate shows that the CA vouches for the key the handshake proved.
     if (at > 0 && !(leaf.checkIssued(ca) && leaf.verify(ca.publicKey))) {
-      throw new PinMismatch(this.baseUrl, this.caFingerprint, `presented a server certificate ${seen[0]} the pinned CA did not sign`);
+      throw new PinMismatch(this.#baseUrl, this.#caFingerprint, `presented a server certificate ${seen[0]} the pinned CA did not sign`);
     }
     // A clock not yet set at boot is the likely cause, and time fixes it: retryable, unlike a wrong CA.
     const now = Date.now();
     for (const cert of at > 0 ? [leaf, ca] : [leaf]) {
       if (now < Date.parse(cert.validFrom) || now > Date.parse(cert.validTo)) {
-        throw new EndpointUnreachable(this.baseUrl, `its certificate ${fingerprint(cert.raw)} is valid from ${cert.validFrom} to ${cert.validTo}, and this node's clock says ${new Date(now).toISOString()}`);
+        throw new EndpointUnreachable(this.#baseUrl, `its certificate ${fingerprint(cert.raw)} is valid from ${cert.validFrom} to ${cert.validTo}, and this node's clock says ${new Date(now).toISOString()}`);
       }
     }
   }
 }
 
-type Connect = (options: https.RequestOptions, callback: (error: Error | null, socket?: Duplex) => void) => void;
+type Connect = (options: HttpsRequestOptions, callback: (error: Error | null, socket?: Duplex) => void) => void;
 
 /** A keep-alive agent whose new connections come from `connect`, asynchronously, already verified. */
-class PinnedAgent extends https.Agent {
-  constructor(options: https.AgentOptions, private readonly connect: Connect) {
+class PinnedAgent extends Agent {
+  readonly #connect: Connect;
+
+  constructor(options: AgentOptions, connect: Connect) {
     super(options);
+    this.#connect = connect;
   }
 
   // Returning nothing tells Node's agent the socket comes through the callback (Node 16 and later).
-  override createConnection(options: https.RequestOptions, callback?: (error: Error | null, socket: Duplex) => void): undefined {
-    this.connect(options, (error, socket) => callback?.(error, socket as Duplex));
+  override createConnection(options: HttpsRequestOptions, callback?: (error: Error | null, socket: Duplex) => void): undefined {
+    this.#connect(options, (error, socket) => callback?.(error, socket as Duplex));
     return undefined;
   }
 }

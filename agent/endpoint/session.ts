@@ -28,7 +28,7 @@ import type { Host } from '../host/host';
 import type { Logger } from '../log';
 import type { Redactor } from '../redact';
 import { InstanceMetadataError, instanceIdentity, signedIdentity, type MetadataOptions } from './instance-metadata';
-import { EndpointUnreachable, PinnedHttpsClient, type EndpointResponse } from './pinned-https';
+import { EndpointUnreachable, PinnedHttpsClient, type EndpointResponse, type RequestOptions } from './pinned-https';
 
 const ENROLL = 'POST /v1/enroll';
 const ENROLL_BY_IDENTITY = 'POST /v1/enroll/identity';
@@ -75,7 +75,7 @@ export interface NodeIdentity {
 /** One enrollment as sent: the route, the body, and the token when a token vouches for it. */
 type Enrollment =
   | { route: typeof ENROLL; token: string; body: EnrollRequest; by: string }
-  | { route: typeof ENROLL_BY_IDENTITY; body: IdentityEnrollRequest; by: string };
+  | { route: typeof ENROLL_BY_IDENTITY; token?: undefined; body: IdentityEnrollRequest; by: string };
 
 export interface EndpointSession {
   readonly url: string;
@@ -90,76 +90,80 @@ export interface EndpointSession {
 
 export class HttpsEndpointSession implements EndpointSession {
   readonly url: string;
-  private readonly client: PinnedHttpsClient;
+  readonly #client: PinnedHttpsClient;
   /** Where the signed identity document comes from, when that (not a token) vouches for the enrollment. */
-  private readonly instance?: InstanceIdentitySource;
-  private credential?: string;
+  readonly #instance?: InstanceIdentitySource;
+  #credential?: string;
   /** The enrollment in flight: reports and the join step ask at once, and two enrollments would revoke each other. */
-  private enrolling?: Promise<string>;
+  #enrolling?: Promise<string>;
   /** The rotation in flight, for the same reason. */
-  private rotating?: Promise<void>;
+  #rotating?: Promise<void>;
 
-  constructor(
-    endpoint: NonNullable<NodeConfig['endpoint']>,
-    private readonly identity: NodeIdentity,
-    private readonly secrets: NodeSecrets,
-    private readonly host: Host,
-    private readonly log: Logger,
-    private readonly redactor: Redactor,
-    /** How patiently the metadata service is asked (its client's defaults when absent). */
-    private readonly metadataOptions: MetadataOptions = {},
-  ) {
+  readonly #identity: NodeIdentity;
+  readonly #secrets: NodeSecrets;
+  readonly #host: Host;
+  readonly #log: Logger;
+  readonly #redactor: Redactor;
+  /** How patiently the metadata service is asked (its client's defaults when absent). */
+  readonly #metadataOptions: MetadataOptions;
+
+  constructor(endpoint: NonNullable<NodeConfig['endpoint']>, identity: NodeIdentity, secrets: NodeSecrets, host: Host, log: Logger, redactor: Redactor, metadataOptions: MetadataOptions = {}) {
     this.url = endpoint.url;
-    this.client = new PinnedHttpsClient(endpoint.url, endpoint.caFingerprint);
-    this.instance = endpoint.identity;
+    this.#client = new PinnedHttpsClient(endpoint.url, endpoint.caFingerprint);
+    this.#instance = endpoint.identity;
+    this.#identity = identity;
+    this.#secrets = secrets;
+    this.#host = host;
+    this.#log = log;
+    this.#redactor = redactor;
+    this.#metadataOptions = metadataOptions;
   }
 
   async sendReport(report: PhaseReport): Promise<ReportResponse> {
-    return this.authorized('POST /v1/nodes/:node/reports', this.ownNode(), report, 'sending a report');
+    return this.#authorized('POST /v1/nodes/:node/reports', this.#ownNode(), report, 'sending a report');
   }
 
   async joinMaterial(controlPlane: boolean): Promise<JoinMaterial> {
-    const material = await this.authorized('GET /v1/nodes/:node/join', this.ownNode(), undefined, 'asking for join material', controlPlane ? { controlPlane: 'true' } : undefined);
-    this.redactor.add(material.token);
-    this.redactor.add(material.certificateKey);
+    const material = await this.#authorized('GET /v1/nodes/:node/join', this.#ownNode(), undefined, 'asking for join material', controlPlane ? { controlPlane: 'true' } : undefined);
+    this.#redactor.add(material.token);
+    this.#redactor.add(material.certificateKey);
     return material;
   }
 
   async publishJoinMaterial(material: PublishedJoinMaterial): Promise<void> {
-    await this.authorized('PUT /v1/nodes/:node/join-material', this.ownNode(), material, 'publishing join material');
+    await this.#authorized('PUT /v1/nodes/:node/join-material', this.#ownNode(), material, 'publishing join material');
   }
 
   async renewCredentialIfDue(): Promise<void> {
-    const stored = this.ownStored(parseCredential(await this.host.readFile(PATHS.credential)));
+    const stored = this.#ownStored(parseCredential(await this.#host.readFile(PATHS.credential)));
     if (!stored?.enrolled || !(stored.next !== undefined || (stored.renewAfter !== undefined && Date.parse(stored.renewAfter) <= Date.now()))) return;
-    this.rotating ??= this.rotate(stored).finally(() => {
-      this.rotating = undefined;
+    this.#rotating ??= this.#rotate(stored).finally(() => {
+      this.#rotating = undefined;
     });
-    await this.rotating;
+    await this.#rotating;
   }
 
   close(): void {
-    this.client.close();
+    this.#client.close();
   }
 
   /** The path parameters of this node's own routes. */
-  private ownNode(): { node: string } {
-    return { node: this.identity.name };
+  #ownNode(): { node: string } {
+    return { node: this.#identity.name };
   }
 
   /** A route about this node, with its credential, enrolling first (or again) when it needs one. */
-  private async authorized<K extends NodeRouteKey>(route: K, params: ParamsOf<K>, body: RequestOf<K>, what: string, query?: QueryOf<K>): Promise<ResponseOf<K>> {
-    const path = routePath(route, params, query);
-    await this.renewQuietly();
+  async #authorized<K extends NodeRouteKey>(route: K, params: ParamsOf<K>, body: RequestOf<K>, what: string, query?: QueryOf<K>): Promise<ResponseOf<K>> {
+    await this.#renewQuietly();
     for (let attempt = 1; ; attempt += 1) {
-      const credential = await this.nodeCredential();
-      const response = await this.client.request(routeMethod(route), path, { token: credential, body });
+      const credential = await this.#nodeCredential();
+      const response = await this.#send(route, params, { token: credential, body }, query);
       if (response.status === 401 && attempt === 1) {
         // Only the first caller to see this credential fail enrolls it again; the others wait for that.
-        if (this.credential === credential) {
-          this.log.warn(`the endpoint does not accept this node's credential; enrolling it again`);
-          this.credential = undefined;
-          await this.saveCredential({ url: this.url, node: this.identity.name, credential, enrolled: false });
+        if (this.#credential === credential) {
+          this.#log.warn(`the endpoint does not accept this node's credential; enrolling it again`);
+          this.#credential = undefined;
+          await this.#saveCredential(credential, false);
         }
         continue;
       }
@@ -167,16 +171,21 @@ export class HttpsEndpointSession implements EndpointSession {
     }
   }
 
+  /** One request of `route`, its path filled in from `params` and `query`. */
+  #send<K extends RouteKey>(route: K, params: ParamsOf<K>, options?: RequestOptions, query?: QueryOf<K>): Promise<EndpointResponse> {
+    return this.#client.request(routeMethod(route), routePath(route, params, query), options);
+  }
+
   /**
    * Renewal before a request, when due: a refusal or an unreachable endpoint leaves the current credential in
    * use (it is valid for the second half of its lifetime), and the next request tries again.
    */
-  private async renewQuietly(): Promise<void> {
+  async #renewQuietly(): Promise<void> {
     try {
       await this.renewCredentialIfDue();
     } catch (error) {
       if (!(error instanceof EndpointRefused) && !isTransient(error)) throw error;
-      this.log.warn(`renewing this node's credential: ${(error as Error).message}; the current one stays in use`);
+      this.#log.warn(`renewing this node's credential: ${(error as Error).message}; the current one stays in use`);
     }
   }
 
@@ -186,21 +195,20 @@ export class HttpsEndpointSession implements EndpointSession {
    * answer lost before a long outage), so it is sent again from the next credential, which the endpoint then
    * knows as current and answers the same.
    */
-  private async rotate(stored: StoredCredential): Promise<void> {
+  async #rotate(stored: StoredCredential): Promise<void> {
     const next = stored.next ?? randomBytes(32).toString('base64url');
-    this.redactor.add(next);
-    await this.saveCredential({ ...stored, next });
-    const path = routePath(ROTATE, this.ownNode());
-    const send = (bearer: string) => this.client.request(routeMethod(ROTATE), path, { token: bearer, headers: { [NODE_CREDENTIAL_HEADER]: next } });
+    this.#redactor.add(next);
+    await this.#saveCredential(stored.credential, true, { renewAfter: stored.renewAfter, next });
+    const send = (bearer: string) => this.#send(ROTATE, this.#ownNode(), { token: bearer, headers: { [NODE_CREDENTIAL_HEADER]: next } });
     let response = await send(stored.credential);
     if (response.status === 401) response = await send(next);
     if (response.status === 401) {
       // Neither is taken: the credential expired or was forgotten. It is enrolled again now, as a refused request
       // would have it, so the refresh timer (which may send nothing else) brings back a node that was off.
-      this.log.warn(`the endpoint takes neither this node's credential nor the next one; enrolling it again`);
-      await this.saveCredential({ url: stored.url, node: stored.node, credential: stored.credential, enrolled: false });
-      this.credential = undefined;
-      await this.nodeCredential();
+      this.#log.warn(`the endpoint takes neither this node's credential nor the next one; enrolling it again`);
+      await this.#saveCredential(stored.credential, false);
+      this.#credential = undefined;
+      await this.#nodeCredential();
       return;
     }
     let lifetime: CredentialLifetime;
@@ -208,57 +216,52 @@ export class HttpsEndpointSession implements EndpointSession {
       lifetime = answerOf<typeof ROTATE>(response, 'renewing the node credential');
     } catch (error) {
       // Refused for good (409): this next credential will never be taken, so it is not kept for a retry.
-      if (error instanceof EndpointRefused) await this.saveCredential({ url: stored.url, node: stored.node, credential: stored.credential, enrolled: stored.enrolled });
+      if (error instanceof EndpointRefused) await this.#saveCredential(stored.credential, true);
       throw error;
     }
-    await this.saveCredential({ url: stored.url, node: stored.node, credential: next, enrolled: true, ...renewalOf(lifetime) });
-    this.credential = next;
-    this.log.info(`renewed this node's credential; the endpoint takes it until ${lifetime.credentialExpiresAt}`);
+    await this.#saveCredential(next, true, renewalOf(lifetime));
+    this.#credential = next;
+    this.#log.info(`renewed this node's credential; the endpoint takes it until ${lifetime.credentialExpiresAt}`);
   }
 
   /** The stored credential when it is this node's at this endpoint; the redactor learns it. */
-  private ownStored(stored: StoredCredential | undefined): StoredCredential | undefined {
-    const ours = stored && stored.url === this.url && stored.node === this.identity.name ? stored : undefined;
-    if (ours) this.redactor.add(ours.credential);
-    if (ours?.next) this.redactor.add(ours.next);
+  #ownStored(stored: StoredCredential | undefined): StoredCredential | undefined {
+    const ours = stored && stored.url === this.url && stored.node === this.#identity.name ? stored : undefined;
+    if (ours) this.#redactor.add(ours.credential);
+    if (ours?.next) this.#redactor.add(ours.next);
     return ours;
   }
 
-  private async nodeCredential(): Promise<string> {
-    if (this.credential) return this.credential;
-    const stored = parseCredential(await this.host.readFile(PATHS.credential));
-    if (this.credential) return this.credential; // another caller finished enrolling while we read
-    const ours = this.ownStored(stored);
+  async #nodeCredential(): Promise<string> {
+    if (this.#credential) return this.#credential;
+    const stored = parseCredential(await this.#host.readFile(PATHS.credential));
+    if (this.#credential) return this.#credential; // another caller finished enrolling while we read
+    const ours = this.#ownStored(stored);
     if (ours?.enrolled) {
-      this.credential = ours.credential;
+      this.#credential = ours.credential;
       return ours.credential;
     }
-    this.enrolling ??= this.enroll(ours?.credential).finally(() => {
-      this.enrolling = undefined;
+    this.#enrolling ??= this.#enroll(ours?.credential).finally(() => {
+      this.#enrolling = undefined;
     });
-    return this.enrolling;
+    return this.#enrolling;
   }
 
   /** Enrolls with `credential` (this node's, from an enrollment that was not answered) or a new one of its own. */
-  private async enroll(credential = randomBytes(32).toString('base64url')): Promise<string> {
+  async #enroll(credential = randomBytes(32).toString('base64url')): Promise<string> {
     // What vouches for it is checked first: without it nothing is kept or sent.
-    const vouch = this.voucher();
-    this.redactor.add(credential);
-    const { name, role, profile, gpu } = this.identity;
+    const vouch = this.#voucher();
+    this.#redactor.add(credential);
+    const { name, role, profile, gpu } = this.#identity;
     // Kept before it is sent: whatever happens to the answer, the next try presents the same credential.
-    await this.saveCredential({ url: this.url, node: name, credential, enrolled: false });
-    const enrollment = await vouch({ node: name, role, profile, gpu });
-    const headers = { [NODE_CREDENTIAL_HEADER]: credential };
-    const response =
-      enrollment.route === ENROLL
-        ? await this.client.request(routeMethod(ENROLL), routePath(ENROLL, {}), { token: enrollment.token, body: enrollment.body, headers })
-        : await this.client.request(routeMethod(ENROLL_BY_IDENTITY), routePath(ENROLL_BY_IDENTITY, {}), { body: enrollment.body, headers });
-    const answer = answerOf<typeof ENROLL>(response, 'enrolling');
+    await this.#saveCredential(credential, false);
+    const { route, token, body, by } = await vouch({ node: name, role, profile, gpu });
+    const answer = answerOf<typeof ENROLL>(await this.#send(route, {}, { token, body, headers: { [NODE_CREDENTIAL_HEADER]: credential } }), 'enrolling');
     // An endpoint from before node-made credentials answers one of its own: that is the one it knows.
-    this.redactor.add(answer.credential);
-    await this.saveCredential({ url: this.url, node: name, credential: answer.credential, enrolled: true, ...renewalOf(answer) });
-    this.log.info(`enrolled with ${this.url} as ${role} ${name} in pool ${answer.pool}${enrollment.by}`);
-    this.credential = answer.credential;
+    this.#redactor.add(answer.credential);
+    await this.#saveCredential(answer.credential, true, renewalOf(answer));
+    this.#log.info(`enrolled with ${this.url} as ${role} ${name} in pool ${answer.pool}${by}`);
+    this.#credential = answer.credential;
     return answer.credential;
   }
 
@@ -266,16 +269,16 @@ export class HttpsEndpointSession implements EndpointSession {
    * What vouches for this node's enrollment: the cloud's signed identity document where node.json names a
    * source for it, else its role's enrollment token. Refused (thrown) now when the node has neither.
    */
-  private voucher(): (enrollment: EnrollRequest) => Promise<Enrollment> {
-    const instance = this.instance;
+  #voucher(): (enrollment: EnrollRequest) => Promise<Enrollment> {
+    const instance = this.#instance;
     if (instance) {
-      const pool = this.identity.pool;
+      const pool = this.#identity.pool;
       if (!pool) {
         throw new EndpointRefused(0, 'enrolling', 'node.json names an identity source (endpoint.identity) but no pool: an enrollment by identity document names the pool set up for it; `labimg build --pool NAME --identity PROVIDER` writes both');
       }
-      return (enrollment) => this.identityEnrollment(instance, pool, enrollment);
+      return (enrollment) => this.#identityEnrollment(instance, pool, enrollment);
     }
-    const token = this.secrets.enrollmentToken;
+    const token = this.#secrets.enrollmentToken;
     if (!token) throw new EndpointRefused(0, 'enrolling', 'secrets.json has no enrollmentToken; the user-data from `labimg pool create` or `labimg build --pool` carries one');
     return async (body) => ({ route: ENROLL, token, body, by: '' });
   }
@@ -286,37 +289,30 @@ export class HttpsEndpointSession implements EndpointSession {
    * plain document sent beside it. A metadata service that does not answer yet is a NotYet, like an endpoint
    * that does not: the caller tries again later.
    */
-  private async identityEnrollment(instance: InstanceIdentitySource, pool: string, enrollment: EnrollRequest): Promise<Enrollment> {
+  async #identityEnrollment(instance: InstanceIdentitySource, pool: string, enrollment: EnrollRequest): Promise<Enrollment> {
     const by = ` by its ${instance.provider} instance identity document`;
     try {
-      if (instance.provider === 'aws') {
-        const signature = await signedIdentity(instance, undefined, this.metadataOptions);
-        this.redactSignature(signature);
-        return { route: ENROLL_BY_IDENTITY, body: { ...enrollment, pool, provider: 'aws', signature }, by };
+      let aliyun: { document: string; audience: string } | undefined;
+      if (instance.provider === 'aliyun') {
+        const { document } = await instanceIdentity(instance, this.#metadataOptions);
+        const { nonce } = answerOf<typeof IDENTITY_NONCE>(await this.#send(IDENTITY_NONCE, {}), 'asking for an identity nonce');
+        aliyun = { document, audience: nonce };
       }
-      const { document } = await instanceIdentity(instance, this.metadataOptions);
-      const { nonce } = answerOf<typeof IDENTITY_NONCE>(await this.client.request(routeMethod(IDENTITY_NONCE), routePath(IDENTITY_NONCE, {})), 'asking for an identity nonce');
-      const signature = await signedIdentity(instance, nonce, this.metadataOptions);
-      this.redactSignature(signature);
-      return { route: ENROLL_BY_IDENTITY, body: { ...enrollment, pool, provider: 'aliyun', signature, document, audience: nonce }, by };
+      const signature = await signedIdentity(instance, aliyun?.audience, this.#metadataOptions);
+      // Not a secret, but a bearer proof for as long as the document is valid (AWS's, until the instance stops):
+      // kept out of logs whole, without its line breaks, and line by line.
+      for (const form of [signature, signature.replace(/\s+/g, ''), ...signature.split(/\s+/)]) this.#redactor.add(form);
+      return { route: ENROLL_BY_IDENTITY, body: { ...enrollment, pool, provider: instance.provider, signature, ...aliyun }, by };
     } catch (error) {
       if (error instanceof InstanceMetadataError && error.transient) throw new NotYet(`enrolling: ${error.message}`);
       throw error;
     }
   }
 
-  /**
-   * Not a secret, but a bearer proof for as long as the document is valid (AWS's, until the instance stops): kept
-   * out of logs whole, without its line breaks, and line by line.
-   */
-  private redactSignature(signature: string): void {
-    this.redactor.add(signature);
-    this.redactor.add(signature.replace(/\s+/g, ''));
-    for (const line of signature.split(/\s+/)) this.redactor.add(line);
-  }
-
-  private async saveCredential(stored: StoredCredential): Promise<void> {
-    await this.host.writeFile(PATHS.credential, `${JSON.stringify(stored)}\n`, 0o600, { bookkeeping: true });
+  /** Keeps `credential` as this node's at this endpoint; `enrolled` once an enrollment presenting it was answered. */
+  async #saveCredential(credential: string, enrolled: boolean, more: Pick<StoredCredential, 'renewAfter' | 'next'> = {}): Promise<void> {
+    const stored: StoredCredential = { url: this.url, node: this.#identity.name, credential, enrolled, ...more };
+    await this.#host.writeFile(PATHS.credential, `${JSON.stringify(stored)}\n`, 0o600, { bookkeeping: true });
   }
 }
 

@@ -1,4 +1,4 @@
-import * as path from 'path';
+import { join, posix } from 'path';
 
 /**
  * Maps a node path (always absolute, as steps write them) into the root. `..` cannot climb out of the root,
@@ -6,6 +6,6 @@ import * as path from 'path';
  */
 export function underRoot(root: string, nodePath: string): string {
   if (!nodePath.startsWith('/')) throw new Error(`expected an absolute path, got "${nodePath}"`);
-  const normalized = path.posix.normalize(nodePath);
-  return root === '/' ? normalized : path.join(root, normalized);
+  const normalized = posix.normalize(nodePath);
+  return root === '/' ? normalized : join(root, normalized);
 }

@@ -1,8 +1,9 @@
 /** The Host that really changes the machine (or the temp root of a test). */
 import { spawn } from 'child_process';
 import { createHash } from 'crypto';
-import * as fs from 'fs';
-import * as path from 'path';
+import { createReadStream } from 'fs';
+import { access, mkdir, open, readdir, readFile, rename, rm, stat } from 'fs/promises';
+import { basename, dirname, join } from 'path';
 import type { Logger } from '../log';
 import { COMMAND_NOT_FOUND, CommandFailed, CommandOptions, CommandResult, Host, ServiceManager, WriteOptions } from './host';
 import { formatMode } from './mode';
@@ -15,7 +16,11 @@ const DEFAULT_RETRY_DELAY_MS = 5_000;
 export class RealHost implements Host {
   readonly services: ServiceManager = new Systemctl(this);
 
-  constructor(readonly root: string, private readonly log: Logger) {}
+  readonly #log: Logger;
+
+  constructor(readonly root: string, log: Logger) {
+    this.#log = log;
+  }
 
   hostPath(nodePath: string): string {
     return underRoot(this.root, nodePath);
@@ -23,7 +28,7 @@ export class RealHost implements Host {
 
   async readFile(nodePath: string): Promise<string | undefined> {
     try {
-      return await fs.promises.readFile(this.hostPath(nodePath), 'utf8');
+      return await readFile(this.hostPath(nodePath), 'utf8');
     } catch (err) {
       if (isMissing(err)) return undefined;
       throw err;
@@ -32,12 +37,12 @@ export class RealHost implements Host {
 
   async writeFile(nodePath: string, content: string, mode: number, options: WriteOptions = {}): Promise<void> {
     const target = this.hostPath(nodePath);
-    const dir = path.dirname(target);
-    await fs.promises.mkdir(dir, { recursive: true, mode: 0o755 });
-    const temp = path.join(dir, `.${path.basename(target)}.labimg-${process.pid}-${Date.now()}.tmp`);
+    const dir = dirname(target);
+    await mkdir(dir, { recursive: true, mode: 0o755 });
+    const temp = join(dir, `.${basename(target)}.labimg-${process.pid}-${Date.now()}.tmp`);
     // Created with the final mode from the first byte: a 0600 file must never exist world-readable,
     // not even as a temp file.
-    const handle = await fs.promises.open(temp, 'wx', mode);
+    const handle = await open(temp, 'wx', mode);
     try {
       await handle.writeFile(content, 'utf8');
       await handle.chmod(mode); // the umask may have cut bits from the mode given to open
@@ -46,20 +51,19 @@ export class RealHost implements Host {
       await handle.close();
     }
     try {
-      await fs.promises.rename(temp, target);
+      await rename(temp, target);
     } catch (err) {
-      await fs.promises.rm(temp, { force: true });
+      await rm(temp, { force: true });
       throw err;
     }
     await syncDirectory(dir);
-    const line = `wrote ${nodePath} (${formatMode(mode)}, ${Buffer.byteLength(content)} bytes)`;
-    if (options.bookkeeping) this.log.debug(line);
-    else this.log.info(line);
+    // A change to the machine is logged as info, the agent's own bookkeeping as debug.
+    this.#log[options.bookkeeping ? 'debug' : 'info'](`wrote ${nodePath} (${formatMode(mode)}, ${Buffer.byteLength(content)} bytes)`);
   }
 
   async exists(nodePath: string): Promise<boolean> {
     try {
-      await fs.promises.access(this.hostPath(nodePath));
+      await access(this.hostPath(nodePath));
       return true;
     } catch {
       return false;
@@ -67,14 +71,13 @@ export class RealHost implements Host {
   }
 
   async remove(nodePath: string, options: WriteOptions = {}): Promise<void> {
-    await fs.promises.rm(this.hostPath(nodePath), { force: true });
-    if (options.bookkeeping) this.log.debug(`removed ${nodePath}`);
-    else this.log.info(`removed ${nodePath}`);
+    await rm(this.hostPath(nodePath), { force: true });
+    this.#log[options.bookkeeping ? 'debug' : 'info'](`removed ${nodePath}`);
   }
 
   async listDir(nodePath: string): Promise<string[]> {
     try {
-      return (await fs.promises.readdir(this.hostPath(nodePath))).sort();
+      return (await readdir(this.hostPath(nodePath))).sort();
     } catch (err) {
       if (isMissing(err) || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
       throw err;
@@ -83,7 +86,7 @@ export class RealHost implements Host {
 
   async fileMode(nodePath: string): Promise<number | undefined> {
     try {
-      return (await fs.promises.stat(this.hostPath(nodePath))).mode & 0o777;
+      return (await stat(this.hostPath(nodePath))).mode & 0o777;
     } catch (err) {
       if (isMissing(err)) return undefined;
       throw err;
@@ -94,7 +97,7 @@ export class RealHost implements Host {
     // Streamed: kubelet and kubeadm are tens of megabytes.
     const hash = createHash('sha256');
     try {
-      for await (const chunk of fs.createReadStream(this.hostPath(nodePath))) hash.update(chunk as Buffer);
+      for await (const chunk of createReadStream(this.hostPath(nodePath))) hash.update(chunk as Buffer);
     } catch (err) {
       if (isMissing(err)) return undefined;
       throw err;
@@ -106,15 +109,15 @@ export class RealHost implements Host {
     const attempts = 1 + (options.retries ?? 0);
     let last: CommandFailed | undefined;
     for (let attempt = 1; attempt <= attempts; attempt++) {
-      this.log.info(`$ ${argv.join(' ')}${attempt > 1 ? ` (attempt ${attempt}/${attempts})` : ''}`);
+      this.#log.info(`$ ${argv.join(' ')}${attempt > 1 ? ` (attempt ${attempt}/${attempts})` : ''}`);
       const result = await execute(argv, options);
       if (result.code === 0) {
-        if (result.stdout.trim()) this.log.debug(result.stdout.trimEnd());
+        if (result.stdout.trim()) this.#log.debug(result.stdout.trimEnd());
         return result;
       }
       last = new CommandFailed(result, result.timedOut ? `timed out after ${timeoutOf(options)} ms` : `exit status ${result.code}`);
       if (attempt < attempts) {
-        this.log.warn(last.message);
+        this.#log.warn(last.message);
         await sleep(options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS);
       }
     }
@@ -123,7 +126,7 @@ export class RealHost implements Host {
 
   async query(argv: string[], options: CommandOptions = {}): Promise<CommandResult> {
     const result = await execute(argv, options);
-    this.log.debug(`? ${argv.join(' ')} -> ${result.code}`);
+    this.#log.debug(`? ${argv.join(' ')} -> ${result.code}`);
     return result;
   }
 }
@@ -175,7 +178,7 @@ function timeoutOf(options: CommandOptions): number {
 async function syncDirectory(dir: string): Promise<void> {
   // Makes the rename itself durable across a power cut; some filesystems refuse fsync on a directory.
   try {
-    const handle = await fs.promises.open(dir, 'r');
+    const handle = await open(dir, 'r');
     try {
       await handle.sync();
     } finally {

@@ -6,12 +6,16 @@
 import type { Host, NowOption, ServiceManager, ServiceState } from './host';
 
 export class Systemctl implements ServiceManager {
-  constructor(private readonly host: Pick<Host, 'run' | 'query'>) {}
+  readonly #host: Pick<Host, 'run' | 'query'>;
+
+  constructor(host: Pick<Host, 'run' | 'query'>) {
+    this.#host = host;
+  }
 
   async state(unit: string): Promise<ServiceState> {
     // `is-enabled` prints enabled/disabled/masked/static/...; "not found" units exit non-zero with nothing useful.
-    const enabled = await this.host.query(['systemctl', 'is-enabled', unit]);
-    const active = await this.host.query(['systemctl', 'is-active', unit]);
+    const enabled = await this.#host.query(['systemctl', 'is-enabled', unit]);
+    const active = await this.#host.query(['systemctl', 'is-active', unit]);
     return {
       enabled: enabled.code === 0 && enabled.stdout.trim() === 'enabled',
       active: active.code === 0 && active.stdout.trim() === 'active',
@@ -19,15 +23,15 @@ export class Systemctl implements ServiceManager {
   }
 
   enable(unit: string, options: NowOption = {}): Promise<void> {
-    return this.systemctl('enable', ...now(options), unit);
+    return this.#systemctl('enable', ...now(options), unit);
   }
 
   disable(unit: string, options: NowOption = {}): Promise<void> {
-    return this.systemctl('disable', ...now(options), unit);
+    return this.#systemctl('disable', ...now(options), unit);
   }
 
   restart(unit: string): Promise<void> {
-    return this.systemctl('restart', unit);
+    return this.#systemctl('restart', unit);
   }
 
   async restartIfActive(unit: string): Promise<void> {
@@ -35,11 +39,11 @@ export class Systemctl implements ServiceManager {
   }
 
   daemonReload(): Promise<void> {
-    return this.systemctl('daemon-reload');
+    return this.#systemctl('daemon-reload');
   }
 
-  private async systemctl(...args: string[]): Promise<void> {
-    await this.host.run(['systemctl', ...args]);
+  async #systemctl(...args: string[]): Promise<void> {
+    await this.#host.run(['systemctl', ...args]);
   }
 }
 

@@ -7,10 +7,14 @@ const APT_ENV = { DEBIAN_FRONTEND: 'noninteractive' };
 const KEEP_OUR_CONFIG = ['-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold'];
 
 export class AptPackages implements PackageManager {
-  constructor(private readonly host: Host) {}
+  readonly #host: Host;
+
+  constructor(host: Host) {
+    this.#host = host;
+  }
 
   async installedVersion(name: string): Promise<string | undefined> {
-    const result = await this.host.query(['dpkg-query', '-W', '-f=${Status}\\t${Version}\\n', name]);
+    const result = await this.#host.query(['dpkg-query', '-W', '-f=${Status}\\t${Version}\\n', name]);
     if (result.code !== 0) return undefined;
     const [status = '', version] = result.stdout.trim().split('\t');
     // Status is "want error state". A removed package keeps a "deinstall ok config-files" record; a package
@@ -23,20 +27,20 @@ export class AptPackages implements PackageManager {
     const specs = packages.map((p) => (p.version ? `${p.name}=${p.version}` : p.name));
     // Pinned packages are held; moving a pin to a new version must be allowed to change a held package.
     const pinnedFlags = packages.some((p) => p.version) ? ['--allow-change-held-packages', '--allow-downgrades'] : [];
-    await this.host.run(['apt-get', 'install', '-y', ...KEEP_OUR_CONFIG, ...pinnedFlags, ...specs], { ...INSTALL_COMMAND_OPTIONS, env: APT_ENV });
+    await this.#host.run(['apt-get', 'install', '-y', ...KEEP_OUR_CONFIG, ...pinnedFlags, ...specs], { ...INSTALL_COMMAND_OPTIONS, env: APT_ENV });
   }
 
   async remove(names: string[]): Promise<void> {
-    await this.host.run(['apt-get', 'remove', '-y', ...names], { ...INSTALL_COMMAND_OPTIONS, env: APT_ENV });
+    await this.#host.run(['apt-get', 'remove', '-y', ...names], { ...INSTALL_COMMAND_OPTIONS, env: APT_ENV });
   }
 
   async held(): Promise<string[]> {
-    const result = await this.host.query(['apt-mark', 'showhold']);
+    const result = await this.#host.query(['apt-mark', 'showhold']);
     return result.code === 0 ? result.stdout.split('\n').map((l) => l.trim()).filter(Boolean) : [];
   }
 
   async hold(names: string[]): Promise<void> {
-    await this.host.run(['apt-mark', 'hold', ...names]);
+    await this.#host.run(['apt-mark', 'hold', ...names]);
   }
 }
 

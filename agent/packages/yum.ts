@@ -3,10 +3,16 @@ import type { Host } from '../host/host';
 import { INSTALL_COMMAND_OPTIONS, InstallOptions, PackageManager } from './package-manager';
 
 export class YumPackages implements PackageManager {
-  constructor(private readonly host: Host, private readonly binary: 'yum' | 'dnf') {}
+  readonly #host: Host;
+  readonly #binary: 'yum' | 'dnf';
+
+  constructor(host: Host, binary: 'yum' | 'dnf') {
+    this.#host = host;
+    this.#binary = binary;
+  }
 
   async installedVersion(name: string): Promise<string | undefined> {
-    const result = await this.host.query(['rpm', '-q', '--qf', '%{VERSION}-%{RELEASE}\\n', name]);
+    const result = await this.#host.query(['rpm', '-q', '--qf', '%{VERSION}-%{RELEASE}\\n', name]);
     if (result.code !== 0) return undefined;
     // Several versions can be installed side by side (kernels); the newest is listed last.
     const versions = result.stdout.trim().split('\n').filter(Boolean);
@@ -16,11 +22,11 @@ export class YumPackages implements PackageManager {
   async install(packages: PinnedPackage[], options: InstallOptions = {}): Promise<void> {
     const specs = packages.map((p) => (p.version ? `${p.name}-${p.version}` : p.name));
     const excludes = (options.disableExcludes ?? []).map((id) => `--disableexcludes=${id}`);
-    await this.host.run([this.binary, 'install', '-y', ...excludes, ...specs], INSTALL_COMMAND_OPTIONS);
+    await this.#host.run([this.#binary, 'install', '-y', ...excludes, ...specs], INSTALL_COMMAND_OPTIONS);
   }
 
   async remove(names: string[]): Promise<void> {
-    await this.host.run([this.binary, 'remove', '-y', ...names], INSTALL_COMMAND_OPTIONS);
+    await this.#host.run([this.#binary, 'remove', '-y', ...names], INSTALL_COMMAND_OPTIONS);
   }
 
   async held(): Promise<string[]> {

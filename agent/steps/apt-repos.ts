@@ -20,29 +20,11 @@ export function aptKeyringPaths(repo: Repository): string[] {
   return repo.gpgKeys.map((_, i) => `${KEYRING_DIR}/${repo.id}${i === 0 ? '' : `-${i + 1}`}.gpg`);
 }
 
-interface SourceLine {
-  type: 'deb';
-  options: Record<string, string>;
-  uri: string;
-  suite: string;
-  components: string[];
-}
-
-function sourceLine(repo: Repository): SourceLine {
-  const options: Record<string, string> = {};
-  if (!repo.gpgCheck) options.trusted = 'yes';
-  else if (repo.gpgKeys.length > 0) options['signed-by'] = aptKeyringPaths(repo).join(',');
-  return { type: 'deb', options, uri: repo.baseUrl, suite: repo.suite ?? '/', components: repo.components ?? [] };
-}
-
-function renderSourceLine(line: SourceLine): string {
-  const options = Object.entries(line.options).map(([k, v]) => `${k}=${v}`);
-  const fields = [line.type, ...(options.length > 0 ? [`[${options.join(' ')}]`] : []), line.uri, line.suite, ...line.components];
-  return `${fields.join(' ')}\n`;
-}
-
+/** One deb line, pinned to its own keyrings (or, without gpgCheck, trusted as is): `deb [signed-by=...] URI SUITE COMPONENTS`. */
 export function aptListContent(repo: Repository): string {
-  return managedHeader() + renderSourceLine(sourceLine(repo));
+  const option = !repo.gpgCheck ? 'trusted=yes' : repo.gpgKeys.length > 0 ? `signed-by=${aptKeyringPaths(repo).join(',')}` : undefined;
+  const fields = ['deb', ...(option ? [`[${option}]`] : []), repo.baseUrl, repo.suite ?? '/', ...(repo.components ?? [])];
+  return `${managedHeader()}${fields.join(' ')}\n`;
 }
 
 function debRepos(ctx: StepContext): Repository[] {

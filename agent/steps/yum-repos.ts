@@ -10,7 +10,6 @@
  */
 import { OS_FAMILIES_ON_NODE } from '../../contract/os-families';
 import type { Repository } from '../../contract/agent-config';
-import { renderIni, type IniSection } from '../text/ini';
 import { managedHeader } from '../text/managed-header';
 import type { Step, StepContext } from './step';
 
@@ -19,17 +18,14 @@ export interface YumRepoFile {
   content: string;
 }
 
-function section(repo: Repository): IniSection {
-  return {
-    name: repo.name,
-    baseurl: repo.baseUrl,
-    enabled: 1,
-    gpgcheck: repo.gpgCheck ? 1 : 0,
-    repo_gpgcheck: repo.repoGpgCheck === undefined ? undefined : repo.repoGpgCheck ? 1 : 0,
-    // yum splits gpgkey= on whitespace; one line stays readable in `yum repolist -v`.
-    gpgkey: repo.gpgKeys.length > 0 ? repo.gpgKeys.join(' ') : undefined,
-    exclude: repo.exclude && repo.exclude.length > 0 ? repo.exclude.join(' ') : undefined,
-  };
+/** A repository's section of its .repo file (INI, as yum reads it): keys without a value are left out. */
+function section(repo: Repository): string {
+  const lines = [`[${repo.id}]`, `name=${repo.name}`, `baseurl=${repo.baseUrl}`, 'enabled=1', `gpgcheck=${repo.gpgCheck ? 1 : 0}`];
+  if (repo.repoGpgCheck !== undefined) lines.push(`repo_gpgcheck=${repo.repoGpgCheck ? 1 : 0}`);
+  // yum splits gpgkey= on whitespace; one line stays readable in `yum repolist -v`.
+  if (repo.gpgKeys.length > 0) lines.push(`gpgkey=${repo.gpgKeys.join(' ')}`);
+  if (repo.exclude && repo.exclude.length > 0) lines.push(`exclude=${repo.exclude.join(' ')}`);
+  return lines.join('\n');
 }
 
 /** The .repo files the repositories make, in the order each file is first named. */
@@ -41,7 +37,7 @@ export function yumRepoFiles(repos: readonly Repository[]): YumRepoFile[] {
   }
   return [...byFile].map(([file, members]) => ({
     path: `/etc/yum.repos.d/${file}.repo`,
-    content: managedHeader() + renderIni(Object.fromEntries(members.map((repo) => [repo.id, section(repo)]))),
+    content: `${managedHeader()}${members.map(section).join('\n\n')}\n`,
   }));
 }
 

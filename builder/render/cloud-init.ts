@@ -1,5 +1,5 @@
 /** The node files as `#cloud-config` user-data: cloud-init's write_files, then runcmd starts the agent's unit. */
-import { PATHS } from '../../contract/node-paths';
+import { DELIVERY_PATHS, PATHS } from '../../contract/node-paths';
 import { dump } from 'js-yaml';
 import { renderAgentFetcher } from './agent-fetcher';
 import { gzipStable } from './gzip';
@@ -34,8 +34,8 @@ function writeFiles(file: NodeFile): WriteFile[] {
     // A drop-in, so the unit itself stays the one every other path installs; ExecStartPre also runs on every
     // later boot, where the script finds the bundle in place and does nothing.
     return [
-      { path: PATHS.agentFetcher, permissions: '0755', owner: 'root:root', content: renderAgentFetcher(file.content) },
-      { path: PATHS.agentFetcherDropIn, permissions: '0644', owner: 'root:root', content: `[Service]\nExecStartPre=${PATHS.agentFetcher}\n` },
+      { path: DELIVERY_PATHS.agentFetcher, permissions: '0755', owner: 'root:root', content: renderAgentFetcher(file.content) },
+      { path: DELIVERY_PATHS.agentFetcherDropIn, permissions: '0644', owner: 'root:root', content: `[Service]\nExecStartPre=${DELIVERY_PATHS.agentFetcher}\n` },
     ];
   }
   if (file.compress) return [{ ...entry, encoding: 'gzip+base64', content: gzipStable(file.content).toString('base64') }];

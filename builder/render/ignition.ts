@@ -61,7 +61,7 @@ function systemdUnit(file: NodeFile): IgnitionUnit {
  * An Ignition config (spec 3.3.0) with the node files: the agent, its config, the Node.js installer and the
  * agent's unit, enabled, the same set the cloud-init user-data writes.
  *
- * What a node would otherwise fetch itself (the Node.js tarball, to PATHS.nodeTarball where install-node.sh
+ * What a node would otherwise fetch itself (the Node.js tarball, to DELIVERY_PATHS.nodeTarball where install-node.sh
  * finds it; on Flatcar the Kubernetes binaries) Ignition fetches before first boot, checked against the
  * profile's sha256. With `agent` (a stub, for EC2's 16 KB) the agent is fetched the same way. Secrets go into
  * this config only (0600 on the node), so the config is as secret as they are. Keys are written in one fixed

@@ -2,7 +2,7 @@
  * The one list of what a node receives. cloud-init, Ignition, the PXE installers and Packer each take this list
  * and write it in their own syntax; none of them adds a file of its own or decides a path or a mode.
  */
-import { PATHS } from '../../contract/node-paths';
+import { DELIVERY_PATHS, PATHS } from '../../contract/node-paths';
 import { type AgentConfig, type NodeConfig, type NodeSecrets } from '../../contract/agent-config';
 import { renderNodeInstaller } from './node-installer';
 import { renderSystemdUnit } from './systemd-unit';
@@ -105,15 +105,15 @@ export function nodeFiles(inputs: NodeInputs, agent?: RemoteContent): NodeFile[]
   ];
   if (inputs.node) files.push(file(PATHS.nodeConfig, 0o644, toNodeJsonFile(inputs.node), { scope: 'instance' }));
   if (hasSecrets(inputs.secrets)) files.push(file(PATHS.nodeSecrets, 0o600, toNodeJsonFile(inputs.secrets), { scope: 'instance', secret: true }));
-  files.push(file(PATHS.nodeInstaller, 0o755, renderNodeInstaller(inputs.nodeRuntime)));
+  files.push(file(DELIVERY_PATHS.nodeInstaller, 0o755, renderNodeInstaller(inputs.nodeRuntime)));
   if (inputs.nodeRuntime.source === 'tarball') {
     const { url, sha256 } = inputs.nodeRuntime;
-    files.push(file(PATHS.nodeTarball, 0o644, { url, sha256, unverifiedTransport: false }, { optional: true }));
+    files.push(file(DELIVERY_PATHS.nodeTarball, 0o644, { url, sha256, unverifiedTransport: false }, { optional: true }));
   }
   for (const binary of inputs.agentConfig.kubernetes.binaries ?? []) {
     files.push(file(binary.path, 0o755, { url: binary.url, sha256: binary.sha256, unverifiedTransport: false }, { optional: true }));
   }
-  files.push(file(PATHS.systemdUnit, 0o644, renderSystemdUnit(), { enable: true }));
+  files.push(file(DELIVERY_PATHS.systemdUnit, 0o644, renderSystemdUnit(), { enable: true }));
   return files;
 }
 

@@ -1,4 +1,4 @@
-import { PATHS } from '../../contract/node-paths';
+import { DELIVERY_PATHS, PATHS } from '../../contract/node-paths';
 import { AGENT_NODE_MIN, AGENT_NODE_MIN_TEXT } from '../versions';
 import { shellQuote } from './shell';
 import type { NodeRuntime, NodeTarball } from './types';
@@ -32,7 +32,7 @@ export function renderNodeInstaller(runtime: NodeRuntime): string {
  * the runtime is already there (a baked image, or any boot after the first), verifies the tarball before
  * unpacking, and swaps the directory in with a rename so an interrupted install never leaves half a runtime.
  *
- * On an Ignition node the tarball is already at PATHS.nodeTarball (Ignition fetched it and checked its hash
+ * On an Ignition node the tarball is already at DELIVERY_PATHS.nodeTarball (Ignition fetched it and checked its hash
  * before first boot), so nothing is downloaded; cloud-init nodes have no such file and fetch it with curl.
  * Either way the script checks the sha256 itself, and removes the tarball once the runtime is in place.
  */
@@ -47,7 +47,7 @@ sha256=${shellQuote(runtime.sha256)}
 # LABIMG_NODE_DIR and LABIMG_NODE_TARBALL relocate the runtime and the pre-fetched tarball; tests use them
 # to run this script for real without root paths.
 dir=${'${'}LABIMG_NODE_DIR:-${shellQuote(dir)}}
-tarball=${'${'}LABIMG_NODE_TARBALL:-${shellQuote(PATHS.nodeTarball)}}
+tarball=${'${'}LABIMG_NODE_TARBALL:-${shellQuote(DELIVERY_PATHS.nodeTarball)}}
 
 if [ -x "$dir/bin/node" ]; then
   exit 0

@@ -1,4 +1,4 @@
-import { PATHS } from '../../contract/node-paths';
+import { DELIVERY_PATHS, PATHS } from '../../contract/node-paths';
 import { AGENT_UNIT_PATH } from '../../contract/agent-config';
 
 /**
@@ -34,7 +34,7 @@ Before=shutdown.target
 Type=oneshot
 RemainAfterExit=yes
 Environment=PATH=${AGENT_UNIT_PATH}
-ExecStartPre=${PATHS.nodeInstaller}
+ExecStartPre=${DELIVERY_PATHS.nodeInstaller}
 ExecStart=${PATHS.nodeRuntimeDir}/bin/node ${PATHS.agentBundle} run
 TimeoutStartSec=0
 SyslogIdentifier=labimg-agent

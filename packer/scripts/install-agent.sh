@@ -32,7 +32,7 @@ on_system() {
   fi
 }
 
-# Where the image files above put the agent and its Node installer (IMAGE_PATHS in contract/node-paths.ts).
+# Where the image files above put the agent and its Node installer (IMAGE_PATHS, DELIVERY_PATHS in contract/node-paths.ts).
 lib=$root/opt/labimg
 
 # First-boot cloud-init may still be installing updates, and would hold the package manager's lock. Its
