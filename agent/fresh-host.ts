@@ -4,7 +4,7 @@
  * stale runtime packages the profile removes still installed, and nothing of Kubernetes yet. So the plan shows
  * every action the agent can take on that OS.
  */
-import { OS_FAMILIES_ON_NODE } from '../contract/os-families';
+import { OS_FAMILIES } from '../contract/os-families';
 import type { AgentConfig, NodeConfig } from '../contract/agent-config';
 import { GPU_RESOURCE } from './gpu/readiness-gate';
 import type { QueryAnswers } from './host/dry-run-host';
@@ -24,7 +24,7 @@ const SELINUX_CONFIG = [
 ].join('\n');
 
 export function freshHostFiles(config: AgentConfig, node: NodeConfig | undefined, gpu: boolean): Record<string, string> {
-  const family = OS_FAMILIES_ON_NODE[config.os.family];
+  const family = OS_FAMILIES[config.os.family];
   const fresh = family.freshInstall;
   const files: Record<string, string> = {
     '/etc/os-release': [

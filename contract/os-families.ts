@@ -40,15 +40,16 @@ export interface OsFamilyOnNode {
    * stays out of early boot too (nouveau, before NVIDIA's driver); undefined where there is none to rebuild.
    */
   initramfsRebuild: readonly string[] | undefined;
-  /**
-   * A freshly installed host of the family, as `labimg plan` simulates it: os-release's ID_LIKE, /etc/fstab
-   * with the swap line the lab turns off, and what /proc/swaps lists after its header.
-   */
-  freshInstall: { idLike: string; fstab: readonly string[]; swaps: string };
 }
 
 /** What a build of a profile asks of its family. */
 export interface OsFamilyForBuilds {
+  /**
+   * A freshly installed host of the family, as `labimg plan` simulates it: os-release's ID_LIKE, /etc/fstab
+   * with the swap line the lab turns off, and what /proc/swaps lists after its header. A build's question: the
+   * plan is the builder's, and the agent bundle is smaller without it.
+   */
+  freshInstall: { idLike: string; fstab: readonly string[]; swaps: string };
   /** The os.packageManager values that make a profile this family. */
   packageManagers: readonly PackageManagerName[];
   /** Whether the agent's Node.js can come from the distro's own package (agent.nodeRuntime.source: package). */
@@ -84,15 +85,6 @@ export const OS_FAMILIES_ON_NODE: OsFamilyTable<OsFamilyOnNode> = {
     selinux: true,
     // dracut(8): --force overwrites the current kernel's image; NVIDIA's guide, "Disabling Nouveau" (FACTS.md).
     initramfsRebuild: ['dracut', '--force'],
-    freshInstall: {
-      idLike: 'rhel fedora',
-      fstab: [
-        '/dev/mapper/centos-root /                       xfs     defaults        0 0',
-        'UUID=3a5f1c2e-0d6b-4b3e-9a57-5d2f0e8c4b11 /boot xfs     defaults        0 0',
-        '/dev/mapper/centos-swap swap                    swap    defaults        0 0',
-      ],
-      swaps: '/dev/dm-1\tpartition\t2097148\t0\t-2\n',
-    },
   },
   debian: {
     packageFormat: 'deb',
@@ -102,11 +94,6 @@ export const OS_FAMILIES_ON_NODE: OsFamilyTable<OsFamilyOnNode> = {
     selinux: false,
     // update-initramfs(8): -u updates the newest kernel's image; NVIDIA's guide, "Disabling Nouveau" (FACTS.md).
     initramfsRebuild: ['update-initramfs', '-u'],
-    freshInstall: {
-      idLike: 'debian',
-      fstab: ['/dev/disk/by-uuid/6c1e2f84-3b1f-4c55-8d0a-9f7e0b6a2d13 / ext4 defaults 0 1', '/swap.img none swap sw 0 0'],
-      swaps: '/swap.img\tpartition\t2097148\t0\t-2\n',
-    },
   },
   flatcar: {
     packageFormat: 'none',
@@ -115,8 +102,6 @@ export const OS_FAMILIES_ON_NODE: OsFamilyTable<OsFamilyOnNode> = {
     selinux: false,
     // Flatcar's initramfs is part of its signed, read-only /usr image.
     initramfsRebuild: undefined,
-    // Flatcar mounts its partitions with systemd units and has no swap.
-    freshInstall: { idLike: 'coreos', fstab: ['# Flatcar mounts its filesystems with systemd units'], swaps: '' },
   },
 };
 
@@ -132,6 +117,15 @@ function withBuildAnswers(onNode: OsFamilyTable<OsFamilyOnNode>, forBuilds: OsFa
 /** Every family's answers: what its nodes ask (above), and what a build asks. */
 export const OS_FAMILIES: OsFamilyTable = /* @__PURE__ */ withBuildAnswers(OS_FAMILIES_ON_NODE, {
   rhel: {
+    freshInstall: {
+      idLike: 'rhel fedora',
+      fstab: [
+        '/dev/mapper/centos-root /                       xfs     defaults        0 0',
+        'UUID=3a5f1c2e-0d6b-4b3e-9a57-5d2f0e8c4b11 /boot xfs     defaults        0 0',
+        '/dev/mapper/centos-swap swap                    swap    defaults        0 0',
+      ],
+      swaps: '/dev/dm-1\tpartition\t2097148\t0\t-2\n',
+    },
     packageManagers: ['yum', 'dnf'],
     nodejsPackage: true,
     readOnlyUsr: false,
@@ -154,6 +148,11 @@ export const OS_FAMILIES: OsFamilyTable = /* @__PURE__ */ withBuildAnswers(OS_FA
     ],
   },
   debian: {
+    freshInstall: {
+      idLike: 'debian',
+      fstab: ['/dev/disk/by-uuid/6c1e2f84-3b1f-4c55-8d0a-9f7e0b6a2d13 / ext4 defaults 0 1', '/swap.img none swap sw 0 0'],
+      swaps: '/swap.img\tpartition\t2097148\t0\t-2\n',
+    },
     packageManagers: ['apt'],
     nodejsPackage: true,
     readOnlyUsr: false,
@@ -177,6 +176,8 @@ export const OS_FAMILIES: OsFamilyTable = /* @__PURE__ */ withBuildAnswers(OS_FA
     ],
   },
   flatcar: {
+    // Flatcar mounts its partitions with systemd units and has no swap.
+    freshInstall: { idLike: 'coreos', fstab: ['# Flatcar mounts its filesystems with systemd units'], swaps: '' },
     packageManagers: ['none'],
     nodejsPackage: false,
     readOnlyUsr: true,

@@ -22,9 +22,9 @@ const SOLARIS_ON_NODE: Readonly<Record<string, string>> = {
   firewall: "'none'",
   selinux: 'false',
   initramfsRebuild: 'undefined',
-  freshInstall: "{ idLike: 'sun', fstab: [], swaps: '' }",
 };
 const SOLARIS_FOR_BUILDS: Readonly<Record<string, string>> = {
+  freshInstall: "{ idLike: 'sun', fstab: [], swaps: '' }",
   packageManagers: "['none']",
   nodejsPackage: 'false',
   readOnlyUsr: 'false',
