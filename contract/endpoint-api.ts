@@ -18,6 +18,7 @@
  * The routes, who may call each (one of these tokens, or anyone) and what they carry: ./endpoint-routes.ts.
  */
 import type { IdentityProvider, PhaseReport, Role } from './agent-config';
+import type { GpuMilestoneTime } from './gpu-timing';
 
 /**
  * Node names are Kubernetes node names: DNS-1123 subdomains. Pools are DNS-1123 labels. Kubernetes allows 253
@@ -124,6 +125,11 @@ export interface FleetNode {
   lastReportAt?: string;
   /** Total time spent in each phase (bake, boot), from the reports' durations. */
   phases: NodePhaseTime[];
+  /**
+   * Time to GPU: the seconds after boot at which a GPU node reached each milestone in its latest boot
+   * (contract/gpu-timing.ts), in milestone order; absent on a node without a GPU and before the first milestone.
+   */
+  timeToGpu?: GpuMilestoneTime[];
   /** The last failure's message, when the latest status is "failed". */
   error?: string;
   /** True when the node reported the last step of its role as done. */

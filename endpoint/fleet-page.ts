@@ -6,6 +6,7 @@
  * named, how the fleet is totalled, and how a duration reads.
  */
 import type { FleetNode, FleetView } from '../contract/endpoint-api';
+import { GPU_MILESTONES, GPU_MILESTONE_LABELS } from '../contract/gpu-timing';
 
 /** Where a node stands, as the page, the table and the `status` label of `labimg_nodes` all name it. */
 export type NodeState = 'ready' | 'failed' | 'in-progress' | 'enrolled-no-report';
@@ -63,6 +64,14 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(minutes / 60)}h ${pad2(minutes % 60)}m`;
 }
 
+/**
+ * Time to GPU in one line, e.g. "driver 41.0 s · runtime 43.5 s · registered 1m 10s · GPU 1m 35s": the
+ * milestones the node reached in its latest boot, so a GPU node part way shows how far it got; "" for none.
+ */
+export function formatTimeToGpu(node: FleetNode): string {
+  return (node.timeToGpu ?? []).map((m) => `${GPU_MILESTONE_LABELS[m.step]} ${formatDuration(m.seconds * 1000)}`).join(' · ');
+}
+
 /** "bake 4m 10s, boot 1m 23s", or "" before any phase has a duration. */
 export function formatPhaseTimes(node: FleetNode): string {
   return node.phases.map((p) => `${p.phase} ${formatDuration(p.durationMs)}`).join(', ');
@@ -96,7 +105,7 @@ export function renderFleetPage(view: FleetView, options: { refreshSeconds: numb
   ].join('\n');
 }
 
-const COLUMNS = ['Node', 'Pool', 'Role', 'GPU', 'Profile', 'Step', 'Last report', 'Time per phase', 'Error'];
+const COLUMNS = ['Node', 'Pool', 'Role', 'GPU', 'Profile', 'Step', 'Last report', 'Time per phase', 'Time to GPU', 'Error'];
 
 function nodeTable(nodes: FleetNode[]): string[] {
   return [
@@ -121,9 +130,26 @@ function nodeRow(node: FleetNode): string {
     escapeHtml(step),
     node.lastReportAt === undefined ? '—' : timeElement(node.lastReportAt),
     escapeHtml(formatPhaseTimes(node) || '—'),
+    timeToGpuCell(node),
     state === 'failed' && node.error !== undefined ? `<pre>${escapeHtml(node.error)}</pre>` : '',
   ];
   return `<tr data-node="${escapeHtml(node.node)}" data-status="${state}" class="${state}">${cells.map((c) => `<td>${c}</td>`).join('')}</tr>`;
+}
+
+/**
+ * Each milestone reached as "driver 41.0 s", its full name and exact seconds in a tooltip; a GPU node with none
+ * yet shows a dash, a node without a GPU nothing. Plain markup: no script reads or builds it.
+ */
+function timeToGpuCell(node: FleetNode): string {
+  if (!node.gpu) return '';
+  const reached = node.timeToGpu ?? [];
+  if (reached.length === 0) return '—';
+  const titles = new Map<string, string>(GPU_MILESTONES.map((m) => [m.step, m.title]));
+  const parts = reached.map((m) => {
+    const text = `${GPU_MILESTONE_LABELS[m.step]} ${formatDuration(m.seconds * 1000)}`;
+    return `<span data-milestone="${escapeHtml(m.step)}" title="${escapeHtml(`${titles.get(m.step) ?? m.step} ${m.seconds} s after boot`)}">${escapeHtml(text)}</span>`;
+  });
+  return `<span class="time-to-gpu">${parts.join(' · ')}</span>`;
 }
 
 /** An RFC 3339 time as "2024-05-01 10:00:00 UTC"; a value that does not parse is shown as it came. */

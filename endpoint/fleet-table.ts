@@ -3,9 +3,9 @@
  * terminal. Pure: the command fetches the FleetView and the time, this only lays them out.
  */
 import type { FleetNode, FleetView } from '../contract/endpoint-api';
-import { describeFleetSummary, formatPhaseTimes, nodeState, summarizeFleet } from './fleet-page';
+import { describeFleetSummary, formatPhaseTimes, formatTimeToGpu, nodeState, summarizeFleet } from './fleet-page';
 
-const HEADER = ['NODE', 'POOL', 'ROLE', 'GPU', 'PHASE/STEP', 'STATUS', 'LAST-REPORT', 'TIME', 'ERROR'];
+const HEADER = ['NODE', 'POOL', 'ROLE', 'GPU', 'PHASE/STEP', 'STATUS', 'LAST-REPORT', 'TIME', 'TIME-TO-GPU', 'ERROR'];
 
 /** Long enough to recognise the failure; the full message is on the fleet page and in the node's reports. */
 export const ERROR_WIDTH = 60;
@@ -29,6 +29,8 @@ function nodeCells(node: FleetNode, now: Date): string[] {
     state,
     node.lastReportAt === undefined ? '-' : formatAge(now.getTime() - Date.parse(node.lastReportAt)),
     formatPhaseTimes(node) || '-',
+    // As on the fleet page: nothing for a node without a GPU, a dash for one that has reached no milestone yet.
+    node.gpu ? formatTimeToGpu(node) || '-' : '',
     state === 'failed' && node.error !== undefined ? firstLine(node.error, ERROR_WIDTH) : '',
   ].map(terminalSafe);
 }

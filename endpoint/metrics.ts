@@ -6,6 +6,7 @@
  * argument so ages are testable.
  */
 import type { FleetView } from '../contract/endpoint-api';
+import { GPU_MILESTONES, type GpuMilestoneStep } from '../contract/gpu-timing';
 import { NODE_STATES, nodeState, type NodeState } from './fleet-page';
 
 export interface EndpointCounters {
@@ -51,9 +52,10 @@ type Labels = Array<[name: string, value: string]>;
 
 interface Family {
   name: string;
-  type: 'counter' | 'gauge';
+  type: 'counter' | 'gauge' | 'histogram';
   help: string;
-  samples: Array<{ labels: Labels; value: number }>;
+  /** `suffix` follows the family's name: a histogram's _bucket, _sum and _count. */
+  samples: Array<{ labels: Labels; value: number; suffix?: string }>;
 }
 
 export function renderMetrics(view: FleetView, counters: EndpointCounters, now: Date): string {
@@ -101,13 +103,68 @@ function fleetFamilies(view: FleetView, now: Date): Family[] {
     { name: 'labimg_nodes', type: 'gauge', help: 'Enrolled nodes by pool, role and status (ready, failed, in-progress, enrolled-no-report).', samples: sorted(nodes) },
     { name: 'labimg_node_gpu', type: 'gauge', help: 'Enrolled nodes that report a GPU, by pool.', samples: sorted(gpu) },
     { name: 'labimg_node_phase_seconds', type: 'gauge', help: 'Time a node has spent in each phase (bake, boot), from its reports.', samples: sorted(phases) },
+    ...timeToGpuFamilies(view),
     { name: 'labimg_node_last_report_age_seconds', type: 'gauge', help: 'Seconds since the time of the node\'s latest report.', samples: sorted(ages) },
+  ];
+}
+
+/**
+ * Time to GPU, one histogram per milestone, named after kubelet's own node startup figures
+ * (kubelet_node_startup_pre_kubelet_duration_seconds, _pre_registration_, _registration_, _post_registration_,
+ * kubelet_node_startup_duration_seconds: kubernetes pkg/kubelet/metrics/metrics.go at 0028b26b5f,
+ * NodeStartup*Key, read 2026-12-06). Kubelet's are gauges, one node's own value; the endpoint sees the fleet, so each of ours is a
+ * histogram over the nodes of a pool and role, one observation per node that reached the milestone in its
+ * latest boot. A pool and role's series start with its first observation, as a labelled histogram's do in a
+ * Prometheus client; the pool's GPU nodes are counted by labimg_node_gpu, so the ones without a GPU yet are that
+ * minus the gpu_allocatable count.
+ */
+function timeToGpuFamilies(view: FleetView): Family[] {
+  const groups = new Map<string, { pool: string; role: string; seconds: Map<GpuMilestoneStep, number[]> }>();
+  for (const node of view.nodes) {
+    if (node.timeToGpu === undefined) continue;
+    const key = JSON.stringify([node.pool, node.role]);
+    const group = groups.get(key) ?? { pool: node.pool, role: node.role, seconds: new Map() };
+    groups.set(key, group);
+    for (const m of node.timeToGpu) group.seconds.set(m.step, [...(group.seconds.get(m.step) ?? []), m.seconds]);
+  }
+  const ordered = [...groups.values()].sort((a, b) => compareLabels([['pool', a.pool], ['role', a.role]], [['pool', b.pool], ['role', b.role]]));
+  return GPU_MILESTONES.map((milestone) => ({
+    name: `labimg_node_startup_${milestone.metric}_duration_seconds`,
+    type: 'histogram' as const,
+    help: `Seconds from boot to ${milestone.title} (the ${milestone.step} step done), per GPU node in its latest boot.`,
+    samples: ordered.flatMap((g) => {
+      const observations = g.seconds.get(milestone.step);
+      return observations ? histogramSamples([['pool', g.pool], ['role', g.role]], observations) : [];
+    }),
+  }));
+}
+
+/**
+ * Boot-time buckets. The time runs from the kernel's start (/proc/uptime), so firmware is not in it: systemd
+ * reaches our units within seconds, a cloud GPU VM loads a prebuilt driver in tens of seconds, and one that
+ * builds it with DKMS on first boot, or waits on a slow image pull before the device plugin runs, takes
+ * minutes. Past 20 minutes something is wrong, and +Inf holds it. Hand-picked round numbers, closer together
+ * where most nodes land, as kubelet picks its podStartupDurationBuckets (same file as above).
+ */
+export const TIME_TO_GPU_BUCKETS = [5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600, 1200] as const;
+
+function histogramSamples(labels: Labels, observations: number[]): Family['samples'] {
+  const buckets = [...TIME_TO_GPU_BUCKETS.map(String), '+Inf'].map((le, i) => ({
+    labels: [...labels, ['le', le]] as Labels,
+    suffix: '_bucket',
+    value: observations.filter((seconds) => i >= TIME_TO_GPU_BUCKETS.length || seconds <= (TIME_TO_GPU_BUCKETS[i] as number)).length,
+  }));
+  return [
+    ...buckets,
+    // Summed in whole milliseconds, as the nodes measured them, so 41.2 + 95.1 reads 136.3 and not 136.29999999999998.
+    { labels, suffix: '_sum', value: observations.reduce((sum, seconds) => sum + Math.round(seconds * 1000), 0) / 1000 },
+    { labels, suffix: '_count', value: observations.length },
   ];
 }
 
 function renderFamily(f: Family): string {
   const lines = [`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${f.type}`];
-  for (const s of f.samples) lines.push(`${f.name}${renderLabels(s.labels)} ${formatValue(s.value)}`);
+  for (const s of f.samples) lines.push(`${f.name}${s.suffix ?? ''}${renderLabels(s.labels)} ${formatValue(s.value)}`);
   return lines.join('\n') + '\n';
 }
 

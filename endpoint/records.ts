@@ -79,6 +79,14 @@ export interface StepSummary {
   status: PhaseReport['status'];
   at: string;
   durationMs?: number;
+  /** The report's time since boot, when the agent sent one: the milestones of time to GPU are read from it. */
+  sinceBootMs?: number;
+  /**
+   * Which of the node's summaries the endpoint stored last: one more than the highest of them when stored. It
+   * orders the steps as the node made them even where its wall clock jumped (contract/gpu-timing.ts);
+   * summaries stored before it was kept have none.
+   */
+  received?: number;
   error?: string;
 }
 

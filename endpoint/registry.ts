@@ -7,6 +7,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import type { Role } from '../contract/agent-config';
 import { UserError } from '../contract/errors';
 import { RUN_COMPLETE_STEP, type CredentialLifetime, type FleetNode, type FleetView, type ReportRequest } from '../contract/endpoint-api';
+import { gpuMilestones } from '../contract/gpu-timing';
 import { phaseDurations } from '../contract/phase-timing';
 import { KEYS, type AuditEvent, type EnrollmentTokenRecord, type IdentityDocumentUse, type IdentityPolicy, type MachineInstallRecord, type NodeRecord, type PoolRecord, type StepSummary, type StoredJoinMaterial } from './records';
 import { GroupCommit } from './group-commit';
@@ -356,7 +357,8 @@ export class Registry {
 
   /**
    * Stores a report once. The node's per-step summary is updated first and idempotently (a step keeps its
-   * latest report by time), so a crash between the two writes and the agent's resend still count it once.
+   * latest report by time, and a resend of the report it keeps changes nothing, not even its place in the
+   * receive order), so a crash between the two writes and the agent's resend still count it once.
    */
   async addReport(node: string, report: ReportRequest): Promise<boolean> {
     await this.store.update(KEYS.node(node), (current) => {
@@ -364,11 +366,14 @@ export class Registry {
       if (!record) return undefined;
       const previous = record.steps[report.step];
       if (previous && previous.at > report.at) return undefined;
+      if (previous && previous.at === report.at && previous.status === report.status) return undefined;
       const summary: StepSummary = {
         phase: report.phase,
         status: report.status,
         at: report.at,
         ...(report.durationMs !== undefined ? { durationMs: report.durationMs } : {}),
+        ...(report.sinceBootMs !== undefined ? { sinceBootMs: report.sinceBootMs } : {}),
+        received: Math.max(0, ...Object.values(record.steps).map((s) => s.received ?? 0)) + 1,
         ...(report.error !== undefined ? { error: report.error } : {}),
       };
       return JSON.stringify({ ...record, gpu: report.gpu, steps: { ...record.steps, [report.step]: summary } });
@@ -490,6 +495,8 @@ export function fleetNodeOf(record: NodeRecord): FleetNode {
   const steps = Object.entries(record.steps);
   const latest = steps.reduce<[string, StepSummary] | undefined>((best, entry) => (!best || entry[1].at > best[1].at ? entry : best), undefined);
   const phaseMs = phaseDurations(steps.map(([step, summary]) => ({ step, ...summary })));
+  // Only a GPU node has a time to GPU; a CPU node's kubelet registers too, but that is no GPU milestone.
+  const timeToGpu = record.gpu ? gpuMilestones(steps.map(([step, summary]) => ({ step, ...summary }))) : [];
   return {
     node: record.name,
     pool: record.pool,
@@ -499,6 +506,7 @@ export function fleetNodeOf(record: NodeRecord): FleetNode {
     enrolledAt: record.enrolledAt,
     ...(latest ? { step: latest[0], status: latest[1].status, lastReportAt: latest[1].at } : {}),
     phases: [...phaseMs].map(([phase, durationMs]) => ({ phase, durationMs })),
+    ...(timeToGpu.length > 0 ? { timeToGpu } : {}),
     ...(latest?.[1].status === 'failed' && latest[1].error ? { error: latest[1].error } : {}),
     ready: record.steps[RUN_COMPLETE_STEP]?.status === 'done',
   };

@@ -34,7 +34,10 @@ test('headless Chromium renders the fleet page with every node and its state', a
     await enroll('gpu-worker-1', 'worker', true);
     await enroll('worker-2', 'worker', false);
     await registry.addReport('cp-1', report('cp-1', 'complete', 'done', { role: 'control-plane' }));
-    await registry.addReport('gpu-worker-1', report('gpu-worker-1', 'kubeadm-join', 'started', { gpu: true }));
+    // Time to GPU, part way: the driver loaded 41.2 s and the runtime switched 43.5 s after the kernel booted.
+    await registry.addReport('gpu-worker-1', report('gpu-worker-1', 'gpu-driver', 'done', { gpu: true, sinceBootMs: 41_200 }));
+    await registry.addReport('gpu-worker-1', report('gpu-worker-1', 'gpu-switch', 'done', { gpu: true, sinceBootMs: 43_500 }));
+    await registry.addReport('gpu-worker-1', report('gpu-worker-1', 'kubeadm-join', 'started', { gpu: true, sinceBootMs: 44_000 }));
     await registry.addReport('worker-2', report('worker-2', 'kubeadm-join', 'failed', { error: 'kubeadm join: <timeout> waiting for the API server' }));
 
     const { stdout } = await promisify(execFile)(
@@ -46,8 +49,29 @@ test('headless Chromium renders the fleet page with every node and its state', a
     t.deepEqual(rows.sort(), ['cp-1=ready', 'gpu-worker-1=in-progress', 'worker-2=failed']);
     t.true(stdout.includes('kubeadm join: &lt;timeout&gt; waiting for the API server'), 'the error is shown, escaped');
     t.regex(stdout, /3 nodes: 1 ready, 1 failed, 1 in progress/);
+    // The time-to-GPU cell as Chromium rendered it: the GPU node's milestones with their tooltips, and nothing
+    // for the nodes without a GPU.
+    t.is(timeToGpuCell(stdout, 'gpu-worker-1'), 'driver 41.2 s · runtime 43.5 s');
+    t.regex(rowOf(stdout, 'gpu-worker-1'), /<span data-milestone="gpu-driver" title="driver loaded 41\.2 s after boot">/);
+    t.regex(rowOf(stdout, 'gpu-worker-1'), /<span data-milestone="gpu-switch" title="runtime switched 43\.5 s after boot">/);
+    t.is(timeToGpuCell(stdout, 'cp-1'), '');
+    t.is(timeToGpuCell(stdout, 'worker-2'), '');
   } finally {
     await server.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/** The row of `node` in the DOM Chromium dumped. */
+function rowOf(dom: string, node: string): string {
+  return new RegExp(`<tr[^>]*data-node="${node}"[^>]*>([\\s\\S]*?)</tr>`).exec(dom)?.[1] ?? '';
+}
+
+/** The text of the row's cell under the "Time to GPU" header, found by the header's position. */
+function timeToGpuCell(dom: string, node: string): string {
+  const headers = [...(/<thead>([\s\S]*?)<\/thead>/.exec(dom)?.[1] ?? '').matchAll(/<th>([^<]*)<\/th>/g)].map((m) => m[1]);
+  const column = headers.indexOf('Time to GPU');
+  if (column < 0) throw new Error(`no "Time to GPU" header among ${JSON.stringify(headers)}`);
+  const cells = [...rowOf(dom, node).matchAll(/<td>([\s\S]*?)<\/td>/g)].map((m) => m[1] ?? '');
+  return (cells[column] ?? '').replace(/<[^>]+>/g, '').trim();
+}

@@ -92,20 +92,20 @@ test('fleet page: refreshes itself, summarises the fleet and has one row per nod
   t.true(
     page.includes(
       '<tr data-node="cp-1" data-status="ready" class="ready"><td>cp-1</td><td>cpu</td><td>control-plane</td><td>no</td><td>ubuntu-24.04</td>' +
-        '<td>complete done</td><td><time datetime="2024-05-01T09:59:48.000Z">2024-05-01 09:59:48 UTC</time></td><td>bake 4m 10s, boot 1m 23s</td><td></td></tr>\n',
+        '<td>complete done</td><td><time datetime="2024-05-01T09:59:48.000Z">2024-05-01 09:59:48 UTC</time></td><td>bake 4m 10s, boot 1m 23s</td><td></td><td></td></tr>\n',
     ),
   );
   t.true(
     page.includes(
       '<tr data-node="gpu-2" data-status="enrolled-no-report" class="enrolled-no-report"><td>gpu-2</td><td>gpu</td><td>worker</td><td>yes</td>' +
-        '<td>ubuntu-24.04-nvidia</td><td>—</td><td>—</td><td>—</td><td></td></tr>\n',
+        '<td>ubuntu-24.04-nvidia</td><td>—</td><td>—</td><td>—</td><td>—</td><td></td></tr>\n',
     ),
   );
 });
 
 test('fleet page: an error from the network is shown whole but escaped, never as markup', (t) => {
   const page = renderFleetPage(sampleView(), { refreshSeconds: 30 });
-  t.true(page.includes('<td>bake 2h 05m, boot 850 ms</td><td><pre>nvidia-smi failed: &lt;script&gt;alert(1)&lt;/script&gt; &quot;&#39;&amp;\nsecond line</pre></td></tr>'));
+  t.true(page.includes('<td>bake 2h 05m, boot 850 ms</td><td>—</td><td><pre>nvidia-smi failed: &lt;script&gt;alert(1)&lt;/script&gt; &quot;&#39;&amp;\nsecond line</pre></td></tr>'));
   t.false(page.includes('<script'));
   t.false(page.includes(`"'&`));
 });
@@ -148,11 +148,11 @@ test('fleet table: aligned columns, ages, phase times, the error\'s first line a
   t.is(
     formatFleetTable(sampleView(), NOW),
     [
-      'NODE      POOL  ROLE           GPU  PHASE/STEP            STATUS              LAST-REPORT  TIME                      ERROR',
+      'NODE      POOL  ROLE           GPU  PHASE/STEP            STATUS              LAST-REPORT  TIME                      TIME-TO-GPU  ERROR',
       'cp-1      cpu   control-plane  no   complete done         ready               12s ago      bake 4m 10s, boot 1m 23s',
       'worker-1  cpu   worker         no   kubeadm-join started  in-progress         5m ago       boot 12.3 s',
-      `gpu-1     gpu   worker         yes  gpu-driver failed     failed              2h ago       bake 2h 05m, boot 850 ms  nvidia-smi failed: <script>alert(1)</script> "'&`,
-      'gpu-2     gpu   worker         yes  -                     enrolled-no-report  -            -',
+      `gpu-1     gpu   worker         yes  gpu-driver failed     failed              2h ago       bake 2h 05m, boot 850 ms  -            nvidia-smi failed: <script>alert(1)</script> "'&`,
+      'gpu-2     gpu   worker         yes  -                     enrolled-no-report  -            -                         -',
       '',
       '4 nodes: 1 ready, 1 failed, 1 in progress, 1 enrolled without a report. Pools: cpu 2, gpu 2.',
       '',
@@ -169,7 +169,7 @@ test('fleet table: a long error is cut to 60 characters, and terminal escape seq
     nodes: [node({ node: 'n1', pool: 'p', step: 's', status: 'failed', lastReportAt: NOW.toISOString(), error: `\u001b[2J\u001b]0;pwned\u0007${long}\nmore` })],
   };
   const lines = formatFleetTable(view, NOW).split('\n');
-  t.is(lines[1], `n1    p     worker  no   s failed    failed  0s ago       -     ?[2J?]0;pwned?${'E'.repeat(45)}…`);
+  t.is(lines[1], `n1    p     worker  no   s failed    failed  0s ago       -                  ?[2J?]0;pwned?${'E'.repeat(45)}…`);
   t.is(lines[3], '1 node: 0 ready, 1 failed, 0 in progress, 0 enrolled without a report. Pools: p 1.');
 });
 
@@ -238,6 +238,14 @@ labimg_node_phase_seconds{node="cp-1",pool="cpu",phase="boot"} 83
 labimg_node_phase_seconds{node="gpu-1",pool="gpu",phase="bake"} 7500
 labimg_node_phase_seconds{node="gpu-1",pool="gpu",phase="boot"} 0.85
 labimg_node_phase_seconds{node="worker-1",pool="cpu",phase="boot"} 12.34
+# HELP labimg_node_startup_driver_loaded_duration_seconds Seconds from boot to driver loaded (the gpu-driver step done), per GPU node in its latest boot.
+# TYPE labimg_node_startup_driver_loaded_duration_seconds histogram
+# HELP labimg_node_startup_runtime_switched_duration_seconds Seconds from boot to runtime switched (the gpu-switch step done), per GPU node in its latest boot.
+# TYPE labimg_node_startup_runtime_switched_duration_seconds histogram
+# HELP labimg_node_startup_registration_duration_seconds Seconds from boot to kubelet registered (the node-registered step done), per GPU node in its latest boot.
+# TYPE labimg_node_startup_registration_duration_seconds histogram
+# HELP labimg_node_startup_gpu_allocatable_duration_seconds Seconds from boot to GPU allocatable (the gpu-allocatable step done), per GPU node in its latest boot.
+# TYPE labimg_node_startup_gpu_allocatable_duration_seconds histogram
 # HELP labimg_node_last_report_age_seconds Seconds since the time of the node's latest report.
 # TYPE labimg_node_last_report_age_seconds gauge
 labimg_node_last_report_age_seconds{node="cp-1",pool="cpu"} 12
