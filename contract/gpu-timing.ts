@@ -1,10 +1,13 @@
 /**
  * Time to GPU: how far into its boot a GPU node reached each milestone on its way to a GPU that pods can be given.
- * Each milestone is the `done` report of one boot step; the step ids are named here once, for the agent's steps
- * and for every view that shows the figure (the fleet page, `labimg nodes`, /metrics).
+ * Each milestone is one boot step reaching its state (gpuMilestones says which reports count); the step ids are
+ * named here once, for the agent's steps and for every view that shows the figure (the fleet page, `labimg nodes`,
+ * /metrics).
  */
+import { RUN_COMPLETE_STEP } from './endpoint-api';
+
 export interface GpuMilestone {
-  /** The boot step whose `done` report marks it. */
+  /** The boot step that marks it. */
   step: string;
   /** Its part of a metric name, after kubelet's kubelet_node_startup_<stage>_duration_seconds. */
   metric: string;
@@ -51,8 +54,13 @@ export interface BootTimedStep {
  * The seconds after boot at which the node reached each milestone, in its latest boot only, in milestone order;
  * the ones not reached (yet) are left out. Time to GPU overall is the `gpu-allocatable` one.
  *
- * Only a step's latest report is known, and a milestone counts only from a `done` report that carries
- * sinceBootMs. Telling the latest boot apart:
+ * Only a step's latest report is known, and a milestone counts from a report that carries sinceBootMs and says it
+ * was reached: `done`, or `skipped`, which the agent sends when a step finds its state already in place (a driver
+ * the kernel loaded at boot, a Node kubeadm init already waited for): reached by then, which is what the figure
+ * can say. The waits (node-registered, gpu-allocatable) run only where GPUs are expected in that boot
+ * (agent/steps/gpu-ready.ts), so a boot the agent completed (RUN_COMPLETE_STEP) without either had no usable GPU:
+ * its gpu-driver and gpu-switch reports are no milestones (a node joined as a CPU node, gpu.onFailure cpu).
+ * Telling the latest boot apart:
  *
  * - Reports arrive in the order the node made them: the agent's outbox is one queue, numbered on disk and sent
  *   oldest first, one at a time, across reboots (agent/outbox.ts, agent/endpoint/outbox-sender.ts). So the
@@ -78,12 +86,16 @@ export function gpuMilestones(steps: Iterable<BootTimedStep>): GpuMilestoneTime[
   const latestBoot = new Map(timed.slice(bootStart).map((s) => [s.step, s]));
   const position = new Map(timed.map((s, index) => [s.step, index]));
 
+  const waited = latestBoot.has(GPU_MILESTONES[2].step) || latestBoot.has(GPU_MILESTONES[3].step);
+  if (latestBoot.has(RUN_COMPLETE_STEP) && !waited) return [];
+
   const reached: GpuMilestoneTime[] = [];
   let earlierMilestonesUntil = -1; // the receive position of the latest report of any milestone step so far
   for (const { step } of GPU_MILESTONES) {
     const report = latestBoot.get(step);
     const at = position.get(step);
-    if (report?.status === 'done' && at !== undefined && at > earlierMilestonesUntil) reached.push({ step, seconds: report.sinceBootMs / 1000 });
+    const isReached = report?.status === 'done' || report?.status === 'skipped';
+    if (isReached && at !== undefined && at > earlierMilestonesUntil) reached.push({ step, seconds: report.sinceBootMs / 1000 });
     if (at !== undefined) earlierMilestonesUntil = Math.max(earlierMilestonesUntil, at);
   }
   return reached;

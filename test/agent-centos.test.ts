@@ -265,7 +265,8 @@ test('state.json records every step done once; the outbox has a report per step 
   const firstRun = reports.slice(0, firstRunReports.length + 1);
   t.deepEqual(firstRun.map((r) => `${r.step}:${r.status}`), [...firstRunReports, `${RUN_COMPLETE_STEP}:done`]);
   for (const report of reports) {
-    t.like(report, { node: 'cp-1', profile: 'centos-gpu', role: 'control-plane', gpu: true });
+    // How far into its boot the node was, from /proc/uptime (83.25 s on every fake machine), in milliseconds.
+    t.like(report, { node: 'cp-1', profile: 'centos-gpu', role: 'control-plane', gpu: true, sinceBootMs: 83_250 });
     t.is(report.phase, report.step === RUN_COMPLETE_STEP || ids.indexOf(report.step) >= ids.indexOf('gpu-driver') ? 'boot' : 'bake');
     t.regex(report.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'a random UUID the endpoint dedups on');
   }

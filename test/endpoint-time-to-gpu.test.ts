@@ -150,6 +150,22 @@ test('time to GPU: the fleet JSON, `labimg nodes` and /metrics show each GPU nod
   t.true(after.includes(`${driver}_count{pool="lab",role="worker"} 1`));
   t.true(after.includes(`${runtime}_count{pool="lab",role="worker"} 1`));
   t.deepEqual(after.filter((line) => line.startsWith(`${registration}_`) || line.startsWith(`${allocatable}_`)), [], 'no node reached these in its latest boot');
+
+  // gpu-1's agent finds everything in place this boot: the driver loaded at boot, the runtime already nvidia, the
+  // Node registered; its skipped reports say when each was found, and the GPU became allocatable while it waited.
+  await post(gpu1, 'node-registered', 'skipped', 61_000, true);
+  await post(gpu1, 'gpu-allocatable', 'done', 88_000, true);
+  t.is(timeToGpuColumn()['gpu-1'], 'driver 33.0 s · runtime 35.5 s · registered 1m 01s · GPU 1m 28s');
+
+  // gpu-3 has a GPU its driver cannot use, and joins as a CPU node (gpu.onFailure cpu): gpu-driver and gpu-switch
+  // finish, but the run completes without waiting for any GPU, so there is no time to GPU.
+  const gpu3 = await enroll('gpu-3', true);
+  await post(gpu3, 'gpu-driver', 'done', 30_000, true);
+  await post(gpu3, 'gpu-switch', 'done', 31_000, true);
+  t.is(timeToGpuColumn()['gpu-3'], 'driver 30.0 s · runtime 31.0 s', 'while it boots, what it reached shows');
+  await post(gpu3, 'complete', 'done', 60_000, true);
+  t.is((await fleetTimes())['gpu-3'], undefined);
+  t.is(timeToGpuColumn()['gpu-3'], '-');
 });
 
 /** `labimg nodes`' TIME-TO-GPU column by node: from where its header starts to where the ERROR header starts. */

@@ -30,6 +30,9 @@ const fakeKernel = require('../fake-bin/lib/fake-kernel') as {
 
 export const FAKE_BIN = path.join(REPO_ROOT, 'test/fake-bin');
 
+/** What every fake machine's /proc/uptime says: 83.25 s since boot. */
+export const FAKE_UPTIME_SECONDS = '83.25';
+
 /**
  * The kernel each fake machine runs (`uname -r`): CentOS 7's last cloud image's (GenericCloud-2211, older than
  * the vault's newest kernel-devel), a Rocky 9.5 image's, Ubuntu 20.04's and a Flatcar stable release's.
@@ -291,6 +294,8 @@ export class FakeMachine {
     const { config } = this.options;
     this.write('/etc/hostname', 'lab-node\n');
     this.write('/proc/modules', fakeKernel.FRESH_PROC_MODULES);
+    // Seconds since boot and idle seconds, as proc(5) shows /proc/uptime; a stand-in's clock stands still.
+    this.write('/proc/uptime', `${FAKE_UPTIME_SECONDS} 152.40\n`);
     this.write('/proc/sys/net/ipv4/ip_forward', '0\n');
     // `uname -r`: modprobe looks for modules under /lib/modules/<this>.
     this.write('/proc/sys/kernel/osrelease', `${kernelReleaseOf(config.os)}\n`);
