@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'crypto';
 import type { Phase, PhaseReport } from '../contract/agent-config';
-import { RUN_COMPLETE_STEP } from '../contract/endpoint-api';
+import { RUN_COMPLETE_STEP } from '../contract/agent-config';
 import { sinceBootMs } from './host/facts';
 import { nodeIdentity } from './node-identity';
 import { nextOutboxSeq, writeReport } from './outbox';

@@ -293,6 +293,9 @@ export interface NodeSecrets {
   enrollmentToken?: string;
 }
 
+/** The step id of the report an agent sends when a whole boot run has finished: the node is ready. */
+export const RUN_COMPLETE_STEP = 'complete';
+
 /** Facts the agent reports and the plan shows; one record per phase change. */
 export interface PhaseReport {
   /** A random UUID given when the report enters the outbox: the endpoint stores each id once, so resending is safe. */

@@ -145,6 +145,3 @@ export interface FleetView {
 export interface ApiError {
   error: string;
 }
-
-/** The step id of the report an agent sends when a whole boot run has finished: the node is ready. */
-export const RUN_COMPLETE_STEP = 'complete';

@@ -4,7 +4,7 @@
  * named here once, for the agent's steps and for every view that shows the figure (the fleet page, `labimg nodes`,
  * /metrics).
  */
-import { RUN_COMPLETE_STEP } from './endpoint-api';
+import { RUN_COMPLETE_STEP } from './agent-config';
 
 export interface GpuMilestone {
   /** The boot step that marks it. */

@@ -3,7 +3,7 @@
  * metrics, `labimg nodes` and the VM tests' figures, so they can never sum the same reports differently.
  */
 import type { Phase, PhaseReport } from './agent-config';
-import { RUN_COMPLETE_STEP } from './endpoint-api';
+import { RUN_COMPLETE_STEP } from './agent-config';
 
 /** What a phase total needs of a report: the endpoint's per-step summaries and the reports themselves fit. */
 export type TimedStep = Pick<PhaseReport, 'step' | 'phase' | 'status' | 'durationMs'>;

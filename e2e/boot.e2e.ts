@@ -16,7 +16,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadAll } from 'js-yaml';
 import { kubeadmApiVersionFor, parseKubernetesVersion } from '../builder/versions';
-import { RUN_COMPLETE_STEP } from '../contract/endpoint-api';
+import { RUN_COMPLETE_STEP } from '../contract/agent-config';
 import { Registry } from '../endpoint/registry';
 import { FileStore } from '../endpoint/store/file-store';
 import { repoRoot } from '../test/helpers/cli';

@@ -6,7 +6,8 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Role } from '../contract/agent-config';
 import { UserError } from '../contract/errors';
-import { RUN_COMPLETE_STEP, type CredentialLifetime, type FleetNode, type FleetView, type ReportRequest } from '../contract/endpoint-api';
+import { RUN_COMPLETE_STEP } from '../contract/agent-config';
+import type { CredentialLifetime, FleetNode, FleetView, ReportRequest } from '../contract/endpoint-api';
 import { gpuMilestones } from '../contract/gpu-timing';
 import { phaseDurations } from '../contract/phase-timing';
 import { KEYS, type AuditEvent, type EnrollmentTokenRecord, type IdentityDocumentUse, type IdentityPolicy, type MachineInstallRecord, type NodeRecord, type PoolRecord, type StepSummary, type StoredJoinMaterial } from './records';

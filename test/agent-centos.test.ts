@@ -3,7 +3,7 @@
  * stand-in commands, as a one-node control plane with Docker (dockershim, Kubernetes 1.23.3) from the
  * Aliyun mirrors — with an NVIDIA GPU, without one, and for the CPU-only profile.
  */
-import { RUN_COMPLETE_STEP } from '../contract/endpoint-api';
+import { RUN_COMPLETE_STEP } from '../contract/agent-config';
 import test from 'ava';
 import { parse as parseToml } from 'smol-toml';
 import type { NodeConfig } from '../contract/agent-config';

@@ -126,6 +126,7 @@ test('gpu-operator-with-host-driver: the driver is installed and checked, the to
   t.true(lines.includes('nvidia-smi --query-gpu=pci.bus_id,name,driver_version --format=csv,noheader'));
   t.regex(run.stdout, /^<6>driver 580\.95\.05 drives NVIDIA H100 80GB HBM3 at 0000:00:1e\.0$/m);
   t.is(labimgDefaultRuntime(machine), 'runc');
+  t.regex(run.stdout, /^<6>NVIDIA GPU at 0000:00:1e\.0; runc in labimg's config, the GPU operator's toolkit adds nvidia$/m);
   t.is(nodeLabels(machine), 'nvidia.com/gpu.present=true', 'labimg\'s own check of the driver passed');
   t.false(machine.exists('/etc/labimg/runtimeclass-nvidia.yaml'));
   t.true(clusterObjects(machine).some((o) => o.kind === 'ClusterPolicy'));

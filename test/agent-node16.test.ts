@@ -12,7 +12,7 @@ import { REPO_ROOT } from './helpers/agent-build';
 import { FakeMachine, fixture, profileConfig, seedCluster } from './helpers/agent-machine';
 import { documentOfKind, kubeadmDocuments, runScenario } from './helpers/agent-scenario';
 import { enrollBody, publishBody, send, startEndpoint } from './helpers/https-client';
-import { RUN_COMPLETE_STEP } from '../contract/endpoint-api';
+import { RUN_COMPLETE_STEP } from '../contract/agent-config';
 import { caFingerprintOf } from '../endpoint/pki';
 
 const NODE16 = path.join(REPO_ROOT, '.cache', 'node-16.20.2', 'bin', 'node');

@@ -6,7 +6,8 @@
 import test from 'ava';
 import { rmSync } from 'node:fs';
 import type { PhaseReport } from '../contract/agent-config';
-import { RUN_COMPLETE_STEP, type FleetView } from '../contract/endpoint-api';
+import { RUN_COMPLETE_STEP } from '../contract/agent-config';
+import type { FleetView } from '../contract/endpoint-api';
 import { enrollBody, reportBody, send, startEndpoint } from './helpers/https-client';
 
 test('the boot phase in /v1/fleet is the sum of its steps\' durations; the run\'s own report is not a step', async (t) => {

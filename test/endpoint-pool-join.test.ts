@@ -18,7 +18,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { caCertHash } from '../agent/kubeadm/ca-cert-hash';
 import type { NodeConfig } from '../contract/agent-config';
-import { RUN_COMPLETE_STEP } from '../contract/endpoint-api';
+import { RUN_COMPLETE_STEP } from '../contract/agent-config';
 import { Registry } from '../endpoint/registry';
 import { EtcdStore } from '../endpoint/store/etcd-store';
 import { FileStore } from '../endpoint/store/file-store';

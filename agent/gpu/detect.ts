@@ -64,7 +64,8 @@ export async function decideGpu(host: Host, spec: GpuSpec | undefined): Promise<
     gpus,
     useNvidia,
     labels,
-    summary: `${found}; ${useNvidia ? 'nvidia' : 'runc'} is the default runtime`,
+    // Under a GPU operator stack the operator's toolkit brings the nvidia runtime; labimg's own config keeps runc.
+    summary: `${found}; ${useNvidia && spec?.stack ? "runc in labimg's config, the GPU operator's toolkit adds nvidia" : `${useNvidia ? 'nvidia' : 'runc'} is the default runtime`}`,
     ...(unusable ? { unusable } : {}),
   });
   if (!verdict) return decision('no NVIDIA GPU', false, {});

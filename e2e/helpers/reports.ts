@@ -3,7 +3,7 @@
  * its boot up to the run's completion (the refresh timer's later runs report too, and are left out).
  */
 import type { PhaseReport } from '../../contract/agent-config';
-import { RUN_COMPLETE_STEP } from '../../contract/endpoint-api';
+import { RUN_COMPLETE_STEP } from '../../contract/agent-config';
 import { phaseDurations } from '../../contract/phase-timing';
 import { Registry } from '../../endpoint/registry';
 import { FileStore } from '../../endpoint/store/file-store';
