@@ -8,6 +8,10 @@ import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import type { NodeConfig } from '../contract/agent-config';
 import { gateLiftPatch } from '../agent/gpu/readiness-gate';
+import { freshHostAnswers, freshHostFiles } from '../agent/fresh-host';
+import { DryRunHost } from '../agent/host/dry-run-host';
+import { silentLogger } from '../agent/log';
+import { gpuAllocatable } from '../agent/steps/gpu-ready';
 import { FAKE_BIN, FakeMachine, fixture, profileConfig } from './helpers/agent-machine';
 
 const GATE = { key: 'nvidia.com/gpu', value: 'labimg-gpu-not-ready', effect: 'NoSchedule' };
@@ -104,4 +108,36 @@ test('a lift computed from a node whose taints changed since is refused whole, n
   // Nothing to lift without allocatable GPUs or without the gate.
   t.is(gateLiftPatch({ spec: { taints: [GATE] as never }, status: { allocatable: {} } }), undefined);
   t.is(gateLiftPatch({ spec: { taints: [OTHER] as never }, status: { allocatable: { 'nvidia.com/gpu': '2' } } }), undefined);
+});
+
+test.serial('a GPU node whose GPUs never become allocatable fails its wait after 20 minutes, saying why', async (t) => {
+  // The wait's real step on a host whose API server shows the node registered, behind the gate, with no GPU
+  // allocatable: every poll is answered so, and the clock of its 2 s pauses is run instantly.
+  const config = profileConfig('rocky9-gpu');
+  const node: NodeConfig = { apiVersion: 'labimg.dev/v1', kind: 'NodeConfig', role: 'worker', nodeName: 'gpu-1' };
+  const served = { kind: 'Node', metadata: { name: 'gpu-1' }, spec: { taints: [GATE] }, status: { allocatable: { cpu: '2' } } };
+  const reads: string[][] = [];
+  const host = new DryRunHost(freshHostFiles(config, node, true), (argv) => {
+    if (argv[0] !== 'kubectl') return freshHostAnswers(config)(argv);
+    reads.push(argv);
+    return { code: 0, stdout: JSON.stringify(served) };
+  });
+  const pauses: number[] = [];
+  const realSetTimeout = globalThis.setTimeout;
+  globalThis.setTimeout = ((resolve: () => void, ms: number) => {
+    pauses.push(ms);
+    return realSetTimeout(resolve, 0);
+  }) as typeof setTimeout;
+  t.teardown(() => {
+    globalThis.setTimeout = realSetTimeout;
+  });
+  const ctx = { host, config, node, secrets: {}, log: silentLogger };
+  await t.throwsAsync(gpuAllocatable.apply(ctx), { message: 'no nvidia.com/gpu allocatable (is the device plugin running here?), after 20 minutes' });
+  t.is(pauses.length, 600, '20 minutes of 2 s pauses');
+  t.true(pauses.every((ms) => ms === 2_000));
+  t.deepEqual(reads[0], ['kubectl', '--kubeconfig', '/etc/kubernetes/kubelet.conf', 'get', 'node', 'gpu-1', '-o', 'json']);
+
+  // Allocatable, but the control plane's gate service never lifted the gate: that is what it says.
+  served.status.allocatable = { cpu: '2', 'nvidia.com/gpu': '1' } as never;
+  await t.throwsAsync(gpuAllocatable.apply(ctx), { message: 'the readiness gate is on (lifted by labimg-gpu-gate on the control plane), after 20 minutes' });
 });
