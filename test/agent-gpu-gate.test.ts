@@ -72,6 +72,8 @@ test('the gate is lifted from a node when its GPUs become allocatable, and from 
   machine.writeFakeState('gpu-allocatable', { 'gpu-1': 1, 'gpu-2': 2, 'cpu-1': 0 });
   t.deepEqual(await until('gpu-1 lifted', () => (taintsOf(machine, 'gpu-1')?.length === 0 ? [] : undefined)), []);
 
+  // The gate logs a lift once kubectl's patch has returned, a moment after the stand-in stored it.
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
   const patches = machine.commands().filter((c) => c.argv[3] === 'patch');
   t.deepEqual(patches.map((c) => c.argv.slice(3, 6)), [['patch', 'node', 'gpu-2'], ['patch', 'node', 'gpu-1']]);
   machine.dispose();
