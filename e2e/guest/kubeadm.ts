@@ -26,7 +26,7 @@
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { connect, isIPv6 } from 'node:net';
 import { dump } from 'js-yaml';
 import { kubeadmPauseTagFor, parseKubernetesVersion } from '../../builder/versions';
@@ -198,7 +198,8 @@ function saveTokensAndSign(tokens: IssuedToken[]): void {
   write(TOKENS_FILE, `${JSON.stringify(tokens, null, 2)}\n`, 0o600);
   const { kubeconfig } = JSON.parse(readFileSync(CLUSTER_INFO_FILE, 'utf8')).data as { kubeconfig: string };
   write(`${CLUSTER_INFO_FILE}.tmp`, `${JSON.stringify(clusterInfo.clusterInfoConfigMap(kubeconfig, tokens), null, 2)}\n`);
-  execFileSync('mv', ['-f', `${CLUSTER_INFO_FILE}.tmp`, CLUSTER_INFO_FILE]);
+  // Renamed into place: the API server reads the file on every request and must never see half of it.
+  renameSync(`${CLUSTER_INFO_FILE}.tmp`, CLUSTER_INFO_FILE);
 }
 
 /**
@@ -318,6 +319,8 @@ async function main(args: string[]): Promise<void> {
       try {
         found = await discoverCluster(discovery, discoveryTimeoutMs(join));
       } catch (error) {
+        // kubeadm's own errors are printed as kubeadm prints them; anything else is a bug of this stand-in.
+        if (!(error instanceof clusterInfo.DiscoveryError)) throw error;
         fail(`error execution phase preflight: couldn't validate the identity of the API Server: ${(error as Error).message}\nTo see the stack trace of this error execute with --v=5 or higher`);
       }
       write(at('/etc/kubernetes/pki/ca.crt'), found.caPem);
