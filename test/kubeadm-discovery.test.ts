@@ -21,6 +21,8 @@ import { dump, load } from 'js-yaml';
 import { bundle } from '../e2e/helpers/packages';
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const { computeDetachedSignature } = require('./fake-bin/lib/cluster-info.js') as { computeDetachedSignature(content: string, id: string, secret: string): string };
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const { updateCluster } = require('./fake-bin/lib/fake-cluster.js') as { updateCluster(dir: string, change: (state: any) => void): unknown };
 
 const V1BETA4 = 'kubeadm.k8s.io/v1beta4';
 const VERSION = '1.35.9';
@@ -200,4 +202,24 @@ test.serial('a token from `kubeadm token create` is signed at once and joins', a
   const pin = opensslPin(path.join(controlPlane, 'etc/kubernetes/pki/ca.crt'));
   const run = withConfig(path.join(work, 'node-created'), ['join'], joinDocs(token, [pin]));
   t.is(run.code, 0, run.stderr);
+});
+
+test('the agent tests\' cluster state carries the same cluster-info, re-signed whenever a token is added', (t) => {
+  const dir = path.join(work, 'fake-cluster');
+  const caPem = fs.readFileSync(path.join(__dirname, 'fixtures/cluster-ca.crt'), 'utf8');
+  updateCluster(dir, (state) => {
+    state.endpoints.push('10.0.0.10:6443');
+    state.caCert = caPem;
+    state.tokens.push(INIT_TOKEN);
+  });
+  updateCluster(dir, (state) => state.tokens.push('abcdef.0123456789abcdef'));
+  const { clusterInfo } = JSON.parse(fs.readFileSync(path.join(dir, 'cluster.json'), 'utf8')) as { clusterInfo: { metadata: object; data: Record<string, string> } };
+  t.deepEqual(clusterInfo.metadata, { name: 'cluster-info', namespace: 'kube-public' });
+  const kubeconfig = clusterInfo.data.kubeconfig!;
+  t.deepEqual(Object.keys(clusterInfo.data).sort(), ['jws-kubeconfig-abcdef', 'jws-kubeconfig-k9x2q7', 'kubeconfig']);
+  t.is(clusterInfo.data['jws-kubeconfig-k9x2q7'], expectedJws(kubeconfig, INIT_TOKEN));
+  t.is(clusterInfo.data['jws-kubeconfig-abcdef'], expectedJws(kubeconfig, 'abcdef.0123456789abcdef'));
+  const cluster = (load(kubeconfig) as { clusters: Array<{ cluster: Record<string, string> }> }).clusters[0]!.cluster;
+  t.is(cluster.server, 'https://10.0.0.10:6443');
+  t.is(Buffer.from(cluster['certificate-authority-data']!, 'base64').toString(), caPem);
 });
