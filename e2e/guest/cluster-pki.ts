@@ -1,6 +1,7 @@
 /**
  * The control plane's PKI as `kubeadm init` leaves it in /etc/kubernetes/pki: the cluster CA (ca.crt, ca.key),
- * reused when both files exist (kubeadm's certs phase uses an existing CA), and the API server's serving
+ * reused when both files exist ("If both files already exist, kubeadm skips the generation step": kubernetes.io
+ * kubeadm_init_phase_certs_ca reference, read 2026-12-06), and the API server's serving
  * certificate (apiserver.crt, apiserver.key) signed by it for the names joining nodes connect to. RSA 2048 keys
  * from node:crypto (native, fast even on the VM's TCG CPU),
  * the X.509 structure from node-forge, which the repository already depends on and esbuild bundles for the

@@ -11,9 +11,9 @@
  * certificate (cluster-pki.ts), its bootstrap tokens, and the cluster-info ConfigMap with one JWS per token
  * (test/fake-bin/lib/cluster-info.js), and starts an HTTPS API server that serves it on the advertise address's
  * bindPort (6443 by default): a systemd unit, labimg-e2e-apiserver.service, enabled and started, running
- * `kubeadm __serve-cluster-info`, because a process started from the agent's unit would die with that unit's
- * cgroup when the agent finishes, and because the API server must come back after a reboot, as kubeadm's static
- * pods do. `token create` adds its token's signature. `join` fetches cluster-info and checks it as kubeadm's token
+ * `kubeadm __serve-cluster-info`, because a process started from the agent's unit stays in that unit's cgroup
+ * and is killed whenever the unit is stopped, and because the API server must come back after a reboot, as
+ * kubeadm's static pods do. `token create` adds its token's signature. `join` fetches cluster-info and checks it as kubeadm's token
  * discovery does (token-discovery.ts), failing with kubeadm's messages.
  *
  * Test-only: LABIMG_E2E_KUBEADM_SANDBOX=DIR puts every file under DIR, skips what needs the VM (preflight,
