@@ -19,8 +19,8 @@ export interface Package {
   description: string;
 }
 
-/** A guest stand-in as one file for the guest's Node (Debian's nodejs 18). */
-function bundle(entry: string, defines: Record<string, string>): string {
+/** A guest stand-in as one file for the guest's Node (Debian's nodejs 18); the host's tests run the same bundle. */
+export function bundle(entry: string, defines: Record<string, string>): string {
   const result = buildSync({
     entryPoints: [path.join(repoRoot, 'e2e', 'guest', entry)],
     bundle: true,
@@ -50,10 +50,9 @@ WantedBy=multi-user.target
  * URLs it answers; see e2e/guest/kubectl.ts).
  */
 export function kubernetesPackages(version: string, revision: string, manifests: Record<string, string>): Package[] {
-  const clusterCa = readFileSync(path.join(repoRoot, 'test', 'fixtures', 'cluster-ca.crt'), 'utf8');
   const full = `${version}-${revision}`;
   return [
-    { name: 'kubeadm', version: full, description: 'kubeadm stand-in', files: { '/usr/bin/kubeadm': [bundle('kubeadm.ts', { CLUSTER_CA_PEM: clusterCa, KUBEADM_VERSION: version }), 0o755] } },
+    { name: 'kubeadm', version: full, description: 'kubeadm stand-in', files: { '/usr/bin/kubeadm': [bundle('kubeadm.ts', { KUBEADM_VERSION: version }), 0o755] } },
     { name: 'kubectl', version: full, description: 'kubectl stand-in', files: { '/usr/bin/kubectl': [bundle('kubectl.ts', { MANIFESTS: JSON.stringify(manifests) }), 0o755] } },
     {
       name: 'kubelet',

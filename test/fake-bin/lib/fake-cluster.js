@@ -11,10 +11,15 @@
  *   caCert: "-----BEGIN CERTIFICATE-----"  the cluster CA init wrote (cluster-info's certificate-authority-data)
  *   tokens: ["abcdef.0123456789abcdef"]    bootstrap tokens: init's (configured or generated) and `token create`'s
  *   certificateKeys: ["<64 hex>"]          keys the kubeadm-certs Secret was encrypted with (`upload-certs`)
+ *   server: "https://10.0.0.10:6443"       admin.conf's server, which cluster-info carries (default: endpoints[0])
+ *   clusterInfo: { kind: "ConfigMap", ... } kube-public/cluster-info: data.kubeconfig (server, CA) and a
+ *                                          jws-kubeconfig-<id> per token, re-signed on every change as the
+ *                                          bootstrap signer keeps it (lib/cluster-info.js); joins verify it
  * }
  */
 const fs = require('fs');
 const path = require('path');
+const { clusterInfoConfigMap, clusterInfoKubeconfig } = require('./cluster-info');
 
 function clusterFile(dir) {
   return path.join(dir, 'cluster.json');
@@ -38,10 +43,18 @@ function saveCluster(dir, cluster) {
   fs.renameSync(temp, clusterFile(dir));
 }
 
-/** Applies `change` to the cluster's state (created empty if need be) and saves it. */
+/** The bootstrap signer's work: cluster-info for the cluster's CA and server, signed with every token. */
+function signClusterInfo(cluster) {
+  if (!cluster.caCert || cluster.endpoints.length === 0) return;
+  const server = cluster.server || `https://${cluster.endpoints[0]}`;
+  cluster.clusterInfo = clusterInfoConfigMap(clusterInfoKubeconfig(server, cluster.caCert), cluster.tokens.map((token) => ({ token })));
+}
+
+/** Applies `change` to the cluster's state (created empty if need be), re-signs cluster-info and saves it. */
 function updateCluster(dir, change) {
   const cluster = loadCluster(dir) || { endpoints: [], caCert: undefined, tokens: [], certificateKeys: [] };
   change(cluster);
+  signClusterInfo(cluster);
   saveCluster(dir, cluster);
   return cluster;
 }
