@@ -6,7 +6,7 @@
  * download that does not match is removed, and nothing unchecked is ever run.
  */
 import type { KubernetesBinary } from '../../contract/agent-config';
-import { CommandFailed } from '../host/host';
+import { matchesSha256 } from '../host/sha256-check';
 import { kubelet, UnitFile } from '../runtime/kubelet';
 import type { Step, StepContext } from './step';
 
@@ -32,26 +32,15 @@ async function unitsInPlace(ctx: StepContext): Promise<boolean> {
   return true;
 }
 
-/**
- * Downloads `binary` beside its place, has sha256sum check it against the pin, and only then installs it.
- * The check is a command rather than a hash taken here, so a dry run shows it like every other action.
- */
+/** Downloads `binary` beside its place, has sha256sum check it against the pin, and only then installs it. */
 async function fetchChecked(ctx: StepContext, binary: KubernetesBinary): Promise<void> {
   const download = `${binary.path}.labimg-download`;
-  const sums = `${download}.sha256`;
   await ctx.host.run(['curl', '-fsSL', '--retry', '3', '--create-dirs', '-o', ctx.host.hostPath(download), binary.url], DOWNLOAD_OPTIONS);
-  await ctx.host.writeFile(sums, `${binary.sha256}  ${ctx.host.hostPath(download)}\n`, 0o644);
-  try {
-    await ctx.host.run(['sha256sum', '--check', '--strict', '--status', ctx.host.hostPath(sums)]);
-  } catch (error) {
-    await ctx.host.remove(download);
-    await ctx.host.remove(sums);
-    if (!(error instanceof CommandFailed)) throw error;
+  if (!(await matchesSha256(ctx.host, download, binary.sha256))) {
     throw new Error(`${binary.url} is not the file the profile pins (sha256 ${binary.sha256}); nothing was installed`);
   }
   await ctx.host.run(['install', '-m', '0755', ctx.host.hostPath(download), ctx.host.hostPath(binary.path)]);
   await ctx.host.remove(download);
-  await ctx.host.remove(sums);
 }
 
 export const kubernetesBinaries: Step = {

@@ -1,6 +1,7 @@
 /** The shape shared by control-plane steps that create manifests (CNI, GPU device plugin). */
 import type { PinnedManifest } from '../../contract/agent-config';
 import { PATHS } from '../../contract/node-paths';
+import { matchesSha256 } from '../host/sha256-check';
 import { createManifest, manifestObjects, manifestPresent } from '../kube/kubectl';
 import { moveObjectImages } from '../kube/manifest-images';
 import { manifestStream } from '../text/manifest-stream';
@@ -73,17 +74,9 @@ async function writeMovedCopy(ctx: StepContext, { source, download, copy, sha256
     const argv = isUrl(source) ? ['curl', '-fsSL', '--retry', '3', '--create-dirs', '-o', host.hostPath(download), source] : ['install', '-D', '-m', '0644', host.hostPath(source), host.hostPath(download)];
     await host.run(argv, { timeoutMs: 120_000, retries: 2 });
   }
-  // A pinned manifest that is not the file the profile pins is removed unread: nothing unchecked is created. The
-  // check is sha256sum's, as for pinned binaries, so the plan shows it.
-  if (sha256) {
-    const sums = `${download}.sha256`;
-    await host.writeFile(sums, `${sha256}  ${host.hostPath(download)}\n`, 0o644);
-    try {
-      await host.run(['sha256sum', '--check', '--strict', '--status', host.hostPath(sums)]);
-    } catch {
-      await host.remove(download);
-      throw new Error(`${source} is not the manifest the profile pins (sha256 ${sha256}); nothing was created`);
-    }
+  // A pinned manifest that is not the file the profile pins is removed unread: nothing unchecked is created.
+  if (sha256 && !(await matchesSha256(host, download, sha256))) {
+    throw new Error(`${source} is not the manifest the profile pins (sha256 ${sha256}); nothing was created`);
   }
   for (let attempt = 1; ; attempt++) {
     const { objects, error } = await manifestObjects(host, host.hostPath(download));
