@@ -19,7 +19,7 @@ import type { CommandResult, Host } from '../host/host';
 import { kubectlArgv } from '../kube/kubectl';
 import type { RegistrationExtras } from '../kubeadm/documents';
 import type { Taint } from '../kubeadm/types';
-import { decideGpu, nvidiaGpus } from './detect';
+import { decideGpu, nvidiaGpus, type GpuDecision } from './detect';
 import { hostDriverGpu } from './stack';
 
 export const GPU_RESOURCE = 'nvidia.com/gpu';
@@ -72,9 +72,9 @@ export async function liftGate(host: Host, name: string, node: NodeObject): Prom
  * Whether this boot should end with GPUs allocatable: GPUs the agent verified, or, where the GPU operator brings the
  * driver (and nothing can be verified before it runs), NVIDIA GPUs on the PCI bus.
  */
-export async function gpusExpected(host: Host, config: AgentConfig): Promise<boolean> {
+export async function gpusExpected(host: Host, config: AgentConfig, decision?: GpuDecision): Promise<boolean> {
   if (config.gpu?.stack === 'gpu-operator') return (await nvidiaGpus(host)).length > 0;
-  return (await decideGpu(host, hostDriverGpu(config))).useNvidia;
+  return (decision ?? (await decideGpu(host, hostDriverGpu(config)))).useNvidia;
 }
 
 /**
@@ -84,7 +84,7 @@ export async function gpusExpected(host: Host, config: AgentConfig): Promise<boo
  * operator's DaemonSets tolerate the gate's key (its chart's daemonsets.tolerations, FACTS.md).
  */
 export async function registrationExtras(host: Host, config: AgentConfig): Promise<RegistrationExtras> {
-  const { labels } = await decideGpu(host, hostDriverGpu(config));
-  const gated = config.gpu?.devicePlugin?.kind !== 'hami' && (await gpusExpected(host, config));
-  return { labels, taints: gated ? [GPU_GATE_TAINT] : [] };
+  const decision = await decideGpu(host, hostDriverGpu(config));
+  const gated = config.gpu?.devicePlugin?.kind !== 'hami' && (await gpusExpected(host, config, decision));
+  return { labels: decision.labels, taints: gated ? [GPU_GATE_TAINT] : [] };
 }
