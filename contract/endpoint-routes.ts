@@ -149,6 +149,13 @@ export const ROUTES = {
   'GET /pxe/boot.ipxe': { who: 'anyone', listeners: 'https and pxe', pxeCatalog: true, answer: IPXE_ANSWER, exchange: {} as Exchange<undefined, string> },
   /** boot.ipxe, kickstart.cfg, user-data, meta-data of the machine with that MAC (endpoint/pxe.ts). */
   'GET /pxe/nodes/:mac/:file': { who: 'anyone', listeners: 'https and pxe', pxeCatalog: true, answer: IPXE_ANSWER, exchange: {} as Exchange<undefined, string> },
+  /**
+   * The installer of the machine with that MAC has finished: from now on its boot.ipxe boots the disk, before
+   * its agent enrolls (else a machine whose firmware boots the network first would install again at every
+   * reboot). Only its installer can say so: the bearer is the token its install config carries, which this
+   * takes no use of.
+   */
+  'POST /pxe/nodes/:mac/installed': { who: 'enrollment token', listeners: 'https and pxe', pxeCatalog: true, answer: { kind: 'empty', status: 204 }, exchange: {} as Exchange<undefined, undefined> },
   /** A file from --pxe-assets: an ISO's installer kernel and initrd. */
   'GET /pxe/assets/**': {
     who: 'anyone',

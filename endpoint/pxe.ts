@@ -7,7 +7,8 @@
  *
  * The routes are in contract/endpoint-routes.ts; what a machine's folder holds:
  *
- *   GET /pxe/nodes/MAC/boot.ipxe         the install script, or "boot from disk" once the node has enrolled
+ *   GET /pxe/nodes/MAC/boot.ipxe         the install script, or "boot from disk" once the installer has said
+ *                                        it finished (POST /pxe/nodes/MAC/installed) or the node has enrolled
  *   GET /pxe/nodes/MAC/kickstart.cfg     the installer config (kickstart, or user-data and meta-data for
  *   GET /pxe/nodes/MAC/user-data         autoinstall); the config of a pool's machine carries its install's
  *   GET /pxe/nodes/MAC/meta-data         token, the same for every fetch; none once the machine has enrolled
@@ -46,13 +47,13 @@ export class PxeRoutes {
     if (!machine) throw new HttpError(404, `no machine with MAC ${mac} in the PXE group file`);
     if (await this.installed(machine)) {
       if (file === 'boot.ipxe') {
-        this.log.info(`PXE ${mac}: ${machine.node} is installed (it has enrolled); boot it from its disk`);
+        this.log.info(`PXE ${mac}: ${machine.node} is installed; boot it from its disk`);
         return this.catalog.localBootScript();
       }
       // Its installer config would carry an enrollment token: none is made for a machine that has enrolled.
       throw new HttpError(
         409,
-        `machine ${mac} is installed: node ${machine.node} has enrolled, so its install config is not served again; \`labimg nodes forget ${machine.node}\` before reinstalling it`,
+        `machine ${mac} is installed (its installer finished, or node ${machine.node} has enrolled), so its install config is not served again; \`labimg nodes forget ${machine.node}\` before reinstalling it`,
       );
     }
     const host = hostOf(request.req);
@@ -76,6 +77,20 @@ export class PxeRoutes {
     return content;
   }
 
+  /** The installer's word that it has finished, with the token of this machine's install. */
+  async installFinished(request: RouteRequest<'POST /pxe/nodes/:mac/installed'>): Promise<void> {
+    const { mac } = request.params;
+    const machine = this.catalog.machine(mac);
+    if (!machine) throw new HttpError(404, `no machine with MAC ${mac} in the PXE group file`);
+    const token = request.caller;
+    // A pool's token, or another machine's install token, ends no install: only the one minted for this machine.
+    if (machine.pool === undefined || token.node !== machine.node || !(await this.registry.finishMachineInstall(machine.pool, machine.node, token.id))) {
+      throw new HttpError(403, `that token is not the one of ${machine.node}'s current install`);
+    }
+    await this.registry.audit({ action: 'pxe-install-finished', pool: machine.pool, node: machine.node, mac, tokenId: token.id, source: request.source });
+    this.log.info(`PXE ${mac}: the installer of ${machine.role} ${machine.node} has finished; it boots from its disk from now on`);
+  }
+
   async asset(request: RouteRequest<'GET /pxe/assets/**'>): Promise<Content> {
     const root = this.catalog.assetsDir;
     if (root === undefined) throw new HttpError(404, 'this endpoint serves no PXE assets (labimg serve --pxe-assets DIR)');
@@ -91,10 +106,14 @@ export class PxeRoutes {
     }
   }
 
-  /** Whether the machine's node has enrolled: its install is done, and a PXE boot would reinstall it. */
+  /**
+   * Whether the machine is installed, so that a PXE boot would reinstall it: its installer said it had finished,
+   * or its node has enrolled.
+   */
   private async installed(machine: PxeMachine): Promise<boolean> {
-    const node = await this.registry.node(machine.node);
-    return node !== undefined && node.pool === machine.pool;
+    const [node, install] = await Promise.all([this.registry.node(machine.node), this.registry.machineInstall(machine.node)]);
+    if (node !== undefined && node.pool === machine.pool) return true;
+    return install?.finishedAt !== undefined && install.pool === machine.pool;
   }
 }
 

@@ -72,6 +72,11 @@ export interface MachineInstallRecord {
   node: string;
   generation: number;
   startedAt: string;
+  /**
+   * When the installer said it had finished (POST /pxe/nodes/MAC/installed, with this generation's token): from
+   * then on the machine boots from its disk, before its agent has enrolled.
+   */
+  finishedAt?: string;
 }
 
 export interface StepSummary {
@@ -131,6 +136,7 @@ export type AuditAction =
   | 'join-material-reset'
   | 'join-material-issued'
   | 'pxe-config-served'
+  | 'pxe-install-finished'
   | 'ca-replaced';
 
 /** Who did what, from where. Never a secret: tokens appear by id only. */

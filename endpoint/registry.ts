@@ -153,6 +153,28 @@ export class Registry {
     }
   }
 
+  /**
+   * Records that the installer of `node`'s current install has finished, when `tokenId` is that install's token:
+   * only the installer, which holds the token, can end it. False when it is not (another generation's token,
+   * another pool's) or when there is no install; finishing twice changes nothing.
+   */
+  async finishMachineInstall(pool: string, node: string, tokenId: string): Promise<boolean> {
+    const key = await this.sharedKey(KEYS.machineTokenKey);
+    let finished = false;
+    await this.store.update(KEYS.machineInstall(node), (current) => {
+      const install = parse<MachineInstallRecord>(current);
+      finished = install !== undefined && install.pool === pool && deriveMachineToken(key, install).id === tokenId;
+      if (!finished || !install || install.finishedAt !== undefined) return undefined;
+      return JSON.stringify({ ...install, finishedAt: this.now() } satisfies MachineInstallRecord);
+    });
+    return finished;
+  }
+
+  /** The machine's current network install, if it has one. */
+  async machineInstall(node: string): Promise<MachineInstallRecord | undefined> {
+    return parse<MachineInstallRecord>(await this.store.get(KEYS.machineInstall(node)));
+  }
+
   /** A random 32-byte key kept under `storeKey`, made on first use; every replica reads the one stored first. */
   async sharedKey(storeKey: string): Promise<Buffer> {
     const existing = parse<{ key: string }>(await this.store.get(storeKey));
@@ -347,11 +369,22 @@ export class Registry {
   }
 
   /** Deletes the node's record and reports: its name is free for a new enrollment. */
-  async forgetNode(name: string): Promise<NodeRecord> {
-    const record = await this.node(name);
+  async forgetNode(name: string): Promise<NodeRecord | MachineInstallRecord> {
+    const record = (await this.node(name)) ?? (await this.machineInstall(name));
     if (!record) throw new RegistryError(`no node "${name}"; \`labimg nodes\` lists them`);
     for (const report of await this.store.list(KEYS.reports(name))) await this.store.delete(report.key);
     await this.store.delete(KEYS.node(name));
+    // Its network install too: a machine that installed but never enrolled boots from its disk until forgotten.
+    // The install's token goes with it, so the disk that holds it cannot enroll after all.
+    const install = await this.machineInstall(name);
+    if (install) {
+      const { id } = deriveMachineToken(await this.sharedKey(KEYS.machineTokenKey), install);
+      await this.store.update(KEYS.token(id), (current) => {
+        const token = parse<EnrollmentTokenRecord>(current);
+        return token && !token.revokedAt ? JSON.stringify({ ...token, revokedAt: this.now() }) : undefined;
+      });
+      await this.store.delete(KEYS.machineInstall(name));
+    }
     await this.audit({ action: 'node-forgotten', pool: record.pool, node: name });
     return record;
   }

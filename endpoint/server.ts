@@ -113,6 +113,7 @@ export class EndpointServer {
       'GET /healthz': async () => 'ok\n',
       'GET /pxe/boot.ipxe': (r) => this.pxeRoutes().chain(r),
       'GET /pxe/nodes/:mac/:file': (r) => this.pxeRoutes().nodeFile(r),
+      'POST /pxe/nodes/:mac/installed': (r) => this.pxeRoutes().installFinished(r),
       'GET /pxe/assets/**': (r) => this.pxeRoutes().asset(r),
     };
     this.server = https.createServer(

@@ -12,7 +12,7 @@ import { load } from 'js-yaml';
 import { RHEL7_KICKSTART, RHEL9_KICKSTART } from './helpers/kickstart-reference';
 import type { NodeConfig, NodeSecrets } from '../contract/agent-config';
 import { labimg, tempDir } from './helpers/cli';
-import { createPool, freePort, plainGet, startServe, type RunningServe } from './helpers/endpoint';
+import { createPool, createPoolToken, freePort, plainGet, startServe, type RunningServe } from './helpers/endpoint';
 import { startEtcd } from './helpers/etcd';
 import { enrollBody, errorOf, parseResponse, rawExchange, send } from './helpers/https-client';
 import { ipxeFindings, kickstartFindings, kickstartScripts, landedFiles } from './helpers/pxe-checks';
@@ -158,9 +158,49 @@ test("a machine's token enrolls that node in that role alone, every fetch of its
   // Anyone who knows the MAC and asks for its config now gets no token, and the real node keeps its name.
   const again = await plainGet(pxePort, '/pxe/nodes/52-54-00-12-34-56/kickstart.cfg');
   t.is(again.status, 409);
-  t.regex(again.text, /machine 52-54-00-12-34-56 is installed: node rack1-cp-1 has enrolled, so its install config is not served again; `labimg nodes forget rack1-cp-1` before reinstalling it/);
+  t.regex(again.text, /machine 52-54-00-12-34-56 is installed \(its installer finished, or node rack1-cp-1 has enrolled\), so its install config is not served again; `labimg nodes forget rack1-cp-1` before reinstalling it/);
   const pool = JSON.parse(labimg(['pool', 'list', '--json', '--data', data]).stdout) as Array<{ name: string; tokens: Array<{ node?: string }> }>;
   t.is(pool.find((p) => p.name === 'rack1')!.tokens.filter((tk) => tk.node === 'rack1-cp-1').length, 1, 'no token was minted after the enrollment');
+});
+
+test("an installer that says it has finished, with its machine's token, makes the machine boot from its disk before its agent enrolls; no other token can", async (t) => {
+  const { serve, pxePort, data } = await serveWithGroups(t);
+  const token = await kickstartTokenOf(pxePort, '52-54-00-12-34-56');
+  // As the install script's curl sends it, over the plain listener.
+  const finished = (mac: string, bearer?: string) =>
+    fetch(`http://127.0.0.1:${pxePort}/pxe/nodes/${mac}/installed`, { method: 'POST', headers: bearer === undefined ? {} : { authorization: `Bearer ${bearer}` } });
+  t.is((await finished('52-54-00-12-34-56')).status, 401);
+  t.is((await finished('52-54-00-12-34-56', createPoolToken({ data }, 'rack1'))).status, 403, "a pool's token ends no machine's install");
+  t.is((await finished('52-54-00-ab-cd-ef', token)).status, 403, "one machine's token ends no other machine's install");
+  t.regex((await plainGet(pxePort, '/pxe/nodes/52-54-00-12-34-56/boot.ipxe')).text, /^kernel /m, 'still installing');
+
+  t.is((await finished('52-54-00-12-34-56', token)).status, 204);
+  t.is((await finished('52-54-00-12-34-56', token)).status, 204, 'said twice, as a retrying installer would');
+  t.regex((await plainGet(pxePort, '/pxe/nodes/52-54-00-12-34-56/boot.ipxe')).text, /^exit$/m, 'the reboot after the install boots the disk');
+  t.is((await plainGet(pxePort, '/pxe/nodes/52-54-00-12-34-56/kickstart.cfg')).status, 409);
+  t.regex(labimg(['audit', '--data', data]).stdout, /pxe-install-finished +pool=rack1 node=rack1-cp-1 mac=52-54-00-12-34-56 token=\S+ from=127\.0\.0\.1/);
+
+  // Saying so took no use of the token: the installed system's agent enrolls with it.
+  const enrolled = await send(serve.port, { method: 'POST', path: '/v1/enroll', token, json: enrollBody('rack1-cp-1', 'control-plane') });
+  t.is(enrolled.status, 200, enrolled.text);
+
+  // Forgotten, the machine installs again, with a new token; the old one enrolls nothing any more.
+  t.is(labimg(['nodes', 'forget', 'rack1-cp-1', '--data', data]).code, 0);
+  t.regex((await plainGet(pxePort, '/pxe/nodes/52-54-00-12-34-56/boot.ipxe')).text, /^kernel /m);
+  t.not(await kickstartTokenOf(pxePort, '52-54-00-12-34-56'), token);
+  t.is((await send(serve.port, { method: 'POST', path: '/v1/enroll', token, json: enrollBody('rack1-cp-1', 'control-plane') })).status, 403);
+});
+
+test('a machine that finished installing but never enrolled is forgotten by its node name, and its token with it', async (t) => {
+  const { serve, pxePort, data } = await serveWithGroups(t);
+  const token = await kickstartTokenOf(pxePort, '52-54-00-12-34-56');
+  const said = await fetch(`http://127.0.0.1:${pxePort}/pxe/nodes/52-54-00-12-34-56/installed`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+  t.is(said.status, 204);
+  const forgot = labimg(['nodes', 'forget', 'rack1-cp-1', '--data', data]);
+  t.is(forgot.code, 0, forgot.stderr);
+  const stale = await send(serve.port, { method: 'POST', path: '/v1/enroll', token, json: enrollBody('rack1-cp-1', 'control-plane') });
+  t.is(stale.status, 403, 'the disk of the forgotten install holds a revoked token');
+  t.regex((await plainGet(pxePort, '/pxe/nodes/52-54-00-12-34-56/boot.ipxe')).text, /^kernel /m, 'and the machine installs again');
 });
 
 for (const backend of ['file store', 'etcd'] as const) {

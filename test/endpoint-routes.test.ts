@@ -61,6 +61,7 @@ const PARAMS: { [K in RouteKey]: ParamsOf<K> } = {
   'GET /healthz': {},
   'GET /pxe/boot.ipxe': {},
   'GET /pxe/nodes/:mac/:file': { mac: MACHINE.mac, file: 'user-data' },
+  'POST /pxe/nodes/:mac/installed': { mac: MACHINE.mac },
   'GET /pxe/assets/**': { rest: 'casper/vmlinuz' },
 };
 
@@ -169,6 +170,15 @@ const CALLS: { [K in RouteKey]: (w: World) => Promise<void> } = {
   'GET /pxe/nodes/:mac/:file': async (w) => {
     await callPinned(w, 'GET /pxe/nodes/:mac/:file');
   },
+  'POST /pxe/nodes/:mac/installed': async (w) => {
+    // The token the served config carried: the install's, derived again for the same generation.
+    const { token } = await w.e.registry.machineToken('lab', MACHINE.node, MACHINE.role, 3_600_000);
+    const route = 'POST /pxe/nodes/:mac/installed';
+    answersAsTheTableSays(w.t, route, await w.client.request(routeMethod(route), routePath(route, PARAMS[route]), { token }));
+    const { port } = await w.e.server.listenPxe(0, '127.0.0.1');
+    const script = await fetch(`http://127.0.0.1:${port}${routePath('GET /pxe/nodes/:mac/:file', { mac: MACHINE.mac, file: 'boot.ipxe' })}`);
+    w.t.is(await script.text(), '#!ipxe\nexit\n', 'the machine boots from its disk');
+  },
   'GET /pxe/assets/**': async (w) => {
     await callPinned(w, 'GET /pxe/assets/**');
   },
@@ -237,7 +247,9 @@ test('the plain-HTTP PXE listener serves exactly the routes the table puts on it
   const { port } = await w.e.server.listenPxe(0, '127.0.0.1');
   for (const route of routeKeys()) {
     const status = await plainStatus(port, routeMethod(route), routePath(route, PARAMS[route]));
-    t.is(status, ROUTES[route].listeners === 'https and pxe' ? ROUTES[route].answer.status : 404, route);
+    // Asked with no token: a route that needs one is there all the same, and refuses.
+    const served = ROUTES[route].who === 'anyone' ? ROUTES[route].answer.status : 401;
+    t.is(status, ROUTES[route].listeners === 'https and pxe' ? served : 404, route);
   }
 });
 
