@@ -9,8 +9,11 @@
  *
  *   GET /pxe/nodes/MAC/boot.ipxe         the install script, or "boot from disk" once the node has enrolled
  *   GET /pxe/nodes/MAC/kickstart.cfg     the installer config (kickstart, or user-data and meta-data for
- *   GET /pxe/nodes/MAC/user-data         autoinstall); the config of a pool's machine carries its install's
- *   GET /pxe/nodes/MAC/meta-data         token, the same for every fetch; none once the machine has enrolled
+ *   GET /pxe/nodes/MAC/user-data         autoinstall, or labimg-install.sh and preseed.cfg for debian-installer,
+ *   GET /pxe/nodes/MAC/meta-data         or ignition.json for Flatcar's PXE image); the one file of them that
+ *   GET /pxe/nodes/MAC/...               carries the node's config (the catalog says which) carries a pool
+ *                                        machine's install token, the same for every fetch; none once the
+ *                                        machine has enrolled
  */
 import type { IncomingMessage } from 'node:http';
 import { realpath, stat } from 'node:fs/promises';

@@ -5,18 +5,19 @@
  */
 import test from 'ava';
 import fc from 'fast-check';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import http from 'node:http';
 import path from 'node:path';
 import { load } from 'js-yaml';
 import { RHEL7_KICKSTART, RHEL9_KICKSTART } from './helpers/kickstart-reference';
 import type { NodeConfig, NodeSecrets } from '../contract/agent-config';
-import { labimg, tempDir } from './helpers/cli';
+import { labimg, repoRoot, tempDir } from './helpers/cli';
 import { createPool, freePort, plainGet, startServe, type RunningServe } from './helpers/endpoint';
 import { startEtcd } from './helpers/etcd';
 import { enrollBody, errorOf, parseResponse, rawExchange, send } from './helpers/https-client';
 import { ipxeFindings, kickstartFindings, kickstartScripts, landedFiles } from './helpers/pxe-checks';
-import { cloudInitSchema, knownCloudConfigKeys, shellcheck } from './helpers/validators';
+import { cloudInitSchema, debconfCheck, ignitionValidate, knownCloudConfigKeys, shellcheck } from './helpers/validators';
 
 const CP_MAC = '52:54:00:12:34:56';
 const WORKER_MAC = '52-54-00-AB-CD-EF';
@@ -126,6 +127,89 @@ test('two MACs, two profiles and roles: each gets its own install script and con
   t.regex(audit.stdout, /pxe-config-served +pool=rack1 node=rack1-cp-1 mac=52-54-00-12-34-56 token=\S+ from=127\.0\.0\.1/);
   t.regex(audit.stdout, /pxe-config-served +pool=rack1 node=rack1-w-1 mac=52-54-00-ab-cd-ef/);
   t.false(serve.output().includes(cpToken), 'the token is never logged');
+});
+
+const DEBIAN_MAC = '52:54:00:de:b1:2a';
+const FLATCAR_MAC = '52:54:00:fc:00:01';
+const DI_AND_FLATCAR_GROUPS = `groups:
+  - name: rack1-w-2
+    selector: { mac: "${DEBIAN_MAC}" }
+    profile: debian12
+    role: worker
+    pool: rack1
+  - name: rack1-w-3
+    selector: { mac: "${FLATCAR_MAC}" }
+    profile: flatcar
+    role: worker
+    pool: rack1
+sshAuthorizedKeys:
+  - ${OPERATOR_KEY}
+`;
+
+/** The live tokens the pool holds for `node`. */
+function machineTokens(data: string, node: string): number {
+  const pool = JSON.parse(labimg(['pool', 'list', '--json', '--data', data]).stdout) as Array<{ name: string; tokens: Array<{ node?: string }> }>;
+  return pool.find((p) => p.name === 'rack1')!.tokens.filter((tk) => tk.node === node).length;
+}
+
+/** The file at `file` in an Ignition config, from its data URL (gzipped or not). */
+function ignitionFile(config: string, file: string): string {
+  const entry = (JSON.parse(config) as { storage: { files: Array<{ path: string; contents: { compression?: string; source: string } }> } }).storage.files.find((f) => f.path === file)!;
+  const bytes = Buffer.from(entry.contents.source.replace(/^data:;base64,/, ''), 'base64');
+  return (entry.contents.compression === 'gzip' ? gunzipSync(bytes) : bytes).toString('utf8');
+}
+
+test('a Debian machine gets d-i, a preseed without a token, and its token only in labimg-install.sh; a Flatcar machine the Ignition of its PXE image', async (t) => {
+  const { serve, pxePort, data } = await serveWithGroups(t, DI_AND_FLATCAR_GROUPS);
+  const base = `http://127.0.0.1:${pxePort}/pxe`;
+  const folder = `${base}/nodes/52-54-00-de-b1-2a/`;
+
+  const ipxe = await plainGet(pxePort, '/pxe/nodes/52-54-00-de-b1-2a/boot.ipxe');
+  t.is(ipxe.status, 200);
+  t.deepEqual(ipxeFindings(ipxe.text), []);
+  t.regex(ipxe.text, new RegExp(`^kernel ${base}/assets/deb\\.debian\\.org/debian/dists/bookworm/\\S+/linux initrd=main auto=true priority=critical url=${folder}preseed\\.cfg interface=auto hostname=rack1-w-2 \\|\\| goto retry$`, 'm'));
+
+  const preseed = await plainGet(pxePort, '/pxe/nodes/52-54-00-de-b1-2a/preseed.cfg');
+  t.is(preseed.status, 200);
+  const check = debconfCheck(writeTemp('preseed.cfg', preseed.text));
+  t.true(check.passes, check.output);
+  t.regex(preseed.text, /^d-i netcfg\/get_hostname string rack1-w-2$/m);
+  t.is(machineTokens(data, 'rack1-w-2'), 0, 'the preseed carries no token, so none was minted for it');
+
+  const script = await plainGet(pxePort, '/pxe/nodes/52-54-00-de-b1-2a/labimg-install.sh');
+  t.is(script.status, 200);
+  const lint = shellcheck(writeTemp('labimg-install.sh', script.text), 'bash');
+  t.is(lint.code, 0, lint.output);
+  const files = landedFiles(script.text);
+  t.like(JSON.parse(files.get('/etc/labimg/node.json')!) as NodeConfig, { role: 'worker', nodeName: 'rack1-w-2', pool: 'rack1', endpoint: { url: serve.url, caFingerprint: serve.caFingerprint } });
+  const token = (JSON.parse(files.get('/etc/labimg/secrets.json')!) as NodeSecrets).enrollmentToken!;
+  t.regex(token, /^[a-z0-9]{8}\.[A-Za-z0-9_-]{43}$/);
+  t.is(files.get('/home/debian/.ssh/authorized_keys'), `${OPERATOR_KEY}\n`);
+  t.is(machineTokens(data, 'rack1-w-2'), 1, 'minted for the script');
+  t.is((await plainGet(pxePort, '/pxe/nodes/52-54-00-de-b1-2a/kickstart.cfg')).status, 404);
+
+  // Flatcar: its PXE image with the Ignition that installs it to disk, carrying the node's own.
+  const flatcarIpxe = await plainGet(pxePort, '/pxe/nodes/52-54-00-fc-00-01/boot.ipxe');
+  t.deepEqual(ipxeFindings(flatcarIpxe.text), []);
+  t.true(flatcarIpxe.text.includes(`flatcar_production_pxe.vmlinuz initrd=main flatcar.first_boot=1 ignition.config.url=${base}/nodes/52-54-00-fc-00-01/ignition.json `));
+  const ignition = await plainGet(pxePort, '/pxe/nodes/52-54-00-fc-00-01/ignition.json');
+  t.is(ignition.status, 200);
+  const outer = ignitionValidate(writeTemp('ignition.json', ignition.text));
+  t.true(outer.passes, outer.output);
+  const node = ignitionFile(ignition.text, '/opt/labimg-install/node.ign');
+  const inner = ignitionValidate(writeTemp('node.ign', node));
+  t.true(inner.passes, inner.output);
+  t.like(JSON.parse(ignitionFile(node, '/etc/labimg/node.json')) as NodeConfig, { role: 'worker', nodeName: 'rack1-w-3', pool: 'rack1' });
+  t.regex((JSON.parse(ignitionFile(node, '/etc/labimg/secrets.json')) as NodeSecrets).enrollmentToken!, /^[a-z0-9]{8}\./);
+  t.is(machineTokens(data, 'rack1-w-3'), 1);
+
+  // Enrolled from its disk: the Debian machine is told to boot it, and its script is not served again.
+  const enrolled = await send(serve.port, { method: 'POST', path: '/v1/enroll', token, json: enrollBody('rack1-w-2', 'worker') });
+  t.is(enrolled.status, 200, enrolled.text);
+  t.regex((await plainGet(pxePort, '/pxe/nodes/52-54-00-de-b1-2a/boot.ipxe')).text, /^exit$/m);
+  t.is((await plainGet(pxePort, '/pxe/nodes/52-54-00-de-b1-2a/labimg-install.sh')).status, 409);
+  t.regex(labimg(['audit', '--data', data]).stdout, /pxe-config-served +pool=rack1 node=rack1-w-2 mac=52-54-00-de-b1-2a/);
+  t.false(serve.output().includes(token), 'the token is never logged');
 });
 
 async function kickstartTokenOf(pxePort: number, mac: string): Promise<string> {
@@ -238,7 +322,7 @@ test('a bad group file stops labimg serve before it starts, with every problem b
     role: control-plane
   - name: rack1-cp-1
     selector: { mac: "52-54-00-12-34-56" }
-    profile: ubuntu1804
+    profile: debian11
     role: worker
   - name: rack1-w-9
     selector: { mac: "52:54:00:12:34:99" }
@@ -246,11 +330,15 @@ test('a bad group file stops labimg serve before it starts, with every problem b
     role: worker
 `,
   );
-  const result = labimg(['serve', '--data', tempDir(), '--listen', '127.0.0.1:0', '--pxe-groups', semantic, '--pxe-listen', `127.0.0.1:${await freePort()}`]);
+  // Every shipped profile installs over the network; Debian 11's installer is one labimg writes nothing for.
+  const profiles = path.join(tempDir('labimg-pxe-profiles-'), 'profiles');
+  cpSync(path.join(repoRoot, 'profiles'), profiles, { recursive: true });
+  writeFileSync(path.join(profiles, 'debian11.yaml'), 'description: Debian 11, as debian12 otherwise\nextends: debian12\nos:\n  versionId: "11"\n');
+  const result = labimg(['serve', '--data', tempDir(), '--listen', '127.0.0.1:0', '--profiles', profiles, '--pxe-groups', semantic, '--pxe-listen', `127.0.0.1:${await freePort()}`]);
   t.is(result.code, 1);
   t.regex(result.stderr, /groups\.yaml:6:11: groups\[1\]\.name: node name "rack1-cp-1" is already taken by groups\[0\]/);
   t.regex(result.stderr, /groups\.yaml:7:22: groups\[1\]\.selector\.mac: MAC 52-54-00-12-34-56 is already selected by groups\[0\]/);
-  t.regex(result.stderr, /groups\.yaml:8:14: groups\[1\]\.profile: profile ubuntu1804 cannot be installed over the network: Ubuntu autoinstall needs Ubuntu 20\.04 or later/);
+  t.regex(result.stderr, /groups\.yaml:8:14: groups\[1\]\.profile: profile debian11 cannot be installed over the network: labimg installs Ubuntu 18\.04 and Debian 12 or later with preseed/);
   t.regex(result.stderr, /groups\.yaml:12:14: groups\[2\]\.profile: profile nosuch does not load/);
 });
 
