@@ -9,8 +9,9 @@
  * example-preseed.txt for the keys, https://www.debian.org/releases/bookworm/amd64/apbs02.en.html and apbs04);
  * the Debian 12 netboot initrd itself (debian-installer-12-netboot-amd64 20230607+deb12u15, text/ images):
  * /bin/preseed_fetch, /lib/preseed/preseed.sh, /bin/preseed_command, /bin/in-target and /bin/choose-mirror
- * (choose-mirror-bin 2.123+deb12u1). Every key below also passed `debconf-set-selections --checkonly`, and the
- * Debian 12 set booted to an installed system in a VM on 2026-12-06.
+ * (choose-mirror-bin 2.123+deb12u1). Every key below also passed `debconf-set-selections --checkonly`. A VM
+ * booted Debian 12's d-i with these kernel arguments and nearly these keys on 2026-12-06 (an http mirror, no
+ * EFI fragment in the recipe); whether such an install completes was not known when this was written.
  */
 import { networkInstallerOf } from '../../../contract/os-families';
 import { nodeFiles, unitName } from '../node-files';
