@@ -9,6 +9,7 @@ import { compileAgentConfig, nodeRuntimeOf } from './compile';
 import { loadProfile } from './profiles';
 import type { PxeGroups } from './pxe-groups';
 import {
+  installFinishedFor,
   netInstallOf,
   pxeBootAssets,
   pxeConfigFile,
@@ -46,8 +47,9 @@ export function pxeCatalog(options: PxeCatalogOptions): PxeCatalog {
     const files: readonly string[] = pxeNodeFiles(os);
     if (!files.includes(name)) return undefined;
     // Only the installer's config carries the node's config, and with a pool its token: minted for it alone.
-    const enrollment =
-      name === pxeConfigFile(os) && machine.pool !== undefined ? { ...context.endpoint, pool: machine.pool, tokens: { [machine.role]: await context.enrollmentToken() } } : undefined;
+    // The same token says, at the end of the install, that it has finished.
+    const token = name === pxeConfigFile(os) && machine.pool !== undefined ? await context.enrollmentToken() : undefined;
+    const enrollment = token !== undefined && machine.pool !== undefined ? { ...context.endpoint, pool: machine.pool, tokens: { [machine.role]: token } } : undefined;
     const inputs: PxeNodeInputs = {
       ...profile,
       node: { ...nodeConfigFor(machine.role, undefined, enrollment), nodeName: machine.node },
@@ -56,6 +58,7 @@ export function pxeCatalog(options: PxeCatalogOptions): PxeCatalog {
       sshAuthorizedKeys: options.groups.sshAuthorizedKeys,
       pxeBase: context.pxeBase,
       nodeUrl: pxeNodeUrl(context.pxeBase, machine.mac),
+      ...(token !== undefined ? { installFinished: installFinishedFor(context.pxeBase, machine.mac, token) } : {}),
     };
     return renderPxeFile(inputs, name as PxeNodeFile).content;
   }

@@ -2,6 +2,7 @@
 import { UserError } from '../contract/errors';
 import { bootsWithCloudInit, type BuildInputs, type Enrollment, type JoinMaterial } from '../builder/build';
 import { compileAgentConfig, nodeRuntimeOf } from '../builder/compile';
+import { packerSourcesOf } from '../builder/render/packer';
 import type { Profile } from '../builder/profiles';
 import { version as labimgVersion } from '../package.json';
 import { agentSourceFor } from './inputs/agent-url';
@@ -20,7 +21,8 @@ export function buildInputs(profile: Profile, flags: BuildFlags = {}): BuildInpu
   const agentConfig = compileAgentConfig(profile);
   const pxe = readPxeInputs(profile, agentConfig.os, flags.pxe ?? {});
   return {
-    ...(profile.image ? { packer: { profileName: profile.name, image: profile.image } } : {}),
+    // An image block may name only a network install (Flatcar): nothing for Packer to bake from then.
+    ...(profile.image && packerSourcesOf(profile.image).length > 0 ? { packer: { profileName: profile.name, image: profile.image } } : {}),
     ...(pxe ? { pxe } : {}),
     profileName: profile.name,
     agentConfig,

@@ -11,8 +11,12 @@ import type { OsFamily, OsSpec } from './agent-config';
 
 export type PackageManagerName = OsSpec['packageManager'];
 
-/** The unattended installer labimg writes a config for, or why a release has none. */
-export type NetworkInstaller = { kind: 'kickstart' } | { kind: 'autoinstall' } | { kind: 'none'; why: string };
+/**
+ * The unattended installer labimg writes a config for, or why a release has none: anaconda's kickstart,
+ * subiquity's autoinstall, debian-installer's preseed, or Flatcar's PXE image provisioned by Ignition (which
+ * installs Flatcar to disk with flatcar-install: builder/render/pxe/flatcar.ts).
+ */
+export type NetworkInstaller = { kind: 'kickstart' } | { kind: 'autoinstall' } | { kind: 'preseed' } | { kind: 'ignition' } | { kind: 'none'; why: string };
 
 /** What labimg knows of one release of a family's distros. Unknown facts are left out and not checked. */
 export interface OsRelease {
@@ -157,11 +161,14 @@ export const OS_FAMILIES: OsFamilyTable = /* @__PURE__ */ withBuildAnswers(OS_FA
     nodejsPackage: true,
     readOnlyUsr: false,
     instanceConfig: 'cloud-init',
-    // Subiquity's autoinstall arrived with Ubuntu 20.04; Debian's own installer (d-i) reads preseed, which
-    // labimg does not write yet.
+    // Subiquity's autoinstall arrived with Ubuntu 20.04. Debian's own installer (d-i) reads preseed, and so
+    // does Ubuntu 18.04's netboot installer, which is d-i too (builder/render/pxe/preseed.ts). Older releases
+    // are left out: nothing labimg writes was checked against their installers.
     networkInstaller: ({ id, versionId }) => {
       const [major = 0] = versionId.split('.').map(Number);
-      return id === 'ubuntu' && major >= 20 ? { kind: 'autoinstall' } : { kind: 'none', why: `Ubuntu autoinstall needs Ubuntu 20.04 or later, not ${id} ${versionId}` };
+      if (id === 'ubuntu' && major >= 20) return { kind: 'autoinstall' };
+      if ((id === 'debian' && major >= 12) || (id === 'ubuntu' && versionId === '18.04')) return { kind: 'preseed' };
+      return { kind: 'none', why: `labimg installs Ubuntu 18.04 and Debian 12 or later with preseed and Ubuntu 20.04 or later with autoinstall, not ${id} ${versionId}` };
     },
     releases: [
       // Node.js versions: the nodejs package of each release's main archive, packages.ubuntu.com and
@@ -182,7 +189,8 @@ export const OS_FAMILIES: OsFamilyTable = /* @__PURE__ */ withBuildAnswers(OS_FA
     nodejsPackage: false,
     readOnlyUsr: true,
     instanceConfig: 'ignition',
-    networkInstaller: () => ({ kind: 'none', why: 'Flatcar installs with flatcar-install or its PXE images, for which labimg writes no config yet' }),
+    // Flatcar's PXE image runs from RAM and carries flatcar-install, which the Ignition labimg serves it runs.
+    networkInstaller: () => ({ kind: 'ignition' }),
     releases: [],
   },
 });

@@ -10,8 +10,11 @@
  *   GET /pxe/nodes/MAC/boot.ipxe         the install script, or "boot from disk" once the installer has said
  *                                        it finished (POST /pxe/nodes/MAC/installed) or the node has enrolled
  *   GET /pxe/nodes/MAC/kickstart.cfg     the installer config (kickstart, or user-data and meta-data for
- *   GET /pxe/nodes/MAC/user-data         autoinstall); the config of a pool's machine carries its install's
- *   GET /pxe/nodes/MAC/meta-data         token, the same for every fetch; none once the machine has enrolled
+ *   GET /pxe/nodes/MAC/user-data         autoinstall, or labimg-install.sh and preseed.cfg for debian-installer,
+ *   GET /pxe/nodes/MAC/meta-data         or ignition.json for Flatcar's PXE image); the one file of them that
+ *   GET /pxe/nodes/MAC/...               carries the node's config (the catalog says which) carries a pool
+ *                                        machine's install token, the same for every fetch; none once the
+ *                                        machine has enrolled
  */
 import type { IncomingMessage } from 'node:http';
 import { realpath, stat } from 'node:fs/promises';
@@ -136,6 +139,9 @@ function hostOf(req: IncomingMessage): string {
 function pxeBaseOf(req: IncomingMessage): string {
   const scheme = 'encrypted' in req.socket ? 'https' : 'http';
   const header = req.headers.host ?? '';
-  const authority = HOST_HEADER.test(header) ? header : `${hostOf(req)}:${req.socket.localPort ?? 80}`;
+  const port = HOST_HEADER.exec(header)?.[2]?.slice(1);
+  // A port past 65535 is no address: the scripts would name a URL nothing can fetch.
+  const sane = HOST_HEADER.test(header) && (port === undefined || Number(port) <= 65535);
+  const authority = sane ? header : `${hostOf(req)}:${req.socket.localPort ?? 80}`;
   return `${scheme}://${authority}/pxe`;
 }

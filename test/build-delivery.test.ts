@@ -1,7 +1,8 @@
 /**
  * Every delivery path of every profile, as `labimg build` writes it, through the real validator of each
  * artifact: cloud-init's schema (user-data, stub user-data, the autoinstall seed), ignition-validate, packer
- * validate, shellcheck (every shell script an artifact carries), and the kickstart and iPXE checks. Then each
+ * validate, shellcheck (every shell script an artifact carries), debconf-set-selections --checkonly (the
+ * debian-installer preseed), and the kickstart and iPXE checks. Then each
  * artifact is broken on purpose and its validator must fail, and two builds must be byte-identical.
  */
 import { DELIVERY_PATHS } from '../contract/node-paths';
@@ -11,15 +12,16 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { load } from 'js-yaml';
 import { compileAgentConfig } from '../builder/compile';
 import { listProfiles, loadProfile } from '../builder/profiles';
 import { newBuildKeyPair, renderPackerSeed } from '../builder/render/packer-seed';
-import { pxeUnavailable } from '../builder/render/pxe';
+import { FLATCAR_NODE_IGNITION_PATH, pxeUnavailable } from '../builder/render/pxe';
 import { RHEL7_KICKSTART, RHEL9_KICKSTART } from './helpers/kickstart-reference';
 import { filesIn, labimg, repoRoot, tempDir } from './helpers/cli';
 import { ipxeFindings, kickstartFindings, kickstartScripts } from './helpers/pxe-checks';
-import { cloudInitSchema, ignitionValidate, knownCloudConfigKeys, packerValidate, shellcheck, type ToolResult } from './helpers/validators';
+import { cloudInitSchema, debconfCheck, ignitionValidate, knownCloudConfigKeys, packerValidate, shellcheck, type ToolResult } from './helpers/validators';
 
 const PROFILES = listProfiles(path.join(repoRoot, 'profiles')).filter((p) => !p.abstract).map((p) => p.name);
 const TEMPLATE_DIR = path.join(repoRoot, 'packer');
@@ -139,6 +141,16 @@ function kickstartChecks(file: string): Check[] {
   return checks;
 }
 
+/** Flatcar's PXE Ignition, and the node's Ignition it carries for flatcar-install, each through ignition-validate. */
+function flatcarPxeChecks(file: string): Check[] {
+  const config = JSON.parse(readFileSync(file, 'utf8')) as { storage?: { files?: Array<{ path: string; contents: { source: string } }> } };
+  const carried = config.storage?.files?.find((entry) => entry.path === FLATCAR_NODE_IGNITION_PATH);
+  const checks: Check[] = [[`${file}: ignition-validate`, ignitionValidate(file)]];
+  if (!carried) return [...checks, [`${file}: carries the node's Ignition`, { code: 1, output: `no ${FLATCAR_NODE_IGNITION_PATH}` }]];
+  const node = gunzipSync(Buffer.from(carried.contents.source.replace(/^data:;base64,/, ''), 'base64'));
+  return [...checks, [`${file}: the node's Ignition it carries, ignition-validate`, ignitionValidate(writeTemp('node.ign', node.toString('utf8')))]];
+}
+
 function ipxeChecks(file: string): Check[] {
   const findings = ipxeFindings(readFileSync(file, 'utf8'));
   return [[`${file}: iPXE commands and labels`, { code: findings.length, output: findings.join('\n') }]];
@@ -190,7 +202,10 @@ async function validateBuild(dir: string): Promise<{ checks: Check[]; unchecked:
     else if (/^user-data-.*\.mime$/.test(name)) checks.push(...mimeChecks(file));
     else if (/^ignition-.*\.json$/.test(name)) checks.push([`${name}: ignition-validate`, ignitionValidate(file)]);
     else if (name.endsWith('.pkrvars.hcl')) checks.push(...(await packerChecks(dir, name)));
+    else if (name.endsWith('/labimg-install.sh')) checks.push([`${file}: shellcheck`, shellcheck(file, 'bash')]);
     else if (name.endsWith('.sh')) checks.push([`${name}: shellcheck`, shellcheck(file)]);
+    else if (name.endsWith('/preseed.cfg')) checks.push([`${file}: debconf-set-selections --checkonly`, debconfCheck(file)]);
+    else if (name.endsWith('/ignition.json')) checks.push(...flatcarPxeChecks(file));
     else if (name.endsWith('/user-data')) checks.push(...autoinstallChecks(file));
     else if (name.endsWith('/kickstart.cfg')) checks.push(...kickstartChecks(file));
     else if (name.endsWith('.ipxe')) checks.push(...ipxeChecks(file));
@@ -204,7 +219,7 @@ for (const profile of PROFILES) {
     const dir = build(profile);
     const { checks, unchecked } = await validateBuild(dir);
     for (const [what, result] of checks) t.is(result.code, 0, `${what}\n${result.output}`);
-    for (const [what, result] of checks.filter(([what]) => what.includes('ignition-validate') || what.includes('packer validate'))) {
+    for (const [what, result] of checks.filter(([what]) => ['ignition-validate', 'packer validate', 'debconf-set-selections'].some((tool) => what.includes(tool)))) {
       t.true('passes' in result && result.passes, `${what} printed:\n${result.output}`);
     }
     // What no validator reads: the agent (a test of its own runs it), its JSON config, the unit (systemd-analyze in
@@ -249,6 +264,9 @@ const BREAKS: Array<[string, string, (text: string) => string]> = [
   ['centos', 'pxe/nodes/control-plane/kickstart.cfg', (text) => text.replace('set -euo pipefail', 'set -euo pipefail\nif [ $1 = x ]; then echo; fi')],
   ['ubuntu', 'pxe/nodes/worker/boot.ipxe', (text) => text.replace(/^boot /m, 'bot ')],
   ['ubuntu', 'user-data-worker-stub.mime', (text) => text.replace('Content-Type: text/x-shellscript', 'Content-Type: text/x-shelscript')],
+  ['debian12', 'pxe/nodes/worker/preseed.cfg', (text) => text.replace('d-i mirror/country string manual', 'd-i mirror/country strng manual')],
+  ['debian12', 'pxe/nodes/control-plane/labimg-install.sh', (text) => text.replace('set -euo pipefail', 'set -euo pipefail\nif [ $1 = x ]; then echo; fi')],
+  ['flatcar', 'pxe/nodes/worker/ignition.json', (text) => text.replace('"version":"3.3.0"', '"version":"3.3.0","extra":1').replace('"version": "3.3.0"', '"version": "3.3.0", "extra": 1')],
 ];
 
 test('each validator is real: an artifact broken on purpose fails its check', async (t) => {
@@ -266,5 +284,19 @@ test('each validator is real: an artifact broken on purpose fails its check', as
       failed.every(([what]) => [file, name, file.replace(/\.yaml$/, '.mime')].some((own) => what.startsWith(`${own}:`))),
       `${name}: only its own checks fail:\n${failed.map(([what]) => what).join('\n')}`,
     );
+  }
+});
+
+test('labimg build debian12 --pxe-url writes each role a d-i folder: boot.ipxe into the installer, the preseed, and the 0600 script with the secrets', (t) => {
+  const dir = build('debian12');
+  for (const role of ['control-plane', 'worker']) {
+    const folder = `pxe/nodes/${role}`;
+    t.deepEqual(
+      filesIn(dir).filter((name) => name.startsWith(`${folder}/`)).sort(),
+      ['boot.ipxe', 'labimg-install.sh', 'preseed.cfg'].map((name) => `${folder}/${name}`),
+    );
+    t.regex(readFileSync(path.join(dir, folder, 'boot.ipxe'), 'utf8'), new RegExp(` url=${PXE_URL}/nodes/${role}/preseed\\.cfg `));
+    t.is(statSync(path.join(dir, folder, 'labimg-install.sh')).mode & 0o777, 0o600, 'it carries the enrollment token');
+    t.is(statSync(path.join(dir, folder, 'preseed.cfg')).mode & 0o777, 0o644);
   }
 });

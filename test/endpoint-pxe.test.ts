@@ -5,18 +5,20 @@
  */
 import test from 'ava';
 import fc from 'fast-check';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import http from 'node:http';
 import path from 'node:path';
 import { load } from 'js-yaml';
 import { RHEL7_KICKSTART, RHEL9_KICKSTART } from './helpers/kickstart-reference';
 import type { NodeConfig, NodeSecrets } from '../contract/agent-config';
-import { labimg, tempDir } from './helpers/cli';
-import { createPool, createPoolToken, freePort, plainGet, startServe, type RunningServe } from './helpers/endpoint';
+import { labimg, repoRoot, tempDir } from './helpers/cli';
+import { createPool, createPoolToken, plainGet, startServe, type RunningServe } from './helpers/endpoint';
 import { startEtcd } from './helpers/etcd';
 import { enrollBody, errorOf, parseResponse, rawExchange, send } from './helpers/https-client';
 import { ipxeFindings, kickstartFindings, kickstartScripts, landedFiles } from './helpers/pxe-checks';
-import { cloudInitSchema, knownCloudConfigKeys, shellcheck } from './helpers/validators';
+import { cloudInitSchema, debconfCheck, ignitionValidate, knownCloudConfigKeys, shellcheck } from './helpers/validators';
 
 const CP_MAC = '52:54:00:12:34:56';
 const WORKER_MAC = '52-54-00-AB-CD-EF';
@@ -58,8 +60,8 @@ async function serveWithGroups(t: { teardown(fn: () => Promise<void>): void }, g
   const data = path.join(tempDir('labimg-pxe-data-'), 'data');
   const store = { data, ...(etcd ? { etcd, etcdPrefix: 'pxe-test/' } : {}) };
   createPool(store, 'rack1', 'centos');
-  const pxePort = await freePort();
-  const serve = await startServe({ ...store, extraArgs: ['--pxe-groups', writeTemp('groups.yaml', groups), '--pxe-listen', `127.0.0.1:${pxePort}`, ...extra] });
+  const serve = await startServe({ ...store, extraArgs: ['--pxe-groups', writeTemp('groups.yaml', groups), '--pxe-listen', '127.0.0.1:0', ...extra] });
+  const pxePort = serve.pxePort!;
   t.teardown(() => serve.kill());
   return { serve, pxePort, data };
 }
@@ -126,6 +128,156 @@ test('two MACs, two profiles and roles: each gets its own install script and con
   t.regex(audit.stdout, /pxe-config-served +pool=rack1 node=rack1-cp-1 mac=52-54-00-12-34-56 token=\S+ from=127\.0\.0\.1/);
   t.regex(audit.stdout, /pxe-config-served +pool=rack1 node=rack1-w-1 mac=52-54-00-ab-cd-ef/);
   t.false(serve.output().includes(cpToken), 'the token is never logged');
+});
+
+const DEBIAN_MAC = '52:54:00:de:b1:2a';
+const FLATCAR_MAC = '52:54:00:fc:00:01';
+const DI_AND_FLATCAR_GROUPS = `groups:
+  - name: rack1-w-2
+    selector: { mac: "${DEBIAN_MAC}" }
+    profile: debian12
+    role: worker
+    pool: rack1
+  - name: rack1-w-3
+    selector: { mac: "${FLATCAR_MAC}" }
+    profile: flatcar
+    role: worker
+    pool: rack1
+sshAuthorizedKeys:
+  - ${OPERATOR_KEY}
+`;
+
+/** The live tokens the pool holds for `node`. */
+function machineTokens(data: string, node: string): number {
+  const pool = JSON.parse(labimg(['pool', 'list', '--json', '--data', data]).stdout) as Array<{ name: string; tokens: Array<{ node?: string }> }>;
+  return pool.find((p) => p.name === 'rack1')!.tokens.filter((tk) => tk.node === node).length;
+}
+
+/** The file at `file` in an Ignition config, from its data URL (gzipped or not). */
+function ignitionFile(config: string, file: string): string {
+  const entry = (JSON.parse(config) as { storage: { files: Array<{ path: string; contents: { compression?: string; source: string } }> } }).storage.files.find((f) => f.path === file)!;
+  const bytes = Buffer.from(entry.contents.source.replace(/^data:;base64,/, ''), 'base64');
+  return (entry.contents.compression === 'gzip' ? gunzipSync(bytes) : bytes).toString('utf8');
+}
+
+test('a Debian machine gets d-i, a preseed without a token, and its token only in labimg-install.sh; a Flatcar machine the Ignition of its PXE image', async (t) => {
+  const { serve, pxePort, data } = await serveWithGroups(t, DI_AND_FLATCAR_GROUPS);
+  const base = `http://127.0.0.1:${pxePort}/pxe`;
+  const folder = `${base}/nodes/52-54-00-de-b1-2a/`;
+
+  const ipxe = await plainGet(pxePort, '/pxe/nodes/52-54-00-de-b1-2a/boot.ipxe');
+  t.is(ipxe.status, 200);
+  t.deepEqual(ipxeFindings(ipxe.text), []);
+  t.regex(ipxe.text, new RegExp(`^kernel ${base}/assets/deb\\.debian\\.org/debian/dists/bookworm/\\S+/linux initrd=main auto=true priority=critical url=${folder}preseed\\.cfg interface=auto hostname=rack1-w-2 \\|\\| goto retry$`, 'm'));
+
+  const preseed = await plainGet(pxePort, '/pxe/nodes/52-54-00-de-b1-2a/preseed.cfg');
+  t.is(preseed.status, 200);
+  const check = debconfCheck(writeTemp('preseed.cfg', preseed.text));
+  t.true(check.passes, check.output);
+  t.regex(preseed.text, /^d-i netcfg\/get_hostname string rack1-w-2$/m);
+  t.is(machineTokens(data, 'rack1-w-2'), 0, 'the preseed carries no token, so none was minted for it');
+
+  const script = await plainGet(pxePort, '/pxe/nodes/52-54-00-de-b1-2a/labimg-install.sh');
+  t.is(script.status, 200);
+  const lint = shellcheck(writeTemp('labimg-install.sh', script.text), 'bash');
+  t.is(lint.code, 0, lint.output);
+  const files = landedFiles(script.text);
+  t.like(JSON.parse(files.get('/etc/labimg/node.json')!) as NodeConfig, { role: 'worker', nodeName: 'rack1-w-2', pool: 'rack1', endpoint: { url: serve.url, caFingerprint: serve.caFingerprint } });
+  const token = (JSON.parse(files.get('/etc/labimg/secrets.json')!) as NodeSecrets).enrollmentToken!;
+  t.regex(token, /^[a-z0-9]{8}\.[A-Za-z0-9_-]{43}$/);
+  t.is(files.get('/home/debian/.ssh/authorized_keys'), `${OPERATOR_KEY}\n`);
+  t.is(machineTokens(data, 'rack1-w-2'), 1, 'minted for the script');
+  t.is((await plainGet(pxePort, '/pxe/nodes/52-54-00-de-b1-2a/kickstart.cfg')).status, 404);
+
+  // Flatcar: its PXE image with the Ignition that installs it to disk, carrying the node's own.
+  const flatcarIpxe = await plainGet(pxePort, '/pxe/nodes/52-54-00-fc-00-01/boot.ipxe');
+  t.deepEqual(ipxeFindings(flatcarIpxe.text), []);
+  t.true(flatcarIpxe.text.includes(`flatcar_production_pxe.vmlinuz initrd=main flatcar.first_boot=1 ignition.config.url=${base}/nodes/52-54-00-fc-00-01/ignition.json `));
+  const ignition = await plainGet(pxePort, '/pxe/nodes/52-54-00-fc-00-01/ignition.json');
+  t.is(ignition.status, 200);
+  const outer = ignitionValidate(writeTemp('ignition.json', ignition.text));
+  t.true(outer.passes, outer.output);
+  const node = ignitionFile(ignition.text, '/opt/labimg-install/node.ign');
+  const inner = ignitionValidate(writeTemp('node.ign', node));
+  t.true(inner.passes, inner.output);
+  t.like(JSON.parse(ignitionFile(node, '/etc/labimg/node.json')) as NodeConfig, { role: 'worker', nodeName: 'rack1-w-3', pool: 'rack1' });
+  t.regex((JSON.parse(ignitionFile(node, '/etc/labimg/secrets.json')) as NodeSecrets).enrollmentToken!, /^[a-z0-9]{8}\./);
+  t.is(machineTokens(data, 'rack1-w-3'), 1);
+
+  // Enrolled from its disk: the Debian machine is told to boot it, and its script is not served again.
+  const enrolled = await send(serve.port, { method: 'POST', path: '/v1/enroll', token, json: enrollBody('rack1-w-2', 'worker') });
+  t.is(enrolled.status, 200, enrolled.text);
+  t.regex((await plainGet(pxePort, '/pxe/nodes/52-54-00-de-b1-2a/boot.ipxe')).text, /^exit$/m);
+  t.is((await plainGet(pxePort, '/pxe/nodes/52-54-00-de-b1-2a/labimg-install.sh')).status, 409);
+  t.regex(labimg(['audit', '--data', data]).stdout, /pxe-config-served +pool=rack1 node=rack1-w-2 mac=52-54-00-de-b1-2a/);
+  t.false(serve.output().includes(token), 'the token is never logged');
+});
+
+/**
+ * Runs a served script as its installer would, with the real curl: `interpreter` over `script`, the target root
+ * moved to a temporary folder, and stand-ins first on PATH for what would act on this machine (systemctl) or
+ * needs the installed system's users (chown).
+ */
+async function runAsInstaller(interpreter: string, script: string): Promise<{ status: number | null; stderr: string; calls: string }> {
+  const bin = tempDir('labimg-pxe-installer-bin-');
+  const calls = path.join(bin, 'calls.log');
+  for (const name of ['systemctl', 'chown', 'curtin']) {
+    writeFileSync(path.join(bin, name), `#!/bin/sh\necho "${name} $*" >> '${calls}'\n`, { mode: 0o755 });
+  }
+  const file = writeTemp('script', script);
+  // Not spawnSync: the script waits on the endpoint, which other tests of this process are talking to.
+  const child = spawn(interpreter, [file], { env: { PATH: `${bin}:/usr/bin:/bin`, LABIMG_TARGET_ROOT: tempDir('labimg-pxe-target-') }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const status = await new Promise<number | null>((resolve, reject) => child.on('error', reject).on('close', resolve));
+  return { status, stderr, calls: existsSync(calls) ? readFileSync(calls, 'utf8') : '' };
+}
+
+test("the install scripts labimg serve hands out say, with curl and the install's token, that the install has finished; the machine then boots its disk", async (t) => {
+  const { serve, pxePort, data } = await serveWithGroups(t, DI_AND_FLATCAR_GROUPS);
+  // debian-installer: labimg-install.sh, which late_command runs in the new system.
+  const script = await plainGet(pxePort, '/pxe/nodes/52-54-00-de-b1-2a/labimg-install.sh');
+  t.regex((await plainGet(pxePort, '/pxe/nodes/52-54-00-de-b1-2a/boot.ipxe')).text, /^kernel /m);
+  const debian = await runAsInstaller('bash', script.text);
+  t.is(debian.status, 0, debian.stderr);
+  t.regex(debian.calls, /^systemctl enable labimg-agent\.service$/m);
+  t.regex((await plainGet(pxePort, '/pxe/nodes/52-54-00-de-b1-2a/boot.ipxe')).text, /^exit$/m, 'the reboot that ends the install boots the disk');
+  t.regex(labimg(['audit', '--data', data]).stdout, /pxe-install-finished +pool=rack1 node=rack1-w-2 mac=52-54-00-de-b1-2a/);
+
+  // Flatcar: the script the PXE image's install unit runs after flatcar-install, a 0700 file of its own.
+  const ignition = await plainGet(pxePort, '/pxe/nodes/52-54-00-fc-00-01/ignition.json');
+  const config = JSON.parse(ignition.text) as { storage: { files: Array<{ path: string; mode: number }> }; systemd: { units: Array<{ contents: string }> } };
+  t.is(config.storage.files.find((file) => file.path === '/opt/labimg-install/finished.sh')?.mode, 0o700);
+  t.regex(config.systemd.units[0]!.contents, /^ExecStart=\/usr\/bin\/flatcar-install .*\nExecStart=\/opt\/labimg-install\/finished\.sh\nExecStartPost=\/usr\/bin\/systemctl reboot$/m);
+  const flatcar = await runAsInstaller('sh', ignitionFile(ignition.text, '/opt/labimg-install/finished.sh'));
+  t.is(flatcar.status, 0, flatcar.stderr);
+  t.regex((await plainGet(pxePort, '/pxe/nodes/52-54-00-fc-00-01/boot.ipxe')).text, /^exit$/m);
+  t.false(serve.output().includes(ignitionFile(ignition.text, '/opt/labimg-install/finished.sh').match(/Bearer ([^']+)/)![1]!), 'the token is never logged');
+});
+
+test("kickstart's %post and autoinstall's late-command say so too, each from where its installer runs it", async (t) => {
+  const { pxePort } = await serveWithGroups(t);
+  const kickstart = await plainGet(pxePort, '/pxe/nodes/52-54-00-12-34-56/kickstart.cfg');
+  const [post] = kickstartScripts(kickstart.text);
+  const centos = await runAsInstaller('bash', `#!/bin/bash\n${post!.body}`);
+  t.is(centos.status, 0, centos.stderr);
+  t.regex((await plainGet(pxePort, '/pxe/nodes/52-54-00-12-34-56/boot.ipxe')).text, /^exit$/m);
+
+  const userData = await plainGet(pxePort, '/pxe/nodes/52-54-00-ab-cd-ef/user-data');
+  const lateCommand = (load(userData.text) as { write_files: Array<{ content: string }> }).write_files[0]!.content;
+  const ubuntu = await runAsInstaller('bash', lateCommand);
+  t.is(ubuntu.status, 0, ubuntu.stderr);
+  t.regex(ubuntu.calls, /^curtin in-target --target=\S+ -- systemctl enable labimg-agent\.service$/m);
+  t.regex((await plainGet(pxePort, '/pxe/nodes/52-54-00-ab-cd-ef/boot.ipxe')).text, /^exit$/m);
+});
+
+test('an install script whose endpoint is gone fails, so the installer stops at its error instead of installing again at every boot', async (t) => {
+  const { serve, pxePort } = await serveWithGroups(t, DI_AND_FLATCAR_GROUPS);
+  const script = await plainGet(pxePort, '/pxe/nodes/52-54-00-de-b1-2a/labimg-install.sh');
+  await serve.kill();
+  const run = await runAsInstaller('bash', script.text);
+  t.is(run.status, 1);
+  t.regex(run.stderr, new RegExp(`labimg: could not tell http://127\\.0\\.0\\.1:${pxePort}/pxe/nodes/52-54-00-de-b1-2a/installed that the install has finished`));
 });
 
 async function kickstartTokenOf(pxePort: number, mac: string): Promise<string> {
@@ -260,7 +412,7 @@ test('a bad group file stops labimg serve before it starts, with every problem b
     pools: rack1
 `,
   );
-  const structural = labimg(['serve', '--data', tempDir(), '--listen', '127.0.0.1:0', '--pxe-groups', file, '--pxe-listen', `127.0.0.1:${await freePort()}`]);
+  const structural = labimg(['serve', '--data', tempDir(), '--listen', '127.0.0.1:0', '--pxe-groups', file, '--pxe-listen', '127.0.0.1:0']);
   t.is(structural.code, 1);
   const lines = structural.stderr.trim().split('\n');
   t.true(lines.some((line) => /groups\.yaml:9:11: groups\[1\]\.role: expected one of "control-plane", "worker", got "master"/.test(line)), structural.stderr);
@@ -278,7 +430,7 @@ test('a bad group file stops labimg serve before it starts, with every problem b
     role: control-plane
   - name: rack1-cp-1
     selector: { mac: "52-54-00-12-34-56" }
-    profile: ubuntu1804
+    profile: debian11
     role: worker
   - name: rack1-w-9
     selector: { mac: "52:54:00:12:34:99" }
@@ -286,11 +438,15 @@ test('a bad group file stops labimg serve before it starts, with every problem b
     role: worker
 `,
   );
-  const result = labimg(['serve', '--data', tempDir(), '--listen', '127.0.0.1:0', '--pxe-groups', semantic, '--pxe-listen', `127.0.0.1:${await freePort()}`]);
+  // Every shipped profile installs over the network; Debian 11's installer is one labimg writes nothing for.
+  const profiles = path.join(tempDir('labimg-pxe-profiles-'), 'profiles');
+  cpSync(path.join(repoRoot, 'profiles'), profiles, { recursive: true });
+  writeFileSync(path.join(profiles, 'debian11.yaml'), 'description: Debian 11, as debian12 otherwise\nextends: debian12\nos:\n  versionId: "11"\n');
+  const result = labimg(['serve', '--data', tempDir(), '--listen', '127.0.0.1:0', '--profiles', profiles, '--pxe-groups', semantic, '--pxe-listen', '127.0.0.1:0']);
   t.is(result.code, 1);
   t.regex(result.stderr, /groups\.yaml:6:11: groups\[1\]\.name: node name "rack1-cp-1" is already taken by groups\[0\]/);
   t.regex(result.stderr, /groups\.yaml:7:22: groups\[1\]\.selector\.mac: MAC 52-54-00-12-34-56 is already selected by groups\[0\]/);
-  t.regex(result.stderr, /groups\.yaml:8:14: groups\[1\]\.profile: profile ubuntu1804 cannot be installed over the network: Ubuntu autoinstall needs Ubuntu 20\.04 or later/);
+  t.regex(result.stderr, /groups\.yaml:8:14: groups\[1\]\.profile: profile debian11 cannot be installed over the network: labimg installs Ubuntu 18\.04 and Debian 12 or later with preseed/);
   t.regex(result.stderr, /groups\.yaml:12:14: groups\[2\]\.profile: profile nosuch does not load/);
 });
 

@@ -17,7 +17,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { load } from 'js-yaml';
 import { startEtcd } from './helpers/etcd';
-import { createPool, createPoolToken, freePort, plainGet, startServe, storeArgs, type ServeOptions } from './helpers/endpoint';
+import { createPool, createPoolToken, plainGet, startServe, storeArgs, type ServeOptions } from './helpers/endpoint';
 import { kickstartScripts, landedFiles } from './helpers/pxe-checks';
 import { enrollBody, send } from './helpers/https-client';
 import { labimg, tempDir } from './helpers/cli';
@@ -75,8 +75,8 @@ async function pxeAttack(t: ExecutionContext, store: Store): Promise<void> {
   const groups = path.join(tempDir(), 'pxe-groups.yaml');
   writeFileSync(groups, `groups:\n  - name: rack1-cp-1\n    selector: { mac: "${mac}" }\n    profile: centos\n    role: control-plane\n    pool: rack1\n`);
   createPool(store, 'rack1', 'centos');
-  const pxePort = await freePort();
-  const serve = await startServe({ ...store, extraArgs: ['--pxe-groups', groups, '--pxe-listen', `127.0.0.1:${pxePort}`] });
+  const serve = await startServe({ ...store, extraArgs: ['--pxe-groups', groups, '--pxe-listen', '127.0.0.1:0'] });
+  const pxePort = serve.pxePort!;
   t.teardown(() => serve.kill());
   const kickstart = () => plainGet(pxePort, `/pxe/nodes/${mac}/kickstart.cfg`);
 

@@ -214,7 +214,7 @@ test("ubuntu2204 differs from ubuntu2404 only in its release, base images and th
   }
 });
 
-test('ubuntu1804 differs from ubuntu only in its release, Docker suite and base images', (t) => {
+test('ubuntu1804 differs from ubuntu only in its release, Docker suite, base images and network install', (t) => {
   const ubuntu = shippedProfile('ubuntu');
   const bionic = shippedProfile('ubuntu1804');
   t.is(bionic.os.versionId, '18.04');
@@ -223,10 +223,15 @@ test('ubuntu1804 differs from ubuntu only in its release, Docker suite and base 
   t.is(bionic.image?.amazon?.amiName, 'ubuntu/images/hvm-ssd/ubuntu-bionic-18.04-amd64-server-*');
   t.deepEqual(bionic.image?.amazon?.owners, ['099720109477'], 'Canonical, inherited');
   t.deepEqual(bionic.extendsChain, ['ubuntu', 'base']);
+  // 18.04 netboots debian-installer (preseed) from bionic-updates' netboot images, not the live ISO.
+  t.like(bionic.image?.netInstall, {
+    kernel: 'http://archive.ubuntu.com/ubuntu/dists/bionic-updates/main/installer-amd64/current/images/netboot/ubuntu-installer/amd64/linux',
+    repo: 'http://archive.ubuntu.com/ubuntu',
+  });
   const comparable = (profile: Profile) => ({
     ...sameRelease(profile),
     repositories: { ...profile.repositories, docker: { ...profile.repositories.docker!, suite: '' } },
-    image: { ...profile.image!, cloud: undefined, amazon: undefined },
+    image: { ...profile.image!, cloud: undefined, amazon: undefined, netInstall: undefined },
   });
   t.deepEqual(comparable(bionic), comparable(ubuntu));
 });

@@ -11,7 +11,7 @@ import { compileAgentConfig } from '../builder/compile';
 import { listProfiles, loadProfile } from '../builder/profiles';
 import { pxeUnavailable } from '../builder/render/pxe';
 import { filesIn, labimg, repoRoot, tempDir } from './helpers/cli';
-import { freePort, plainGet, startServe } from './helpers/endpoint';
+import { plainGet, startServe } from './helpers/endpoint';
 
 const PXE_URL = 'http://10.0.0.5:8080/lab/pxe';
 
@@ -90,8 +90,8 @@ test('labimg serve: the chain script and every machine\'s script fetch over http
   const kernel = 'mirrors.aliyun.com/centos-vault/7.9.2009/os/x86_64/images/pxeboot/vmlinuz';
   mkdirSync(path.join(assets, path.dirname(kernel)), { recursive: true });
   writeFileSync(path.join(assets, kernel), 'kernel');
-  const pxePort = await freePort();
-  const serve = await startServe({ data: path.join(tempDir('labimg-pxe-http-data-'), 'data'), extraArgs: ['--pxe-groups', groupsFile, '--pxe-listen', `127.0.0.1:${pxePort}`, '--pxe-assets', assets] });
+  const serve = await startServe({ data: path.join(tempDir('labimg-pxe-http-data-'), 'data'), extraArgs: ['--pxe-groups', groupsFile, '--pxe-listen', '127.0.0.1:0', '--pxe-assets', assets] });
+  const pxePort = serve.pxePort!;
   t.teardown(() => serve.kill());
 
   const chain = await plainGet(pxePort, '/pxe/boot.ipxe');

@@ -6,22 +6,30 @@ import { gunzipSync } from 'node:zlib';
 import { dump, load } from 'js-yaml';
 import type { NodeConfig, NodeSecrets } from '../contract/agent-config';
 import { KICKSTART_REFERENCES, RHEL7_KICKSTART, RHEL9_KICKSTART } from './helpers/kickstart-reference';
+import { networkInstallerOf } from '../contract/os-families';
 import { nodeRuntimeOf } from '../builder/compile';
 import { loadProfile } from '../builder/profiles';
 import { renderCloudInitUserData } from '../builder/render/cloud-init';
+import { renderIgnitionConfig } from '../builder/render/ignition';
 import {
   downloadAssetPath,
   endpointPxeBase,
+  FLATCAR_INSTALL_UNIT,
+  FLATCAR_NODE_IGNITION_PATH,
   macFolderName,
+  preseedMirror,
   pxeBootAssets,
   pxeNodeUrl,
   renderAutoinstallTargetScript,
   renderAutoinstallUserData,
+  renderFlatcarPxeIgnition,
   renderIpxeChainScript,
   renderIpxeLocalBoot,
   renderKickstart,
   renderKickstartPost,
   renderNoCloudMetaData,
+  renderPreseed,
+  renderPreseedTargetScript,
   renderPxeNode,
   type PxeNodeInputs,
 } from '../builder/render/pxe';
@@ -29,10 +37,13 @@ import { ensureAgentBuilt } from './helpers/agent-build';
 import { fixture, profileConfig } from './helpers/agent-machine';
 import { repoRoot, tempDir } from './helpers/cli';
 import { ipxeCommands, ipxeFindings, kickstartFindings, kickstartScripts } from './helpers/pxe-checks';
-import { cloudInitSchema, knownCloudConfigKeys, shellcheck } from './helpers/validators';
+import { cloudInitSchema, debconfCheck, ignitionValidate, knownCloudConfigKeys, shellcheck } from './helpers/validators';
 
 const RHEL_PROFILES = ['centos', 'centos-gpu'];
 const UBUNTU_PROFILES = ['ubuntu', 'ubuntu-gpu'];
+/** debian-installer: Debian 12 and 13, and Ubuntu 18.04's netboot installer. */
+const PRESEED_PROFILES = ['debian12', 'debian13', 'ubuntu1804'];
+const FLATCAR_PROFILES = ['flatcar'];
 const ENDPOINT = 'http://10.0.0.5:8080';
 const MAC = '52:54:00:12:34:56';
 const OPERATOR_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl operator@lab';
@@ -55,7 +66,39 @@ const IMAGES: Record<string, PxeNodeInputs['image']> = {
     sshUsername: 'ubuntu',
     netInstall: { iso: 'https://releases.ubuntu.com/20.04/ubuntu-20.04.6-live-server-amd64.iso' },
   },
+  // Debian 12's netboot installer and the archive, and Ubuntu 18.04's (the same d-i, its own archive).
+  'preseed-debian': {
+    sshUsername: 'debian',
+    netInstall: {
+      kernel: 'https://deb.debian.org/debian/dists/bookworm/main/installer-amd64/current/images/netboot/debian-installer/amd64/linux',
+      initrd: 'https://deb.debian.org/debian/dists/bookworm/main/installer-amd64/current/images/netboot/debian-installer/amd64/initrd.gz',
+      repo: 'https://deb.debian.org/debian',
+    },
+  },
+  'preseed-ubuntu': {
+    sshUsername: 'ubuntu',
+    netInstall: {
+      kernel: 'http://archive.ubuntu.com/ubuntu/dists/bionic-updates/main/installer-amd64/current/images/netboot/ubuntu-installer/amd64/linux',
+      initrd: 'http://archive.ubuntu.com/ubuntu/dists/bionic-updates/main/installer-amd64/current/images/netboot/ubuntu-installer/amd64/initrd.gz',
+      repo: 'http://archive.ubuntu.com/ubuntu',
+    },
+  },
+  // Flatcar's PXE image of one stable release.
+  flatcar: {
+    sshUsername: 'core',
+    netInstall: {
+      kernel: 'https://stable.release.flatcar-linux.net/amd64-usr/4593.2.5/flatcar_production_pxe.vmlinuz',
+      initrd: 'https://stable.release.flatcar-linux.net/amd64-usr/4593.2.5/flatcar_production_pxe_image.cpio.gz',
+    },
+  },
 };
+
+/** The network-install sources above that a profile's installer takes. */
+function imageFor(agentConfig: PxeNodeInputs['agentConfig']): PxeNodeInputs['image'] {
+  const kind = networkInstallerOf(agentConfig.os).kind;
+  if (kind === 'preseed') return IMAGES[agentConfig.os.id === 'ubuntu' ? 'preseed-ubuntu' : 'preseed-debian']!;
+  return IMAGES[agentConfig.os.family]!;
+}
 const PXE_BASE = endpointPxeBase(ENDPOINT);
 /** Where the PXE base serves the kernel and initrd copied out of Ubuntu's ISO. */
 const EXTRACTED_BOOT = { kernel: `${PXE_BASE}/assets/ubuntu-20.04.6-live-server-amd64/casper/vmlinuz`, initrd: `${PXE_BASE}/assets/ubuntu-20.04.6-live-server-amd64/casper/initrd` };
@@ -73,7 +116,7 @@ async function inputsFor(profile: string, options: { secrets?: boolean } = { sec
     secrets: options.secrets ? fixture<NodeSecrets>('secrets-worker') : undefined,
     agentBundle: readFileSync(await ensureAgentBuilt()),
     nodeRuntime: nodeRuntimeOf(loadProfile(profile, { dir: path.join(repoRoot, 'profiles') })),
-    image: IMAGES[agentConfig.os.family]!,
+    image: imageFor(agentConfig),
     sshAuthorizedKeys: [OPERATOR_KEY],
     pxeBase: PXE_BASE,
     nodeUrl: pxeNodeUrl(PXE_BASE, MAC),
@@ -136,6 +179,11 @@ function cloudInitFiles(inputs: PxeNodeInputs): Map<string, { content: Buffer; m
 
 function mode(file: string): number {
   return statSync(file).mode & 0o777;
+}
+
+/** A file's bytes gunzipped when they are gzip, else as they are. */
+function maybeGunzip(data: Buffer): Buffer {
+  return data[0] === 0x1f && data[1] === 0x8b ? gunzipSync(data) : data;
 }
 
 function kernelLine(script: string): string[] {
@@ -335,7 +383,7 @@ test('autoinstall checks catch a misspelt key, a swap file left on and a wrong v
 
 test('autoinstall refuses Ubuntu 18.04, whose installer has none', async (t) => {
   const inputs = await inputsFor('ubuntu');
-  t.throws(() => renderAutoinstallUserData({ ...inputs, agentConfig: profileConfig('ubuntu1804') }), { message: /20\.04 or later/ });
+  t.throws(() => renderAutoinstallUserData({ ...inputs, agentConfig: profileConfig('ubuntu1804') }), { message: /ubuntu 18\.04 installs with preseed, not autoinstall/ });
 });
 
 test("NoCloud meta-data: cloud-init's own loader reads it as empty meta-data", (t) => {
@@ -350,7 +398,7 @@ test("NoCloud meta-data: cloud-init's own loader reads it as empty meta-data", (
 
 // ---------------------------------------------------------------------------------------------------------
 
-for (const profile of [...RHEL_PROFILES, ...UBUNTU_PROFILES]) {
+for (const profile of [...RHEL_PROFILES, ...UBUNTU_PROFILES, ...PRESEED_PROFILES, ...FLATCAR_PROFILES]) {
   test(`iPXE script for ${profile}: #!ipxe, known commands, every goto has its label, initrd named main for UEFI`, async (t) => {
     const inputs = await inputsFor(profile);
     const [ipxe] = renderPxeNode(inputs);
@@ -360,12 +408,20 @@ for (const profile of [...RHEL_PROFILES, ...UBUNTU_PROFILES]) {
     t.regex(script, /^initrd --name main \S+ \|\| goto retry$/m);
     const kernel = kernelLine(script);
     t.true(kernel.includes('initrd=main'));
+    t.true(kernel.slice(2).join(' ').length < 2048, 'x86 Linux keeps 2047 bytes of command line');
     const nodeUrl = 'http://10.0.0.5:8080/pxe/nodes/52-54-00-12-34-56/';
     if (inputs.agentConfig.os.family === 'rhel') {
       t.is(kernel[1], DOWNLOADED_BOOT.kernel, 'the copy under assets/, over plain HTTP, not the tree itself');
       t.regex(script, new RegExp(`^initrd --name main ${DOWNLOADED_BOOT.initrd.replace(/[.]/g, '\\.')} `, 'm'));
       t.true(kernel.includes(`inst.ks=${nodeUrl}kickstart.cfg`));
       t.true(kernel.includes(`inst.repo=${IMAGES.rhel!.netInstall.repo}`));
+    } else if (PRESEED_PROFILES.includes(profile)) {
+      t.is(kernel[1], `${PXE_BASE}/assets/${inputs.image.netInstall.kernel!.replace(/^https?:\/\//, '')}`, 'the copy under assets/');
+      // As the Debian 12 guide's B.2.3 has it, and the node's name, which netcfg needs before it reads the preseed.
+      t.deepEqual(kernel.slice(2), ['initrd=main', 'auto=true', 'priority=critical', `url=${nodeUrl}preseed.cfg`, 'interface=auto', 'hostname=worker-1']);
+    } else if (FLATCAR_PROFILES.includes(profile)) {
+      t.is(kernel[1], `${PXE_BASE}/assets/stable.release.flatcar-linux.net/amd64-usr/4593.2.5/flatcar_production_pxe.vmlinuz`);
+      t.deepEqual(kernel.slice(2), ['initrd=main', 'flatcar.first_boot=1', `ignition.config.url=${nodeUrl}ignition.json`]);
     } else {
       t.is(kernel[1], EXTRACTED_BOOT.kernel);
       for (const arg of ['autoinstall', 'ip=dhcp', `url=${IMAGES.debian!.netInstall.iso}`, `ds=nocloud-net;s=${nodeUrl}`, 'cloud-config-url=/dev/null']) {
@@ -417,18 +473,23 @@ test('iPXE refuses a URL that would not stay one word', async (t) => {
 
 test('a node folder: same inputs give the same bytes, secrets only in the 0600 file that needs them', async (t) => {
   const token = fixture<NodeSecrets>('secrets-worker').bootstrapToken!;
-  for (const profile of [...RHEL_PROFILES, ...UBUNTU_PROFILES]) {
+  for (const profile of [...RHEL_PROFILES, ...UBUNTU_PROFILES, ...PRESEED_PROFILES, ...FLATCAR_PROFILES]) {
     const first = renderPxeNode(await inputsFor(profile));
     t.deepEqual(renderPxeNode(await inputsFor(profile)), first, `${profile} is deterministic`);
-    const secretFile = first.find((file) => file.name === 'kickstart.cfg' || file.name === 'user-data')!;
-    t.true(secretFile.content.includes(token), `${profile}: ${secretFile.name} carries the token`);
+    const secretFile = first.find((file) => ['kickstart.cfg', 'user-data', 'labimg-install.sh', 'ignition.json'].includes(file.name))!;
+    const carried =
+      secretFile.name === 'ignition.json' ? ignitionFileText(flatcarNodeIgnition(secretFile.content.toString('utf8')), '/etc/labimg/secrets.json') : secretFile.content.toString('utf8');
+    t.true(carried.includes(token), `${profile}: ${secretFile.name} carries the token`);
     t.is(secretFile.mode, 0o600);
     for (const file of first.filter((other) => other !== secretFile)) {
       t.false(file.content.includes(token), `${profile}: ${file.name} carries no secret`);
       t.is(file.mode, 0o644);
     }
     const withoutSecrets = renderPxeNode(await inputsFor(profile, { secrets: false }));
-    t.true(withoutSecrets.every((file) => file.mode === 0o644 && !file.content.includes('"$root/etc/labimg/secrets.json"')), `${profile} without secrets`);
+    t.true(
+      withoutSecrets.every((file) => file.mode === 0o644 && !file.content.includes('"$root/etc/labimg/secrets.json"') && !file.content.includes('/etc/labimg/secrets.json')),
+      `${profile} without secrets`,
+    );
   }
 });
 
@@ -440,4 +501,179 @@ test('node folders are named by MAC as iPXE spells ${netX/mac:hexhyp}', (t) => {
   t.is(endpointPxeBase('http://10.0.0.5:8080/'), 'http://10.0.0.5:8080/pxe');
   t.throws(() => macFolderName('52:54:00:ab:cd'), { message: /MAC/ });
   t.throws(() => pxeNodeUrl('10.0.0.5:8080', MAC), { message: /http/ });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// debian-installer: the preseed through debconf's own parser, the late_command's script run for real.
+
+/** The preseed's answers: "owner question" → "type value". */
+function preseedAnswers(preseed: string): Map<string, string> {
+  const answers = new Map<string, string>();
+  for (const line of preseed.split('\n')) {
+    const match = /^(\S+) (\S+) (\S+)(?: (.*))?$/.exec(line);
+    if (match && !line.startsWith('#')) answers.set(`${match[1]} ${match[2]}`, `${match[3]}${match[4] === undefined ? '' : ` ${match[4]}`}`);
+  }
+  return answers;
+}
+
+for (const profile of PRESEED_PROFILES) {
+  test(`preseed for ${profile}: debconf-set-selections --checkonly takes every line; mirror, account, disks and the late_command`, async (t) => {
+    const inputs = await inputsFor(profile);
+    const preseed = renderPreseed(inputs);
+    const check = debconfCheck(writeTemp('preseed.cfg', preseed));
+    t.true(check.passes, check.output);
+    const answers = preseedAnswers(preseed);
+    const ubuntu = profile === 'ubuntu1804';
+    const [protocol, host, dir] = ubuntu ? ['http', 'archive.ubuntu.com', '/ubuntu'] : ['https', 'deb.debian.org', '/debian'];
+    t.is(answers.get('d-i mirror/country'), 'string manual');
+    t.is(answers.get('d-i mirror/protocol'), `string ${protocol}`);
+    t.is(answers.get(`d-i mirror/${protocol}/hostname`), `string ${host}`);
+    t.is(answers.get(`d-i mirror/${protocol}/directory`), `string ${dir}`);
+    t.is(answers.get('d-i passwd/root-login'), 'boolean false');
+    t.is(answers.get('d-i passwd/username'), `string ${ubuntu ? 'ubuntu' : 'debian'}`);
+    t.is(answers.get('d-i passwd/user-password-crypted'), 'password !', 'the account is locked: SSH keys only');
+    t.is(answers.get('d-i netcfg/get_hostname'), 'string worker-1');
+    t.is(answers.get('d-i partman-auto/method'), 'string regular');
+    t.notRegex(answers.get('d-i partman-auto/expert_recipe')!, /swap/, 'the recipe makes no swap');
+    t.regex(answers.get('d-i partman-auto/expert_recipe')!, /filesystem\{ ext4 \} mountpoint\{ \/ \} \.$/);
+    t.is(answers.get('d-i partman-basicfilesystems/no_swap'), 'boolean false');
+    t.is(answers.get('d-i finish-install/reboot_in_progress'), 'note');
+    t.is(answers.get('d-i preseed/late_command'), 'string umask 077; ok=; preseed_fetch labimg-install.sh /target/root/labimg-install.sh && in-target bash /root/labimg-install.sh && ok=1; rm -f /target/root/labimg-install.sh; [ -n "$ok" ]');
+    t.is(answers.has('tasksel tasksel/first'), !ubuntu, "Debian's ssh-server task; Ubuntu's installer gets openssh-server itself");
+    t.false(preseed.includes(fixture<NodeSecrets>('secrets-worker').bootstrapToken!), 'no secret in the preseed');
+    t.false(/http:\/\/10\.0\.0\.5/.test(preseed), 'it names no URL of the PXE base: the script comes from beside it');
+  });
+
+  test(`preseed for ${profile}: the late_command's script passes shellcheck, lands the files cloud-init writes, the operator's sudo and keys, no swap, and enables the unit`, async (t) => {
+    const inputs = await inputsFor(profile);
+    const script = renderPreseedTargetScript(inputs);
+    const lint = shellcheck(writeTemp('labimg-install.sh', script), 'bash');
+    t.is(lint.code, 0, lint.output);
+
+    // The new system as d-i leaves it: the operator's home, and a swap partition partman found on another disk.
+    const user = inputs.image.sshUsername;
+    const root = tempDir('labimg-pxe-di-target-');
+    mkdirSync(path.join(root, 'etc'));
+    mkdirSync(path.join(root, 'home', user), { recursive: true });
+    writeFileSync(path.join(root, 'etc/fstab'), '# <file system> <mount point> <type> <options> <dump> <pass>\nUUID=0b1d / ext4 errors=remount-ro 0 1\nUUID=5a9 none swap sw 0 0\n');
+    const run = runTargetScript(script, root, ['systemctl', 'chown']);
+    t.is(run.status, 0, run.stderr);
+    t.is(run.stderr, '', 'nothing is printed, secrets included');
+
+    for (const [file, { content, mode: fileMode }] of cloudInitFiles(inputs)) {
+      t.deepEqual(readFileSync(path.join(root, file)), content, file);
+      t.is(mode(path.join(root, file)), fileMode, `${file} mode`);
+    }
+    const sudoers = path.join(root, `etc/sudoers.d/90-labimg-${user}`);
+    t.regex(readFileSync(sudoers, 'utf8'), new RegExp(`^${user} ALL=\\(ALL\\) NOPASSWD:ALL$`, 'm'));
+    t.is(mode(sudoers), 0o440);
+    const keys = path.join(root, `home/${user}/.ssh/authorized_keys`);
+    t.is(readFileSync(keys, 'utf8'), `${OPERATOR_KEY}\n`);
+    t.is(mode(keys), 0o600);
+    t.is(mode(path.dirname(keys)), 0o700);
+    t.is(readFileSync(path.join(root, 'etc/fstab'), 'utf8'), '# <file system> <mount point> <type> <options> <dump> <pass>\nUUID=0b1d / ext4 errors=remount-ro 0 1\n');
+    t.deepEqual(run.calls, [`chown -R ${user}: ${root}/home/${user}/.ssh`, 'systemctl enable labimg-agent.service']);
+  });
+}
+
+/**
+ * The late_command as d-i's preseed_command runs it (sh -c), with /target moved to a temporary folder and
+ * stand-ins for d-i's preseed_fetch (it copies from `served`, or fails for a name not there) and in-target
+ * (it runs the command with the target root set, as chroot would).
+ */
+function runLateCommand(command: string, served: Record<string, string>, options: { inTargetFails?: boolean } = {}): { status: number | null; target: string; fetchedMode?: number } {
+  const target = tempDir('labimg-pxe-di-');
+  mkdirSync(path.join(target, 'root'));
+  const serveDir = tempDir('labimg-pxe-di-served-');
+  for (const [name, content] of Object.entries(served)) writeFileSync(path.join(serveDir, name), content);
+  const bin = tempDir('labimg-pxe-di-bin-');
+  const modeLog = path.join(bin, 'mode');
+  writeFileSync(path.join(bin, 'preseed_fetch'), `#!/bin/sh\n[ -f '${serveDir}'/"$1" ] || exit 1\ncat '${serveDir}'/"$1" > "$2"\n`);
+  writeFileSync(
+    path.join(bin, 'in-target'),
+    `#!/bin/sh\nshift\nstat -c %a '${target}'"$1" > '${modeLog}'\n${options.inTargetFails ? 'exit 3' : `LABIMG_TARGET_ROOT='${target}' exec bash '${target}'"$1"`}\n`,
+  );
+  for (const name of ['preseed_fetch', 'in-target']) chmodSync(path.join(bin, name), 0o755);
+  const result = spawnSync('/bin/sh', ['-c', command.replaceAll('/target/', `${target}/`)], { encoding: 'utf8', env: { PATH: `${bin}:/usr/bin:/bin` } });
+  return { status: result.status, target, ...(existsSync(modeLog) ? { fetchedMode: parseInt(readFileSync(modeLog, 'utf8'), 8) } : {}) };
+}
+
+test("preseed's late_command: fetches the script private, runs it in the target, removes it, and fails when either step fails", async (t) => {
+  const inputs = await inputsFor('debian12');
+  const command = preseedAnswers(renderPreseed(inputs)).get('d-i preseed/late_command')!.replace(/^string /, '');
+  // What the script needs of a target root and no stand-in gives: a systemctl that only says yes.
+  const script = renderPreseedTargetScript({ ...inputs, sshAuthorizedKeys: [] }).replace(/^systemctl enable .*$/m, 'true');
+
+  const ok = runLateCommand(command, { 'labimg-install.sh': script });
+  t.is(ok.status, 0);
+  t.is(ok.fetchedMode, 0o600, 'the script, secrets and all, is private while it waits');
+  t.true(existsSync(path.join(ok.target, 'etc/labimg/secrets.json')), 'the script ran in the target');
+  t.false(existsSync(path.join(ok.target, 'root/labimg-install.sh')), 'and is gone');
+
+  const missing = runLateCommand(command, {});
+  t.not(missing.status, 0, 'no script: the install stops');
+  const failing = runLateCommand(command, { 'labimg-install.sh': script }, { inTargetFails: true });
+  t.not(failing.status, 0, 'the script failed: the install stops');
+  t.false(existsSync(path.join(failing.target, 'root/labimg-install.sh')), 'removed even so');
+});
+
+test('debconf-set-selections catches a line it cannot parse and a misspelt type', async (t) => {
+  const preseed = renderPreseed(await inputsFor('debian12'));
+  t.false(debconfCheck(writeTemp('preseed.cfg', `${preseed}d-i mirror/suite\n`)).passes);
+  const typo = debconfCheck(writeTemp('preseed.cfg', preseed.replace('d-i mirror/country string manual', 'd-i mirror/country strng manual')));
+  t.false(typo.passes);
+  t.regex(typo.output, /Unknown type strng/);
+});
+
+test("preseed's mirror is the profile's repo: https or http, host with its port, the folder; what d-i cannot take is refused", async (t) => {
+  const debian = await inputsFor('debian12');
+  const ubuntu = await inputsFor('ubuntu1804');
+  const withRepo = (inputs: PxeNodeInputs, repo: string): PxeNodeInputs => ({ ...inputs, image: { ...inputs.image, netInstall: { ...inputs.image.netInstall, repo } } });
+  t.deepEqual(preseedMirror(withRepo(debian, 'https://mirrors.aliyun.com/debian/')), { protocol: 'https', hostname: 'mirrors.aliyun.com', directory: '/debian' });
+  t.deepEqual(preseedMirror(withRepo(debian, 'http://mirror.lab:8080/pub/debian')), { protocol: 'http', hostname: 'mirror.lab:8080', directory: '/pub/debian' });
+  t.throws(() => preseedMirror(withRepo(debian, 'ftp://ftp.debian.org/debian')), { message: /http or https, not ftp/ });
+  t.throws(() => preseedMirror(withRepo(debian, 'https://mirror.lab/')), { message: /name the archive's folder/ });
+  t.throws(() => preseedMirror(withRepo(debian, 'https://mirror.lab/debian?x=1')), { message: /no query/ });
+  t.throws(() => preseedMirror(withRepo(ubuntu, 'https://mirrors.aliyun.com/ubuntu')), { message: /http archive only/ });
+  t.throws(() => renderPreseed({ ...debian, image: { ...debian.image, netInstall: { kernel: 'http://x/k', initrd: 'http://x/i' } } }), { message: /netInstall\.repo is required/ });
+  t.throws(() => renderPreseed({ ...debian, agentConfig: profileConfig('centos') }), { message: /installs with kickstart, not debian-installer's preseed/ });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Flatcar: the Ignition of its PXE image, which carries the node's and installs to disk.
+
+interface FlatcarPxeIgnition {
+  storage: { files: Array<{ path: string; mode: number; contents: { compression?: string; source: string } }> };
+  systemd: { units: Array<{ name: string; enabled: boolean; contents: string }> };
+}
+
+/** The text of the file an Ignition config writes at `file`, from its data URL. */
+function ignitionFileText(text: string, file: string): string {
+  const config = JSON.parse(text) as FlatcarPxeIgnition;
+  const entry = config.storage.files.find((candidate) => candidate.path === file)!;
+  return maybeGunzip(Buffer.from(entry.contents.source.replace(/^data:;base64,/, ''), 'base64')).toString('utf8');
+}
+
+/** The node's Ignition that the PXE image's Ignition carries, as text. */
+function flatcarNodeIgnition(text: string): string {
+  return ignitionFileText(text, FLATCAR_NODE_IGNITION_PATH);
+}
+
+test("Flatcar's PXE Ignition: ignition-validate passes it and the node's Ignition it carries, which is the build's; a unit installs it to disk", async (t) => {
+  const inputs = await inputsFor('flatcar');
+  const text = renderFlatcarPxeIgnition(inputs);
+  const outer = ignitionValidate(writeTemp('ignition.json', text));
+  t.true(outer.passes, outer.output);
+  const node = flatcarNodeIgnition(text);
+  t.is(node, renderIgnitionConfig(inputs), "the node's Ignition, as `labimg build` writes ignition-ROLE.json");
+  const inner = ignitionValidate(writeTemp('node.ign', node));
+  t.true(inner.passes, inner.output);
+
+  const config = JSON.parse(text) as FlatcarPxeIgnition;
+  t.like(config.storage.files[0], { path: FLATCAR_NODE_IGNITION_PATH, mode: 0o600, contents: { compression: 'gzip' } });
+  const [unit] = config.systemd.units;
+  t.like(unit, { name: FLATCAR_INSTALL_UNIT, enabled: true });
+  t.regex(unit!.contents, new RegExp(`^ExecStart=/usr/bin/flatcar-install -s -e 7 -i ${FLATCAR_NODE_IGNITION_PATH}$`, 'm'));
+  t.regex(unit!.contents, /^ExecStartPost=\/usr\/bin\/systemctl reboot$/m);
+  t.regex(unit!.contents, /^After=network-online\.target$/m);
 });

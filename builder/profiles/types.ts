@@ -45,8 +45,9 @@ export interface ImageSources {
   amazon?: { amiName: string; owners: string[] };
   /**
    * A network install: where the installer's kernel and initrd are downloaded from, and either the package
-   * tree the RHEL installer installs from (`repo`, kickstart's `url --url`) or the live ISO Ubuntu's installer
-   * loads (`iso`). iPXE fetches copies of the kernel and initrd from the PXE base's assets/ over plain HTTP
+   * tree the RHEL installer installs from (`repo`, kickstart's `url --url`), the archive debian-installer
+   * installs from (`repo`, its preseed's mirror), or the live ISO Ubuntu's installer loads (`iso`). Flatcar's
+   * PXE image needs only its kernel and initrd. iPXE fetches copies of the kernel and initrd from the PXE base's assets/ over plain HTTP
    * (render/pxe/layout.ts). Ubuntu publishes its live installer's kernel and initrd only inside the ISO, so
    * they may be left out: then the PXE server serves copies extracted from the ISO.
    */

@@ -116,6 +116,12 @@ function pxeAssetsNote(profileName: string, netInstall: NonNullable<BuildInputs[
   if (kernel.inIso !== undefined && initrd.inIso !== undefined) {
     return `PXE: serve ${kernel.inIso} and ${initrd.inIso}, copied out of ${kernel.from}, at ${base}/assets/${folder(kernel)}`;
   }
+  // debian-installer's netboot images: the mirror lists their sha256 in SHA256SUMS under images/ (for bookworm,
+  // dists/bookworm/main/installer-amd64/current/images/SHA256SUMS, read 2026-12-06), keyed by their path there.
+  const images = (asset: { from: string }) => asset.from.slice(0, asset.from.indexOf('/images/') + '/images/'.length);
+  if (/\/installer-[a-z0-9]+\/[^/]+\/images\//.test(kernel.from) && images(kernel) === images(initrd)) {
+    return `PXE: serve copies of ${kernel.from} and ${initrd.from}, checked against the sha256 ${images(kernel)}SHA256SUMS lists, at ${base}/assets/${folder(kernel)}`;
+  }
   // A RHEL tree's .treeinfo lists the sha256 of its boot images under [checksums], keyed by their path in the
   // tree ("images/pxeboot/vmlinuz = sha256:HEX"): the format of productmd's treeinfo.py (class Checksums,
   // github.com/release-engineering/productmd at 2a28dec18c, 2026-06-10), seen in the Fedora 18 and 19 and

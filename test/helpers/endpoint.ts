@@ -21,6 +21,8 @@ export interface ServeOptions {
 export interface RunningServe {
   url: string;
   port: number;
+  /** The plain-HTTP PXE listener's port, with --pxe-groups (`--pxe-listen 127.0.0.1:0` lets it choose). */
+  pxePort?: number;
   caFingerprint: string;
   pid: number;
   /** Everything it printed so far. */
@@ -44,8 +46,8 @@ export function storeArgs(options: Pick<ServeOptions, 'data' | 'etcd' | 'etcdPre
 }
 
 export async function startServe(options: ServeOptions): Promise<RunningServe> {
-  const port = options.port ?? (await freePort());
-  const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), cliPath, 'serve', '--listen', `127.0.0.1:${port}`, ...storeArgs(options), ...(options.extraArgs ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Port 0 unless asked: the endpoint binds a free port itself and says which, so no two tests can race for one.
+  const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), cliPath, 'serve', '--listen', `127.0.0.1:${options.port ?? 0}`, ...storeArgs(options), ...(options.extraArgs ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (chunk) => (output += chunk));
   child.stderr?.on('data', (chunk) => (output += chunk));
@@ -66,9 +68,12 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
       reject(new Error(`labimg serve exited with ${code} before it was ready:\n${output}`));
     });
   });
+  const port = Number(/labimg endpoint listening on https:\/\/127\.0\.0\.1:(\d+)/.exec(output)?.[1]);
+  const pxePort = /PXE on http:\/\/[^\s/]+:(\d+)\/pxe/.exec(output)?.[1];
   return {
     url: `https://127.0.0.1:${port}`,
     port,
+    ...(pxePort !== undefined ? { pxePort: Number(pxePort) } : {}),
     caFingerprint,
     pid: child.pid as number,
     output: () => output,

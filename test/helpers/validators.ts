@@ -86,6 +86,16 @@ export function ignitionValidate(file: string): ToolResult & { passes: boolean }
   return { ...result, passes: result.code === 0 && result.output.trim() === '' };
 }
 
+/**
+ * `debconf-set-selections --checkonly`: debconf's own parser of preseed lines (debconf is part of every Debian
+ * system). A line it cannot parse fails it; a line with an unknown type is only a warning ("Unknown type …,
+ * skipping line"), and d-i would skip that line too, so a warning counts as a failure.
+ */
+export function debconfCheck(file: string): ToolResult & { passes: boolean } {
+  const result = runTool(['debconf-set-selections', '--checkonly', file]);
+  return { ...result, passes: result.code === 0 && result.output.trim() === '' };
+}
+
 /** No update check against checkpoint.hashicorp.com, and no config written under $HOME. */
 export const PACKER_ENV = { ...process.env, CHECKPOINT_DISABLE: '1', PACKER_CONFIG_DIR: mkdtempSync(path.join(tmpdir(), 'labimg-packer-config-')) };
 

@@ -55,6 +55,7 @@ export function renderAutoinstallTargetScript(inputs: InstallInputs): string {
   const script = renderTargetScript(targetFilesOf(files), {
     defaultRoot: '/target',
     purpose: ['Autoinstall late-command: installs the labimg agent into the new system and enables it for first boot.'],
+    ...(inputs.installFinished ? { installFinished: inputs.installFinished } : {}),
     finish: [
       '# Subiquity before 23.10 ignores storage.swap next to a storage layout and gives the new system a swap',
       '# file anyway; the kubelet will not run with swap on, so it goes now rather than on first boot.',

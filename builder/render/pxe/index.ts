@@ -8,14 +8,19 @@ import type { ImageSources } from '../../profiles/types';
 import { carrierMode } from '../node-files';
 import { textFile, type RenderedFile } from '../types';
 import { renderAutoinstallUserData, renderNoCloudMetaData } from './autoinstall';
+import { renderFlatcarPxeIgnition } from './flatcar';
 import { bootFilesOf, renderIpxeScript } from './ipxe';
 import { renderKickstart } from './kickstart';
 import { PXE_NODE_FILES, type PxeNodeFile } from './layout';
+import { preseedHostname, renderPreseed, renderPreseedTargetScript } from './preseed';
 import type { InstallInputs, NetInstall } from './types';
 
 export { renderAutoinstallTargetScript, renderAutoinstallUserData, renderNoCloudMetaData } from './autoinstall';
 export { bootFilesOf, INITRD_NAME, renderIpxeChainScript, renderIpxeLocalBoot, renderIpxeScript } from './ipxe';
+export { FLATCAR_INSTALL_UNIT, FLATCAR_NODE_IGNITION_PATH, renderFlatcarPxeIgnition } from './flatcar';
 export { renderKickstart, renderKickstartPost } from './kickstart';
+export { PRESEED_SCRIPT_PATH, preseedMirror, renderPreseed, renderPreseedTargetScript } from './preseed';
+export { installFinishedFor, type InstallFinished } from './install-finished';
 export { isAuthorizedKeyLine } from './operator';
 export {
   downloadAssetPath,
@@ -59,7 +64,11 @@ export function netInstallOf(profile: string, os: OsSpec, image: ImageSources | 
   return { sshUsername: image.sshUsername, netInstall: image.netInstall };
 }
 
-/** The installer's config files of a node folder: kickstart.cfg, or a NoCloud seed for autoinstall. */
+/**
+ * The installer's files of a node folder, the one that carries the node's config first: kickstart.cfg, a
+ * NoCloud seed for autoinstall, the late_command's script and the preseed for debian-installer (a debconf
+ * value is one line, so the agent cannot travel in the preseed), or the Ignition of Flatcar's PXE image.
+ */
 export function installerFiles(os: OsSpec): Array<Exclude<PxeNodeFile, 'boot.ipxe'>> {
   const installer = networkInstallerOf(os);
   switch (installer.kind) {
@@ -67,6 +76,10 @@ export function installerFiles(os: OsSpec): Array<Exclude<PxeNodeFile, 'boot.ipx
       return [PXE_NODE_FILES.kickstart];
     case 'autoinstall':
       return [PXE_NODE_FILES.userData, PXE_NODE_FILES.metaData];
+    case 'preseed':
+      return [PXE_NODE_FILES.installScript, PXE_NODE_FILES.preseed];
+    case 'ignition':
+      return [PXE_NODE_FILES.ignition];
     case 'none':
       throw new Error(`${os.id} ${os.versionId} cannot be installed over the network: ${installer.why}`);
   }
@@ -95,10 +108,16 @@ export function renderInstallerFile(inputs: InstallInputs, name: Exclude<PxeNode
       return textFile(name, renderAutoinstallUserData(inputs), mode);
     case PXE_NODE_FILES.metaData:
       return textFile(name, renderNoCloudMetaData());
+    case PXE_NODE_FILES.installScript:
+      return textFile(name, renderPreseedTargetScript(inputs), mode);
+    case PXE_NODE_FILES.preseed:
+      return textFile(name, renderPreseed(inputs));
+    case PXE_NODE_FILES.ignition:
+      return textFile(name, renderFlatcarPxeIgnition(inputs), mode);
   }
 }
 
-/** One file of a node folder; boot.ipxe and meta-data never carry secrets. */
+/** One file of a node folder; boot.ipxe, meta-data and preseed.cfg never carry secrets. */
 export function renderPxeFile(inputs: PxeNodeInputs, name: PxeNodeFile): RenderedFile {
   if (name !== PXE_NODE_FILES.ipxe) return renderInstallerFile(inputs, name);
   const { agentConfig, image } = inputs;
@@ -108,6 +127,7 @@ export function renderPxeFile(inputs: PxeNodeInputs, name: PxeNodeFile): Rendere
     boot: bootFilesOf(agentConfig.profile, image.netInstall, inputs.pxeBase),
     netInstall: image.netInstall,
     nodeUrl: inputs.nodeUrl,
+    ...(networkInstallerOf(agentConfig.os).kind === 'preseed' ? { host: preseedHostname(inputs) } : {}),
   });
   return textFile(name, script);
 }

@@ -10,8 +10,10 @@ export interface IpxeScriptInputs {
   boot: BootFiles;
   /** The RHEL tree (`repo`) or Ubuntu's live ISO (`iso`) the installer installs from. */
   netInstall: NetInstall;
-  /** This node's PXE folder, ending in "/" (see pxeNodeUrl): its kickstart.cfg, or its user-data and meta-data. */
+  /** This node's PXE folder, ending in "/" (see pxeNodeUrl): its kickstart.cfg, user-data and meta-data, preseed.cfg or ignition.json. */
   nodeUrl: string;
+  /** The node's host name and domain, where its name is known (debian-installer takes them on the kernel line). */
+  host?: { hostname: string; domain?: string };
 }
 
 /**
@@ -61,6 +63,22 @@ function installerArgs(inputs: IpxeScriptInputs): string[] {
     // github.com/dracutdevs/dracut, since tag 033 of 2013-09-12, the dracut CentOS 7 ships). Checked 2026-12-05.
     return [`inst.ks=${nodeUrl}${PXE_NODE_FILES.kickstart}`, `inst.repo=${netInstall.repo}`, 'ip=dhcp'];
   }
+  if (installer.kind === 'preseed') {
+    // Debian 12 installation guide, Appendix B (installation-guide-amd64 20230508+deb12u1, en/apbs02.html,
+    // read 2026-12-06): "auto=true priority=critical" on the kernel line is the automated install (B.2.3): auto
+    // (auto-install/enable) defers the locale and keyboard questions until the preseed is read, priority
+    // (debconf/priority) asks nothing below critical; url is preseed/url; interface=auto picks the first viable
+    // NIC (B.2.3). netcfg runs before a network preseed is fetched, so the host name and domain must be here
+    // (B.4.2) as the aliases hostname (netcfg/get_hostname) and domain (netcfg/get_domain) of B.2.4.
+    const host = inputs.host ? [`hostname=${inputs.host.hostname}`, ...(inputs.host.domain ? [`domain=${inputs.host.domain}`] : [])] : [];
+    return ['auto=true', 'priority=critical', `url=${nodeUrl}${PXE_NODE_FILES.preseed}`, 'interface=auto', ...host];
+  }
+  if (installer.kind === 'ignition') {
+    // Flatcar's PXE docs (docs/installing/bare-metal/booting-with-ipxe.md, flatcar/flatcar-docs at e0411428c3,
+    // read 2026-12-06): flatcar.first_boot=1 makes Ignition provision the booted system, from the config at
+    // ignition.config.url ("http, https, s3, and tftp schemes are supported").
+    return ['flatcar.first_boot=1', `ignition.config.url=${nodeUrl}${PXE_NODE_FILES.ignition}`];
+  }
   if (!netInstall.iso) throw new Error(`profile ${inputs.profile}: image.netInstall.iso is required for an Ubuntu install`);
   return [
     // As Ubuntu's netboot guide has it: casper downloads the ISO into a RAM disk and boots from it.
@@ -77,7 +95,8 @@ function installerArgs(inputs: IpxeScriptInputs): string[] {
 
 /**
  * The iPXE script that network-installs one node: fetch the installer's kernel and initrd, point the
- * installer at this node's kickstart (RHEL family) or NoCloud autoinstall seed (Ubuntu), boot. A failed
+ * installer at this node's kickstart (RHEL family), NoCloud autoinstall seed (Ubuntu 20.04 and later), preseed
+ * (debian-installer) or Ignition (Flatcar's PXE image), boot. A failed
  * download is retried rather than left at a prompt: nobody is watching the console.
  */
 export function renderIpxeScript(inputs: IpxeScriptInputs): string {

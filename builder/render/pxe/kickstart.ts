@@ -96,6 +96,7 @@ export function renderKickstartPost(inputs: InstallInputs): string {
   return renderTargetScript([...targetFilesOf(files), { path: sudoersPath(operator), mode: 0o440, content: Buffer.from(sudoers, 'utf8') }], {
     defaultRoot: '',
     purpose: ['Kickstart %post: installs the labimg agent into the new system and enables it for first boot.'],
+    ...(inputs.installFinished ? { installFinished: inputs.installFinished } : {}),
     finish: [
       '# Enabled, not started: the agent runs on first boot, once the installer has rebooted into the new system.',
       ...files.filter((file) => file.enable).map((unit) => `systemctl enable ${unitName(unit)}`),

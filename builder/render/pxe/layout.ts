@@ -6,8 +6,12 @@
  *   BASE/nodes/ID/boot.ipxe            one node's install script; ID is a MAC address (serve) or a role (build)
  *   BASE/nodes/ID/kickstart.cfg        RHEL family
  *   BASE/nodes/ID/user-data, meta-data Ubuntu autoinstall (a NoCloud seed)
+ *   BASE/nodes/ID/preseed.cfg          debian-installer (Debian 12 and 13, Ubuntu 18.04): the answers, no secret
+ *   BASE/nodes/ID/labimg-install.sh    debian-installer: the script its late_command runs in the new system
+ *   BASE/nodes/ID/ignition.json        Flatcar: the Ignition of its PXE image, which installs it to disk
  *   BASE/assets/HOST/PATH              the installer's kernel and initrd downloaded from https://HOST/PATH (the
- *                                      profile's netInstall.kernel and .initrd: RHEL family), where `wget -x` saves them
+ *                                      profile's netInstall.kernel and .initrd: RHEL family, Debian, Flatcar), where
+ *                                      `wget -x` saves them
  *   BASE/assets/ISO/casper/vmlinuz     the kernel and initrd copied out of an installer ISO, for profiles that
  *   BASE/assets/ISO/casper/initrd      name none (Ubuntu publishes them only inside its ISO)
  *
@@ -29,6 +33,9 @@ export const PXE_NODE_FILES = {
   kickstart: 'kickstart.cfg',
   userData: 'user-data',
   metaData: 'meta-data',
+  preseed: 'preseed.cfg',
+  installScript: 'labimg-install.sh',
+  ignition: 'ignition.json',
 } as const;
 
 export type PxeNodeFile = (typeof PXE_NODE_FILES)[keyof typeof PXE_NODE_FILES];

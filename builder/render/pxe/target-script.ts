@@ -1,5 +1,6 @@
 import { gzipStable } from '../gzip';
 import { isRemote, type NodeFile } from '../node-files';
+import { installFinishedCommands, type InstallFinished } from './install-finished';
 
 /** A file an installer writes into the system it installs. */
 export interface TargetFile {
@@ -34,6 +35,8 @@ export interface TargetScriptOptions {
   purpose: string[];
   /** Shell run once every file is written, with $root set: enabling the unit, installer-specific fixes. */
   finish: string[];
+  /** Told last, once everything else has succeeded (install-finished.ts). */
+  installFinished?: InstallFinished;
 }
 
 const DELIMITER = 'LABIMG_FILE';
@@ -102,5 +105,6 @@ export function renderTargetScript(files: TargetFile[], options: TargetScriptOpt
     'umask 077',
     '',
   ].join('\n');
-  return `${header}\n${files.map(writeFile).join('\n')}\n${options.finish.join('\n')}\n`;
+  const finished = options.installFinished ? ['', ...installFinishedCommands(options.installFinished)] : [];
+  return `${header}\n${files.map(writeFile).join('\n')}\n${[...options.finish, ...finished].join('\n')}\n`;
 }

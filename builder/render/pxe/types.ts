@@ -1,6 +1,7 @@
 import type { ImageSources } from '../../profiles/types';
 import type { NodeConfig } from '../../../contract/agent-config';
 import type { NodeInputs } from '../node-files';
+import type { InstallFinished } from './install-finished';
 
 /** A profile's network install: installer kernel and initrd, and the RHEL tree (`repo`) or Ubuntu's live ISO (`iso`). */
 export type NetInstall = NonNullable<ImageSources['netInstall']>;
@@ -16,6 +17,8 @@ export interface InstallInputs extends NodeInputs {
    * logs in over SSH; the node still installs and joins by itself.
    */
   sshAuthorizedKeys?: readonly string[];
+  /** Where the install says it has finished: only a config `labimg serve` renders for one MAC (install-finished.ts). */
+  installFinished?: InstallFinished;
 }
 
 /** The installer's kernel and initrd as iPXE fetches them. */
