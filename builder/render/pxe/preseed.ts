@@ -178,7 +178,10 @@ function answers(inputs: InstallInputs): Answer[] {
     // Debian's tasksel has an "ssh-server" task; Ubuntu's has none of that name, so it gets the package itself.
     ...(ubuntu ? [] : [{ owner: 'tasksel', question: 'tasksel/first', type: 'multiselect', value: 'ssh-server' } satisfies Answer]),
     {
-      why: ['curl and the CAs: install-node.sh fetches the agent\'s Node.js runtime on first boot.'],
+      why: [
+        `curl and the CAs: ${PXE_NODE_FILES.installScript} tells labimg serve with curl that the install has finished (pkgsel runs`,
+        "before late_command), and install-node.sh fetches the agent's Node.js runtime on first boot.",
+      ],
       question: 'pkgsel/include',
       type: 'string',
       value: ubuntu ? 'openssh-server curl ca-certificates' : 'curl ca-certificates',
