@@ -1,6 +1,6 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { dump, load } from 'js-yaml';
@@ -35,7 +35,7 @@ import {
 } from '../builder/render/pxe';
 import { ensureAgentBuilt } from './helpers/agent-build';
 import { fixture, profileConfig } from './helpers/agent-machine';
-import { repoRoot, tempDir } from './helpers/cli';
+import { labimg, repoRoot, tempDir } from './helpers/cli';
 import { ipxeCommands, ipxeFindings, kickstartFindings, kickstartScripts } from './helpers/pxe-checks';
 import { cloudInitSchema, debconfCheck, ignitionValidate, knownCloudConfigKeys, shellcheck } from './helpers/validators';
 
@@ -676,4 +676,25 @@ test("Flatcar's PXE Ignition: ignition-validate passes it and the node's Ignitio
   t.regex(unit!.contents, new RegExp(`^ExecStart=/usr/bin/flatcar-install -s -e 7 -i ${FLATCAR_NODE_IGNITION_PATH}$`, 'm'));
   t.regex(unit!.contents, /^ExecStartPost=\/usr\/bin\/systemctl reboot$/m);
   t.regex(unit!.contents, /^After=network-online\.target$/m);
+});
+
+test("a profile's serial console reaches the installer's kernel line, after \"---\" for debian-installer, and a bad one is refused at its line", (t) => {
+  const profiles = tempDir('labimg-pxe-console-');
+  const write = (name: string, base: string, console: string) =>
+    writeFileSync(path.join(profiles, `${name}.yaml`), `description: ${base} on a serial console\nextends: ${base}\nimage:\n  netInstall:\n    console: "${console}"\n`);
+  for (const name of readdirSync(path.join(repoRoot, 'profiles')).filter((file) => file.endsWith('.yaml'))) copyFileSync(path.join(repoRoot, 'profiles', name), path.join(profiles, name));
+  write('debian12-serial', 'debian12', 'ttyS0,115200n8');
+  write('centos-serial', 'centos', 'ttyS1,9600');
+  write('debian12-bad', 'debian12', 'ttyS0 quiet');
+  const kernelLine = (profile: string) => {
+    const out = tempDir('labimg-pxe-console-out-');
+    const build = labimg(['build', profile, '--profiles', profiles, '--out', out, '--pxe-url', 'http://10.0.0.5/pxe']);
+    if (build.code !== 0) throw new Error(build.stderr);
+    return readFileSync(path.join(out, profile, 'pxe', 'nodes', 'worker', 'boot.ipxe'), 'utf8').split('\n').find((line) => line.startsWith('kernel '))!;
+  };
+  t.regex(kernelLine('debian12-serial'), / interface=auto --- console=ttyS0,115200n8 \|\| goto retry$/);
+  t.regex(kernelLine('centos-serial'), / ip=dhcp console=ttyS1,9600 \|\| goto retry$/);
+  const bad = labimg(['build', 'debian12-bad', '--profiles', profiles, '--out', tempDir('labimg-pxe-console-out-')]);
+  t.is(bad.code, 1);
+  t.regex(bad.stderr, /debian12-bad\.yaml:5:14: image\.netInstall\.console: .*a serial device and its settings as console= takes them, such as ttyS0 or ttyS0,115200n8/);
 });

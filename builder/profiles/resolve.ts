@@ -103,6 +103,7 @@ function image(value: PlainValue | undefined): ImageSources | undefined {
     if (net.initrd !== undefined) sources.netInstall.initrd = net.initrd as string;
     if (net.repo !== undefined) sources.netInstall.repo = net.repo as string;
     if (net.iso !== undefined) sources.netInstall.iso = net.iso as string;
+    if (net.console !== undefined) sources.netInstall.console = net.console as string;
   }
   return sources;
 }

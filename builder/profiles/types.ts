@@ -51,7 +51,8 @@ export interface ImageSources {
    * (render/pxe/layout.ts). Ubuntu publishes its live installer's kernel and initrd only inside the ISO, so
    * they may be left out: then the PXE server serves copies extracted from the ISO.
    */
-  netInstall?: { kernel?: string; initrd?: string; repo?: string; iso?: string };
+  /** console: the installer's serial console (console= on its kernel line), e.g. ttyS0,115200n8. */
+  netInstall?: { kernel?: string; initrd?: string; repo?: string; iso?: string; console?: string };
 }
 
 /** A repository as a profile writes it: the map key is its id, and rpm or deb follows the package manager. */

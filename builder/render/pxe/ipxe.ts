@@ -94,13 +94,25 @@ function installerArgs(inputs: IpxeScriptInputs): string[] {
 }
 
 /**
+ * The profile's serial console for the installer. debian-installer copies what follows "---" into the installed
+ * system's boot loader, and its guide says to put console= there for that (Debian installation guide 5.3.1,
+ * "Boot console", https://d-i.debian.org/manual/en.amd64/ch05s03.html, read 2026-12-06); the other installers
+ * get it as it is.
+ */
+function consoleArgs(inputs: IpxeScriptInputs): string[] {
+  const { console } = inputs.netInstall;
+  if (console === undefined) return [];
+  return networkInstallerOf(inputs.os).kind === 'preseed' ? ['---', `console=${console}`] : [`console=${console}`];
+}
+
+/**
  * The iPXE script that network-installs one node: fetch the installer's kernel and initrd, point the
  * installer at this node's kickstart (RHEL family), NoCloud autoinstall seed (Ubuntu 20.04 and later), preseed
  * (debian-installer) or Ignition (Flatcar's PXE image), boot. A failed
  * download is retried rather than left at a prompt: nobody is watching the console.
  */
 export function renderIpxeScript(inputs: IpxeScriptInputs): string {
-  const args = [`initrd=${INITRD_NAME}`, ...installerArgs(inputs)].map((arg) => ipxeWord(arg, 'a kernel argument'));
+  const args = [`initrd=${INITRD_NAME}`, ...installerArgs(inputs), ...consoleArgs(inputs)].map((arg) => ipxeWord(arg, 'a kernel argument'));
   const cmdline = args.join(' ');
   if (cmdline.length >= KERNEL_CMDLINE_MAX) throw new Error(`kernel command line is ${cmdline.length} bytes; Linux keeps ${KERNEL_CMDLINE_MAX - 1}`);
   const { os } = inputs;
