@@ -1,6 +1,6 @@
 /** A loaded profile and the command's flags → what the builder renders from (builder/build.ts). */
 import { UserError } from '../contract/errors';
-import { bootsWithCloudInit, type BuildInputs, type Enrollment, type JoinMaterial } from '../builder/build';
+import { bootsWithCloudInit, type BuildInputs, type ControlPlaneSettings, type Enrollment, type JoinMaterial } from '../builder/build';
 import { compileAgentConfig, nodeRuntimeOf } from '../builder/compile';
 import type { Profile } from '../builder/profiles';
 import { version as labimgVersion } from '../package.json';
@@ -11,6 +11,7 @@ import { readAgentBundle } from './package-files';
 export interface BuildFlags {
   join?: JoinMaterial;
   enrollment?: Enrollment;
+  controlPlane?: ControlPlaneSettings;
   agentUrl?: string;
   pxe?: PxeFlags;
 }
@@ -29,6 +30,7 @@ export function buildInputs(profile: Profile, flags: BuildFlags = {}): BuildInpu
     labimgVersion,
     join: flags.join,
     enrollment: flags.enrollment,
+    ...(flags.controlPlane ? { controlPlane: flags.controlPlane } : {}),
     agentSource: agentSourceFor(agentBundle, flags.agentUrl, flags.enrollment),
   };
 }
