@@ -5,9 +5,8 @@
  */
 import path from 'node:path';
 import type { Role } from '../../contract/agent-config';
-import type { ControlPlaneSettings, JoinMaterial } from '../../builder/build';
 import { UserError } from '../../contract/errors';
-import { renderBuild, type Enrollment, type UserScript } from '../../builder/build';
+import { renderBuild, type ControlPlaneSettings, type Enrollment, type JoinMaterial, type UserScript } from '../../builder/build';
 import type { MirrorPresetName } from '../../builder/mirrors/types';
 import { loadProfile } from '../../builder/profiles';
 import { cachedCloudImage } from '../../vm/base-image';
@@ -107,8 +106,9 @@ export interface BootOptions {
 function lanOf(group: string | undefined, address: string | undefined, name: string): Lan | undefined {
   if (group === undefined && address === undefined) return undefined;
   if (group === undefined || address === undefined) throw new UserError('--lan and --lan-address go together: the segment has no DHCP, so each VM on it needs its address');
-  const [parsedGroup, parsedAddress] = [parseEach([group], '--lan', parseLanGroup)[0] as string, parseEach([address], '--lan-address', parseLanAddress)[0] as string];
-  return { group: parsedGroup, address: parsedAddress, mac: lanMac(name) };
+  const [checkedGroup] = parseEach([group], '--lan', parseLanGroup);
+  const [checkedAddress] = parseEach([address], '--lan-address', parseLanAddress);
+  return { group: checkedGroup as string, address: checkedAddress as string, mac: lanMac(name) };
 }
 
 /** Boots the VM and waits for it to power off; exit status 1 when a step failed or it timed out. */
