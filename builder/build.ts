@@ -36,6 +36,11 @@ export interface Enrollment {
   identity?: IdentityProvider;
 }
 
+/** What a control plane's node.json says about its own network and the tokens it publishes (NodeConfig's fields). */
+export interface ControlPlaneSettings {
+  advertiseNetwork?: string;
+  bootstrapTokenTtlSeconds?: number;
+}
 
 export interface BuildInputs {
   profileName: string;
@@ -46,6 +51,8 @@ export interface BuildInputs {
   join?: JoinMaterial;
   /** Nodes enroll with a join endpoint instead: each role it has a token for carries its URL, CA pin, pool and that token. */
   enrollment?: Enrollment;
+  /** Written into control planes' node.json only: workers neither advertise an API server nor publish tokens. */
+  controlPlane?: ControlPlaneSettings;
   /** Where stub user-data fetches the agent; without one no stub is written. */
   agentSource?: AgentSource;
   /** The profile's base images and where the build and the Packer template live: the Packer vars file. */
@@ -83,8 +90,10 @@ export function enrollsByIdentity(role: Role, enrollment?: Enrollment): boolean 
   return role === 'worker' && enrollment?.identity !== undefined;
 }
 
-export function nodeConfigFor(role: Role, join?: JoinMaterial, enrollment?: Enrollment): NodeConfig {
+export function nodeConfigFor(role: Role, join?: JoinMaterial, enrollment?: Enrollment, controlPlane?: ControlPlaneSettings): NodeConfig {
   const node: NodeConfig = { apiVersion: 'labimg.dev/v1', kind: 'NodeConfig', role };
+  if (role === 'control-plane' && controlPlane?.advertiseNetwork !== undefined) node.advertiseNetwork = controlPlane.advertiseNetwork;
+  if (role === 'control-plane' && controlPlane?.bootstrapTokenTtlSeconds !== undefined) node.bootstrapTokenTtlSeconds = controlPlane.bootstrapTokenTtlSeconds;
   if (enrollment) {
     node.pool = enrollment.pool;
     node.endpoint = { url: enrollment.url, caFingerprint: enrollment.caFingerprint };
@@ -112,7 +121,7 @@ export function secretsFor(role: Role, join?: JoinMaterial, enrollment?: Enrollm
 function instanceInputs(inputs: BuildInputs, role: Role): Omit<InstallInputs, 'image'> {
   return {
     agentConfig: inputs.agentConfig,
-    node: nodeConfigFor(role, inputs.join, inputs.enrollment),
+    node: nodeConfigFor(role, inputs.join, inputs.enrollment, inputs.controlPlane),
     secrets: secretsFor(role, inputs.join, inputs.enrollment),
     agentBundle: inputs.agentBundle,
     nodeRuntime: inputs.nodeRuntime,

@@ -1,6 +1,6 @@
 /** A loaded profile and the command's flags → what the builder renders from (builder/build.ts). */
 import { UserError } from '../contract/errors';
-import { bootsWithCloudInit, type BuildInputs, type Enrollment, type JoinMaterial } from '../builder/build';
+import { bootsWithCloudInit, type BuildInputs, type ControlPlaneSettings, type Enrollment, type JoinMaterial } from '../builder/build';
 import { compileAgentConfig, nodeRuntimeOf } from '../builder/compile';
 import { packerSourcesOf } from '../builder/render/packer';
 import type { Profile } from '../builder/profiles';
@@ -12,6 +12,7 @@ import { readAgentBundle } from './package-files';
 export interface BuildFlags {
   join?: JoinMaterial;
   enrollment?: Enrollment;
+  controlPlane?: ControlPlaneSettings;
   agentUrl?: string;
   pxe?: PxeFlags;
 }
@@ -31,6 +32,7 @@ export function buildInputs(profile: Profile, flags: BuildFlags = {}): BuildInpu
     labimgVersion,
     join: flags.join,
     enrollment: flags.enrollment,
+    ...(flags.controlPlane ? { controlPlane: flags.controlPlane } : {}),
     agentSource: agentSourceFor(agentBundle, flags.agentUrl, flags.enrollment),
   };
 }

@@ -5,6 +5,7 @@ import { MIRROR_PRESET_NAMES } from '../builder/mirrors/types';
 import type { StoreOptions } from '../endpoint/store/open';
 import type { EnrollmentFlags } from './inputs/enrollment';
 import type { JoinFlags } from './inputs/join';
+import type { ControlPlaneFlags } from './inputs/control-plane';
 
 /** Options every command takes. */
 export interface GlobalOptions {
@@ -27,6 +28,21 @@ export const joinOptions = {
 
 export function joinFlagsOf(argv: { joinApiServer?: string; joinCaCertHash?: string[]; joinTokenFile?: string }): JoinFlags {
   return { joinApiServer: argv.joinApiServer, joinCaCertHash: argv.joinCaCertHash, joinTokenFile: argv.joinTokenFile };
+}
+
+export const controlPlaneOptions = {
+  'advertise-network': {
+    type: 'string',
+    describe: "control plane: advertise the API server on the node's own IPv4 address in this network (CIDR such as 192.168.76.0/24), not the default route's: for nodes with a second NIC",
+  },
+  'bootstrap-token-ttl': {
+    type: 'string',
+    describe: 'control plane with an endpoint: how long each published bootstrap token lives (5m to 24h, default 2h); a new one is published at half its life',
+  },
+} as const;
+
+export function controlPlaneFlagsOf(argv: { advertiseNetwork?: string; bootstrapTokenTtl?: string }): ControlPlaneFlags {
+  return { advertiseNetwork: argv.advertiseNetwork, bootstrapTokenTtl: argv.bootstrapTokenTtl };
 }
 
 export const enrollmentOptions = {

@@ -249,6 +249,15 @@ export interface PinnedManifest {
   sha256: string;
 }
 
+/**
+ * The lifetime of the bootstrap tokens a control plane publishes. A new token is published once the current one
+ * is past half its life; the shortest leaves that half well above the minute the endpoint keeps as a margin
+ * before it stops handing a token out (endpoint/server.ts), the longest is kubeadm's own default of 24 hours
+ * (`kubeadm token create --ttl`, "Default: 24h0m0s": https://kubernetes.io/docs/reference/setup-tools/kubeadm/generated/kubeadm_token_create,
+ * read 2026-12-06).
+ */
+export const BOOTSTRAP_TOKEN_TTL = { defaultSeconds: 2 * 3600, minSeconds: 5 * 60, maxSeconds: 24 * 3600 } as const;
+
 /** /etc/labimg/node.json: what this instance is. Written from user-data; never baked. */
 export interface NodeConfig {
   apiVersion: 'labimg.dev/v1';
@@ -259,6 +268,13 @@ export interface NodeConfig {
   nodeName?: string;
   /** Address the API server advertises (control plane); the default route's address when absent. */
   advertiseAddress?: string;
+  /**
+   * Control plane without an advertiseAddress: advertise this node's own IPv4 address in this network (CIDR),
+   * not the default route's. For nodes with two NICs, where the cluster's network is not the default route's.
+   */
+  advertiseNetwork?: string;
+  /** Control plane with an endpoint: seconds each published bootstrap token lives; BOOTSTRAP_TOKEN_TTL.defaultSeconds when absent. */
+  bootstrapTokenTtlSeconds?: number;
   /** Stable API endpoint (host[:port]) for multi-control-plane clusters; kubeadm's controlPlaneEndpoint. */
   controlPlaneEndpoint?: string;
   /** Join endpoint (labimg serve); reports go to its outbox until it exists. */

@@ -2,6 +2,8 @@
  * The qemu command line of a `labimg boot` VM, as data: which accelerator, which disks, which network.
  * Pure, so every choice is tested without starting a VM; boot.ts runs it.
  */
+import { UPLINK_MAC, type Lan } from './lan';
+
 export type Accelerator = 'kvm' | 'tcg';
 
 export interface GuestForward {
@@ -35,6 +37,8 @@ export interface VmSpec {
   hostForwards: readonly HostForward[];
   /** The command that relays one forwarded connection (guest-forward.ts), given HOST PORT after it. */
   relay: readonly string[];
+  /** A second NIC on a network this host's other VMs share (lan.ts). */
+  lan?: Lan;
 }
 
 const GUEST_ADDRESS = /^10\.0\.2\.(\d{1,3}):(\d{1,5})$/;
@@ -93,7 +97,8 @@ export function qemuArgs(spec: VmSpec): string[] {
     '-drive', `file=${spec.disk},if=virtio,format=qcow2`,
     '-drive', `file=${spec.seed},if=virtio,format=raw,readonly=on`,
     '-netdev', netdev(spec),
-    '-device', 'virtio-net-pci,netdev=n0',
+    '-device', `virtio-net-pci,netdev=n0${spec.lan ? `,mac=${UPLINK_MAC}` : ''}`,
+    ...(spec.lan ? ['-netdev', `socket,id=lan,mcast=${spec.lan.group}`, '-device', `virtio-net-pci,netdev=lan,mac=${spec.lan.mac}`] : []),
     '-device', 'virtio-rng-pci',
   ];
 }

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { chooseAccelerator } from './accelerator';
 import { agentEvent, LineSplitter, type AgentEvent } from './progress';
 import { writeRelay } from './guest-forward';
+import { renderNetworkConfig, type Lan } from './lan';
 import { qemuArgs, type Accelerator, type GuestForward, type HostForward } from './qemu';
 import { renderMetaData, writeSeed } from './seed';
 
@@ -28,6 +29,8 @@ export interface VmOptions {
   offline: boolean;
   forwards: readonly GuestForward[];
   hostForwards?: readonly HostForward[];
+  /** A second NIC on a network shared with this host's other VMs, its address in the seed's network-config. */
+  lan?: Lan;
   /**
    * The VM disk's size in bytes, when more than the base image's: cloud images are 2–3 GiB, too little for a
    * container runtime and the control-plane images, and grow their root filesystem to the disk at first boot.
@@ -78,9 +81,9 @@ export function runVm(options: VmOptions): Promise<VmResult> {
   mkdirSync(options.workDir, { recursive: true, mode: 0o700 });
   const disk = overlayDisk(options.workDir, options.baseImage, options.diskBytes);
   // One instance id per work folder: starting the machine again is a reboot, not a new instance.
-  const seed = writeSeed(options.workDir, options.userData, renderMetaData(`labimg-${path.basename(path.resolve(options.workDir))}`, options.hostname));
+  const seed = writeSeed(options.workDir, options.userData, renderMetaData(`labimg-${path.basename(path.resolve(options.workDir))}`, options.hostname), options.lan ? renderNetworkConfig(options.lan) : undefined);
   const accel = chooseAccelerator(options.accel);
-  const args = qemuArgs({ accel, memoryMiB: options.memoryMiB, cpus: options.cpus, disk, seed, kernel: options.kernel, offline: options.offline, forwards: options.forwards, hostForwards: options.hostForwards ?? [], relay: options.forwards.length > 0 ? writeRelay(options.workDir) : [] });
+  const args = qemuArgs({ accel, memoryMiB: options.memoryMiB, cpus: options.cpus, disk, seed, kernel: options.kernel, offline: options.offline, forwards: options.forwards, hostForwards: options.hostForwards ?? [], relay: options.forwards.length > 0 ? writeRelay(options.workDir) : [], lan: options.lan });
   const serialLog = path.join(options.workDir, 'serial.log');
   const log = createWriteStream(serialLog, { flags: 'a' });
   const started = Date.now();

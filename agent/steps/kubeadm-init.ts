@@ -5,6 +5,7 @@
  */
 import { PATHS } from '../../contract/node-paths';
 import { registrationExtras } from '../gpu/readiness-gate';
+import { withAdvertiseAddress } from '../kubeadm/advertise-address';
 import { initDocuments, renderKubeadmConfig } from '../kubeadm/documents';
 import { ADMIN_KUBECONFIG } from '../kubeadm/files';
 import { isControlPlane, nodeOf, Step } from './step';
@@ -20,7 +21,9 @@ export const kubeadmInit: Step = {
   },
 
   async apply(ctx) {
-    const documents = initDocuments(ctx.config, nodeOf(ctx), await registrationExtras(ctx.host, ctx.config));
+    // advertiseNetwork: the node's address on that network, not the default route's (advertise-address.ts).
+    const node = await withAdvertiseAddress(ctx.host, nodeOf(ctx));
+    const documents = initDocuments(ctx.config, node, await registrationExtras(ctx.host, ctx.config));
     // No token in this file (kubeadm generates one), but it describes the cluster: root only all the same.
     await ctx.host.writeFile(PATHS.kubeadmInitConfig, renderKubeadmConfig(documents), 0o600);
     await ctx.host.run(['kubeadm', 'init', '--config', ctx.host.hostPath(PATHS.kubeadmInitConfig)], { timeoutMs: 20 * 60_000 });

@@ -1,12 +1,13 @@
 /**
  * Control plane with a join endpoint: hand the endpoint what workers need to join — the API server address,
- * a bootstrap token and the cluster CA's hash — and keep it fresh. Tokens are short-lived (TOKEN_TTL) and a
- * new one is made and published once the current one has less than REFRESH_BEFORE left; the refresh timer
- * (refresh-timer.ts) runs this step again every 15 minutes, long before that.
+ * a bootstrap token and the cluster CA's hash — and keep it fresh. Tokens are short-lived (node.json's
+ * bootstrapTokenTtlSeconds, 2 hours by default) and a new one is made and published once the current one is
+ * past half its life; the refresh timer (refresh-timer.ts) runs this step again often enough to get there first.
  *
  * With a controlPlaneEndpoint (an HA cluster), the control-plane certificates are uploaded with a fresh
  * certificate key and the key is published as well; the endpoint gives it only to enrolled control-plane nodes.
  */
+import { BOOTSTRAP_TOKEN_TTL, type NodeConfig } from '../../contract/agent-config';
 import { PATHS } from '../../contract/node-paths';
 import { BOOTSTRAP_TOKEN, CERTIFICATE_KEY } from '../../contract/token-formats';
 import type { PublishedJoinMaterial } from '../../contract/endpoint-api';
@@ -16,11 +17,27 @@ import { ADMIN_KUBECONFIG } from '../kubeadm/files';
 import { isControlPlane, nodeOf, Step, StepContext } from './step';
 
 const HOUR_MS = 3_600_000;
-/** Long enough for a slow node to boot and join, short enough that a leaked token soon stops working. */
-export const TOKEN_TTL_MS = 2 * HOUR_MS;
-export const REFRESH_BEFORE_MS = HOUR_MS;
 /** kubeadm deletes uploaded certificates after two hours; the key is useless after that. */
 const CERTIFICATE_KEY_TTL_MS = 2 * HOUR_MS;
+
+/**
+ * How long each published token lives: long enough for a slow node to boot and join, short enough that a leaked
+ * token soon stops working; node.json may say otherwise (`--bootstrap-token-ttl`).
+ */
+export function tokenTtlMs(node: Pick<NodeConfig, 'bootstrapTokenTtlSeconds'> | undefined): number {
+  return (node?.bootstrapTokenTtlSeconds ?? BOOTSTRAP_TOKEN_TTL.defaultSeconds) * 1000;
+}
+
+/** A new token is published once the current one has less than half its life left. */
+export function refreshBeforeMs(node: Pick<NodeConfig, 'bootstrapTokenTtlSeconds'> | undefined): number {
+  return tokenTtlMs(node) / 2;
+}
+
+/** A Go duration, as kubeadm's --ttl takes it (time.ParseDuration): 2h0m0s, 6m0s. */
+export function goDuration(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  return `${Math.floor(seconds / 3600)}h${Math.floor((seconds % 3600) / 60)}m${seconds % 60}s`;
+}
 
 interface Publication {
   endpoint: string;
@@ -44,7 +61,7 @@ export const publishJoinMaterial: Step = {
     if (!text) return false;
     const last = JSON.parse(text) as Publication;
     const node = nodeOf(ctx);
-    return last.endpoint === node.endpoint?.url && last.pool === node.pool && Date.parse(last.tokenExpires) - Date.now() > REFRESH_BEFORE_MS;
+    return last.endpoint === node.endpoint?.url && last.pool === node.pool && Date.parse(last.tokenExpires) - Date.now() > refreshBeforeMs(node);
   },
 
   async apply(ctx) {
@@ -56,7 +73,7 @@ export const publishJoinMaterial: Step = {
       apiServerEndpoint: await apiServerEndpoint(ctx),
       token: await createToken(ctx),
       caCertHashes: [caCertHash(await readRequired(ctx, CLUSTER_CA_CERT))],
-      tokenExpires: new Date(started + TOKEN_TTL_MS).toISOString(),
+      tokenExpires: new Date(started + tokenTtlMs(node)).toISOString(),
     };
     if (node.controlPlaneEndpoint) {
       material.certificateKey = await uploadCertificates(ctx);
@@ -72,7 +89,7 @@ export const publishJoinMaterial: Step = {
 };
 
 async function createToken(ctx: StepContext): Promise<string> {
-  const ttl = `${TOKEN_TTL_MS / HOUR_MS}h0m0s`;
+  const ttl = goDuration(tokenTtlMs(nodeOf(ctx)));
   const result = await ctx.host.run(['kubeadm', 'token', 'create', '--ttl', ttl, '--description', 'labimg: published to the join endpoint']);
   const token = result.stdout.trim().split('\n').pop()?.trim() ?? '';
   if (!BOOTSTRAP_TOKEN.test(token)) throw new Error('kubeadm token create did not print a bootstrap token');

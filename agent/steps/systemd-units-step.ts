@@ -15,15 +15,16 @@ ExecStart=${PATHS.nodeRuntimeDir}/bin/node ${PATHS.agentBundle} ${command}
 }
 
 export interface SystemdUnitsStep extends Pick<Step, 'id' | 'title' | 'applies'> {
-  /** Unit file path → content. */
-  files: Record<string, string>;
+  /** Unit file path → content, or what it is for this node. */
+  files: Record<string, string> | ((ctx: StepContext) => Record<string, string>);
   /** The unit enabled and started now: a timer, or a long-running service. */
   unit: string;
 }
 
 export function systemdUnitsStep({ files, unit, ...step }: SystemdUnitsStep): Step {
+  const filesOf = (ctx: StepContext) => (typeof files === 'function' ? files(ctx) : files);
   const current = async (ctx: StepContext) => {
-    for (const [path, content] of Object.entries(files)) if ((await ctx.host.readFile(path)) !== content) return false;
+    for (const [path, content] of Object.entries(filesOf(ctx))) if ((await ctx.host.readFile(path)) !== content) return false;
     return true;
   };
   return {
@@ -36,7 +37,7 @@ export function systemdUnitsStep({ files, unit, ...step }: SystemdUnitsStep): St
     },
     async apply(ctx) {
       if (!(await current(ctx))) {
-        for (const [path, content] of Object.entries(files)) await ctx.host.writeFile(path, content, 0o644);
+        for (const [path, content] of Object.entries(filesOf(ctx))) await ctx.host.writeFile(path, content, 0o644);
         await ctx.host.services.daemonReload();
       }
       await ctx.host.services.enable(unit, { now: true });

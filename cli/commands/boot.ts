@@ -6,16 +6,19 @@
 import path from 'node:path';
 import type { Role } from '../../contract/agent-config';
 import { UserError } from '../../contract/errors';
-import { renderBuild, type Enrollment, type UserScript } from '../../builder/build';
+import { renderBuild, type ControlPlaneSettings, type Enrollment, type JoinMaterial, type UserScript } from '../../builder/build';
 import type { MirrorPresetName } from '../../builder/mirrors/types';
 import { loadProfile } from '../../builder/profiles';
 import { cachedCloudImage } from '../../vm/base-image';
 import { formatEvent } from '../../vm/progress';
+import { lanMac, parseLanAddress, parseLanGroup, type Lan } from '../../vm/lan';
 import { parseGuestForward, parseHostForward, type Accelerator } from '../../vm/qemu';
 import { runVm } from '../../vm/vm';
 import { buildInputs, requireCloudInit } from '../build-inputs';
 import { parseDuration } from '../inputs/duration';
+import { readControlPlaneSettings, type ControlPlaneFlags } from '../inputs/control-plane';
 import { enrollmentTokenOf, readEnrollment, type EnrollmentFlags } from '../inputs/enrollment';
+import { readJoinMaterial, type JoinFlags } from '../inputs/join';
 import { readUserScripts } from '../inputs/user-scripts';
 
 interface Instance {
@@ -26,10 +29,19 @@ interface Instance {
 }
 
 /** The profile's user-data for `role`, exactly as `labimg build` writes it, and its cloud image if it names one. */
-function instanceOf(options: { profile: string; profilesDir: string; mirror?: MirrorPresetName; role: Role; enrollment?: Enrollment; userScripts: UserScript[] }): Instance {
+function instanceOf(options: {
+  profile: string;
+  profilesDir: string;
+  mirror?: MirrorPresetName;
+  role: Role;
+  enrollment?: Enrollment;
+  join?: JoinMaterial;
+  controlPlane?: ControlPlaneSettings;
+  userScripts: UserScript[];
+}): Instance {
   const { role, userScripts } = options;
   const profile = loadProfile(options.profile, { dir: options.profilesDir, mirror: options.mirror });
-  const inputs = { ...buildInputs(profile, { enrollment: options.enrollment }), userScripts };
+  const inputs = { ...buildInputs(profile, { enrollment: options.enrollment, join: options.join, controlPlane: options.controlPlane }), userScripts };
   requireCloudInit(inputs);
   const userData = renderBuild(inputs).find((file) => file.name === `user-data-${role}.${userScripts.length > 0 ? 'mime' : 'yaml'}`);
   if (!userData) throw new Error(`the build of ${profile.name} has no user-data for ${role}`);
@@ -77,12 +89,26 @@ export interface BootOptions {
   offline: boolean;
   guestForwards?: string[];
   hostForwards?: string[];
+  /** MULTICAST-IP:PORT of a network shared with this host's other VMs, and this VM's address/prefix on it. */
+  lan?: string;
+  lanAddress?: string;
   userScripts?: string[];
   name?: string;
   work?: string;
   timeout: string;
   console: boolean;
   enrollment: EnrollmentFlags;
+  join?: JoinFlags;
+  controlPlane?: ControlPlaneFlags;
+}
+
+/** --lan and --lan-address go together; the MAC follows from the VM's name, so it is the same at every start. */
+function lanOf(group: string | undefined, address: string | undefined, name: string): Lan | undefined {
+  if (group === undefined && address === undefined) return undefined;
+  if (group === undefined || address === undefined) throw new UserError('--lan and --lan-address go together: the segment has no DHCP, so each VM on it needs its address');
+  const [checkedGroup] = parseEach([group], '--lan', parseLanGroup);
+  const [checkedAddress] = parseEach([address], '--lan-address', parseLanAddress);
+  return { group: checkedGroup as string, address: checkedAddress as string, mac: lanMac(name) };
 }
 
 /** Boots the VM and waits for it to power off; exit status 1 when a step failed or it timed out. */
@@ -95,7 +121,16 @@ export async function bootProfile(options: BootOptions): Promise<void> {
   const hostForwards = parseEach(options.hostForwards, '--host-forward', parseHostForward);
   const timeoutMs = parseDuration(options.timeout, '--timeout');
   const diskBytes = parseDiskSize(options.diskSize);
-  const instance = instanceOf({ profile: options.profile, profilesDir: options.profilesDir, mirror: options.mirror, role: options.role, enrollment, userScripts: readUserScripts(options.userScripts) });
+  const instance = instanceOf({
+    profile: options.profile,
+    profilesDir: options.profilesDir,
+    mirror: options.mirror,
+    role: options.role,
+    enrollment,
+    join: readJoinMaterial(options.join ?? {}),
+    controlPlane: readControlPlaneSettings(options.controlPlane ?? {}),
+    userScripts: readUserScripts(options.userScripts),
+  });
   let disk = options.disk;
   if (disk === undefined) {
     if (!instance.cloudImage) throw new UserError(`profile ${instance.profileName} names no cloud image (image.cloud); give the image to start from with --disk`);
@@ -104,6 +139,7 @@ export async function bootProfile(options: BootOptions): Promise<void> {
   }
   const name = options.name ?? `${instance.profileName}-${options.role}`;
   if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name) || name.length > 63) throw new UserError(`--name: expected a host name (lowercase letters, digits and "-"), got "${name}"`);
+  const lan = lanOf(options.lan, options.lanAddress, name);
   const workDir = options.work ?? path.join('out', 'boot', name);
   process.stdout.write(`booting ${instance.profileName} (${options.role}) in ${workDir}; console log ${path.join(workDir, 'serial.log')}\n`);
   const result = await runVm({
@@ -118,6 +154,7 @@ export async function bootProfile(options: BootOptions): Promise<void> {
     offline: options.offline,
     forwards,
     hostForwards,
+    lan,
     diskBytes,
     timeoutMs,
     onConsole: options.console ? (line) => process.stdout.write(`${line}\n`) : undefined,

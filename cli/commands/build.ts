@@ -13,6 +13,7 @@ import { pxeBootAssets } from '../../builder/render/pxe';
 import { buildInputs, requireCloudInit } from '../build-inputs';
 import { readEnrollment, type EnrollmentFlags } from '../inputs/enrollment';
 import { readJoinMaterial, type JoinFlags } from '../inputs/join';
+import { readControlPlaneSettings, type ControlPlaneFlags } from '../inputs/control-plane';
 import type { PxeFlags } from '../inputs/pxe';
 import { readUserScripts } from '../inputs/user-scripts';
 import { writeDirectoryAtomically, writeFileAtomically } from '../output';
@@ -32,6 +33,7 @@ export interface BuildOptions {
   userScripts?: string[];
   join: JoinFlags;
   enrollment: EnrollmentFlags;
+  controlPlane?: ControlPlaneFlags;
 }
 
 export async function buildProfile(options: BuildOptions): Promise<void> {
@@ -44,6 +46,7 @@ export async function buildProfile(options: BuildOptions): Promise<void> {
   const inputs = buildInputs(profile, {
     join: readJoinMaterial(options.join),
     enrollment: readEnrollment(options.enrollment),
+    controlPlane: readControlPlaneSettings(options.controlPlane ?? {}),
     agentUrl: options.agentUrl,
     pxe: options.pxe,
   });

@@ -6,6 +6,7 @@ import { loadProfile } from '../../builder/profiles';
 import { buildInputs, requireCloudInit } from '../build-inputs';
 import { readEnrollment, type EnrollmentFlags } from '../inputs/enrollment';
 import { readJoinMaterial, type JoinFlags } from '../inputs/join';
+import { readControlPlaneSettings, type ControlPlaneFlags } from '../inputs/control-plane';
 
 export interface RenderOptions {
   profile: string;
@@ -14,11 +15,16 @@ export interface RenderOptions {
   role: Role;
   join: JoinFlags;
   enrollment: EnrollmentFlags;
+  controlPlane?: ControlPlaneFlags;
 }
 
 export function printUserData(options: RenderOptions): void {
   const profile = loadProfile(options.profile, { dir: options.profilesDir, mirror: options.mirror });
-  const inputs = buildInputs(profile, { join: readJoinMaterial(options.join), enrollment: readEnrollment(options.enrollment) });
+  const inputs = buildInputs(profile, {
+    join: readJoinMaterial(options.join),
+    enrollment: readEnrollment(options.enrollment),
+    controlPlane: readControlPlaneSettings(options.controlPlane ?? {}),
+  });
   requireCloudInit(inputs);
   process.stdout.write(renderUserData(inputs, options.role).content);
 }

@@ -1,7 +1,7 @@
 /** `labimg boot`'s flags and help; its work (../commands/boot.ts) is imported only when it runs. */
 import type { Argv } from 'yargs';
 import { MIRROR_PRESET_NAMES } from '../../builder/mirrors/types';
-import { roleOption, enrollmentFlagsOf, type GlobalOptions } from '../options';
+import { roleOption, enrollmentFlagsOf, joinOptions, joinFlagsOf, controlPlaneOptions, controlPlaneFlagsOf, type GlobalOptions } from '../options';
 
 const work = () => import('../commands/boot');
 
@@ -23,6 +23,8 @@ export function addBootCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {
         .option('offline', { type: 'boolean', default: false, describe: 'the VM reaches nothing but its --guest-forward ports: no mirror, no internet' })
         .option('guest-forward', { type: 'string', array: true, describe: 'GUEST-IP:PORT=HOST-PORT: a guest connection to 10.0.2.x:PORT reaches this host\'s 127.0.0.1:HOST-PORT' })
         .option('host-forward', { type: 'string', array: true, describe: "HOST-PORT=GUEST-PORT: this host's 127.0.0.1:HOST-PORT reaches the guest's port, e.g. 2222=22 for SSH" })
+        .option('lan', { type: 'string', describe: 'MULTICAST-IP:PORT: a second NIC on a network shared with the other VMs started with the same --lan (qemu multicast socket), e.g. 230.0.76.1:47600' })
+        .option('lan-address', { type: 'string', describe: "the VM's static address on --lan, e.g. 192.168.76.10/24 (the seed's network-config)" })
         .option('user-script', { type: 'string', array: true, describe: 'your own shell script, run once before the agent starts (as with build)' })
         .option('name', { type: 'string', describe: "the VM's host name, which is also its node name (PROFILE-ROLE when absent)" })
         .option('work', { type: 'string', describe: 'folder for the VM disk, seed and console log; the same folder starts the same machine again' })
@@ -32,7 +34,9 @@ export function addBootCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {
         .option('endpoint-ca-fingerprint', { type: 'string' })
         .option('pool', { type: 'string' })
         .option('enrollment-token-file', { type: 'string', describe: "file holding the pool's worker enrollment token" })
-        .option('control-plane-token-file', { type: 'string', describe: 'file holding a control-plane enrollment token, for --role control-plane' }),
+        .option('control-plane-token-file', { type: 'string', describe: 'file holding a control-plane enrollment token, for --role control-plane' })
+        .options(joinOptions)
+        .options(controlPlaneOptions),
     async (argv) =>
       (await work()).bootProfile({
         profile: argv.profile,
@@ -50,6 +54,8 @@ export function addBootCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {
         offline: argv.offline,
         guestForwards: argv['guest-forward'],
         hostForwards: argv['host-forward'],
+        lan: argv.lan,
+        lanAddress: argv['lan-address'],
         userScripts: argv['user-script'],
         name: argv.name,
         work: argv.work,
@@ -62,6 +68,8 @@ export function addBootCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {
           enrollmentTokenFile: argv['enrollment-token-file'],
           controlPlaneTokenFile: argv['control-plane-token-file'],
         }),
+        join: joinFlagsOf(argv),
+        controlPlane: controlPlaneFlagsOf(argv),
       }),
   );
 }

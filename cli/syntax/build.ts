@@ -1,6 +1,6 @@
 /** `labimg build`'s flags and help; its work (../commands/build.ts) is imported only when it runs. */
 import type { Argv } from 'yargs';
-import { mirrorOption, joinOptions, enrollmentOptions, joinFlagsOf, enrollmentFlagsOf, type GlobalOptions } from '../options';
+import { mirrorOption, joinOptions, enrollmentOptions, controlPlaneOptions, joinFlagsOf, enrollmentFlagsOf, controlPlaneFlagsOf, type GlobalOptions } from '../options';
 
 const work = () => import('../commands/build');
 
@@ -19,7 +19,8 @@ export function addBuildCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {
         .option('user-script', { type: 'string', array: true, describe: 'your own shell script, run once per instance before the agent starts: also write user-data-ROLE.mime (multipart, as cloud-init make-mime) carrying it' })
         .option('ssh-authorized-keys', { type: 'string', describe: 'authorized_keys file: who may log in (as the distro user, key only) to machines the pxe/ files install' })
         .options(joinOptions)
-        .options(enrollmentOptions),
+        .options(enrollmentOptions)
+        .options(controlPlaneOptions),
     async (argv) =>
       (await work()).buildProfile({
         profile: argv.profile,
@@ -34,6 +35,7 @@ export function addBuildCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {
         userScripts: argv.userScript,
         join: joinFlagsOf(argv),
         enrollment: enrollmentFlagsOf(argv),
+        controlPlane: controlPlaneFlagsOf(argv),
       }),
   );
 }

@@ -1,6 +1,6 @@
 /** `labimg render`'s flags and help; its work (../commands/render.ts) is imported only when it runs. */
 import type { Argv } from 'yargs';
-import { mirrorOption, roleOption, joinOptions, enrollmentOptions, joinFlagsOf, enrollmentFlagsOf, type GlobalOptions } from '../options';
+import { mirrorOption, roleOption, joinOptions, enrollmentOptions, controlPlaneOptions, joinFlagsOf, enrollmentFlagsOf, controlPlaneFlagsOf, type GlobalOptions } from '../options';
 
 const work = () => import('../commands/render');
 
@@ -8,7 +8,7 @@ export function addRenderCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {
   return y.command(
     'render <profile>',
     'print the cloud-init user-data for one role',
-    (c) => mirrorOption(roleOption(c.positional('profile', { type: 'string', demandOption: true }))).options(joinOptions).options(enrollmentOptions),
+    (c) => mirrorOption(roleOption(c.positional('profile', { type: 'string', demandOption: true }))).options(joinOptions).options(enrollmentOptions).options(controlPlaneOptions),
     async (argv) =>
       (await work()).printUserData({
         profile: argv.profile,
@@ -17,6 +17,7 @@ export function addRenderCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {
         role: argv.role,
         join: joinFlagsOf(argv),
         enrollment: enrollmentFlagsOf(argv),
+        controlPlane: controlPlaneFlagsOf(argv),
       }),
   );
 }
