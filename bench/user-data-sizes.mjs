@@ -11,12 +11,12 @@ import { gzipSync } from 'node:zlib';
 /** Every full user-data and Ignition config fits this, leaving OpenStack (49,149 B) and Azure (65,535 B) room. */
 export const FULL_BUDGET = 48_000;
 /**
- * What `dist/agent.js` may weigh gzipped, as user-data carries it. 28,000 until the control plane learned to
- * advertise its address on a named network and to publish tokens of a set lifetime (about 500 B more); the
- * full user-data still fits FULL_BUDGET.
+ * What `dist/agent.js` may weigh gzipped, as user-data carries it: issue 17's "28 KB", read as 28 KiB. It was
+ * 28,000 B until 2026-12-06, when the control plane learned to advertise its address on a named network and to
+ * publish tokens of a set lifetime, which took the agent to 28,162 B after trimming; the full user-data still
+ * fits FULL_BUDGET.
  */
-export const AGENT_GZIP_BUDGET = 28_500;
-/** A stub is meant for Alibaba Cloud ECS, the smallest limit (16,000 B before base64). */
+export const AGENT_GZIP_BUDGET = 28_672;
 export const STUB_BUDGET = 16_000;
 
 const STUB_URL = 'https://labimg.example/agent.js';

@@ -256,7 +256,9 @@ export interface PinnedManifest {
  * (`kubeadm token create --ttl`, "Default: 24h0m0s": https://kubernetes.io/docs/reference/setup-tools/kubeadm/generated/kubeadm_token_create,
  * read 2026-12-06).
  */
-export const BOOTSTRAP_TOKEN_TTL = { defaultSeconds: 2 * 3600, minSeconds: 5 * 60, maxSeconds: 24 * 3600 } as const;
+export const BOOTSTRAP_TOKEN_TTL_SECONDS = 2 * 3600;
+/** The range `--bootstrap-token-ttl` takes; apart from the default, so the agent's bundle carries only that. */
+export const BOOTSTRAP_TOKEN_TTL_RANGE = { minSeconds: 5 * 60, maxSeconds: 24 * 3600 } as const;
 
 /** /etc/labimg/node.json: what this instance is. Written from user-data; never baked. */
 export interface NodeConfig {
@@ -273,7 +275,7 @@ export interface NodeConfig {
    * not the default route's. For nodes with two NICs, where the cluster's network is not the default route's.
    */
   advertiseNetwork?: string;
-  /** Control plane with an endpoint: seconds each published bootstrap token lives; BOOTSTRAP_TOKEN_TTL.defaultSeconds when absent. */
+  /** Control plane with an endpoint: seconds each published bootstrap token lives; BOOTSTRAP_TOKEN_TTL_SECONDS when absent. */
   bootstrapTokenTtlSeconds?: number;
   /** Stable API endpoint (host[:port]) for multi-control-plane clusters; kubeadm's controlPlaneEndpoint. */
   controlPlaneEndpoint?: string;

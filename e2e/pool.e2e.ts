@@ -183,7 +183,7 @@ test.serial('pool: the control plane rotates its token during the run, and a wor
   t.is(init?.localAPIEndpoint?.advertiseAddress, CONTROL_PLANE_LAN_IP, 'kubeadm init was told the shared-network address');
   const creates = cp.facts?.calls.filter((call) => call.startsWith('kubeadm token create')) ?? [];
   t.true(creates.length >= 2, `kubeadm token create ran ${creates.length} times`);
-  t.true(creates.every((call) => call.includes('--ttl 0h6m0s')), creates.join('\n'));
+  t.true(creates.every((call) => call.includes('--ttl 360s')), creates.join('\n'));
   t.is(cp.facts?.refreshTimer, 'active');
   t.log(`phases (s): ${JSON.stringify(phases)}`);
 });

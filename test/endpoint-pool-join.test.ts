@@ -203,7 +203,7 @@ async function poolScenario(t: ExecutionContext, options: Omit<ServeOptions, 'po
     t.is(refresh.code, 0, agentFailure(controlPlane, refresh));
     const tokens = controlPlane.machine.fakeState<Array<{ token: string; ttl: string }>>('bootstrap-tokens');
     t.is(tokens.length, 2, 'refresh created a second token');
-    t.is(tokens[1]?.ttl, '2h0m0s');
+    t.is(tokens[1]?.ttl, '7200s');
     t.is((await registry.joinMaterial('lab'))?.token, tokens[1]?.token);
     const late = launch(image, 'worker-late', 'worker', serve, token);
     members.push(late);

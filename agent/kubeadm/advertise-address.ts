@@ -5,21 +5,21 @@
  * a NAT uplink every VM has (qemu's 10.0.2.15), or a management network the workers cannot reach.
  * The CIDR was checked when it was written (`--advertise-network`); here it is only compared against.
  */
+import { BlockList } from 'node:net';
 import type { NodeConfig } from '../../contract/agent-config';
 import type { Host } from '../host/host';
 
-const ipv4Number = (text: string): number => text.split('.').reduce((value, octet) => value * 256 + Number(octet), 0);
-
-/** Whether the IPv4 `address` is in `cidr` ("192.168.76.0/24"). */
+/** Whether the IPv4 `address` is in `cidr` ("192.168.76.0/24"), by Node's own subnet check (net.BlockList, Node 15.0). */
 export function inNetwork(address: string, cidr: string): boolean {
   const [network = '', prefix = ''] = cidr.split('/');
-  const size = 2 ** (32 - Number(prefix));
-  return /^\d+\.\d+\.\d+\.\d+$/.test(address) && Math.floor(ipv4Number(address) / size) === Math.floor(ipv4Number(network) / size);
+  const subnet = new BlockList();
+  subnet.addSubnet(network, Number(prefix), 'ipv4');
+  return subnet.check(address, 'ipv4');
 }
 
 /** The addresses in `ip -4 -o addr show` output ("3: eth1    inet 192.168.76.10/24 brd ..."), in its order. */
 export function ipv4Addresses(ipOutput: string): string[] {
-  return [...ipOutput.matchAll(/\binet ([\d.]+)\//g)].map((match) => match[1] as string);
+  return [...ipOutput.matchAll(/\binet (\d+\.\d+\.\d+\.\d+)\//g)].map((match) => match[1] as string);
 }
 
 /** The node with the address it advertises filled in from advertiseNetwork; unchanged when there is none to find. */

@@ -7,7 +7,7 @@
  * With a controlPlaneEndpoint (an HA cluster), the control-plane certificates are uploaded with a fresh
  * certificate key and the key is published as well; the endpoint gives it only to enrolled control-plane nodes.
  */
-import { BOOTSTRAP_TOKEN_TTL, type NodeConfig } from '../../contract/agent-config';
+import { BOOTSTRAP_TOKEN_TTL_SECONDS, type NodeConfig } from '../../contract/agent-config';
 import { PATHS } from '../../contract/node-paths';
 import { BOOTSTRAP_TOKEN, CERTIFICATE_KEY } from '../../contract/token-formats';
 import type { PublishedJoinMaterial } from '../../contract/endpoint-api';
@@ -25,25 +25,13 @@ const CERTIFICATE_KEY_TTL_MS = 2 * HOUR_MS;
  * token soon stops working; node.json may say otherwise (`--bootstrap-token-ttl`).
  */
 export function tokenTtlMs(node: Pick<NodeConfig, 'bootstrapTokenTtlSeconds'> | undefined): number {
-  return (node?.bootstrapTokenTtlSeconds ?? BOOTSTRAP_TOKEN_TTL.defaultSeconds) * 1000;
-}
-
-/** A new token is published once the current one has less than half its life left. */
-export function refreshBeforeMs(node: Pick<NodeConfig, 'bootstrapTokenTtlSeconds'> | undefined): number {
-  return tokenTtlMs(node) / 2;
-}
-
-/** A Go duration, as kubeadm's --ttl takes it (time.ParseDuration): 2h0m0s, 6m0s. */
-export function goDuration(ms: number): string {
-  const seconds = Math.round(ms / 1000);
-  return `${Math.floor(seconds / 3600)}h${Math.floor((seconds % 3600) / 60)}m${seconds % 60}s`;
+  return (node?.bootstrapTokenTtlSeconds ?? BOOTSTRAP_TOKEN_TTL_SECONDS) * 1000;
 }
 
 interface Publication {
   endpoint: string;
   pool?: string;
   tokenExpires: string;
-  publishedAt: string;
 }
 
 export function publishesJoinMaterial(ctx: StepContext): boolean {
@@ -61,7 +49,7 @@ export const publishJoinMaterial: Step = {
     if (!text) return false;
     const last = JSON.parse(text) as Publication;
     const node = nodeOf(ctx);
-    return last.endpoint === node.endpoint?.url && last.pool === node.pool && Date.parse(last.tokenExpires) - Date.now() > refreshBeforeMs(node);
+    return last.endpoint === node.endpoint?.url && last.pool === node.pool && Date.parse(last.tokenExpires) - Date.now() > tokenTtlMs(node) / 2; // a new token once past half its life
   },
 
   async apply(ctx) {
@@ -82,14 +70,15 @@ export const publishJoinMaterial: Step = {
     // A PUT, so sending it again is harmless: an endpoint that stored it and died before answering, or one
     // that is restarting, is simply asked again (with backoff) rather than failing the node.
     await retryUntil('publishing join material', () => session.publishJoinMaterial(material), ctx.log);
-    const publication: Publication = { endpoint: session.url, pool: node.pool, tokenExpires: material.tokenExpires, publishedAt: new Date(started).toISOString() };
+    const publication: Publication = { endpoint: session.url, pool: node.pool, tokenExpires: material.tokenExpires };
     await ctx.host.writeFile(PATHS.joinPublished, `${JSON.stringify(publication)}\n`, 0o600, { bookkeeping: true });
     ctx.log.info(`published join material to ${session.url}; the token expires at ${material.tokenExpires}`);
   },
 };
 
 async function createToken(ctx: StepContext): Promise<string> {
-  const ttl = goDuration(tokenTtlMs(nodeOf(ctx)));
+  // A Go duration, as kubeadm's --ttl takes it (time.ParseDuration reads "7200s").
+  const ttl = `${tokenTtlMs(nodeOf(ctx)) / 1000}s`;
   const result = await ctx.host.run(['kubeadm', 'token', 'create', '--ttl', ttl, '--description', 'labimg: published to the join endpoint']);
   const token = result.stdout.trim().split('\n').pop()?.trim() ?? '';
   if (!BOOTSTRAP_TOKEN.test(token)) throw new Error('kubeadm token create did not print a bootstrap token');

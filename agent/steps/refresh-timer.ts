@@ -21,38 +21,29 @@ Type=oneshot
 ${agentServiceLines('refresh')}SyslogIdentifier=labimg-agent
 `;
 
-const MINUTE_S = 60;
-const DEFAULT_INTERVAL_S = 15 * MINUTE_S;
-
-/** A systemd time span in seconds, in the larger unit where it is whole: "15min", "45s". */
-function span(seconds: number): string {
-  return seconds % MINUTE_S === 0 ? `${seconds / MINUTE_S}min` : `${seconds}s`;
-}
-
 /**
- * The timer for this node: every 15 minutes, or eight times per token lifetime when that is shorter. A short
- * interval gets AccuracySec=1s, since systemd may otherwise fire a timer up to AccuracySec late and that
- * defaults to 1min (systemd.timer(5), https://www.freedesktop.org/software/systemd/man/latest/systemd.timer.html,
- * read 2026-12-06).
+ * The timer for this node: every 15 minutes, or eight times per token lifetime when that is shorter, in
+ * seconds. AccuracySec=1s, since systemd may otherwise fire a timer up to AccuracySec late and that defaults
+ * to 1min (systemd.timer(5), https://www.freedesktop.org/software/systemd/man/latest/systemd.timer.html,
+ * read 2026-12-06), which a 45-second interval cannot afford.
  */
 export function refreshTimerUnit(node?: Pick<NodeConfig, 'bootstrapTokenTtlSeconds'>): string {
-  const interval = Math.min(DEFAULT_INTERVAL_S, Math.floor(tokenTtlMs(node) / 1000 / 8));
-  const short = interval < DEFAULT_INTERVAL_S;
+  const interval = Math.min(900, Math.floor(tokenTtlMs(node) / 8000));
   return `[Unit]
-Description=labimg: talk to the join endpoint every ${interval % MINUTE_S === 0 ? `${interval / MINUTE_S} minutes` : `${interval} seconds`}
+Description=labimg: talk to the join endpoint
 
 [Timer]
-OnBootSec=${span(Math.min(5 * MINUTE_S, interval))}
-OnUnitActiveSec=${span(interval)}
-RandomizedDelaySec=${span(Math.min(MINUTE_S, Math.floor(interval / 4)))}
-${short ? 'AccuracySec=1s\n' : ''}Persistent=true
+OnBootSec=${Math.min(300, interval)}s
+OnUnitActiveSec=${interval}s
+RandomizedDelaySec=${Math.min(60, interval >> 2)}s
+AccuracySec=1s
+Persistent=true
 
 [Install]
 WantedBy=timers.target
 `;
 }
 
-export const REFRESH_TIMER_UNIT = refreshTimerUnit();
 
 export const refreshTimer = systemdUnitsStep({
   id: 'refresh-timer',

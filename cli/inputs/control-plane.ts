@@ -1,4 +1,4 @@
-import { BOOTSTRAP_TOKEN_TTL } from '../../contract/agent-config';
+import { BOOTSTRAP_TOKEN_TTL_RANGE } from '../../contract/agent-config';
 import { UserError } from '../../contract/errors';
 import type { ControlPlaneSettings } from '../../builder/build';
 import { parseIpv4Cidr } from '../../builder/profiles/cidr';
@@ -23,7 +23,7 @@ export function readControlPlaneSettings(flags: ControlPlaneFlags): ControlPlane
   }
   if (flags.bootstrapTokenTtl !== undefined) {
     const seconds = parseDuration(flags.bootstrapTokenTtl, '--bootstrap-token-ttl') / 1000;
-    if (seconds < BOOTSTRAP_TOKEN_TTL.minSeconds || seconds > BOOTSTRAP_TOKEN_TTL.maxSeconds) {
+    if (seconds < BOOTSTRAP_TOKEN_TTL_RANGE.minSeconds || seconds > BOOTSTRAP_TOKEN_TTL_RANGE.maxSeconds) {
       throw new UserError(`--bootstrap-token-ttl: expected 5m to 24h (a new token is published at half its life, and the endpoint stops handing one out a minute before it expires), got "${flags.bootstrapTokenTtl}"`);
     }
     settings.bootstrapTokenTtlSeconds = seconds;
