@@ -131,7 +131,7 @@ function timeToGpuFamilies(view: FleetView): Family[] {
   return GPU_MILESTONES.map((milestone) => ({
     name: `labimg_node_startup_${milestone.metric}_duration_seconds`,
     type: 'histogram' as const,
-    help: `Seconds from boot to ${milestone.title} (the ${milestone.step} step done), per GPU node in its latest boot.`,
+    help: `Seconds from boot to ${milestone.title} (the ${milestone.step} step done or skipped), per GPU node in its latest boot.`,
     samples: ordered.flatMap((g) => {
       const observations = g.seconds.get(milestone.step);
       return observations ? histogramSamples([['pool', g.pool], ['role', g.role]], observations) : [];

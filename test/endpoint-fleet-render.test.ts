@@ -238,13 +238,13 @@ labimg_node_phase_seconds{node="cp-1",pool="cpu",phase="boot"} 83
 labimg_node_phase_seconds{node="gpu-1",pool="gpu",phase="bake"} 7500
 labimg_node_phase_seconds{node="gpu-1",pool="gpu",phase="boot"} 0.85
 labimg_node_phase_seconds{node="worker-1",pool="cpu",phase="boot"} 12.34
-# HELP labimg_node_startup_driver_loaded_duration_seconds Seconds from boot to driver loaded (the gpu-driver step done), per GPU node in its latest boot.
+# HELP labimg_node_startup_driver_loaded_duration_seconds Seconds from boot to driver loaded (the gpu-driver step done or skipped), per GPU node in its latest boot.
 # TYPE labimg_node_startup_driver_loaded_duration_seconds histogram
-# HELP labimg_node_startup_runtime_switched_duration_seconds Seconds from boot to runtime switched (the gpu-switch step done), per GPU node in its latest boot.
+# HELP labimg_node_startup_runtime_switched_duration_seconds Seconds from boot to runtime switched (the gpu-switch step done or skipped), per GPU node in its latest boot.
 # TYPE labimg_node_startup_runtime_switched_duration_seconds histogram
-# HELP labimg_node_startup_registration_duration_seconds Seconds from boot to kubelet registered (the node-registered step done), per GPU node in its latest boot.
+# HELP labimg_node_startup_registration_duration_seconds Seconds from boot to kubelet registered (the node-registered step done or skipped), per GPU node in its latest boot.
 # TYPE labimg_node_startup_registration_duration_seconds histogram
-# HELP labimg_node_startup_gpu_allocatable_duration_seconds Seconds from boot to GPU allocatable (the gpu-allocatable step done), per GPU node in its latest boot.
+# HELP labimg_node_startup_gpu_allocatable_duration_seconds Seconds from boot to GPU allocatable (the gpu-allocatable step done or skipped), per GPU node in its latest boot.
 # TYPE labimg_node_startup_gpu_allocatable_duration_seconds histogram
 # HELP labimg_node_last_report_age_seconds Seconds since the time of the node's latest report.
 # TYPE labimg_node_last_report_age_seconds gauge
