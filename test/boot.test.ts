@@ -37,6 +37,16 @@ test('qemu: TCG on several threads, or KVM with the host CPU; the console on std
   t.deepEqual([after(direct, '-kernel'), after(direct, '-initrd'), after(direct, '-append')], [['/k'], ['/i'], ['root=LABEL=r console=ttyS0']]);
 });
 
+test('qemu: a machine that boots from the network: network first, TFTP and the boot file on user networking, the NIC its MAC, no seed', (t) => {
+  const { seed: _seed, ...spec } = SPEC;
+  const args = qemuArgs({ ...spec, netBoot: { tftpDir: '/vm/tftp', bootfile: 'boot.ipxe', mac: '52:54:00:e2:e0:01' } });
+  t.deepEqual(after(args, '-boot'), ['order=nc']);
+  t.deepEqual(after(args, '-drive'), ['file=/vm/disk.qcow2,if=virtio,format=qcow2']);
+  t.deepEqual(after(args, '-netdev'), ['user,id=n0,tftp=/vm/tftp,bootfile=boot.ipxe']);
+  t.deepEqual(after(args, '-device'), ['virtio-net-pci,netdev=n0,mac=52:54:00:e2:e0:01', 'virtio-rng-pci']);
+  t.deepEqual(after(qemuArgs(SPEC), '-boot'), [], 'a cloud image boots from its disk');
+});
+
 test('qemu: offline means restrict=on, and each forward a guestfwd relayed per connection to this host\'s loopback', (t) => {
   t.deepEqual(after(qemuArgs(SPEC), '-netdev'), ['user,id=n0']);
   const offline = qemuArgs({ ...SPEC, offline: true, forwards: [parseGuestForward('10.0.2.100:8443=38443'), parseGuestForward('10.0.2.101:80=8080')] });

@@ -26,8 +26,8 @@ export interface VmSpec {
   cpus: number;
   /** The VM's own disk: a qcow2 overlay over the base image, so the base stays as it was. */
   disk: string;
-  /** The NoCloud seed (an ISO labelled cidata). */
-  seed: string;
+  /** The NoCloud seed (an ISO labelled cidata); none for a machine that boots from the network. */
+  seed?: string;
   /** Direct kernel boot, for images without a boot loader (a rootfs made with mmdebstrap). */
   kernel?: { kernel: string; initrd: string; append: string };
   /** Nothing reachable but the forwards: no mirror, no internet, not even this host. */
@@ -39,6 +39,12 @@ export interface VmSpec {
   relay: readonly string[];
   /** A second NIC on a network this host's other VMs share (lan.ts). */
   lan?: Lan;
+  /**
+   * Network first, then the disk, as a bare-metal machine provisioned over PXE boots: qemu's NIC ROM is iPXE, and
+   * user networking's DHCP hands it `bootfile` from its TFTP server's `tftpDir`; `mac` is the NIC's, which the
+   * PXE server knows the machine by.
+   */
+  netBoot?: { tftpDir: string; bootfile: string; mac: string };
 }
 
 const GUEST_ADDRESS = /^10\.0\.2\.(\d{1,3}):(\d{1,5})$/;
@@ -77,7 +83,8 @@ function netdev(spec: VmSpec): string {
     return `,guestfwd=tcp:${f.guest}-cmd:${relay}`;
   });
   const inbound = spec.hostForwards.map((f) => `,hostfwd=tcp:127.0.0.1:${f.hostPort}-:${f.guestPort}`);
-  return `user,id=n0${spec.offline ? ',restrict=on' : ''}${forwards.join('')}${inbound.join('')}`;
+  const boot = spec.netBoot ? `,tftp=${spec.netBoot.tftpDir},bootfile=${spec.netBoot.bootfile}` : '';
+  return `user,id=n0${spec.offline ? ',restrict=on' : ''}${forwards.join('')}${inbound.join('')}${boot}`;
 }
 
 export function qemuArgs(spec: VmSpec): string[] {
@@ -94,10 +101,11 @@ export function qemuArgs(spec: VmSpec): string[] {
     // The console comes out on qemu's stdout, where boot.ts logs it and reads the agent's progress from it.
     '-serial', 'stdio',
     ...kernel,
+    ...(spec.netBoot ? ['-boot', 'order=nc'] : []),
     '-drive', `file=${spec.disk},if=virtio,format=qcow2`,
-    '-drive', `file=${spec.seed},if=virtio,format=raw,readonly=on`,
+    ...(spec.seed ? ['-drive', `file=${spec.seed},if=virtio,format=raw,readonly=on`] : []),
     '-netdev', netdev(spec),
-    '-device', `virtio-net-pci,netdev=n0${spec.lan ? `,mac=${UPLINK_MAC}` : ''}`,
+    '-device', `virtio-net-pci,netdev=n0${spec.netBoot ? `,mac=${spec.netBoot.mac}` : spec.lan ? `,mac=${UPLINK_MAC}` : ''}`,
     ...(spec.lan ? ['-netdev', `socket,id=lan,mcast=${spec.lan.group}`, '-device', `virtio-net-pci,netdev=lan,mac=${spec.lan.mac}`] : []),
     '-device', 'virtio-rng-pci',
   ];

@@ -11,6 +11,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { chooseAccelerator } from '../../vm/accelerator';
+import { qemuArgs } from '../../vm/qemu';
 
 export interface PxeVmOptions {
   workDir: string;
@@ -41,16 +43,17 @@ export function startPxeVm(options: PxeVmOptions): PxeVm {
   if (made.status !== 0) throw new Error(`qemu-img: ${made.stderr}`);
   const serialLog = path.join(options.workDir, 'serial.log');
   const log = createWriteStream(serialLog);
-  const args = [
-    '-machine', 'q35', '-accel', 'tcg,thread=multi', '-cpu', 'max', '-m', '2048', '-smp', '2',
-    '-display', 'none', '-monitor', 'none', '-serial', 'stdio',
-    // Network first, then the disk: the order of a machine that is provisioned over PXE.
-    '-boot', 'order=nc',
-    '-drive', `file=${disk},if=virtio,format=qcow2`,
-    '-netdev', `user,id=n0,tftp=${tftp},bootfile=boot.ipxe`,
-    '-device', `virtio-net-pci,netdev=n0,mac=${options.mac}`,
-    '-device', 'virtio-rng-pci',
-  ];
+  const args = qemuArgs({
+    accel: chooseAccelerator('auto'),
+    memoryMiB: 2048,
+    cpus: 2,
+    disk,
+    offline: false,
+    forwards: [],
+    hostForwards: [],
+    relay: [],
+    netBoot: { tftpDir: tftp, bootfile: 'boot.ipxe', mac: options.mac },
+  });
   const qemu = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   // Kept raw and cleaned when read: an escape sequence can be split between two chunks.
   let raw = '';
