@@ -139,9 +139,9 @@ function hostOf(req: IncomingMessage): string {
 function pxeBaseOf(req: IncomingMessage): string {
   const scheme = 'encrypted' in req.socket ? 'https' : 'http';
   const header = req.headers.host ?? '';
-  const port = HOST_HEADER.exec(header)?.[2]?.slice(1);
+  const match = HOST_HEADER.exec(header);
   // A port past 65535 is no address: the scripts would name a URL nothing can fetch.
-  const sane = HOST_HEADER.test(header) && (port === undefined || Number(port) <= 65535);
+  const sane = match !== null && Number(match[2]?.slice(1) ?? 0) <= 65535;
   const authority = sane ? header : `${hostOf(req)}:${req.socket.localPort ?? 80}`;
   return `${scheme}://${authority}/pxe`;
 }
