@@ -314,6 +314,13 @@ export interface NodeSecrets {
 /** The step id of the report an agent sends when a whole boot run has finished: the node is ready. */
 export const RUN_COMPLETE_STEP = 'complete';
 
+/**
+ * The step id of the report an agent sends, status "done", when its machine powers off on purpose (a scaling
+ * group's scale-in, an operator's shutdown), not when it reboots: the node left, it did not fail. A later report
+ * of the same node (it was started again) supersedes it.
+ */
+export const LEAVING_STEP = 'leaving';
+
 /** Facts the agent reports and the plan shows; one record per phase change. */
 export interface PhaseReport {
   /** A random UUID given when the report enters the outbox: the endpoint stores each id once, so resending is safe. */
