@@ -5,6 +5,7 @@
  *   node agent.js status [--root DIR]
  *   node agent.js refresh [--root DIR] [--config F] [--node F] [--secrets F] [--verbose]   (the refresh timer's job)
  *   node agent.js gpu-gate [--root DIR]   (a control plane's labimg-gpu-gate.service; runs until stopped)
+ *   node agent.js leave [--root DIR] [--config F] [--node F] [--secrets F]   (labimg-leave.service's stop: powering off)
  *
  * The dry run of every step is `labimg plan P` on the builder's side (agent/plan.ts), not a command of the node's
  * agent: it shows the same plan, and the agent travels in user-data, whose size clouds limit.
@@ -13,6 +14,7 @@
  */
 import { parseArgs, ParsedArgs, UsageError, oneOf, optionValue } from './cli/args';
 import { gpuGateCommand } from './cli/gate-command';
+import { leaveCommand } from './cli/leave-command';
 import { refreshCommand, runCommand } from './cli/run-command';
 import { statusCommand } from './cli/status-command';
 import { ConfigError } from './config/load';
@@ -28,6 +30,7 @@ const USAGE = `usage:
   agent.js status [--root DIR]
   agent.js refresh [--root DIR] [--config F] [--node F] [--secrets F] [--verbose]
   agent.js gpu-gate [--root DIR]
+  agent.js leave  [--root DIR] [--config F] [--node F] [--secrets F]
 `;
 
 const VALUED = ['phase', 'root', 'config', 'node', 'secrets'] as const;
@@ -53,6 +56,9 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       case 'refresh':
         await refreshCommand({ root, files, log, redactor });
+        return 0;
+      case 'leave':
+        await leaveCommand({ root, files, log, redactor });
         return 0;
       case 'gpu-gate':
         return await gpuGateCommand(root, log);

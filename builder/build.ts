@@ -1,4 +1,4 @@
-import { ROLES, type AgentConfig, type IdentityProvider, type NodeConfig, type NodeSecrets, type Role } from '../contract/agent-config';
+import { ROLES, type AgentConfig, type IdentityProvider, type NodeConfig, type NodeNameSource, type NodeSecrets, type Role } from '../contract/agent-config';
 import { OS_FAMILIES } from '../contract/os-families';
 import { buildManifest } from './manifest';
 import type { AgentSource } from './render/agent-fetcher';
@@ -53,6 +53,8 @@ export interface BuildInputs {
   enrollment?: Enrollment;
   /** Written into control planes' node.json only: workers neither advertise an API server nor publish tokens. */
   controlPlane?: ControlPlaneSettings;
+  /** Where nodes take their names from (builder/node-naming.ts); their hostnames when absent. */
+  nameFrom?: NodeNameSource;
   /** Where stub user-data fetches the agent; without one no stub is written. */
   agentSource?: AgentSource;
   /** The profile's base images and where the build and the Packer template live: the Packer vars file. */
@@ -90,8 +92,10 @@ export function enrollsByIdentity(role: Role, enrollment?: Enrollment): boolean 
   return role === 'worker' && enrollment?.identity !== undefined;
 }
 
-export function nodeConfigFor(role: Role, join?: JoinMaterial, enrollment?: Enrollment, controlPlane?: ControlPlaneSettings): NodeConfig {
+export function nodeConfigFor(role: Role, join?: JoinMaterial, enrollment?: Enrollment, controlPlane?: ControlPlaneSettings, nameFrom?: NodeNameSource): NodeConfig {
   const node: NodeConfig = { apiVersion: 'labimg.dev/v1', kind: 'NodeConfig', role };
+  // A worker that enrolls by identity document is named after its instance id by the agent in any case.
+  if (nameFrom && !enrollsByIdentity(role, enrollment)) node.nameFrom = nameFrom;
   if (role === 'control-plane' && controlPlane?.advertiseNetwork !== undefined) node.advertiseNetwork = controlPlane.advertiseNetwork;
   if (role === 'control-plane' && controlPlane?.bootstrapTokenTtlSeconds !== undefined) node.bootstrapTokenTtlSeconds = controlPlane.bootstrapTokenTtlSeconds;
   if (enrollment) {
@@ -121,7 +125,7 @@ export function secretsFor(role: Role, join?: JoinMaterial, enrollment?: Enrollm
 function instanceInputs(inputs: BuildInputs, role: Role): Omit<InstallInputs, 'image'> {
   return {
     agentConfig: inputs.agentConfig,
-    node: nodeConfigFor(role, inputs.join, inputs.enrollment, inputs.controlPlane),
+    node: nodeConfigFor(role, inputs.join, inputs.enrollment, inputs.controlPlane, inputs.nameFrom),
     secrets: secretsFor(role, inputs.join, inputs.enrollment),
     agentBundle: inputs.agentBundle,
     nodeRuntime: inputs.nodeRuntime,

@@ -93,6 +93,7 @@ function kubernetes(profile: Profile, version: KubernetesVersion): KubernetesSpe
     serviceSubnet: spec.serviceSubnet,
     prePullImages: spec.prePullImages,
     schedulableControlPlane: spec.schedulableControlPlane,
+    ...(spec.gracefulShutdown ? { gracefulShutdown: { ...spec.gracefulShutdown } } : {}),
     controlPlaneTaints: controlPlaneTaintsFor(version),
     ...(spec.binaries ? { binaries: kubernetesBinaries(spec.binaries) } : {}),
     ...(OS_FAMILIES[profile.os.family].readOnlyUsr ? { volumePluginDir: READ_ONLY_USR.volumePluginDir } : {}),

@@ -3,7 +3,9 @@ import { UserError } from '../contract/errors';
 import { bootsWithCloudInit, type BuildInputs, type ControlPlaneSettings, type Enrollment, type JoinMaterial } from '../builder/build';
 import { compileAgentConfig, nodeRuntimeOf } from '../builder/compile';
 import { packerSourcesOf } from '../builder/render/packer';
+import { nameSourceFor } from '../builder/node-naming';
 import type { Profile } from '../builder/profiles';
+import type { IdentityProvider } from '../contract/agent-config';
 import { version as labimgVersion } from '../package.json';
 import { agentSourceFor } from './inputs/agent-url';
 import { readPxeInputs, type PxeFlags } from './inputs/pxe';
@@ -15,12 +17,15 @@ export interface BuildFlags {
   controlPlane?: ControlPlaneSettings;
   agentUrl?: string;
   pxe?: PxeFlags;
+  /** The cloud of the scaling group the nodes are for (`--autoscaling`): it decides their names. */
+  autoscaling?: IdentityProvider;
 }
 
 export function buildInputs(profile: Profile, flags: BuildFlags = {}): BuildInputs {
   const agentBundle = readAgentBundle();
   const agentConfig = compileAgentConfig(profile);
   const pxe = readPxeInputs(profile, agentConfig.os, flags.pxe ?? {});
+  const nameFrom = nameSourceFor({ profileName: profile.name, naming: profile.kubernetes.nodeName, autoscaling: flags.autoscaling, identity: flags.enrollment?.identity });
   return {
     // An image block may name only a network install (Flatcar): nothing for Packer to bake from then.
     ...(profile.image && packerSourcesOf(profile.image).length > 0 ? { packer: { profileName: profile.name, image: profile.image } } : {}),
@@ -33,6 +38,7 @@ export function buildInputs(profile: Profile, flags: BuildFlags = {}): BuildInpu
     join: flags.join,
     enrollment: flags.enrollment,
     ...(flags.controlPlane ? { controlPlane: flags.controlPlane } : {}),
+    ...(nameFrom ? { nameFrom } : {}),
     agentSource: agentSourceFor(agentBundle, flags.agentUrl, flags.enrollment),
   };
 }

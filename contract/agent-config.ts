@@ -169,6 +169,13 @@ export interface KubernetesSpec {
    * flex-volume folder move here from /usr/libexec/kubernetes/kubelet-plugins/volume/exec/.
    */
   volumePluginDir?: string;
+  /**
+   * The kubelet's graceful node shutdown (KubeletConfiguration shutdownGracePeriod and
+   * shutdownGracePeriodCriticalPods), in whole seconds: how long a powering-off node delays shutdown for its pods,
+   * and how much of that is kept for critical ones. Cluster-wide, like every KubeletConfiguration kubeadm init
+   * stores: nodes that join get it from the cluster.
+   */
+  gracefulShutdown?: { seconds: number; criticalPodsSeconds: number };
 }
 
 export interface KubernetesBinary {
@@ -266,8 +273,14 @@ export interface NodeConfig {
   kind: 'NodeConfig';
   role: Role;
   pool?: string;
-  /** Node name for Kubernetes; the hostname when absent. */
+  /** Node name for Kubernetes; nameFrom's, else the hostname, when absent. */
   nodeName?: string;
+  /**
+   * Where a node given no nodeName takes its name from instead of its hostname, which on EC2 is derived from the
+   * private IP and comes back after the instance is gone. A node that enrolls by its identity document is named
+   * after its instance id whatever this says.
+   */
+  nameFrom?: NodeNameSource;
   /** Address the API server advertises (control plane); the default route's address when absent. */
   advertiseAddress?: string;
   /**
@@ -295,6 +308,17 @@ export interface NodeEndpoint {
    */
   identity?: InstanceIdentitySource;
 }
+
+/**
+ * instance-id: the instance id in the cloud's identity document (lowercase), or the machine id's name when the
+ * metadata service refuses or does not answer. machine-id: "node-" and the first 16 hex digits of labimg's
+ * application-specific id of /etc/machine-id (agent/machine-name.ts), which `systemd-id128 machine-id
+ * --app-specific=MACHINE_NAME_APP_ID` prints whole.
+ */
+export type NodeNameSource = ({ from: 'instance-id' } & InstanceIdentitySource) | { from: 'machine-id' };
+
+/** The application id labimg's machine-id names are derived with: a random id of its own, fixed forever. */
+export const MACHINE_NAME_APP_ID = 'c4f7f37fe65948e9b0b760ee944949cf';
 
 /** The clouds whose signed instance identity documents a pool can take. */
 export type IdentityProvider = 'aws' | 'aliyun';

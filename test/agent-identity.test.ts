@@ -158,7 +158,7 @@ test('a token the service stops taking is replaced with a new one', async (t) =>
 test('a node with an identity source and no nodeName is named after its instance id; kubeadm registers it so', async (t) => {
   const service = await metadataService(t, { provider: 'aws' });
   const node: NodeConfig = { apiVersion: 'labimg.dev/v1', kind: 'NodeConfig', role: 'worker', pool: 'lab', endpoint: { url: 'https://10.0.0.5:8443', caFingerprint: `sha256:${'c'.repeat(64)}`, identity: sourceOf(service, 'aws') } };
-  const named = await withInstanceName(node, silentLogger, (source) => instanceIdentity(source, QUICK));
+  const named = await withInstanceName(node, silentLogger, new RealHost(tempDir(), silentLogger), (source) => instanceIdentity(source, QUICK));
   t.is(named.nodeName, AWS_ID.instanceId);
   const join: JoinMaterial = { apiServerEndpoint: '10.0.0.10:6443', token: 'abcdef.0123456789abcdef', caCertHashes: [`sha256:${'1'.repeat(64)}`] };
   const registration = documentOfKind(joinDocuments(profileConfig('ubuntu'), named, join, { labels: {}, taints: [] }) as unknown as Array<Record<string, any>>, 'JoinConfiguration').nodeRegistration;
@@ -166,9 +166,9 @@ test('a node with an identity source and no nodeName is named after its instance
 
   // A name given wins, and a node without an identity source asks no metadata service.
   const asked = service.requests.length;
-  t.is((await withInstanceName({ ...node, nodeName: 'gpu-7' }, silentLogger)).nodeName, 'gpu-7');
+  t.is((await withInstanceName({ ...node, nodeName: 'gpu-7' }, silentLogger, new RealHost(tempDir(), silentLogger))).nodeName, 'gpu-7');
   const { identity: _identity, ...plainEndpoint } = node.endpoint!;
-  t.is((await withInstanceName({ ...node, endpoint: plainEndpoint }, silentLogger)).nodeName, undefined);
+  t.is((await withInstanceName({ ...node, endpoint: plainEndpoint }, silentLogger, new RealHost(tempDir(), silentLogger))).nodeName, undefined);
   t.is(service.requests.length, asked);
 });
 

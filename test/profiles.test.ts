@@ -146,6 +146,7 @@ test('centos is the original lab: CentOS 7, Kubernetes 1.23.3 on Docker from Ali
   t.is(profile.runtime.docker?.cgroupDriver, 'systemd');
   t.deepEqual(profile.kubernetes, {
     version: '1.23.3',
+    gracefulShutdown: { seconds: 30, criticalPodsSeconds: 10 },
     repository: 'kubernetes',
     packages: { kubelet: '1.23.3-0', kubeadm: '1.23.3-0', kubectl: '1.23.3-0' },
     imageRepository: 'registry.aliyuncs.com/google_containers',

@@ -83,7 +83,7 @@ async function withAgent(options: RunCommandOptions, needsNode: boolean, work: (
   let node = given;
   try {
     // Settled once, before anything reports or enrolls: every step of the run sees the same name.
-    if (node) node = await withInstanceName(node, log);
+    if (node) node = await withInstanceName(node, log, host);
     // The bake phase has no node.json and so no endpoint: an image never enrolls and never holds a credential.
     if (node?.endpoint) {
       session = new HttpsEndpointSession(node.endpoint, await nodeIdentity(host, config, node), secrets, host, log, redactor);

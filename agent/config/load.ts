@@ -52,17 +52,25 @@ export function validateNodeConfig(value: unknown, file: string): NodeConfig {
   if (value.role !== 'control-plane' && value.role !== 'worker') {
     throw new ConfigError(`${file}: role must be "control-plane" or "worker", got ${JSON.stringify(value.role)}`);
   }
-  if (isObject(value.endpoint) && value.endpoint.identity !== undefined) validateIdentitySource(value.endpoint.identity, file);
+  if (isObject(value.endpoint) && value.endpoint.identity !== undefined) validateIdentitySource(value.endpoint.identity, file, 'endpoint.identity');
+  if (value.nameFrom !== undefined) validateNameSource(value.nameFrom, file);
   return value as unknown as NodeConfig;
 }
 
 const IDENTITY_PROVIDERS: readonly IdentityProvider[] = ['aws', 'aliyun'];
 
-/** endpoint.identity: which cloud's metadata service vouches for the node, and optionally where it is. */
-function validateIdentitySource(identity: unknown, file: string): void {
-  if (!isObject(identity)) throw new ConfigError(`${file}: endpoint.identity must be an object such as {"provider": "aws"}, got ${JSON.stringify(identity)}`);
+/** nameFrom: {"from": "machine-id"}, or {"from": "instance-id"} with an identity source's fields. */
+function validateNameSource(source: unknown, file: string): void {
+  const from = isObject(source) ? source.from : undefined;
+  if (from === 'instance-id') validateIdentitySource(source, file, 'nameFrom');
+  else if (from !== 'machine-id') throw new ConfigError(`${file}: nameFrom must be {"from": "instance-id", "provider": ...} or {"from": "machine-id"}, got ${JSON.stringify(source)}`);
+}
+
+/** endpoint.identity (or nameFrom): which cloud's metadata service vouches for the node, and optionally where it is. */
+function validateIdentitySource(identity: unknown, file: string, field: string): void {
+  if (!isObject(identity)) throw new ConfigError(`${file}: ${field} must be an object such as {"provider": "aws"}, got ${JSON.stringify(identity)}`);
   if (!IDENTITY_PROVIDERS.includes(identity.provider as IdentityProvider)) {
-    throw new ConfigError(`${file}: endpoint.identity.provider must be ${IDENTITY_PROVIDERS.map((p) => `"${p}"`).join(' or ')}, got ${JSON.stringify(identity.provider)}`);
+    throw new ConfigError(`${file}: ${field}.provider must be ${IDENTITY_PROVIDERS.map((p) => `"${p}"`).join(' or ')}, got ${JSON.stringify(identity.provider)}`);
   }
   const { metadataUrl } = identity;
   if (metadataUrl === undefined) return;
@@ -73,7 +81,7 @@ function validateIdentitySource(identity: unknown, file: string): void {
     url = undefined;
   }
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    throw new ConfigError(`${file}: endpoint.identity.metadataUrl must be an http or https URL (the metadata service's base), got ${JSON.stringify(metadataUrl)}`);
+    throw new ConfigError(`${file}: ${field}.metadataUrl must be an http or https URL (the metadata service's base), got ${JSON.stringify(metadataUrl)}`);
   }
 }
 

@@ -340,6 +340,15 @@ function expectOk(response: EndpointResponse, what: string): EndpointResponse {
   throw new EndpointRefused(response.status, what, message);
 }
 
+/**
+ * The name this node enrolled under at the endpoint at `url`, from its stored credential; undefined when it never
+ * finished enrolling there. What a run settled and the endpoint knows, without asking a metadata service again.
+ */
+export async function enrolledName(host: Pick<Host, 'readFile'>, url: string): Promise<string | undefined> {
+  const stored = parseCredential(await host.readFile(PATHS.credential));
+  return stored?.enrolled && stored.url === url ? stored.node : undefined;
+}
+
 function parseCredential(text: string | undefined): StoredCredential | undefined {
   if (!text) return undefined;
   try {

@@ -87,6 +87,11 @@ export function initDocuments(config: AgentConfig, node: NodeConfig, extras: Reg
   };
   // kubeadm stores this KubeletConfiguration for the whole cluster, so joining nodes get the same folder.
   if (k8s.volumePluginDir) kubelet.volumePluginDir = k8s.volumePluginDir;
+  // Graceful node shutdown, which a pool's scale-in needs, likewise reaches every node that joins.
+  if (k8s.gracefulShutdown) {
+    kubelet.shutdownGracePeriod = `${k8s.gracefulShutdown.seconds}s`;
+    kubelet.shutdownGracePeriodCriticalPods = `${k8s.gracefulShutdown.criticalPodsSeconds}s`;
+  }
   return [init, clusterConfiguration(config, node), kubelet];
 }
 

@@ -58,6 +58,9 @@ export interface KubeletConfiguration {
   kind: 'KubeletConfiguration';
   cgroupDriver: 'systemd' | 'cgroupfs';
   volumePluginDir?: string;
+  /** Go durations, e.g. "30s". */
+  shutdownGracePeriod?: string;
+  shutdownGracePeriodCriticalPods?: string;
 }
 
 export type KubeadmDocument = InitConfiguration | ClusterConfiguration | JoinConfiguration | KubeletConfiguration;

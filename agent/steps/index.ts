@@ -24,6 +24,7 @@ import { kubeadmInit } from './kubeadm-init';
 import { kubernetesBinaries } from './kubernetes-binaries';
 import { kubeadmJoin } from './kubeadm-join';
 import { refreshTimer } from './refresh-timer';
+import { leaveUnit } from './leave-unit';
 import { kubeconfig } from './kubeconfig';
 import { publishJoinMaterial } from './publish-join-material';
 import { pullImages } from './pull-images';
@@ -65,6 +66,7 @@ export const STEPS: readonly Step[] = [
   kubeconfig,
   publishJoinMaterial,
   refreshTimer,
+  leaveUnit,
   cni,
   gpuDevicePlugin,
   // The readiness gate: lifted by the control plane, waited for by every node whose GPUs were verified.

@@ -8,7 +8,7 @@
 import { familyOfPackageManager } from '../../contract/os-families';
 import type { FileRule, MirrorSpec, RegistryRule } from '../mirrors/types';
 import type { PlainValue } from './tree';
-import type { GpuStack, ImageSources, PackageManager, PackageSet, Profile, ProfileRepository } from './types';
+import type { GpuStack, ImageSources, NodeNaming, PackageManager, PackageSet, Profile, ProfileRepository } from './types';
 
 type Fields = { [key: string]: PlainValue };
 
@@ -165,6 +165,11 @@ function mirror(value: PlainValue | undefined): MirrorSpec {
   return { preset: spec.preset as MirrorSpec['preset'], files, registries };
 }
 
+function gracefulShutdown(value: PlainValue): NonNullable<Profile['kubernetes']['gracefulShutdown']> {
+  const { seconds, criticalPodsSeconds } = fields(value);
+  return { seconds: seconds as number, criticalPodsSeconds: criticalPodsSeconds as number };
+}
+
 function kubernetesBinaries(value: PlainValue): NonNullable<Profile['kubernetes']['binaries']> {
   const spec = fields(value);
   const sha256 = fields(spec.sha256);
@@ -217,6 +222,8 @@ export function resolveProfile(identity: ProfileIdentity, merged: PlainValue): P
       serviceSubnet: kubernetes.serviceSubnet as string,
       prePullImages: kubernetes.prePullImages as boolean,
       schedulableControlPlane: kubernetes.schedulableControlPlane as boolean,
+      ...(kubernetes.gracefulShutdown !== undefined ? { gracefulShutdown: gracefulShutdown(kubernetes.gracefulShutdown) } : {}),
+      ...(kubernetes.nodeName !== undefined ? { nodeName: kubernetes.nodeName as NodeNaming } : {}),
     },
     cni: cni(document.cni),
     mirror: mirror(document.mirror),

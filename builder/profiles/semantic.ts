@@ -478,6 +478,17 @@ function checkNodeRuntime(profile: Profile, report: Report): void {
   }
 }
 
+/**
+ * The kubelet refuses a config whose critical pods' share exceeds the whole (pkg/kubelet/apis/config/validation/
+ * validation.go: "shutdownGracePeriodCriticalPods %v must be <= shutdownGracePeriod %v", read 2026-12-06).
+ */
+function checkGracefulShutdown(profile: Profile, report: Report): void {
+  const shutdown = profile.kubernetes.gracefulShutdown;
+  if (shutdown && shutdown.criticalPodsSeconds > shutdown.seconds) {
+    report.add(['kubernetes', 'gracefulShutdown', 'criticalPodsSeconds'], `${shutdown.criticalPodsSeconds} is more than seconds (${shutdown.seconds}): the kubelet refuses a critical pods' share larger than the whole`);
+  }
+}
+
 export const SEMANTIC_RULES: readonly SemanticRule[] = [
   { name: 'kubernetes version is one labimg can configure', check: checkKubernetesVersion },
   { name: 'Docker as the CRI has what the Kubernetes version needs', check: checkDockerRuntime },
@@ -493,6 +504,7 @@ export const SEMANTIC_RULES: readonly SemanticRule[] = [
   { name: 'a pinned containerd reads the config version and suits the Kubernetes version', check: checkContainerdVersion },
   { name: 'CNI settings fit the plugin', check: checkCni },
   { name: 'the Node.js runtime runs on the distro', check: checkNodeRuntime },
+  { name: 'critical pods get no more of the shutdown than there is', check: checkGracefulShutdown },
 ];
 
 /** Runs every rule; `locate` says where the value at a path was written. */

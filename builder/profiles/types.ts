@@ -58,6 +58,8 @@ export interface ImageSources {
 /** A repository as a profile writes it: the map key is its id, and rpm or deb follows the package manager. */
 export type ProfileRepository = Omit<Repository, 'id' | 'kind'>;
 
+export type NodeNaming = 'hostname' | 'instance-id' | 'machine-id';
+
 export interface Profile {
   /** The name users type: the file name without .yaml. */
   name: string;
@@ -116,6 +118,10 @@ export interface Profile {
     serviceSubnet: string;
     prePullImages: boolean;
     schedulableControlPlane: boolean;
+    /** The kubelet's graceful node shutdown, cluster-wide; absent: off, as the kubelet's own default. */
+    gracefulShutdown?: { seconds: number; criticalPodsSeconds: number };
+    /** What a node without a given name is called (builder/node-naming.ts); hostname when absent. */
+    nodeName?: NodeNaming;
   };
   cni: {
     plugin: 'calico' | 'flannel' | 'none';
