@@ -11,10 +11,11 @@ import { gzipSync } from 'node:zlib';
 /** Every full user-data and Ignition config fits this, leaving OpenStack (49,149 B) and Azure (65,535 B) room. */
 export const FULL_BUDGET = 48_000;
 /**
- * What `dist/agent.js` may weigh gzipped, as user-data carries it: issue 17's "28 KB", read as 28 KiB. It was
- * 28,000 B until 2026-12-06, when the control plane learned to advertise its address on a named network and to
- * publish tokens of a set lifetime, which took the agent to 28,162 B after trimming; the full user-data still
- * fits FULL_BUDGET.
+ * What `dist/agent.js` may weigh gzipped, as user-data carries it (dist/agent.js.gz, which the bundler makes with
+ * Zopfli): issue 17's "28 KB", read as 28 KiB. It was 28,000 B of gzip -9 until 2026-12-06, when the control
+ * plane learned to advertise its address on a named network and to publish tokens of a set lifetime (28,162 B
+ * after trimming); an autoscaling pool's node names and leaving reports then took gzip -9 to 29,341 B, and
+ * Zopfli brought what is carried back to 28,487 B.
  */
 export const AGENT_GZIP_BUDGET = 28_672;
 export const STUB_BUDGET = 16_000;
@@ -58,11 +59,11 @@ export function userDataSizes(root) {
   }
 }
 
-/** dist/agent.js as it is shipped and as user-data carries it. */
+/** dist/agent.js as it is shipped, as zlib's gzip -9 would carry it, and as user-data carries it (dist/agent.js.gz). */
 export function agentSizes(root) {
   const bundle = readFileSync(path.join(root, 'dist', 'agent.js'));
-  const gzip = gzipSync(bundle, { level: 9 }).length;
-  return { minified: bundle.length, gzip, base64: Math.ceil(gzip / 3) * 4 };
+  const gzip = readFileSync(path.join(root, 'dist', 'agent.js.gz')).length;
+  return { minified: bundle.length, gzipLevel9: gzipSync(bundle, { level: 9 }).length, gzip, base64: Math.ceil(gzip / 3) * 4 };
 }
 
 const bytes = (n) => n.toLocaleString('en');
@@ -74,7 +75,8 @@ export function sizesMarkdown(agent, rows) {
     '| agent bundle | bytes | budget |',
     '|---|---:|---:|',
     `| \`dist/agent.js\`, minified | ${bytes(agent.minified)} | |`,
-    `| \`dist/agent.js\`, gzip -9 | ${withBudget(agent.gzip, AGENT_GZIP_BUDGET)} | ${bytes(AGENT_GZIP_BUDGET)} |`,
+    `| \`dist/agent.js\`, gzip -9 | ${bytes(agent.gzipLevel9)} | |`,
+    `| \`dist/agent.js.gz\`, as carried (Zopfli) | ${withBudget(agent.gzip, AGENT_GZIP_BUDGET)} | ${bytes(AGENT_GZIP_BUDGET)} |`,
     `| the same, gzip+base64 inside user-data | ${bytes(agent.base64)} | |`,
     '',
     `| profile | user-data | Ignition | user-data stub | Ignition stub |`,

@@ -3,9 +3,24 @@
  * and names no file), so the same bytes always give the same output. One build gzips the same bundle for
  * each role of each delivery path, so the result is kept per buffer: one compression instead of eight.
  */
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 
 const compressed = new WeakMap<Buffer, Buffer>();
+
+/**
+ * Carry `content` as `gzipped` from now on: a gzip made ahead of time (the bundler's Zopfli one of the agent,
+ * smaller than level 9). Refused unless it is `content` gzipped, so a stale file cannot ship another agent.
+ */
+export function useGzipOf(content: Buffer, gzipped: Buffer): void {
+  let inflated: Buffer | undefined;
+  try {
+    inflated = gunzipSync(gzipped);
+  } catch {
+    inflated = undefined;
+  }
+  if (!inflated?.equals(content)) throw new Error('the precompressed file is not this content gzipped');
+  compressed.set(content, gzipped);
+}
 
 export function gzipStable(content: Buffer): Buffer {
   let result = compressed.get(content);
