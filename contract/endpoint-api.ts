@@ -111,6 +111,16 @@ export interface NodePhaseTime {
   durationMs: number;
 }
 
+/**
+ * Where a node stands, by its latest report (the latest by the node's clock wins):
+ *   departed            it reported LEAVING_STEP done: its machine powered off on purpose; a later report ends it
+ *   failed              its latest report failed
+ *   ready               it reported the last step of its role done (since it last left, if it ever did)
+ *   in-progress         it has reported, and none of the above
+ *   enrolled-no-report  it enrolled and has not reported yet
+ */
+export type NodeState = 'ready' | 'failed' | 'in-progress' | 'enrolled-no-report' | 'departed';
+
 /** One node as the fleet view shows it. */
 export interface FleetNode {
   node: string;
@@ -132,8 +142,14 @@ export interface FleetNode {
   timeToGpu?: GpuMilestoneTime[];
   /** The last failure's message, when the latest status is "failed". */
   error?: string;
-  /** True when the node reported the last step of its role as done. */
+  /**
+   * True when the node reported the last step of its role as done, after its latest leaving report if it has
+   * one: a node that left is not ready, nor is one that came back, until its new run completes.
+   */
   ready: boolean;
+  /** When the node left (its leaving report's time, by its clock); present only while it is departed. */
+  departedAt?: string;
+  state: NodeState;
 }
 
 export interface FleetView {

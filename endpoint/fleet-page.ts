@@ -5,50 +5,76 @@
  * Also home to the few fleet facts the page, `labimg nodes` and /metrics must agree on: how a node's state is
  * named, how the fleet is totalled, and how a duration reads.
  */
-import type { FleetNode, FleetView } from '../contract/endpoint-api';
+import type { FleetNode, FleetView, NodeState } from '../contract/endpoint-api';
 import { GPU_MILESTONES, GPU_MILESTONE_LABELS } from '../contract/gpu-timing';
 
-/** Where a node stands, as the page, the table and the `status` label of `labimg_nodes` all name it. */
-export type NodeState = 'ready' | 'failed' | 'in-progress' | 'enrolled-no-report';
+export type { NodeState };
 
-export const NODE_STATES: readonly NodeState[] = ['ready', 'failed', 'in-progress', 'enrolled-no-report'];
+/** Every state, as the `status` label of `labimg_nodes` lists them for each pool and role. */
+export const NODE_STATES: readonly NodeState[] = ['ready', 'failed', 'in-progress', 'enrolled-no-report', 'departed'];
 
-export function nodeState(node: FleetNode): NodeState {
-  // The latest report wins: a ready node whose re-run then failed needs attention, so "failed" comes first.
-  if (node.status === 'failed') return 'failed';
-  if (node.ready) return 'ready';
-  return node.status === undefined ? 'enrolled-no-report' : 'in-progress';
+/**
+ * The one rule that names where a node stands (FleetNode.state); the page, the table and /metrics read the
+ * state it gave. The latest report wins: a node whose latest report says it left has departed, whatever an earlier
+ * step did; a ready node whose re-run then failed needs attention, so "failed" comes before "ready".
+ */
+export function nodeState(facts: Pick<FleetNode, 'status' | 'ready' | 'departedAt'>): NodeState {
+  if (facts.departedAt !== undefined) return 'departed';
+  if (facts.status === 'failed') return 'failed';
+  if (facts.ready) return 'ready';
+  return facts.status === undefined ? 'enrolled-no-report' : 'in-progress';
 }
 
 export interface FleetSummary {
+  /** Every enrolled node, departed ones included. */
   total: number;
   byState: Record<NodeState, number>;
-  /** Node count per pool, pools in name order. */
-  byPool: Array<{ pool: string; nodes: number }>;
+  /** Per pool, in name order: the nodes that are there (not departed), and those that left. */
+  byPool: Array<{ pool: string; nodes: number; departed: number }>;
 }
 
 export function summarizeFleet(view: FleetView): FleetSummary {
-  const byState: Record<NodeState, number> = { ready: 0, failed: 0, 'in-progress': 0, 'enrolled-no-report': 0 };
-  const byPool = new Map<string, number>();
+  const byState: Record<NodeState, number> = { ready: 0, failed: 0, 'in-progress': 0, 'enrolled-no-report': 0, departed: 0 };
+  const byPool = new Map<string, { nodes: number; departed: number }>();
   for (const node of view.nodes) {
-    byState[nodeState(node)] += 1;
-    byPool.set(node.pool, (byPool.get(node.pool) ?? 0) + 1);
+    byState[node.state] += 1;
+    const pool = byPool.get(node.pool) ?? { nodes: 0, departed: 0 };
+    pool[node.state === 'departed' ? 'departed' : 'nodes'] += 1;
+    byPool.set(node.pool, pool);
   }
   return {
     total: view.nodes.length,
     byState,
-    byPool: [...byPool].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([pool, nodes]) => ({ pool, nodes })),
+    byPool: [...byPool].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([pool, counts]) => ({ pool, ...counts })),
   };
 }
 
-/** The one-line totals the page and `labimg nodes` both print, e.g. "3 nodes: 1 ready, … Pools: cpu 1, gpu 2." */
+/**
+ * The one-line totals the page and `labimg nodes` both print, e.g. "5 nodes: 1 ready, 1 failed, 0 in progress,
+ * 0 enrolled without a report, 3 departed. Pools: cpu 1, gpu 1 (+3 departed)." A pool's count is of the nodes
+ * that are there; in an autoscaling pool the departed ones pile up, so they are counted apart.
+ */
 export function describeFleetSummary(summary: FleetSummary): string {
   const s = summary.byState;
-  const pools = summary.byPool.map((p) => `${p.pool} ${p.nodes}`).join(', ');
+  const pools = summary.byPool.map((p) => `${p.pool} ${p.nodes}${p.departed > 0 ? ` (+${p.departed} departed)` : ''}`).join(', ');
   return (
     `${summary.total} ${summary.total === 1 ? 'node' : 'nodes'}: ${s.ready} ready, ${s.failed} failed, ` +
-    `${s['in-progress']} in progress, ${s['enrolled-no-report']} enrolled without a report. Pools: ${pools}.`
+    `${s['in-progress']} in progress, ${s['enrolled-no-report']} enrolled without a report, ${s.departed} departed. Pools: ${pools}.`
   );
+}
+
+/**
+ * The nodes that are there, in the view's order (pool, then name), and apart from them the departed ones, the
+ * latest to leave first: what an operator of an autoscaling pool looks for among them is what just left.
+ */
+export function splitDeparted(nodes: readonly FleetNode[]): { present: FleetNode[]; departed: FleetNode[] } {
+  const departed = nodes.filter((n) => n.state === 'departed');
+  departed.sort((a, b) => compareText(b.departedAt ?? '', a.departedAt ?? '') || compareText(a.pool, b.pool) || compareText(a.node, b.node));
+  return { present: nodes.filter((n) => n.state !== 'departed'), departed };
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** "850 ms", "12.3 s", "1m 23s", "2h 05m": precise where a step is quick, coarse where a phase is long. */
@@ -84,7 +110,7 @@ export function renderFleetPage(view: FleetView, options: { refreshSeconds: numb
   const body =
     view.nodes.length === 0
       ? ['<p class="empty">The fleet is empty: no nodes have enrolled yet.</p>']
-      : [`<p class="summary">${escapeHtml(describeFleetSummary(summarizeFleet(view)))}</p>`, ...nodeTable(view.nodes)];
+      : [`<p class="summary">${escapeHtml(describeFleetSummary(summarizeFleet(view)))}</p>`, ...fleetTables(view.nodes)];
   return [
     '<!DOCTYPE html>',
     '<html lang="en">',
@@ -107,9 +133,21 @@ export function renderFleetPage(view: FleetView, options: { refreshSeconds: numb
 
 const COLUMNS = ['Node', 'Pool', 'Role', 'GPU', 'Profile', 'Step', 'Last report', 'Time per phase', 'Time to GPU', 'Error'];
 
-function nodeTable(nodes: FleetNode[]): string[] {
+/**
+ * The nodes that are there, then the departed ones in a table of their own, muted: they stay listed (the page has
+ * no script to fold them, and a fold would close at every reload) but below everything that may need attention.
+ */
+function fleetTables(nodes: FleetNode[]): string[] {
+  const { present, departed } = splitDeparted(nodes);
   return [
-    '<table>',
+    ...(present.length > 0 ? nodeTable(present, 'nodes') : []),
+    ...(departed.length > 0 ? ['<h2>Departed</h2>', '<p class="note">Powered off on purpose (a scale-in, a shutdown); the latest to leave first. A node that starts again moves back up.</p>', ...nodeTable(departed, 'departed')] : []),
+  ];
+}
+
+function nodeTable(nodes: FleetNode[], id: 'nodes' | 'departed'): string[] {
+  return [
+    `<table id="${id}">`,
     `<thead><tr>${COLUMNS.map((c) => `<th>${c}</th>`).join('')}</tr></thead>`,
     '<tbody>',
     ...nodes.map(nodeRow),
@@ -119,7 +157,7 @@ function nodeTable(nodes: FleetNode[]): string[] {
 }
 
 function nodeRow(node: FleetNode): string {
-  const state = nodeState(node);
+  const state = node.state;
   const step = node.step === undefined ? '—' : `${node.step} ${node.status ?? ''}`.trim();
   const cells = [
     escapeHtml(node.node),
@@ -176,6 +214,8 @@ const STYLE = [
   'th,td{border-bottom:1px solid #ddd;padding:.3rem .6rem;text-align:left;vertical-align:top}',
   'tr.ready td{background:#eefbea}',
   'tr.failed td{background:#fdecea}',
+  'tr.departed td{color:#888}',
+  '.note{color:#666}',
   'pre{margin:0;white-space:pre-wrap;max-width:40rem}',
   '.generated{color:#666;font-size:.9em}',
 ].join('');

@@ -3,23 +3,36 @@
  * terminal. Pure: the command fetches the FleetView and the time, this only lays them out.
  */
 import type { FleetNode, FleetView } from '../contract/endpoint-api';
-import { describeFleetSummary, formatPhaseTimes, formatTimeToGpu, nodeState, summarizeFleet } from './fleet-page';
+import { describeFleetSummary, formatPhaseTimes, formatTimeToGpu, splitDeparted, summarizeFleet } from './fleet-page';
 
 const HEADER = ['NODE', 'POOL', 'ROLE', 'GPU', 'PHASE/STEP', 'STATUS', 'LAST-REPORT', 'TIME', 'TIME-TO-GPU', 'ERROR'];
 
 /** Long enough to recognise the failure; the full message is on the fleet page and in the node's reports. */
 export const ERROR_WIDTH = 60;
 
-export function formatFleetTable(view: FleetView, now: Date): string {
+export interface FleetTableOptions {
+  /**
+   * List the departed nodes too, after the others, the latest to leave first. Off by default: in an autoscaling
+   * pool they pile up and would push the nodes that are there off the screen; the totals count them either way.
+   */
+  departed?: boolean;
+}
+
+export function formatFleetTable(view: FleetView, now: Date, options: FleetTableOptions = {}): string {
   if (view.nodes.length === 0) return 'no nodes have enrolled yet\n';
-  const rows = [HEADER, ...view.nodes.map((node) => nodeCells(node, now))];
+  const { present, departed } = splitDeparted(view.nodes);
+  const listed = options.departed ? [...present, ...departed] : present;
+  const hidden = listed.length < view.nodes.length ? [`${departed.length} departed ${departed.length === 1 ? 'node is' : 'nodes are'} not listed; \`labimg nodes --departed\` lists them.`] : [];
+  const summary = describeFleetSummary(summarizeFleet(view));
+  if (listed.length === 0) return ['every enrolled node has departed', '', summary, ...hidden, ''].join('\n');
+  const rows = [HEADER, ...listed.map((node) => nodeCells(node, now))];
   const widths = HEADER.map((_, column) => Math.max(...rows.map((row) => width(row[column] as string))));
   const lines = rows.map((row) => row.map((cell, column) => cell + ' '.repeat((widths[column] as number) - width(cell))).join('  ').trimEnd());
-  return [...lines, '', describeFleetSummary(summarizeFleet(view)), ''].join('\n');
+  return [...lines, '', summary, ...hidden, ''].join('\n');
 }
 
 function nodeCells(node: FleetNode, now: Date): string[] {
-  const state = nodeState(node);
+  const state = node.state;
   return [
     node.node,
     node.pool,
@@ -27,6 +40,7 @@ function nodeCells(node: FleetNode, now: Date): string[] {
     node.gpu ? 'yes' : 'no',
     node.step === undefined ? '-' : `${node.step} ${node.status ?? ''}`.trim(),
     state,
+    // A departed node's latest report is the one it left with: this is how long ago it left.
     node.lastReportAt === undefined ? '-' : formatAge(now.getTime() - Date.parse(node.lastReportAt)),
     formatPhaseTimes(node) || '-',
     // As on the fleet page: nothing for a node without a GPU, a dash for one that has reached no milestone yet.

@@ -7,7 +7,7 @@
  */
 import type { FleetView } from '../contract/endpoint-api';
 import { GPU_MILESTONES, type GpuMilestoneStep } from '../contract/gpu-timing';
-import { NODE_STATES, nodeState, type NodeState } from './fleet-page';
+import { NODE_STATES, type NodeState } from './fleet-page';
 
 export interface EndpointCounters {
   /**
@@ -87,24 +87,25 @@ function fleetFamilies(view: FleetView, now: Date): Family[] {
   const ages: Family['samples'] = [];
   for (const node of view.nodes) {
     const groupKey = JSON.stringify([node.pool, node.role]);
-    const group = byGroup.get(groupKey) ?? { pool: node.pool, role: node.role, counts: { ready: 0, failed: 0, 'in-progress': 0, 'enrolled-no-report': 0 } };
-    group.counts[nodeState(node)] += 1;
+    const group = byGroup.get(groupKey) ?? { pool: node.pool, role: node.role, counts: { ready: 0, failed: 0, 'in-progress': 0, 'enrolled-no-report': 0, departed: 0 } };
+    group.counts[node.state] += 1;
     byGroup.set(groupKey, group);
     gpuByPool.set(node.pool, (gpuByPool.get(node.pool) ?? 0) + (node.gpu ? 1 : 0));
     for (const p of node.phases) phases.push({ labels: [['node', node.node], ['pool', node.pool], ['phase', p.phase]], value: p.durationMs / 1000 });
     const reportedAt = node.lastReportAt === undefined ? NaN : Date.parse(node.lastReportAt);
-    // A node clock ahead of ours would give a negative age; "just now" is the honest reading of that.
-    if (!Number.isNaN(reportedAt)) ages.push({ labels: [['node', node.node], ['pool', node.pool]], value: Math.max(0, (now.getTime() - reportedAt) / 1000) });
+    // A node clock ahead of ours would give a negative age; "just now" is the honest reading of that. A departed
+    // node said its last word on purpose: it is not silent, and an alert on a growing age must not fire for it.
+    if (!Number.isNaN(reportedAt) && node.state !== 'departed') ages.push({ labels: [['node', node.node], ['pool', node.pool]], value: Math.max(0, (now.getTime() - reportedAt) / 1000) });
   }
   const nodes: Family['samples'] = [];
   for (const g of byGroup.values()) for (const state of NODE_STATES) nodes.push({ labels: [['pool', g.pool], ['role', g.role], ['status', state]], value: g.counts[state] });
   const gpu: Family['samples'] = [...gpuByPool].map(([pool, count]) => ({ labels: [['pool', pool]], value: count }));
   return [
-    { name: 'labimg_nodes', type: 'gauge', help: 'Enrolled nodes by pool, role and status (ready, failed, in-progress, enrolled-no-report).', samples: sorted(nodes) },
+    { name: 'labimg_nodes', type: 'gauge', help: 'Enrolled nodes by pool, role and status (ready, failed, in-progress, enrolled-no-report, departed).', samples: sorted(nodes) },
     { name: 'labimg_node_gpu', type: 'gauge', help: 'Enrolled nodes that report a GPU, by pool.', samples: sorted(gpu) },
     { name: 'labimg_node_phase_seconds', type: 'gauge', help: 'Time a node has spent in each phase (bake, boot), from its reports.', samples: sorted(phases) },
     ...timeToGpuFamilies(view),
-    { name: 'labimg_node_last_report_age_seconds', type: 'gauge', help: 'Seconds since the time of the node\'s latest report.', samples: sorted(ages) },
+    { name: 'labimg_node_last_report_age_seconds', type: 'gauge', help: 'Seconds since the time of the node\'s latest report, for every node that has not departed.', samples: sorted(ages) },
   ];
 }
 

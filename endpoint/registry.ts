@@ -6,11 +6,12 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Role } from '../contract/agent-config';
 import { UserError } from '../contract/errors';
-import { RUN_COMPLETE_STEP } from '../contract/agent-config';
+import { LEAVING_STEP, RUN_COMPLETE_STEP } from '../contract/agent-config';
 import type { CredentialLifetime, FleetNode, FleetView, ReportRequest } from '../contract/endpoint-api';
 import { gpuMilestones } from '../contract/gpu-timing';
 import { phaseDurations } from '../contract/phase-timing';
 import { KEYS, type AuditEvent, type EnrollmentTokenRecord, type IdentityDocumentUse, type IdentityPolicy, type MachineInstallRecord, type NodeRecord, type PoolRecord, type StepSummary, type StoredJoinMaterial } from './records';
+import { nodeState } from './fleet-page';
 import { GroupCommit } from './group-commit';
 import type { Store } from './store/store';
 import { newEnrollmentToken, parseEnrollmentToken, secretHashesMatch, secretMatches, sha256Hex } from './tokens';
@@ -531,6 +532,13 @@ export function fleetNodeOf(record: NodeRecord): FleetNode {
   const phaseMs = phaseDurations(steps.map(([step, summary]) => ({ step, ...summary })));
   // Only a GPU node has a time to GPU; a CPU node's kubelet registers too, but that is no GPU milestone.
   const timeToGpu = record.gpu ? gpuMilestones(steps.map(([step, summary]) => ({ step, ...summary }))) : [];
+  // Departed while the report it left with is its latest; any later report (it was started again) ends that.
+  const departedAt = latest?.[0] === LEAVING_STEP && latest[1].status === 'done' ? latest[1].at : undefined;
+  // Ready by a completion after it last left: the run before it left says nothing about the machine now.
+  const left = record.steps[LEAVING_STEP];
+  const complete = record.steps[RUN_COMPLETE_STEP];
+  const ready = departedAt === undefined && complete?.status === 'done' && !(left?.status === 'done' && left.at >= complete.at);
+  const status = latest?.[1].status;
   return {
     node: record.name,
     pool: record.pool,
@@ -542,7 +550,9 @@ export function fleetNodeOf(record: NodeRecord): FleetNode {
     phases: [...phaseMs].map(([phase, durationMs]) => ({ phase, durationMs })),
     ...(timeToGpu.length > 0 ? { timeToGpu } : {}),
     ...(latest?.[1].status === 'failed' && latest[1].error ? { error: latest[1].error } : {}),
-    ready: record.steps[RUN_COMPLETE_STEP]?.status === 'done',
+    ready,
+    ...(departedAt !== undefined ? { departedAt } : {}),
+    state: nodeState({ status, ready, departedAt }),
   };
 }
 

@@ -21,7 +21,7 @@ import type { EndpointLog } from './log';
 import { countRequest, newCounters, renderMetrics, type EndpointCounters } from './metrics';
 import type { ServerIdentity } from './pki';
 import { FailureLimiter } from './rate-limit';
-import type { Role } from '../contract/agent-config';
+import { LEAVING_STEP, type Role } from '../contract/agent-config';
 import { IdentityRefused, verifyInstanceIdentity, type InstanceIdentity } from './identity/documents';
 import { mintNonce, nonceRefusal } from './identity/nonces';
 import { policyRefusal } from './identity/policy';
@@ -433,6 +433,7 @@ export class EndpointServer {
     const stored = await this.options.registry.addReport(node.name, report);
     this.counters[stored ? 'reportsStored' : 'reportsDuplicate'] += 1;
     if (report.status === 'failed') this.options.log.warn(`${node.name}: step ${report.step} failed`);
+    if (stored && report.step === LEAVING_STEP && report.status === 'done') this.options.log.info(`${node.name} left pool ${node.pool}: its machine powered off on purpose`);
     return { stored };
   }
 

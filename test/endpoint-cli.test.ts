@@ -1,10 +1,14 @@
 /** `labimg pool …`, `nodes` and `audit` as a user runs them, on a real data directory. */
 import test from 'ava';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { load } from 'js-yaml';
+import { LEAVING_STEP, type PhaseReport } from '../contract/agent-config';
+import type { FleetView } from '../contract/endpoint-api';
 import { labimg, tempDir } from './helpers/cli';
-import { freePort, startServe } from './helpers/endpoint';
+import { createPool, freePort, startServe } from './helpers/endpoint';
+import { reportBody, send } from './helpers/https-client';
 
 test('pool create prints the token once, writes the pool user-data 0600, and the rest of the pool commands manage it', (t) => {
   const dir = tempDir('labimg-pool-');
@@ -87,3 +91,99 @@ test('revoking a token that does not exist names the command that lists tokens, 
   t.false(revoked.stderr.includes('    at '), 'no stack trace');
   t.is(labimg([...(named as string).split(' '), '--data', dir]).code, 0);
 });
+
+test('nodes that left: `labimg nodes` counts them apart and lists them with --departed, --json, /v1/fleet and /metrics carry the state', async (t) => {
+  const data = tempDir('labimg-departed-');
+  const token = createPool({ data }, 'lab', 'ubuntu');
+  const serve = await startServe({ data });
+  t.teardown(async () => {
+    await serve.kill();
+    rmSync(data, { recursive: true, force: true });
+  });
+  const credentials = new Map<string, string>();
+  for (const node of ['w-1', 'w-2', 'w-3', 'w-4']) {
+    const answer = await send(serve.port, { method: 'POST', path: '/v1/enroll', token, json: { node, role: 'worker', profile: 'ubuntu', gpu: false } });
+    t.is(answer.status, 200, answer.text);
+    credentials.set(node, (answer.json as { credential: string }).credential);
+  }
+  // The nodes' clocks: each report `minutesAgo` minutes before now, so the table's ages read in whole minutes.
+  const start = Date.now();
+  const post = async (node: string, step: string, status: PhaseReport['status'], minutesAgo: number) => {
+    const at = new Date(start - minutesAgo * 60_000).toISOString();
+    const answer = await send(serve.port, { method: 'POST', path: `/v1/nodes/${node}/reports`, token: credentials.get(node), json: reportBody(node, { step, status, at }) });
+    t.is(answer.status, 200, answer.text);
+  };
+  // w-1 was ready and was scaled in 10 minutes ago; w-2 failed to join and was powered off 20 minutes ago;
+  // w-3 is ready; w-4 left 30 minutes ago and was started again: its new run is under way.
+  await post('w-1', 'complete', 'done', 40);
+  await post('w-1', LEAVING_STEP, 'done', 10);
+  await post('w-2', 'kubeadm-join', 'failed', 25);
+  await post('w-2', LEAVING_STEP, 'done', 20);
+  await post('w-3', 'complete', 'done', 5);
+  await post('w-4', 'complete', 'done', 50);
+  await post('w-4', LEAVING_STEP, 'done', 30);
+  await post('w-4', 'kubelet-config', 'started', 2);
+
+  const summary = '4 nodes: 1 ready, 0 failed, 1 in progress, 0 enrolled without a report, 2 departed. Pools: lab 2 (+2 departed).';
+  const table = labimg(['nodes', '--data', data]);
+  t.is(table.code, 0, table.stderr);
+  t.deepEqual(columnsOf(table.stdout, ['PHASE/STEP', 'STATUS', 'LAST-REPORT']), {
+    'w-3': ['complete done', 'ready', '5m ago'],
+    'w-4': ['kubelet-config started', 'in-progress', '2m ago'],
+  });
+  t.true(table.stdout.endsWith(`\n\n${summary}\n2 departed nodes are not listed; \`labimg nodes --departed\` lists them.\n`), table.stdout);
+
+  const all = labimg(['nodes', '--data', data, '--departed']);
+  t.is(all.code, 0, all.stderr);
+  const rows = columnsOf(all.stdout, ['PHASE/STEP', 'STATUS', 'LAST-REPORT']);
+  t.deepEqual(rows, {
+    'w-3': ['complete done', 'ready', '5m ago'],
+    'w-4': ['kubelet-config started', 'in-progress', '2m ago'],
+    'w-1': ['leaving done', 'departed', '10m ago'],
+    'w-2': ['leaving done', 'departed', '20m ago'],
+  });
+  t.deepEqual(Object.keys(rows), ['w-3', 'w-4', 'w-1', 'w-2'], 'the departed after the others, the latest to leave first');
+  t.true(all.stdout.endsWith(`\n\n${summary}\n`), all.stdout);
+
+  const at = (minutesAgo: number) => new Date(start - minutesAgo * 60_000).toISOString();
+  const expected = {
+    'w-1': { state: 'departed', ready: false, departedAt: at(10) },
+    'w-2': { state: 'departed', ready: false, departedAt: at(20) },
+    'w-3': { state: 'ready', ready: true, departedAt: undefined },
+    'w-4': { state: 'in-progress', ready: false, departedAt: undefined },
+  };
+  const statesOf = (view: FleetView) => Object.fromEntries(view.nodes.map((n) => [n.node, { state: n.state, ready: n.ready, departedAt: n.departedAt }]));
+  const json = labimg(['nodes', '--data', data, '--json']);
+  t.is(json.code, 0, json.stderr);
+  t.deepEqual(statesOf(JSON.parse(json.stdout) as FleetView), expected, '--json carries every node, departed ones included');
+  t.deepEqual(statesOf((await send(serve.port, { path: '/v1/fleet' })).json as FleetView), expected);
+
+  const metrics = (await send(serve.port, { path: '/metrics' })).text;
+  t.deepEqual(metrics.split('\n').filter((line) => line.startsWith('labimg_nodes{')), [
+    'labimg_nodes{pool="lab",role="worker",status="departed"} 2',
+    'labimg_nodes{pool="lab",role="worker",status="enrolled-no-report"} 0',
+    'labimg_nodes{pool="lab",role="worker",status="failed"} 0',
+    'labimg_nodes{pool="lab",role="worker",status="in-progress"} 1',
+    'labimg_nodes{pool="lab",role="worker",status="ready"} 1',
+  ]);
+  t.deepEqual(metrics.split('\n').filter((line) => line.startsWith('labimg_node_last_report_age_seconds{')).map((line) => line.split(' ')[0]), [
+    'labimg_node_last_report_age_seconds{node="w-3",pool="lab"}',
+    'labimg_node_last_report_age_seconds{node="w-4",pool="lab"}',
+  ]);
+  const checked = spawnSync('/usr/bin/promtool', ['check', 'metrics'], { input: metrics, encoding: 'utf8' });
+  t.deepEqual([checked.status, `${checked.stdout}${checked.stderr}`], [0, '']);
+  t.regex(serve.output(), /w-1 left pool lab: its machine powered off on purpose/);
+});
+
+/** The named columns of `labimg nodes`' table by node, rows in their order: each from its header to the next one. */
+function columnsOf(table: string, names: string[]): Record<string, string[]> {
+  const [header = '', ...rows] = table.split('\n');
+  const starts = [...header.matchAll(/\S+/g)].map((m) => ({ name: m[0], at: m.index ?? 0 }));
+  const spans = names.map((name) => {
+    const i = starts.findIndex((s) => s.name === name);
+    if (i < 0) throw new Error(`no ${name} column in ${JSON.stringify(header)}`);
+    return [starts[i]?.at, starts[i + 1]?.at] as const;
+  });
+  const nodeRows = rows.slice(0, rows.indexOf(''));
+  return Object.fromEntries(nodeRows.map((row) => [row.split(' ')[0], spans.map(([from, to]) => row.slice(from, to).trim())]));
+}

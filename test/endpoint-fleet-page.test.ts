@@ -6,7 +6,7 @@ import test from 'ava';
 import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { promisify } from 'node:util';
-import type { PhaseReport } from '../contract/agent-config';
+import { LEAVING_STEP, type PhaseReport } from '../contract/agent-config';
 import { silentLog } from '../endpoint/log';
 import { issueServerIdentity, loadOrCreateCa } from '../endpoint/pki';
 import { Registry } from '../endpoint/registry';
@@ -33,12 +33,16 @@ test('headless Chromium renders the fleet page with every node and its state', a
     await enroll('cp-1', 'control-plane', false);
     await enroll('gpu-worker-1', 'worker', true);
     await enroll('worker-2', 'worker', false);
+    await enroll('worker-3', 'worker', false);
     await registry.addReport('cp-1', report('cp-1', 'complete', 'done', { role: 'control-plane' }));
     // Time to GPU, part way: the driver loaded 41.2 s and the runtime switched 43.5 s after the kernel booted.
     await registry.addReport('gpu-worker-1', report('gpu-worker-1', 'gpu-driver', 'done', { gpu: true, sinceBootMs: 41_200 }));
     await registry.addReport('gpu-worker-1', report('gpu-worker-1', 'gpu-switch', 'done', { gpu: true, sinceBootMs: 43_500 }));
     await registry.addReport('gpu-worker-1', report('gpu-worker-1', 'kubeadm-join', 'started', { gpu: true, sinceBootMs: 44_000 }));
     await registry.addReport('worker-2', report('worker-2', 'kubeadm-join', 'failed', { error: 'kubeadm join: <timeout> waiting for the API server' }));
+    // worker-3 failed too, and then its machine was powered off on purpose: it left, it is not failed.
+    await registry.addReport('worker-3', report('worker-3', 'kubeadm-join', 'failed', { error: 'kubeadm join: refused', at: new Date(Date.now() - 60_000).toISOString() }));
+    await registry.addReport('worker-3', report('worker-3', LEAVING_STEP, 'done'));
 
     const { stdout } = await promisify(execFile)(
       CHROMIUM,
@@ -46,9 +50,13 @@ test('headless Chromium renders the fleet page with every node and its state', a
       { timeout: 60_000, maxBuffer: 4 * 1024 * 1024 },
     );
     const rows = [...stdout.matchAll(/<tr[^>]*data-node="([^"]+)"[^>]*data-status="([^"]+)"/g)].map((m) => `${m[1]}=${m[2]}`);
-    t.deepEqual(rows.sort(), ['cp-1=ready', 'gpu-worker-1=in-progress', 'worker-2=failed']);
+    t.deepEqual(rows, ['cp-1=ready', 'gpu-worker-1=in-progress', 'worker-2=failed', 'worker-3=departed'], 'the departed node last');
     t.true(stdout.includes('kubeadm join: &lt;timeout&gt; waiting for the API server'), 'the error is shown, escaped');
-    t.regex(stdout, /3 nodes: 1 ready, 1 failed, 1 in progress/);
+    t.regex(stdout, /4 nodes: 1 ready, 1 failed, 1 in progress, 0 enrolled without a report, 1 departed\. Pools: lab 3 \(\+1 departed\)\./);
+    // The departed node sits in a table of its own under a "Departed" heading, its row muted.
+    t.regex(stdout, /<h2>Departed<\/h2>[\s\S]*<table id="departed">[\s\S]*data-node="worker-3"/);
+    t.false(rowOf(stdout, 'worker-3').includes('kubeadm join: refused'), 'an error from before it left is not shown');
+    t.true(stdout.includes('tr.departed td{color:#888}'));
     // The time-to-GPU cell as Chromium rendered it: the GPU node's milestones with their tooltips, and nothing
     // for the nodes without a GPU.
     t.is(timeToGpuCell(stdout, 'gpu-worker-1'), 'driver 41.2 s · runtime 43.5 s');

@@ -10,7 +10,7 @@ import { countRequest, newCounters, renderMetrics, type EndpointCounters } from 
 const NOW = new Date('2024-05-01T10:00:00.000Z');
 const HOSTILE_ERROR = `nvidia-smi failed: <script>alert(1)</script> "'&\nsecond line`;
 
-function node(overrides: Partial<FleetNode> & Pick<FleetNode, 'node' | 'pool'>): FleetNode {
+function node(overrides: Partial<FleetNode> & Pick<FleetNode, 'node' | 'pool' | 'state'>): FleetNode {
   return { role: 'worker', profile: 'ubuntu-24.04', gpu: false, enrolledAt: '2024-05-01T09:00:00.000Z', phases: [], ready: false, ...overrides };
 }
 
@@ -20,14 +20,14 @@ function sampleView(): FleetView {
     nodes: [
       node({
         node: 'cp-1', pool: 'cpu', role: 'control-plane', step: 'complete', status: 'done', lastReportAt: '2024-05-01T09:59:48.000Z',
-        phases: [{ phase: 'bake', durationMs: 250_000 }, { phase: 'boot', durationMs: 83_000 }], ready: true,
+        phases: [{ phase: 'bake', durationMs: 250_000 }, { phase: 'boot', durationMs: 83_000 }], ready: true, state: 'ready',
       }),
-      node({ node: 'worker-1', pool: 'cpu', step: 'kubeadm-join', status: 'started', lastReportAt: '2024-05-01T09:55:00.000Z', phases: [{ phase: 'boot', durationMs: 12_340 }] }),
+      node({ node: 'worker-1', pool: 'cpu', step: 'kubeadm-join', status: 'started', lastReportAt: '2024-05-01T09:55:00.000Z', phases: [{ phase: 'boot', durationMs: 12_340 }], state: 'in-progress' }),
       node({
         node: 'gpu-1', pool: 'gpu', profile: 'ubuntu-24.04-nvidia', gpu: true, step: 'gpu-driver', status: 'failed', lastReportAt: '2024-05-01T07:30:00.000Z',
-        phases: [{ phase: 'bake', durationMs: 7_500_000 }, { phase: 'boot', durationMs: 850 }], error: HOSTILE_ERROR,
+        phases: [{ phase: 'bake', durationMs: 7_500_000 }, { phase: 'boot', durationMs: 850 }], error: HOSTILE_ERROR, state: 'failed',
       }),
-      node({ node: 'gpu-2', pool: 'gpu', profile: 'ubuntu-24.04-nvidia', gpu: true }),
+      node({ node: 'gpu-2', pool: 'gpu', profile: 'ubuntu-24.04-nvidia', gpu: true, state: 'enrolled-no-report' }),
     ],
   };
 }
@@ -86,7 +86,7 @@ test('fleet page: refreshes itself, summarises the fleet and has one row per nod
   const page = renderFleetPage(sampleView(), { refreshSeconds: 30 });
   t.true(page.startsWith('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<meta http-equiv="refresh" content="30">\n'));
   t.true(page.endsWith('</body>\n</html>\n'));
-  t.true(page.includes('\n<p class="summary">4 nodes: 1 ready, 1 failed, 1 in progress, 1 enrolled without a report. Pools: cpu 2, gpu 2.</p>\n'));
+  t.true(page.includes('\n<p class="summary">4 nodes: 1 ready, 1 failed, 1 in progress, 1 enrolled without a report, 0 departed. Pools: cpu 2, gpu 2.</p>\n'));
   const rows = [...page.matchAll(/<tr data-node="([^"]*)" data-status="([^"]*)"/g)].map((m) => `${m[1]} ${m[2]}`);
   t.deepEqual(rows, ['cp-1 ready', 'worker-1 in-progress', 'gpu-1 failed', 'gpu-2 enrolled-no-report']);
   t.true(
@@ -111,7 +111,7 @@ test('fleet page: an error from the network is shown whole but escaped, never as
 });
 
 test('fleet page: a hostile node name cannot leave its attribute or cell', (t) => {
-  const view: FleetView = { generatedAt: NOW.toISOString(), nodes: [node({ node: `x"><img src=x onerror=alert(1)>`, pool: `p'&` })] };
+  const view: FleetView = { generatedAt: NOW.toISOString(), nodes: [node({ node: `x"><img src=x onerror=alert(1)>`, pool: `p'&`, state: 'enrolled-no-report' })] };
   const page = renderFleetPage(view, { refreshSeconds: 5 });
   t.true(
     page.includes(
@@ -154,7 +154,7 @@ test('fleet table: aligned columns, ages, phase times, the error\'s first line a
       `gpu-1     gpu   worker         yes  gpu-driver failed     failed              2h ago       bake 2h 05m, boot 850 ms  -            nvidia-smi failed: <script>alert(1)</script> "'&`,
       'gpu-2     gpu   worker         yes  -                     enrolled-no-report  -            -                         -',
       '',
-      '4 nodes: 1 ready, 1 failed, 1 in progress, 1 enrolled without a report. Pools: cpu 2, gpu 2.',
+      '4 nodes: 1 ready, 1 failed, 1 in progress, 1 enrolled without a report, 0 departed. Pools: cpu 2, gpu 2.',
       '',
     ].join('\n'),
   );
@@ -166,11 +166,11 @@ test('fleet table: a long error is cut to 60 characters, and terminal escape seq
   t.is(firstLine('short\r\nsecond', 60), 'short');
   const view: FleetView = {
     generatedAt: NOW.toISOString(),
-    nodes: [node({ node: 'n1', pool: 'p', step: 's', status: 'failed', lastReportAt: NOW.toISOString(), error: `\u001b[2J\u001b]0;pwned\u0007${long}\nmore` })],
+    nodes: [node({ node: 'n1', pool: 'p', state: 'failed', step: 's', status: 'failed', lastReportAt: NOW.toISOString(), error: `\u001b[2J\u001b]0;pwned\u0007${long}\nmore` })],
   };
   const lines = formatFleetTable(view, NOW).split('\n');
   t.is(lines[1], `n1    p     worker  no   s failed    failed  0s ago       -                  ?[2J?]0;pwned?${'E'.repeat(45)}…`);
-  t.is(lines[3], '1 node: 0 ready, 1 failed, 0 in progress, 0 enrolled without a report. Pools: p 1.');
+  t.is(lines[3], '1 node: 0 ready, 1 failed, 0 in progress, 0 enrolled without a report, 0 departed. Pools: p 1.');
 });
 
 test('fleet table: an empty fleet prints one friendly line', (t) => {
@@ -213,16 +213,19 @@ labimg_endpoint_auth_failures_total 1
 # HELP labimg_endpoint_rate_limited_total Requests refused by the rate limiter.
 # TYPE labimg_endpoint_rate_limited_total counter
 labimg_endpoint_rate_limited_total 0
-# HELP labimg_nodes Enrolled nodes by pool, role and status (ready, failed, in-progress, enrolled-no-report).
+# HELP labimg_nodes Enrolled nodes by pool, role and status (ready, failed, in-progress, enrolled-no-report, departed).
 # TYPE labimg_nodes gauge
+labimg_nodes{pool="cpu",role="control-plane",status="departed"} 0
 labimg_nodes{pool="cpu",role="control-plane",status="enrolled-no-report"} 0
 labimg_nodes{pool="cpu",role="control-plane",status="failed"} 0
 labimg_nodes{pool="cpu",role="control-plane",status="in-progress"} 0
 labimg_nodes{pool="cpu",role="control-plane",status="ready"} 1
+labimg_nodes{pool="cpu",role="worker",status="departed"} 0
 labimg_nodes{pool="cpu",role="worker",status="enrolled-no-report"} 0
 labimg_nodes{pool="cpu",role="worker",status="failed"} 0
 labimg_nodes{pool="cpu",role="worker",status="in-progress"} 1
 labimg_nodes{pool="cpu",role="worker",status="ready"} 0
+labimg_nodes{pool="gpu",role="worker",status="departed"} 0
 labimg_nodes{pool="gpu",role="worker",status="enrolled-no-report"} 1
 labimg_nodes{pool="gpu",role="worker",status="failed"} 1
 labimg_nodes{pool="gpu",role="worker",status="in-progress"} 0
@@ -246,7 +249,7 @@ labimg_node_phase_seconds{node="worker-1",pool="cpu",phase="boot"} 12.34
 # TYPE labimg_node_startup_registration_duration_seconds histogram
 # HELP labimg_node_startup_gpu_allocatable_duration_seconds Seconds from boot to GPU allocatable (the gpu-allocatable step done or skipped), per GPU node in its latest boot.
 # TYPE labimg_node_startup_gpu_allocatable_duration_seconds histogram
-# HELP labimg_node_last_report_age_seconds Seconds since the time of the node's latest report.
+# HELP labimg_node_last_report_age_seconds Seconds since the time of the node's latest report, for every node that has not departed.
 # TYPE labimg_node_last_report_age_seconds gauge
 labimg_node_last_report_age_seconds{node="cp-1",pool="cpu"} 12
 labimg_node_last_report_age_seconds{node="gpu-1",pool="gpu"} 9000
@@ -274,7 +277,7 @@ test('metrics: a fresh endpoint with no nodes is valid and reports zeros', (t) =
   const text = renderMetrics(EMPTY, newCounters(), NOW);
   t.deepEqual(promtool(text), { ok: true, output: '' });
   t.true(text.includes('\nlabimg_endpoint_enrollments_total 0\n'));
-  t.true(text.endsWith('# HELP labimg_node_last_report_age_seconds Seconds since the time of the node\'s latest report.\n# TYPE labimg_node_last_report_age_seconds gauge\n'));
+  t.true(text.endsWith('# HELP labimg_node_last_report_age_seconds Seconds since the time of the node\'s latest report, for every node that has not departed.\n# TYPE labimg_node_last_report_age_seconds gauge\n'));
   t.false(/^labimg_(nodes|node_gpu|node_phase_seconds|node_last_report_age_seconds|endpoint_requests_total)[{ ]/m.test(text));
 });
 
@@ -282,7 +285,7 @@ test('metrics: backslashes, quotes and newlines in label values are escaped and 
   const nasty = 'we"ird\\pool\nx';
   const view: FleetView = {
     generatedAt: NOW.toISOString(),
-    nodes: [node({ node: 'n\\1', pool: nasty, gpu: true, step: 's', status: 'done', lastReportAt: '2024-05-01T10:00:30.000Z', phases: [{ phase: 'bo"ot', durationMs: 1500 }] })],
+    nodes: [node({ node: 'n\\1', pool: nasty, state: 'in-progress', gpu: true, step: 's', status: 'done', lastReportAt: '2024-05-01T10:00:30.000Z', phases: [{ phase: 'bo"ot', durationMs: 1500 }] })],
   };
   const c = newCounters();
   countRequest(c, 'GET /v1/"odd"\\route\n', 404);
@@ -290,6 +293,7 @@ test('metrics: backslashes, quotes and newlines in label values are escaped and 
   const samples = text.split('\n').filter((line) => line.includes('we\\"ird') || line.startsWith('labimg_endpoint_requests_total{'));
   t.deepEqual(samples, [
     'labimg_endpoint_requests_total{route="GET /v1/\\"odd\\"\\\\route\\n",code="404"} 1',
+    'labimg_nodes{pool="we\\"ird\\\\pool\\nx",role="worker",status="departed"} 0',
     'labimg_nodes{pool="we\\"ird\\\\pool\\nx",role="worker",status="enrolled-no-report"} 0',
     'labimg_nodes{pool="we\\"ird\\\\pool\\nx",role="worker",status="failed"} 0',
     'labimg_nodes{pool="we\\"ird\\\\pool\\nx",role="worker",status="in-progress"} 1',
@@ -314,4 +318,108 @@ test('metrics: the promtool check is real — broken expositions fail it', (t) =
   }
   t.regex(promtool(duplicateType).output, /second TYPE line for metric name "labimg_node_gpu"/);
   t.regex(promtool(lintOnly).output, /counter metrics should have "_total" suffix/);
+});
+
+// ── departed nodes: powered off on purpose, counted apart and listed last ───────────────────────────────────
+
+/** The realistic fleet after a scale-in: worker-2 left 12 minutes ago, gpu-3 10 minutes ago. */
+function departedView(): FleetView {
+  const view = sampleView();
+  const left = [
+    node({
+      node: 'worker-2', pool: 'cpu', step: 'leaving', status: 'done', lastReportAt: '2024-05-01T09:48:00.000Z', departedAt: '2024-05-01T09:48:00.000Z',
+      phases: [{ phase: 'boot', durationMs: 61_000 }], state: 'departed',
+    }),
+    node({
+      node: 'gpu-3', pool: 'gpu', profile: 'ubuntu-24.04-nvidia', gpu: true, step: 'leaving', status: 'done', lastReportAt: '2024-05-01T09:50:00.000Z',
+      departedAt: '2024-05-01T09:50:00.000Z', phases: [{ phase: 'boot', durationMs: 95_000 }], timeToGpu: [{ step: 'gpu-driver', seconds: 41.2 }], state: 'departed',
+    }),
+  ];
+  // In the registry's order: pool, then name.
+  const [cp1, worker1, gpu1, gpu2] = view.nodes as [FleetNode, FleetNode, FleetNode, FleetNode];
+  return { ...view, nodes: [cp1, worker1, left[0] as FleetNode, gpu1, gpu2, left[1] as FleetNode] };
+}
+
+test('fleet table: departed nodes are counted in the totals but not listed, and a line says how to list them', (t) => {
+  t.is(
+    formatFleetTable(departedView(), NOW),
+    [
+      'NODE      POOL  ROLE           GPU  PHASE/STEP            STATUS              LAST-REPORT  TIME                      TIME-TO-GPU  ERROR',
+      'cp-1      cpu   control-plane  no   complete done         ready               12s ago      bake 4m 10s, boot 1m 23s',
+      'worker-1  cpu   worker         no   kubeadm-join started  in-progress         5m ago       boot 12.3 s',
+      `gpu-1     gpu   worker         yes  gpu-driver failed     failed              2h ago       bake 2h 05m, boot 850 ms  -            nvidia-smi failed: <script>alert(1)</script> "'&`,
+      'gpu-2     gpu   worker         yes  -                     enrolled-no-report  -            -                         -',
+      '',
+      '6 nodes: 1 ready, 1 failed, 1 in progress, 1 enrolled without a report, 2 departed. Pools: cpu 2 (+1 departed), gpu 2 (+1 departed).',
+      '2 departed nodes are not listed; `labimg nodes --departed` lists them.',
+      '',
+    ].join('\n'),
+  );
+});
+
+test('fleet table: with departed, they come after the others, the latest to leave first, with how long ago they left', (t) => {
+  t.is(
+    formatFleetTable(departedView(), NOW, { departed: true }),
+    [
+      'NODE      POOL  ROLE           GPU  PHASE/STEP            STATUS              LAST-REPORT  TIME                      TIME-TO-GPU    ERROR',
+      'cp-1      cpu   control-plane  no   complete done         ready               12s ago      bake 4m 10s, boot 1m 23s',
+      'worker-1  cpu   worker         no   kubeadm-join started  in-progress         5m ago       boot 12.3 s',
+      `gpu-1     gpu   worker         yes  gpu-driver failed     failed              2h ago       bake 2h 05m, boot 850 ms  -              nvidia-smi failed: <script>alert(1)</script> "'&`,
+      'gpu-2     gpu   worker         yes  -                     enrolled-no-report  -            -                         -',
+      'gpu-3     gpu   worker         yes  leaving done          departed            10m ago      boot 1m 35s               driver 41.2 s',
+      'worker-2  cpu   worker         no   leaving done          departed            12m ago      boot 1m 01s',
+      '',
+      '6 nodes: 1 ready, 1 failed, 1 in progress, 1 enrolled without a report, 2 departed. Pools: cpu 2 (+1 departed), gpu 2 (+1 departed).',
+      '',
+    ].join('\n'),
+  );
+});
+
+test('fleet table: a fleet that has all departed says so, and still counts them', (t) => {
+  const view: FleetView = { generatedAt: NOW.toISOString(), nodes: departedView().nodes.filter((n) => n.state === 'departed') };
+  t.is(
+    formatFleetTable(view, NOW),
+    'every enrolled node has departed\n\n2 nodes: 0 ready, 0 failed, 0 in progress, 0 enrolled without a report, 2 departed. Pools: cpu 0 (+1 departed), gpu 0 (+1 departed).\n' +
+      '2 departed nodes are not listed; `labimg nodes --departed` lists them.\n',
+  );
+});
+
+test('fleet page: departed nodes in a muted table of their own, after the others, the latest to leave first', (t) => {
+  const page = renderFleetPage(departedView(), { refreshSeconds: 30 });
+  t.true(page.includes('\n<p class="summary">6 nodes: 1 ready, 1 failed, 1 in progress, 1 enrolled without a report, 2 departed. Pools: cpu 2 (+1 departed), gpu 2 (+1 departed).</p>\n'));
+  const tables = [...page.matchAll(/<table id="([a-z]+)">([\s\S]*?)<\/table>/g)].map((m) => ({
+    id: m[1],
+    rows: [...(m[2] ?? '').matchAll(/<tr data-node="([^"]*)" data-status="([^"]*)" class="([^"]*)"/g)].map((r) => `${r[1]} ${r[2]} ${r[3]}`),
+  }));
+  t.deepEqual(tables, [
+    { id: 'nodes', rows: ['cp-1 ready ready', 'worker-1 in-progress in-progress', 'gpu-1 failed failed', 'gpu-2 enrolled-no-report enrolled-no-report'] },
+    { id: 'departed', rows: ['gpu-3 departed departed', 'worker-2 departed departed'] },
+  ]);
+  t.true(page.includes('</table>\n<h2>Departed</h2>\n'));
+  t.true(page.includes('tr.departed td{color:#888}'), 'muted');
+  t.true(
+    page.includes(
+      '<tr data-node="worker-2" data-status="departed" class="departed"><td>worker-2</td><td>cpu</td><td>worker</td><td>no</td><td>ubuntu-24.04</td>' +
+        '<td>leaving done</td><td><time datetime="2024-05-01T09:48:00.000Z">2024-05-01 09:48:00 UTC</time></td><td>boot 1m 01s</td><td></td><td></td></tr>\n',
+    ),
+  );
+});
+
+test('metrics: departed nodes have their own status in labimg_nodes, and no last-report age that would look silent', (t) => {
+  const text = renderMetrics(departedView(), sampleCounters(), NOW);
+  t.deepEqual(promtool(text), { ok: true, output: '' });
+  const lines = text.split('\n');
+  t.deepEqual(lines.filter((line) => line.startsWith('labimg_nodes{') && line.includes('status="departed"')), [
+    'labimg_nodes{pool="cpu",role="control-plane",status="departed"} 0',
+    'labimg_nodes{pool="cpu",role="worker",status="departed"} 1',
+    'labimg_nodes{pool="gpu",role="worker",status="departed"} 1',
+  ]);
+  t.true(lines.includes('labimg_nodes{pool="gpu",role="worker",status="failed"} 1'), 'the failed node is still counted as failed');
+  t.deepEqual(lines.filter((line) => line.startsWith('labimg_node_last_report_age_seconds{')), [
+    'labimg_node_last_report_age_seconds{node="cp-1",pool="cpu"} 12',
+    'labimg_node_last_report_age_seconds{node="gpu-1",pool="gpu"} 9000',
+    'labimg_node_last_report_age_seconds{node="worker-1",pool="cpu"} 300',
+  ]);
+  t.true(lines.includes('labimg_node_phase_seconds{node="worker-2",pool="cpu",phase="boot"} 61'), 'its history stays');
+  t.true(lines.includes('labimg_node_gpu{pool="gpu"} 3'));
 });

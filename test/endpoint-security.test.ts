@@ -10,6 +10,7 @@ import test, { type ExecutionContext } from 'ava';
 import { rmSync } from 'node:fs';
 import https from 'node:https';
 import { EndpointUnreachable, PinMismatch, PinnedHttpsClient } from '../agent/endpoint/pinned-https';
+import { LEAVING_STEP } from '../contract/agent-config';
 import { NODE_NAME_MAX } from '../contract/endpoint-api';
 import { authorityKeyIdentifier, commonNameOf, issuerNamed, pemOf, signCertificate, subjectAltName } from '../endpoint/certificate';
 import { caFingerprintOf, issueServerIdentity, type ServerIdentity } from '../endpoint/pki';
@@ -382,6 +383,20 @@ test('a report about another node is 400 and stored for neither', async (t) => {
   t.deepEqual(await f.e.registry.reports('w-1'), []);
   t.deepEqual(await f.e.registry.reports('w-2'), []);
   t.deepEqual((await f.e.registry.node('w-2'))?.steps, {});
+});
+
+test("one node's credential cannot mark another node departed, by its path or by its report's node", async (t) => {
+  const f = await enrolledFleet(t);
+  const leaving = (node: string) => reportBody(node, { step: LEAVING_STEP, status: 'done' });
+  refused(t, await send(f.e.port, { method: 'POST', path: '/v1/nodes/w-2/reports', token: f.w1, json: leaving('w-2') }), 401, /credential is not valid for node "w-2"/);
+  refused(t, await send(f.e.port, { method: 'POST', path: '/v1/nodes/w-1/reports', token: f.w1, json: leaving('w-2') }), 400, /report is about node "w-2" but was sent for "w-1"/);
+  refused(t, await send(f.e.port, { method: 'POST', path: '/v1/nodes/cp-1/reports', token: f.w1, json: leaving('cp-1') }), 401, /credential is not valid for node "cp-1"/);
+  const states = async () => Object.fromEntries((await f.e.registry.fleet()).nodes.map((n) => [n.node, n.state]));
+  t.deepEqual(await states(), { 'cp-1': 'enrolled-no-report', 'w-1': 'enrolled-no-report', 'w-2': 'enrolled-no-report' });
+  t.deepEqual(await f.e.registry.reports('w-2'), []);
+  // Its own leaving report, with its own credential, is what makes a node departed.
+  t.is((await send(f.e.port, { method: 'POST', path: '/v1/nodes/w-2/reports', token: f.w2, json: leaving('w-2') })).status, 200);
+  t.deepEqual(await states(), { 'cp-1': 'enrolled-no-report', 'w-1': 'enrolled-no-report', 'w-2': 'departed' });
 });
 
 test('join material: 503 until published, then the certificate key only for a control plane that asks, every issue audited', async (t) => {

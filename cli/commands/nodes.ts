@@ -1,6 +1,7 @@
 /**
- * `labimg nodes`: every enrolled node, as the fleet page shows it; --watch redraws it. `nodes revoke NAME` refuses a
- * node's credential from now on; `nodes forget NAME` releases its name for a new enrollment.
+ * `labimg nodes`: every enrolled node, as the fleet page shows it (the departed ones with --departed, or in --json);
+ * --watch redraws it. `nodes revoke NAME` refuses a node's credential from now on; `nodes forget NAME` releases its
+ * name for a new enrollment.
  */
 import { formatFleetTable } from '../../endpoint/fleet-table';
 import { withRegistry } from '../endpoint-store';
@@ -8,6 +9,8 @@ import { withRegistry } from '../endpoint-store';
 export interface NodesOptions {
   json: boolean;
   watch: boolean;
+  /** List the departed nodes in the table too; --json always carries every node, with its state. */
+  departed: boolean;
   /** Seconds between redraws with watch. */
   interval: number;
 }
@@ -16,7 +19,7 @@ export async function showNodes(store: Parameters<typeof withRegistry>[0], optio
   await withRegistry(store, async (registry) => {
     for (;;) {
       const view = await registry.fleet();
-      const text = options.json ? `${JSON.stringify(view, null, 2)}\n` : formatFleetTable(view, new Date());
+      const text = options.json ? `${JSON.stringify(view, null, 2)}\n` : formatFleetTable(view, new Date(), { departed: options.departed });
       // Clear and home the terminal between frames; plain output otherwise, for pipes and logs.
       process.stdout.write(options.watch && process.stdout.isTTY ? `\x1b[2J\x1b[H${text}` : text);
       if (!options.watch) return;

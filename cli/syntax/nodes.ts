@@ -10,13 +10,14 @@ export function addNodesCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {
       .options(storeOptions)
       .command(
         '$0',
-        'show every enrolled node: pool, role, GPU, phase, last report, time per phase, error',
+        'show every enrolled node: pool, role, GPU, phase, last report, time per phase, error; the departed ones (powered off on purpose) are counted, and listed with --departed',
         (c) =>
           c
-            .option('json', { type: 'boolean', default: false })
+            .option('json', { type: 'boolean', default: false, describe: 'the fleet as JSON: every node, departed ones included, with its state' })
+            .option('departed', { type: 'boolean', default: false, describe: 'also list the nodes that left (powered off on purpose), after the others, the latest to leave first' })
             .option('watch', { type: 'boolean', default: false, describe: 'redraw until interrupted' })
             .option('interval', { type: 'number', default: 2, describe: 'seconds between redraws with --watch' }),
-        async (argv) => (await work()).showNodes(argv, { json: argv.json, watch: argv.watch, interval: argv.interval }),
+        async (argv) => (await work()).showNodes(argv, { json: argv.json, watch: argv.watch, interval: argv.interval, departed: argv.departed }),
       )
       .command(
         'revoke <name>',
