@@ -6,6 +6,7 @@ import { packerSourcesOf } from '../builder/render/packer';
 import type { Profile } from '../builder/profiles';
 import { version as labimgVersion } from '../package.json';
 import { agentSourceFor } from './inputs/agent-url';
+import { autoscalingCloudOf } from './inputs/autoscaling';
 import { readPxeInputs, type PxeFlags } from './inputs/pxe';
 import { readAgentBundle } from './package-files';
 
@@ -15,6 +16,8 @@ export interface BuildFlags {
   controlPlane?: ControlPlaneSettings;
   agentUrl?: string;
   pxe?: PxeFlags;
+  /** --autoscaling: the cloud whose scaling group launches the workers (checked by cli/inputs/autoscaling.ts). */
+  autoscaling?: string;
 }
 
 export function buildInputs(profile: Profile, flags: BuildFlags = {}): BuildInputs {
@@ -34,6 +37,7 @@ export function buildInputs(profile: Profile, flags: BuildFlags = {}): BuildInpu
     enrollment: flags.enrollment,
     ...(flags.controlPlane ? { controlPlane: flags.controlPlane } : {}),
     agentSource: agentSourceFor(agentBundle, flags.agentUrl, flags.enrollment),
+    ...(flags.autoscaling !== undefined ? { autoscaling: { cloud: autoscalingCloudOf(flags.autoscaling) } } : {}),
   };
 }
 
