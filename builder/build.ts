@@ -2,6 +2,7 @@ import { ROLES, type AgentConfig, type IdentityProvider, type NodeConfig, type N
 import { OS_FAMILIES } from '../contract/os-families';
 import { buildManifest } from './manifest';
 import type { AgentSource } from './render/agent-fetcher';
+import type { AutoscalingCloud } from './render/autoscaling/scaling-group';
 import { bakeLists, buildFolderName, renderPackerVars, type PackerVarsInputs } from './render/packer';
 import { renderCloudInitUserData } from './render/cloud-init';
 import { renderIgnitionConfig } from './render/ignition';
@@ -63,6 +64,11 @@ export interface BuildInputs {
   pxe?: PxeBuildInputs;
   /** The user's own shell scripts: each user-data also as multipart MIME that carries them. */
   userScripts?: readonly UserScript[];
+  /**
+   * The workers are launched by this cloud's scaling group (`labimg build --autoscaling`): the node config may
+   * say so (how a worker names itself, for one). The scaling files themselves are rendered by render/autoscaling/.
+   */
+  autoscaling?: { cloud: AutoscalingCloud };
 }
 
 export interface UserScript {

@@ -5,9 +5,9 @@ import { compileAgentConfig, nodeRuntimeOf } from '../builder/compile';
 import { packerSourcesOf } from '../builder/render/packer';
 import { nameSourceFor } from '../builder/node-naming';
 import type { Profile } from '../builder/profiles';
-import type { IdentityProvider } from '../contract/agent-config';
 import { version as labimgVersion } from '../package.json';
 import { agentSourceFor } from './inputs/agent-url';
+import { autoscalingCloudOf } from './inputs/autoscaling';
 import { readPxeInputs, type PxeFlags } from './inputs/pxe';
 import { readAgentBundle } from './package-files';
 
@@ -17,15 +17,16 @@ export interface BuildFlags {
   controlPlane?: ControlPlaneSettings;
   agentUrl?: string;
   pxe?: PxeFlags;
-  /** The cloud of the scaling group the nodes are for (`--autoscaling`): it decides their names. */
-  autoscaling?: IdentityProvider;
+  /** --autoscaling: the cloud whose scaling group launches the workers (checked by cli/inputs/autoscaling.ts); it decides their names. */
+  autoscaling?: string;
 }
 
 export function buildInputs(profile: Profile, flags: BuildFlags = {}): BuildInputs {
   const agentBundle = readAgentBundle();
   const agentConfig = compileAgentConfig(profile);
   const pxe = readPxeInputs(profile, agentConfig.os, flags.pxe ?? {});
-  const nameFrom = nameSourceFor({ profileName: profile.name, naming: profile.kubernetes.nodeName, autoscaling: flags.autoscaling, identity: flags.enrollment?.identity });
+  const autoscaling = flags.autoscaling === undefined ? undefined : autoscalingCloudOf(flags.autoscaling);
+  const nameFrom = nameSourceFor({ profileName: profile.name, naming: profile.kubernetes.nodeName, autoscaling, identity: flags.enrollment?.identity });
   return {
     // An image block may name only a network install (Flatcar): nothing for Packer to bake from then.
     ...(profile.image && packerSourcesOf(profile.image).length > 0 ? { packer: { profileName: profile.name, image: profile.image } } : {}),
@@ -40,6 +41,7 @@ export function buildInputs(profile: Profile, flags: BuildFlags = {}): BuildInpu
     ...(flags.controlPlane ? { controlPlane: flags.controlPlane } : {}),
     ...(nameFrom ? { nameFrom } : {}),
     agentSource: agentSourceFor(agentBundle, flags.agentUrl, flags.enrollment),
+    ...(autoscaling !== undefined ? { autoscaling: { cloud: autoscaling } } : {}),
   };
 }
 

@@ -3,6 +3,7 @@ import type { Argv } from 'yargs';
 import { ROLES, type Role } from '../contract/agent-config';
 import { MIRROR_PRESET_NAMES } from '../builder/mirrors/types';
 import type { StoreOptions } from '../endpoint/store/open';
+import type { AutoscalingFlags } from './inputs/autoscaling';
 import type { EnrollmentFlags } from './inputs/enrollment';
 import type { JoinFlags } from './inputs/join';
 import type { ControlPlaneFlags } from './inputs/control-plane';
@@ -70,6 +71,22 @@ export function enrollmentFlagsOf(argv: EnrollmentFlags): EnrollmentFlags {
     controlPlaneTokenFile: argv.controlPlaneTokenFile,
     identity: argv.identity,
   };
+}
+
+/** `labimg build --autoscaling`: a scaling group's files for the pool's workers (cli/inputs/autoscaling.ts). */
+export const autoscalingOptions = {
+  autoscaling: {
+    type: 'string',
+    describe: "aws or aliyun: also write autoscaling/, the scaling group's launch template (EC2) or scaling configuration (ESS) for the pool's workers, with the cluster autoscaler's tags",
+  },
+  'instance-type': { type: 'string', describe: 'with --autoscaling: the instance type the group launches (g4dn.xlarge, ecs.gn6i-c4g1.xlarge)' },
+  'image-id': { type: 'string', describe: 'with --autoscaling: the image the group launches (an AMI, or an ECS image id); on AWS --packer gives the AMI it bakes instead' },
+  'cluster-name': { type: 'string', describe: "with --autoscaling aws: the cluster name of the cluster autoscaler's auto-discovery tag (default: the pool's name, since a pool is one cluster)" },
+  'gpus-per-instance': { type: 'number', describe: "with --autoscaling aws: the instance type's GPU count, for a type labimg's table does not know" },
+} as const;
+
+export function autoscalingFlagsOf(argv: { autoscaling?: string; instanceType?: string; imageId?: string; clusterName?: string; gpusPerInstance?: number }): AutoscalingFlags {
+  return { autoscaling: argv.autoscaling, instanceType: argv.instanceType, imageId: argv.imageId, clusterName: argv.clusterName, gpusPerInstance: argv.gpusPerInstance };
 }
 
 /** Where the endpoint keeps its state: serve, pool, nodes and audit work on the same store. */

@@ -39,4 +39,12 @@ build {
       "${path.root}/scripts/cleanup.sh",
     ]
   }
+
+  # Which image each bake made (an amazon-ebs build's artifact_id is "REGION:AMI-ID"), beside the build folder,
+  # which `labimg build` replaces whole: `labimg build --autoscaling aws --packer` reads the AMI id from it.
+  # https://developer.hashicorp.com/packer/docs/post-processors/manifest (read 2026-12-06).
+  post-processor "manifest" {
+    output     = "../${var.profile}.packer-manifest.json"
+    strip_path = true
+  }
 }

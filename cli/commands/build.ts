@@ -11,12 +11,14 @@ import type { MirrorPresetName } from '../../builder/mirrors/types';
 import { loadProfile } from '../../builder/profiles';
 import { pxeBootAssets } from '../../builder/render/pxe';
 import { buildInputs, requireCloudInit } from '../build-inputs';
+import { planAutoscaling, type AutoscalingFlags } from '../inputs/autoscaling';
 import { readEnrollment, type EnrollmentFlags } from '../inputs/enrollment';
 import { readJoinMaterial, type JoinFlags } from '../inputs/join';
 import { readControlPlaneSettings, type ControlPlaneFlags } from '../inputs/control-plane';
 import type { PxeFlags } from '../inputs/pxe';
 import { readUserScripts } from '../inputs/user-scripts';
 import { writeDirectoryAtomically, writeFileAtomically } from '../output';
+import { bakedAmi, packerManifestPath } from '../packer-manifest';
 import { PACKER_TEMPLATE_DIR } from '../package-files';
 
 export interface BuildOptions {
@@ -34,6 +36,8 @@ export interface BuildOptions {
   join: JoinFlags;
   enrollment: EnrollmentFlags;
   controlPlane?: ControlPlaneFlags;
+  /** --autoscaling and its flags: also write autoscaling/, a scaling group's files for the pool's workers. */
+  autoscaling?: AutoscalingFlags;
 }
 
 export async function buildProfile(options: BuildOptions): Promise<void> {
@@ -49,16 +53,24 @@ export async function buildProfile(options: BuildOptions): Promise<void> {
     controlPlane: readControlPlaneSettings(options.controlPlane ?? {}),
     agentUrl: options.agentUrl,
     pxe: options.pxe,
+    autoscaling: options.autoscaling?.autoscaling,
   });
   if (options.userScripts?.length) requireCloudInit(inputs);
-  const files = renderBuild({ ...inputs, userScripts: readUserScripts(options.userScripts) });
+  const renderInputs = { ...inputs, userScripts: readUserScripts(options.userScripts) };
+  const files = renderBuild(renderInputs);
+  const bakesAmi = packer !== undefined && packer.image.amazon !== undefined && (packer.only === undefined || packer.only.includes('amazon'));
+  const autoscaling = planAutoscaling(options.autoscaling ?? {}, renderInputs, files, { packer: options.packer, amazon: bakesAmi });
+  // With the image named, the scaling files go into the build folder in the same atomic write; a bake's AMI is
+  // known only once Packer is done, so then they follow it.
+  const scaling = autoscaling?.imageId !== undefined ? autoscaling.render(autoscaling.imageId) : [];
   // Rendered before anything is written, so a failure leaves the previous build and archive alone. The archive
   // code (tar-stream and its streams) is imported only for --tar: a plain build would parse it for nothing.
   const tar = options.tar ? await import('../../builder/archive') : undefined;
   const archive = tar ? await tar.renderTarGz(profile.name, files) : undefined;
-  await writeDirectoryAtomically(outDir, files);
+  await writeDirectoryAtomically(outDir, [...files, ...scaling]);
   const manifest = JSON.parse(files.find((f) => f.name === 'manifest.json')!.content.toString('utf8')) as Manifest;
   printBuildSummary(outDir, manifest, buildNotes(inputs, manifest, options.packer));
+  printScalingFiles(scaling);
   for (const warning of userDataWarnings(manifest)) process.stderr.write(`warning: ${warning}\n`);
   if (tar && archive) {
     const archivePath = path.join(options.out, `${profile.name}.tar.gz`);
@@ -66,6 +78,18 @@ export async function buildProfile(options: BuildOptions): Promise<void> {
     process.stdout.write(`wrote ${archivePath}  ${archive.length} B  sha256 ${createHash('sha256').update(archive).digest('hex')}\n`);
   }
   if (packerRun && packer) packerRun.runPacker({ ...packer, profileName: profile.name, buildDir: path.resolve(outDir), templateDir: PACKER_TEMPLATE_DIR });
+  if (autoscaling && autoscaling.imageId === undefined) {
+    const { region, imageId } = bakedAmi(packerManifestPath(path.resolve(outDir)));
+    const baked = autoscaling.render(imageId);
+    await writeDirectoryAtomically(path.join(outDir, 'autoscaling'), baked.map((file) => ({ ...file, name: path.posix.relative('autoscaling', file.name) })));
+    process.stdout.write(`the bake made ${imageId} in ${region}: create the launch template and the group in ${region}\n`);
+    printScalingFiles(baked);
+  }
+}
+
+/** The scaling files, which manifest.json does not list: they name a cloud image, not what a node runs. */
+function printScalingFiles(files: readonly { name: string; content: Buffer; mode: number }[]): void {
+  for (const file of files) process.stdout.write(`  ${file.name}  ${file.content.length} B  mode ${file.mode.toString(8).padStart(4, '0')}\n`);
 }
 
 function printBuildSummary(outDir: string, manifest: Manifest, notes: readonly string[]): void {

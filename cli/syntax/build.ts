@@ -1,6 +1,17 @@
 /** `labimg build`'s flags and help; its work (../commands/build.ts) is imported only when it runs. */
 import type { Argv } from 'yargs';
-import { mirrorOption, joinOptions, enrollmentOptions, controlPlaneOptions, joinFlagsOf, enrollmentFlagsOf, controlPlaneFlagsOf, type GlobalOptions } from '../options';
+import {
+  mirrorOption,
+  joinOptions,
+  enrollmentOptions,
+  controlPlaneOptions,
+  autoscalingOptions,
+  joinFlagsOf,
+  enrollmentFlagsOf,
+  controlPlaneFlagsOf,
+  autoscalingFlagsOf,
+  type GlobalOptions,
+} from '../options';
 
 const work = () => import('../commands/build');
 
@@ -20,7 +31,8 @@ export function addBuildCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {
         .option('ssh-authorized-keys', { type: 'string', describe: 'authorized_keys file: who may log in (as the distro user, key only) to machines the pxe/ files install' })
         .options(joinOptions)
         .options(enrollmentOptions)
-        .options(controlPlaneOptions),
+        .options(controlPlaneOptions)
+        .options(autoscalingOptions),
     async (argv) =>
       (await work()).buildProfile({
         profile: argv.profile,
@@ -36,6 +48,7 @@ export function addBuildCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {
         join: joinFlagsOf(argv),
         enrollment: enrollmentFlagsOf(argv),
         controlPlane: controlPlaneFlagsOf(argv),
+        autoscaling: autoscalingFlagsOf(argv),
       }),
   );
 }
