@@ -2,20 +2,23 @@
  * An autoscaling pool without a cloud: ten instances of one baked image, each with its own stand-in instance
  * metadata service on loopback (IMDSv2: the token PUT, then the identity document), enroll through a real
  * `labimg serve` with the pool's worker token, join the cluster (the kubeadm stand-in) and get distinct names,
- * their instance ids, from node.json as `labimg build --autoscaling aws` writes it. Then the group scales in: five
+ * their instance ids, from the node.json and secrets.json in the user-data of the launch template that
+ * `labimg build --autoscaling aws` writes (what EC2 would hand each instance). Then the group scales in: five
  * machines power off, and each tells the endpoint it is leaving (`agent.js leave`, labimg-leave.service's stop);
  * one reboots and one has its unit stopped by hand, and those send nothing. The fleet shows five departed.
  */
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { load } from 'js-yaml';
 import { nodeConfigFor } from '../builder/build';
-import { nameSourceFor } from '../builder/node-naming';
-import { LEAVING_STEP, RUN_COMPLETE_STEP, type NodeConfig } from '../contract/agent-config';
+import { LEAVING_STEP, RUN_COMPLETE_STEP, type NodeConfig, type NodeSecrets } from '../contract/agent-config';
 import { Registry } from '../endpoint/registry';
 import { FileStore } from '../endpoint/store/file-store';
 import { FakeMachine, profileConfig, type AgentRun } from './helpers/agent-machine';
 import { documentOfKind, kubeadmDocuments } from './helpers/agent-scenario';
-import { tempDir } from './helpers/cli';
+import { labimg, tempDir } from './helpers/cli';
 import { createPool, createPoolToken, startServe } from './helpers/endpoint';
 import { makeMetadataSigner, startMetadataService, type MetadataStandIn } from './helpers/instance-metadata';
 
@@ -32,6 +35,14 @@ interface Instance {
 
 function failure(name: string, run: AgentRun): string {
   return `${name} exited ${run.code} (${run.signal ?? 'no signal'}):\n${run.stdout.slice(-3000)}\n${run.stderr.slice(-2000)}`;
+}
+
+/** node.json and secrets.json as the launch template's user-data writes them on every instance of the group. */
+function launchTemplateFiles(launchTemplate: string): { node: NodeConfig; secrets: NodeSecrets } {
+  const template = JSON.parse(readFileSync(launchTemplate, 'utf8')) as { LaunchTemplateData: { UserData: string } };
+  const userData = load(Buffer.from(template.LaunchTemplateData.UserData, 'base64').toString('utf8')) as { write_files: Array<{ path: string; content: string }> };
+  const file = (at: string) => JSON.parse(userData.write_files.find((f) => f.path === at)?.content ?? 'null') as unknown;
+  return { node: file('/etc/labimg/node.json') as NodeConfig, secrets: file('/etc/labimg/secrets.json') as NodeSecrets };
 }
 
 /** A shutdown in progress, as systemd has queued it when labimg-leave.service's ExecStop runs. */
@@ -51,9 +62,17 @@ test('ten instances enroll and join under their instance ids; five power off and
   const registry = new Registry(registryStore);
   const workerToken = createPool(store, 'lab', PROFILE);
   const controlPlaneToken = createPoolToken(store, 'lab', ['--role', 'control-plane']);
-  const enrollment = { url: serve.url, caFingerprint: serve.caFingerprint, pool: 'lab', tokens: { worker: workerToken, 'control-plane': controlPlaneToken } };
-  // What a build for an AWS scaling group writes into each worker's node.json.
-  const nameFrom = nameSourceFor({ profileName: PROFILE, autoscaling: 'aws' });
+  const enrollment = { url: serve.url, caFingerprint: serve.caFingerprint, pool: 'lab', tokens: { 'control-plane': controlPlaneToken } };
+  // The group's launch template, as the README's command line writes it.
+  const out = tempDir();
+  const tokenFile = path.join(out, 'worker.token');
+  writeFileSync(tokenFile, `${workerToken}\n`, { mode: 0o600 });
+  const build = labimg(['build', PROFILE, '--out', out, '--endpoint', serve.url, '--endpoint-ca-fingerprint', serve.caFingerprint, '--pool', 'lab', '--enrollment-token-file', tokenFile,
+    '--autoscaling', 'aws', '--instance-type', 'm5.large', '--image-id', 'ami-0123456789abcdef0']);
+  t.is(build.code, 0, build.stderr);
+  const launched = launchTemplateFiles(path.join(out, PROFILE, 'autoscaling', 'aws-launch-template.json'));
+  t.deepEqual(launched.node.nameFrom, { from: 'instance-id', provider: 'aws' });
+  t.is(launched.node.nodeName, undefined);
   const instances: Instance[] = [];
   const image = await FakeMachine.create({ config: profileConfig(PROFILE) });
   let controlPlane: FakeMachine | undefined;
@@ -68,11 +87,9 @@ test('ten instances enroll and join under their instance ids; five power off and
       const id = `i-0${randomBytes(8).toString('hex')}`;
       const metadata = await startMetadataService({ provider: 'aws', signer, identity: { instanceId: id, accountId: '123456789012', region: 'us-east-1', imageId: 'ami-0123456789abcdef0' } });
       t.teardown(() => metadata.close());
-      const built = nodeConfigFor('worker', undefined, enrollment, undefined, nameFrom);
-      t.deepEqual(built.nameFrom, { from: 'instance-id', provider: 'aws' });
       // The one thing a test changes: where the metadata service is (on EC2, 169.254.169.254).
-      const node: NodeConfig = { ...built, nameFrom: { from: 'instance-id', provider: 'aws', metadataUrl: metadata.url } };
-      const machine = FakeMachine.fromImage(image, { node, secrets: { enrollmentToken: workerToken } });
+      const node: NodeConfig = { ...launched.node, nameFrom: { from: 'instance-id', provider: 'aws', metadataUrl: metadata.url } };
+      const machine = FakeMachine.fromImage(image, { node, secrets: launched.secrets });
       // Each instance's own machine id, as systemd writes it at first boot into the emptied file.
       machine.write('/etc/machine-id', `${randomBytes(16).toString('hex')}\n`, 0o444);
       instances.push({ id, metadata, machine });
@@ -110,7 +127,20 @@ test('ten instances enroll and join under their instance ids; five power off and
     const after = await registry.fleet();
     const left = after.nodes.filter((n) => n.step === LEAVING_STEP && n.status === 'done').map((n) => n.node).sort();
     t.deepEqual(left, leaving.map((i) => i.id).sort(), 'the five that powered off, and only they, left');
-    for (const instance of [rebooting, stoppedByHand]) t.is(after.nodes.find((n) => n.node === instance.id)?.step, RUN_COMPLETE_STEP);
+    t.deepEqual(after.nodes.filter((n) => n.state === 'departed').map((n) => n.node).sort(), left);
+    for (const instance of [rebooting, stoppedByHand]) {
+      const node = after.nodes.find((n) => n.node === instance.id);
+      t.is(node?.step, RUN_COMPLETE_STEP);
+      t.is(node?.state, 'ready');
+    }
+
+    // What the operator sees: five departed, apart from the failed (none) and hidden until asked for.
+    const nodes = labimg(['nodes', '--data', store.data]);
+    t.is(nodes.code, 0, nodes.stderr);
+    t.regex(nodes.stdout, /11 nodes: 6 ready, 0 failed, 0 in progress, 0 enrolled without a report, 5 departed\. Pools: lab 6 \(\+5 departed\)\./);
+    for (const instance of leaving) t.false(nodes.stdout.includes(instance.id), `${instance.id} is not listed without --departed`);
+    const all = labimg(['nodes', '--departed', '--data', store.data]);
+    for (const instance of leaving) t.regex(all.stdout, new RegExp(`^${instance.id} .* departed `, 'm'));
 
     // A leaving report is one more report: the credential, the node's own name, no secret in the log.
     const stopLogs = stops.map((run) => run.stdout + run.stderr).join('\n');
