@@ -103,9 +103,12 @@ test('the launch template: the image, the worker stub user-data, IMDSv2 required
   t.true(stub.length <= 16 * 1024);
 });
 
-const validating = awsCliPresent() ? test : test.skip;
+// Skipped only when asked (LABIMG_SKIP_AWS_CLI=1), as the real containerd is: a machine without Debian's awscli
+// fails the test rather than passing it unchecked; .ci/run installs it.
+const validating = process.env.LABIMG_SKIP_AWS_CLI === '1' ? test.skip : test;
 
 validating('the AWS CLI takes both files: parameter validation passes and only the missing credentials stop it; a misspelt key is refused', (t) => {
+  t.true(awsCliPresent(), `${AWS_CLI} is missing: install Debian's awscli (apt-get install awscli), or set LABIMG_SKIP_AWS_CLI=1`);
   const dir = buildAws('ubuntu-gpu', ['--instance-type', 'g4dn.xlarge']);
   const region = ['--region', 'us-east-1'];
   for (const [service, operation, file] of [
