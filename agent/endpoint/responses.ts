@@ -44,8 +44,11 @@ const ANSWERS: Partial<Record<RouteKey, Shape>> = {
   },
 };
 
-/** What is wrong with `body` as `route`'s answer; undefined when nothing is (or the agent reads nothing from it). */
-export const answerProblem = (route: RouteKey, body: unknown) => shapeProblem(body, ANSWERS[route] ?? {});
+/**
+ * What is wrong with `body` as `route`'s answer; undefined when nothing is, or when the agent reads nothing from
+ * it: a route that answers with no body (publishing join material: 204) has no shape to check.
+ */
+export const answerProblem = (route: RouteKey, body: unknown) => (ANSWERS[route] ? shapeProblem(body, ANSWERS[route]!) : undefined);
 
 /** What is wrong with `value` as `shape`, naming the field (never its value: it may be a secret); undefined when nothing is. */
 export function shapeProblem(value: unknown, shape: Shape): string | undefined {
