@@ -2,11 +2,13 @@
  * Files that may hold a secret (a token, a user-data that carries one, a disk a node keeps its credential on),
  * written so that no other user can read them at any moment, whatever the umask and whatever was there before.
  *
- * The content goes into a new file beside the target, created with O_CREAT|O_EXCL and mode 0600: O_EXCL refuses
- * a name that exists (a file or a symlink planted there, open(2)), so nobody else holds it open, and the umask can
- * only narrow 0600. Its mode is then set exactly with fchmod (the umask does not apply to chmod) before it is
- * renamed over the target: rename(2) replaces the old file, a wider-mode one included, in one step, so readers
- * see the old file or the new one, and the new one has never been wider than the mode asked for.
+ * The content goes into a new file beside the target, under a random name, created with O_CREAT|O_EXCL and mode
+ * 0600: O_EXCL fails on a name that exists, a symlink planted there included, wherever it points (open(2)), so
+ * nobody else holds the file open, and the umask only ever turns bits off (umask(2)). Its mode is then set exactly
+ * with fchmod, which the umask does not touch, before it is renamed over the target: rename(2) replaces the old
+ * file, a wider-mode one or a symlink included, atomically, so readers see the old file or the new one, and the
+ * new one was never wider than the mode asked for. (Linux man-pages 6.03, open(2), umask(2), rename(2), read
+ * 2026-12-06; FACTS.md.)
  */
 import { randomBytes } from 'crypto';
 import { closeSync, fchmodSync, fsyncSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, writeSync } from 'fs';
@@ -36,7 +38,7 @@ export function writePrivateFile(file: string, content: Buffer | string, mode = 
 }
 
 /**
- * A fresh folder beside `target` that only this user can enter (mkdtemp makes it 0700), for a tool that writes a
+ * A fresh folder beside `target` that only this user can enter (mkdtemp(3) makes it 0700), for a tool that writes a
  * file with the umask's mode: inside it, nobody else can open that file before it is made private and renamed out.
  */
 export function privateWorkDirBeside(target: string): string {
