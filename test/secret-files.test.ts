@@ -2,7 +2,8 @@
  * Every file labimg writes that holds a secret is 0600 from the moment it exists, whatever the umask and
  * whatever was there before: the CLI runs here under `umask 000` (the widest), in folders anyone may write, over
  * files left with wider modes and a planted symlink. Token files (`pool create|token-create --out`), a pool's
- * user-data, a build's user-data and tarball, and `labimg boot`'s NoCloud seed, user-data and VM disk.
+ * user-data, a build's user-data and tarball, `labimg boot`'s NoCloud seed, user-data and VM disk, and the file
+ * store that holds the endpoint CA's key.
  */
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
@@ -173,4 +174,17 @@ test('labimg boot under umask 000 in a 0777 work folder: the seed, its user-data
   boot();
   t.is(modeOf(path.join(work, 'disk.qcow2')), 0o600);
   t.true(existsSync(path.join(work, 'seed.iso')));
+});
+
+test('the file store keeps the CA key and token hashes 0600 under umask 000, in a data folder left 0777', (t) => {
+  const dir = tempDir('labimg-secret-');
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const data = path.join(dir, 'data');
+  wideOpenFolder(data, []);
+  const created = labimgUmask000(['pool', 'create', 'lab', '--profile', 'ubuntu', '--data', data, '--out', path.join(dir, 'lab.token')]);
+  t.is(created.code, 0, created.stderr);
+  const walk = (folder: string): string[] => readdirSync(folder, { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? [path.join(folder, entry.name), ...walk(path.join(folder, entry.name))] : [path.join(folder, entry.name)]));
+  const entries = walk(path.join(data, 'kv'));
+  t.true(entries.filter((entry) => statSync(entry).isFile()).some((entry) => /PRIVATE KEY/.test(readFileSync(entry, 'utf8'))), 'the CA key is in the store');
+  for (const entry of entries) t.is(modeOf(entry), statSync(entry).isDirectory() ? 0o700 : 0o600, path.relative(data, entry));
 });
