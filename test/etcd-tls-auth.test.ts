@@ -146,7 +146,7 @@ test('a wrong password, no user, or a user whose role does not cover the prefix 
   writeFileSync(wrong, 'not the password\n', { mode: 0o600 });
   refused(t, ['nodes', ...etcdFlags({ '--etcd-password-file': wrong })], /etcd refused the user name or password \(--etcd-user, --etcd-password-file\)/);
   refused(t, ['nodes', ...etcdFlags({ '--etcd-user': undefined, '--etcd-password-file': undefined })], /etcd has authentication on and this client gave no user: give --etcd-user and --etcd-password-file/);
-  refused(t, ['nodes', ...etcdFlags({ '--etcd-prefix': 'elsewhere/' })], /etcd's user labimg may not read and write the keys under the prefix/);
+  refused(t, ['nodes', ...etcdFlags({ '--etcd-prefix': 'elsewhere/' })], /etcd's user labimg may not read and write the keys under elsewhere\/: grant its role readwrite on that prefix/);
 });
 
 test('flags that would weaken the connection are refused before anything connects', (t) => {

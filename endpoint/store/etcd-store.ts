@@ -118,7 +118,7 @@ export class EtcdStore implements Store {
    * Only ever run on a failure, never on the way of a request that works.
    */
   private async tlsHintWithoutAuth(error: unknown): Promise<string | undefined> {
-    if (!this.options.auth || !this.options.tls || !/UNAVAILABLE/.test(error instanceof Error ? error.message : String(error))) return undefined;
+    if (!this.options.auth || !this.options.tls || !/No connection established\. Last error: null/.test(error instanceof Error ? error.message : String(error))) return undefined;
     const probe = new Etcd3({ hosts: this.options.endpoints, credentials: credentialsOf(this.options.tls) });
     try {
       await probe.get('labimg-tls-probe').exec();
@@ -170,7 +170,7 @@ function refusalHint(error: unknown, options: EtcdStoreOptions): string | undefi
   if (error instanceof EtcdAuthenticationFailedError) return 'etcd refused the user name or password (--etcd-user, --etcd-password-file)';
   if (error instanceof EtcdPermissionDeniedError) {
     return options.auth
-      ? `etcd's user ${options.auth.username} may not read and write the keys under the prefix: grant its role readwrite on that prefix`
+      ? `etcd's user ${options.auth.username} may not read and write the keys under ${options.prefix ?? 'labimg/'}: grant its role readwrite on that prefix`
       : "etcd has authentication on and this client gave no user: give --etcd-user and --etcd-password-file";
   }
   if (options.tls === undefined) return undefined;
