@@ -3,7 +3,8 @@
  * (--etcd-user, --etcd-password-file). etcd holds the endpoint's CA private key and every pool's join material,
  * so the rules lean to refusing:
  *
- * - every URL is http:// or https://, all of one kind (etcd3 gives every host the same channel credentials);
+ * - every URL is http:// or https://, all of one kind (etcd3 gives every host the same channel credentials:
+ *   ConnectionPool.buildAuthentication in node_modules/etcd3/lib/connection-pool.js, 1.1.2, read 2026-12-06);
  * - https:// needs --etcd-cacert: without one, etcd3 would trust every CA of the system (see etcd-store.ts);
  * - the TLS flags need https:// and --etcd-cert and --etcd-key go together;
  * - a password only over https://, where it and the token etcd trades it for are encrypted, and only from a file
