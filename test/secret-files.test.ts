@@ -78,8 +78,8 @@ test('pool create and token-create --out write the token 0600 under umask 000, r
   const built = labimgUmask000(['build', 'ubuntu', '--out', out, '--endpoint', 'https://10.0.0.5:8443', '--endpoint-ca-fingerprint', fingerprint, '--pool', 'lab', '--enrollment-token-file', path.join(tokens, 'lab.token'), '--control-plane-token-file', cpFile, '--tar']);
   t.is(built.code, 0, built.stderr);
   // What a build writes with a token in it is 0600 under umask 000 as well.
-  for (const file of ['user-data-worker.yaml', 'user-data-control-plane.yaml']) {
-    t.true(readFileSync(path.join(out, 'ubuntu', file), 'utf8').includes(worker.trim()) || file.includes('control-plane'));
+  for (const [file, token] of [['user-data-worker.yaml', worker], ['user-data-control-plane.yaml', readFileSync(cpFile, 'utf8')]] as const) {
+    t.true(readFileSync(path.join(out, 'ubuntu', file), 'utf8').includes(token.trim()), `${file} carries its token`);
     t.is(modeOf(path.join(out, 'ubuntu', file)), 0o600, file);
   }
   t.is(modeOf(path.join(out, 'ubuntu.tar.gz')), 0o600, 'the tarball holds the tokens');
@@ -131,18 +131,28 @@ test('a token on stdout redirected into a file others may read gets a warning na
   t.notRegex(labimg(['pool', 'token-create', 'lab', '--data', data]).stderr, /warning/);
 });
 
-test('--out that cannot be written says so, and names the token to revoke', (t) => {
+test('--out naming a folder is refused before a token is made; one that fails later names the token to revoke', (t) => {
   const dir = tempDir('labimg-secret-');
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const data = path.join(dir, 'data');
   t.is(labimg(['pool', 'create', 'lab', '--profile', 'ubuntu', '--data', data]).code, 0);
+  const tokenIds = (): string[] => (JSON.parse(labimg(['pool', 'list', '--json', '--data', data]).stdout) as Array<{ tokens: Array<{ id: string }> }>)[0]?.tokens.map((entry) => entry.id) ?? [];
+  const before = tokenIds();
   mkdirSync(path.join(dir, 'a-folder'));
-  const result = labimg(['pool', 'token-create', 'lab', '--data', data, '--out', path.join(dir, 'a-folder')]);
-  t.is(result.code, 1);
-  const id = /the token ([a-z0-9]{8}) was made but is written nowhere: revoke it \(labimg pool token-revoke \1\)/.exec(result.stderr)?.[1];
-  t.truthy(id, result.stderr);
-  t.is(result.stdout, '', 'the token is not shown anywhere else');
-  t.deepEqual(readdirSync(dir).sort(), ['a-folder', 'data'], 'no temp file left behind');
+  const folder = labimg(['pool', 'token-create', 'lab', '--data', data, '--out', path.join(dir, 'a-folder')]);
+  t.is(folder.code, 1);
+  t.regex(folder.stderr, /--out \S+a-folder is a folder: name the file the token goes to/);
+  t.deepEqual(tokenIds(), before, 'no token was made');
+
+  // A file where a folder of the path should be: found only when the token is written.
+  writeFileSync(path.join(dir, 'a-file'), '');
+  const late = labimg(['pool', 'token-create', 'lab', '--data', data, '--out', path.join(dir, 'a-file', 'lab.token')]);
+  t.is(late.code, 1);
+  const id = /the token ([a-z0-9]{8}) was made but is written nowhere: revoke it \(labimg pool token-revoke \1\)/.exec(late.stderr)?.[1];
+  t.truthy(id, late.stderr);
+  t.deepEqual(tokenIds(), [...before, id].sort(), 'the token named is the one made');
+  t.is(late.stdout, '', 'the token is not shown anywhere else');
+  t.deepEqual(readdirSync(dir).sort(), ['a-file', 'a-folder', 'data'], 'no temp file left behind');
 });
 
 test('labimg boot under umask 000 in a 0777 work folder: the seed, its user-data and the VM disk are 0600', (t) => {

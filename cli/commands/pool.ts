@@ -3,7 +3,7 @@
  * enrollment tokens and identity-document policies, on the endpoint's store. A token is shown once, alone on stdout
  * or in the --out file, and stored only as a hash.
  */
-import { fstatSync, readFileSync } from 'node:fs';
+import { existsSync, fstatSync, readFileSync, statSync } from 'node:fs';
 import { writePrivateFile } from '../../contract/private-file';
 import type { IdentityProvider, Role } from '../../contract/agent-config';
 import { POOL_NAME_MAX, POOL_NAME_PATTERN } from '../../contract/endpoint-api';
@@ -43,6 +43,7 @@ export interface CreatePoolOptions {
 
 export async function createPool(store: StoreArgs, options: CreatePoolOptions): Promise<void> {
   checkPoolName(options.name);
+  checkOut(options.out);
   const ttlMs = options.ttl === undefined ? undefined : parseDuration(options.ttl, '--ttl');
   const { userData } = options;
   if (userData !== undefined && options.endpoint === undefined) throw new UserError('--user-data needs --endpoint: the URL nodes reach `labimg serve` at');
@@ -83,6 +84,7 @@ export interface CreateTokenOptions {
 }
 
 export async function createToken(store: StoreArgs, pool: string, options: CreateTokenOptions): Promise<void> {
+  checkOut(options.out);
   const ttlMs = options.ttl === undefined ? undefined : parseDuration(options.ttl, '--ttl');
   const uses = options.uses ?? (options.role === 'control-plane' && options.node === undefined ? 1 : undefined);
   if (uses !== undefined && !(Number.isInteger(uses) && uses > 0)) throw new UserError(`--uses: expected a whole number above 0, got ${options.uses}`);
@@ -91,6 +93,11 @@ export async function createToken(store: StoreArgs, pool: string, options: Creat
     process.stderr.write(`${describeToken(record)} for pool ${pool}${record.expiresAt ? `, expires ${record.expiresAt}` : ''}\n`);
     deliverToken(token, record.id, options.out);
   });
+}
+
+/** An --out that names a folder is refused before a token is made (one that fails later names the token to revoke). */
+function checkOut(out: string | undefined): void {
+  if (out !== undefined && existsSync(out) && statSync(out).isDirectory()) throw new UserError(`--out ${out} is a folder: name the file the token goes to`);
 }
 
 /**
