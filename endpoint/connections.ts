@@ -59,9 +59,11 @@ export function defaultConnectionLimits(openFiles = openFileLimit()): Connection
   const reserve = Math.min(FD_RESERVE, Math.floor(openFiles / 4));
   const maxConnections = Math.max(16, Math.min(MAX_CONNECTIONS_CEILING, openFiles - reserve));
   return {
-    // An honest handshake is one or two round trips and a millisecond of CPU; 10 s leaves room for a burst of
-    // a thousand handshakes queued on a loaded endpoint (bench/join-burst.ts: p99 under 3 s on 2 cores).
-    handshakeTimeoutMs: 10_000,
+    // An honest handshake is one or two round trips and a millisecond of the endpoint's CPU, but a burst of a
+    // thousand on a loaded machine queues: bench/join-burst.ts on 2 cores at load 9–12 (2026-12-06) had 353 of
+    // 2,400 connections cut by a 10 s timeout and none by 30 s (floor p99 23 s). The caps, not this, bound what
+    // silent connections can hold; this only makes them cycle.
+    handshakeTimeoutMs: 30_000,
     idleTimeoutMs: 30_000,
     headersTimeoutMs: 15_000,
     requestTimeoutMs: 30_000,

@@ -4,7 +4,7 @@
  * on the HTTPS listener and the plain-HTTP PXE one, while honest clients are served throughout; and a connection
  * past a cap (per address, or in all) is closed at once rather than held.
  *
- * The limits are written out here as the README states them, not imported: handshake 10 s, headers 15 s checked
+ * The limits are written out here as the README states them, not imported: handshake 30 s, headers 15 s checked
  * every 5 s. The waits allowed are far longer, for a loaded 2-core machine; what is checked is that the sockets do
  * close, on their own, and that nobody honest was refused meanwhile.
  */
@@ -18,8 +18,8 @@ import { createPool, plainGet, startServe, type RunningServe } from './helpers/e
 import { startEtcd } from './helpers/etcd';
 import { enrollBody, send } from './helpers/https-client';
 
-/** README "Limits": a handshake not done in 10 s; headers not done in 15 s, which node checks every 5 s. */
-const HANDSHAKE_S = 10;
+/** README "Limits": a handshake not done in 30 s; headers not done in 15 s, which node checks every 5 s. */
+const HANDSHAKE_S = 30;
 const HEADERS_S = 15 + 5;
 /** Slack for a loaded machine, on top of the stated limit. */
 const SLACK_S = 25;
@@ -110,16 +110,15 @@ for (const backend of ['file store', 'etcd'] as const) {
     const handshakes = [silent(serve.port), silent(serve.port), silent(serve.port), halfHandshake(serve.port), halfHandshake(serve.port)];
     const headers = [slowloris(serve.port, false), slowloris(serve.port, false), slowloris(pxePort, true), silent(pxePort), silent(pxePort)];
     const all = [...handshakes, ...headers];
-    const served = await serveHonestlyUntilClosed(t, serve, token, all, HEADERS_S + SLACK_S);
+    const served = await serveHonestlyUntilClosed(t, serve, token, all, HANDSHAKE_S + SLACK_S);
     t.true(served >= 3, `${served} rounds of honest requests`);
 
     for (const w of handshakes) {
-      t.not(w.closedAfterS, undefined, `${w.what} connection still open after ${HEADERS_S + SLACK_S} s`);
+      t.not(w.closedAfterS, undefined, `${w.what} connection still open after ${HANDSHAKE_S + SLACK_S} s`);
       t.true((w.closedAfterS ?? Infinity) <= HANDSHAKE_S + SLACK_S, `${w.what}: closed after ${w.closedAfterS} s`);
     }
     for (const w of headers) {
-      t.not(w.closedAfterS, undefined, `${w.what} connection still open after ${HEADERS_S + SLACK_S} s`);
-      t.true((w.closedAfterS ?? Infinity) <= HEADERS_S + SLACK_S, `${w.what}: closed after ${w.closedAfterS} s`);
+      t.true(w.closedAfterS !== undefined && w.closedAfterS <= HEADERS_S + SLACK_S, `${w.what}: closed after ${w.closedAfterS} s`);
     }
     // Those that got as far as HTTP are told why: 408 (RFC 9110 §15.5.9), then the connection closes.
     for (const w of headers.filter((h) => h.what.startsWith('slowloris'))) {
@@ -148,7 +147,7 @@ test.serial('a connection past the per-address cap, or past the cap in all, is c
   const [fourth] = await open('127.0.0.3', 1);
   await sleep(3_000);
   t.true(held.every((w) => w.closedAfterS === undefined), 'the first three stay open');
-  t.true(fourth!.closedAfterS !== undefined && fourth!.closedAfterS < HANDSHAKE_S / 2, `the fourth from one address closed after ${fourth!.closedAfterS} s`);
+  t.true(fourth!.closedAfterS !== undefined && fourth!.closedAfterS < 10, `the fourth from one address closed after ${fourth!.closedAfterS} s`);
   t.is((await send(serve.port, { method: 'POST', path: '/v1/enroll', token, json: enrollBody('other-address') })).status, 200, 'another address is served');
 
   // 3 + 3 + 2 = 8 open in all: the ninth, from a fifth address, is closed at once.
@@ -156,7 +155,7 @@ test.serial('a connection past the per-address cap, or past the cap in all, is c
   await open('127.0.0.5', 2);
   const [ninth] = await open('127.0.0.6', 1);
   await sleep(3_000);
-  t.true(ninth!.closedAfterS !== undefined && ninth!.closedAfterS < HANDSHAKE_S / 2, `the ninth in all closed after ${ninth!.closedAfterS} s`);
+  t.true(ninth!.closedAfterS !== undefined && ninth!.closedAfterS < 10, `the ninth in all closed after ${ninth!.closedAfterS} s`);
 
   // Once they go, honest clients are served again, and /metrics counted both refusals.
   for (const w of opened) w.socket.destroy();
