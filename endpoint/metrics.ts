@@ -24,10 +24,11 @@ export interface EndpointCounters {
   joinMaterialIssued: number;
   authFailures: number;
   rateLimited: number;
+  connectionsRefused: number;
 }
 
 export function newCounters(): EndpointCounters {
-  return { requests: new Map(), tlsConnections: 0, enrollments: 0, reportsStored: 0, reportsDuplicate: 0, joinMaterialIssued: 0, authFailures: 0, rateLimited: 0 };
+  return { requests: new Map(), tlsConnections: 0, enrollments: 0, reportsStored: 0, reportsDuplicate: 0, joinMaterialIssued: 0, authFailures: 0, rateLimited: 0, connectionsRefused: 0 };
 }
 
 export function countRequest(c: EndpointCounters, route: string, status: number): void {
@@ -46,6 +47,7 @@ const SIMPLE_COUNTERS: Array<{ field: SimpleCounter; name: string; help: string 
   { field: 'joinMaterialIssued', name: 'labimg_endpoint_join_material_issued_total', help: 'Join material handed to nodes.' },
   { field: 'authFailures', name: 'labimg_endpoint_auth_failures_total', help: 'Requests refused for a missing, unknown, revoked or expired token or credential.' },
   { field: 'rateLimited', name: 'labimg_endpoint_rate_limited_total', help: 'Requests refused by the rate limiter.' },
+  { field: 'connectionsRefused', name: 'labimg_endpoint_connections_refused_total', help: 'Connections closed at once for a connection cap (in all, or per address).' },
 ];
 
 type Labels = Array<[name: string, value: string]>;

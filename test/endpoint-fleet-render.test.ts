@@ -213,6 +213,9 @@ labimg_endpoint_auth_failures_total 1
 # HELP labimg_endpoint_rate_limited_total Requests refused by the rate limiter.
 # TYPE labimg_endpoint_rate_limited_total counter
 labimg_endpoint_rate_limited_total 0
+# HELP labimg_endpoint_connections_refused_total Connections closed at once for a connection cap (in all, or per address).
+# TYPE labimg_endpoint_connections_refused_total counter
+labimg_endpoint_connections_refused_total 0
 # HELP labimg_nodes Enrolled nodes by pool, role and status (ready, failed, in-progress, enrolled-no-report, departed).
 # TYPE labimg_nodes gauge
 labimg_nodes{pool="cpu",role="control-plane",status="departed"} 0
