@@ -140,8 +140,8 @@ export interface FleetNode {
   /**
    * Set only when the latest report's time was more than 5 minutes (endpoint/report-time.ts) ahead of when the
    * endpoint received it: how far the node's clock runs ahead, in milliseconds. A report cannot arrive before it is
-   * made, so that is the node's clock for sure. A time behind the receipt is not flagged: it reads the same as a report that waited in
-   * the node's outbox while the endpoint could not be reached, which is no fault of the node.
+   * made, so that is the node's clock for sure. A time behind the receipt is not flagged: it reads the same as a
+   * report that waited in the node's outbox while the endpoint could not be reached, which is no fault of the node.
    */
   clockSkewMs?: number;
   /** Total time spent in each phase (bake, boot), from the reports' durations. */

@@ -131,7 +131,7 @@ const CATALOG: PxeCatalog = {
   nodeFile: async (_machine, name, context) => (name === 'user-data' ? Buffer.from(`#cloud-config\n# ${(await context.enrollmentToken()).length}\n`) : undefined),
 };
 
-test('fetches within the hour are counted on the next record of the machine', async (t) => {
+test('fetches within the hour are counted on the next record of the machine; a new install token gets its own at once', async (t) => {
   const store = new FileStore(tempDir('labimg-audit-pxe-'));
   t.teardown(() => store.close());
   let now = Date.parse('2026-12-06T08:00:00.000Z');
@@ -148,12 +148,19 @@ test('fetches within the hour are counted on the next record of the machine', as
   }
   now = Date.parse('2026-12-06T08:00:00.000Z') + PXE_AUDIT_WINDOW_MS;
   await fetch('10.0.0.99');
+  // A new install token (the operator revoked the last one) is recorded at once, within the hour.
+  const [first] = (await registry.auditTrail()).filter((e) => e.action === 'pxe-config-served');
+  await registry.revokeToken(first?.tokenId ?? '');
+  now += 60_000;
+  await fetch('10.0.0.100');
+  await fetch('10.0.0.101');
   const served = (await registry.auditTrail()).filter((e) => e.action === 'pxe-config-served');
   t.deepEqual(
-    served.map((e) => ({ source: e.source, repeats: e.repeats })),
+    served.map((e) => ({ source: e.source, repeats: e.repeats, sameToken: e.tokenId === first?.tokenId })),
     [
-      { source: '10.0.0.0', repeats: undefined },
-      { source: '10.0.0.99', repeats: 6 },
+      { source: '10.0.0.0', repeats: undefined, sameToken: true },
+      { source: '10.0.0.99', repeats: 6, sameToken: true },
+      { source: '10.0.0.100', repeats: undefined, sameToken: false },
     ],
   );
 });
