@@ -64,13 +64,19 @@ export function grantedRole(token: Pick<EnrollmentTokenRecord, 'role'>): Role {
 
 /**
  * One machine's network install: its generation numbers the installs, and its enrollment token is derived from
- * the endpoint's token key and that generation (see Registry.machineToken), so it is never stored.
+ * the endpoint's token key, that generation and its nonce (see Registry.machineToken), so it is never stored.
  */
 export interface MachineInstallRecord {
   pool: string;
   node: string;
   generation: number;
   startedAt: string;
+  /**
+   * Random, new for every install, and part of its token's derivation: after `labimg nodes forget` the numbering
+   * starts again, and without it generation 1 would derive the first install's token once more. Installs started
+   * before it was kept have none.
+   */
+  nonce?: string;
   /**
    * When the installer said it had finished (POST /pxe/nodes/MAC/installed, with this generation's token): from
    * then on the machine boots from its disk, before its agent has enrolled.

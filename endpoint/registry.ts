@@ -137,7 +137,7 @@ export class Registry {
   /**
    * The token of one machine's install: it enrolls `node` into `pool` as `role`, once, and nothing else. Every
    * fetch of the machine's config gets the same token while it is live, however many arrive at once and on
-   * whichever replica: its id and secret are an HMAC of the endpoint's token key and the install's generation,
+   * whichever replica: its id and secret are an HMAC of the endpoint's token key and the install's generation (and nonce),
    * so nothing secret is stored and no two fetches can mint two tokens. A spent, revoked or expired token
    * starts the next generation, atomically (a compare-and-set on the install record).
    */
@@ -166,12 +166,27 @@ export class Registry {
         if (stored && tokenIsLive(stored, this.clock())) return { record: stored, token: derived.token };
       }
       const seen = install?.generation ?? 0;
-      await this.store.update(KEYS.machineInstall(node), (current) => {
+      const next = JSON.stringify({ pool, node, generation: seen + 1, startedAt: this.now(), nonce: randomBytes(16).toString('hex') } satisfies MachineInstallRecord);
+      const stored = await this.store.update(KEYS.machineInstall(node), (current) => {
         const now = parse<MachineInstallRecord>(current);
         if ((now?.generation ?? 0) !== seen) return undefined; // another fetch started it already
-        return JSON.stringify({ pool, node, generation: seen + 1, startedAt: this.now() } satisfies MachineInstallRecord);
+        return next;
       });
+      if (install && stored === next) await this.dropUnusedMachineToken(key, install);
     }
+  }
+
+  /**
+   * Deletes the token record of an install that a new one replaced, when its token expired unused: anyone can start
+   * a machine's next install by fetching its config once the token has expired (every 4 hours), and the record
+   * would otherwise stay for ever. A spent or revoked token's record stays, as the audit of what it did. Deleting is
+   * safe because no later install derives the same token: each install's nonce goes into its derivation.
+   */
+  private async dropUnusedMachineToken(key: Buffer, replaced: MachineInstallRecord): Promise<void> {
+    const { id } = deriveMachineToken(key, replaced);
+    const record = parse<EnrollmentTokenRecord>(await this.store.get(KEYS.token(id)));
+    const expired = record?.expiresAt !== undefined && Date.parse(record.expiresAt) <= this.clock().getTime();
+    if (record && expired && !record.revokedAt && record.usesLeft === 1) await this.store.delete(KEYS.token(id));
   }
 
   /**
@@ -640,7 +655,9 @@ const TOKEN_ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
 /** A machine install's token: "<id>.<secret>" in the enrollment token format, from HMAC-SHA256 of the key. */
 function deriveMachineToken(key: Buffer, install: MachineInstallRecord): { id: string; token: string; secretSha256: string } {
-  const mac = (purpose: string) => createHmac('sha256', key).update(`${purpose}\n${install.pool}\n${install.node}\n${install.generation}`).digest();
+  // Installs started before they had a nonce derive as they always did, so their tokens stay valid.
+  const nonce = install.nonce === undefined ? '' : `\n${install.nonce}`;
+  const mac = (purpose: string) => createHmac('sha256', key).update(`${purpose}\n${install.pool}\n${install.node}\n${install.generation}${nonce}`).digest();
   const id = [...mac('id').subarray(0, 8)].map((byte) => TOKEN_ID_ALPHABET[byte % TOKEN_ID_ALPHABET.length]).join('');
   const secret = mac('secret').toString('base64url');
   return { id, token: `${id}.${secret}`, secretSha256: sha256Hex(secret) };

@@ -164,3 +164,29 @@ test('fetches within the hour are counted on the next record of the machine; a n
     ],
   );
 });
+
+test('a machine token that expired unused is deleted when the next install starts; forgotten and fetched again, a machine never gets an old token back', async (t) => {
+  const store = new FileStore(tempDir('labimg-audit-tokens-'));
+  t.teardown(() => store.close());
+  let now = Date.parse('2026-12-06T08:00:00.000Z');
+  const registry = new Registry(store, { clock: () => new Date(now) });
+  await registry.createPool('rack1', 'ubuntu');
+  const ttl = 4 * 3_600_000;
+  const handedOut: string[] = [];
+  // Someone fetches the machine's config every 5 hours for a day and a half: each fetch starts a new install.
+  for (let i = 0; i < 8; i += 1) {
+    handedOut.push((await registry.machineToken('rack1', 'rack1-w-1', 'worker', ttl)).token);
+    now += 5 * 3_600_000;
+  }
+  t.is(new Set(handedOut).size, 8);
+  const machineTokens = (await registry.tokens('rack1')).filter((r) => r.node === 'rack1-w-1');
+  t.deepEqual(machineTokens.map((r) => r.id), [handedOut[7]?.split('.')[0]], 'only the latest install has a token record');
+  t.deepEqual(await registry.checkEnrollmentToken(handedOut[0] ?? ''), { ok: false, reason: 'unknown' });
+
+  // Forgotten, the numbering starts again, yet no earlier token comes back, and the revoked one stays on record.
+  await registry.forgetNode('rack1-w-1');
+  const again = (await registry.machineToken('rack1', 'rack1-w-1', 'worker', ttl)).token;
+  t.false(handedOut.includes(again));
+  t.is((await registry.machineInstall('rack1-w-1'))?.generation, 1);
+  t.like((await registry.tokens('rack1')).find((r) => r.id === handedOut[7]?.split('.')[0]), { revokedAt: new Date(now).toISOString() });
+});
