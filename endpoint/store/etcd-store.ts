@@ -98,6 +98,12 @@ export class EtcdStore implements Store {
     return response.kvs.map((kv) => ({ key: kv.key.toString('utf8'), value: kv.value.toString('utf8') }));
   }
 
+  async keys(prefix: string): Promise<string[]> {
+    assertValidPrefix(prefix);
+    // keysOnly: etcd sends no values (the namespace strips the store prefix, as for list).
+    return this.call(() => this.kv.getAll().prefix(prefix).sort('Key', 'Ascend').keys());
+  }
+
   async delete(key: string): Promise<void> {
     assertValidKey(key);
     await this.call(() => this.kv.delete().key(key).exec());
