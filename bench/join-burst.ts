@@ -8,6 +8,8 @@
 //   SPLIT_CORES=0 npm run bench:join-burst   (the clients on the endpoint's cores too; by default the endpoint runs
 //                                             alone on the last core, the clients on the others: taskset)
 //   npm run bench:join-burst -- --readme   (also writes the table into README.md's join-burst block)
+//   npm run bench:join-burst -- --silent 500   (and 500 silent connections held open from 127.0.0.2 throughout the rounds,
+//                                               each reopened as soon as the endpoint closes it)
 // The clients run in this one process on the same machine as the server, on cores of their own where there are
 // two or more (SPLIT_CORES below); the latencies are still an upper bound on what the endpoint alone needs.
 import { execFileSync } from 'node:child_process';
@@ -17,6 +19,7 @@ import path from 'node:path';
 import { tempDir } from '../test/helpers/cli';
 import { createPool, startServe } from '../test/helpers/endpoint';
 import { cpuSeconds, enrollAndReport, handshakeOnly, percentile, type Sample } from './join-node';
+import { SilentConnections } from './silent-connections';
 import { machineLine } from './machine.mjs';
 import { writeReadmeBlocks } from './readme-blocks.mjs';
 
@@ -25,6 +28,8 @@ const BURST = Number(process.env.BURST ?? 1000);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 /** Nodes that enroll and report before anything is measured. */
 const WARM_UP = Number(process.env.WARM_UP ?? 200);
+/** Silent connections held open during the rounds (`--silent N`); none when absent. */
+const SILENT = Number(flagValue('--silent') ?? 0);
 /** Arrivals per second; all at once when unset. */
 const RATE = process.env.RATE ? Number(process.env.RATE) : undefined;
 /**
@@ -34,6 +39,11 @@ const RATE = process.env.RATE ? Number(process.env.RATE) : undefined;
  * the cores, as the bench did before 2026-12-06 (1.32× where split gives 1.19×, one run each that day).
  */
 const SPLIT_CORES = process.env.SPLIT_CORES !== '0' && availableParallelism() >= 2;
+
+function flagValue(name: string): string | undefined {
+  const at = process.argv.indexOf(name);
+  return at < 0 ? undefined : process.argv[at + 1];
+}
 
 function pinTo(pid: number, cores: string): void {
   execFileSync('taskset', ['-a', '-p', '-c', cores, String(pid)], { stdio: 'ignore' });
@@ -77,6 +87,8 @@ async function main(): Promise<void> {
     // Nodes first, not counted, so that no measured wave pays for the endpoint's first calls (V8 compiling its
     // hot paths, the store's folders being made): the endpoint is measured as it runs, not as it starts.
     await wave(pid, WARM_UP, (i) => handshakeOnly(url, caFingerprint).then(() => enrollAndReport(`warm-${i}`, url, caFingerprint, token)));
+    const silent = new SilentConnections(serve.port, SILENT);
+    await silent.start();
 
     const arrival = RATE ? `arriving ${RATE}/s` : 'all at once';
     const lines: string[] = [];
@@ -85,7 +97,8 @@ async function main(): Promise<void> {
       console.log(line);
     };
     const cores = SPLIT_CORES ? `the endpoint alone on core ${last}, the clients on the others` : 'the clients on the same cores';
-    print(`Measured ${machineLine()}: ${BURST} nodes ${arrival}, one labimg serve (file store), ${ROUNDS} rounds of the floor then the burst, after ${WARM_UP} nodes of warm-up; ${cores}.`);
+    const held = SILENT > 0 ? `; ${SILENT} silent connections held open from 127.0.0.2 throughout` : '';
+    print(`Measured ${machineLine()}: ${BURST} nodes ${arrival}, one labimg serve (file store), ${ROUNDS} rounds of the floor then the burst, after ${WARM_UP} nodes of warm-up; ${cores}${held}.`);
     print('');
     print('| round | floor p50 / p99 | enroll p50 / p99 | first report p50 / p99 | enroll + report p50 / p99 | p99 / floor p99 | endpoint CPU per node: floor / burst |');
     print('|---|---:|---:|---:|---:|---:|---:|');
@@ -113,11 +126,17 @@ async function main(): Promise<void> {
         `| ${round} | ${cells(floorSorted)} | ${cells(sortedBy((s) => s.enrollMs))} | ${cells(sortedBy((s) => s.reportMs))} | ${cells(total)} | ${ratio.toFixed(2)}× | ${cpuFloor.toFixed(1)} / ${cpuBurst.toFixed(1)} ms |`,
       );
     }
+    const stillOpen = silent.open;
+    silent.stop();
     // CPU is user + system of the endpoint process, all its threads (the file system's pool and V8's included).
     print('');
+    if (SILENT > 0) print(`Silent connections: ${stillOpen} of ${SILENT} open at the end; the endpoint closed ${silent.closedByEndpoint} (its handshake timeout), each reopened at once.`);
     print(`Median of ${ROUNDS} rounds: enroll + first report p99 / floor p99 ${median(ratios).toFixed(2)}× (target ≤ 1.15×); endpoint CPU per node beyond the floor's ${median(beyond).toFixed(1)} ms; ${errors.length} errors.`);
-    if (errors.length > 0) console.log(`first errors:\n${[...new Set(errors)].slice(0, 5).join('\n')}`);
-    if (process.argv.includes('--readme') && !RATE && errors.length === 0) writeReadmeBlocks(path.join(__dirname, '..'), { 'join-burst': `${lines.join('\n')}\n` });
+    if (errors.length > 0) {
+      console.log(`first errors:\n${[...new Set(errors)].slice(0, 5).join('\n')}`);
+      console.log(`the endpoint's warnings:\n${serve.output().split('\n').filter((line) => line.includes(' warn ')).slice(-5).join('\n')}`);
+    }
+    if (process.argv.includes('--readme') && !RATE && SILENT === 0 && errors.length === 0) writeReadmeBlocks(path.join(__dirname, '..'), { 'join-burst': `${lines.join('\n')}\n` });
   } finally {
     await serve.kill();
     rmSync(data, { recursive: true, force: true });

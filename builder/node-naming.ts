@@ -23,6 +23,8 @@ export interface NamingContext {
 
 /** node.json's nameFrom for the build's nodes; undefined for hostname. */
 export function nameSourceFor({ profileName, naming, autoscaling, identity }: NamingContext): NodeNameSource | undefined {
+  // A cloud's scaling group launches instances that can vouch for themselves with that cloud's documents only.
+  if (autoscaling && identity && autoscaling !== identity) throw new UserError(`--autoscaling ${autoscaling} and --identity ${identity} name different clouds`);
   const chosen = naming ?? (autoscaling ? 'instance-id' : 'hostname');
   if (chosen === 'hostname') {
     if (autoscaling) {
@@ -37,6 +39,5 @@ export function nameSourceFor({ profileName, naming, autoscaling, identity }: Na
   if (!provider) {
     throw new UserError(`profile ${profileName} names nodes after their instance id (kubernetes.nodeName: instance-id): say which cloud with --autoscaling aws|aliyun or --identity aws|aliyun`);
   }
-  if (autoscaling && identity && autoscaling !== identity) throw new UserError(`--autoscaling ${autoscaling} and --identity ${identity} name different clouds`);
   return { from: 'instance-id', provider };
 }

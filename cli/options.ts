@@ -7,6 +7,7 @@ import type { AutoscalingFlags } from './inputs/autoscaling';
 import type { EnrollmentFlags } from './inputs/enrollment';
 import type { JoinFlags } from './inputs/join';
 import type { ControlPlaneFlags } from './inputs/control-plane';
+import { readEtcdConnection } from './inputs/etcd';
 
 /** Options every command takes. */
 export interface GlobalOptions {
@@ -89,13 +90,38 @@ export function autoscalingFlagsOf(argv: { autoscaling?: string; instanceType?: 
   return { autoscaling: argv.autoscaling, instanceType: argv.instanceType, imageId: argv.imageId, clusterName: argv.clusterName, gpusPerInstance: argv.gpusPerInstance };
 }
 
-/** Where the endpoint keeps its state: serve, pool, nodes and audit work on the same store. */
+/** Where the endpoint keeps its state: serve, pool, nodes, audit and ca work on the same store. */
 export const storeOptions = {
   data: { type: 'string', default: 'labimg-endpoint', describe: 'data directory (file store; the CA lives in the store)' },
   etcd: { type: 'string', array: true, describe: 'etcd client URL(s): keep state in etcd so several replicas can serve one fleet' },
   'etcd-prefix': { type: 'string', default: 'labimg/', describe: 'key prefix in etcd' },
+  'etcd-cacert': { type: 'string', describe: "with https:// --etcd (required then): PEM file of the CA that signed etcd's server certificate" },
+  'etcd-cert': { type: 'string', describe: 'PEM file of the client certificate, for an etcd that requires one (--client-cert-auth)' },
+  'etcd-key': { type: 'string', describe: "PEM file of the client certificate's private key (unencrypted)" },
+  'etcd-user': { type: 'string', describe: "etcd user, for an etcd with authentication on (https:// only)" },
+  'etcd-password-file': { type: 'string', describe: "file whose first line is --etcd-user's password (never on the command line)" },
 } as const;
 
-export function storeOptionsOf(argv: { data: string; etcd?: string[]; 'etcd-prefix': string }): StoreOptions {
-  return { data: argv.data, etcd: argv.etcd, etcdPrefix: argv['etcd-prefix'] };
+interface StoreArgv {
+  data: string;
+  etcd?: string[];
+  'etcd-prefix': string;
+  'etcd-cacert'?: string;
+  'etcd-cert'?: string;
+  'etcd-key'?: string;
+  'etcd-user'?: string;
+  'etcd-password-file'?: string;
+}
+
+/** Reads the etcd flags' files too (cli/inputs/etcd.ts), so a bad flag is refused before anything connects. */
+export function storeOptionsOf(argv: StoreArgv): StoreOptions {
+  const connection = readEtcdConnection({
+    etcd: argv.etcd,
+    etcdCacert: argv['etcd-cacert'],
+    etcdCert: argv['etcd-cert'],
+    etcdKey: argv['etcd-key'],
+    etcdUser: argv['etcd-user'],
+    etcdPasswordFile: argv['etcd-password-file'],
+  });
+  return { data: argv.data, etcd: argv.etcd, etcdPrefix: argv['etcd-prefix'], ...connection };
 }

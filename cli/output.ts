@@ -1,22 +1,14 @@
-import { chmodSync, fsyncSync, mkdirSync, openSync, closeSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, mkdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import type { RenderedFile } from '../builder/render/types';
+import { writePrivateFile } from '../contract/private-file';
 
 function writeWithMode(file: string, content: Buffer, mode: number): void {
-  writeFileSync(file, content, { mode });
+  // 'wx' (O_EXCL): a new file in the fresh staging folder, created no wider than its mode whatever the umask.
+  writeFileSync(file, content, { mode, flag: 'wx' });
   // writeFileSync's mode is masked by the umask; the manifest promises the exact mode.
   chmodSync(file, mode);
-}
-
-function writeDurably(file: string, content: Buffer, mode: number): void {
-  writeWithMode(file, content, mode);
-  const fd = openSync(file, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /**
@@ -71,15 +63,10 @@ export async function writeDirectoryAtomically(dir: string, files: RenderedFile[
   rmSync(previous, { recursive: true, force: true });
 }
 
-/** Writes `file` whole or not at all: a temp file beside it, fsynced, then renamed over it. */
+/**
+ * Writes `file` whole or not at all: a new file beside it (O_EXCL, never wider than `mode` on the way), fsynced,
+ * then renamed over it, so a file that was there with a wider mode is replaced, not reused.
+ */
 export function writeFileAtomically(file: string, content: Buffer, mode: number): void {
-  const staging = path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.tmp-${process.pid}`);
-  mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  try {
-    writeDurably(staging, content, mode);
-    renameSync(staging, file);
-  } catch (error) {
-    rmSync(staging, { force: true });
-    throw error;
-  }
+  writePrivateFile(file, content, mode);
 }

@@ -112,7 +112,8 @@ export interface NodePhaseTime {
 }
 
 /**
- * Where a node stands, by its latest report (the latest by the node's clock wins):
+ * Where a node stands, by its latest report: the one the endpoint received last (a node's clock can be hours off
+ * before NTP sets it, so its times order nothing):
  *   departed            it reported LEAVING_STEP done: its machine powered off on purpose; a later report ends it
  *   failed              its latest report failed
  *   ready               it reported the last step of its role done (since it last left, if it ever did)
@@ -132,7 +133,17 @@ export interface FleetNode {
   /** The latest step and its status, e.g. "kubeadm-join done". */
   step?: string;
   status?: PhaseReport['status'];
+  /** The latest report's time by the node's clock, as the node sent it. */
   lastReportAt?: string;
+  /** When the endpoint received the latest report, by its own clock. */
+  lastReceivedAt?: string;
+  /**
+   * Set only when the latest report's time was more than 5 minutes (endpoint/report-time.ts) ahead of when the
+   * endpoint received it: how far the node's clock runs ahead, in milliseconds. A report cannot arrive before it is
+   * made, so that is the node's clock for sure. A time behind the receipt is not flagged: it reads the same as a
+   * report that waited in the node's outbox while the endpoint could not be reached, which is no fault of the node.
+   */
+  clockSkewMs?: number;
   /** Total time spent in each phase (bake, boot), from the reports' durations. */
   phases: NodePhaseTime[];
   /**

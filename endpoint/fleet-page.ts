@@ -69,8 +69,22 @@ export function describeFleetSummary(summary: FleetSummary): string {
  */
 export function splitDeparted(nodes: readonly FleetNode[]): { present: FleetNode[]; departed: FleetNode[] } {
   const departed = nodes.filter((n) => n.state === 'departed');
-  departed.sort((a, b) => compareText(b.departedAt ?? '', a.departedAt ?? '') || compareText(a.pool, b.pool) || compareText(a.node, b.node));
+  // A departed node's latest report is the one it left with.
+  const leftAt = (n: FleetNode) => latestReportTime(n) ?? 0;
+  departed.sort((a, b) => leftAt(b) - leftAt(a) || compareText(a.pool, b.pool) || compareText(a.node, b.node));
   return { present: nodes.filter((n) => n.state !== 'departed'), departed };
+}
+
+/**
+ * When the node made its latest report, in ms: its own time, but never later than the endpoint received it (a
+ * report cannot be made after it arrives), so a clock that runs ahead neither makes a silent node look fresh nor
+ * puts it first. Undefined before its first report.
+ */
+export function latestReportTime(node: Pick<FleetNode, 'lastReportAt' | 'lastReceivedAt'>): number | undefined {
+  if (node.lastReportAt === undefined) return undefined;
+  const made = Date.parse(node.lastReportAt);
+  const received = node.lastReceivedAt === undefined ? Number.NaN : Date.parse(node.lastReceivedAt);
+  return Number.isNaN(received) ? made : Math.min(made, received);
 }
 
 function compareText(a: string, b: string): number {
@@ -96,6 +110,11 @@ export function formatDuration(ms: number): string {
  */
 export function formatTimeToGpu(node: FleetNode): string {
   return (node.timeToGpu ?? []).map((m) => `${GPU_MILESTONE_LABELS[m.step]} ${formatDuration(m.seconds * 1000)}`).join(' · ');
+}
+
+/** The clock skew flag, "clock 8h 00m ahead", or "" when the node's clock is not flagged (FleetNode.clockSkewMs). */
+export function formatClockSkew(node: FleetNode): string {
+  return node.clockSkewMs === undefined ? '' : `clock ${formatDuration(node.clockSkewMs)} ahead`;
 }
 
 /** "bake 4m 10s, boot 1m 23s", or "" before any phase has a duration. */
@@ -166,7 +185,7 @@ function nodeRow(node: FleetNode): string {
     node.gpu ? 'yes' : 'no',
     escapeHtml(node.profile),
     escapeHtml(step),
-    node.lastReportAt === undefined ? '—' : timeElement(node.lastReportAt),
+    node.lastReportAt === undefined ? '—' : `${timeElement(node.lastReportAt)}${clockSkewNote(node)}`,
     escapeHtml(formatPhaseTimes(node) || '—'),
     timeToGpuCell(node),
     state === 'failed' && node.error !== undefined ? `<pre>${escapeHtml(node.error)}</pre>` : '',
@@ -188,6 +207,14 @@ function timeToGpuCell(node: FleetNode): string {
     return `<span data-milestone="${escapeHtml(m.step)}" title="${escapeHtml(`${titles.get(m.step) ?? m.step} ${m.seconds} s after boot`)}">${escapeHtml(text)}</span>`;
   });
   return `<span class="time-to-gpu">${parts.join(' · ')}</span>`;
+}
+
+/** The skew flag under a report's time, with the endpoint's receipt time in its tooltip; "" when not flagged. */
+function clockSkewNote(node: FleetNode): string {
+  const flag = formatClockSkew(node);
+  if (flag === '') return '';
+  const title = `the node's time of this report is ahead of when the endpoint received it${node.lastReceivedAt ? ` (${node.lastReceivedAt})` : ''}`;
+  return `<br><span class="clock-skew" data-clock-skew-ms="${node.clockSkewMs}" title="${escapeHtml(title)}">${escapeHtml(flag)}</span>`;
 }
 
 /** An RFC 3339 time as "2024-05-01 10:00:00 UTC"; a value that does not parse is shown as it came. */
@@ -216,6 +243,7 @@ const STYLE = [
   'tr.failed td{background:#fdecea}',
   'tr.departed td{color:#888}',
   '.note{color:#666}',
+  '.clock-skew{color:#a04000;font-size:.9em}',
   'pre{margin:0;white-space:pre-wrap;max-width:40rem}',
   '.generated{color:#666;font-size:.9em}',
 ].join('');

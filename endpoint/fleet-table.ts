@@ -3,7 +3,7 @@
  * terminal. Pure: the command fetches the FleetView and the time, this only lays them out.
  */
 import type { FleetNode, FleetView } from '../contract/endpoint-api';
-import { describeFleetSummary, formatPhaseTimes, formatTimeToGpu, splitDeparted, summarizeFleet } from './fleet-page';
+import { describeFleetSummary, formatClockSkew, formatPhaseTimes, latestReportTime, formatTimeToGpu, splitDeparted, summarizeFleet } from './fleet-page';
 
 const HEADER = ['NODE', 'POOL', 'ROLE', 'GPU', 'PHASE/STEP', 'STATUS', 'LAST-REPORT', 'TIME', 'TIME-TO-GPU', 'ERROR'];
 
@@ -41,12 +41,20 @@ function nodeCells(node: FleetNode, now: Date): string[] {
     node.step === undefined ? '-' : `${node.step} ${node.status ?? ''}`.trim(),
     state,
     // A departed node's latest report is the one it left with: this is how long ago it left.
-    node.lastReportAt === undefined ? '-' : formatAge(now.getTime() - Date.parse(node.lastReportAt)),
+    lastReportCell(node, now),
     formatPhaseTimes(node) || '-',
     // As on the fleet page: nothing for a node without a GPU, a dash for one that has reached no milestone yet.
     node.gpu ? formatTimeToGpu(node) || '-' : '',
     state === 'failed' && node.error !== undefined ? firstLine(node.error, ERROR_WIDTH) : '',
   ].map(terminalSafe);
+}
+
+/** How long ago the node made its latest report (latestReportTime), and the clock skew flag when there is one. */
+function lastReportCell(node: FleetNode, now: Date): string {
+  const made = latestReportTime(node);
+  if (made === undefined) return '-';
+  const skew = formatClockSkew(node);
+  return `${formatAge(now.getTime() - made)}${skew ? ` (${skew})` : ''}`;
 }
 
 /** "12s ago", "5m ago", "3h ago", "2d ago": how stale a node's news is, at a glance. */

@@ -7,7 +7,7 @@
  */
 import type { FleetView } from '../contract/endpoint-api';
 import { GPU_MILESTONES, type GpuMilestoneStep } from '../contract/gpu-timing';
-import { NODE_STATES, type NodeState } from './fleet-page';
+import { latestReportTime, NODE_STATES, type NodeState } from './fleet-page';
 
 export interface EndpointCounters {
   /**
@@ -24,10 +24,11 @@ export interface EndpointCounters {
   joinMaterialIssued: number;
   authFailures: number;
   rateLimited: number;
+  connectionsRefused: number;
 }
 
 export function newCounters(): EndpointCounters {
-  return { requests: new Map(), tlsConnections: 0, enrollments: 0, reportsStored: 0, reportsDuplicate: 0, joinMaterialIssued: 0, authFailures: 0, rateLimited: 0 };
+  return { requests: new Map(), tlsConnections: 0, enrollments: 0, reportsStored: 0, reportsDuplicate: 0, joinMaterialIssued: 0, authFailures: 0, rateLimited: 0, connectionsRefused: 0 };
 }
 
 export function countRequest(c: EndpointCounters, route: string, status: number): void {
@@ -46,6 +47,7 @@ const SIMPLE_COUNTERS: Array<{ field: SimpleCounter; name: string; help: string 
   { field: 'joinMaterialIssued', name: 'labimg_endpoint_join_material_issued_total', help: 'Join material handed to nodes.' },
   { field: 'authFailures', name: 'labimg_endpoint_auth_failures_total', help: 'Requests refused for a missing, unknown, revoked or expired token or credential.' },
   { field: 'rateLimited', name: 'labimg_endpoint_rate_limited_total', help: 'Requests refused by the rate limiter.' },
+  { field: 'connectionsRefused', name: 'labimg_endpoint_connections_refused_total', help: 'Connections closed at once for a connection cap (in all, or per address).' },
 ];
 
 type Labels = Array<[name: string, value: string]>;
@@ -85,6 +87,7 @@ function fleetFamilies(view: FleetView, now: Date): Family[] {
   const gpuByPool = new Map<string, number>();
   const phases: Family['samples'] = [];
   const ages: Family['samples'] = [];
+  const skews: Family['samples'] = [];
   for (const node of view.nodes) {
     const groupKey = JSON.stringify([node.pool, node.role]);
     const group = byGroup.get(groupKey) ?? { pool: node.pool, role: node.role, counts: { ready: 0, failed: 0, 'in-progress': 0, 'enrolled-no-report': 0, departed: 0 } };
@@ -92,10 +95,12 @@ function fleetFamilies(view: FleetView, now: Date): Family[] {
     byGroup.set(groupKey, group);
     gpuByPool.set(node.pool, (gpuByPool.get(node.pool) ?? 0) + (node.gpu ? 1 : 0));
     for (const p of node.phases) phases.push({ labels: [['node', node.node], ['pool', node.pool], ['phase', p.phase]], value: p.durationMs / 1000 });
-    const reportedAt = node.lastReportAt === undefined ? NaN : Date.parse(node.lastReportAt);
-    // A node clock ahead of ours would give a negative age; "just now" is the honest reading of that. A departed
-    // node said its last word on purpose: it is not silent, and an alert on a growing age must not fire for it.
+    // By the node's time, but never later than the endpoint received it (latestReportTime): a clock hours ahead must
+    // not keep a silent node looking fresh. A departed node said its last word on purpose: it is not silent, and an
+    // alert on a growing age must not fire for it.
+    const reportedAt = latestReportTime(node) ?? Number.NaN;
     if (!Number.isNaN(reportedAt) && node.state !== 'departed') ages.push({ labels: [['node', node.node], ['pool', node.pool]], value: Math.max(0, (now.getTime() - reportedAt) / 1000) });
+    if (node.clockSkewMs !== undefined) skews.push({ labels: [['node', node.node], ['pool', node.pool]], value: node.clockSkewMs / 1000 });
   }
   const nodes: Family['samples'] = [];
   for (const g of byGroup.values()) for (const state of NODE_STATES) nodes.push({ labels: [['pool', g.pool], ['role', g.role], ['status', state]], value: g.counts[state] });
@@ -106,6 +111,12 @@ function fleetFamilies(view: FleetView, now: Date): Family[] {
     { name: 'labimg_node_phase_seconds', type: 'gauge', help: 'Time a node has spent in each phase (bake, boot), from its reports.', samples: sorted(phases) },
     ...timeToGpuFamilies(view),
     { name: 'labimg_node_last_report_age_seconds', type: 'gauge', help: 'Seconds since the time of the node\'s latest report, for every node that has not departed.', samples: sorted(ages) },
+    {
+      name: 'labimg_node_clock_skew_seconds',
+      type: 'gauge',
+      help: 'How far the time of the node\'s latest report was ahead of when the endpoint received it, for the nodes whose clock runs more than 5 minutes ahead.',
+      samples: sorted(skews),
+    },
   ];
 }
 

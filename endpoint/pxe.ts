@@ -31,13 +31,30 @@ import { FileContent, type Content, type RouteRequest } from './routing';
  */
 export const PXE_TOKEN_TTL_MS = 4 * 3_600_000;
 
+/**
+ * One audit record per machine and install token per hour and endpoint process, however often its config is
+ * fetched: anyone can fetch it (firmware iPXE has no credential), so a record per fetch would let anyone grow the
+ * store. An install fetches its config once; a machine in a boot loop, or someone polling its MAC, shows as one
+ * record an hour whose `repeats` counts the fetches between it and the one before. A new install token (a new
+ * install) always has its record. Every fetch still has its line in the endpoint's log.
+ */
+export const PXE_AUDIT_WINDOW_MS = 3_600_000;
+
 export class PxeRoutes {
+  /**
+   * Per MAC, when its latest config record was written, for which token, and the fetches since that have none.
+   * Only MACs of the catalog get here (any other is a 404 first), so this holds one entry per machine of the group
+   * file at most.
+   */
+  private readonly audited = new Map<string, { at: number; tokenId: string; unrecorded: number }>();
+
   constructor(
     private readonly catalog: PxeCatalog,
     private readonly registry: Registry,
     private readonly log: EndpointLog,
     /** The endpoint's HTTPS URL for a node that reached us at `host`, and the CA fingerprint. */
     private readonly endpointFor: (host: string) => { url: string; caFingerprint: string },
+    private readonly clock: () => Date = () => new Date(),
   ) {}
 
   async chain(request: RouteRequest<'GET /pxe/boot.ipxe'>): Promise<Content> {
@@ -74,10 +91,23 @@ export class PxeRoutes {
     const content = await this.catalog.nodeFile(machine, file, context);
     if (content === undefined) throw new HttpError(404, `the PXE folder of ${machine.profile} machines has no ${file}`);
     if (tokenId !== undefined) {
-      await this.registry.audit({ action: 'pxe-config-served', pool: machine.pool, node: machine.node, mac, tokenId, source: request.source });
+      await this.auditServed({ pool: machine.pool, node: machine.node, mac, tokenId, source: request.source });
       this.log.info(`PXE ${mac}: served ${file} for ${machine.role} ${machine.node} (pool ${machine.pool ?? '-'}) to ${request.source}`);
     }
     return content;
+  }
+
+  /** The audit record of a config served, unless this window has one of the machine and token (PXE_AUDIT_WINDOW_MS). */
+  private async auditServed(served: { pool?: string; node: string; mac: string; tokenId: string; source: string }): Promise<void> {
+    const now = this.clock().getTime();
+    const last = this.audited.get(served.mac);
+    if (last && last.tokenId === served.tokenId && now - last.at < PXE_AUDIT_WINDOW_MS && now >= last.at) {
+      last.unrecorded += 1;
+      return;
+    }
+    this.audited.set(served.mac, { at: now, tokenId: served.tokenId, unrecorded: 0 });
+    const repeats = last?.unrecorded ?? 0;
+    await this.registry.audit({ action: 'pxe-config-served', ...served, ...(repeats > 0 ? { repeats } : {}) });
   }
 
   /** The installer's word that it has finished, with the token of this machine's install. */

@@ -62,10 +62,9 @@ export function grantedRole(token: Pick<EnrollmentTokenRecord, 'role'>): Role {
   return token.role ?? 'worker';
 }
 
-/** The latest report of one step; a node's summary keeps one per step, so resending a report changes nothing. */
 /**
  * One machine's network install: its generation numbers the installs, and its enrollment token is derived from
- * the endpoint's token key and that generation (see Registry.machineToken), so it is never stored.
+ * the endpoint's token key, that generation and its nonce (see Registry.machineToken), so it is never stored.
  */
 export interface MachineInstallRecord {
   pool: string;
@@ -73,12 +72,22 @@ export interface MachineInstallRecord {
   generation: number;
   startedAt: string;
   /**
+   * Random, new for every install, and part of its token's derivation: after `labimg nodes forget` the numbering
+   * starts again, and without it generation 1 would derive the first install's token once more. Installs started
+   * before it was kept have none.
+   */
+  nonce?: string;
+  /**
    * When the installer said it had finished (POST /pxe/nodes/MAC/installed, with this generation's token): from
    * then on the machine boots from its disk, before its agent has enrolled.
    */
   finishedAt?: string;
 }
 
+/**
+ * The latest report of one step, by arrival at the endpoint: a node's summary keeps one per step, and resending the
+ * report it keeps changes nothing.
+ */
 export interface StepSummary {
   phase: PhaseReport['phase'];
   status: PhaseReport['status'];
@@ -88,10 +97,14 @@ export interface StepSummary {
   sinceBootMs?: number;
   /**
    * Which of the node's summaries the endpoint stored last: one more than the highest of them when stored. It
-   * orders the steps as the node made them even where its wall clock jumped (contract/gpu-timing.ts);
-   * summaries stored before it was kept have none.
+   * orders the steps as the node made them even where its wall clock jumped (contract/gpu-timing.ts), and it
+   * decides which report is a node's latest (fleetNodeOf); summaries stored before it was kept have none.
    */
   received?: number;
+  /** When the endpoint received the report, by the endpoint's clock; `at` is the node's. Absent on older summaries. */
+  receivedAt?: string;
+  /** The report's id: a resend of the report a step keeps changes nothing. Absent on older summaries. */
+  id?: string;
   error?: string;
 }
 
@@ -151,6 +164,11 @@ export interface AuditEvent {
   certificateKey?: boolean;
   /** For a PXE config: the MAC address it was served for. */
   mac?: string;
+  /**
+   * For a PXE config: how many times this endpoint process served the machine's config since its previous record
+   * without a record of their own (one record per machine per hour: endpoint/pxe.ts, PXE_AUDIT_WINDOW_MS).
+   */
+  repeats?: number;
   /** For a refusal: why, as the caller was told; for a replaced CA, which by which. */
   reason?: string;
   /** For an enrollment by identity document: the cloud, account and instance it vouched for ("aws 1234/i-0abc"). */

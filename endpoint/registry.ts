@@ -8,6 +8,7 @@ import type { Role } from '../contract/agent-config';
 import { UserError } from '../contract/errors';
 import { LEAVING_STEP, RUN_COMPLETE_STEP } from '../contract/agent-config';
 import type { CredentialLifetime, FleetNode, FleetView, ReportRequest } from '../contract/endpoint-api';
+import { CLOCK_SKEW_FLAG_MS } from './report-time';
 import { gpuMilestones } from '../contract/gpu-timing';
 import { phaseDurations } from '../contract/phase-timing';
 import { KEYS, type AuditEvent, type EnrollmentTokenRecord, type IdentityDocumentUse, type IdentityPolicy, type MachineInstallRecord, type NodeRecord, type PoolRecord, type StepSummary, type StoredJoinMaterial } from './records';
@@ -51,9 +52,26 @@ export const DEFAULT_CREDENTIAL_POLICY: CredentialPolicy = { ttlMs: 30 * 86_400_
 /** What a presented credential is to a node's record (credentialStanding). */
 export type CredentialStanding = 'current' | 'previous' | 'expired' | 'revoked' | 'wrong';
 
+/**
+ * How much audit trail the store keeps: entries older than `maxAgeMs`, and the oldest beyond `maxEntries`, are
+ * deleted (an entry is one event, or a burst's events recorded together). Some events can be caused without any
+ * credential (a PXE config served, a refused identity document), so without a bound the trail would grow as long
+ * as anyone keeps asking. A year covers a lab's yearly review; 50,000 entries of a few hundred bytes are some
+ * 15 MB, a file each in the file store and far below etcd's default 2 GiB quota (etcd.io/docs/v3.6/dev-guide/limit,
+ * read 2026-12-06). A process prunes on its first audit write and after every `pruneEvery` more.
+ */
+export interface AuditRetention {
+  maxAgeMs: number;
+  maxEntries: number;
+  pruneEvery: number;
+}
+
+export const DEFAULT_AUDIT_RETENTION: AuditRetention = { maxAgeMs: 365 * 86_400_000, maxEntries: 50_000, pruneEvery: 256 };
+
 export interface RegistryOptions {
   clock?: () => Date;
   credentials?: CredentialPolicy;
+  audit?: Partial<AuditRetention>;
 }
 
 export class Registry {
@@ -66,10 +84,12 @@ export class Registry {
   private readonly auditLog = new GroupCommit<AuditEvent>((events) => this.writeAudit(events), 256);
   /** Audit entries this registry has written, which orders those written in the same millisecond. */
   private auditEntries = 0;
+  readonly auditRetention: AuditRetention;
 
   constructor(readonly store: Store, options: RegistryOptions = {}) {
     this.clock = options.clock ?? (() => new Date());
     this.credentialPolicy = options.credentials ?? DEFAULT_CREDENTIAL_POLICY;
+    this.auditRetention = { ...DEFAULT_AUDIT_RETENTION, ...options.audit };
   }
 
   // ── pools and tokens ────────────────────────────────────────────────────────────────────────────────
@@ -117,7 +137,7 @@ export class Registry {
   /**
    * The token of one machine's install: it enrolls `node` into `pool` as `role`, once, and nothing else. Every
    * fetch of the machine's config gets the same token while it is live, however many arrive at once and on
-   * whichever replica: its id and secret are an HMAC of the endpoint's token key and the install's generation,
+   * whichever replica: its id and secret are an HMAC of the endpoint's token key and the install's generation (and nonce),
    * so nothing secret is stored and no two fetches can mint two tokens. A spent, revoked or expired token
    * starts the next generation, atomically (a compare-and-set on the install record).
    */
@@ -146,12 +166,27 @@ export class Registry {
         if (stored && tokenIsLive(stored, this.clock())) return { record: stored, token: derived.token };
       }
       const seen = install?.generation ?? 0;
-      await this.store.update(KEYS.machineInstall(node), (current) => {
+      const next = JSON.stringify({ pool, node, generation: seen + 1, startedAt: this.now(), nonce: randomBytes(16).toString('hex') } satisfies MachineInstallRecord);
+      const stored = await this.store.update(KEYS.machineInstall(node), (current) => {
         const now = parse<MachineInstallRecord>(current);
         if ((now?.generation ?? 0) !== seen) return undefined; // another fetch started it already
-        return JSON.stringify({ pool, node, generation: seen + 1, startedAt: this.now() } satisfies MachineInstallRecord);
+        return next;
       });
+      if (install && stored === next) await this.dropUnusedMachineToken(key, install);
     }
+  }
+
+  /**
+   * Deletes the token record of an install that a new one replaced, when its token expired unused: anyone can start
+   * a machine's next install by fetching its config once the token has expired (every 4 hours), and the record
+   * would otherwise stay for ever. A spent or revoked token's record stays, as the audit of what it did. Deleting is
+   * safe because no later install derives the same token: each install's nonce goes into its derivation.
+   */
+  private async dropUnusedMachineToken(key: Buffer, replaced: MachineInstallRecord): Promise<void> {
+    const { id } = deriveMachineToken(key, replaced);
+    const record = parse<EnrollmentTokenRecord>(await this.store.get(KEYS.token(id)));
+    const expired = record?.expiresAt !== undefined && Date.parse(record.expiresAt) <= this.clock().getTime();
+    if (record && expired && !record.revokedAt && record.usesLeft === 1) await this.store.delete(KEYS.token(id));
   }
 
   /**
@@ -391,17 +426,19 @@ export class Registry {
   }
 
   /**
-   * Stores a report once. The node's per-step summary is updated first and idempotently (a step keeps its
-   * latest report by time, and a resend of the report it keeps changes nothing, not even its place in the
-   * receive order), so a crash between the two writes and the agent's resend still count it once.
+   * Stores a report once. A step keeps the report the endpoint received last, whatever its time says: an agent
+   * sends its outbox in the order it wrote it, one report at a time (agent/endpoint/outbox-sender.ts), so arrival
+   * is the node's own order, while its clock may have jumped by hours between two reports (NTP setting it after
+   * boot). A report already stored is a resend and changes nothing. The summary is written before the report, and
+   * carries its id, so a crash between the two writes and the agent's resend still count it once.
    */
   async addReport(node: string, report: ReportRequest): Promise<boolean> {
+    if ((await this.store.get(KEYS.report(node, report.id))) !== undefined) return false;
+    const receivedAt = this.now();
     await this.store.update(KEYS.node(node), (current) => {
       const record = parse<NodeRecord>(current);
       if (!record) return undefined;
-      const previous = record.steps[report.step];
-      if (previous && previous.at > report.at) return undefined;
-      if (previous && previous.at === report.at && previous.status === report.status) return undefined;
+      if (record.steps[report.step]?.id === report.id) return undefined;
       const summary: StepSummary = {
         phase: report.phase,
         status: report.status,
@@ -409,11 +446,13 @@ export class Registry {
         ...(report.durationMs !== undefined ? { durationMs: report.durationMs } : {}),
         ...(report.sinceBootMs !== undefined ? { sinceBootMs: report.sinceBootMs } : {}),
         received: Math.max(0, ...Object.values(record.steps).map((s) => s.received ?? 0)) + 1,
+        receivedAt,
+        id: report.id,
         ...(report.error !== undefined ? { error: report.error } : {}),
       };
       return JSON.stringify({ ...record, gpu: report.gpu, steps: { ...record.steps, [report.step]: summary } });
     });
-    return this.store.create(KEYS.report(node, report.id), JSON.stringify({ ...report, receivedAt: this.now() }));
+    return this.store.create(KEYS.report(node, report.id), JSON.stringify({ ...report, receivedAt }));
   }
 
   /** A node's reports in the order the node made them (its clock), arrival breaking ties; stored by id. */
@@ -476,8 +515,27 @@ export class Registry {
     // Time first so the listing is chronological; this process's count orders its entries of one millisecond (a
     // burst's batches), and the random tail keeps apart those of other processes.
     this.auditEntries += 1;
-    const key = `${KEYS.audit}${first.at.replace(/[^0-9]/g, '')}-${String(this.auditEntries).padStart(12, '0')}-${randomBytes(4).toString('hex')}`;
+    const key = `${KEYS.audit}${auditKeyTime(first.at)}-${String(this.auditEntries).padStart(12, '0')}-${randomBytes(4).toString('hex')}`;
     await this.store.put(key, JSON.stringify(events.length === 1 ? first : events));
+    if ((this.auditEntries - 1) % this.auditRetention.pruneEvery === 0) {
+      // The events are stored: a prune that fails (the store went away) must not report them lost. The next one
+      // catches up.
+      await this.pruneAudit().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Deletes the audit entries past the retention (auditRetention): older than its age, and the oldest beyond its
+   * count. Keys start with their time, so the oldest come first. Resolves to the number deleted.
+   */
+  async pruneAudit(): Promise<number> {
+    const keys = await this.store.keys(KEYS.audit);
+    const cutoff = auditKeyTime(new Date(this.clock().getTime() - this.auditRetention.maxAgeMs).toISOString());
+    let drop = Math.max(0, keys.length - this.auditRetention.maxEntries);
+    while (drop < keys.length && (keys[drop] as string).slice(KEYS.audit.length, KEYS.audit.length + cutoff.length) < cutoff) drop += 1;
+    // A few deletes at a time: the first prune of a trail kept before it had a bound may have thousands to do.
+    for (let i = 0; i < drop; i += 32) await Promise.all(keys.slice(i, Math.min(drop, i + 32)).map((key) => this.store.delete(key)));
+    return drop;
   }
 
   async auditTrail(): Promise<AuditEvent[]> {
@@ -528,17 +586,18 @@ function credentialExpired(record: NodeRecord, now: Date): boolean {
 
 export function fleetNodeOf(record: NodeRecord): FleetNode {
   const steps = Object.entries(record.steps);
-  const latest = steps.reduce<[string, StepSummary] | undefined>((best, entry) => (!best || entry[1].at > best[1].at ? entry : best), undefined);
+  const latest = steps.reduce<[string, StepSummary] | undefined>((best, entry) => (!best || arrivedLater(entry[1], best[1]) ? entry : best), undefined);
   const phaseMs = phaseDurations(steps.map(([step, summary]) => ({ step, ...summary })));
   // Only a GPU node has a time to GPU; a CPU node's kubelet registers too, but that is no GPU milestone.
   const timeToGpu = record.gpu ? gpuMilestones(steps.map(([step, summary]) => ({ step, ...summary }))) : [];
   // Departed while the report it left with is its latest; any later report (it was started again) ends that.
   const departedAt = latest?.[0] === LEAVING_STEP && latest[1].status === 'done' ? latest[1].at : undefined;
-  // Ready by a completion after it last left: the run before it left says nothing about the machine now.
+  // Ready by a completion received after it last left: the run before it left says nothing about the machine now.
   const left = record.steps[LEAVING_STEP];
   const complete = record.steps[RUN_COMPLETE_STEP];
-  const ready = departedAt === undefined && complete?.status === 'done' && !(left?.status === 'done' && left.at >= complete.at);
+  const ready = departedAt === undefined && complete?.status === 'done' && !(left?.status === 'done' && !arrivedLater(complete, left));
   const status = latest?.[1].status;
+  const skew = latest ? clockSkewMs(latest[1]) : undefined;
   return {
     node: record.name,
     pool: record.pool,
@@ -547,6 +606,8 @@ export function fleetNodeOf(record: NodeRecord): FleetNode {
     gpu: record.gpu,
     enrolledAt: record.enrolledAt,
     ...(latest ? { step: latest[0], status: latest[1].status, lastReportAt: latest[1].at } : {}),
+    ...(latest?.[1].receivedAt !== undefined ? { lastReceivedAt: latest[1].receivedAt } : {}),
+    ...(skew !== undefined && skew > CLOCK_SKEW_FLAG_MS ? { clockSkewMs: skew } : {}),
     phases: [...phaseMs].map(([phase, durationMs]) => ({ phase, durationMs })),
     ...(timeToGpu.length > 0 ? { timeToGpu } : {}),
     ...(latest?.[1].status === 'failed' && latest[1].error ? { error: latest[1].error } : {}),
@@ -554,6 +615,28 @@ export function fleetNodeOf(record: NodeRecord): FleetNode {
     ...(departedAt !== undefined ? { departedAt } : {}),
     state: nodeState({ status, ready, departedAt }),
   };
+}
+
+/**
+ * Whether summary `a` was received after `b`: by the node's arrival counter, which every summary stored since it
+ * was kept has (unique per node, so no two tie). Summaries stored before have none and count as received before
+ * all that have one; among themselves only the node's clock can order them.
+ */
+function arrivedLater(a: StepSummary, b: StepSummary): boolean {
+  const byArrival = (a.received ?? 0) - (b.received ?? 0);
+  return byArrival !== 0 ? byArrival > 0 : a.at > b.at;
+}
+
+/** The report's time by the node's clock minus its receipt by ours; undefined for summaries without a receipt time. */
+function clockSkewMs(summary: StepSummary): number | undefined {
+  if (summary.receivedAt === undefined) return undefined;
+  const skew = Date.parse(summary.at) - Date.parse(summary.receivedAt);
+  return Number.isFinite(skew) ? skew : undefined;
+}
+
+/** An RFC 3339 time as the digits audit keys start with: "2026-12-06T10:36:14.123Z" → "20261206103614123". */
+function auditKeyTime(iso: string): string {
+  return iso.replace(/[^0-9]/g, '');
 }
 
 function parse<T>(value: string | undefined): T | undefined {
@@ -572,7 +655,9 @@ const TOKEN_ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
 /** A machine install's token: "<id>.<secret>" in the enrollment token format, from HMAC-SHA256 of the key. */
 function deriveMachineToken(key: Buffer, install: MachineInstallRecord): { id: string; token: string; secretSha256: string } {
-  const mac = (purpose: string) => createHmac('sha256', key).update(`${purpose}\n${install.pool}\n${install.node}\n${install.generation}`).digest();
+  // Installs started before they had a nonce derive as they always did, so their tokens stay valid.
+  const nonce = install.nonce === undefined ? '' : `\n${install.nonce}`;
+  const mac = (purpose: string) => createHmac('sha256', key).update(`${purpose}\n${install.pool}\n${install.node}\n${install.generation}${nonce}`).digest();
   const id = [...mac('id').subarray(0, 8)].map((byte) => TOKEN_ID_ALPHABET[byte % TOKEN_ID_ALPHABET.length]).join('');
   const secret = mac('secret').toString('base64url');
   return { id, token: `${id}.${secret}`, secretSha256: sha256Hex(secret) };

@@ -7,6 +7,7 @@ import { BOOTSTRAP_TOKEN, CA_CERT_HASH, CERTIFICATE_KEY } from '../contract/toke
 import { NODE_NAME_MAX, NODE_NAME_PATTERN, POOL_NAME_MAX, POOL_NAME_PATTERN, type EnrollRequest, type IdentityEnrollRequest, type PublishedJoinMaterial, type ReportRequest } from '../contract/endpoint-api';
 import type { RequestOf, RouteKey } from '../contract/endpoint-routes';
 import { HttpError } from './http';
+import { REPORT_MAX_AHEAD_MS } from './report-time';
 
 const ajv = new Ajv({ allErrors: false, strict: true });
 
@@ -120,7 +121,22 @@ function describe(error: ErrorObject | undefined | null): string {
 
 export const parseEnrollRequest = (body: unknown) => check(validators.enroll(), body, 'enrollment request');
 export const parseIdentityEnrollRequest = (body: unknown) => check(validators.identityEnroll(), body, 'identity enrollment');
-export const parseReportRequest = (body: unknown) => check(validators.report(), body, 'report', ['at']);
+/**
+ * A report, refused when its time is more than REPORT_MAX_AHEAD_MS ahead of `receivedAt` (the endpoint's clock):
+ * a report cannot be made after it arrives, and a time years ahead would read as the node's latest forever.
+ */
+export function parseReportRequest(body: unknown, receivedAt: Date = new Date()): ReportRequest {
+  const report = check(validators.report(), body, 'report', ['at']);
+  const aheadMs = Date.parse(report.at) - receivedAt.getTime();
+  if (aheadMs > REPORT_MAX_AHEAD_MS) {
+    throw new HttpError(
+      400,
+      `invalid report: at: ${report.at} is ${Math.round(aheadMs / 3_600_000)} h ahead of the endpoint's clock (${receivedAt.toISOString()}); ` +
+        `reports more than ${REPORT_MAX_AHEAD_MS / 3_600_000} h ahead are refused; set the node's clock (NTP)`,
+    );
+  }
+  return report;
+}
 export const parsePublishRequest = (body: unknown) => check(validators.publish(), body, 'join material', ['tokenExpires', 'certificateKeyExpires']);
 
 /** The routes of the table that take a body. */
@@ -130,6 +146,6 @@ export type BodyRouteKey = { [K in RouteKey]: RequestOf<K> extends undefined ? n
 export const REQUEST_BODIES: { readonly [K in BodyRouteKey]: (body: unknown) => RequestOf<K> } = {
   'POST /v1/enroll': parseEnrollRequest,
   'POST /v1/enroll/identity': parseIdentityEnrollRequest,
-  'POST /v1/nodes/:node/reports': parseReportRequest,
+  'POST /v1/nodes/:node/reports': (body) => parseReportRequest(body),
   'PUT /v1/nodes/:node/join-material': parsePublishRequest,
 };

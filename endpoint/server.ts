@@ -10,8 +10,9 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { capConnections, defaultConnectionLimits, type ConnectionLimits } from './connections';
 import { NODE_CREDENTIAL_HEADER, type CredentialLifetime, type EnrollRequest, type EnrollResponse, type IdentityNonce, type FleetView, type JoinMaterial, type ReportResponse } from '../contract/endpoint-api';
 import { NODE_CREDENTIAL } from '../contract/token-formats';
 import { matchRoute, routeKeys, ROUTES, type Access, type ParamsOf, type RequestOf, type RouteKey } from '../contract/endpoint-routes';
@@ -31,12 +32,12 @@ import { PxeRoutes } from './pxe';
 import { credentialStanding, isSameMachine, Registry, RegistryError, type TokenRejection } from './registry';
 import { sendAnswer, type CallerOf, type Content, type Handlers, type RouteRequest } from './routing';
 import { REQUEST_BODIES } from './schemas';
-import { bearerToken, newNodeCredential, secretMatches, sha256Hex } from './tokens';
+import { bearerToken, newNodeCredential, parseEnrollmentToken, secretMatches, sha256Hex } from './tokens';
 
-export interface EndpointLimits {
+export interface EndpointLimits extends ConnectionLimits {
   /** Largest request body accepted, in bytes. */
   bodyBytes: number;
-  /** Failed authentications per source address per window before 429. */
+  /** Failed authentications per source address, and per token id or node name, per window before 429. */
   authFailures: number;
   authFailureWindowMs: number;
   /** Seconds a node is told to wait before asking again for join material not yet published. */
@@ -44,6 +45,7 @@ export interface EndpointLimits {
 }
 
 export const DEFAULT_LIMITS: EndpointLimits = {
+  ...defaultConnectionLimits(),
   bodyBytes: 32 * 1024,
   authFailures: 20,
   authFailureWindowMs: 60_000,
@@ -116,20 +118,32 @@ export class EndpointServer {
       'POST /pxe/nodes/:mac/installed': (r) => this.pxeRoutes().installFinished(r),
       'GET /pxe/assets/**': (r) => this.pxeRoutes().asset(r),
     };
+    const limits = this.limits;
     this.server = https.createServer(
       {
         cert: options.identity.certChainPem,
         key: options.identity.keyPem,
         minVersion: 'TLSv1.2',
-        // Slow or stuck clients must not hold sockets forever; an honest agent's request takes milliseconds.
-        requestTimeout: 30_000,
-        headersTimeout: 15_000,
-        keepAliveTimeout: 5_000,
+        // A client that never finishes its handshake (silent, or stopped inside a TLS record) is cut off here;
+        // the HTTP timeouts below start only once it is done (endpoint/connections.ts).
+        handshakeTimeout: limits.handshakeTimeoutMs,
+        ...httpTimeouts(limits),
       },
       (req, res) => void this.handle(req, res),
     );
+    this.guard(this.server);
     this.server.on('secureConnection', () => (this.counters.tlsConnections += 1));
-    this.server.on('clientError', (_error, socket) => answerClientError(socket));
+  }
+
+  /** Timeouts and caps on every socket of `server`, and its answer to what node's parser refuses. */
+  private guard(server: http.Server | https.Server): void {
+    server.timeout = this.limits.idleTimeoutMs;
+    capConnections(server, this.limits, (reason) => {
+      const refused = (this.counters.connectionsRefused += 1);
+      // One line at the 1st, 10th, 100th… refusal: a flood of connections must not become a flood of log lines.
+      if (Number.isInteger(Math.log10(refused))) this.options.log.warn(`${refused} connection(s) refused so far; latest: ` + (reason === 'total' ? `${this.limits.maxConnections} connections open in all` : `${this.limits.maxConnectionsPerAddress} connections open from one address`));
+    });
+    server.on('clientError', (error: NodeJS.ErrnoException, socket) => answerClientError(error, socket));
   }
 
   /** PXE routes are served only with a catalog, so their handlers run only when there is one. */
@@ -147,8 +161,8 @@ export class EndpointServer {
    * /healthz, nothing else, so no node credential or join material ever crosses it.
    */
   listenPxe(port: number, host: string): Promise<AddressInfo> {
-    const server = http.createServer({ requestTimeout: 30_000, headersTimeout: 15_000, keepAliveTimeout: 5_000 }, (req, res) => void this.handle(req, res, true));
-    server.on('clientError', (_error, socket) => answerClientError(socket));
+    const server = http.createServer(httpTimeouts(this.limits), (req, res) => void this.handle(req, res, true));
+    this.guard(server);
     this.pxeServer = server;
     return listenOn(server, port, host);
   }
@@ -231,16 +245,30 @@ export class EndpointServer {
 
   // ── authentication ───────────────────────────────────────────────────────────────────────────────────
 
-  private refuseIfLimited(source: string): void {
-    const wait = this.failures.retryAfterSeconds(source);
+  /**
+   * A request whose secret did not prove anything (missing, malformed, wrong; an identity document that does not
+   * verify or that the pool's policy refuses), counted against its source address and, when it named one, the token
+   * id or node name it tried. Once either is past the limit the answer is 429, with no log line or audit entry, so
+   * a client that keeps failing can flood neither. Only failures are ever limited: a request whose secret is right
+   * never reaches here, so neither a failing neighbour behind the same NAT nor anyone spamming a token's id with
+   * wrong secrets can lock a valid credential out. (It does not ration guesses: each is still checked. The
+   * secrets are 256 random bits, so guessing is hopeless anyway; endpoint/tokens.ts.)
+   */
+  private guessFailure(source: string, id: string | undefined, status: 401 | 403, message: string, audit?: () => Promise<void>): Promise<HttpError> {
+    const keys = [`from ${source}`, ...(id === undefined ? [] : [id])];
+    const wait = Math.max(...keys.map((key) => this.failures.retryAfterSeconds(key)));
+    for (const key of keys) this.failures.recordFailure(key);
     if (wait > 0) {
       this.counters.rateLimited += 1;
-      throw new HttpError(429, `too many failed authentications from ${source}; wait ${wait} s`, { 'retry-after': String(wait) });
+      const what = keys.find((key) => this.failures.retryAfterSeconds(key) > 0) ?? keys[0];
+      return Promise.resolve(new HttpError(429, `too many failed authentications ${what}; wait ${wait} s`, { 'retry-after': String(wait) }));
     }
+    return this.refusal(source, status, message, audit);
   }
 
-  private authFailure(source: string, status: 401 | 403, message: string): HttpError {
-    this.failures.recordFailure(source);
+  /** A refusal that is no guess: the secret was right, but revoked, expired, spent, or not good for what was asked. Never limited. */
+  private async refusal(source: string, status: 401 | 403, message: string, audit?: () => Promise<void>): Promise<HttpError> {
+    await audit?.();
     this.counters.authFailures += 1;
     this.options.log.warn(`authentication failed from ${source}: ${message}`);
     return new HttpError(status, message, status === 401 ? { 'www-authenticate': 'Bearer' } : {});
@@ -258,11 +286,8 @@ export class EndpointServer {
     source: string,
   ): Promise<{ caller: NodeRecord | EnrollmentTokenRecord | undefined; privileged: boolean }> {
     if (access.who === 'anyone') return { caller: undefined, privileged: false };
-    if (access.who === 'identity document') {
-      // The handler checks the document in the body; a source that keeps failing is cut off first all the same.
-      this.refuseIfLimited(source);
-      return { caller: undefined, privileged: false };
-    }
+    // The handler checks the document in the body (guessFailure limits the failures).
+    if (access.who === 'identity document') return { caller: undefined, privileged: false };
     if (access.who === 'enrollment token') return { caller: await this.authenticateEnrollment(req, source), privileged: false };
     const node = await this.authenticateNode(params.node ?? '', req, source);
     const privilege = controlPlanePrivilege(access, query);
@@ -272,25 +297,27 @@ export class EndpointServer {
 
   /** The live enrollment token the request carries. */
   private async authenticateEnrollment(req: IncomingMessage, source: string): Promise<EnrollmentTokenRecord> {
-    this.refuseIfLimited(source);
     const token = bearerToken(req.headers.authorization);
-    if (!token) throw this.authFailure(source, 401, 'missing "Authorization: Bearer <enrollment token>"');
+    if (!token) throw await this.guessFailure(source, undefined, 401, 'missing "Authorization: Bearer <enrollment token>"');
     const check = await this.options.registry.checkEnrollmentToken(token);
-    if (!check.ok) throw this.authFailure(source, check.reason === 'malformed' || check.reason === 'unknown' ? 401 : 403, TOKEN_REJECTIONS[check.reason]);
+    if (!check.ok) {
+      const id = parseEnrollmentToken(token)?.id;
+      if (check.reason === 'malformed' || check.reason === 'unknown') throw await this.guessFailure(source, id === undefined ? undefined : `for token id ${id}`, 401, TOKEN_REJECTIONS[check.reason]);
+      throw await this.refusal(source, 403, TOKEN_REJECTIONS[check.reason]);
+    }
     return check.record;
   }
 
   /** The node named in the path, when the request carries that node's credential. */
   private async authenticateNode(name: string, req: IncomingMessage, source: string): Promise<NodeRecord> {
-    this.refuseIfLimited(source);
     const credential = bearerToken(req.headers.authorization);
-    if (!credential) throw this.authFailure(source, 401, 'missing "Authorization: Bearer <node credential>"; a node gets its credential by enrolling');
+    if (!credential) throw await this.guessFailure(source, undefined, 401, 'missing "Authorization: Bearer <node credential>"; a node gets its credential by enrolling');
     // Read from the store on every request, so a revocation holds at once on every replica.
     const node = await this.options.registry.node(name);
     const standing = node ? credentialStanding(node, sha256Hex(credential), this.clock()) : 'wrong';
-    if (!node || standing === 'wrong') throw this.authFailure(source, 401, `the credential is not valid for node "${name}"; enroll again with the pool's token`);
-    if (standing === 'revoked') throw this.authFailure(source, 401, `the credential of node "${name}" was revoked at ${node.revokedAt}; the operator releases the name with \`labimg nodes forget ${name}\``);
-    if (standing === 'expired') throw this.authFailure(source, 401, `the credential of node "${name}" has expired; the node enrolls again with its role's token`);
+    if (!node || standing === 'wrong') throw await this.guessFailure(source, `for node ${name}`, 401, `the credential is not valid for node "${name}"; enroll again with the pool's token`);
+    if (standing === 'revoked') throw await this.refusal(source, 401, `the credential of node "${name}" was revoked at ${node.revokedAt}; the operator releases the name with \`labimg nodes forget ${name}\``);
+    if (standing === 'expired') throw await this.refusal(source, 401, `the credential of node "${name}" has expired; the node enrolls again with its role's token`);
     return node;
   }
 
@@ -304,7 +331,8 @@ export class EndpointServer {
     // The role is the token's to grant: a worker's user-data, readable by any process on the instance, must
     // not enroll a control plane, which gets the certificate key and publishes the pool's join material.
     const role = grantedRole(token);
-    const refuse = this.enrollmentRefuser(pool, body.node, source, { tokenId: token.id });
+    // The token is valid: its refusals say why and are never rate-limited.
+    const refuse = this.enrollmentRefuser(pool, body.node, source, { tokenId: token.id }, 'refusal');
     if (body.role !== role) {
       throw await refuse(403, `this enrollment token grants the ${role} role, not ${body.role}${role === 'worker' ? `; a control plane enrolls with its own token (\`labimg pool token-create ${pool} --role control-plane\`)` : ''}`);
     }
@@ -328,7 +356,8 @@ export class EndpointServer {
     const body = await request.body();
     const registry = this.options.registry;
     const policy = (await registry.pool(body.pool))?.identity;
-    const refuse = this.enrollmentRefuser(body.pool, body.node, source, {});
+    // Until the document verifies and the pool's policy takes it, a refusal is a failed authentication.
+    const refuse = this.enrollmentRefuser(body.pool, body.node, source, {}, 'guess');
     if (!policy) throw await refuse(403, `pool "${body.pool}" takes no instance identity documents (\`labimg pool identity ${body.pool}\` sets that up)`);
     if (body.role !== 'worker') throw await refuse(403, 'an instance identity document enrolls workers only; a control plane enrolls with its own token');
     if (body.provider === 'aws' && (body.audience !== undefined || body.document !== undefined)) {
@@ -347,7 +376,7 @@ export class EndpointServer {
       throw error;
     }
     const instance = `${identity.provider} ${identity.accountId}/${identity.region}/${identity.instanceId}`;
-    const refuseInstance = this.enrollmentRefuser(body.pool, body.node, source, { instance });
+    const refuseInstance = this.enrollmentRefuser(body.pool, body.node, source, { instance }, 'guess');
     const refusal = policyRefusal(body.pool, policy, identity, body.node, this.clock());
     if (refusal !== undefined) throw await refuseInstance(403, refusal);
     // One use per signed content, never per signature text: the parts of a PKCS#7 outside the signature
@@ -359,11 +388,11 @@ export class EndpointServer {
     );
   }
 
-  /** A refusal of an enrollment, audited with whatever vouched for it, and counted as a failed authentication. */
-  private enrollmentRefuser(pool: string, node: string, source: string, vouched: { tokenId?: string; instance?: string }) {
-    return async (status: 401 | 403, message: string): Promise<HttpError> => {
-      await this.options.registry.audit({ action: 'enrollment-refused', pool, node, ...vouched, source, reason: message });
-      return this.authFailure(source, status, message);
+  /** A refusal of an enrollment, audited with whatever vouched for it; a 'guess' is limited as guessFailure says. */
+  private enrollmentRefuser(pool: string, node: string, source: string, vouched: { tokenId?: string; instance?: string }, kind: 'guess' | 'refusal') {
+    return (status: 401 | 403, message: string): Promise<HttpError> => {
+      const audit = () => this.options.registry.audit({ action: 'enrollment-refused', pool, node, ...vouched, source, reason: message });
+      return kind === 'guess' ? this.guessFailure(source, undefined, status, message, audit) : this.refusal(source, status, message, audit);
     };
   }
 
@@ -550,10 +579,32 @@ function parseTarget(target: string): { segments: string[]; query: URLSearchPara
   return { segments, query: new URLSearchParams(query) };
 }
 
-/** A request node's parser refused (bad request line, bad headers): a bare 400, then the connection closes. */
-function answerClientError(socket: Duplex): void {
-  if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-  else socket.destroy();
+/** Node's HTTP timeouts, from the endpoint's limits (their defaults and meaning: endpoint/connections.ts). */
+function httpTimeouts(limits: ConnectionLimits): http.ServerOptions {
+  return {
+    requestTimeout: limits.requestTimeoutMs,
+    headersTimeout: limits.headersTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionsCheckingInterval: limits.checkIntervalMs,
+  };
+}
+
+/**
+ * What node's parser refused (a bad request line or headers: a bare 400) or timed out (408), then the connection
+ * closes. Anything else is a socket with no HTTP on it yet: a TLS handshake that failed or timed out. Writing an
+ * HTTP answer there would wait behind a handshake that never finishes, holding the socket forever; it is
+ * destroyed instead (the https.Server leaves that to a 'clientError' listener: endpoint/connections.ts).
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  const code = error.code ?? '';
+  const status = code.startsWith('HPE_') ? '400 Bad Request' : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : undefined;
+  if (status === undefined || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  // A client that never closes its side is not waited for.
+  (socket as Socket).setTimeout?.(5_000, () => socket.destroy());
 }
 
 function listenOn(server: http.Server | https.Server, port: number, host: string): Promise<AddressInfo> {

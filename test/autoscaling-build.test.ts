@@ -16,7 +16,9 @@ test('bad or missing flags are refused, naming the flag, and nothing is written'
     [['ubuntu-gpu', ...IDENTITY, '--autoscaling', 'aws', '--image-id', 'ami-0123456789abcdef0'], /--instance-type/],
     [['ubuntu-gpu', ...IDENTITY, '--autoscaling', 'aws', '--instance-type', 'g4dn.xlarge'], /give the AMI with --image-id ami-\.\.\., or add --packer/],
     [['ubuntu-gpu', ...IDENTITY, '--autoscaling', 'aws', '--instance-type', 'g4dn.xlarge', '--image-id', 'm-bp1abc'], /--image-id: expected an AMI id/],
-    [['ubuntu-gpu', ...IDENTITY, '--autoscaling', 'aliyun', '--instance-type', 'ecs.gn6i-c4g1.xlarge'], /--autoscaling aliyun: give the image with --image-id/],
+    [['ubuntu-gpu', ...POOL, '--identity', 'aliyun', '--autoscaling', 'aliyun', '--instance-type', 'ecs.gn6i-c4g1.xlarge'], /--autoscaling aliyun: give the image with --image-id/],
+    // Workers launched by one cloud cannot vouch for themselves with another's identity documents.
+    [['ubuntu-gpu', ...IDENTITY, '--autoscaling', 'aliyun', '--instance-type', 'ecs.gn6i-c4g1.xlarge', '--image-id', 'm-bp1abcdefghijk'], /--autoscaling aliyun and --identity aws name different clouds/],
     [['ubuntu-gpu', ...IDENTITY, '--autoscaling', 'aws', '--instance-type', 'g4dn.xlarge', '--image-id', 'ami-0123456789abcdef0', '--cluster-name', 'no spaces'], /--cluster-name: expected letters/],
     // A GPU profile on a type labimg has no count for: the error names the flag that gives it by hand.
     [['ubuntu-gpu', ...IDENTITY, '--autoscaling', 'aws', '--instance-type', 'p3.2xlarge', '--image-id', 'ami-0123456789abcdef0'], /does not know how many GPUs a p3\.2xlarge has; give it with --gpus-per-instance N/],
@@ -47,7 +49,7 @@ test('a worker user-data over the cloud\'s limit is refused before anything is w
   for (const cloud of ['aws', 'aliyun']) {
     const out = tempDir();
     const image = cloud === 'aws' ? 'ami-0123456789abcdef0' : 'm-bp1abcdefghijk';
-    const result = labimg(['build', 'ubuntu', '--out', out, ...IDENTITY, '--user-script', script, '--autoscaling', cloud, '--instance-type', cloud === 'aws' ? 'm5.large' : 'ecs.g7.large', '--image-id', image]);
+    const result = labimg(['build', 'ubuntu', '--out', out, ...POOL, '--identity', cloud, '--user-script', script, '--autoscaling', cloud, '--instance-type', cloud === 'aws' ? 'm5.large' : 'ecs.g7.large', '--image-id', image]);
     t.not(result.code, 0);
     t.regex(result.stderr, cloud === 'aws' ? /user-data-worker-stub\.mime is \d+ B, more than the 16383 B of user-data EC2 takes/ : /more than the 16000 B of user-data Alibaba Cloud takes/);
     t.deepEqual(filesIn(out), []);

@@ -213,6 +213,9 @@ labimg_endpoint_auth_failures_total 1
 # HELP labimg_endpoint_rate_limited_total Requests refused by the rate limiter.
 # TYPE labimg_endpoint_rate_limited_total counter
 labimg_endpoint_rate_limited_total 0
+# HELP labimg_endpoint_connections_refused_total Connections closed at once for a connection cap (in all, or per address).
+# TYPE labimg_endpoint_connections_refused_total counter
+labimg_endpoint_connections_refused_total 0
 # HELP labimg_nodes Enrolled nodes by pool, role and status (ready, failed, in-progress, enrolled-no-report, departed).
 # TYPE labimg_nodes gauge
 labimg_nodes{pool="cpu",role="control-plane",status="departed"} 0
@@ -254,6 +257,8 @@ labimg_node_phase_seconds{node="worker-1",pool="cpu",phase="boot"} 12.34
 labimg_node_last_report_age_seconds{node="cp-1",pool="cpu"} 12
 labimg_node_last_report_age_seconds{node="gpu-1",pool="gpu"} 9000
 labimg_node_last_report_age_seconds{node="worker-1",pool="cpu"} 300
+# HELP labimg_node_clock_skew_seconds How far the time of the node's latest report was ahead of when the endpoint received it, for the nodes whose clock runs more than 5 minutes ahead.
+# TYPE labimg_node_clock_skew_seconds gauge
 `;
 
 test('countRequest keeps one count per route and status', (t) => {
@@ -277,8 +282,8 @@ test('metrics: a fresh endpoint with no nodes is valid and reports zeros', (t) =
   const text = renderMetrics(EMPTY, newCounters(), NOW);
   t.deepEqual(promtool(text), { ok: true, output: '' });
   t.true(text.includes('\nlabimg_endpoint_enrollments_total 0\n'));
-  t.true(text.endsWith('# HELP labimg_node_last_report_age_seconds Seconds since the time of the node\'s latest report, for every node that has not departed.\n# TYPE labimg_node_last_report_age_seconds gauge\n'));
-  t.false(/^labimg_(nodes|node_gpu|node_phase_seconds|node_last_report_age_seconds|endpoint_requests_total)[{ ]/m.test(text));
+  t.true(text.endsWith('# HELP labimg_node_clock_skew_seconds How far the time of the node\'s latest report was ahead of when the endpoint received it, for the nodes whose clock runs more than 5 minutes ahead.\n# TYPE labimg_node_clock_skew_seconds gauge\n'));
+  t.false(/^labimg_(nodes|node_gpu|node_phase_seconds|node_last_report_age_seconds|node_clock_skew_seconds|endpoint_requests_total)[{ ]/m.test(text));
 });
 
 test('metrics: backslashes, quotes and newlines in label values are escaped and promtool accepts them', (t) => {

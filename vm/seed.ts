@@ -3,8 +3,9 @@
  * holding user-data and meta-data, as cloud-localds makes it. Made with whichever tool this host has.
  */
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { chmodSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { privateWorkDirBeside, writePrivateFile } from '../contract/private-file';
 
 /** The tools that write an ISO 9660 image with Joliet and Rock Ridge, each with the argv it takes. */
 const ISO_TOOLS: ReadonlyArray<{ command: string; args: (iso: string, files: string[]) => string[] }> = [
@@ -24,23 +25,34 @@ export function renderMetaData(instanceId: string, hostname: string): string {
 
 /**
  * Writes user-data and meta-data (and network-config, when given) into `dir` and makes `dir/seed.iso` of
- * them; returns the ISO's path.
+ * them; returns the ISO's path. The user-data may carry an enrollment token, and the ISO carries the user-data,
+ * so both are 0600 whatever the umask, and replace (never reuse) a file of a wider mode left in `dir` (a `--work`
+ * folder made by hand, an earlier labimg): see ../contract/private-file.ts.
  */
 export function writeSeed(dir: string, userData: Buffer, metaData: string, networkConfig?: string): string {
   const files = [path.join(dir, 'user-data'), path.join(dir, 'meta-data')];
-  // The user-data may carry an enrollment token: only its owner may read it.
-  writeFileSync(files[0] as string, userData, { mode: 0o600 });
-  writeFileSync(files[1] as string, metaData);
+  writePrivateFile(files[0] as string, userData);
+  writePrivateFile(files[1] as string, metaData, 0o644);
   if (networkConfig !== undefined) {
     files.push(path.join(dir, 'network-config'));
-    writeFileSync(files[2] as string, networkConfig);
+    writePrivateFile(files[2] as string, networkConfig, 0o644);
   }
   const iso = path.join(dir, 'seed.iso');
-  for (const tool of ISO_TOOLS) {
-    const result = spawnSync(tool.command, tool.args(iso, files), { encoding: 'utf8' });
-    if (result.error && (result.error as NodeJS.ErrnoException).code === 'ENOENT') continue;
-    if (result.status !== 0) throw new SeedError(`${tool.command} could not write the NoCloud seed: ${(result.stderr || result.error?.message || '').trim()}`);
-    return iso;
+  // The tools create the ISO with the umask's mode; made in a folder only this user can enter, it is made 0600
+  // before it is renamed into place.
+  const staging = privateWorkDirBeside(iso);
+  try {
+    const made = path.join(staging, 'seed.iso');
+    for (const tool of ISO_TOOLS) {
+      const result = spawnSync(tool.command, tool.args(made, files), { encoding: 'utf8' });
+      if (result.error && (result.error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      if (result.status !== 0) throw new SeedError(`${tool.command} could not write the NoCloud seed: ${(result.stderr || result.error?.message || '').trim()}`);
+      chmodSync(made, 0o600);
+      renameSync(made, iso);
+      return iso;
+    }
+    throw new SeedError('no tool to write the NoCloud seed: install cloud-image-utils (cloud-localds) or genisoimage');
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
   }
-  throw new SeedError('no tool to write the NoCloud seed: install cloud-image-utils (cloud-localds) or genisoimage');
 }

@@ -4,7 +4,8 @@
  * for the agent's progress. Reusing a work folder starts the same machine again, disk and all.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, createWriteStream, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { privateWorkDirBeside } from '../contract/private-file';
 import path from 'node:path';
 import { chooseAccelerator } from './accelerator';
 import { agentEvent, LineSplitter, type AgentEvent } from './progress';
@@ -65,15 +66,30 @@ function imageInfo(file: string): { format: string; virtualSize: number } {
 /**
  * The VM's disk: an overlay, so the base image is never written, as large as asked (never smaller than the
  * base: that would cut its filesystem off). An existing one is the same machine again, as it was left.
+ *
+ * The guest writes its secrets to it (the user-data cloud-init copies, the node credential, kubeadm's keys), so
+ * it is 0600: qemu-img makes it with the umask's mode, in a folder only this user can enter, and it is made 0600
+ * there before it is renamed into place; one left from an earlier run with a wider mode is made 0600 too.
  */
 export function overlayDisk(workDir: string, baseImage: string, diskBytes: number | undefined): string {
   const disk = path.join(workDir, 'disk.qcow2');
-  if (existsSync(disk)) return disk;
+  if (existsSync(disk)) {
+    chmodSync(disk, 0o600);
+    return disk;
+  }
   const base = path.resolve(baseImage);
   const { format, virtualSize } = imageInfo(base);
   const size = diskBytes !== undefined && diskBytes > virtualSize ? [String(diskBytes)] : [];
-  const made = spawnSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', format, '-b', base, disk, ...size], { encoding: 'utf8' });
-  if (made.status !== 0) throw new VmError(`qemu-img could not make the VM's disk: ${made.stderr.trim()}`);
+  const staging = privateWorkDirBeside(disk);
+  try {
+    const staged = path.join(staging, 'disk.qcow2');
+    const made = spawnSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', format, '-b', base, staged, ...size], { encoding: 'utf8' });
+    if (made.status !== 0) throw new VmError(`qemu-img could not make the VM's disk: ${made.stderr.trim()}`);
+    chmodSync(staged, 0o600);
+    renameSync(staged, disk);
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
   return disk;
 }
 
@@ -85,7 +101,9 @@ export function runVm(options: VmOptions): Promise<VmResult> {
   const accel = chooseAccelerator(options.accel);
   const args = qemuArgs({ accel, memoryMiB: options.memoryMiB, cpus: options.cpus, disk, seed, kernel: options.kernel, offline: options.offline, forwards: options.forwards, hostForwards: options.hostForwards ?? [], relay: options.forwards.length > 0 ? writeRelay(options.workDir) : [], lan: options.lan });
   const serialLog = path.join(options.workDir, 'serial.log');
-  const log = createWriteStream(serialLog, { flags: 'a' });
+  // The guest's console: nothing secret is meant to reach it, but it is this machine's alone all the same.
+  const log = createWriteStream(serialLog, { flags: 'a', mode: 0o600 });
+  if (existsSync(serialLog)) chmodSync(serialLog, 0o600);
   const started = Date.now();
   const events: AgentEvent[] = [];
   const lines = new LineSplitter();

@@ -1,8 +1,10 @@
 /**
  * `labimg pool create | token-create | token-revoke | join-material-reset | identity | list`: pools, their
- * enrollment tokens and identity-document policies, on the endpoint's store. A token is printed once, alone on stdout, and stored only as a hash.
+ * enrollment tokens and identity-document policies, on the endpoint's store. A token is shown once, alone on stdout
+ * or in the --out file, and stored only as a hash.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, fstatSync, readFileSync, statSync } from 'node:fs';
+import { writePrivateFile } from '../../contract/private-file';
 import type { IdentityProvider, Role } from '../../contract/agent-config';
 import { POOL_NAME_MAX, POOL_NAME_PATTERN } from '../../contract/endpoint-api';
 import { UserError } from '../../contract/errors';
@@ -35,10 +37,13 @@ export interface CreatePoolOptions {
   /** Also write this role's user-data for the pool to this file (0600: it holds the token). */
   userData?: string;
   role: Role;
+  /** Write the token to this file (0600) instead of stdout. */
+  out?: string;
 }
 
 export async function createPool(store: StoreArgs, options: CreatePoolOptions): Promise<void> {
   checkPoolName(options.name);
+  checkOut(options.out);
   const ttlMs = options.ttl === undefined ? undefined : parseDuration(options.ttl, '--ttl');
   const { userData } = options;
   if (userData !== undefined && options.endpoint === undefined) throw new UserError('--user-data needs --endpoint: the URL nodes reach `labimg serve` at');
@@ -63,8 +68,7 @@ export async function createPool(store: StoreArgs, options: CreatePoolOptions): 
     }
     process.stderr.write(`pool ${options.name} (profile ${options.profile}); worker enrollment token ${record.id}${record.expiresAt ? `, expires ${record.expiresAt}` : ''}\n`);
     process.stderr.write(`endpoint CA fingerprint ${caFingerprint}\n`);
-    // The token alone on stdout, so scripts can capture it; it is not shown again.
-    process.stdout.write(`${token}\n`);
+    deliverToken(token, record.id, options.out);
   });
 }
 
@@ -75,17 +79,58 @@ export interface CreateTokenOptions {
   uses?: number;
   /** The one node name it enrolls. */
   node?: string;
+  /** Write the token to this file (0600) instead of stdout. */
+  out?: string;
 }
 
 export async function createToken(store: StoreArgs, pool: string, options: CreateTokenOptions): Promise<void> {
+  checkOut(options.out);
   const ttlMs = options.ttl === undefined ? undefined : parseDuration(options.ttl, '--ttl');
   const uses = options.uses ?? (options.role === 'control-plane' && options.node === undefined ? 1 : undefined);
   if (uses !== undefined && !(Number.isInteger(uses) && uses > 0)) throw new UserError(`--uses: expected a whole number above 0, got ${options.uses}`);
   await withRegistry(store, async (registry) => {
     const { record, token } = await registry.createToken(pool, { role: options.role, ttlMs, uses, node: options.node });
     process.stderr.write(`${describeToken(record)} for pool ${pool}${record.expiresAt ? `, expires ${record.expiresAt}` : ''}\n`);
-    process.stdout.write(`${token}\n`);
+    deliverToken(token, record.id, options.out);
   });
+}
+
+/** An --out that names a folder is refused before a token is made (one that fails later names the token to revoke). */
+function checkOut(out: string | undefined): void {
+  if (out !== undefined && existsSync(out) && statSync(out).isDirectory()) throw new UserError(`--out ${out} is a folder: name the file the token goes to`);
+}
+
+/**
+ * A new token goes to `out` (0600 whatever the umask, replacing any file there: see ../../contract/private-file.ts)
+ * or, alone, to stdout for scripts; either way it is not shown again. A shell redirect makes its file with the
+ * umask's mode (0644 for most), so a stdout that is a file others can read gets a warning that names --out.
+ */
+function deliverToken(token: string, id: string, out: string | undefined): void {
+  if (out !== undefined) {
+    try {
+      writePrivateFile(out, `${token}\n`);
+    } catch (error) {
+      throw new UserError(`--out ${out}: ${(error as Error).message}; the token ${id} was made but is written nowhere: revoke it (labimg pool token-revoke ${id})`);
+    }
+    process.stderr.write(`wrote the token to ${out} (mode 0600)\n`);
+    return;
+  }
+  process.stdout.write(`${token}\n`);
+  const shared = sharedFileMode(1);
+  if (shared !== undefined) {
+    process.stderr.write(`warning: stdout is a file other users may read (mode 0${shared.toString(8)}), and the token is in it: chmod 600 it, or use --out FILE, which writes it 0600\n`);
+  }
+}
+
+/** The mode of the file behind `fd` when it is a regular file with any permission for group or others. */
+function sharedFileMode(fd: number): number | undefined {
+  try {
+    const stat = fstatSync(fd);
+    const mode = stat.mode & 0o777;
+    return stat.isFile() && (mode & 0o077) !== 0 ? mode : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** "control-plane enrollment token ID (1 enrollment left)": what the token grants, for the operator. */

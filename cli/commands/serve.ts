@@ -32,6 +32,9 @@ export interface ServeOptions {
   pxeAssets?: string;
   /** A duration ("30d"): how long a node credential is accepted before the node must have renewed it. */
   credentialTtl?: string;
+  /** Connection caps (endpoint/connections.ts); the defaults follow the open-file limit. */
+  maxConnections?: number;
+  maxConnectionsPerAddress?: number;
 }
 
 /** Runs the endpoint until SIGTERM or SIGINT. */
@@ -52,7 +55,8 @@ export async function serve(options: ServeOptions): Promise<void> {
   if (groups !== undefined) warnMissingAssets(log, pxeGroupAssets(groups, options.profilesDir), assetsDir);
   const { startEndpoint } = await import('../../endpoint/serve');
   const credentialTtlMs = options.credentialTtl === undefined ? undefined : parseDuration(options.credentialTtl, '--credential-ttl');
-  const endpoint = await startEndpoint({ ...options.store, host, port, names: options.names, log, agentBundle: readAgentBundle(), pxe, credentialTtlMs });
+  const limits = connectionCaps(options);
+  const endpoint = await startEndpoint({ ...options.store, host, port, names: options.names, log, agentBundle: readAgentBundle(), pxe, credentialTtlMs, limits });
   log.info(`labimg endpoint listening on ${endpoint.url}`);
   if (endpoint.pxeUrl) log.info(`PXE on ${endpoint.pxeUrl}/ (point iPXE at ${endpoint.pxeUrl}/boot.ipxe)`);
   log.info(`CA fingerprint ${endpoint.caFingerprint} (${endpoint.caKeyType}${endpoint.caCreated ? ', new CA, made on this first start' : ''})`);
@@ -68,6 +72,18 @@ export async function serve(options: ServeOptions): Promise<void> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+}
+
+/** --max-connections and --max-connections-per-address, checked; the per-address cap never exceeds the total. */
+function connectionCaps(options: ServeOptions): { maxConnections?: number; maxConnectionsPerAddress?: number } {
+  const { maxConnections: total, maxConnectionsPerAddress: perAddress } = options;
+  for (const [flag, value] of [['--max-connections', total], ['--max-connections-per-address', perAddress]] as const) {
+    if (value !== undefined && !(Number.isInteger(value) && value >= 1)) throw new UserError(`${flag}: expected a whole number of connections, 1 or more, got ${value}`);
+  }
+  return {
+    ...(total !== undefined ? { maxConnections: total } : {}),
+    ...(perAddress !== undefined || total !== undefined ? { maxConnectionsPerAddress: Math.min(perAddress ?? Math.max(1, Math.min(2048, Math.floor(total! / 2))), total ?? Infinity) } : {}),
+  };
 }
 
 /**

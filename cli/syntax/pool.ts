@@ -5,6 +5,8 @@ import { storeOptions, type GlobalOptions } from '../options';
 
 const work = () => import('../commands/pool');
 
+const outOption = { type: 'string', describe: 'write the token to this file, mode 0600 whatever the umask (replacing any file there), instead of stdout' } as const;
+
 export function addPoolCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {
   return y.command('pool <command>', 'create pools and manage their enrollment tokens', (pool) =>
     pool
@@ -19,9 +21,10 @@ export function addPoolCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {
             .option('ttl', { type: 'string', describe: 'token lifetime (30m, 24h, 7d); no expiry when absent' })
             .option('endpoint', { type: 'string', describe: 'URL nodes reach the endpoint at, for --user-data' })
             .option('user-data', { type: 'string', describe: "also write the pool's user-data (mode 0600) to this file" })
-            .option('role', { choices: ROLES, default: 'worker' as Role, describe: 'role of the --user-data' }),
+            .option('role', { choices: ROLES, default: 'worker' as Role, describe: 'role of the --user-data' })
+            .option('out', outOption),
         async (argv) =>
-          (await work()).createPool(argv, { name: argv.name, profile: argv.profile, profilesDir: argv.profiles, ttl: argv.ttl, endpoint: argv.endpoint, userData: argv['user-data'], role: argv.role }),
+          (await work()).createPool(argv, { name: argv.name, profile: argv.profile, profilesDir: argv.profiles, ttl: argv.ttl, endpoint: argv.endpoint, userData: argv['user-data'], role: argv.role, out: argv.out }),
       )
       .command(
         'token-create <pool>',
@@ -32,8 +35,9 @@ export function addPoolCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {
             .option('role', { choices: ROLES, default: 'worker' as Role, describe: 'the role it grants' })
             .option('uses', { type: 'number', describe: 'how many nodes it enrolls (a control-plane token: 1 unless given)' })
             .option('node', { type: 'string', describe: 'the one node name it enrolls' })
-            .option('ttl', { type: 'string', describe: 'token lifetime (30m, 24h, 7d)' }),
-        async (argv) => (await work()).createToken(argv, argv.pool, { role: argv.role, uses: argv.uses, node: argv.node, ttl: argv.ttl }),
+            .option('ttl', { type: 'string', describe: 'token lifetime (30m, 24h, 7d)' })
+            .option('out', outOption),
+        async (argv) => (await work()).createToken(argv, argv.pool, { role: argv.role, uses: argv.uses, node: argv.node, ttl: argv.ttl, out: argv.out }),
       )
       .command(
         'token-revoke <id>',

@@ -16,7 +16,9 @@ export function addServeCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {
         .option('pxe-groups', { type: 'string', describe: 'YAML file mapping MAC addresses to profile, role and pool: serve PXE installs under /pxe/' })
         .option('pxe-listen', { type: 'string', default: '0.0.0.0:8080', describe: 'plain-HTTP address and port iPXE reaches /pxe/ at (with --pxe-groups)' })
         .option('pxe-assets', { type: 'string', describe: 'folder served as /pxe/assets/ (installer kernels copied out of ISOs)' })
-        .option('credential-ttl', { type: 'string', describe: 'how long a node credential is accepted (nodes renew it at half); 30d when absent' }),
+        .option('credential-ttl', { type: 'string', describe: 'how long a node credential is accepted (nodes renew it at half); 30d when absent' })
+        .option('max-connections', { type: 'number', describe: 'open connections in all, per listener; from the open-file limit when absent (README: Limits)' })
+        .option('max-connections-per-address', { type: 'number', describe: 'open connections from one address (a NAT), per listener; half of --max-connections, 2048 at most, when absent' }),
     async (argv) =>
       (await work()).serve({
         store: storeOptionsOf(argv),
@@ -27,6 +29,8 @@ export function addServeCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {
         pxeListen: argv['pxe-listen'],
         pxeAssets: argv['pxe-assets'],
         credentialTtl: argv['credential-ttl'],
+        maxConnections: argv['max-connections'],
+        maxConnectionsPerAddress: argv['max-connections-per-address'],
       }),
   );
 }

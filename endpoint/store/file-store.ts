@@ -83,10 +83,16 @@ export class FileStore implements Store {
 
   async list(prefix: string): Promise<Entry[]> {
     assertValidPrefix(prefix);
-    const dir = path.join(this.root, ...prefix.slice(0, -1).split('/'));
     const entries: Entry[] = [];
-    await this.walk(dir, prefix, entries);
+    await this.walk(this.dirOf(prefix), prefix, entries, true);
     return entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  async keys(prefix: string): Promise<string[]> {
+    assertValidPrefix(prefix);
+    const entries: Entry[] = [];
+    await this.walk(this.dirOf(prefix), prefix, entries, false);
+    return entries.map((e) => e.key).sort();
   }
 
   async delete(key: string): Promise<void> {
@@ -104,7 +110,12 @@ export class FileStore implements Store {
     return `${path.join(this.root, ...key.split('/'))}${SUFFIX}`;
   }
 
-  private async walk(dir: string, prefix: string, into: Entry[]): Promise<void> {
+  private dirOf(prefix: string): string {
+    return path.join(this.root, ...prefix.slice(0, -1).split('/'));
+  }
+
+  /** The entries under `dir`, with their values when `read` (else an empty value). */
+  private async walk(dir: string, prefix: string, into: Entry[], read: boolean): Promise<void> {
     let names: import('node:fs').Dirent[];
     try {
       names = await fs.readdir(dir, { withFileTypes: true });
@@ -115,7 +126,9 @@ export class FileStore implements Store {
     for (const entry of names) {
       if (entry.name.startsWith('.')) continue; // temp files in flight
       if (entry.isDirectory()) {
-        await this.walk(path.join(dir, entry.name), `${prefix}${entry.name}/`, into);
+        await this.walk(path.join(dir, entry.name), `${prefix}${entry.name}/`, into, read);
+      } else if (entry.name.endsWith(SUFFIX) && !read) {
+        into.push({ key: `${prefix}${entry.name.slice(0, -SUFFIX.length)}`, value: '' });
       } else if (entry.name.endsWith(SUFFIX)) {
         try {
           const value = await fs.readFile(path.join(dir, entry.name), 'utf8');

@@ -27,6 +27,8 @@ export interface Store {
   update(key: string, change: (current: string | undefined) => string | undefined): Promise<string | undefined>;
   /** Every entry whose key starts with `prefix` (which should end in "/"), in key order. */
   list(prefix: string): Promise<Entry[]>;
+  /** The keys `list` would give, without reading their values: for pruning a prefix that holds many. */
+  keys(prefix: string): Promise<string[]>;
   delete(key: string): Promise<void>;
   close(): Promise<void>;
 }
