@@ -113,7 +113,7 @@ async function runStep(step: Step, ctx: StepContext, run: StepRun): Promise<keyo
       process.kill(process.pid, 'SIGKILL');
       await new Promise(() => {}); // never continue past the kill
     }
-    if (!(await step.check(ctx))) throw new Error('applied, but its check still fails: the machine is not as the step wants it');
+    if (!(await step.check(ctx))) throw new Error('applied, but its check still fails');
     await record('done');
     return 'applied';
   } catch (err) {

@@ -17,6 +17,11 @@ export const IMAGE_PATHS = {
   kubeadmImagesConfig: '/etc/labimg/kubeadm-images.yaml',
   /** Each step's last status: kept, so an instance of a baked image finds the bake's steps done. */
   stateFile: '/var/lib/labimg/state.json',
+  /**
+   * The pinned addon manifests as downloaded (the bake's fetch-manifests step, or a control plane's first need),
+   * each checked against its pin before every use: a control plane booted offline from the image creates them.
+   */
+  addonManifests: '/var/lib/labimg/addon-manifests',
 } as const;
 
 /**
@@ -53,7 +58,7 @@ export const INSTANCE_PATHS = {
   outboxRejected: '/var/lib/labimg/outbox-rejected',
   /** The boot id of the boot that blacklisted nouveau and rebooted, so the next boot knows it did (gpu-driver step). */
   nouveauReboot: '/var/lib/labimg/nouveau-reboot',
-  /** Addon manifests the control plane downloaded and moved onto a mirror's registries before creating them. */
+  /** The control plane's copies of the addon manifests as kubectl read them, images moved onto a mirror's registries. */
   movedManifests: '/var/lib/labimg/manifests',
 } as const;
 

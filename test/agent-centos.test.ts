@@ -253,7 +253,7 @@ test('state.json records every step done once; the outbox has a report per step 
   const ids = Object.keys(state.steps);
   t.deepEqual(ids, [
     'firewall-off', 'selinux', 'swap-off', 'kernel-modules', 'sysctls', 'yum-repos', 'remove-stale-runtime', 'install-runtime',
-    'kernel-headers', 'install-gpu-packages', 'containerd-config', 'docker-daemon', 'install-kubernetes', 'enable-services', 'pull-images',
+    'kernel-headers', 'install-gpu-packages', 'containerd-config', 'docker-daemon', 'install-kubernetes', 'enable-services', 'pull-images', 'fetch-manifests',
     'gpu-driver', 'gpu-switch', 'kubeadm-init', 'kubeconfig', 'cni', 'gpu-device-plugin', 'gpu-gate', 'node-registered', 'gpu-allocatable',
   ]);
   // kubeadm init itself waits for the control plane's Node (its mark-control-plane phase patches it), so the

@@ -95,7 +95,7 @@ test('gpu-operator: no driver or toolkit installed or checked, runc stays, and t
   t.is(nodeLabels(machine), undefined, 'no GPU labels and no gpu-unusable label: the operator labels GPU nodes');
   t.false(machine.exists('/etc/labimg/runtimeclass-nvidia.yaml'), 'the operator creates its own RuntimeClass');
 
-  const check = lines.findIndex((line) => /^sha256sum --check --strict --status \S*\/var\/lib\/labimg\/manifests\/gpu-device-plugin-0-gpu-operator-template\.yaml\.sha256$/.test(line));
+  const check = lines.findIndex((line) => /^sha256sum --check --strict --status \S*\/var\/lib\/labimg\/addon-manifests\/gpu-device-plugin-0-gpu-operator-template\.yaml\.sha256$/.test(line));
   const create = lines.findIndex((line) => /kubectl .*create -f \S*gpu-device-plugin-0-gpu-operator-template\.checked\.json$/.test(line));
   t.true(check >= 0 && create > check, 'the download is checked before anything is created from it');
   const objects = clusterObjects(machine);
@@ -110,7 +110,7 @@ test('a template whose bytes are not the pinned ones is removed, and nothing of 
   const run = await machine.runAgent(['run']);
   t.is(run.code, 1);
   t.regex(run.stdout, /https:\/\/files\.example\/gpu-operator\/v26\.7\.0\/gpu-operator-template\.yaml is not the manifest the profile pins \(sha256 a09499c3\S+\); nothing was created/);
-  t.false(machine.exists('/var/lib/labimg/manifests/gpu-device-plugin-0-gpu-operator-template.yaml'));
+  t.false(machine.exists('/var/lib/labimg/addon-manifests/gpu-device-plugin-0-gpu-operator-template.yaml'));
   t.false(machine.exists('/var/lib/labimg/manifests/gpu-device-plugin-0-gpu-operator-template.checked.json'));
   t.false(clusterObjects(machine).some((o) => o.name === 'gpu-operator' || o.kind === 'ClusterPolicy'));
 });

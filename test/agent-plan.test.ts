@@ -52,6 +52,13 @@ test('centos-gpu with a GPU: every lab step, each with its commands and files', 
     ['systemctl', 'enable', '--now', 'containerd'], ['systemctl', 'enable', '--now', 'docker'], ['systemctl', 'enable', 'kubelet'],
   ]);
   t.deepEqual(runs(step('pull-images')), [['kubeadm', 'config', 'images', 'pull', '--config', '/etc/labimg/kubeadm-images.yaml']]);
+  // The pinned manifests a control plane creates, downloaded in the bake where the image keeps them, each checked.
+  const fetched = runs(step('fetch-manifests'));
+  t.deepEqual(fetched.filter((argv) => argv[0] === 'curl').map((argv) => argv.at(-2)), [
+    '/var/lib/labimg/addon-manifests/cni-0-tigera-operator.yaml',
+    '/var/lib/labimg/addon-manifests/gpu-device-plugin-0-nvidia-device-plugin.yml',
+  ]);
+  t.is(fetched.filter((argv) => argv[0] === 'sha256sum').length, 2);
 
   // The GPU is verified before anything is switched to it: the module loaded, then nvidia-smi asked for each GPU.
   t.deepEqual(runs(step('gpu-driver')), [['modprobe', 'nvidia'], ['nvidia-smi', '--query-gpu=pci.bus_id,name,driver_version', '--format=csv,noheader']]);
@@ -66,20 +73,20 @@ test('centos-gpu with a GPU: every lab step, each with its commands and files', 
   t.deepEqual(initConfig.nodeRegistration.kubeletExtraArgs, { 'node-labels': 'nvidia.com/gpu.present=true' });
   t.deepEqual(runs(step('kubeadm-init')), [['kubeadm', 'init', '--config', '/etc/labimg/kubeadm-init.yaml']]);
   t.deepEqual(runs(step('kubeconfig')), [['install', '-D', '-m', '0600', '/etc/kubernetes/admin.conf', '/root/.kube/config']]);
-  // Each pinned manifest: downloaded, checked against its sha256, read by kubectl, created from the checked copy.
-  const operator = '/var/lib/labimg/manifests/cni-0-tigera-operator';
+  // Each pinned manifest: the bake's download checked again against its sha256, read by kubectl, created from the
+  // checked copy.
+  const operator = 'cni-0-tigera-operator';
   t.deepEqual(runs(step('cni')).map((argv) => argv.slice(argv[0] === 'kubectl' ? 3 : 0)), [
-    ['curl', '-fsSL', '--retry', '3', '--create-dirs', '-o', `${operator}.yaml`, 'https://raw.githubusercontent.com/projectcalico/calico/v3.25.2/manifests/tigera-operator.yaml'],
-    ['sha256sum', '--check', '--strict', '--status', `${operator}.yaml.sha256`],
-    ['create', '--dry-run=client', '-o', 'json', '-f', `${operator}.yaml`],
-    ['create', '-f', `${operator}.checked.json`],
+    ['sha256sum', '--check', '--strict', '--status', `/var/lib/labimg/addon-manifests/${operator}.yaml.sha256`],
+    ['create', '--dry-run=client', '-o', 'json', '-f', `/var/lib/labimg/addon-manifests/${operator}.yaml`],
+    ['create', '-f', `/var/lib/labimg/manifests/${operator}.checked.json`],
     ['create', '-f', '/etc/labimg/calico-installation.yaml'],
   ]);
   // The device plugin's manifest alone: dockershim refuses any runtime handler but its own, so no RuntimeClass.
   t.deepEqual(creates(step('gpu-device-plugin')), [['create', '-f', '/var/lib/labimg/manifests/gpu-device-plugin-0-nvidia-device-plugin.checked.json']]);
   // Only the check's sums file and the checked copy: no RuntimeClass.
   t.deepEqual(writes(step('gpu-device-plugin')).map((w) => w.path), [
-    '/var/lib/labimg/manifests/gpu-device-plugin-0-nvidia-device-plugin.yml.sha256',
+    '/var/lib/labimg/addon-manifests/gpu-device-plugin-0-nvidia-device-plugin.yml.sha256',
     '/var/lib/labimg/manifests/gpu-device-plugin-0-nvidia-device-plugin.checked.json',
   ]);
 });
@@ -130,7 +137,7 @@ test('formatPlan shows every step, its argv and each file with path, mode and co
   t.regex(text, /^ {11}\| {3}"kubernetesVersion": "v1\.23\.3",$/m);
   t.regex(text, /^ {4}run {4}kubeadm config images pull --config \/etc\/labimg\/kubeadm-images\.yaml$/m);
   t.regex(text, /^ {4}remove \/etc\/apt|^\[boot\] cni: Install the pod network \(CNI\)$/m);
-  t.regex(text, /^24 steps, \d+ actions\.$/m);
+  t.regex(text, /^25 steps, \d+ actions\.$/m);
 });
 
 

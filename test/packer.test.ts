@@ -584,15 +584,10 @@ mkdir -p "$LABIMG_NODE_DIR/bin"
 ln -s ${process.execPath} "$LABIMG_NODE_DIR/bin/node"
 `;
 
-/**
- * A command that fetches packages, keys or images: none may run when an instance of a baked image boots. A control
- * plane's addon manifests are not among them: it fetches each when it creates it (kubectl did, by URL, before the
- * manifests were pinned), into /var/lib/labimg/manifests/, and checks it against its pin.
- */
+/** A command that fetches packages, keys, manifests or images: none may run when an instance of a baked image boots. */
 function downloads(argv: string[]): boolean {
   const [command, ...args] = argv;
-  if (command === 'curl') return !args.some((arg) => arg.includes(`${PATHS.movedManifests}/`));
-  if (command === 'apt-get' || command === 'yum' || command === 'dnf' || command === 'gpg') return true;
+  if (command === 'apt-get' || command === 'yum' || command === 'dnf' || command === 'curl' || command === 'gpg') return true;
   if (command === 'kubeadm') return args.slice(0, 3).join(' ') === 'config images pull';
   return (command === 'ctr' || command === 'docker' || command === 'crictl') && args.includes('pull');
 }
@@ -608,6 +603,10 @@ for (const profileName of ['ubuntu', 'centos-gpu']) {
     // The upload: the build folder as `labimg build` wrote it, where the file provisioner puts it.
     const { buildDir, varsFile } = await writeBuild(profileName, { sshUsername: 'ubuntu', cloud: { url: FOCAL_IMAGE, checksum: FOCAL_SHA256 } });
     const env = await scriptEnvironment(varsFile);
+    // The build's agent.json pins the upstream addon manifests, which the bake downloads and the stand-in network
+    // serves as fixtures: pinned to those, as profileConfig does for every agent test.
+    const shipped = JSON.parse(readFileSync(path.join(buildDir, 'agent.json'), 'utf8')) as AgentConfig;
+    writeFileSync(path.join(buildDir, 'agent.json'), `${JSON.stringify(pinnedToFixtures(shipped))}\n`);
     // What build.pkr.hcl uploads: the image files its vars file names, and nothing else of the build folder.
     for (const name of (env.LABIMG_IMAGE_FILES ?? '').split(' ').map((file) => file.split(':')[0]!)) cpSync(path.join(buildDir, name), image.path(`${STAGING}/${name}`));
     image.write(`${STAGING}/install-node.sh`, NODE_INSTALLER_STUB, 0o755);
@@ -660,10 +659,6 @@ for (const profileName of ['ubuntu', 'centos-gpu']) {
     // An instance of the image, with its own node.json, as user-data would bring it.
     const instance = FakeMachine.fromImage(image, { node: fixture<NodeConfig>('node-control-plane') });
     t.teardown(() => instance.dispose());
-    // The build's agent.json pins the upstream manifests, which the stand-in network rightly fails (it serves
-    // fixtures): the instance's copy is pinned to those, as profileConfig does for every agent test.
-    const shipped = JSON.parse(instance.read(PATHS.agentConfig) ?? '') as AgentConfig;
-    instance.write(PATHS.agentConfig, `${JSON.stringify(pinnedToFixtures(shipped))}\n`, 0o644);
     const boot = await instance.runAgent(['run']);
     t.is(boot.code, 0, boot.stdout + boot.stderr);
     t.deepEqual(instance.commands().map((c) => c.argv).filter(downloads), [], 'no package, key or image is fetched at boot');
@@ -730,6 +725,9 @@ test('cleanup.sh leaves only what may remain of labimg, even where the whole lab
   const cleanup = await runScript('cleanup.sh', { ...(await bakeEnvironment()), LABIMG_ROOT: machine.root });
   t.is(cleanup.code, 0, cleanup.output);
   const left = ['/etc/labimg', '/var/lib/labimg'].flatMap((dir) => (machine.exists(dir) ? treeFiles(machine.path(dir)).map((file) => `${dir}${file}`) : []));
-  t.deepEqual(left.filter((file) => !MAY_REMAIN.includes(file)), []);
-  t.deepEqual(left.sort(), [...MAY_REMAIN].sort(), 'the image keeps its config and the bake\'s progress');
+  // The pinned addon manifests the run downloaded stay too: an image's control plane creates them offline.
+  const manifests = left.filter((file) => file.startsWith(`${PATHS.addonManifests}/`));
+  t.true(manifests.length > 0);
+  t.deepEqual(left.filter((file) => !MAY_REMAIN.includes(file) && !manifests.includes(file)), []);
+  t.deepEqual(left.filter((file) => !manifests.includes(file)).sort(), [...MAY_REMAIN].sort(), 'the image keeps its config, the bake\'s progress and the addon manifests');
 });

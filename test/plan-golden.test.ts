@@ -127,7 +127,8 @@ function planSteps(text: string): Map<string, string> {
 test('the GPU stack and sharing plans differ from rocky9-gpu only in its GPU steps', async (t) => {
   const plan = async (profile: Profile) => formatPlan(await planAgent(compileAgentConfig(profile), controlPlane, { gpu: true }));
   const base = planSteps(await plan(shipped('rocky9-gpu')));
-  const gpuSteps = ['kernel-headers', 'install-gpu-packages', 'gpu-driver', 'gpu-switch', 'kubeadm-init', 'gpu-device-plugin'];
+  // fetch-manifests downloads the device plugin's or the operator's manifests with the CNI's.
+  const gpuSteps = ['kernel-headers', 'install-gpu-packages', 'fetch-manifests', 'gpu-driver', 'gpu-switch', 'kubeadm-init', 'gpu-device-plugin'];
   for (const { file, profile } of GPU_STACK_CASES.slice(1)) {
     const steps = planSteps(await plan(profile()));
     for (const id of new Set([...base.keys(), ...steps.keys()])) {

@@ -25,7 +25,7 @@ const RESTART_DELAY_MS = 5_000;
 
 export async function gpuGateCommand(root: string, log: Logger): Promise<never> {
   const host = new RealHost(root, log);
-  log.info('watching the nodes; lifting the GPU readiness gate from each once its GPUs are allocatable');
+  log.info('watching nodes to lift the GPU readiness gate once their GPUs are allocatable');
   for (;;) {
     const [command, ...args] = kubectlArgv(host, ['get', 'nodes', '--watch', '-o', NODE_LINE]);
     // kubectl's own complaints (API server down, watch expired) go straight to the journal beside the gate's.

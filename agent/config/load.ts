@@ -37,7 +37,7 @@ export function validateAgentConfig(value: unknown, file: string): AgentConfig {
     throw new ConfigError(
       `${file}: this agent reads apiVersion ${API_VERSION}, kind AgentConfig, version ${AGENT_CONFIG_VERSION}; ` +
         `the file has apiVersion ${JSON.stringify(apiVersion)}, kind ${JSON.stringify(kind)}, version ${JSON.stringify(version)}. ` +
-        'Rebuild the image (or re-render the user-data) with the labimg release that wrote this config, so agent and config match.',
+        'Rebuild the image or user-data with one labimg release, so agent and config match.',
     );
   }
   const missing = ['profile', 'os', 'host', 'repositories', 'runtime', 'kubernetes', 'cni'].filter((key) => value[key] === undefined);
@@ -87,7 +87,7 @@ function validateIdentitySource(identity: unknown, file: string, field: string):
 
 export async function loadAgentConfig(host: Host, file: string): Promise<AgentConfig> {
   const value = await readJson(host, file, 'AgentConfig');
-  if (value === undefined) throw new ConfigError(`${file} does not exist: the agent config is baked into the image by labimg build`);
+  if (value === undefined) throw new ConfigError(`${file} does not exist (labimg build writes it)`);
   return validateAgentConfig(value, file);
 }
 

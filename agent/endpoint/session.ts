@@ -275,12 +275,12 @@ export class HttpsEndpointSession implements EndpointSession {
     if (instance) {
       const pool = this.#identity.pool;
       if (!pool) {
-        throw new EndpointRefused(0, 'enrolling', 'node.json names an identity source (endpoint.identity) but no pool, which an enrollment by identity document names; `labimg build --pool NAME --identity PROVIDER` writes both');
+        throw new EndpointRefused(0, 'enrolling', 'node.json has endpoint.identity but no pool; `labimg build --pool NAME --identity PROVIDER` writes both');
       }
       return (enrollment) => this.#identityEnrollment(instance, pool, enrollment);
     }
     const token = this.#secrets.enrollmentToken;
-    if (!token) throw new EndpointRefused(0, 'enrolling', 'secrets.json has no enrollmentToken, which the user-data of a pool (`labimg build --pool`) carries');
+    if (!token) throw new EndpointRefused(0, 'enrolling', 'secrets.json has no enrollmentToken (`labimg build --pool` writes one)');
     return async (body) => ({ route: ENROLL, token, body, by: '' });
   }
 

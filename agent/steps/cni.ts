@@ -4,10 +4,10 @@
  */
 import { PATHS } from '../../contract/node-paths';
 import { renderCalicoInstallation } from '../kube/calico-installation';
-import { manifestsStep } from './manifests-step';
+import { manifestsStep, type ManifestSpec } from './manifests-step';
 import { isControlPlane } from './step';
 
-export const cni = manifestsStep({
+export const cniManifests: ManifestSpec = {
   id: 'cni',
   title: 'Install the pod network (CNI)',
   applies: (ctx) => isControlPlane(ctx) && ctx.config.cni.plugin !== 'none',
@@ -17,4 +17,6 @@ export const cni = manifestsStep({
     if (ctx.config.cni.plugin !== 'calico' || !installation) return [];
     return [{ path: PATHS.calicoInstallation, content: renderCalicoInstallation(installation) }];
   },
-});
+};
+
+export const cni = manifestsStep(cniManifests);

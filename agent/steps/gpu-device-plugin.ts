@@ -14,10 +14,10 @@
  */
 import { PATHS } from '../../contract/node-paths';
 import { renderNvidiaRuntimeClass } from '../kube/runtime-class';
-import { manifestsStep } from './manifests-step';
+import { manifestsStep, type ManifestSpec } from './manifests-step';
 import { isControlPlane } from './step';
 
-export const gpuDevicePlugin = manifestsStep({
+export const devicePluginManifests: ManifestSpec = {
   id: 'gpu-device-plugin',
   title: 'Install the GPU device plugin and, on containerd, the nvidia RuntimeClass',
   applies: (ctx) => isControlPlane(ctx) && ctx.config.gpu?.vendor === 'nvidia',
@@ -27,4 +27,6 @@ export const gpuDevicePlugin = manifestsStep({
     ...(ctx.config.runtime.cri === 'containerd' && !ctx.config.gpu?.stack ? [{ path: PATHS.nvidiaRuntimeClass, content: renderNvidiaRuntimeClass(ctx.config.gpu?.nodeLabels ?? {}) }] : []),
     ...(ctx.config.gpu?.devicePlugin?.files ?? []),
   ],
-});
+};
+
+export const gpuDevicePlugin = manifestsStep(devicePluginManifests);

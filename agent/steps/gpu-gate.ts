@@ -11,7 +11,7 @@ export const GPU_GATE_UNIT_NAME = 'labimg-gpu-gate.service';
 export const GPU_GATE_UNIT = `/etc/systemd/system/${GPU_GATE_UNIT_NAME}`;
 
 export const GPU_GATE_SERVICE_UNIT = `[Unit]
-Description=labimg: lift the GPU readiness gate from nodes whose GPUs are allocatable
+Description=labimg: lift the GPU readiness gate
 After=network-online.target kubelet.service
 
 [Service]
@@ -25,7 +25,7 @@ WantedBy=multi-user.target
 
 export const gpuGate = systemdUnitsStep({
   id: 'gpu-gate',
-  title: 'Start the service that lifts the GPU readiness gate from nodes whose GPUs are allocatable',
+  title: 'Start the service that lifts the GPU readiness gate',
   applies: isControlPlane,
   files: { [GPU_GATE_UNIT]: GPU_GATE_SERVICE_UNIT },
   unit: GPU_GATE_UNIT_NAME,

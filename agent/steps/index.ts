@@ -3,14 +3,14 @@
  * instance config; boot steps run on every boot of an instance and are cheap when nothing changed.
  */
 import { aptRepos } from './apt-repos';
-import { cni } from './cni';
+import { cni, cniManifests } from './cni';
 import { containerdConfig } from './containerd-config';
 import { containerdDropIn } from './containerd-drop-in';
 import { containerdMirrors } from './containerd-mirrors';
 import { dockerDaemon } from './docker-daemon';
 import { enableServices } from './enable-services';
 import { firewallOff } from './firewall-off';
-import { gpuDevicePlugin } from './gpu-device-plugin';
+import { devicePluginManifests, gpuDevicePlugin } from './gpu-device-plugin';
 import { gpuDriver } from './gpu-driver';
 import { gpuGate } from './gpu-gate';
 import { gpuAllocatable, nodeRegistered } from './gpu-ready';
@@ -26,6 +26,7 @@ import { kubeadmJoin } from './kubeadm-join';
 import { refreshTimer } from './refresh-timer';
 import { leaveUnit } from './leave-unit';
 import { kubeconfig } from './kubeconfig';
+import { fetchManifestsStep } from './manifests-step';
 import { publishJoinMaterial } from './publish-join-material';
 import { pullImages } from './pull-images';
 import { removeStaleRuntime } from './remove-stale-runtime';
@@ -59,6 +60,7 @@ export const STEPS: readonly Step[] = [
   kubernetesBinaries,
   enableServices,
   pullImages,
+  fetchManifestsStep([cniManifests, devicePluginManifests]),
   // boot
   gpuDriver,
   gpuSwitch,

@@ -17,7 +17,7 @@ export const LEAVE_UNIT = `/etc/systemd/system/${LEAVE_UNIT_NAME}`;
 
 // ExecStart=/bin/true, not none: a oneshot without ExecStart needs a newer systemd than CentOS 7's 219.
 export const LEAVE_SERVICE_UNIT = `[Unit]
-Description=labimg: tell the join endpoint when this machine powers off
+Description=labimg: report a power-off to the join endpoint
 Wants=network-online.target
 After=network-online.target
 
@@ -36,7 +36,7 @@ WantedBy=multi-user.target
 
 export const leaveUnit = systemdUnitsStep({
   id: 'leave-unit',
-  title: 'Start the unit that tells the join endpoint when this machine powers off',
+  title: 'Start the unit that reports a power-off',
   applies: (ctx) => ctx.node?.endpoint !== undefined,
   files: { [LEAVE_UNIT]: LEAVE_SERVICE_UNIT },
   unit: LEAVE_UNIT_NAME,

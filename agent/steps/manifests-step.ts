@@ -43,8 +43,9 @@ const generatedFiles = (spec: ManifestSpec, ctx: StepContext) => spec.generated?
 function manifestSources(spec: ManifestSpec, ctx: StepContext): ManifestSource[] {
   const moving = Object.keys(registryMoves(ctx)).length > 0;
   const listed = spec.manifests(ctx).map(({ url: source, sha256 }, index): ManifestSource => {
-    const download = `${PATHS.movedManifests}/${spec.id}-${index}-${new URL(source).pathname.split('/').pop() || 'manifest.yaml'}`;
-    const copy = `${download.replace(/\.(ya?ml|json)$/, '')}.${moving ? 'moved' : 'checked'}.json`;
+    const name = `${spec.id}-${index}-${new URL(source).pathname.split('/').pop() || 'manifest.yaml'}`;
+    const download = `${PATHS.addonManifests}/${name}`;
+    const copy = `${PATHS.movedManifests}/${name.replace(/\.(ya?ml|json)$/, '')}.${moving ? 'moved' : 'checked'}.json`;
     return { kubectl: ctx.host.hostPath(copy), move: { source, download, copy, sha256 } };
   });
   const written = generatedFiles(spec, ctx).map((file): ManifestSource => ({ kubectl: ctx.host.hostPath(file.path) }));
@@ -65,13 +66,7 @@ const READ_DELAY_MS = 10_000;
  */
 async function writeMovedCopy(ctx: StepContext, { source, download, copy, sha256 }: MovedCopy): Promise<void> {
   const { host } = ctx;
-  if (!(await host.exists(download))) {
-    await host.run(['curl', '-fsSL', '--retry', '3', '--create-dirs', '-o', host.hostPath(download), source], { timeoutMs: 120_000, retries: 2 });
-  }
-  // A manifest that is not the file the profile pins is removed unread: kubectl never sees it, nothing is created.
-  if (!(await matchesSha256(host, download, sha256))) {
-    throw new Error(`${source} is not the manifest the profile pins (sha256 ${sha256}); nothing was created`);
-  }
+  await fetchPinned(ctx, { source, download, sha256 });
   for (let attempt = 1; ; attempt++) {
     const { objects, error } = await manifestObjects(host, host.hostPath(download));
     const moved = moveObjectImages(objects, registryMoves(ctx));
@@ -88,6 +83,40 @@ async function writeMovedCopy(ctx: StepContext, { source, download, copy, sha256
     }
     await new Promise((resolve) => setTimeout(resolve, READ_DELAY_MS));
   }
+}
+
+/**
+ * The pinned manifest at `download`: the copy already there (the bake's) or a new download, checked against its
+ * pin either way. One that is not the file the profile pins is removed unread: kubectl never sees it.
+ */
+async function fetchPinned({ host }: StepContext, { source, download, sha256 }: Omit<MovedCopy, 'copy'>): Promise<void> {
+  if (!(await host.exists(download))) {
+    await host.run(['curl', '-fsSL', '--retry', '3', '--create-dirs', '-o', host.hostPath(download), source], { timeoutMs: 120_000, retries: 2 });
+  }
+  if (!(await matchesSha256(host, download, sha256))) {
+    throw new Error(`${source} is not the manifest the profile pins (sha256 ${sha256}); nothing was created`);
+  }
+}
+
+/**
+ * The bake's download of every pinned manifest the specs' control planes create, so that one booted offline from
+ * the image creates them without a download. Not on a worker: it creates none.
+ */
+export function fetchManifestsStep(specs: ManifestSpec[]): Step {
+  const pinned = (ctx: StepContext) => specs.flatMap((spec) => manifestSources(spec, ctx).flatMap(({ move }) => (move ? [move] : [])));
+  return {
+    id: 'fetch-manifests',
+    phase: 'bake',
+    title: 'Download pinned addon manifests',
+    applies: (ctx) => ctx.node?.role !== 'worker' && pinned(ctx).length > 0,
+    async check(ctx) {
+      for (const { download } of pinned(ctx)) if (!(await ctx.host.exists(download))) return false;
+      return true;
+    },
+    async apply(ctx) {
+      for (const move of pinned(ctx)) await fetchPinned(ctx, move);
+    },
+  };
 }
 
 export function manifestsStep(spec: ManifestSpec): Step {

@@ -55,7 +55,7 @@ export const publishJoinMaterial: Step = {
   async apply(ctx) {
     const node = nodeOf(ctx);
     const session = ctx.endpoint;
-    if (!session) throw new Error('no join endpoint session: node.json names an endpoint but the agent has no connection to it');
+    if (!session) throw new Error('node.json names an endpoint but the agent has no session with it');
     const started = Date.now();
     const material: PublishedJoinMaterial = {
       apiServerEndpoint: await apiServerEndpoint(ctx),

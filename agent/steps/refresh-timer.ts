@@ -47,7 +47,7 @@ WantedBy=timers.target
 
 export const refreshTimer = systemdUnitsStep({
   id: 'refresh-timer',
-  title: 'Start the timer that renews the node credential and keeps published join material fresh',
+  title: 'Start the timer that renews the credential and join material',
   applies: (ctx) => ctx.node?.endpoint !== undefined,
   files: (ctx) => ({ [REFRESH_SERVICE]: REFRESH_SERVICE_UNIT, [REFRESH_TIMER]: refreshTimerUnit(ctx.node) }),
   unit: 'labimg-refresh.timer',

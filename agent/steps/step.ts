@@ -37,7 +37,7 @@ export interface Step {
 
 /** Boot steps need to know what this instance is; bake steps must not ask. */
 export function nodeOf(ctx: StepContext): NodeConfig {
-  if (!ctx.node) throw new Error('this step needs /etc/labimg/node.json (role, join target), which only exists on an instance');
+  if (!ctx.node) throw new Error('this step needs /etc/labimg/node.json, which only an instance has');
   return ctx.node;
 }
 

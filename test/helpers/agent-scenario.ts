@@ -82,6 +82,7 @@ export const CENTOS_GPU_CONTROL_PLANE_STEPS = [
   'bake:firewall-off', 'bake:selinux', 'bake:swap-off', 'bake:kernel-modules', 'bake:sysctls', 'bake:yum-repos',
   'bake:remove-stale-runtime', 'bake:install-runtime', 'bake:kernel-headers', 'bake:install-gpu-packages', 'bake:containerd-config',
   'bake:docker-daemon', 'bake:install-kubernetes', 'bake:enable-services', 'bake:pull-images',
+  'bake:fetch-manifests',
   'boot:gpu-driver', 'boot:gpu-switch', 'boot:kubeadm-init', 'boot:kubeconfig', 'boot:cni', 'boot:gpu-device-plugin',
   'boot:gpu-gate', 'boot:node-registered', 'boot:gpu-allocatable',
 ] as const;
