@@ -287,3 +287,66 @@ export function hostOf(url: string): string | undefined {
  */
 export const AGENT_NODE_MIN = { major: 16, minor: 9 } as const;
 export const AGENT_NODE_MIN_TEXT = `${AGENT_NODE_MIN.major}.${AGENT_NODE_MIN.minor}`;
+
+// ── Calico ───────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * The Kubernetes minors each Calico minor is tested against ("Supported versions" of its "System requirements"
+ * page; read 2026-12-06): 3.25 v1.23–v1.28 and 3.27 v1.24–v1.28 (tigera/docs calico_versioned_docs/version-3.25 and
+ * version-3.27 getting-started/kubernetes/requirements.mdx at 04b54fcb8291), 3.28 v1.27–v1.30 (version-3.28, same
+ * file), 3.29 v1.29–v1.32 (the page as projectcalico discussion #11717 quotes it; tigera/docs at 01059829892525 still
+ * listed v1.29–v1.31), 3.31 v1.32–v1.35 (discussion #11717: "v1.35 has been added"), 3.32 v1.34–v1.36 and 3.33
+ * v1.35–v1.37 (Rusty-Gopher/kupre v0.5.0 release notes, from the versioned docs). Calico says newer Kubernetes "may
+ * also work", but it does not test them; a release outside its row is refused, one not in the table is not judged.
+ */
+export const CALICO_TESTED_KUBERNETES: ReadonlyArray<{ calico: string; since: number; until: number; source: string }> = [
+  { calico: '3.25', since: 23, until: 28, source: 'docs.tigera.io Calico 3.25 system requirements' },
+  { calico: '3.27', since: 24, until: 28, source: 'docs.tigera.io Calico 3.27 system requirements' },
+  { calico: '3.28', since: 27, until: 30, source: 'docs.tigera.io Calico 3.28 system requirements' },
+  { calico: '3.29', since: 29, until: 32, source: 'docs.tigera.io Calico 3.29 system requirements' },
+  { calico: '3.31', since: 32, until: 35, source: 'docs.tigera.io Calico 3.31 system requirements' },
+  { calico: '3.32', since: 34, until: 36, source: 'docs.tigera.io Calico 3.32 system requirements' },
+  { calico: '3.33', since: 35, until: 37, source: 'docs.tigera.io Calico 3.33 system requirements' },
+];
+
+/** The Calico minor of a release such as "3.31.7"; undefined for anything else. */
+export function calicoMinorOf(release: string): string | undefined {
+  return /^(\d+\.\d+)\.\d+$/.exec(release)?.[1];
+}
+
+/** The tested row of a Calico release, or undefined when labimg has none to judge it by. */
+export function calicoTestedRange(release: string): (typeof CALICO_TESTED_KUBERNETES)[number] | undefined {
+  const minor = calicoMinorOf(release);
+  return CALICO_TESTED_KUBERNETES.find((row) => row.calico === minor);
+}
+
+/**
+ * The Calico release labimg installs when a profile names none: per Kubernetes minor, a release tested with it
+ * (CALICO_TESTED_KUBERNETES) whose manifests the shipped profiles have used. From 3.30 on the CRDs come first, in
+ * operator-crds.yaml (FACTS.md, Calico operator install). No row for 1.22 (no tested release here) or 1.36 (no
+ * release of 3.32 or 3.33 has been tried with labimg): there a profile names its own manifests.
+ */
+export const CALICO_DEFAULT_RELEASES: ReadonlyArray<MinorRange & { release: string }> = [
+  { since: 23, until: 23, release: '3.25.2' },
+  { since: 24, until: 28, release: '3.27.4' },
+  { since: 29, until: 31, release: '3.29.0' },
+  { since: 32, until: 35, release: '3.31.7' },
+];
+
+export function calicoDefaultReleaseFor(version: KubernetesVersion): string | undefined {
+  return CALICO_DEFAULT_RELEASES.find((row) => inRange(version, row))?.release;
+}
+
+const CALICO_MANIFEST = /^https:\/\/raw\.githubusercontent\.com\/projectcalico\/calico\/v(\d+\.\d+\.\d+)\/manifests\//;
+
+/** The release a Calico manifest URL names: …/projectcalico/calico/v3.31.7/manifests/tigera-operator.yaml → "3.31.7". */
+export function calicoReleaseOfManifest(url: string): string | undefined {
+  return CALICO_MANIFEST.exec(url)?.[1];
+}
+
+/** The operator manifests of a Calico release, in the order they are created. */
+export function calicoManifestsFor(release: string): string[] {
+  const base = `https://raw.githubusercontent.com/projectcalico/calico/v${release}/manifests`;
+  const crdsFirst = compareDotted(release, '3.30') >= 0;
+  return [...(crdsFirst ? [`${base}/operator-crds.yaml`] : []), `${base}/tigera-operator.yaml`];
+}
