@@ -98,7 +98,8 @@ class Deriver {
 
   /**
    * Sets `path` to `make()` unless the tree has a value there; maps on the way are copied, never changed, because
-   * the merged tree shares nodes with each file's own. `first` puts each key it adds before its siblings.
+   * the merged tree shares nodes with each file's own. `first` puts a map it adds on the way before its siblings
+   * (the Kubernetes repository is configured before the others, as the shipped profiles wrote it).
    */
   fill(path: readonly string[], make: () => SourceNode, options: { first?: boolean } = {}): void {
     this.tree = this.filled(this.tree, path, make, options) as MapNode;
@@ -111,8 +112,7 @@ class Deriver {
     if (rest.length === 0) {
       if (existing) return map;
       const node = make();
-      const entry: [string, { keyAt: Location; node: SourceNode }] = [key, { keyAt: node.at, node }];
-      return { ...map, entries: options.first ? new Map([entry, ...map.entries]) : new Map([...map.entries, entry]) };
+      return { ...map, entries: new Map([...map.entries, [key, { keyAt: node.at, node }]]) };
     }
     // A value of another shape is the schema's to report; nothing is derived beneath it.
     if (existing && existing.node.kind !== 'map') return map;
@@ -171,15 +171,15 @@ function deriveRepository(d: Deriver, version: KubernetesVersion, kind: 'rpm' | 
 
 /** The fields of pkgs.k8s.io repository `id` that it lacks; its name only when its URL is derived too. */
 function deriveRepositoryFields(d: Deriver, id: string, statedUrl: string | undefined, version: KubernetesVersion, kind: 'rpm' | 'deb', from: Location): void {
-  const rule = (what: string): DerivedOrigin => ({ rule: `${what} for Kubernetes ${formatMinor(version)} (${kind})`, from });
+  const rule = (what: string): DerivedOrigin => ({ rule: `${what}, Kubernetes ${formatMinor(version)} ${kind}`, from });
   const baseUrl = statedUrl ?? pkgsK8sIoUrlFor(version, kind);
   const fields: Array<[string, () => SourceNode]> = [
     ['name', () => d.scalar(`Kubernetes ${formatMinor(version)} (pkgs.k8s.io)`, rule('pkgs.k8s.io repository name'))],
-    ['baseUrl', () => d.scalar(baseUrl, rule('pkgs.k8s.io: one repository per minor'))],
-    ['gpgKeys', () => d.list([`${baseUrl}${PKGS_KEY_PATH[kind]}`], rule("pkgs.k8s.io: the repository's key beside its metadata"))],
+    ['baseUrl', () => d.scalar(baseUrl, rule('pkgs.k8s.io has one repository per minor'))],
+    ['gpgKeys', () => d.list([`${baseUrl}${PKGS_KEY_PATH[kind]}`], rule('pkgs.k8s.io key beside the repository metadata'))],
     kind === 'rpm'
-      ? ['exclude', () => d.list(PKGS_RPM_EXCLUDE, rule('pkgs.k8s.io rpm: Kubernetes packages kept out of dnf update'))]
-      : ['suite', () => d.scalar(PKGS_DEB_SUITE, rule('pkgs.k8s.io deb: a flat repository'))],
+      ? ['exclude', () => d.list(PKGS_RPM_EXCLUDE, rule('pkgs.k8s.io rpm excludes, kept out of dnf update'))]
+      : ['suite', () => d.scalar(PKGS_DEB_SUITE, rule('pkgs.k8s.io deb is a flat repository'))],
   ];
   // The name is the repository's own once its URL is: only a repository derived whole is named here.
   for (const [field, make] of fields) if (field !== 'name' || statedUrl === undefined) d.fill(['repositories', id, field], make, { first: true });
