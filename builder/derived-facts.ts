@@ -8,22 +8,27 @@
  * may still state any of them; then the semantic rules check what it states, and a mismatch is reported at the line
  * that states it and at the version line it disagrees with (`versionFindings`).
  *
+ * From the OS release: where the agent's Node.js comes from (the distro's package where it is new enough).
+ *
  * The derivation works on the merged source tree, before the schema's completeness check: a derived value is a node
  * like any other, located at the line it follows from (the version, or the OS's package manager), so every later
  * check and every message treats it as written there. Facts the profile never holds (the kubeadm configuration API,
  * the CRI socket, the package format) are computed by the same tables in versions.ts; `computedFacts` lists them
  * for `labimg show --resolved`.
  */
-import { familyOfPackageManager, OS_FAMILIES, type PackageManagerName } from '../contract/os-families';
+import type { OsFamily } from '../contract/agent-config';
+import { familyOfPackageManager, OS_FAMILIES, osRelease, type PackageManagerName } from '../contract/os-families';
 import { findingAt, type Finding, type Location } from './profiles/findings';
 import type { ListNode, MapNode, Scalar, ScalarNode, SourceNode } from './profiles/source';
 import { nodeAt, toPlain, type PlainValue } from './profiles/tree';
 import { kubernetesVersionProblem } from './profiles/semantic';
 import type { Profile } from './profiles/types';
 import {
+  AGENT_NODE_MIN_TEXT,
   calicoDefaultReleaseFor,
   calicoManifestsFor,
   CALICO_DEFAULT_RELEASES,
+  compareDotted,
   criSocketFor,
   formatMinor,
   formatVersion,
@@ -223,9 +228,33 @@ function deriveCalico(d: Deriver, version: KubernetesVersion, from: Location): v
   d.fill(['cni', 'manifests'], () => d.list(calicoManifestsFor(release), { rule: `Calico ${release}, tested with Kubernetes ${formatMinor(version)}`, from }));
 }
 
+/**
+ * Where the agent's Node.js comes from: the distro's own package where it is one the agent runs on (os-families.ts
+ * knows its version), otherwise the pinned tarball. Follows from the OS release, so it is located at os.versionId.
+ */
+function deriveNodeRuntimeSource(d: Deriver): void {
+  const os = fieldsOf(d.plain().os);
+  const at = nodeAt(d.tree, ['os', 'versionId'])?.at;
+  if (typeof os.id !== 'string' || typeof os.versionId !== 'string' || at === undefined) return;
+  let family: OsFamily;
+  try {
+    family = familyOfPackageManager(os.packageManager as PackageManagerName);
+  } catch {
+    return; // the schema reports the package manager
+  }
+  const shipped = OS_FAMILIES[family].nodejsPackage ? osRelease({ family, id: os.id, versionId: os.versionId })?.nodejs : undefined;
+  const release = `${os.id} ${os.versionId}`;
+  const [source, rule] =
+    shipped !== undefined && compareDotted(shipped, AGENT_NODE_MIN_TEXT) >= 0
+      ? ['package', `${release}'s nodejs package is Node.js ${shipped}, which the agent runs on (${AGENT_NODE_MIN_TEXT}+)`]
+      : ['tarball', shipped === undefined ? `${release} has no nodejs package labimg knows: the pinned tarball` : `${release}'s nodejs package is Node.js ${shipped}, older than the agent's ${AGENT_NODE_MIN_TEXT}: the pinned tarball`];
+  d.fill(['agent', 'nodeRuntime', 'source'], () => d.scalar(source, { rule, from: at }));
+}
+
 /** Fills in what follows from the profile's version and OS; the tree is returned as is where those are missing or invalid. */
 export function deriveFacts(merged: MapNode): Derivation {
   const d = new Deriver(merged);
+  deriveNodeRuntimeSource(d);
   const versionNode = nodeAt(merged, ['kubernetes', 'version']);
   const version = versionNode?.kind === 'scalar' && typeof versionNode.value === 'string' ? parseKubernetesVersion(versionNode.value) : undefined;
   if (!versionNode) return { tree: merged, derived: d.derived, gaps: d.gaps };

@@ -189,6 +189,17 @@ test('a minor labimg derives no repository or Calico for is told so at the versi
   t.true(old.some((finding) => finding.line === 3 && /pkgs\.k8s\.io starts at 1\.24 .*set repositories\.kubernetes to a mirror/.test(finding.message)), JSON.stringify(old));
 });
 
+test("where the agent's Node.js comes from follows from the distro's own nodejs unless a profile says", (t) => {
+  // Rocky 9's AppStream nodejs is 16.20, noble's 18.19, jammy's 12.22 (older than the agent's 16.9), Flatcar has no
+  // package manager; debian12 states the tarball for its own reasons, and debian13 states the package back.
+  const sources = ['rocky9', 'ubuntu2404', 'ubuntu2204', 'ubuntu', 'flatcar', 'debian12', 'debian13'].map((name) => [name, loadProfile(name, { dir: PROFILES }).agent.nodeRuntime.source]);
+  t.deepEqual(Object.fromEntries(sources), { rocky9: 'package', ubuntu2404: 'package', ubuntu2204: 'tarball', ubuntu: 'tarball', flatcar: 'tarball', debian12: 'tarball', debian13: 'package' });
+  const shown = labimg(['show', 'ubuntu2204', '--resolved']);
+  t.is(shown.code, 0, shown.stderr);
+  const ubuntu2204 = path.relative(REPO_ROOT, path.join(PROFILES, 'ubuntu2204.yaml'));
+  t.regex(shown.stdout, new RegExp(`^agent\\.nodeRuntime\\.source: tarball +# derived: ubuntu 22\\.04's nodejs package is Node\\.js 12\\.22\\.9, older than the agent's 16\\.9: the pinned tarball \\(from ${ubuntu2204.replace(/\./g, '\\.')}:9\\)$`, 'm'));
+});
+
 test('a profile that extends none still needs a description; one that extends another is described after its parent', (t) => {
   const dir = userProfiles({ 'root.yaml': 'os: { id: rocky, versionId: "9", packageManager: dnf }\n', 'child.yaml': 'extends: rocky9\n' });
   const [finding] = findingsOf(path.join(dir, 'root.yaml'));
