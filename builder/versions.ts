@@ -350,3 +350,12 @@ export function calicoManifestsFor(release: string): string[] {
   const crdsFirst = compareDotted(release, '3.30') >= 0;
   return [...(crdsFirst ? [`${base}/operator-crds.yaml`] : []), `${base}/tigera-operator.yaml`];
 }
+
+// ── NVIDIA device plugin ─────────────────────────────────────────────────────────────────────
+
+/**
+ * The Kubernetes the NVIDIA device plugin needs: "Kubernetes version >= 1.10" (Prerequisites of its README at
+ * 00f2a02c68f1, read 2026-12-06), with no upper bound and no per-release table. Every minor labimg configures
+ * (OLDEST_SUPPORTED_MINOR and later) is inside it, so no rule checks it: this row records why there is none.
+ */
+export const NVIDIA_DEVICE_PLUGIN_OLDEST_KUBERNETES_MINOR = 10;
