@@ -11,7 +11,7 @@
  * From the OS release: where the agent's Node.js comes from (the distro's package where it is new enough).
  *
  * The derivation works on the merged source tree, before the schema's completeness check: a derived value is a node
- * like any other, located at the line it follows from (the version, or the OS's package manager), so every later
+ * like any other, located at the line it follows from (kubernetes.version, or os.versionId), so every later
  * check and every message treats it as written there. Facts the profile never holds (the kubeadm configuration API,
  * the CRI socket, the package format) are computed by the same tables in versions.ts; `computedFacts` lists them
  * for `labimg show --resolved`.
@@ -55,7 +55,7 @@ export interface Derivation {
   tree: MapNode;
   /** The nodes this module made, and why. */
   derived: Map<SourceNode, DerivedOrigin>;
-  /** Values that follow from the version but that labimg cannot derive for it: errors at the version line. */
+  /** A version labimg cannot configure, or values it cannot derive for one: errors at the version line. */
   gaps: Finding[];
 }
 
