@@ -23,7 +23,7 @@ export async function machineIdName(host: Pick<HostFiles, 'readFile'>): Promise<
   const machineId = (await host.readFile(MACHINE_ID_FILE))?.trim() ?? '';
   // machine-id(5): 32 lower-case hexadecimal characters; an empty file means systemd has not set it up yet.
   if (!/^[0-9a-f]{32}$/.test(machineId)) {
-    throw new Error(`${MACHINE_ID_FILE} holds no machine id (32 lowercase hex digits), so this node cannot be named after it`);
+    throw new Error(`${MACHINE_ID_FILE} holds no machine id`);
   }
   const id = createHmac('sha256', Buffer.from(machineId, 'hex')).update(Buffer.from(MACHINE_NAME_APP_ID, 'hex')).digest();
   // The UUID version 4 marks sd_id128_get_machine_app_specific sets; only the version nibble falls in the name.

@@ -44,10 +44,10 @@ export async function withInstanceName(
       return { ...node, nodeName: instanceId };
     } catch (error) {
       if (node.endpoint?.identity !== undefined || !(error instanceof InstanceMetadataError)) throw error;
-      log.warn(`${error.message}: naming this node after its machine id instead`);
+      log.warn(`${error.message}: using the machine id`);
     }
   } else if (node.nameFrom?.from !== 'machine-id') return node;
   const name = await machineIdName(host);
-  log.info(`this node is named ${name}, after its machine id`);
+  log.info(`this node is named ${name}`);
   return { ...node, nodeName: name };
 }

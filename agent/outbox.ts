@@ -2,9 +2,32 @@
  * Reports wait in /var/lib/labimg/outbox/<seq>.json until the endpoint has stored them (endpoint/outbox-sender.ts
  * sends them). Sequence numbers are zero-padded so the directory lists in order.
  */
+import { randomUUID } from 'crypto';
 import { PATHS } from '../contract/node-paths';
-import { PhaseReport } from '../contract/agent-config';
+import type { Phase, PhaseReport } from '../contract/agent-config';
+import type { NodeIdentity } from './endpoint/session';
 import type { Host } from './host/host';
+
+/** A report of one step by `who`, stamped now: the fields every report carries, for the runner and `leave` alike. */
+export function newReport(
+  who: NodeIdentity,
+  step: { id: string; phase: Phase },
+  status: PhaseReport['status'],
+  more?: Partial<PhaseReport>,
+): PhaseReport {
+  return {
+    id: randomUUID(),
+    node: who.name,
+    profile: who.profile,
+    role: who.role,
+    phase: step.phase,
+    step: step.id,
+    status,
+    at: new Date().toISOString(),
+    gpu: who.gpu,
+    ...more,
+  };
+}
 
 export function outboxPath(seq: number): string {
   return `${PATHS.outbox}/${String(seq).padStart(8, '0')}.json`;

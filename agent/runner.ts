@@ -4,12 +4,11 @@
  * every step and a PhaseReport to the outbox on every change, so a crash or reboot loses nothing and the next
  * run carries on from the machine's real state.
  */
-import { randomUUID } from 'crypto';
 import type { Phase, PhaseReport } from '../contract/agent-config';
 import { RUN_COMPLETE_STEP } from '../contract/agent-config';
 import { sinceBootMs } from './host/facts';
 import { nodeIdentity } from './node-identity';
-import { nextOutboxSeq, writeReport } from './outbox';
+import { newReport, nextOutboxSeq, writeReport } from './outbox';
 import type { Redactor } from './redact';
 import { AgentState, interruptedSteps, loadState, saveState, StepStatus } from './state';
 import { STEPS } from './steps/index';
@@ -131,26 +130,17 @@ async function runStep(step: Step, ctx: StepContext, run: StepRun): Promise<keyo
 async function createReporter(ctx: StepContext, state: AgentState, redactor: Redactor, afterReport?: () => void): Promise<Reporter> {
   const node = ctx.node;
   if (!node) return async () => {};
-  const { name: nodeName, gpu } = await nodeIdentity(ctx.host, ctx.config, node);
+  const who = await nodeIdentity(ctx.host, ctx.config, node);
   // Looked up once per run: the outbox can hold many undelivered reports, and listing it per report adds up.
   let seq = (await nextOutboxSeq(ctx.host, state.outboxSeq)) - 1;
   return async (step, status, startedMs, error) => {
     seq += 1;
     const uptime = await sinceBootMs(ctx.host);
-    const report: PhaseReport = {
-      id: randomUUID(),
-      node: nodeName,
-      profile: ctx.config.profile,
-      role: node.role,
-      phase: step.phase,
-      step: step.id,
-      status,
-      at: new Date().toISOString(),
-      gpu,
+    const report = newReport(who, step, status, {
       ...(status === 'started' ? {} : { durationMs: Date.now() - startedMs }),
       ...(uptime === undefined ? {} : { sinceBootMs: uptime }),
       ...(error ? { error: redactor.redact(error) } : {}),
-    };
+    });
     await writeReport(ctx.host, seq, report);
     // Saved with the step's record by the caller; a report written just before a crash is still found on disk.
     state.outboxSeq = seq;

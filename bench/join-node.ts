@@ -28,16 +28,25 @@ export async function enrollAndReport(name: string, url: string, caFingerprint: 
   const client = new PinnedHttpsClient(url, caFingerprint, 60_000);
   try {
     const start = performance.now();
-    const enroll = await client.request('POST', '/v1/enroll', { token, body: { node: name, role: 'worker', profile: 'ubuntu', gpu: false } });
+    const enroll = await step('enroll', client.request('POST', '/v1/enroll', { token, body: { node: name, role: 'worker', profile: 'ubuntu', gpu: false } }));
     if (enroll.status !== 200) throw new Error(`enroll ${enroll.status}: ${JSON.stringify(enroll.body)}`);
     const enrolled = performance.now();
     const report: PhaseReport = { id: randomUUID(), node: name, profile: 'ubuntu', role: 'worker', phase: 'boot', step: 'gpu-switch', status: 'started', at: new Date().toISOString(), gpu: false };
-    const sent = await client.request('POST', `/v1/nodes/${name}/reports`, { token: (enroll.body as EnrollResponse).credential, body: report });
+    const sent = await step('report', client.request('POST', `/v1/nodes/${name}/reports`, { token: (enroll.body as EnrollResponse).credential, body: report }));
     if (sent.status !== 200) throw new Error(`report ${sent.status}: ${JSON.stringify(sent.body)}`);
     const done = performance.now();
     return { enrollMs: enrolled - start, reportMs: done - enrolled, totalMs: done - start };
   } finally {
     client.close();
+  }
+}
+
+/** `request`, its failure named after the request that failed (the errors a bench prints say which). */
+async function step<T>(what: string, request: Promise<T>): Promise<T> {
+  try {
+    return await request;
+  } catch (error) {
+    throw new Error(`${what}: ${(error as Error).message}`);
   }
 }
 

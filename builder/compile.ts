@@ -107,7 +107,7 @@ function kubernetesBinaries(binaries: NonNullable<Profile['kubernetes']['binarie
 
 function cni(profile: Profile): CniSpec {
   const { plugin, manifests, calico } = profile.cni;
-  const spec: CniSpec = { plugin, manifests: [...manifests] };
+  const spec: CniSpec = { plugin, manifests: manifests.map((entry) => ({ ...entry })) };
   if (calico) {
     spec.calicoInstallation = {
       ...(calico.registry !== undefined ? { registry: calico.registry } : {}),
@@ -126,12 +126,12 @@ function cni(profile: Profile): CniSpec {
  * containerd at none.
  */
 function devicePlugin(profile: Profile, plugin: NonNullable<NonNullable<Profile['gpu']>['devicePlugin']>): NonNullable<GpuSpec['devicePlugin']> {
-  const manifests = plugin.manifests.map((entry) => (typeof entry === 'string' ? entry : { ...entry }));
+  const manifests = plugin.manifests.map((entry) => ({ ...entry }));
   if (!sharesGpus(plugin)) return { kind: plugin.kind, manifests };
   // The static manifest is replaced by the same DaemonSet with the sharing config mounted (./nvidia-device-plugin.ts).
   return {
     kind: plugin.kind,
-    manifests: manifests.filter((entry) => typeof entry !== 'string' || !STATIC_MANIFEST.test(entry)),
+    manifests: manifests.filter((entry) => !STATIC_MANIFEST.test(entry.url)),
     files: [{ path: SHARED_PLUGIN_MANIFEST, content: sharedDevicePluginManifest(plugin, profile.manifestImageRegistries) }],
   };
 }

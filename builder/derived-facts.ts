@@ -4,9 +4,10 @@
  *
  * A profile states its Kubernetes version; the package repository and its key (per package format and minor), the
  * kubelet/kubeadm/kubectl pins (per repository layout), the pause image and the Calico release follow from it. So a
- * profile that extends a shipped one and changes `kubernetes.version` gets all of them for the new minor. A profile
- * may still state any of them; then the semantic rules check what it states, and a mismatch is reported at the line
- * that states it and at the version line it disagrees with (`versionFindings`).
+ * profile that extends a shipped one and changes `kubernetes.version` gets all of them for the new minor; the Calico
+ * manifests come with the sha256 pins versions.ts holds for that release, and a release without them is not
+ * derived. A profile may still state any of them; then the semantic rules check what it states, and a mismatch is
+ * reported at the line that states it and at the version line it disagrees with (`versionFindings`).
  *
  * From the OS release: where the agent's Node.js comes from (the distro's package where it is new enough).
  *
@@ -28,6 +29,7 @@ import {
   calicoDefaultReleaseFor,
   calicoManifestsFor,
   CALICO_DEFAULT_RELEASES,
+  CALICO_MANIFEST_PINS,
   compareDotted,
   criSocketFor,
   formatMinor,
@@ -88,7 +90,11 @@ class Deriver {
   }
 
   list(values: readonly Scalar[], origin: DerivedOrigin): ListNode {
-    return this.remember({ kind: 'list', at: origin.from, items: values.map((value) => this.scalar(value, origin)) }, origin);
+    return this.listOf(values.map((value) => this.scalar(value, origin)), origin);
+  }
+
+  listOf(items: SourceNode[], origin: DerivedOrigin): ListNode {
+    return this.remember({ kind: 'list', at: origin.from, items }, origin);
   }
 
   map(entries: ReadonlyArray<[string, SourceNode]>, origin: DerivedOrigin): MapNode {
@@ -214,18 +220,27 @@ function deriveSandboxImage(d: Deriver, version: KubernetesVersion, from: Locati
   );
 }
 
-function deriveCalico(d: Deriver, version: KubernetesVersion, from: Location): void {
+function deriveCalico(d: Deriver, version: KubernetesVersion, from: Location, pins: typeof CALICO_MANIFEST_PINS): void {
   const cni = fieldsOf(d.plain().cni);
   if (cni.plugin !== 'calico' || cni.manifests !== undefined) return;
   const release = calicoDefaultReleaseFor(version);
   if (release === undefined) {
     const [first, last] = [CALICO_DEFAULT_RELEASES[0], CALICO_DEFAULT_RELEASES[CALICO_DEFAULT_RELEASES.length - 1]];
     d.gaps.push(
-      findingAt(from, ['kubernetes', 'version'], `labimg chooses a Calico release for Kubernetes 1.${first?.since} to 1.${last?.until}, not ${formatMinor(version)}: list the manifests of a Calico release tested with it under cni.manifests`),
+      findingAt(from, ['kubernetes', 'version'], `labimg chooses a Calico release for Kubernetes 1.${first?.since} to 1.${last?.until}, not ${formatMinor(version)}: list the manifests of a Calico release tested with it under cni.manifests, each as url: and sha256:`),
     );
     return;
   }
-  d.fill(['cni', 'manifests'], () => d.list(calicoManifestsFor(release), { rule: `Calico ${release}, tested with Kubernetes ${formatMinor(version)}`, from }));
+  // Every manifest the control plane creates is checked against its sha256: a release without its pins is not derived.
+  const manifests = calicoManifestsFor(release, pins);
+  if (manifests === undefined) {
+    d.gaps.push(
+      findingAt(from, ['kubernetes', 'version'], `labimg has no sha256 pins for the manifests of Calico ${release}, the release it would choose for Kubernetes ${formatMinor(version)}: list them under cni.manifests, each as url: and sha256: (\`labimg pin URL\` prints the sha256)`),
+    );
+    return;
+  }
+  const origin = { rule: `Calico ${release}, tested with Kubernetes ${formatMinor(version)}`, from };
+  d.fill(['cni', 'manifests'], () => d.listOf(manifests.map(({ url, sha256 }) => d.map([['url', d.scalar(url, origin)], ['sha256', d.scalar(sha256, origin)]], origin)), origin));
 }
 
 /**
@@ -251,8 +266,11 @@ function deriveNodeRuntimeSource(d: Deriver): void {
   d.fill(['agent', 'nodeRuntime', 'source'], () => d.scalar(source, { rule, from: at }));
 }
 
-/** Fills in what follows from the profile's version and OS; the tree is returned as is where those are missing or invalid. */
-export function deriveFacts(merged: MapNode): Derivation {
+/**
+ * Fills in what follows from the profile's version and OS; the tree is returned as is where those are missing or
+ * invalid. `calicoPins` is versions.ts's table except where a test asks what happens to a release without pins.
+ */
+export function deriveFacts(merged: MapNode, calicoPins: typeof CALICO_MANIFEST_PINS = CALICO_MANIFEST_PINS): Derivation {
   const d = new Deriver(merged);
   deriveNodeRuntimeSource(d);
   const versionNode = nodeAt(merged, ['kubernetes', 'version']);
@@ -271,7 +289,7 @@ export function deriveFacts(merged: MapNode): Derivation {
     derivePackagePins(d, version, kind, from);
   }
   deriveSandboxImage(d, version, from);
-  deriveCalico(d, version, from);
+  deriveCalico(d, version, from, calicoPins);
   return { tree: d.tree, derived: d.derived, gaps: d.gaps };
 }
 

@@ -6,7 +6,7 @@
  * Sources: kubeadm's validateSupportedVersion and constants_unix.go, KEP-2221 (dockershim removal),
  * the kubeadm v1beta4 release notes, and the pkgs.k8s.io announcement.
  */
-import type { CriName, KubernetesSpec } from '../contract/agent-config';
+import type { CriName, KubernetesSpec, PinnedManifest } from '../contract/agent-config';
 
 export interface KubernetesVersion {
   major: number;
@@ -344,11 +344,34 @@ export function calicoReleaseOfManifest(url: string): string | undefined {
   return CALICO_MANIFEST.exec(url)?.[1];
 }
 
-/** The operator manifests of a Calico release, in the order they are created. */
-export function calicoManifestsFor(release: string): string[] {
+/**
+ * The sha256 of each operator manifest of the releases labimg derives (CALICO_DEFAULT_RELEASES), file by file: a
+ * manifest the control plane creates with cluster-admin is downloaded and checked against its pin first, so a
+ * release is derived only with its pins. Source: `git show TAG:manifests/FILE | sha256sum` in a copy of
+ * github.com/projectcalico/calico, tags at commits 978a0e4bcde8 (v3.25.2), 2183fee023b0 (v3.27.4), 26c4c71c76ca
+ * (v3.29.0), 94bd1d5b0e04 (v3.31.7), 2026-12-06; raw.githubusercontent.com serves the blob's bytes (FACTS.md,
+ * "Calico manifest pins"; the same values the shipped profiles pinned).
+ */
+export const CALICO_MANIFEST_PINS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  '3.25.2': { 'tigera-operator.yaml': '714107a861ae6d48d74c88681e5fa2a8946b6f6b309e26e81f0bdbecc1abc753' },
+  '3.27.4': { 'tigera-operator.yaml': '89f0fab9a0d80376b7089f2d6e436a5fcfb4801f1537b78a466e22f37b47c8d8' },
+  '3.29.0': { 'tigera-operator.yaml': '3c94375828be38a3120c3377a122c9a257b882a2a0a6ad92c734d9cb750bd47e' },
+  '3.31.7': {
+    'operator-crds.yaml': '380414d5756e9a1af29ddb1ad70cada07aa344ae7a2680ba7355248621f8adbf',
+    'tigera-operator.yaml': '092c10b3d0cb73617aca51367ca59755348f4647e6d2e63fa4e5b81266203214',
+  },
+};
+
+/**
+ * The operator manifests of a Calico release, in the order they are created, each pinned by its sha256; undefined
+ * when `pins` lacks one of them (no manifest is ever derived without its pin).
+ */
+export function calicoManifestsFor(release: string, pins: typeof CALICO_MANIFEST_PINS = CALICO_MANIFEST_PINS): PinnedManifest[] | undefined {
   const base = `https://raw.githubusercontent.com/projectcalico/calico/v${release}/manifests`;
   const crdsFirst = compareDotted(release, '3.30') >= 0;
-  return [...(crdsFirst ? [`${base}/operator-crds.yaml`] : []), `${base}/tigera-operator.yaml`];
+  const files = [...(crdsFirst ? ['operator-crds.yaml'] : []), 'tigera-operator.yaml'];
+  const manifests = files.map((file) => ({ url: `${base}/${file}`, sha256: pins[release]?.[file] }));
+  return manifests.every((entry): entry is PinnedManifest => entry.sha256 !== undefined) ? manifests : undefined;
 }
 
 // ── NVIDIA device plugin ─────────────────────────────────────────────────────────────────────

@@ -15,6 +15,7 @@ import { addBuildCommand } from './syntax/build';
 import { addCaCommand } from './syntax/ca';
 import { addMirrorsCommand } from './syntax/mirrors';
 import { addNodesCommand } from './syntax/nodes';
+import { addPinCommand } from './syntax/pin';
 import { addPlanCommand } from './syntax/plan';
 import { addPoolCommand } from './syntax/pool';
 import { addProfilesCommand } from './syntax/profiles';
@@ -40,6 +41,7 @@ const COMMANDS: ReadonlyArray<(y: Argv<GlobalOptions>) => Argv<GlobalOptions>> =
   addNodesCommand,
   addAuditCommand,
   addBootCommand,
+  addPinCommand,
 ];
 
 export function cli(args: string[]): Argv<GlobalOptions> {

@@ -189,8 +189,8 @@ export interface KubernetesBinary {
 
 export interface CniSpec {
   plugin: 'calico' | 'flannel' | 'none';
-  /** Manifests applied by the control plane with `kubectl create`, in order. */
-  manifests: string[];
+  /** Manifests applied by the control plane with `kubectl create`, in order, each pinned by sha256. */
+  manifests: PinnedManifest[];
   /** Calico operator installs: the Installation resource labimg writes, with the pod CIDR. */
   calicoInstallation?: {
     registry?: string;
@@ -243,14 +243,17 @@ export interface GpuSpec {
   /** Applied by the control plane: the device plugin's manifests, or with a `stack`, the GPU operator's. */
   devicePlugin?: {
     kind: 'nvidia' | 'hami' | 'gpu-operator';
-    /** URLs or node paths, or URLs pinned by sha256 (a `helm template` output): those are downloaded and checked first. */
-    manifests: Array<string | PinnedManifest>;
+    /** URLs pinned by sha256 (a static manifest, a `helm template` output), each downloaded and checked first. */
+    manifests: PinnedManifest[];
     /** Manifests rendered by the builder (the plugin's config), written to their node path before they are created. */
     files?: Array<{ path: string; content: string }>;
   };
 }
 
-/** A manifest the node downloads and uses only if its sha256 is this (lowercase hex). */
+/**
+ * A manifest the node downloads and uses only if its sha256 is this (lowercase hex): applied with cluster-admin,
+ * it is pinned like every other download (`labimg pin URL` prints the sha256 of what a URL serves now).
+ */
 export interface PinnedManifest {
   url: string;
   sha256: string;

@@ -67,7 +67,13 @@ export function defaultConnectionLimits(openFiles = openFileLimit()): Connection
     idleTimeoutMs: 30_000,
     headersTimeoutMs: 15_000,
     requestTimeoutMs: 30_000,
-    keepAliveTimeoutMs: 5_000,
+    // Not Node's 5 s: its keep-alive timer is a socket timeout, and after a long poll phase (a burst's handshakes
+    // on one core) node runs expired timers before it reads the sockets, so a connection whose next request
+    // already waits in the kernel is closed under it and the client sees "socket hang up". bench/join-burst.ts
+    // --silent 500 on 2 cores at load 8–10 (2026-12-06): 418 and 888 of 2,000 first reports lost at 5 s, none in
+    // two runs at 30 s. Honest clients close their connection when done; what an idle one holds is what a silent
+    // one already may (the caps below bound both).
+    keepAliveTimeoutMs: 30_000,
     checkIntervalMs: 5_000,
     maxConnections,
     // Half of all at most: one address can never take every connection.

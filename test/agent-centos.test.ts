@@ -220,10 +220,12 @@ test("step 10: root's kubeconfig is admin.conf, mode 0600", (t) => {
 test('step 11: Calico operator, then the Installation with the pod CIDR; GPU device plugin', (t) => {
   const { machine, changes } = gpu;
   const objects = machine.fakeState<any[]>('kube-objects');
-  const operator = 'https://raw.githubusercontent.com/projectcalico/calico/v3.25.2/manifests/tigera-operator.yaml';
+  // The node's checked copy of the manifest the profile pins at raw.githubusercontent.com/projectcalico/calico/v3.25.2.
+  const operatorCopy = '/var/lib/labimg/manifests/cni-0-tigera-operator.checked.json';
+  const operator = `<root>${operatorCopy}`;
   // What the manifest served at that URL holds (test/fixtures/manifests/tigera-operator.yaml), object by object.
   t.deepEqual(
-    objects.filter((o) => o.source === operator).map((o) => `${o.kind}/${o.name}`),
+    objects.filter((o) => o.source === `${machine.root}${operatorCopy}`).map((o) => `${o.kind}/${o.name}`),
     ['Namespace/tigera-operator', 'CustomResourceDefinition/installations.operator.tigera.io', 'ConfigMap/operator-flags', 'Deployment/tigera-operator'],
   );
   const installation = objects.find((o) => o.kind === 'Installation');
@@ -233,10 +235,10 @@ test('step 11: Calico operator, then the Installation with the pod CIDR; GPU dev
   ]);
   t.true(indexOfCommand(changes, ['kubectl', '--kubeconfig', '<root>/etc/kubernetes/admin.conf', 'create', '-f', operator]) <
     indexOfCommand(changes, ['kubectl', '--kubeconfig', '<root>/etc/kubernetes/admin.conf', 'create', '-f', '<root>/etc/labimg/calico-installation.yaml']));
-  const devicePlugin = 'https://raw.githubusercontent.com/NVIDIA/k8s-device-plugin/v0.17.1/deployments/static/nvidia-device-plugin.yml';
-  t.is(objects.find((o) => o.source === devicePlugin)?.name, 'nvidia-device-plugin-daemonset');
+  const devicePlugin = '/var/lib/labimg/manifests/gpu-device-plugin-0-nvidia-device-plugin.checked.json';
+  t.is(objects.find((o) => o.source === `${machine.root}${devicePlugin}`)?.name, 'nvidia-device-plugin-daemonset');
   // Cluster-wide: created from the control plane whether or not it has a GPU itself.
-  t.is(noGpu.machine.fakeState<any[]>('kube-objects').find((o) => o.source === devicePlugin)?.name, 'nvidia-device-plugin-daemonset');
+  t.is(noGpu.machine.fakeState<any[]>('kube-objects').find((o) => o.source === `${noGpu.machine.root}${devicePlugin}`)?.name, 'nvidia-device-plugin-daemonset');
 });
 
 test('the CPU-only profile has no GPU steps at all', (t) => {

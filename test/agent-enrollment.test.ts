@@ -5,40 +5,14 @@
  */
 import test from 'ava';
 import { createHash } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import type { NodeConfig } from '../contract/agent-config';
-import { caFingerprintOf } from '../endpoint/pki';
 import { FakeMachine, profileConfig } from './helpers/agent-machine';
-import type { CredentialPolicy } from '../endpoint/registry';
-import { enrollBody, reportBody, send, startEndpoint, type LocalEndpoint } from './helpers/https-client';
-
-async function poolEndpoint(t: { teardown(fn: () => Promise<void>): void }, credentials?: CredentialPolicy): Promise<{ e: LocalEndpoint; token: string }> {
-  const e = await startEndpoint({ credentials });
-  t.teardown(async () => {
-    await e.close();
-    rmSync(e.dataDir, { recursive: true, force: true });
-  });
-  await e.registry.createPool('lab', 'ubuntu');
-  const { token } = await e.registry.createToken('lab', { role: 'worker' });
-  return { e, token };
-}
-
-function worker(e: LocalEndpoint): NodeConfig {
-  return {
-    apiVersion: 'labimg.dev/v1',
-    kind: 'NodeConfig',
-    role: 'worker',
-    pool: 'lab',
-    nodeName: 'w-1',
-    endpoint: { url: `https://127.0.0.1:${e.port}`, caFingerprint: caFingerprintOf(e.ca.certPem) },
-  };
-}
+import { enrollBody, labPoolEndpoint, labWorker, reportBody, send, type LocalEndpoint } from './helpers/https-client';
 
 const CREDENTIAL_FILE = '/var/lib/labimg/credential.json';
 
 test('an enrollment the endpoint took but never answered is sent again with the same credential, and accepted', async (t) => {
-  const { e, token } = await poolEndpoint(t);
-  const node = worker(e);
+  const { e, token } = await labPoolEndpoint(t);
+  const node = labWorker(e);
   const credential = createHash('sha256').update('w-1, first boot').digest('base64url');
   // What a first boot that died after the endpoint stored its enrollment leaves: the credential, not yet answered.
   const taken = await send(e.port, { method: 'POST', path: '/v1/enroll', token, json: enrollBody('w-1'), headers: { 'labimg-node-credential': credential } });
@@ -60,8 +34,8 @@ test('an enrollment the endpoint took but never answered is sent again with the 
 });
 
 test('a name another machine holds stops the agent with the command that releases it', async (t) => {
-  const { e, token } = await poolEndpoint(t);
-  const node = worker(e);
+  const { e, token } = await labPoolEndpoint(t);
+  const node = labWorker(e);
   const other = createHash('sha256').update('the first w-1').digest('base64url');
   t.is((await send(e.port, { method: 'POST', path: '/v1/enroll', token, json: enrollBody('w-1'), headers: { 'labimg-node-credential': other } })).status, 200);
   const machine = await FakeMachine.create({ config: profileConfig('ubuntu'), node, secrets: { enrollmentToken: token } });
@@ -94,8 +68,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * short lifetimes these tests need.
  */
 async function enrolledWorker(t: { teardown(fn: () => unknown): void }, ttlMs: number): Promise<{ e: LocalEndpoint; token: string; machine: FakeMachine }> {
-  const { e, token } = await poolEndpoint(t, { ttlMs, graceMs: 600_000 });
-  const node = worker(e);
+  const { e, token } = await labPoolEndpoint(t, { credentials: { ttlMs, graceMs: 600_000 } });
+  const node = labWorker(e);
   const machine = await FakeMachine.create({ config: profileConfig('ubuntu'), node, secrets: { enrollmentToken: token } });
   t.teardown(() => machine.dispose());
   const credential = createHash('sha256').update(`w-1 ${Math.random()}`).digest('base64url');

@@ -16,7 +16,7 @@ import { parse as parseToml } from 'smol-toml';
 import type { AgentConfig, NodeConfig } from '../contract/agent-config';
 import { compileAgentConfig } from '../builder/compile';
 import { loadProfile } from '../builder/profiles/load';
-import { FakeMachine, fixture, profileDownloads } from './helpers/agent-machine';
+import { FakeMachine, fixture, pinnedToFixtures, profileDownloads } from './helpers/agent-machine';
 import { REPO_ROOT } from './helpers/agent-build';
 import { documentOfKind, kubeadmDocuments } from './helpers/agent-scenario';
 
@@ -49,7 +49,7 @@ const OPERATOR_DROP_IN = `version = 2
 `;
 
 function fixtureConfig(file: string): AgentConfig {
-  return compileAgentConfig(loadProfile(path.join(REPO_ROOT, 'test/fixtures/profiles', file), { dir: path.join(REPO_ROOT, 'profiles') }));
+  return pinnedToFixtures(compileAgentConfig(loadProfile(path.join(REPO_ROOT, 'test/fixtures/profiles', file), { dir: path.join(REPO_ROOT, 'profiles') })));
 }
 
 async function machineOf(t: ExecutionContext, config: AgentConfig, operatorTemplate = OPERATOR_TEMPLATE): Promise<FakeMachine> {

@@ -46,7 +46,7 @@ test('a machine that never enrolled, or that reboots, sends nothing and waits fo
   never.writeFakeState('jobs', [{ id: 7, unit: 'poweroff.target', type: 'start', state: 'waiting' }]);
   const run = await never.runAgent(['leave']);
   t.is(run.code, 0, run.stderr);
-  t.regex(run.stdout, /never enrolled with a join endpoint: nothing to tell/);
+  t.regex(run.stdout, /never enrolled: nothing to tell/);
 
   const rebooting = await enrolledWorker('https://127.0.0.1:9', true);
   t.teardown(() => rebooting.dispose());
@@ -72,7 +72,7 @@ test('an endpoint that takes the connection and never answers holds the shutdown
   const run = await machine.runAgent(['leave']);
   const tookMs = Date.now() - started;
   t.is(run.code, 0, run.stderr);
-  t.regex(run.stdout + run.stderr, /could not tell https:\/\/127\.0\.0\.1:\d+ that worker-1 is leaving/);
+  t.regex(run.stdout + run.stderr, /could not tell https:\/\/127\.0\.0\.1:\d+: no answer in time/);
   t.true(sockets.length > 0, 'it did try');
   // The unit's TimeoutStopSec is 30 s; Node's start and the stand-ins take the rest.
   t.true(tookMs < LEAVE_DEADLINE_MS + 10_000, `took ${tookMs} ms`);

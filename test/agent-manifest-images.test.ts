@@ -38,7 +38,7 @@ test("the manifests are downloaded from the mirror, never from GitHub, and creat
   const downloads = scenario.changes.filter((argv) => argv[0] === 'curl' && argv.some((arg) => arg.endsWith('.yaml') || arg.endsWith('.yml')));
   t.deepEqual(
     downloads.map((argv) => argv[argv.length - 1]),
-    [config.cni.manifests[0], config.gpu!.devicePlugin!.manifests[0]],
+    [config.cni.manifests[0]!.url, config.gpu!.devicePlugin!.manifests[0]!.url],
   );
   t.true(downloads.every((argv) => argv[argv.length - 1]!.startsWith('https://files.m.daocloud.io/raw.githubusercontent.com/')));
   const sources = new Set(objects().map((object) => object.source));

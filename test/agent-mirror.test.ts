@@ -8,13 +8,13 @@ import { parse as parseToml } from 'smol-toml';
 import type { NodeConfig } from '../contract/agent-config';
 import { compileAgentConfig } from '../builder/compile';
 import { loadProfile } from '../builder/profiles';
-import { fixture } from './helpers/agent-machine';
+import { fixture, pinnedToFixtures } from './helpers/agent-machine';
 import { documentOfKind, kubeadmDocuments, runScenario, type Scenario } from './helpers/agent-scenario';
 
 let scenario: Scenario;
 
 test.before(async () => {
-  const config = compileAgentConfig(loadProfile('ubuntu2404', { dir: path.resolve(__dirname, '..', 'profiles'), mirror: 'daocloud' }));
+  const config = pinnedToFixtures(compileAgentConfig(loadProfile('ubuntu2404', { dir: path.resolve(__dirname, '..', 'profiles'), mirror: 'daocloud' })));
   scenario = await runScenario({ config, node: fixture<NodeConfig>('node-control-plane') });
 });
 

@@ -15,6 +15,11 @@ function runs(step: PlannedStep | undefined): string[][] {
   return (step?.actions ?? []).filter((a): a is Extract<PlannedAction, { kind: 'run' }> => a.kind === 'run').map((a) => a.argv);
 }
 
+/** The step's `kubectl create -f FILE` commands, from `create` on. */
+function creates(step: PlannedStep | undefined): string[][] {
+  return runs(step).filter((argv) => argv[0] === 'kubectl' && argv[3] === 'create' && argv[4] === '-f').map((argv) => argv.slice(3));
+}
+
 function writes(step: PlannedStep | undefined): Array<Extract<PlannedAction, { kind: 'write' }>> {
   return (step?.actions ?? []).filter((a): a is Extract<PlannedAction, { kind: 'write' }> => a.kind === 'write');
 }
@@ -61,22 +66,29 @@ test('centos-gpu with a GPU: every lab step, each with its commands and files', 
   t.deepEqual(initConfig.nodeRegistration.kubeletExtraArgs, { 'node-labels': 'nvidia.com/gpu.present=true' });
   t.deepEqual(runs(step('kubeadm-init')), [['kubeadm', 'init', '--config', '/etc/labimg/kubeadm-init.yaml']]);
   t.deepEqual(runs(step('kubeconfig')), [['install', '-D', '-m', '0600', '/etc/kubernetes/admin.conf', '/root/.kube/config']]);
-  t.deepEqual(runs(step('cni')).map((argv) => argv.slice(3)), [
-    ['create', '-f', 'https://raw.githubusercontent.com/projectcalico/calico/v3.25.2/manifests/tigera-operator.yaml'],
+  // Each pinned manifest: downloaded, checked against its sha256, read by kubectl, created from the checked copy.
+  const operator = '/var/lib/labimg/manifests/cni-0-tigera-operator';
+  t.deepEqual(runs(step('cni')).map((argv) => argv.slice(argv[0] === 'kubectl' ? 3 : 0)), [
+    ['curl', '-fsSL', '--retry', '3', '--create-dirs', '-o', `${operator}.yaml`, 'https://raw.githubusercontent.com/projectcalico/calico/v3.25.2/manifests/tigera-operator.yaml'],
+    ['sha256sum', '--check', '--strict', '--status', `${operator}.yaml.sha256`],
+    ['create', '--dry-run=client', '-o', 'json', '-f', `${operator}.yaml`],
+    ['create', '-f', `${operator}.checked.json`],
     ['create', '-f', '/etc/labimg/calico-installation.yaml'],
   ]);
   // The device plugin's manifest alone: dockershim refuses any runtime handler but its own, so no RuntimeClass.
-  t.deepEqual(runs(step('gpu-device-plugin')).map((argv) => argv.slice(3)), [
-    ['create', '-f', 'https://raw.githubusercontent.com/NVIDIA/k8s-device-plugin/v0.17.1/deployments/static/nvidia-device-plugin.yml'],
+  t.deepEqual(creates(step('gpu-device-plugin')), [['create', '-f', '/var/lib/labimg/manifests/gpu-device-plugin-0-nvidia-device-plugin.checked.json']]);
+  // Only the check's sums file and the checked copy: no RuntimeClass.
+  t.deepEqual(writes(step('gpu-device-plugin')).map((w) => w.path), [
+    '/var/lib/labimg/manifests/gpu-device-plugin-0-nvidia-device-plugin.yml.sha256',
+    '/var/lib/labimg/manifests/gpu-device-plugin-0-nvidia-device-plugin.checked.json',
   ]);
-  t.deepEqual(writes(step('gpu-device-plugin')), []);
 });
 
 test('on containerd the control plane adds the nvidia RuntimeClass, restricted to nodes with the GPU labels', async (t) => {
   const plan = await planAgent(profileConfig('ubuntu2404-gpu'), controlPlane, { gpu: true });
   const step = plan.find((s) => s.id === 'gpu-device-plugin');
-  t.deepEqual(runs(step).map((argv) => argv.slice(3)), [
-    ['create', '-f', 'https://raw.githubusercontent.com/NVIDIA/k8s-device-plugin/v0.17.4/deployments/static/nvidia-device-plugin.yml'],
+  t.deepEqual(creates(step), [
+    ['create', '-f', '/var/lib/labimg/manifests/gpu-device-plugin-0-nvidia-device-plugin.checked.json'],
     ['create', '-f', '/etc/labimg/runtimeclass-nvidia.yaml'],
   ]);
   const runtimeClass = writes(step)[0];

@@ -4,11 +4,10 @@
  */
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
-import { readdirSync, rmSync } from 'node:fs';
-import type { NodeConfig, PhaseReport } from '../contract/agent-config';
-import { caFingerprintOf } from '../endpoint/pki';
+import { readdirSync } from 'node:fs';
+import type { PhaseReport } from '../contract/agent-config';
 import { FakeMachine, profileConfig } from './helpers/agent-machine';
-import { send, startEndpoint } from './helpers/https-client';
+import { labPoolEndpoint, labWorker, send } from './helpers/https-client';
 
 const OUTBOX = '/var/lib/labimg/outbox';
 const REJECTED = '/var/lib/labimg/outbox-rejected';
@@ -21,21 +20,8 @@ async function reportAnswers(port: number, code: number): Promise<number> {
 }
 
 test('a report from a clock far ahead is refused once, kept in outbox-rejected, and the agent goes on', async (t) => {
-  const e = await startEndpoint();
-  t.teardown(async () => {
-    await e.close();
-    rmSync(e.dataDir, { recursive: true, force: true });
-  });
-  await e.registry.createPool('lab', 'ubuntu');
-  const { token } = await e.registry.createToken('lab', { role: 'worker' });
-  const node: NodeConfig = {
-    apiVersion: 'labimg.dev/v1',
-    kind: 'NodeConfig',
-    role: 'worker',
-    pool: 'lab',
-    nodeName: 'w-1',
-    endpoint: { url: `https://127.0.0.1:${e.port}`, caFingerprint: caFingerprintOf(e.ca.certPem) },
-  };
+  const { e, token } = await labPoolEndpoint(t);
+  const node = labWorker(e);
   const machine = await FakeMachine.create({ config: profileConfig('ubuntu'), node, secrets: { enrollmentToken: token } });
   t.teardown(() => machine.dispose());
   // What a boot before NTP left in the outbox: a report dated far in the future.

@@ -16,7 +16,10 @@ import { formatPlan, planAgent } from '../agent/plan';
 import type { NodeConfig } from '../contract/agent-config';
 import { renderBuild } from '../builder/build';
 import { compileAgentConfig, nodeRuntimeOf } from '../builder/compile';
+import { deriveFacts } from '../builder/derived-facts';
 import { loadProfile, ProfileError, type Finding } from '../builder/profiles';
+import { parseSource } from '../builder/profiles/source';
+import { nodeAt, toPlain } from '../builder/profiles/tree';
 import { fixture } from './helpers/agent-machine';
 import { AGENT_BUNDLE, REPO_ROOT } from './helpers/agent-build';
 import { labimg, tempDir } from './helpers/cli';
@@ -162,12 +165,66 @@ test("a child that moves the version of a parent that pins its packages hears of
 
 test('a Calico release outside the minors Calico tests it with is an error naming the range and its source', (t) => {
   const dir = userProfiles({
-    'old-calico.yaml': 'extends: rocky9\ncni:\n  manifests:\n    - https://raw.githubusercontent.com/projectcalico/calico/v3.27.4/manifests/tigera-operator.yaml\n',
+    'old-calico.yaml':
+      'extends: rocky9\ncni:\n  manifests:\n    - url: https://raw.githubusercontent.com/projectcalico/calico/v3.27.4/manifests/tigera-operator.yaml\n      sha256: 89f0fab9a0d80376b7089f2d6e436a5fcfb4801f1537b78a466e22f37b47c8d8\n',
   });
   const [finding, ...rest] = findingsOf(path.join(dir, 'old-calico.yaml')).filter((item) => item.path === 'cni.manifests[0]');
   t.is(rest.length, 0);
   t.is(finding?.line, 4);
   t.regex(finding?.message ?? '', /^Calico 3\.27\.4 is tested with Kubernetes 1\.24 to 1\.28 \(docs\.tigera\.io Calico 3\.27 system requirements\), not kubernetes\.version 1\.35\.9: remove cni\.manifests and labimg installs Calico 3\.31\.7/);
+});
+
+/**
+ * The sha256 of each Calico operator manifest at its tag, as FACTS.md "Calico manifest pins" records them
+ * (`git show TAG:manifests/FILE | sha256sum` in a copy of github.com/projectcalico/calico).
+ */
+const CALICO_PINS: ReadonlyArray<[number, Array<[string, string]>]> = [
+  [23, [['v3.25.2/manifests/tigera-operator.yaml', '714107a861ae6d48d74c88681e5fa2a8946b6f6b309e26e81f0bdbecc1abc753']]],
+  [28, [['v3.27.4/manifests/tigera-operator.yaml', '89f0fab9a0d80376b7089f2d6e436a5fcfb4801f1537b78a466e22f37b47c8d8']]],
+  [30, [['v3.29.0/manifests/tigera-operator.yaml', '3c94375828be38a3120c3377a122c9a257b882a2a0a6ad92c734d9cb750bd47e']]],
+  [
+    34,
+    [
+      ['v3.31.7/manifests/operator-crds.yaml', '380414d5756e9a1af29ddb1ad70cada07aa344ae7a2680ba7355248621f8adbf'],
+      ['v3.31.7/manifests/tigera-operator.yaml', '092c10b3d0cb73617aca51367ca59755348f4647e6d2e63fa4e5b81266203214'],
+    ],
+  ],
+];
+
+test('derived Calico manifests come with the sha256 of each file at its tag, into the compiled config and show --resolved', (t) => {
+  // 1.23 has no pkgs.k8s.io repository to derive, so a whole profile of it states its own; its Calico is derived below.
+  const dir = userProfiles(Object.fromEntries(CALICO_PINS.map(([minor]) => [`calico-${minor}.yaml`, `extends: rocky9\nkubernetes:\n  version: 1.${minor}.3\n`])));
+  for (const [minor, pins] of CALICO_PINS) {
+    const expected = pins.map(([file, sha256]) => ({ url: `https://raw.githubusercontent.com/projectcalico/calico/${file}`, sha256 }));
+    if (minor === 23) {
+      const file = path.join(dir, `calico-${minor}.yaml`);
+      const parsed = parseSource('cni:\n  plugin: calico\nkubernetes:\n  version: 1.23.3\n', file);
+      if (!parsed.ok || parsed.root?.kind !== 'map') return t.fail('the profile did not parse');
+      t.deepEqual(toPlain(deriveFacts(parsed.root).tree), { cni: { plugin: 'calico', manifests: expected }, kubernetes: { version: '1.23.3' } }, '1.23');
+      continue;
+    }
+    const profile = loadProfile(path.join(dir, `calico-${minor}.yaml`), { dir: PROFILES });
+    t.deepEqual(profile.cni.manifests, expected, `1.${minor}`);
+    t.deepEqual(compileAgentConfig(profile).cni.manifests, expected, `1.${minor}: the compiled config`);
+  }
+  const shown = labimg(['--profiles', PROFILES, 'show', 'calico-34.yaml', '--resolved'], { cwd: dir });
+  t.is(shown.code, 0, shown.stderr);
+  t.regex(shown.stdout, /^cni\.manifests\[0\]\.url: https:\/\/raw\.githubusercontent\.com\/projectcalico\/calico\/v3\.31\.7\/manifests\/operator-crds\.yaml +# derived: Calico 3\.31\.7, tested with Kubernetes 1\.34 \(from calico-34\.yaml:3\)$/m);
+  t.regex(shown.stdout, /^cni\.manifests\[1\]\.sha256: 092c10b3d0cb73617aca51367ca59755348f4647e6d2e63fa4e5b81266203214 +# derived: Calico 3\.31\.7, tested with Kubernetes 1\.34 \(from calico-34\.yaml:3\)$/m);
+});
+
+test('a Calico release labimg would choose but holds no sha256 pins for is not derived: the version line asks for pinned manifests', (t) => {
+  const file = path.join(userProfiles({ 'unpinned.yaml': 'description: a release without pins\ncni:\n  plugin: calico\nkubernetes:\n  version: 1.34.2\n' }), 'unpinned.yaml');
+  const parsed = parseSource(readFileSync(file, 'utf8'), file);
+  if (!parsed.ok || parsed.root?.kind !== 'map') return t.fail('the profile did not parse');
+  const withPins = deriveFacts(parsed.root);
+  t.deepEqual(withPins.gaps, []);
+  // The same profile with a table that lacks 3.31.7's operator-crds.yaml pin: nothing is derived, the version line says why.
+  const without = deriveFacts(parsed.root, { '3.31.7': { 'tigera-operator.yaml': '092c10b3d0cb73617aca51367ca59755348f4647e6d2e63fa4e5b81266203214' } });
+  t.is(nodeAt(without.tree, ['cni', 'manifests']), undefined);
+  t.is(without.gaps.length, 1);
+  t.like(without.gaps[0], { path: 'kubernetes.version', line: 5 });
+  t.regex(without.gaps[0]?.message ?? '', /no sha256 pins for the manifests of Calico 3\.31\.7, the release it would choose for Kubernetes 1\.34: list them under cni\.manifests, each as url: and sha256:/);
 });
 
 test('a pkgs.k8s.io key of another minor than the repository is refused', (t) => {
@@ -184,7 +241,7 @@ test('a minor labimg derives no repository or Calico for is told so at the versi
   const [calico, ...more] = findingsOf(path.join(dir, 'k136.yaml'));
   t.is(more.length, 0);
   t.is(calico?.line, 3);
-  t.regex(calico?.message ?? '', /chooses a Calico release for Kubernetes 1\.23 to 1\.35, not 1\.36: list the manifests of a Calico release tested with it under cni\.manifests/);
+  t.regex(calico?.message ?? '', /chooses a Calico release for Kubernetes 1\.23 to 1\.35, not 1\.36: list the manifests of a Calico release tested with it under cni\.manifests, each as url: and sha256:/);
   const old = findingsOf(path.join(dir, 'k123.yaml'));
   t.true(old.some((finding) => finding.line === 3 && /pkgs\.k8s\.io starts at 1\.24 .*set repositories\.kubernetes to a mirror/.test(finding.message)), JSON.stringify(old));
 });

@@ -5,7 +5,6 @@
  * recorded all the same.
  */
 import test, { type ExecutionContext } from 'ava';
-import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AuditEvent } from '../endpoint/records';
 import { PxeRoutes, PXE_AUDIT_WINDOW_MS } from '../endpoint/pxe';
@@ -16,7 +15,7 @@ import { FileStore } from '../endpoint/store/file-store';
 import type { Store } from '../endpoint/store/store';
 import type { PxeCatalog, PxeMachine } from '../contract/pxe-catalog';
 import { labimg, tempDir } from './helpers/cli';
-import { createPool, plainGet, startServe, storeArgs } from './helpers/endpoint';
+import { plainGet, servePxe, storeArgs } from './helpers/endpoint';
 import { startEtcd, type RunningEtcd } from './helpers/etcd';
 import { enrollBody, send } from './helpers/https-client';
 
@@ -64,15 +63,11 @@ function auditTrail(store: { data: string; etcd?: string; etcdPrefix?: string })
 for (const backend of ['file', 'etcd'] as const) {
   test(`${backend}: 60 unauthenticated fetches of one machine's user-data write one audit record; enrollments and rotations are recorded`, async (t) => {
     const store = storeOptions(backend);
-    const poolToken = createPool(store, 'rack1', 'ubuntu');
-    const groups = path.join(tempDir('labimg-audit-groups-'), 'groups.yaml');
-    writeFileSync(groups, GROUPS);
-    const serve = await startServe({ ...store, extraArgs: ['--pxe-groups', groups, '--pxe-listen', '127.0.0.1:0'] });
-    t.teardown(() => serve.kill());
+    const { serve, pxePort, poolToken } = await servePxe(t, { store, groups: GROUPS, pool: 'rack1', profile: 'ubuntu' });
     const before = auditTrail(store).length;
 
     for (let i = 0; i < 60; i += 1) {
-      const answer = await plainGet(serve.pxePort ?? 0, `/pxe/nodes/${MAC}/user-data`);
+      const answer = await plainGet(pxePort, `/pxe/nodes/${MAC}/user-data`);
       t.is(answer.status, 200, answer.text);
     }
     const added = auditTrail(store).slice(before);

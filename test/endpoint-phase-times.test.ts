@@ -4,20 +4,13 @@
  * node whose boot steps took 21 s showed a boot phase of more than a minute.
  */
 import test from 'ava';
-import { rmSync } from 'node:fs';
 import type { PhaseReport } from '../contract/agent-config';
 import { RUN_COMPLETE_STEP } from '../contract/agent-config';
 import type { FleetView } from '../contract/endpoint-api';
-import { enrollBody, reportBody, send, startEndpoint } from './helpers/https-client';
+import { enrollBody, labPoolEndpoint, reportBody, send } from './helpers/https-client';
 
 test('the boot phase in /v1/fleet is the sum of its steps\' durations; the run\'s own report is not a step', async (t) => {
-  const e = await startEndpoint();
-  t.teardown(async () => {
-    await e.close();
-    rmSync(e.dataDir, { recursive: true, force: true });
-  });
-  await e.registry.createPool('lab', 'ubuntu');
-  const { token } = await e.registry.createToken('lab', { role: 'worker' });
+  const { e, token } = await labPoolEndpoint(t);
   const enrolled = await send(e.port, { method: 'POST', path: '/v1/enroll', token, json: enrollBody('w-1') });
   t.is(enrolled.status, 200, enrolled.text);
   const { credential } = enrolled.json as { credential: string };

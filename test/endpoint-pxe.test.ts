@@ -14,7 +14,7 @@ import { load } from 'js-yaml';
 import { RHEL7_KICKSTART, RHEL9_KICKSTART } from './helpers/kickstart-reference';
 import type { NodeConfig, NodeSecrets } from '../contract/agent-config';
 import { labimg, repoRoot, tempDir } from './helpers/cli';
-import { createPool, createPoolToken, plainGet, startServe, type RunningServe } from './helpers/endpoint';
+import { createPoolToken, plainGet, servePxe, type RunningServe } from './helpers/endpoint';
 import { startEtcd } from './helpers/etcd';
 import { enrollBody, errorOf, parseResponse, rawExchange, send } from './helpers/https-client';
 import { ipxeFindings, kickstartFindings, kickstartScripts, landedFiles } from './helpers/pxe-checks';
@@ -56,13 +56,10 @@ interface Setup {
   data: string;
 }
 
-async function serveWithGroups(t: { teardown(fn: () => Promise<void>): void }, groups = GROUPS, extra: string[] = [], etcd?: string): Promise<Setup> {
+async function serveWithGroups(t: { teardown(fn: () => Promise<void>): void }, groups = GROUPS, extraArgs: string[] = [], etcd?: string): Promise<Setup> {
   const data = path.join(tempDir('labimg-pxe-data-'), 'data');
   const store = { data, ...(etcd ? { etcd, etcdPrefix: 'pxe-test/' } : {}) };
-  createPool(store, 'rack1', 'centos');
-  const serve = await startServe({ ...store, extraArgs: ['--pxe-groups', writeTemp('groups.yaml', groups), '--pxe-listen', '127.0.0.1:0', ...extra] });
-  const pxePort = serve.pxePort!;
-  t.teardown(() => serve.kill());
+  const { serve, pxePort } = await servePxe(t, { store, groups, pool: 'rack1', profile: 'centos', extraArgs });
   return { serve, pxePort, data };
 }
 

@@ -173,7 +173,7 @@ test('a custom mirror reports every download it has no rule for, at the line tha
   );
   const rocky9 = (needle: string) => lineOf(path.join(profilesDir, 'rocky9.yaml'), needle);
   t.true(findings.includes(`rocky9.yaml:${rocky9('baseUrl: https://download.docker.com')} repositories.docker-ce.baseUrl: https://download.docker.com/linux/rhel/9/$basearch/stable is outside mirror "custom", which has no rule for https://download.docker.com/: add one under mirror.files (from: https://download.docker.com/, to: where your mirror serves it) or choose another mirror`), findings.join('\n'));
-  t.true(findings.some((f) => f.startsWith('rocky9.yaml:') && f.includes('cni.manifests[0]: https://raw.githubusercontent.com/projectcalico/calico/v3.31.7/manifests/operator-crds.yaml is outside mirror "custom"')), findings.join('\n'));
+  t.true(findings.some((f) => f.startsWith('rocky9.yaml:') && f.includes('cni.manifests[0].url: https://raw.githubusercontent.com/projectcalico/calico/v3.31.7/manifests/operator-crds.yaml is outside mirror "custom"')), findings.join('\n'));
   // rocky9 installs Rocky's own nodejs package: the tarball's URL is not a download, so not a gap.
   t.false(findings.some((f) => f.includes('agent.nodeRuntime')), findings.join('\n'));
   t.true(findings.some((f) => f.includes('cni.manifests: Calico pulls images from quay.io inside its manifests, and mirror "custom" cannot carry them: it has no rule for quay.io')), findings.join('\n'));
@@ -262,9 +262,9 @@ test('an addon registry the mirror has no rule for is still refused, under Docke
 });
 
 test('the registries each addon pulls from follow its version', (t) => {
-  const withCni = (manifests: string[]): Profile => {
+  const withCni = (urls: string[]): Profile => {
     const profile = structuredClone(loadProfile('rocky9', { dir: profilesDir }));
-    profile.cni.manifests = manifests;
+    profile.cni.manifests = urls.map((url) => ({ url, sha256: '0'.repeat(64) }));
     return profile;
   };
   const calico = (version: string, file = 'tigera-operator.yaml') => `https://raw.githubusercontent.com/projectcalico/calico/${version}/manifests/${file}`;
@@ -285,12 +285,12 @@ test('a mirror rule matches by the longest prefix, and a URL already on the mirr
     registries: {},
   });
   const profile = structuredClone(loadProfile('rocky9', { dir: profilesDir }));
-  profile.cni.manifests = ['https://proxy.example.cn/already/there.yaml'];
+  profile.cni.manifests = [{ url: 'https://proxy.example.cn/already/there.yaml', sha256: 'a'.repeat(64) }];
   profile.cni.plugin = 'none';
   const { profile: mirrored, gaps } = applyMirror(profile, mirror);
   t.is(mirrored.repositories.kubernetes?.baseUrl, 'https://k8s.example.cn/core:/stable:/v1.35/rpm/');
   t.is(mirrored.repositories['docker-ce']?.baseUrl, 'https://proxy.example.cn/download.docker.com/linux/rhel/9/$basearch/stable');
-  t.deepEqual(mirrored.cni.manifests, ['https://proxy.example.cn/already/there.yaml']);
+  t.deepEqual(mirrored.cni.manifests, [{ url: 'https://proxy.example.cn/already/there.yaml', sha256: 'a'.repeat(64) }]);
   // Images have no rule in this mirror.
   t.deepEqual(gaps.map((gap) => gap.path.join('.')), ['kubernetes.imageRepository', 'runtime.containerd.sandboxImage']);
 });

@@ -17,11 +17,11 @@ import { loadProfile } from '../builder/profiles';
 import type { ImageSources } from '../builder/profiles/types';
 import { packerInvocations, packerVarsFileName, parsePackerVersion, renderPackerVars, PACKER_SOURCES, type BakeLists, type PackerSourceKind } from '../builder/render/packer';
 import { newBuildKeyPair, renderPackerSeed } from '../builder/render/packer-seed';
-import { type NodeConfig } from '../contract/agent-config';
+import type { AgentConfig, NodeConfig } from '../contract/agent-config';
 import { DELIVERY_PATHS, INSTANCE_PATHS, PATHS } from '../contract/node-paths';
 import type { AgentState } from '../agent/state';
 import { ensureAgentBuilt, REPO_ROOT } from './helpers/agent-build';
-import { FAKE_BIN, FakeMachine, fixture, profileConfig } from './helpers/agent-machine';
+import { FAKE_BIN, FakeMachine, fixture, pinnedToFixtures, profileConfig } from './helpers/agent-machine';
 import { tempDir } from './helpers/cli';
 import { runMirroredSeedLab } from './helpers/seed-lab';
 import { cloudInitSchema, knownCloudConfigKeys, shellcheck } from './helpers/validators';
@@ -584,10 +584,15 @@ mkdir -p "$LABIMG_NODE_DIR/bin"
 ln -s ${process.execPath} "$LABIMG_NODE_DIR/bin/node"
 `;
 
-/** A command that fetches packages, keys or images: none may run when an instance of a baked image boots. */
+/**
+ * A command that fetches packages, keys or images: none may run when an instance of a baked image boots. A control
+ * plane's addon manifests are not among them: it fetches each when it creates it (kubectl did, by URL, before the
+ * manifests were pinned), into /var/lib/labimg/manifests/, and checks it against its pin.
+ */
 function downloads(argv: string[]): boolean {
   const [command, ...args] = argv;
-  if (command === 'apt-get' || command === 'yum' || command === 'dnf' || command === 'curl' || command === 'gpg') return true;
+  if (command === 'curl') return !args.some((arg) => arg.includes(`${PATHS.movedManifests}/`));
+  if (command === 'apt-get' || command === 'yum' || command === 'dnf' || command === 'gpg') return true;
   if (command === 'kubeadm') return args.slice(0, 3).join(' ') === 'config images pull';
   return (command === 'ctr' || command === 'docker' || command === 'crictl') && args.includes('pull');
 }
@@ -655,6 +660,10 @@ for (const profileName of ['ubuntu', 'centos-gpu']) {
     // An instance of the image, with its own node.json, as user-data would bring it.
     const instance = FakeMachine.fromImage(image, { node: fixture<NodeConfig>('node-control-plane') });
     t.teardown(() => instance.dispose());
+    // The build's agent.json pins the upstream manifests, which the stand-in network rightly fails (it serves
+    // fixtures): the instance's copy is pinned to those, as profileConfig does for every agent test.
+    const shipped = JSON.parse(instance.read(PATHS.agentConfig) ?? '') as AgentConfig;
+    instance.write(PATHS.agentConfig, `${JSON.stringify(pinnedToFixtures(shipped))}\n`, 0o644);
     const boot = await instance.runAgent(['run']);
     t.is(boot.code, 0, boot.stdout + boot.stderr);
     t.deepEqual(instance.commands().map((c) => c.argv).filter(downloads), [], 'no package, key or image is fetched at boot');

@@ -214,11 +214,11 @@ const cases: Case[] = [
     path: 'runtime.cri', message: 'must be containerd with gpu.stack gpu-operator',
   },
   {
-    fixture: 'gpu-stack-problems.yaml', file: fixture('gpu-stack-problems.yaml'), line: 8, column: 9,
-    path: 'gpu.devicePlugin.manifests[0]', message: "must be pinned: name your helm template output of HAMi's chart as url and sha256",
+    fixture: 'manifest-unpinned.yaml', file: fixture('manifest-unpinned.yaml'), line: 5, column: 7,
+    path: 'cni.manifests[0]', message: 'expected a pinned manifest, url: and sha256: (`labimg pin URL` prints the sha256 of what the URL serves now), got "https://raw.githubusercontent.com/projectcalico/calico/v3.31.7/manifests/tigera-operator.yaml"',
   },
   {
-    fixture: 'gpu-stack-problems.yaml', file: fixture('gpu-stack-problems.yaml'), line: 10, column: 7,
+    fixture: 'gpu-stack-problems.yaml', file: fixture('gpu-stack-problems.yaml'), line: 11, column: 7,
     path: 'gpu.devicePlugin.timeSlicing', message: 'is for kind nvidia; with hami, set sharing in the values of the chart you template',
   },
   {

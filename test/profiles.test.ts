@@ -22,6 +22,7 @@ function schemaValidator() {
   const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
   ajv.addKeyword({ keyword: 'requiredAfterMerge', schemaType: 'array' });
   ajv.addKeyword({ keyword: 'patternErrorMessage', schemaType: 'string' });
+  ajv.addKeyword({ keyword: 'typeErrorMessage', schemaType: 'string' });
   return ajv.compile(JSON.parse(readFileSync(schemaFile, 'utf8')) as JsonObject);
 }
 
@@ -157,7 +158,8 @@ test('centos is the original lab: CentOS 7, Kubernetes 1.23.3 on Docker from Ali
   });
   t.deepEqual(profile.cni, {
     plugin: 'calico',
-    manifests: ['https://raw.githubusercontent.com/projectcalico/calico/v3.25.2/manifests/tigera-operator.yaml'],
+    // The sha256 of the file at the tag, from the calico repository (FACTS.md).
+    manifests: [{ url: 'https://raw.githubusercontent.com/projectcalico/calico/v3.25.2/manifests/tigera-operator.yaml', sha256: '714107a861ae6d48d74c88681e5fa2a8946b6f6b309e26e81f0bdbecc1abc753' }],
     calico: { ipPools: [{ encapsulation: 'VXLANCrossSubnet', blockSize: 26 }] },
   });
   t.is(profile.gpu, undefined);
@@ -184,7 +186,7 @@ test('ubuntu runs Kubernetes 1.28.15 on containerd from pkgs.k8s.io', (t) => {
     imageRepository: 'registry.k8s.io',
     podSubnet: '10.244.0.0/16',
   });
-  t.regex(profile.cni.manifests[0] ?? '', /^https:\/\/raw\.githubusercontent\.com\/projectcalico\/calico\/v3\.27\.\d+\/manifests\/tigera-operator\.yaml$/);
+  t.regex(profile.cni.manifests[0]?.url ?? '', /^https:\/\/raw\.githubusercontent\.com\/projectcalico\/calico\/v3\.27\.\d+\/manifests\/tigera-operator\.yaml$/);
 });
 
 /** A profile with what names it and its OS release blanked, to compare two releases of one distro. */
@@ -237,6 +239,12 @@ test('ubuntu1804 differs from ubuntu only in its release, Docker suite, base ima
   t.deepEqual(comparable(bionic), comparable(ubuntu));
 });
 
+/** The sha256 of NVIDIA's static manifest at each tag, from the k8s-device-plugin repository (FACTS.md). */
+const DEVICE_PLUGIN_SHA256: Record<string, string> = {
+  'v0.17.1': 'eb2eb24099df28bdea19e620705ea62e0a226fe287ff08e285f761efe0f30f2e',
+  'v0.17.4': 'c4f546225d64f720ea53d28b9df67d6726b32aa84ca155f8c6f28fb863fba74a',
+};
+
 for (const [name, parent, driver, toolkitRepo, plugin] of [
   ['centos-gpu', 'centos', 'nvidia-driver-latest-dkms', 'https://nvidia.github.io/libnvidia-container/stable/rpm/$basearch', 'v0.17.1'],
   ['ubuntu-gpu', 'ubuntu', 'nvidia-driver-535-server', 'https://nvidia.github.io/libnvidia-container/stable/deb/amd64', 'v0.17.1'],
@@ -256,7 +264,7 @@ for (const [name, parent, driver, toolkitRepo, plugin] of [
     t.deepEqual(profile.gpu?.nodeLabels, { 'nvidia.com/gpu.present': 'true' });
     t.deepEqual(profile.gpu?.devicePlugin, {
       kind: 'nvidia',
-      manifests: [`https://raw.githubusercontent.com/NVIDIA/k8s-device-plugin/${plugin}/deployments/static/nvidia-device-plugin.yml`],
+      manifests: [{ url: `https://raw.githubusercontent.com/NVIDIA/k8s-device-plugin/${plugin}/deployments/static/nvidia-device-plugin.yml`, sha256: DEVICE_PLUGIN_SHA256[plugin] }],
     });
     t.like(profile.repositories['nvidia-container-toolkit'], { baseUrl: toolkitRepo, gpgKeys: ['https://nvidia.github.io/libnvidia-container/gpgkey'] });
     // Everything of the parent is kept: the GPU profile only adds.

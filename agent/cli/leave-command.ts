@@ -7,15 +7,14 @@
  * node enrolled under (its stored credential), and the report is tried until LEAVE_DEADLINE_MS, well inside the
  * unit's TimeoutStopSec. What does not arrive in that time is lost with the machine.
  */
-import { randomUUID } from 'crypto';
-import { LEAVING_STEP, type PhaseReport } from '../../contract/agent-config';
+import { LEAVING_STEP } from '../../contract/agent-config';
 import { backoffDelay, sleep } from '../endpoint/backoff';
-import { enrolledName, HttpsEndpointSession, isTransient } from '../endpoint/session';
-import { sinceBootMs } from '../host/facts';
+import { enrolledName, HttpsEndpointSession, isTransient, NotYet } from '../endpoint/session';
 import type { Host } from '../host/host';
 import { RealHost } from '../host/real-host';
 import type { Logger } from '../log';
 import { nodeIdentity } from '../node-identity';
+import { newReport } from '../outbox';
 import type { Redactor } from '../redact';
 import { readInputs, type InputFiles } from './node-files';
 
@@ -44,31 +43,19 @@ export async function leaveCommand(options: { root: string; files: InputFiles; l
   const { log, redactor } = options;
   const host = new RealHost(options.root, log);
   if (!(await poweringOff(host))) {
-    log.info('this machine is not powering off (a reboot, or the unit was stopped): nothing to tell the endpoint');
+    log.info('not powering off: nothing to tell');
     return;
   }
   const { config, node, secrets } = await readInputs(host, options.files, log);
   const endpoint = node?.endpoint;
   const name = endpoint && (await enrolledName(host, endpoint.url));
   if (!node || !endpoint || name === undefined) {
-    log.info('this node never enrolled with a join endpoint: nothing to tell');
+    log.info('never enrolled: nothing to tell');
     return;
   }
   const identity = { ...(await nodeIdentity(host, config, node)), name };
   const session = new HttpsEndpointSession(endpoint, identity, secrets, host, log, redactor);
-  const uptime = await sinceBootMs(host);
-  const report: PhaseReport = {
-    id: randomUUID(),
-    node: name,
-    profile: config.profile,
-    role: node.role,
-    phase: 'boot',
-    step: LEAVING_STEP,
-    status: 'done',
-    at: new Date().toISOString(),
-    gpu: identity.gpu,
-    ...(uptime === undefined ? {} : { sinceBootMs: uptime }),
-  };
+  const report = newReport(identity, { id: LEAVING_STEP, phase: 'boot' }, 'done');
   const until = Date.now() + LEAVE_DEADLINE_MS;
   try {
     for (let attempt = 0; ; attempt += 1) {
@@ -78,8 +65,8 @@ export async function leaveCommand(options: { root: string; files: InputFiles; l
         return;
       } catch (error) {
         const delay = backoffDelay(attempt, { firstDelayMs: 500, maxDelayMs: 4_000, deadlineMs: LEAVE_DEADLINE_MS });
-        if (!(isTransient(error) || error instanceof PastDeadline) || Date.now() + delay > until) {
-          log.warn(`could not tell ${endpoint.url} that ${name} is leaving: ${redactor.redact((error as Error).message)}`);
+        if (!isTransient(error) || Date.now() + delay > until) {
+          log.warn(`could not tell ${endpoint.url}: ${redactor.redact((error as Error).message)}`);
           return;
         }
         await sleep(delay);
@@ -90,13 +77,11 @@ export async function leaveCommand(options: { root: string; files: InputFiles; l
   }
 }
 
-class PastDeadline extends Error {}
-
-/** `work`, or PastDeadline once `until` has passed: an endpoint that takes the connection and never answers must not hold up the shutdown. */
+/** `work`, or NotYet once `until` has passed: an endpoint that takes the connection and never answers must not hold up the shutdown. */
 async function beforeDeadline<T>(work: Promise<T>, until: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new PastDeadline('no answer before the deadline')), Math.max(0, until - Date.now()));
+    timer = setTimeout(() => reject(new NotYet('no answer in time')), Math.max(0, until - Date.now()));
   });
   try {
     return await Promise.race([work, deadline]);

@@ -63,7 +63,7 @@ const IDENTITY_PROVIDERS: readonly IdentityProvider[] = ['aws', 'aliyun'];
 function validateNameSource(source: unknown, file: string): void {
   const from = isObject(source) ? source.from : undefined;
   if (from === 'instance-id') validateIdentitySource(source, file, 'nameFrom');
-  else if (from !== 'machine-id') throw new ConfigError(`${file}: nameFrom must be {"from": "instance-id", "provider": ...} or {"from": "machine-id"}, got ${JSON.stringify(source)}`);
+  else if (from !== 'machine-id') throw new ConfigError(`${file}: nameFrom.from must be "instance-id" or "machine-id", got ${JSON.stringify(source)}`);
 }
 
 /** endpoint.identity (or nameFrom): which cloud's metadata service vouches for the node, and optionally where it is. */

@@ -102,13 +102,10 @@ export class PinnedHttpsClient {
             else chunks.push(chunk);
           });
           res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
             let body: unknown;
             try {
-              body = text ? JSON.parse(text) : undefined;
-            } catch {
-              body = undefined;
-            }
+              body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+            } catch {} // an empty body, or one that is not JSON (a proxy's HTML page): undefined, which no route's answer is
             resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
           });
           res.on('error', (error) => reject(new EndpointUnreachable(this.#baseUrl, error.message)));

@@ -29,6 +29,7 @@ import type { Logger } from '../log';
 import type { Redactor } from '../redact';
 import { InstanceMetadataError, instanceIdentity, signedIdentity, type MetadataOptions } from './instance-metadata';
 import { EndpointUnreachable, PinnedHttpsClient, type EndpointResponse, type RequestOptions } from './pinned-https';
+import { answerProblem, optional, shapeProblem, text } from './responses';
 
 const ENROLL = 'POST /v1/enroll';
 const ENROLL_BY_IDENTITY = 'POST /v1/enroll/identity';
@@ -167,7 +168,7 @@ export class HttpsEndpointSession implements EndpointSession {
         }
         continue;
       }
-      return answerOf<K>(response, what);
+      return answerOf(response, route, what);
     }
   }
 
@@ -196,7 +197,7 @@ export class HttpsEndpointSession implements EndpointSession {
    * knows as current and answers the same.
    */
   async #rotate(stored: StoredCredential): Promise<void> {
-    const next = stored.next ?? randomBytes(32).toString('base64url');
+    const next = stored.next ?? newCredential();
     this.#redactor.add(next);
     await this.#saveCredential(stored.credential, true, { renewAfter: stored.renewAfter, next });
     const send = (bearer: string) => this.#send(ROTATE, this.#ownNode(), { token: bearer, headers: { [NODE_CREDENTIAL_HEADER]: next } });
@@ -213,7 +214,7 @@ export class HttpsEndpointSession implements EndpointSession {
     }
     let lifetime: CredentialLifetime;
     try {
-      lifetime = answerOf<typeof ROTATE>(response, 'renewing the node credential');
+      lifetime = answerOf(response, ROTATE, 'renewing the node credential');
     } catch (error) {
       // Refused for good (409): this next credential will never be taken, so it is not kept for a retry.
       if (error instanceof EndpointRefused) await this.#saveCredential(stored.credential, true);
@@ -248,7 +249,7 @@ export class HttpsEndpointSession implements EndpointSession {
   }
 
   /** Enrolls with `credential` (this node's, from an enrollment that was not answered) or a new one of its own. */
-  async #enroll(credential = randomBytes(32).toString('base64url')): Promise<string> {
+  async #enroll(credential = newCredential()): Promise<string> {
     // What vouches for it is checked first: without it nothing is kept or sent.
     const vouch = this.#voucher();
     this.#redactor.add(credential);
@@ -256,7 +257,7 @@ export class HttpsEndpointSession implements EndpointSession {
     // Kept before it is sent: whatever happens to the answer, the next try presents the same credential.
     await this.#saveCredential(credential, false);
     const { route, token, body, by } = await vouch({ node: name, role, profile, gpu });
-    const answer = answerOf<typeof ENROLL>(await this.#send(route, {}, { token, body, headers: { [NODE_CREDENTIAL_HEADER]: credential } }), 'enrolling');
+    const answer = answerOf(await this.#send(route, {}, { token, body, headers: { [NODE_CREDENTIAL_HEADER]: credential } }), route, 'enrolling');
     // An endpoint from before node-made credentials answers one of its own: that is the one it knows.
     this.#redactor.add(answer.credential);
     await this.#saveCredential(answer.credential, true, renewalOf(answer));
@@ -274,12 +275,12 @@ export class HttpsEndpointSession implements EndpointSession {
     if (instance) {
       const pool = this.#identity.pool;
       if (!pool) {
-        throw new EndpointRefused(0, 'enrolling', 'node.json names an identity source (endpoint.identity) but no pool: an enrollment by identity document names the pool set up for it; `labimg build --pool NAME --identity PROVIDER` writes both');
+        throw new EndpointRefused(0, 'enrolling', 'node.json names an identity source (endpoint.identity) but no pool, which an enrollment by identity document names; `labimg build --pool NAME --identity PROVIDER` writes both');
       }
       return (enrollment) => this.#identityEnrollment(instance, pool, enrollment);
     }
     const token = this.#secrets.enrollmentToken;
-    if (!token) throw new EndpointRefused(0, 'enrolling', 'secrets.json has no enrollmentToken; the user-data from `labimg pool create` or `labimg build --pool` carries one');
+    if (!token) throw new EndpointRefused(0, 'enrolling', 'secrets.json has no enrollmentToken, which the user-data of a pool (`labimg build --pool`) carries');
     return async (body) => ({ route: ENROLL, token, body, by: '' });
   }
 
@@ -295,7 +296,7 @@ export class HttpsEndpointSession implements EndpointSession {
       let aliyun: { document: string; audience: string } | undefined;
       if (instance.provider === 'aliyun') {
         const { document } = await instanceIdentity(instance, this.#metadataOptions);
-        const { nonce } = answerOf<typeof IDENTITY_NONCE>(await this.#send(IDENTITY_NONCE, {}), 'asking for an identity nonce');
+        const { nonce } = answerOf(await this.#send(IDENTITY_NONCE, {}), IDENTITY_NONCE, 'asking for an identity nonce');
         aliyun = { document, audience: nonce };
       }
       const signature = await signedIdentity(instance, aliyun?.audience, this.#metadataOptions);
@@ -316,28 +317,37 @@ export class HttpsEndpointSession implements EndpointSession {
   }
 }
 
+/** A node credential of its own (contract/token-formats.ts NODE_CREDENTIAL): 32 random bytes, base64url. */
+const newCredential = () => randomBytes(32).toString('base64url');
+
 /** When to renew a credential of `lifetime`: half of it from now, by this node's clock. */
 function renewalOf(lifetime: Partial<CredentialLifetime>): Pick<StoredCredential, 'renewAfter'> {
-  const issued = Date.parse(lifetime.credentialIssuedAt ?? '');
-  const expires = Date.parse(lifetime.credentialExpiresAt ?? '');
+  // Date.parse of an absent time is NaN, and NaN is never greater.
+  const issued = Date.parse(lifetime.credentialIssuedAt!);
+  const expires = Date.parse(lifetime.credentialExpiresAt!);
   if (!(expires > issued)) return {};
   return { renewAfter: new Date(Date.now() + (expires - issued) / 2).toISOString() };
 }
 
-/** The body of a 2xx answer, as the route's response type: the endpoint at the pinned CA is trusted to keep the contract. */
-function answerOf<K extends RouteKey>(response: EndpointResponse, what: string): ResponseOf<K> {
-  return expectOk(response, what).body as ResponseOf<K>;
-}
-
-function expectOk(response: EndpointResponse, what: string): EndpointResponse {
-  if (response.status >= 200 && response.status < 300) return response;
-  const reason = (response.body as { error?: unknown } | undefined)?.error;
-  const message = typeof reason === 'string' ? reason : `HTTP ${response.status}`;
-  if (response.status === 503 || response.status === 429 || response.status >= 500) {
+/**
+ * The body of a 2xx answer, as the route's response type once it has that shape (./responses.ts). One that does
+ * not (a proxy's page, a body cut short, a field missing) is not used: it is a NotYet, asked again later, as an
+ * endpoint that is not ready yet would be.
+ */
+function answerOf<K extends RouteKey>(response: EndpointResponse, route: K, what: string): ResponseOf<K> {
+  const { status, body } = response;
+  if (status < 300 && status > 199) {
+    const problem = answerProblem(route, body);
+    if (problem) throw new NotYet(`${what} (${route}): the endpoint's answer ${problem}`);
+    return body as ResponseOf<K>;
+  }
+  const reason = (body as { error?: unknown } | undefined)?.error;
+  const message = typeof reason === 'string' ? reason : `HTTP ${status}`;
+  if (status === 429 || status >= 500) {
     const retryAfter = Number(response.headers['retry-after']);
     throw new NotYet(`${what}: ${message}`, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined);
   }
-  throw new EndpointRefused(response.status, what, message);
+  throw new EndpointRefused(status, what, message);
 }
 
 /**
@@ -349,23 +359,14 @@ export async function enrolledName(host: Pick<Host, 'readFile'>, url: string): P
   return stored?.enrolled && stored.url === url ? stored.node : undefined;
 }
 
-function parseCredential(text: string | undefined): StoredCredential | undefined {
-  if (!text) return undefined;
+/** The stored credential; undefined when there is none or it is not one (a file cut short by a crash). */
+function parseCredential(stored: string | undefined): StoredCredential | undefined {
   try {
-    const value = JSON.parse(text) as Partial<StoredCredential>;
-    if (typeof value.url !== 'string' || typeof value.node !== 'string' || typeof value.credential !== 'string') return undefined;
+    const value = JSON.parse(stored!) as StoredCredential;
+    const string = text(/^/);
     // A credential stored before enrollments carried one was the endpoint's answer: enrolled.
-    return {
-      url: value.url,
-      node: value.node,
-      credential: value.credential,
-      enrolled: value.enrolled ?? true,
-      ...(typeof value.renewAfter === 'string' ? { renewAfter: value.renewAfter } : {}),
-      ...(typeof value.next === 'string' ? { next: value.next } : {}),
-    };
-  } catch {
-    return undefined;
-  }
+    if (!shapeProblem(value, { url: string, node: string, credential: string, renewAfter: optional(string), next: optional(string) })) return { ...value, enrolled: value.enrolled ?? true };
+  } catch {}
 }
 
 /** Whether an error means "try again later" rather than "this will never work". */

@@ -19,8 +19,9 @@ async function materialFor(ctx: StepContext): Promise<JoinMaterial> {
   const node = nodeOf(ctx);
   const session = ctx.endpoint;
   if (node.join || !session) return joinMaterial(node, ctx.secrets);
-  const material = await retryUntil('waiting for join material', () => session.joinMaterial(false), ctx.log);
-  return { apiServerEndpoint: material.apiServerEndpoint, token: material.token, caCertHashes: material.caCertHashes };
+  // Checked against the contract by the session (a malformed answer is waited out like none); a worker asks for no
+  // certificate key, and joinDocuments reads the three fields a worker's discovery needs.
+  return retryUntil('waiting for join material', () => session.joinMaterial(false), ctx.log);
 }
 
 export const kubeadmJoin: Step = {

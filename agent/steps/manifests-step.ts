@@ -11,23 +11,21 @@ export interface ManifestSpec {
   id: string;
   title: string;
   applies(ctx: StepContext): boolean;
-  /** URLs or node paths, created in order; a pinned URL is downloaded and checked by sha256 first. */
-  manifests(ctx: StepContext): Array<string | PinnedManifest>;
+  /** URLs pinned by sha256, created in order: each is downloaded and checked before kubectl reads it. */
+  manifests(ctx: StepContext): PinnedManifest[];
   /** Manifests the agent writes itself before creating them (path → content). */
   generated?(ctx: StepContext): Array<{ path: string; content: string }>;
 }
 
-const isUrl = (source: string) => /^https?:\/\//.test(source);
-
 /**
- * A manifest as kubectl gets it: the profile's URL or path, the node's copy of it where the config moves
- * image registries (kubectl fetches a URL itself only when nothing moves), or a file the agent wrote.
+ * A manifest as kubectl gets it: the node's checked copy of a pinned URL (kubectl never fetches a URL itself, so
+ * it never reads a byte the pin did not cover), or a file the agent wrote.
  */
 interface ManifestSource {
   kubectl: string;
   /**
-   * Set when images move or the source is pinned: the profile's source, where it is downloaded (and checked),
-   * and the copy kubectl read and that has its images moved, which exists only once the download passed.
+   * A pinned manifest: its URL, where it is downloaded (and checked), and the copy kubectl read and that has the
+   * config's image moves applied, which exists only once the download passed.
    */
   move?: MovedCopy;
 }
@@ -36,7 +34,7 @@ interface MovedCopy {
   source: string;
   download: string;
   copy: string;
-  sha256?: string;
+  sha256: string;
 }
 
 const registryMoves = (ctx: StepContext) => ctx.config.manifestImageRegistries ?? {};
@@ -44,11 +42,8 @@ const generatedFiles = (spec: ManifestSpec, ctx: StepContext) => spec.generated?
 
 function manifestSources(spec: ManifestSpec, ctx: StepContext): ManifestSource[] {
   const moving = Object.keys(registryMoves(ctx)).length > 0;
-  const listed = spec.manifests(ctx).map((entry, index): ManifestSource => {
-    const { url: source, sha256 } = typeof entry === 'string' ? { url: entry, sha256: undefined } : entry;
-    if (!moving && !sha256) return { kubectl: source };
-    const name = (isUrl(source) ? new URL(source).pathname : source).split('/').pop() || 'manifest.yaml';
-    const download = `${PATHS.movedManifests}/${spec.id}-${index}-${name}`;
+  const listed = spec.manifests(ctx).map(({ url: source, sha256 }, index): ManifestSource => {
+    const download = `${PATHS.movedManifests}/${spec.id}-${index}-${new URL(source).pathname.split('/').pop() || 'manifest.yaml'}`;
     const copy = `${download.replace(/\.(ya?ml|json)$/, '')}.${moving ? 'moved' : 'checked'}.json`;
     return { kubectl: ctx.host.hostPath(copy), move: { source, download, copy, sha256 } };
   });
@@ -61,7 +56,7 @@ const READ_ATTEMPTS = 6;
 const READ_DELAY_MS = 10_000;
 
 /**
- * Writes the node's copy of the manifest with its images moved: downloaded (or copied) once, read by kubectl,
+ * Writes the node's copy of the manifest with its images moved: downloaded once, checked, read by kubectl,
  * moved, and written whole in one rename, so a copy that exists is finished.
  *
  * kubectl stops at the first document whose kind the API server does not serve yet, typically a custom resource
@@ -71,11 +66,10 @@ const READ_DELAY_MS = 10_000;
 async function writeMovedCopy(ctx: StepContext, { source, download, copy, sha256 }: MovedCopy): Promise<void> {
   const { host } = ctx;
   if (!(await host.exists(download))) {
-    const argv = isUrl(source) ? ['curl', '-fsSL', '--retry', '3', '--create-dirs', '-o', host.hostPath(download), source] : ['install', '-D', '-m', '0644', host.hostPath(source), host.hostPath(download)];
-    await host.run(argv, { timeoutMs: 120_000, retries: 2 });
+    await host.run(['curl', '-fsSL', '--retry', '3', '--create-dirs', '-o', host.hostPath(download), source], { timeoutMs: 120_000, retries: 2 });
   }
-  // A pinned manifest that is not the file the profile pins is removed unread: nothing unchecked is created.
-  if (sha256 && !(await matchesSha256(host, download, sha256))) {
+  // A manifest that is not the file the profile pins is removed unread: kubectl never sees it, nothing is created.
+  if (!(await matchesSha256(host, download, sha256))) {
     throw new Error(`${source} is not the manifest the profile pins (sha256 ${sha256}); nothing was created`);
   }
   for (let attempt = 1; ; attempt++) {

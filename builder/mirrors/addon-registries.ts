@@ -46,7 +46,7 @@ export function addonRegistries(profile: Profile): AddonRegistries[] {
   const found: AddonRegistries[] = [];
   const { cni, gpu } = profile;
   if (cni.plugin === 'calico' && cni.manifests.length > 0) {
-    found.push({ path: ['cni', 'manifests'], addon: 'Calico', registries: cni.calico?.registry !== undefined ? ['quay.io'] : calicoRegistries(cni.manifests) });
+    found.push({ path: ['cni', 'manifests'], addon: 'Calico', registries: cni.calico?.registry !== undefined ? ['quay.io'] : calicoRegistries(cni.manifests.map(({ url }) => url)) });
   }
   // flannel's images moved from docker.io/flannel to ghcr.io/flannel-io in v0.26; either may be named.
   if (cni.plugin === 'flannel' && cni.manifests.length > 0) found.push({ path: ['cni', 'manifests'], addon: 'flannel', registries: ['ghcr.io', 'docker.io'] });

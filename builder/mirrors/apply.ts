@@ -10,6 +10,7 @@
 import type { PathSegment } from '../profiles/findings';
 import { splitRegistry } from '../../contract/image-reference';
 import type { Profile } from '../profiles/types';
+import type { PinnedManifest } from '../../contract/agent-config';
 import { hostOf } from '../versions';
 import { addonRegistries, calicoComponentRegistries } from './addon-registries';
 import { MIRROR_PRESETS } from './presets';
@@ -194,7 +195,7 @@ export function applyMirror(profile: Profile, mirror: Mirror): MirroredProfile {
   const runtime = withPullThroughMirrors(profile, mirror);
   runtime.containerd.sandboxImage = rewrite.image(profile.runtime.containerd.sandboxImage, ['runtime', 'containerd', 'sandboxImage']);
 
-  const cni: Profile['cni'] = { ...profile.cni, manifests: rewrite.urls(profile.cni.manifests, ['cni', 'manifests']) };
+  const cni: Profile['cni'] = { ...profile.cni, manifests: pinnedManifests(profile.cni.manifests, ['cni', 'manifests'], rewrite) };
   if (profile.cni.calico) {
     const { registry } = profile.cni.calico;
     cni.calico = { ...profile.cni.calico };
@@ -214,11 +215,7 @@ export function applyMirror(profile: Profile, mirror: Mirror): MirroredProfile {
   if (profile.gpu) {
     mirrored.gpu = { ...profile.gpu };
     if (profile.gpu.devicePlugin) {
-      const at: PathSegment[] = ['gpu', 'devicePlugin', 'manifests'];
-      // A pinned manifest keeps its sha256: the mirror serves the same bytes.
-      const manifests = profile.gpu.devicePlugin.manifests.map((entry, index) =>
-        typeof entry === 'string' ? rewrite.url(entry, [...at, index]) : { ...entry, url: rewrite.url(entry.url, [...at, index, 'url']) },
-      );
+      const manifests = pinnedManifests(profile.gpu.devicePlugin.manifests, ['gpu', 'devicePlugin', 'manifests'], rewrite);
       mirrored.gpu.devicePlugin = { ...profile.gpu.devicePlugin, manifests };
     }
   }
@@ -228,10 +225,15 @@ export function applyMirror(profile: Profile, mirror: Mirror): MirroredProfile {
     mirrored.manifestImageRegistries = moves;
     // The components the tigera operator starts are named by the operator, not its manifest: the
     // Installation's registry moves them, unless the profile chose one.
-    const components = calicoComponentRegistries(profile.cni.manifests).find((registry) => moves[registry] !== undefined);
+    const components = calicoComponentRegistries(profile.cni.manifests.map(({ url }) => url)).find((registry) => moves[registry] !== undefined);
     if (cni.calico && cni.calico.registry === undefined && components !== undefined) cni.calico.registry = `${moves[components]}/`;
   }
   return { profile: mirrored, gaps: rewrite.gaps };
+}
+
+/** Manifests from the mirror: each URL rewritten, each sha256 kept, for the mirror serves the same bytes. */
+function pinnedManifests(manifests: PinnedManifest[], at: PathSegment[], rewrite: Rewriter): PinnedManifest[] {
+  return manifests.map((entry, index) => ({ ...entry, url: rewrite.url(entry.url, [...at, index, 'url']) }));
 }
 
 function mirroredImageSources(image: NonNullable<Profile['image']>, rewrite: Rewriter): NonNullable<Profile['image']> {

@@ -25,6 +25,8 @@ export function newAjv(options: { emitSource?: boolean } = {}): Ajv {
   // Annotations only: they change no result. patternErrorMessage is also understood by VS Code.
   ajv.addKeyword({ keyword: 'requiredAfterMerge', schemaType: 'array' });
   ajv.addKeyword({ keyword: 'patternErrorMessage', schemaType: 'string' });
+  // What a value of the wrong type should have been, where "expected a mapping of fields" would not say (schema.ts).
+  ajv.addKeyword({ keyword: 'typeErrorMessage', schemaType: 'string' });
   return ajv;
 }
 

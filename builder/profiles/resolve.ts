@@ -5,6 +5,7 @@
  * right; this module's job is the defaults (written once, here, matching `default` in schema.json)
  * and the derived fields.
  */
+import type { PinnedManifest } from '../../contract/agent-config';
 import { familyOfPackageManager } from '../../contract/os-families';
 import type { FileRule, MirrorSpec, RegistryRule } from '../mirrors/types';
 import type { PlainValue } from './tree';
@@ -65,9 +66,17 @@ function runtime(value: PlainValue | undefined): Profile['runtime'] {
   return resolved;
 }
 
+/** A list of manifests, each a URL with its sha256 (the schema requires both). */
+function pinnedManifests(value: PlainValue | undefined): PinnedManifest[] {
+  return ((value ?? []) as PlainValue[]).map((entry) => {
+    const pinned = fields(entry);
+    return { url: pinned.url as string, sha256: pinned.sha256 as string };
+  });
+}
+
 function cni(value: PlainValue | undefined): Profile['cni'] {
   const spec = fields(value);
-  const resolved: Profile['cni'] = { plugin: spec.plugin as Profile['cni']['plugin'], manifests: strings(spec.manifests) };
+  const resolved: Profile['cni'] = { plugin: spec.plugin as Profile['cni']['plugin'], manifests: pinnedManifests(spec.manifests) };
   if (spec.calico !== undefined) {
     const calico = fields(spec.calico);
     const pools = (calico.ipPools as Fields[]).map((pool) => {
@@ -132,12 +141,7 @@ function gpu(value: PlainValue | undefined): Profile['gpu'] {
   }
   if (spec.devicePlugin !== undefined) {
     const plugin = fields(spec.devicePlugin);
-    const manifests = ((plugin.manifests ?? []) as PlainValue[]).map((entry) => {
-      if (typeof entry === 'string') return entry;
-      const pinned = fields(entry);
-      return { url: pinned.url as string, sha256: pinned.sha256 as string };
-    });
-    const devicePlugin: NonNullable<NonNullable<Profile['gpu']>['devicePlugin']> = { kind: plugin.kind as 'nvidia' | 'hami' | 'gpu-operator', manifests };
+    const devicePlugin: NonNullable<NonNullable<Profile['gpu']>['devicePlugin']> = { kind: plugin.kind as 'nvidia' | 'hami' | 'gpu-operator', manifests: pinnedManifests(plugin.manifests) };
     if (plugin.timeSlicing !== undefined) {
       const slicing = fields(plugin.timeSlicing);
       devicePlugin.timeSlicing = {

@@ -76,7 +76,8 @@ function messageFor(error: ErrorObject, node: SourceNode | undefined): string {
       const wantsString = (Array.isArray(types) ? types : [types]).includes('string');
       // YAML turns 20.04 into a number and true into a boolean; quoting keeps the text as written.
       const hint = wantsString && node?.kind === 'scalar' && node.value !== null ? `; quote it: "${node.source}"` : '';
-      return `expected ${expectedTypes(types)}, got ${describeValue(data)}${hint}`;
+      const explained = (error.parentSchema as JsonSchema | undefined)?.typeErrorMessage;
+      return `expected ${typeof explained === 'string' ? explained : expectedTypes(types)}, got ${describeValue(data)}${hint}`;
     }
     case 'enum': {
       const allowed = (error.params.allowedValues as unknown[]).map((value) => JSON.stringify(value));

@@ -326,23 +326,17 @@ function checkGpuStack(gpu: GpuSection, runtime: Profile['runtime'], report: Rep
   }
 }
 
-/** What the device plugin's kind allows: pinned manifests for the helm charts, sharing fields for NVIDIA's static plugin. */
+/** What the device plugin's kind allows: sharing fields for NVIDIA's static plugin only (every manifest is pinned: the schema). */
 function checkGpuSharing(plugin: DevicePluginSection, report: Report): void {
   const at = (...path: PathSegment[]): PathSegment[] => ['gpu', 'devicePlugin', ...path];
   if (plugin.kind !== 'nvidia') {
-    const chart = plugin.kind === 'hami' ? "HAMi's chart" : "the GPU operator's chart";
-    plugin.manifests.forEach((entry, index) => {
-      if (typeof entry === 'string') {
-        report.add(at('manifests', index), `must be pinned: name your helm template output of ${chart} as url and sha256 (sha256sum of the file), so every node creates exactly what you reviewed`);
-      }
-    });
     for (const field of ['timeSlicing', 'migStrategy'] as const) {
       if (plugin[field] !== undefined) report.add(at(field), `is for kind nvidia; with ${plugin.kind}, set sharing in the values of the chart you template`);
     }
     return;
   }
   if (plugin.timeSlicing === undefined && plugin.migStrategy === undefined) return;
-  const statics = plugin.manifests.flatMap((entry, index) => (typeof entry === 'string' && STATIC_MANIFEST.test(entry) ? [{ entry, index }] : []));
+  const statics = plugin.manifests.flatMap(({ url }, index) => (STATIC_MANIFEST.test(url) ? [{ entry: url, index }] : []));
   const expected = `https://raw.githubusercontent.com/NVIDIA/k8s-device-plugin/${SHARING_PLUGIN_RELEASE}/deployments/static/nvidia-device-plugin.yml`;
   if (statics.length !== 1) {
     report.add(at('manifests'), `must list NVIDIA's static manifest once (${expected}): the build renders it with the sharing config mounted`);
@@ -455,7 +449,7 @@ function checkCni(profile: Profile, report: Report): void {
 function checkCalicoRelease(profile: Profile, report: Report): void {
   const version = kubernetesVersionOf(profile);
   if (!version || profile.cni.plugin !== 'calico') return;
-  profile.cni.manifests.forEach((url, index) => {
+  profile.cni.manifests.forEach(({ url }, index) => {
     const release = calicoReleaseOfManifest(url);
     const tested = release === undefined ? undefined : calicoTestedRange(release);
     if (!tested || (version.minor >= tested.since && version.minor <= tested.until)) return;

@@ -6,7 +6,7 @@
  * the CRI socket, taints) from it.
  */
 
-import type { CriName, KubernetesBinary, OsFamily, OsSpec, Repository } from '../../contract/agent-config';
+import type { CriName, KubernetesBinary, OsFamily, OsSpec, PinnedManifest, Repository } from '../../contract/agent-config';
 import type { NvidiaDriverChoice } from '../nvidia-driver';
 import type { MirrorSpec } from '../mirrors/types';
 
@@ -125,7 +125,8 @@ export interface Profile {
   };
   cni: {
     plugin: 'calico' | 'flannel' | 'none';
-    manifests: string[];
+    /** URLs pinned by sha256. */
+    manifests: PinnedManifest[];
     calico?: {
       registry?: string;
       /** cidr is absent when it follows kubernetes.podSubnet. */
@@ -154,8 +155,8 @@ export interface Profile {
     stack: GpuStack;
     devicePlugin?: {
       kind: 'nvidia' | 'hami' | 'gpu-operator';
-      /** URLs, or URLs pinned by sha256 (a `helm template` output: HAMi's, the GPU operator's). */
-      manifests: Array<string | { url: string; sha256: string }>;
+      /** URLs pinned by sha256 (a static manifest, a `helm template` output: HAMi's, the GPU operator's). */
+      manifests: PinnedManifest[];
       /** NVIDIA's plugin: CUDA time-slicing, replicas per resource name. */
       timeSlicing?: { renameByDefault: boolean; resources: Record<string, number> };
       /** NVIDIA's plugin: how MIG devices are exposed. */

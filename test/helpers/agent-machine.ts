@@ -10,7 +10,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { AgentConfig, NodeConfig, NodeSecrets } from '../../contract/agent-config';
+import type { AgentConfig, NodeConfig, NodeSecrets, PinnedManifest } from '../../contract/agent-config';
 import { compileAgentConfig } from '../../builder/compile';
 import { loadProfile } from '../../builder/profiles';
 import { AGENT_BUNDLE, REPO_ROOT, ensureAgentBuilt } from './agent-build';
@@ -49,8 +49,34 @@ export function kernelReleaseOf(os: AgentConfig['os']): string {
 export const FIXTURES = path.join(REPO_ROOT, 'test/fixtures/agent');
 
 /** The AgentConfig a shipped profile compiles to: agent tests run what `labimg build` ships. */
+/**
+ * The profile's AgentConfig as `labimg build` ships it, except that each addon manifest is pinned to the fixture
+ * the tests serve at its URL (profileDownloads) instead of to the upstream file: the network here is a stand-in,
+ * whose bytes the shipped pins (taken from the upstream repositories, FACTS.md) rightly refuse.
+ */
 export function profileConfig(name: string): AgentConfig {
+  return pinnedToFixtures(shippedConfig(name));
+}
+
+/** The profile's AgentConfig exactly as `labimg build` ships it, upstream manifest pins included. */
+export function shippedConfig(name: string): AgentConfig {
   return compileAgentConfig(loadProfile(name, { dir: path.join(REPO_ROOT, 'profiles') }));
+}
+
+/** `config` with each addon manifest that has a fixture (manifestDownloads) pinned to that fixture's sha256. */
+export function pinnedToFixtures(config: AgentConfig): AgentConfig {
+  const served = manifestDownloads(manifestUrls(config));
+  const repin = (entries: PinnedManifest[]) =>
+    entries.map((entry) => (served[entry.url] === undefined ? entry : { ...entry, sha256: crypto.createHash('sha256').update(served[entry.url]!).digest('hex') }));
+  const pinned: AgentConfig = { ...config, cni: { ...config.cni, manifests: repin(config.cni.manifests) } };
+  const plugin = config.gpu?.devicePlugin;
+  if (plugin) pinned.gpu = { ...config.gpu!, devicePlugin: { ...plugin, manifests: repin(plugin.manifests) } };
+  return pinned;
+}
+
+/** The URLs of the config's addon manifests, in order: the CNI's, then the device plugin's. */
+export function manifestUrls(config: AgentConfig): string[] {
+  return [...config.cni.manifests, ...(config.gpu?.devicePlugin?.manifests ?? [])].map((entry) => entry.url);
 }
 
 /**
@@ -93,7 +119,7 @@ export function profileDownloads(config: AgentConfig): Record<string, string> {
   for (const repo of config.repositories) {
     if (repo.kind === 'deb' && repo.gpgCheck) for (const url of repo.gpgKeys) served[url] = fixtureText('keys/apt-repository.asc');
   }
-  return { ...served, ...manifestDownloads([...config.cni.manifests, ...(config.gpu?.devicePlugin?.manifests ?? []).map((entry) => (typeof entry === 'string' ? entry : entry.url))]) };
+  return { ...served, ...manifestDownloads(manifestUrls(config)) };
 }
 
 /**

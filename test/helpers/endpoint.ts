@@ -4,8 +4,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { cliPath, labimg } from './cli';
+import path from 'node:path';
+import { cliPath, labimg, tempDir } from './cli';
 
 export interface ServeOptions {
   data: string;
@@ -54,7 +56,11 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
   const caFingerprint = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`labimg serve did not start within 20 s:\n${output}`)), 20_000);
+    // A serve that never says it is ready is killed, not left running beside the tests that follow.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`labimg serve did not start within 20 s:\n${output}`));
+    }, 20_000);
     const look = () => {
       const match = /CA fingerprint (sha256:[a-f0-9]{64})/.exec(output);
       if (match?.[1]) {
@@ -116,4 +122,28 @@ export function plainGet(port: number, target: string): Promise<PlainHttpAnswer>
       })
       .on('error', reject);
   });
+}
+
+export interface PxeServe {
+  serve: RunningServe;
+  /** The plain-HTTP PXE listener's port. */
+  pxePort: number;
+  /** The worker enrollment token `pool create` printed. */
+  poolToken: string;
+}
+
+/**
+ * `labimg serve` with the PXE group file `groups` and a plain PXE listener on a free port, after `labimg pool
+ * create POOL --profile PROFILE` on the same store; stopped when the test ends.
+ */
+export async function servePxe(
+  t: { teardown(fn: () => Promise<void>): void },
+  options: { store: Pick<ServeOptions, 'data' | 'etcd' | 'etcdPrefix'>; groups: string; pool: string; profile: string; extraArgs?: string[] },
+): Promise<PxeServe> {
+  const poolToken = createPool(options.store, options.pool, options.profile);
+  const groupFile = path.join(tempDir('labimg-pxe-groups-'), 'groups.yaml');
+  writeFileSync(groupFile, options.groups);
+  const serve = await startServe({ ...options.store, extraArgs: ['--pxe-groups', groupFile, '--pxe-listen', '127.0.0.1:0', ...(options.extraArgs ?? [])] });
+  t.teardown(() => serve.kill());
+  return { serve, pxePort: serve.pxePort ?? 0, poolToken };
 }

@@ -23,7 +23,7 @@ import type { PxeCatalog } from '../../contract/pxe-catalog';
 import { Registry, type CredentialPolicy } from '../../endpoint/registry';
 import { EndpointServer, type EndpointLimits } from '../../endpoint/server';
 import { FileStore } from '../../endpoint/store/file-store';
-import type { PhaseReport } from '../../contract/agent-config';
+import type { NodeConfig, PhaseReport } from '../../contract/agent-config';
 import type { PublishedJoinMaterial } from '../../contract/endpoint-api';
 import { repoRoot, tempDir } from './cli';
 
@@ -102,6 +102,33 @@ function sharedPki(): Promise<{ ca: CertificateAuthority; identity: ServerIdenti
     }
   })();
   return shared;
+}
+
+/**
+ * A local endpoint with pool "lab" (profile `profile`) and a worker enrollment token for it, closed and removed
+ * when the test ends: what most tests of an enrolling node start from.
+ */
+export async function labPoolEndpoint(t: { teardown(fn: () => unknown): void }, setup: LocalEndpointSetup = {}, profile = 'ubuntu'): Promise<{ e: LocalEndpoint; token: string }> {
+  const e = await startEndpoint(setup);
+  t.teardown(async () => {
+    await e.close();
+    await fs.rm(e.dataDir, { recursive: true, force: true });
+  });
+  await e.registry.createPool('lab', profile);
+  const { token } = await e.registry.createToken('lab', { role: 'worker' });
+  return { e, token };
+}
+
+/** node.json of a worker of pool "lab" named `nodeName`, pinned to `e`'s CA. */
+export function labWorker(e: LocalEndpoint, nodeName = 'w-1'): NodeConfig {
+  return {
+    apiVersion: 'labimg.dev/v1',
+    kind: 'NodeConfig',
+    role: 'worker',
+    pool: 'lab',
+    nodeName,
+    endpoint: { url: `https://127.0.0.1:${e.port}`, caFingerprint: caFingerprintOf(e.ca.certPem) },
+  };
 }
 
 export interface ChildEndpoint {

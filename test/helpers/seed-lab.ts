@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { AgentConfig, NodeConfig } from '../../contract/agent-config';
 import { compileAgentConfig } from '../../builder/compile';
 import { loadProfile } from '../../builder/profiles';
-import { fixture } from './agent-machine';
+import { fixture, pinnedToFixtures } from './agent-machine';
 import { runScenario, type Scenario } from './agent-scenario';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures');
@@ -17,14 +17,14 @@ export const TIGERA_OPERATOR = readFileSync(path.join(FIXTURES, 'manifests', 'ti
 export const DEVICE_PLUGIN = readFileSync(path.join(FIXTURES, 'manifests', 'nvidia-device-plugin.yml'), 'utf8');
 
 export async function runMirroredSeedLab(): Promise<{ config: AgentConfig; scenario: Scenario }> {
-  const config = compileAgentConfig(loadProfile(path.join(FIXTURES, 'profiles', 'seed-lab-aliyun.yaml'), { dir: path.resolve(__dirname, '..', '..', 'profiles') }));
+  const config = pinnedToFixtures(compileAgentConfig(loadProfile(path.join(FIXTURES, 'profiles', 'seed-lab-aliyun.yaml'), { dir: path.resolve(__dirname, '..', '..', 'profiles') })));
   const scenario = await runScenario({
     config,
     node: fixture<NodeConfig>('node-control-plane'),
     gpu: true,
     prepare(machine) {
-      machine.publishDownload(config.cni.manifests[0]!, TIGERA_OPERATOR);
-      machine.publishDownload(config.gpu!.devicePlugin!.manifests[0] as string, DEVICE_PLUGIN);
+      machine.publishDownload(config.cni.manifests[0]!.url, TIGERA_OPERATOR);
+      machine.publishDownload(config.gpu!.devicePlugin!.manifests[0]!.url, DEVICE_PLUGIN);
     },
   });
   return { config, scenario };
