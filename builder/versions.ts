@@ -6,7 +6,7 @@
  * Sources: kubeadm's validateSupportedVersion and constants_unix.go, KEP-2221 (dockershim removal),
  * the kubeadm v1beta4 release notes, and the pkgs.k8s.io announcement.
  */
-import type { CriName, KubernetesSpec } from '../contract/agent-config';
+import type { CriName, KubernetesSpec, PinnedManifest } from '../contract/agent-config';
 
 export interface KubernetesVersion {
   major: number;
@@ -287,3 +287,98 @@ export function hostOf(url: string): string | undefined {
  */
 export const AGENT_NODE_MIN = { major: 16, minor: 9 } as const;
 export const AGENT_NODE_MIN_TEXT = `${AGENT_NODE_MIN.major}.${AGENT_NODE_MIN.minor}`;
+
+// ── Calico ───────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * The Kubernetes minors each Calico minor is tested against ("Supported versions" of its "System requirements"
+ * page; read 2026-12-06): 3.25 v1.23–v1.28 and 3.27 v1.24–v1.28 (tigera/docs calico_versioned_docs/version-3.25 and
+ * version-3.27 getting-started/kubernetes/requirements.mdx at 04b54fcb8291), 3.28 v1.27–v1.30 (version-3.28, same
+ * file), 3.29 v1.29–v1.32 (the page as projectcalico discussion #11717 quotes it; tigera/docs at 01059829892525 still
+ * listed v1.29–v1.31), 3.31 v1.32–v1.35 (discussion #11717: "v1.35 has been added"), 3.32 v1.34–v1.36 and 3.33
+ * v1.35–v1.37 (Rusty-Gopher/kupre v0.5.0 release notes, from the versioned docs). Calico says newer Kubernetes "may
+ * also work", but it does not test them; a release outside its row is refused, one not in the table is not judged.
+ */
+export const CALICO_TESTED_KUBERNETES: ReadonlyArray<{ calico: string; since: number; until: number; source: string }> = [
+  { calico: '3.25', since: 23, until: 28, source: 'docs.tigera.io Calico 3.25 system requirements' },
+  { calico: '3.27', since: 24, until: 28, source: 'docs.tigera.io Calico 3.27 system requirements' },
+  { calico: '3.28', since: 27, until: 30, source: 'docs.tigera.io Calico 3.28 system requirements' },
+  { calico: '3.29', since: 29, until: 32, source: 'docs.tigera.io Calico 3.29 system requirements' },
+  { calico: '3.31', since: 32, until: 35, source: 'docs.tigera.io Calico 3.31 system requirements' },
+  { calico: '3.32', since: 34, until: 36, source: 'docs.tigera.io Calico 3.32 system requirements' },
+  { calico: '3.33', since: 35, until: 37, source: 'docs.tigera.io Calico 3.33 system requirements' },
+];
+
+/** The Calico minor of a release such as "3.31.7"; undefined for anything else. */
+export function calicoMinorOf(release: string): string | undefined {
+  return /^(\d+\.\d+)\.\d+$/.exec(release)?.[1];
+}
+
+/** The tested row of a Calico release, or undefined when labimg has none to judge it by. */
+export function calicoTestedRange(release: string): (typeof CALICO_TESTED_KUBERNETES)[number] | undefined {
+  const minor = calicoMinorOf(release);
+  return CALICO_TESTED_KUBERNETES.find((row) => row.calico === minor);
+}
+
+/**
+ * The Calico release labimg installs when a profile names none: per Kubernetes minor, a release tested with it
+ * (CALICO_TESTED_KUBERNETES) whose manifests the shipped profiles have used. From 3.30 on the CRDs come first, in
+ * operator-crds.yaml (FACTS.md, Calico operator install). No row for 1.22 (no tested release here) or 1.36 (no
+ * release of 3.32 or 3.33 has been tried with labimg): there a profile names its own manifests.
+ */
+export const CALICO_DEFAULT_RELEASES: ReadonlyArray<MinorRange & { release: string }> = [
+  { since: 23, until: 23, release: '3.25.2' },
+  { since: 24, until: 28, release: '3.27.4' },
+  { since: 29, until: 31, release: '3.29.0' },
+  { since: 32, until: 35, release: '3.31.7' },
+];
+
+export function calicoDefaultReleaseFor(version: KubernetesVersion): string | undefined {
+  return CALICO_DEFAULT_RELEASES.find((row) => inRange(version, row))?.release;
+}
+
+const CALICO_MANIFEST = /^https:\/\/raw\.githubusercontent\.com\/projectcalico\/calico\/v(\d+\.\d+\.\d+)\/manifests\//;
+
+/** The release a Calico manifest URL names: …/projectcalico/calico/v3.31.7/manifests/tigera-operator.yaml → "3.31.7". */
+export function calicoReleaseOfManifest(url: string): string | undefined {
+  return CALICO_MANIFEST.exec(url)?.[1];
+}
+
+/**
+ * The sha256 of each operator manifest of the releases labimg derives (CALICO_DEFAULT_RELEASES), file by file: a
+ * manifest the control plane creates with cluster-admin is downloaded and checked against its pin first, so a
+ * release is derived only with its pins. Source: `git show TAG:manifests/FILE | sha256sum` in a copy of
+ * github.com/projectcalico/calico, tags at commits 978a0e4bcde8 (v3.25.2), 2183fee023b0 (v3.27.4), 26c4c71c76ca
+ * (v3.29.0), 94bd1d5b0e04 (v3.31.7), 2026-12-06; raw.githubusercontent.com serves the blob's bytes (FACTS.md,
+ * "Calico manifest pins"; the same values the shipped profiles pinned).
+ */
+export const CALICO_MANIFEST_PINS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  '3.25.2': { 'tigera-operator.yaml': '714107a861ae6d48d74c88681e5fa2a8946b6f6b309e26e81f0bdbecc1abc753' },
+  '3.27.4': { 'tigera-operator.yaml': '89f0fab9a0d80376b7089f2d6e436a5fcfb4801f1537b78a466e22f37b47c8d8' },
+  '3.29.0': { 'tigera-operator.yaml': '3c94375828be38a3120c3377a122c9a257b882a2a0a6ad92c734d9cb750bd47e' },
+  '3.31.7': {
+    'operator-crds.yaml': '380414d5756e9a1af29ddb1ad70cada07aa344ae7a2680ba7355248621f8adbf',
+    'tigera-operator.yaml': '092c10b3d0cb73617aca51367ca59755348f4647e6d2e63fa4e5b81266203214',
+  },
+};
+
+/**
+ * The operator manifests of a Calico release, in the order they are created, each pinned by its sha256; undefined
+ * when `pins` lacks one of them (no manifest is ever derived without its pin).
+ */
+export function calicoManifestsFor(release: string, pins: typeof CALICO_MANIFEST_PINS = CALICO_MANIFEST_PINS): PinnedManifest[] | undefined {
+  const base = `https://raw.githubusercontent.com/projectcalico/calico/v${release}/manifests`;
+  const crdsFirst = compareDotted(release, '3.30') >= 0;
+  const files = [...(crdsFirst ? ['operator-crds.yaml'] : []), 'tigera-operator.yaml'];
+  const manifests = files.map((file) => ({ url: `${base}/${file}`, sha256: pins[release]?.[file] }));
+  return manifests.every((entry): entry is PinnedManifest => entry.sha256 !== undefined) ? manifests : undefined;
+}
+
+// ── NVIDIA device plugin ─────────────────────────────────────────────────────────────────────
+
+/**
+ * The Kubernetes the NVIDIA device plugin needs: "Kubernetes version >= 1.10" (Prerequisites of its README at
+ * 00f2a02c68f1, read 2026-12-06), with no upper bound and no per-release table. Every minor labimg configures
+ * (OLDEST_SUPPORTED_MINOR and later) is inside it, so no rule checks it: this row records why there is none.
+ */
+export const NVIDIA_DEVICE_PLUGIN_OLDEST_KUBERNETES_MINOR = 10;

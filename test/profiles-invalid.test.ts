@@ -272,7 +272,6 @@ test('a profile that only states its distro is told every field it still needs',
   const missing = findingsOf('incomplete.yaml').map((finding) => finding.path);
   t.deepEqual(missing, [
     'cni.manifests',
-    'kubernetes.imageRepository',
     'kubernetes.packages',
     'kubernetes.repository',
     'kubernetes.version',

@@ -3,12 +3,14 @@
  *
  * Stages, each reporting everything it finds before the next runs:
  *   1. every file in the chain: YAML syntax, then its own structure (schema), then `extends` itself;
- *   2. the merged profile: fields still missing after the whole chain is merged;
+ *   2. the merged profile: what follows from its version and OS filled in (../derived-facts.ts), then fields still
+ *      missing;
  *   3. the typed profile: semantic rules (versions, repositories, networks, images).
  * Later stages read typed values, so they only run on a profile the earlier ones passed.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { DERIVED_FIELDS, deriveFacts, versionFindings, type DerivedOrigin } from '../derived-facts';
 import { applyMirror, effectiveMirror } from '../mirrors/apply';
 import type { MirrorPresetName, MirrorSpec } from '../mirrors/types';
 import { displayPath, findingAt, ProfileError, type Finding, type Location, type PathSegment } from './findings';
@@ -18,7 +20,7 @@ import { validateFileStructure, validateMergedCompleteness } from './schema';
 import { checkSemantics } from './semantic';
 import { parseSource, type MapNode, type SourceNode } from './source';
 import { didYouMean } from './suggest';
-import { locate, toPlain } from './tree';
+import { locate, nodeAt, toPlain } from './tree';
 import type { Profile, ProfileSummary } from './types';
 
 const EXTENSION = '.yaml';
@@ -100,6 +102,10 @@ function readProfileFile(file: string, findings: Finding[]): ProfileFile | undef
     return undefined;
   }
   findings.push(...validateFileStructure(parsed.root));
+  // A profile that only moves its parent (a version, a subnet) needs no words of its own; a root profile does.
+  if (parsed.root.kind === 'map' && !parsed.root.entries.has('description') && !parsed.root.entries.has('extends')) {
+    findings.push({ file: shown, line: 1, column: 1, path: 'description', message: 'is required in a profile that extends none: one line that says what it is' });
+  }
   // The schema has already reported a root that is not a mapping.
   return parsed.root.kind === 'map' ? { name: profileNameOf(file), file, root: parsed.root } : undefined;
 }
@@ -144,11 +150,30 @@ function abstractFinding(leaf: ProfileFile): Finding {
   return findingAt(at, ['abstract'], `"${leaf.name}" is a base for other profiles, not a machine: build a profile that extends it`);
 }
 
+/** The profile's own description, or for one without (it extends another) "<parent> with <file name>". */
+function describe(leaf: ProfileFile, parent: ProfileFile | undefined): string {
+  const own = scalarField(leaf.root, 'description')?.value;
+  return typeof own === 'string' ? own : `${parent?.name ?? 'a profile'} with ${path.basename(leaf.file)}`;
+}
+
+/** A loaded profile with the tree it was read from: every value located, the derived ones with their rule. */
+export interface ResolvedProfile {
+  profile: Profile;
+  /** The merged chain with the derived values, before any mirror. */
+  tree: MapNode;
+  derived: ReadonlyMap<SourceNode, DerivedOrigin>;
+}
+
 /**
  * A profile by name (in `options.dir`) or by path, with its `extends` chain merged and every check run.
  * Throws ProfileError with all findings of the first stage that has any.
  */
 export function loadProfile(ref: string, options: LoadOptions): Profile {
+  return loadResolvedProfile(ref, options).profile;
+}
+
+/** loadProfile, keeping where each value came from (`labimg show --resolved`). */
+export function loadResolvedProfile(ref: string, options: LoadOptions): ResolvedProfile {
   const leafFile = resolveRef(ref, options.dir);
   if (!existsSync(leafFile)) throw notFound(ref, leafFile, options.dir);
 
@@ -159,26 +184,29 @@ export function loadProfile(ref: string, options: LoadOptions): Profile {
   if (leaf === undefined) throw new Error(`no profile was read from ${leafFile}`);
   if (scalarField(leaf.root, 'abstract')?.value === true) throw new ProfileError([abstractFinding(leaf)]);
 
-  const merged = mergeChain(chain.map((link) => link.root));
-  const missing = validateMergedCompleteness(merged, leaf.root);
+  const { tree, derived, gaps } = deriveFacts(mergeChain(chain.map((link) => link.root)));
+  const required = validateMergedCompleteness(tree, leaf.root);
+  // A gap says why a derived field is missing; its "is required" would only repeat it.
+  const missing = gaps.length > 0 ? [...gaps, ...required.filter((finding) => !DERIVED_FIELDS.includes(finding.path))] : required;
   if (missing.length > 0) throw new ProfileError(missing);
 
   const profile = resolveProfile(
     {
       name: leaf.name,
       file: leaf.file,
-      description: String(scalarField(leaf.root, 'description')?.value),
+      description: describe(leaf, chain[chain.length - 2]),
       extendsChain: chain.slice(0, -1).map((link) => link.name).reverse(),
     },
-    toPlain(merged),
+    toPlain(tree),
   );
-  const at = (fieldPath: readonly PathSegment[]) => locate(merged, fieldPath);
+  const at = (fieldPath: readonly PathSegment[]) => locate(tree, fieldPath);
   // The rules read the profile as written; the mirror only moves where its downloads come from.
   const problems = checkSemantics(profile, at);
-  if (problems.length > 0) throw new ProfileError(problems);
+  const versionNode = nodeAt(tree, ['kubernetes', 'version']);
+  if (problems.length > 0) throw new ProfileError(versionNode ? [...problems, ...versionFindings(problems, versionNode.at)] : problems);
 
   const mirror: MirrorSpec = options.mirror ? { preset: options.mirror, files: [], registries: {} } : profile.mirror;
   const mirrored = applyMirror({ ...profile, mirror }, effectiveMirror(mirror));
   if (mirrored.gaps.length > 0) throw new ProfileError(mirrored.gaps.map((gap) => findingAt(at(gap.path), gap.path, gap.message)));
-  return mirrored.profile;
+  return { profile: mirrored.profile, tree, derived };
 }

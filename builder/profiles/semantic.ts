@@ -10,6 +10,9 @@ import { SHARING_PLUGIN_RELEASE, STATIC_MANIFEST } from '../nvidia-device-plugin
 import { nvidiaDriverUnavailable } from '../nvidia-driver';
 import {
   AGENT_NODE_MIN_TEXT,
+  calicoDefaultReleaseFor,
+  calicoReleaseOfManifest,
+  calicoTestedRange,
   compareDotted,
   containerdConfigVersionFor,
   containerdShortfall,
@@ -88,18 +91,22 @@ function* urlsIn(value: unknown, path: PathSegment[]): Generator<{ url: string; 
   }
 }
 
-function checkKubernetesVersion(profile: Profile, report: Report): void {
-  const text = profile.kubernetes.version;
+/** What is wrong with a kubernetes.version, or undefined for one labimg can configure. */
+export function kubernetesVersionProblem(text: string): string | undefined {
   const version = parseKubernetesVersion(text);
   if (!version) {
     const hint = /^v\d/.test(text) ? ' (without the leading "v")' : '';
-    report.add(['kubernetes', 'version'], `expected a Kubernetes version such as 1.28.15${hint}, got "${text}"`);
-  } else if (version.minor < OLDEST_SUPPORTED_MINOR) {
-    report.add(
-      ['kubernetes', 'version'],
-      `labimg writes kubeadm's v1beta3 or v1beta4 configuration API, which needs Kubernetes 1.${OLDEST_SUPPORTED_MINOR} or later, got "${text}"`,
-    );
+    return `expected a Kubernetes version such as 1.28.15${hint}, got "${text}"`;
   }
+  if (version.minor < OLDEST_SUPPORTED_MINOR) {
+    return `labimg writes kubeadm's v1beta3 or v1beta4 configuration API, which needs Kubernetes 1.${OLDEST_SUPPORTED_MINOR} or later, got "${text}"`;
+  }
+  return undefined;
+}
+
+function checkKubernetesVersion(profile: Profile, report: Report): void {
+  const problem = kubernetesVersionProblem(profile.kubernetes.version);
+  if (problem) report.add(['kubernetes', 'version'], problem);
 }
 
 function checkDockerRuntime(profile: Profile, report: Report): void {
@@ -153,6 +160,12 @@ function checkPkgsK8sIoMinor(profile: Profile, report: Report): void {
           `use ${pkgsK8sIoUrlFor(version, kind)}`,
       );
     }
+    // Each minor's repository has its own key URL beside its metadata; one of another minor is a leftover of a move.
+    repo.gpgKeys.forEach((key, index) => {
+      const keyMinor = pkgsK8sIoMinorOf(key);
+      if (keyMinor === undefined || keyMinor === version.minor || version.minor < PKGS_K8S_IO_OLDEST_MINOR) return;
+      report.add(['repositories', id, 'gpgKeys', index], `is the key of the Kubernetes 1.${keyMinor} repository, but kubernetes.version is ${formatVersion(version)}; use the key beside ${pkgsK8sIoUrlFor(version, kind)}`);
+    });
   }
 }
 
@@ -395,7 +408,7 @@ function checkSandboxImage(profile: Profile, report: Report): void {
   if (!expected || image?.name !== 'pause' || image.tag === expected) return;
   report.add(
     ['runtime', 'containerd', 'sandboxImage'],
-    `kubeadm ${formatMinor(version)} uses pause:${expected}, so the sandbox image should be pause:${expected} too (with another tag the node pulls both and kubeadm warns at init), got "${profile.runtime.containerd.sandboxImage}"`,
+    `kubeadm ${formatMinor(version)} uses pause:${expected}, so the sandbox image should be pause:${expected} too (with another tag the node pulls both and kubeadm warns at init), got "${profile.runtime.containerd.sandboxImage}" for kubernetes.version ${formatVersion(version)}`,
   );
 }
 
@@ -430,6 +443,23 @@ function checkCni(profile: Profile, report: Report): void {
   const { plugin, manifests, calico } = profile.cni;
   if (calico && plugin !== 'calico') report.add(['cni', 'calico'], `only applies to plugin: calico, but plugin is ${plugin}`);
   if (plugin !== 'none' && manifests.length === 0) report.add(['cni', 'manifests'], `must list the manifests that install ${plugin}`);
+}
+
+/** A Calico release is installed only on the Kubernetes minors it is tested with (versions.ts CALICO_TESTED_KUBERNETES). */
+function checkCalicoRelease(profile: Profile, report: Report): void {
+  const version = kubernetesVersionOf(profile);
+  if (!version || profile.cni.plugin !== 'calico') return;
+  profile.cni.manifests.forEach(({ url }, index) => {
+    const release = calicoReleaseOfManifest(url);
+    const tested = release === undefined ? undefined : calicoTestedRange(release);
+    if (!tested || (version.minor >= tested.since && version.minor <= tested.until)) return;
+    const fallback = calicoDefaultReleaseFor(version);
+    const advice = fallback ? `remove cni.manifests and labimg installs Calico ${fallback}, or list a release tested with ${formatMinor(version)}` : `list a Calico release tested with ${formatMinor(version)}`;
+    report.add(
+      ['cni', 'manifests', index],
+      `Calico ${release} is tested with Kubernetes 1.${tested.since} to 1.${tested.until} (${tested.source}), not kubernetes.version ${formatVersion(version)}: ${advice}`,
+    );
+  });
 }
 
 function checkNodePackage(profile: Profile, name: string, report: Report): void {
@@ -497,6 +527,7 @@ export const SEMANTIC_RULES: readonly SemanticRule[] = [
   { name: "the sandbox image is kubeadm's pause", check: checkSandboxImage },
   { name: 'a pinned containerd reads the config version and suits the Kubernetes version', check: checkContainerdVersion },
   { name: 'CNI settings fit the plugin', check: checkCni },
+  { name: 'a Calico release is tested with the Kubernetes version', check: checkCalicoRelease },
   { name: 'the Node.js runtime runs on the distro', check: checkNodeRuntime },
   { name: 'critical pods get no more of the shutdown than there is', check: checkGracefulShutdown },
 ];

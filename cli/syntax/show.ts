@@ -11,7 +11,8 @@ export function addShowCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {
     (c) =>
       mirrorOption(c.positional('profile', { type: 'string', demandOption: true, describe: 'profile name or YAML file' }))
         .option('agent-config', { type: 'boolean', default: false, describe: 'print the compiled AgentConfig instead' })
+        .option('resolved', { type: 'boolean', default: false, describe: 'print every value with the profile line that states it or the rule that derived it (before any mirror)' })
         .option('json', { type: 'boolean', default: false }),
-    async (argv) => (await work()).showProfile({ profile: argv.profile, profilesDir: argv.profiles, mirror: argv.mirror, agentConfig: argv.agentConfig, json: argv.json }),
+    async (argv) => (await work()).showProfile({ profile: argv.profile, profilesDir: argv.profiles, mirror: argv.mirror, agentConfig: argv.agentConfig, json: argv.json, resolved: argv.resolved }),
   );
 }

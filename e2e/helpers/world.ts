@@ -69,20 +69,30 @@ function serveFiles(root: string): Promise<Server> {
  *   for Kubernetes 1.35; the kubelet here is a stand-in that runs no pods, so nothing in the VM depends on
  *   that pairing. debian12's own runtime (containerd.io 2.x, config version 3) is checked by the agent tests.
  * Written from debian12's file rather than extending it: `extends` cannot take the docker-ce repository
- * or the containerd.io package away.
+ * or the containerd.io package away. What debian12 leaves to be derived from its version (the kubernetes
+ * repository's fields, the kubelet/kubeadm/kubectl pins: builder/derived-facts.ts) is taken from its resolved
+ * profile and written out: this profile moves the repository off pkgs.k8s.io, from whose URL they would follow.
  */
-function e2eProfile(httpBase: string, tarball: string, manifests: Record<string, string>): string {
+function e2eProfile(base: Profile, httpBase: string, tarball: string, manifests: Record<string, string>): string {
   const shipped = load(readFileSync(path.join(repoRoot, 'profiles', 'debian12.yaml'), 'utf8')) as Record<string, any>;
   const { 'docker-ce': _dockerRepository, ...repositories } = shipped.repositories as Record<string, Record<string, unknown>>;
+  const { suite, components } = base.repositories[base.kubernetes.repository as string] ?? {};
   const profile = {
     ...shipped,
     description: "debian12 as shipped, with Kubernetes (stand-ins) and Node.js from the test's host and Debian's containerd",
-    agent: { ...shipped.agent, nodeRuntime: { url: `${httpBase}/${tarball}` } },
+    agent: { ...shipped.agent, nodeRuntime: { source: base.agent.nodeRuntime.source, url: `${httpBase}/${tarball}` } },
     // The addon manifests: the agent tests' fixtures, from this host, pinned to their own bytes.
     cni: { ...shipped.cni, manifests: Object.entries(manifests).map(([url, content]) => ({ url: `${httpBase}/manifests/${path.basename(url)}`, sha256: createHash('sha256').update(content).digest('hex') })) },
     repositories: {
       ...repositories,
-      kubernetes: { ...repositories.kubernetes, name: 'Kubernetes stand-ins of the labimg end-to-end tests', baseUrl: `${httpBase}/debian/`, gpgKeys: [], gpgCheck: false },
+      kubernetes: {
+        name: 'Kubernetes stand-ins of the labimg end-to-end tests',
+        baseUrl: `${httpBase}/debian/`,
+        gpgKeys: [],
+        gpgCheck: false,
+        ...(suite !== undefined ? { suite } : {}),
+        ...(components !== undefined ? { components } : {}),
+      },
     },
     runtime: {
       ...shipped.runtime,
@@ -90,6 +100,7 @@ function e2eProfile(httpBase: string, tarball: string, manifests: Record<string,
       packages: { containerd: null },
       containerd: { ...shipped.runtime.containerd, configVersion: 2 },
     },
+    kubernetes: { ...shipped.kubernetes, repository: 'kubernetes', packages: { ...base.kubernetes.packages } },
   };
   return dump(profile, { lineWidth: -1 });
 }
@@ -114,7 +125,7 @@ export async function startWorld(): Promise<World> {
 
   const profiles = tempDir('labimg-e2e-profiles-');
   const profileFile = path.join(profiles, 'debian12-e2e.yaml');
-  writeFileSync(profileFile, e2eProfile(httpBase, tarball, manifests));
+  writeFileSync(profileFile, e2eProfile(base, httpBase, tarball, manifests));
   const profile = loadProfile(profileFile, { dir: path.join(repoRoot, 'profiles') });
 
   const data = path.join(tempDir('labimg-e2e-endpoint-'), 'data');
