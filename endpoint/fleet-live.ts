@@ -1,0 +1,56 @@
+/**
+ * The one script of the fleet and node pages: it keeps them current without reloading. It listens to the
+ * endpoint's event stream (GET /v1/fleet/events, server-sent events) and, at most once a second, fetches the page
+ * again and swaps its <main> for the new one, so the page has one renderer (the endpoint's) with or without it.
+ * Without EventSource, or once the stream is refused or closed for good, it reloads the page every `refresh`
+ * seconds instead, as the page without a script does (its <noscript> refresh).
+ *
+ * EventSource reconnects by itself after a dropped connection (at the stream's `retry`), and its readyState is
+ * CLOSED only when it gave up: an answer that is not 200 text/event-stream, e.g. the 503 of a full endpoint
+ * (HTML Living Standard, "Server-sent events", §9.2.3 and §9.2.4, https://html.spec.whatwg.org/multipage/server-sent-events.html,
+ * read 2026-12-06).
+ *
+ * The page's Content-Security-Policy allows this script by its hash and no other, so nothing that slipped into
+ * the markup could run.
+ */
+import { createHash } from 'node:crypto';
+
+/** The script's text; `refresh` is filled in by the page, a whole number of seconds (renderFleetPage checks it). */
+export function liveScript(refreshSeconds: number): string {
+  return `(function(){
+var refresh=${refreshSeconds}*1000,busy=false,again=false,last=0;
+function reloadLater(){setTimeout(function(){location.reload();},refresh);}
+if(!window.EventSource||!window.fetch||!window.DOMParser){reloadLater();return;}
+function swap(){
+  if(busy){again=true;return;}
+  busy=true;again=false;last=Date.now();
+  fetch(location.href,{cache:'no-store',credentials:'same-origin'}).then(function(r){
+    if(!r.ok)throw new Error(String(r.status));return r.text();
+  }).then(function(text){
+    var next=new DOMParser().parseFromString(text,'text/html').querySelector('main');
+    var main=document.querySelector('main');
+    if(next&&main){main.replaceWith(next);wire();document.documentElement.dataset.updated=String(Date.now());}
+  }).catch(function(){}).then(function(){busy=false;if(again)later();});
+}
+var timer=0;
+function later(){if(timer)return;timer=setTimeout(function(){timer=0;swap();},Math.max(0,1000-(Date.now()-last)));}
+function wire(){
+  var form=document.querySelector('form.filters');
+  if(form)form.addEventListener('change',function(){form.submit();});
+}
+wire();
+var source=new EventSource('/v1/fleet/events');
+source.addEventListener('node',later);
+source.addEventListener('open',function(){document.documentElement.dataset.live='on';});
+source.addEventListener('error',function(){
+  if(source.readyState===2){document.documentElement.dataset.live='off';reloadLater();}
+});
+})();`;
+}
+
+/** The Content-Security-Policy a page with `script` carries: that script alone, inline styles, fetches to itself. */
+export function contentSecurityPolicy(script: string): string {
+  const hash = createHash('sha256').update(script).digest('base64');
+  // CSP Level 3 hash sources and directives (https://www.w3.org/TR/CSP3/#grammardef-hash-source, read 2026-12-06).
+  return `default-src 'none'; script-src 'sha256-${hash}'; style-src 'unsafe-inline'; connect-src 'self'; form-action 'self'; base-uri 'none'`;
+}
