@@ -7,8 +7,9 @@
  *
  * EventSource reconnects by itself after a dropped connection (at the stream's `retry`), and its readyState is
  * CLOSED only when it gave up: an answer that is not 200 text/event-stream, e.g. the 503 of a full endpoint
- * (HTML Living Standard, "Server-sent events", §9.2.3 and §9.2.4, https://html.spec.whatwg.org/multipage/server-sent-events.html,
- * read 2026-12-06).
+ * (HTML Living Standard, "Server-sent events", https://html.spec.whatwg.org/multipage/server-sent-events.html: "Once the
+ * user agent has failed the connection, it does not attempt to reconnect"; web-platform-tests
+ * eventsource/request-status-error.window.js expects CLOSED after a 503; read 2026-12-06).
  *
  * The page's Content-Security-Policy allows this script by its hash and no other, so nothing that slipped into
  * the markup could run.

@@ -101,7 +101,7 @@ export function renderTimeline(view: FleetView, options: { linkNodes: boolean } 
   const height = AXIS_HEIGHT + rows.length * ROW_HEIGHT + 4;
   const axis = scales.map(axisOf).join('');
   const body = rows.map((row, i) => rowOf(row.node, row.bars, scales, AXIS_HEIGHT + i * ROW_HEIGHT, options.linkNodes)).join('');
-  const scaleData = scales.map((s) => ` data-${escapeHtml(s.phase)}-x0="${round(s.x0)}" data-${escapeHtml(s.phase)}-ms-per-unit="${round(s.spanMs / s.width)}"`).join('');
+  const scaleData = scales.map((s) => ` data-${escapeHtml(s.phase)}-x0="${round(s.x0)}" data-${escapeHtml(s.phase)}-ms-per-unit="${(s.spanMs / s.width).toFixed(4)}"`).join('');
   return (
     `<svg class="timeline" viewBox="0 0 ${WIDTH} ${height}" width="100%" role="img" aria-labelledby="timeline-title"${scaleData}>` +
     `<title id="timeline-title">Steps of each node over time, per phase; hover a bar for its times</title>${axis}${body}</svg>`
