@@ -2,8 +2,8 @@
  * The fleet page's timeline: one row per node, its steps as bars on a time axis all rows share, drawn as inline
  * SVG by the endpoint itself (no chart library, nothing fetched: the admin laptop may be air-gapped). Each phase
  * (bake, boot) has its own stretch of the axis and its own scale, shared by every node: a bake of two hours would
- * otherwise flatten a boot of one minute into a line. Hovering a bar shows its <title>: the step, its times and
- * its message; it needs no script.
+ * otherwise flatten a boot of one minute into a line. Hovering a bar shows the step, its times and its message:
+ * the page's script draws that tooltip; a failed or running bar has it as a <title> too, with no script.
  *
  * A step's bar ends at its report's time (by the node's clock) and starts its duration earlier; a step still
  * running starts at its report and reaches as far as the endpoint's clock has moved since it received it.
@@ -34,6 +34,7 @@ const LABEL_WIDTH = 170;
 const ROW_HEIGHT = 16;
 const AXIS_HEIGHT = 22;
 const PHASE_GAP = 12;
+const BAR_HEIGHT = ROW_HEIGHT - 5;
 const PHASE_ORDER = ['bake', 'boot'];
 
 /**
@@ -126,24 +127,34 @@ export function tickStep(spanMs: number): number {
   return candidates.find((c) => spanMs / c <= 6) ?? Math.ceil(spanMs / 6);
 }
 
+/**
+ * A node's row: its name, then one <path> per status holding all of that status's bars, so that a thousand rows
+ * are a few thousand elements, not tens of thousands (bench/fleet-page.ts). Each bar is in `data-bars` too, as
+ * "step,phase,status,x,width,startMs,ms" joined by ";", which the page's script reads for its tooltip. A failed or
+ * running bar also says what it is in its path's <title>, which a browser shows without a script.
+ */
 function rowOf(node: FleetNode, bars: Map<string, StepBar[]>, scales: PhaseScale[], y: number, link: boolean): string {
   const name = escapeHtml(node.node);
   const label = `<text class="label" x="0" y="${y + 12}">${name}</text>`;
   const linked = link ? `<a href="/fleet/nodes/${name}">${label}</a>` : label;
-  const rects = scales.flatMap((scale) =>
-    (bars.get(scale.phase) ?? []).map((bar) => {
-      const x = scale.x0 + (bar.startMs / scale.spanMs) * scale.width;
+  const drawn = scales.flatMap((scale) =>
+    (bars.get(scale.phase) ?? []).map((bar) => ({
+      bar,
+      status: bar.step.status === 'started' ? 'running' : bar.step.status,
+      x: round(scale.x0 + (bar.startMs / scale.spanMs) * scale.width),
       // A step of a few milliseconds still shows: at least one unit wide.
-      const width = Math.max(1, ((bar.endMs - bar.startMs) / scale.spanMs) * scale.width);
-      const s = bar.step;
-      const status = s.status === 'started' ? 'running' : s.status;
-      return (
-        `<rect class="${status}" x="${round(x)}" y="${y + 3}" width="${round(width)}" height="${ROW_HEIGHT - 5}" data-step="${escapeHtml(s.step)}" data-phase="${escapeHtml(s.phase)}" data-ms="${Math.round(bar.endMs - bar.startMs)}">` +
-        `<title>${escapeHtml(barTitle(node, bar))}</title></rect>`
-      );
-    }),
+      width: round(Math.max(1, ((bar.endMs - bar.startMs) / scale.spanMs) * scale.width)),
+    })),
   );
-  return `<g data-node="${name}" class="${node.state}">${linked}${rects.join('')}</g>`;
+  const statuses = [...new Set(drawn.map((d) => d.status))];
+  const paths = statuses.map((status) => {
+    const mine = drawn.filter((d) => d.status === status);
+    const d = mine.map((b) => `M${b.x} ${y + 3}h${b.width}v${BAR_HEIGHT}h-${b.width}z`).join('');
+    const title = status === 'failed' || status === 'running' ? `<title>${escapeHtml(mine.map((b) => barTitle(node, b.bar)).join('\n'))}</title>` : '';
+    return `<path class="${status}" d="${d}">${title}</path>`;
+  });
+  const data = drawn.map((b) => [b.bar.step.step, b.bar.step.phase, b.status, b.x, b.width, Math.round(b.bar.startMs), Math.round(b.bar.endMs - b.bar.startMs)].join(',')).join(';');
+  return `<g data-node="${name}" class="${node.state}" data-bars="${escapeHtml(data)}">${linked}${paths.join('')}</g>`;
 }
 
 /** What hovering a bar says: "w-1 · boot · kubeadm-join done, 20.0 s, 09:00:01 → 09:00:21 UTC", and the error. */

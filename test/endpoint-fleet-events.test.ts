@@ -133,7 +133,8 @@ test('the node page: every report in order with its error, its enrollment and jo
   const [tokenId, tokenSecret] = token.split('.') as [string, string];
   for (const secret of [credential, tokenSecret, tokenId, published.token, published.certificateKey]) t.false(html.includes(secret), 'no secret on the page');
   // The failed bar of the timeline, with the error in its tooltip.
-  t.regex(html, /<rect class="failed"[^>]*data-step="kubeadm-join"[^>]*data-ms="20000"><title>w-1 · boot · kubeadm-join failed: [^<]*\nkubeadm join: &lt;timeout&gt;/);
+  t.regex(html, /data-bars="[^"]*kubeadm-join,boot,failed,[\d.]+,[\d.]+,\d+,20000"/);
+  t.regex(html, /<path class="failed" d="[^"]+"><title>w-1 · boot · kubeadm-join failed: [^<]*\nkubeadm join: &lt;timeout&gt;/);
 
   const unknown = await send(e.port, { path: '/fleet/nodes/nobody' });
   t.is(unknown.status, 404);

@@ -88,7 +88,7 @@ test('fleet page: refreshes itself, summarises the fleet and has one row per nod
   t.true(page.startsWith('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'));
   // Without a script the page reloads itself; with one, the script follows the event stream instead.
   t.regex(page, /<head>[\s\S]*\n<noscript><meta http-equiv="refresh" content="30"><\/noscript>\n[\s\S]*<\/head>/);
-  t.regex(page, /<\/main>\n<script>[^<]*refresh=30\*1000[^<]*<\/script>\n<\/body>\n<\/html>\n$/);
+  t.regex(page, /<\/main>\n<script>\(function\(\)\{\nvar refresh=30\*1000,[\s\S]*?<\/script>\n<\/body>\n<\/html>\n$/);
   t.true(page.includes('\n<p class="summary">4 nodes: 1 ready, 1 failed, 1 in progress, 1 enrolled without a report, 0 departed. Pools: cpu 2, gpu 2.</p>\n'));
   const rows = [...page.matchAll(/<tr data-node="([^"]*)" data-status="([^"]*)"/g)].map((m) => `${m[1]} ${m[2]}`);
   t.deepEqual(rows, ['cp-1 ready', 'worker-1 in-progress', 'gpu-1 failed', 'gpu-2 enrolled-no-report']);

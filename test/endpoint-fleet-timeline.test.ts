@@ -38,17 +38,20 @@ interface Bar {
   width: number;
 }
 
+/** The bars as drawn: each rectangle of each row's paths, with the step its row's data-bars names for that place. */
 function bars(page: string): Bar[] {
-  const rows = [...page.matchAll(/<g data-node="([^"]+)"[^>]*>([\s\S]*?)<\/g>/g)];
-  return rows.flatMap((row) =>
-    [...(row[2] as string).matchAll(/<rect class="([a-z]+)" x="([\d.]+)" y="[\d.]+" width="([\d.]+)"[^>]*data-step="([^"]+)"/g)].map((m) => ({
-      node: row[1] as string,
-      status: m[1] as string,
-      x: Number(m[2]),
-      width: Number(m[3]),
-      step: m[4] as string,
-    })),
-  );
+  const rows = [...page.matchAll(/<g data-node="([^"]+)" class="[^"]*" data-bars="([^"]*)">([\s\S]*?)<\/g>/g)];
+  return rows.flatMap((row) => {
+    const listed = (row[2] as string).split(';').map((b) => b.split(','));
+    return [...(row[3] as string).matchAll(/<path class="([a-z]+)" d="([^"]+)"/g)].flatMap((path) =>
+      [...(path[2] as string).matchAll(/M([\d.]+) [\d.]+h([\d.]+)v[\d.]+h-[\d.]+z/g)].map((rect) => {
+        const x = Number(rect[1]);
+        const width = Number(rect[2]);
+        const entry = listed.find((f) => Number(f[3]) === x && Number(f[4]) === width && f[2] === path[1]);
+        return { node: row[1] as string, status: path[1] as string, x, width, step: entry?.[0] ?? '?' };
+      }),
+    );
+  });
 }
 
 test('timeline: one row per node, a bar per step placed by its reported end and duration, colour by status', (t) => {
@@ -65,7 +68,7 @@ test('timeline: one row per node, a bar per step placed by its reported end and 
   t.true(Math.abs(of('a', 'join').x - (start + 10 * unitsPerSecond)) < 0.2);
   t.true(Math.abs(of('b', 'join').x + of('b', 'join').width - (start + 60 * unitsPerSecond)) < 0.2);
   t.is(of('c', 'driver').x, start, 'every row starts its phase at the same place');
-  t.regex(page, /<title>b · boot · join failed: 09:00:05 UTC → 09:01:00 UTC, 55\.0 s\njoin &lt;failed&gt;<\/title>/);
+  t.regex(page, /<path class="failed" d="[^"]+"><title>b · boot · join failed: 09:00:05 UTC → 09:01:00 UTC, 55\.0 s\njoin &lt;failed&gt;<\/title><\/path>/);
 });
 
 test('timeline: a running step is animated and reaches as far as the endpoint has seen time pass since it arrived', (t) => {
@@ -78,8 +81,8 @@ test('timeline: a running step is animated and reaches as far as the endpoint ha
   t.is(join.status, 'running');
   // Received 30 s before the page was made: 30 s of bar after the driver's 10 s.
   t.true(Math.abs(join.width / driver.width - 3) < 0.05, `${join.width} / ${driver.width}`);
-  t.true(page.includes('.timeline rect.running{animation:pulse'));
-  t.true(page.includes('@media (prefers-reduced-motion:reduce){.timeline rect.running{animation:none}}'));
+  t.true(page.includes('.timeline path.running{animation:pulse'));
+  t.true(page.includes('@media (prefers-reduced-motion:reduce){.timeline path.running{animation:none}}'));
 });
 
 test('aggregates: time to final and time to GPU as histograms of the nodes that got there, the slowest steps, counts by state', (t) => {

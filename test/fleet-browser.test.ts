@@ -72,9 +72,18 @@ interface DrawnBar {
   width: number;
 }
 
-const READ_BARS = `[...document.querySelectorAll('svg.timeline g[data-node] rect')].map((r) => ({
-  node: r.parentElement.dataset.node, step: r.dataset.step, phase: r.dataset.phase, status: r.getAttribute('class'),
-  x: Number(r.getAttribute('x')), width: Number(r.getAttribute('width')) }))`;
+/**
+ * The bars as Chromium has them: each rectangle of each row's paths (read from the parsed path data), with the
+ * step, phase and status its row's data-bars lists at that place and width.
+ */
+const READ_BARS = `[...document.querySelectorAll('svg.timeline g[data-node]')].flatMap((g) => {
+  const listed = g.dataset.bars.split(';').map((b) => b.split(','));
+  return [...g.querySelectorAll('path')].flatMap((path) => [...path.getAttribute('d').matchAll(/M([\\d.]+) [\\d.]+h([\\d.]+)v/g)].map((m) => {
+    const x = Number(m[1]), width = Number(m[2]);
+    const f = listed.find((f) => Number(f[3]) === x && Number(f[4]) === width && f[2] === path.getAttribute('class')) || [];
+    return { node: g.dataset.node, step: f[0], phase: f[1], status: path.getAttribute('class'), x, width };
+  }));
+})`;
 
 test('Chromium shows the timeline, histogram and node page of a fleet that real agents report to, and a new report without a reload', async (t) => {
   const data = tempDir('labimg-fleet-browser-');
@@ -144,7 +153,19 @@ test('Chromium shows the timeline, histogram and node page of a fleet that real 
     }
   }
   t.true(checked > 20, `${checked} bars checked`);
-  t.true(bars.some((b) => b.node === 'w-bad' && b.status === 'failed'));
+  const failedBar = bars.find((b) => b.node === 'w-bad' && b.status === 'failed');
+  t.truthy(failedBar);
+
+  // ── hovering the failed bar shows its step, status and times in the page's tooltip ──
+  await page.evaluate(`document.querySelector('svg.timeline g[data-node="w-bad"]').scrollIntoView({ block: 'center' })`);
+  const inView = await page.evaluate<{ x: number; y: number }>(`(() => {
+    const g = document.querySelector('svg.timeline g[data-node="w-bad"]'), svg = g.ownerSVGElement;
+    const box = g.querySelector('path.failed').getBBox(), p = svg.createSVGPoint();
+    p.x = ${(failedBar?.x ?? 0) + (failedBar?.width ?? 0) / 2}; p.y = box.y + box.height / 2;
+    const at = p.matrixTransform(svg.getScreenCTM()); return { x: at.x, y: at.y }; })()`);
+  await browser.send('Input.dispatchMouseEvent', { type: 'mouseMoved', x: inView.x, y: inView.y }, page.sessionId);
+  const tip = await page.waitFor<string>(`(() => { const t = document.querySelector('.tip'); return t && !t.hidden ? t.textContent : ''; })()`, 10_000);
+  t.regex(tip, new RegExp(`^w-bad · bake · ${failedBar?.step ?? '?'} failed: \\+`), tip);
 
   // ── the histogram of time to final against the two runs that completed ──
   const finals = await Promise.all(['cp-lab', 'cp-edge'].map(async (n) => (await reportsOf(n)).find((r) => r.step === RUN_COMPLETE_STEP)?.durationMs as number));
@@ -160,6 +181,7 @@ test('Chromium shows the timeline, histogram and node page of a fleet that real 
   const counts = await page.evaluate<Record<string, string>>(`Object.fromEntries([...document.querySelectorAll('.counts li')].map((li) => [li.dataset.state, li.querySelector('b').textContent]))`);
   t.deepEqual(counts, { ready: '2', failed: '1', 'in-progress': '2', 'enrolled-no-report': '0', departed: '0' });
   mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.evaluate('window.scrollTo(0, 0)');
   await page.screenshot(path.join(SCREENSHOTS, 'fleet-page.png'));
   // The same page for a reader whose system asks for dark: dark background, light text, bars still coloured.
   await browser.send('Emulation.setEmulatedMedia', { features: [{ name: 'prefers-color-scheme', value: 'dark' }] }, page.sessionId);
@@ -190,7 +212,7 @@ test('Chromium shows the timeline, histogram and node page of a fleet that real 
   const late = await startAgent(serve, 'lab', 'worker', 'w-late', workerToken);
   agents.push(late);
   const lateRun = late.machine.runAgent(['run', '--phase', 'bake']);
-  const appeared = await page.waitFor<boolean>(`!!document.querySelector('svg.timeline g[data-node="w-late"] rect') && window.sameDocument === 'yes'`, 90_000);
+  const appeared = await page.waitFor<boolean>(`!!document.querySelector('svg.timeline g[data-node="w-late"] path') && window.sameDocument === 'yes'`, 90_000);
   t.true(appeared, 'the new node and its first bar, in the same document');
   t.is((await lateRun).code, 0);
   t.true(await page.waitFor<boolean>(`!!document.querySelector('#nodes tr[data-node="w-late"]') && window.sameDocument === 'yes'`, 30_000), 'and its row in the table');
