@@ -29,7 +29,7 @@ import { LEAVING_STEP, type Role } from '../contract/agent-config';
 import { IdentityRefused, verifyInstanceIdentity, type InstanceIdentity } from './identity/documents';
 import { mintNonce, nonceRefusal } from './identity/nonces';
 import { policyRefusal } from './identity/policy';
-import { grantedRole, KEYS, type EnrollmentTokenRecord, type NodeRecord } from './records';
+import { grantedRole, KEYS, type AuditEvent, type EnrollmentTokenRecord, type NodeRecord } from './records';
 import type { PxeCatalog } from '../contract/pxe-catalog';
 import { PxeRoutes } from './pxe';
 import { credentialStanding, fleetNodeOf, isSameMachine, Registry, RegistryError, type TokenRejection } from './registry';
@@ -71,6 +71,9 @@ export interface EndpointOptions {
   caFingerprint?: string;
 }
 
+/** How long the node pages share one read of the audit trail (recentAuditTrail). */
+const AUDIT_SNAPSHOT_MS = 5_000;
+
 /** Join material whose token expires within this margin is not handed out: the join would race the expiry. */
 const TOKEN_EXPIRY_MARGIN_MS = 60_000;
 
@@ -88,6 +91,8 @@ export class EndpointServer {
   private readonly clock: () => Date;
   private readonly agentSha256?: string;
   private readonly events: FleetEvents;
+  /** The audit trail as the node pages last read it, and when (see nodePage). */
+  private auditSnapshot?: { readAt: number; trail: Promise<AuditEvent[]> };
 
   constructor(private readonly options: EndpointOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
@@ -544,8 +549,26 @@ export class EndpointServer {
     const registry = this.options.registry;
     const record = await registry.node(name);
     if (!record) throw new HttpError(404, `no node "${name}" has enrolled`);
-    const [reports, trail] = await Promise.all([registry.reports(name), registry.auditTrail()]);
+    const [reports, trail] = await Promise.all([registry.reports(name), this.recentAuditTrail()]);
     return renderNodePage({ node: fleetNodeOf(record), generatedAt: this.clock().toISOString(), reports, audit: nodeAuditEvents(trail, name), refreshSeconds: this.refreshSeconds() });
+  }
+
+  /**
+   * The audit trail, read at most once per AUDIT_SNAPSHOT_MS for all node pages together: the page is public and
+   * the trail holds up to 50,000 entries, so a client asking for node pages in a loop must not make the endpoint
+   * read it each time. A page may miss an event of the last few seconds; its next load shows it.
+   */
+  private recentAuditTrail(): Promise<AuditEvent[]> {
+    const now = this.clock().getTime();
+    const snapshot = this.auditSnapshot;
+    if (snapshot && now - snapshot.readAt < AUDIT_SNAPSHOT_MS && now >= snapshot.readAt) return snapshot.trail;
+    const trail = this.options.registry.auditTrail();
+    this.auditSnapshot = { readAt: now, trail };
+    // A read that failed is not kept: the next page asks the store again.
+    trail.catch(() => {
+      if (this.auditSnapshot?.trail === trail) this.auditSnapshot = undefined;
+    });
+    return trail;
   }
 
   private async fleetEvents(source: string): Promise<EventStreamReply> {
