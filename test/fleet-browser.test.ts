@@ -86,6 +86,8 @@ const READ_BARS = `[...document.querySelectorAll('svg.timeline g[data-node]')].f
 })`;
 
 test('Chromium shows the timeline, histogram and node page of a fleet that real agents report to, and a new report without a reload', async (t) => {
+  // Six agent processes, a browser and an endpoint on a shared 2-core machine: 30 s unloaded, more under load.
+  t.timeout(300_000);
   const data = tempDir('labimg-fleet-browser-');
   const serve = await startServe({ data });
   const agents: Agent[] = [];
