@@ -25,6 +25,7 @@ import { addShowCommand } from './syntax/show';
 import { addValidateCommand } from './syntax/validate';
 import type { GlobalOptions } from './options';
 import { DEFAULT_PROFILES_DIR } from './package-files';
+import { terminalColumns } from './terminal-width';
 
 /** In the order `labimg --help` lists them. */
 const COMMANDS: ReadonlyArray<(y: Argv<GlobalOptions>) => Argv<GlobalOptions>> = [
@@ -49,6 +50,8 @@ export function cli(args: string[]): Argv<GlobalOptions> {
     .scriptName('labimg')
     .version(labimgVersion)
     .usage('$0 <command>\n\nTurns Kubernetes node profiles into bootable machines.')
+    // Every command's help wraps at the terminal's width (yargs's own default is at most 80 columns).
+    .wrap(terminalColumns())
     .option('profiles', { type: 'string', default: DEFAULT_PROFILES_DIR, describe: 'directory of profile YAML files', global: true });
   return COMMANDS.reduce((y, addCommand) => addCommand(y), program)
     .demandCommand(1, 'name a command; `labimg --help` lists them')

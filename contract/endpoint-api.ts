@@ -147,6 +147,12 @@ export interface FleetNode {
   /** Total time spent in each phase (bake, boot), from the reports' durations. */
   phases: NodePhaseTime[];
   /**
+   * The latest report of each step, in the order the endpoint received them: what the fleet page's timeline and
+   * `labimg nodes --watch` draw. The run's own completion report (RUN_COMPLETE_STEP) is among them: its duration is
+   * the run's, the node's time to final.
+   */
+  steps?: FleetStep[];
+  /**
    * Time to GPU: the seconds after boot at which a GPU node reached each milestone in its latest boot
    * (contract/gpu-timing.ts), in milestone order; absent on a node without a GPU and before the first milestone.
    */
@@ -161,6 +167,20 @@ export interface FleetNode {
   /** When the node left (its leaving report's time, by its clock); present only while it is departed. */
   departedAt?: string;
   state: NodeState;
+}
+
+/** One step of a node as its latest report about it says: when it ended (or started, while running) and how long it took. */
+export interface FleetStep {
+  step: string;
+  phase: PhaseReport['phase'];
+  status: PhaseReport['status'];
+  /** The report's time by the node's clock: a step's end, or its start while it is "started". */
+  at: string;
+  durationMs?: number;
+  /** When the endpoint received the report, by its own clock. */
+  receivedAt?: string;
+  /** The failure's message, on a failed step. */
+  error?: string;
 }
 
 export interface FleetView {

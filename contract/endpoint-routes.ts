@@ -72,6 +72,8 @@ export type Access =
 export type Answer =
   | { kind: 'json'; status: 200 }
   | { kind: 'empty'; status: 204 }
+  /** A stream of server-sent events (text/event-stream) held open until either side ends it. */
+  | { kind: 'events'; status: 200 }
   | { kind: 'content'; status: 200; contentType: string; cache?: 'immutable' };
 
 /**
@@ -140,7 +142,12 @@ export const ROUTES = {
   },
   /** No secrets. */
   'GET /v1/fleet': { who: 'anyone', listeners: 'https', answer: JSON_ANSWER, exchange: {} as Exchange<undefined, FleetView> },
-  'GET /fleet': { who: 'anyone', listeners: 'https', answer: { kind: 'content', status: 200, contentType: 'text/html; charset=utf-8' }, exchange: {} as Exchange<undefined, string> },
+  /** The fleet page; ?pool=, ?role=, ?profile= keep only the nodes with that value. */
+  'GET /fleet': { who: 'anyone', listeners: 'https', answer: { kind: 'content', status: 200, contentType: 'text/html; charset=utf-8' }, exchange: {} as Exchange<undefined, string, { pool?: string; role?: string; profile?: string }> },
+  /** One node's page: its reports and its enrollment and join events from the audit trail. No secrets, as /fleet. */
+  'GET /fleet/nodes/:node': { who: 'anyone', listeners: 'https', answer: { kind: 'content', status: 200, contentType: 'text/html; charset=utf-8' }, exchange: {} as Exchange<undefined, string> },
+  /** Server-sent events: `node`, the node's FleetNode, whenever a report or enrollment changes it. No secrets. */
+  'GET /v1/fleet/events': { who: 'anyone', listeners: 'https', answer: { kind: 'events', status: 200 }, exchange: {} as Exchange<undefined, string> },
   'GET /': { who: 'anyone', listeners: 'https', answer: { kind: 'content', status: 200, contentType: 'text/html; charset=utf-8' }, exchange: {} as Exchange<undefined, string> },
   /** Prometheus text exposition 0.0.4. */
   'GET /metrics': { who: 'anyone', listeners: 'https', answer: { kind: 'content', status: 200, contentType: 'text/plain; version=0.0.4; charset=utf-8' }, exchange: {} as Exchange<undefined, string> },

@@ -1,14 +1,21 @@
 /**
- * The HTML page `labimg serve` answers GET /fleet with: one self-contained document (inline CSS, no scripts,
- * no external assets) that reloads itself, so it works on an air-gapped admin laptop and in a plain browser tab.
+ * The HTML page `labimg serve` answers GET /fleet with: one self-contained document (inline CSS and SVG, one
+ * inline script, no external assets), so it works on an air-gapped admin laptop. Its tables read as they always
+ * did without a script; the timeline and aggregates above them are SVG the endpoint draws, the script only keeps
+ * the page current (fleet-live.ts).
  *
  * Also home to the few fleet facts the page, `labimg nodes` and /metrics must agree on: how a node's state is
  * named, how the fleet is totalled, and how a duration reads.
  */
 import type { FleetNode, FleetView, NodeState } from '../contract/endpoint-api';
 import { GPU_MILESTONES, GPU_MILESTONE_LABELS } from '../contract/gpu-timing';
+import { filterView, type FleetFilters } from './fleet-aggregates';
+import { escapeHtml, formatDuration, htmlDocument, timeElement } from './html';
+import { aggregates, filterForm, stateCounts } from './fleet-sections';
+import { renderTimeline } from './fleet-timeline';
 
 export type { NodeState };
+export { escapeHtml, formatDuration };
 
 /** Every state, as the `status` label of `labimg_nodes` lists them for each pool and role. */
 export const NODE_STATES: readonly NodeState[] = ['ready', 'failed', 'in-progress', 'enrolled-no-report', 'departed'];
@@ -91,19 +98,6 @@ function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** "850 ms", "12.3 s", "1m 23s", "2h 05m": precise where a step is quick, coarse where a phase is long. */
-export function formatDuration(ms: number): string {
-  // Durations come from the nodes' reports; a negative or broken one should not break the page.
-  if (!Number.isFinite(ms) || ms < 0) return '?';
-  if (Math.round(ms) < 1000) return `${Math.round(ms)} ms`;
-  const tenths = Math.round(ms / 100);
-  if (tenths < 600) return `${(tenths / 10).toFixed(1)} s`;
-  const seconds = Math.round(ms / 1000);
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m ${pad2(seconds % 60)}s`;
-  const minutes = Math.round(ms / 60_000);
-  return `${Math.floor(minutes / 60)}h ${pad2(minutes % 60)}m`;
-}
-
 /**
  * Time to GPU in one line, e.g. "driver 41.0 s · runtime 43.5 s · registered 1m 10s · GPU 1m 35s": the
  * milestones the node reached in its latest boot, so a GPU node part way shows how far it got; "" for none.
@@ -122,32 +116,41 @@ export function formatPhaseTimes(node: FleetNode): string {
   return node.phases.map((p) => `${p.phase} ${formatDuration(p.durationMs)}`).join(', ');
 }
 
-export function renderFleetPage(view: FleetView, options: { refreshSeconds: number }): string {
-  const refresh = options.refreshSeconds;
-  // A zero or fractional refresh would have the browser hammer the endpoint or ignore the tag.
-  if (!Number.isInteger(refresh) || refresh < 1) throw new RangeError(`refreshSeconds must be a whole number of seconds, at least 1 (got ${refresh})`);
+export interface FleetPageOptions {
+  refreshSeconds: number;
+  /** The page's filters (its query string): the nodes they keep are the page's, the others are left out. */
+  filters?: FleetFilters;
+}
+
+/**
+ * The fleet page: the nodes' counts, filters, histograms and slowest steps, their timeline, then today's tables,
+ * which are what a browser without scripts or SVG still reads. It reloads itself every `refreshSeconds` without a
+ * script, and with one it follows the event stream instead (fleet-live.ts).
+ */
+export function renderFleetPage(all: FleetView, options: FleetPageOptions): string {
+  const filters = options.filters ?? {};
+  const view = filterView(all, filters);
+  const filtered = view.nodes.length < all.nodes.length;
+  const summary = summarizeFleet(view);
   const body =
-    view.nodes.length === 0
+    all.nodes.length === 0
       ? ['<p class="empty">The fleet is empty: no nodes have enrolled yet.</p>']
-      : [`<p class="summary">${escapeHtml(describeFleetSummary(summarizeFleet(view)))}</p>`, ...fleetTables(view.nodes)];
-  return [
-    '<!DOCTYPE html>',
-    '<html lang="en">',
-    '<head>',
-    '<meta charset="utf-8">',
-    `<meta http-equiv="refresh" content="${refresh}">`,
-    '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    '<title>labimg fleet</title>',
-    `<style>${STYLE}</style>`,
-    '</head>',
-    '<body>',
-    '<h1>labimg fleet</h1>',
-    ...body,
-    `<p class="generated">Generated ${timeElement(view.generatedAt)}; this page reloads every ${refresh} s.</p>`,
-    '</body>',
-    '</html>',
-    '',
-  ].join('\n');
+      : [
+          filterForm(all, filters),
+          `<p class="summary">${filtered ? 'Filtered: ' : ''}${escapeHtml(describeFleetSummary(summary))}</p>`,
+          stateCounts(summary.byState),
+          aggregates(view),
+          ...timelineSection(view),
+          ...fleetTables(view.nodes),
+        ];
+  return htmlDocument('labimg fleet', options.refreshSeconds, ['<h1>labimg fleet</h1>', ...body, `<p class="generated">Generated ${timeElement(view.generatedAt)}; this page follows the endpoint's events, or reloads every ${options.refreshSeconds} s.</p>`]);
+}
+
+function timelineSection(view: FleetView): string[] {
+  const svg = renderTimeline(view);
+  if (svg === '') return [];
+  const legend = ['running', 'done', 'skipped', 'failed'].map((s) => `<span class="key ${s}">${s}</span>`).join(' ');
+  return ['<h2>Timeline</h2>', `<p class="legend">${legend} · each phase on its own scale, shared by every node; hover a bar for its times</p>`, svg];
 }
 
 const COLUMNS = ['Node', 'Pool', 'Role', 'GPU', 'Profile', 'Step', 'Last report', 'Time per phase', 'Time to GPU', 'Error'];
@@ -179,7 +182,7 @@ function nodeRow(node: FleetNode): string {
   const state = node.state;
   const step = node.step === undefined ? '—' : `${node.step} ${node.status ?? ''}`.trim();
   const cells = [
-    escapeHtml(node.node),
+    `<a href="/fleet/nodes/${escapeHtml(node.node)}">${escapeHtml(node.node)}</a>`,
     escapeHtml(node.pool),
     escapeHtml(node.role),
     node.gpu ? 'yes' : 'no',
@@ -217,33 +220,3 @@ function clockSkewNote(node: FleetNode): string {
   return `<br><span class="clock-skew" data-clock-skew-ms="${node.clockSkewMs}" title="${escapeHtml(title)}">${escapeHtml(flag)}</span>`;
 }
 
-/** An RFC 3339 time as "2024-05-01 10:00:00 UTC"; a value that does not parse is shown as it came. */
-function timeElement(iso: string): string {
-  const ms = Date.parse(iso);
-  const shown = Number.isNaN(ms) ? iso : new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
-  return `<time datetime="${escapeHtml(iso)}">${escapeHtml(shown)}</time>`;
-}
-
-/** Node names, pools and error messages arrive over the network; everything from the view goes through here. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => HTML_ENTITIES[c] as string);
-}
-
-const HTML_ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-function pad2(n: number): string {
-  return String(n).padStart(2, '0');
-}
-
-const STYLE = [
-  'body{font-family:system-ui,sans-serif;margin:1.5rem;color:#222}',
-  'table{border-collapse:collapse}',
-  'th,td{border-bottom:1px solid #ddd;padding:.3rem .6rem;text-align:left;vertical-align:top}',
-  'tr.ready td{background:#eefbea}',
-  'tr.failed td{background:#fdecea}',
-  'tr.departed td{color:#888}',
-  '.note{color:#666}',
-  '.clock-skew{color:#a04000;font-size:.9em}',
-  'pre{margin:0;white-space:pre-wrap;max-width:40rem}',
-  '.generated{color:#666;font-size:.9em}',
-].join('');

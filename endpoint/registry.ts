@@ -7,7 +7,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import type { Role } from '../contract/agent-config';
 import { UserError } from '../contract/errors';
 import { LEAVING_STEP, RUN_COMPLETE_STEP } from '../contract/agent-config';
-import type { CredentialLifetime, FleetNode, FleetView, ReportRequest } from '../contract/endpoint-api';
+import type { CredentialLifetime, FleetNode, FleetStep, FleetView, ReportRequest } from '../contract/endpoint-api';
 import { CLOCK_SKEW_FLAG_MS } from './report-time';
 import { gpuMilestones } from '../contract/gpu-timing';
 import { phaseDurations } from '../contract/phase-timing';
@@ -609,6 +609,7 @@ export function fleetNodeOf(record: NodeRecord): FleetNode {
     ...(latest?.[1].receivedAt !== undefined ? { lastReceivedAt: latest[1].receivedAt } : {}),
     ...(skew !== undefined && skew > CLOCK_SKEW_FLAG_MS ? { clockSkewMs: skew } : {}),
     phases: [...phaseMs].map(([phase, durationMs]) => ({ phase, durationMs })),
+    steps: fleetSteps(steps),
     ...(timeToGpu.length > 0 ? { timeToGpu } : {}),
     ...(latest?.[1].status === 'failed' && latest[1].error ? { error: latest[1].error } : {}),
     ready,
@@ -625,6 +626,21 @@ export function fleetNodeOf(record: NodeRecord): FleetNode {
 function arrivedLater(a: StepSummary, b: StepSummary): boolean {
   const byArrival = (a.received ?? 0) - (b.received ?? 0);
   return byArrival !== 0 ? byArrival > 0 : a.at > b.at;
+}
+
+/** Each step's latest report as the timeline draws it, in arrival order. */
+function fleetSteps(steps: Array<[string, StepSummary]>): FleetStep[] {
+  return [...steps]
+    .sort(([, a], [, b]) => (arrivedLater(a, b) ? 1 : arrivedLater(b, a) ? -1 : 0))
+    .map(([step, s]) => ({
+      step,
+      phase: s.phase,
+      status: s.status,
+      at: s.at,
+      ...(s.durationMs !== undefined ? { durationMs: s.durationMs } : {}),
+      ...(s.receivedAt !== undefined ? { receivedAt: s.receivedAt } : {}),
+      ...(s.status === 'failed' && s.error !== undefined ? { error: s.error } : {}),
+    }));
 }
 
 /** The report's time by the node's clock minus its receipt by ours; undefined for summaries without a receipt time. */

@@ -6,6 +6,7 @@
 import { createReadStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AnswerOf, ParamsOf, RequestOf, ResponseOf, RouteKey, RouteSpec, WhoOf } from '../contract/endpoint-routes';
+import { EventStreamReply } from './fleet-events';
 import { sendJson } from './http';
 import type { EnrollmentTokenRecord, NodeRecord } from './records';
 
@@ -36,7 +37,7 @@ export class FileContent {
 export type Content = string | Uint8Array | FileContent;
 
 /** What a handler returns: its JSON response, nothing for a 204, or content. */
-export type Reply<K extends RouteKey> = AnswerOf<K> extends { kind: 'json' } ? ResponseOf<K> : AnswerOf<K> extends { kind: 'empty' } ? void : Content;
+export type Reply<K extends RouteKey> = AnswerOf<K> extends { kind: 'json' } ? ResponseOf<K> : AnswerOf<K> extends { kind: 'empty' } ? void : AnswerOf<K> extends { kind: 'events' } ? EventStreamReply : Content;
 
 export type Handler<K extends RouteKey> = (request: RouteRequest<K>) => Promise<Reply<K>>;
 
@@ -48,6 +49,13 @@ export async function sendAnswer(res: ServerResponse, answer: RouteSpec['answer'
   if (answer.kind === 'json') return sendJson(res, answer.status, reply);
   if (answer.kind === 'empty') {
     res.writeHead(answer.status, { 'cache-control': 'no-store' }).end();
+    return;
+  }
+  if (answer.kind === 'events') {
+    if (!(reply instanceof EventStreamReply)) throw new Error('the route answered no event stream');
+    // No content-length: the stream is open-ended. "no" to X-Accel-Buffering keeps a proxy (nginx) from holding events back.
+    res.writeHead(answer.status, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
+    reply.open(res);
     return;
   }
   if (!(typeof reply === 'string' || reply instanceof Uint8Array || reply instanceof FileContent)) throw new Error('the route answered no content');

@@ -16,7 +16,10 @@ import { capConnections, defaultConnectionLimits, type ConnectionLimits } from '
 import { NODE_CREDENTIAL_HEADER, type CredentialLifetime, type EnrollRequest, type EnrollResponse, type IdentityNonce, type FleetView, type JoinMaterial, type ReportResponse } from '../contract/endpoint-api';
 import { NODE_CREDENTIAL } from '../contract/token-formats';
 import { matchRoute, routeKeys, ROUTES, type Access, type ParamsOf, type RequestOf, type RouteKey } from '../contract/endpoint-routes';
+import { filtersFrom } from './fleet-aggregates';
+import { DEFAULT_EVENT_STREAM_LIMITS, FleetEvents, type EventStreamLimits, type EventStreamReply } from './fleet-events';
 import { renderFleetPage } from './fleet-page';
+import { nodeAuditEvents, renderNodePage } from './node-page';
 import { HttpError, readJson, sendError } from './http';
 import type { EndpointLog } from './log';
 import { countRequest, newCounters, renderMetrics, type EndpointCounters } from './metrics';
@@ -26,15 +29,15 @@ import { LEAVING_STEP, type Role } from '../contract/agent-config';
 import { IdentityRefused, verifyInstanceIdentity, type InstanceIdentity } from './identity/documents';
 import { mintNonce, nonceRefusal } from './identity/nonces';
 import { policyRefusal } from './identity/policy';
-import { grantedRole, KEYS, type EnrollmentTokenRecord, type NodeRecord } from './records';
+import { grantedRole, KEYS, type AuditEvent, type EnrollmentTokenRecord, type NodeRecord } from './records';
 import type { PxeCatalog } from '../contract/pxe-catalog';
 import { PxeRoutes } from './pxe';
-import { credentialStanding, isSameMachine, Registry, RegistryError, type TokenRejection } from './registry';
+import { credentialStanding, fleetNodeOf, isSameMachine, Registry, RegistryError, type TokenRejection } from './registry';
 import { sendAnswer, type CallerOf, type Content, type Handlers, type RouteRequest } from './routing';
 import { REQUEST_BODIES } from './schemas';
 import { bearerToken, newNodeCredential, parseEnrollmentToken, secretMatches, sha256Hex } from './tokens';
 
-export interface EndpointLimits extends ConnectionLimits {
+export interface EndpointLimits extends ConnectionLimits, EventStreamLimits {
   /** Largest request body accepted, in bytes. */
   bodyBytes: number;
   /** Failed authentications per source address, and per token id or node name, per window before 429. */
@@ -46,6 +49,7 @@ export interface EndpointLimits extends ConnectionLimits {
 
 export const DEFAULT_LIMITS: EndpointLimits = {
   ...defaultConnectionLimits(),
+  ...DEFAULT_EVENT_STREAM_LIMITS,
   bodyBytes: 32 * 1024,
   authFailures: 20,
   authFailureWindowMs: 60_000,
@@ -67,6 +71,9 @@ export interface EndpointOptions {
   caFingerprint?: string;
 }
 
+/** How long the node pages share one read of the audit trail (recentAuditTrail). */
+const AUDIT_SNAPSHOT_MS = 5_000;
+
 /** Join material whose token expires within this margin is not handed out: the join would race the expiry. */
 const TOKEN_EXPIRY_MARGIN_MS = 60_000;
 
@@ -83,9 +90,13 @@ export class EndpointServer {
   private readonly pxe?: PxeRoutes;
   private readonly clock: () => Date;
   private readonly agentSha256?: string;
+  private readonly events: FleetEvents;
+  /** The audit trail as the node pages last read it, and when (see nodePage). */
+  private auditSnapshot?: { readAt: number; trail: Promise<AuditEvent[]> };
 
   constructor(private readonly options: EndpointOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.events = new FleetEvents(this.limits);
     this.clock = options.clock ?? (() => new Date());
     if (options.agentBundle) this.agentSha256 = createHash('sha256').update(options.agentBundle).digest('hex');
     this.failures = new FailureLimiter({ maxFailures: this.limits.authFailures, windowMs: this.limits.authFailureWindowMs });
@@ -109,8 +120,10 @@ export class EndpointServer {
       'PUT /v1/nodes/:node/join-material': (r) => this.publish(r),
       'GET /v1/agent/:bundle': (r) => this.agent(r),
       'GET /v1/fleet': () => this.fleetJson(),
-      'GET /fleet': () => this.fleetPage(),
-      'GET /': () => this.fleetPage(),
+      'GET /fleet': (r) => this.fleetPage(r.query),
+      'GET /fleet/nodes/:node': (r) => this.nodePage(r.params.node),
+      'GET /v1/fleet/events': (r) => this.fleetEvents(r.source),
+      'GET /': (r) => this.fleetPage(r.query),
       'GET /metrics': () => this.metrics(),
       'GET /healthz': async () => 'ok\n',
       'GET /pxe/boot.ipxe': (r) => this.pxeRoutes().chain(r),
@@ -168,6 +181,7 @@ export class EndpointServer {
   }
 
   close(): Promise<void> {
+    this.events.closeAll();
     const closing = [this.server, this.pxeServer].filter((s): s is https.Server | http.Server => s !== undefined);
     return Promise.all(
       closing.map(
@@ -429,6 +443,7 @@ export class EndpointServer {
     }
     await registry.audit({ action: 'node-enrolled', pool, node: body.node, ...vouched, source });
     this.counters.enrollments += 1;
+    await this.publishNode(body.node);
     this.options.log.info(`enrolled ${role} ${body.node} into pool ${pool} from ${source}${vouched.instance ? ` (${vouched.instance})` : ''}`);
     return { node: body.node, pool, credential, ...lifetimeOf(record) };
   }
@@ -463,6 +478,7 @@ export class EndpointServer {
     this.counters[stored ? 'reportsStored' : 'reportsDuplicate'] += 1;
     if (report.status === 'failed') this.options.log.warn(`${node.name}: step ${report.step} failed`);
     if (stored && report.step === LEAVING_STEP && report.status === 'done') this.options.log.info(`${node.name} left pool ${node.pool}: its machine powered off on purpose`);
+    if (stored) await this.publishNode(node.name);
     return { stored };
   }
 
@@ -521,8 +537,53 @@ export class EndpointServer {
     return this.options.registry.fleet();
   }
 
-  private async fleetPage(): Promise<Content> {
-    return renderFleetPage(await this.options.registry.fleet(), { refreshSeconds: this.options.fleetRefreshSeconds ?? 5 });
+  private async fleetPage(query: URLSearchParams): Promise<Content> {
+    return renderFleetPage(await this.options.registry.fleet(), { refreshSeconds: this.refreshSeconds(), filters: filtersFrom(query) });
+  }
+
+  private refreshSeconds(): number {
+    return this.options.fleetRefreshSeconds ?? 5;
+  }
+
+  private async nodePage(name: string): Promise<Content> {
+    const registry = this.options.registry;
+    const record = await registry.node(name);
+    if (!record) throw new HttpError(404, `no node "${name}" has enrolled`);
+    const [reports, trail] = await Promise.all([registry.reports(name), this.recentAuditTrail()]);
+    return renderNodePage({ node: fleetNodeOf(record), generatedAt: this.clock().toISOString(), reports, audit: nodeAuditEvents(trail, name), refreshSeconds: this.refreshSeconds() });
+  }
+
+  /**
+   * The audit trail, read at most once per AUDIT_SNAPSHOT_MS for all node pages together: the page is public and
+   * the trail holds up to 50,000 entries, so a client asking for node pages in a loop must not make the endpoint
+   * read it each time. A page may miss an event of the last few seconds; its next load shows it.
+   */
+  private recentAuditTrail(): Promise<AuditEvent[]> {
+    const now = this.clock().getTime();
+    const snapshot = this.auditSnapshot;
+    if (snapshot && now - snapshot.readAt < AUDIT_SNAPSHOT_MS && now >= snapshot.readAt) return snapshot.trail;
+    const trail = this.options.registry.auditTrail();
+    this.auditSnapshot = { readAt: now, trail };
+    // A read that failed is not kept: the next page asks the store again.
+    trail.catch(() => {
+      if (this.auditSnapshot?.trail === trail) this.auditSnapshot = undefined;
+    });
+    return trail;
+  }
+
+  private async fleetEvents(source: string): Promise<EventStreamReply> {
+    return this.events.admit(source);
+  }
+
+  /**
+   * Tells the open event streams how the node stands now. Only what this process stored is sent: a replica's
+   * pages learn of reports sent to another replica at their next reload or reconnection. A store that fails here
+   * fails no report: the report is stored already.
+   */
+  private async publishNode(name: string): Promise<void> {
+    if (this.events.listeners === 0) return;
+    const record = await this.options.registry.node(name).catch(() => undefined);
+    if (record) this.events.publishNode(fleetNodeOf(record));
   }
 
   private async metrics(): Promise<Content> {

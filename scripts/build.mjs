@@ -9,7 +9,7 @@
 import { build } from 'esbuild';
 import { gzip as zopfliGzip } from '@gfx/zopfli';
 import { promisify } from 'node:util';
-import { builtinModules } from 'node:module';
+import { builtinModules, createRequire } from 'node:module';
 import { chmod, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +31,20 @@ const noPackageJsonSearch = {
   setup(b) {
     b.onResolve({ filter: /^escalade\/sync$/ }, () => ({ path: 'escalade-sync', namespace: 'labimg-stub' }));
     b.onLoad({ filter: /.*/, namespace: 'labimg-stub' }, () => ({ contents: 'export default function findNothing() { return undefined; }', loader: 'js' }));
+  },
+};
+
+/**
+ * yargs's ES module build (which the CLI's `import` reaches) takes cliui's ES module build, whose wrap cuts a line
+ * every N characters, mid-word ("every d" / "ownload"); its CommonJS build wraps at spaces with wrap-ansi (cliui
+ * 8.0.1 index.mjs and build/lib/string-utils.js "Minimal replacement for ... wrap-ansi", build/index.cjs; read
+ * 2026-12-06). The CLI bundles the CommonJS one, as a `require` of yargs (the tests under tsx) gets.
+ */
+const cliuiThatWrapsWords = {
+  name: 'cliui-that-wraps-words',
+  setup(b) {
+    const cliuiCommonJs = createRequire(import.meta.url).resolve('cliui');
+    b.onResolve({ filter: /^cliui$/ }, () => ({ path: cliuiCommonJs }));
   },
 };
 
@@ -68,7 +82,7 @@ const targets = {
     // Dynamic import() of the packages left out below becomes require(): a script compiled by vm.Script has no
     // loader for import() (Node doc/api/vm.md, importModuleDynamically).
     supported: { 'dynamic-import': false },
-    plugins: [noPackageJsonSearch],
+    plugins: [noPackageJsonSearch, cliuiThatWrapsWords],
     // Minified: V8 compiles a third of the bytes on every start; keepNames keeps stack traces readable.
     minify: !process.env.NOMIN,
     keepNames: true,

@@ -56,7 +56,7 @@ test('headless Chromium renders the fleet page with every node and its state', a
     // The departed node sits in a table of its own under a "Departed" heading, its row muted.
     t.regex(stdout, /<h2>Departed<\/h2>[\s\S]*<table id="departed">[\s\S]*data-node="worker-3"/);
     t.false(rowOf(stdout, 'worker-3').includes('kubeadm join: refused'), 'an error from before it left is not shown');
-    t.true(stdout.includes('tr.departed td{color:#888}'));
+    t.true(stdout.includes('tr.departed td{color:var(--muted)}'));
     // The time-to-GPU cell as Chromium rendered it: the GPU node's milestones with their tooltips, and nothing
     // for the nodes without a GPU.
     t.is(timeToGpuCell(stdout, 'gpu-worker-1'), 'driver 41.2 s · runtime 43.5 s');
@@ -77,7 +77,9 @@ function rowOf(dom: string, node: string): string {
 
 /** The text of the row's cell under the "Time to GPU" header, found by the header's position. */
 function timeToGpuCell(dom: string, node: string): string {
-  const headers = [...(/<thead>([\s\S]*?)<\/thead>/.exec(dom)?.[1] ?? '').matchAll(/<th>([^<]*)<\/th>/g)].map((m) => m[1]);
+  // The nodes' table, not the slowest steps' one above it.
+  const table = /<table id="nodes">([\s\S]*?)<\/table>/.exec(dom)?.[1] ?? '';
+  const headers = [...(/<thead>([\s\S]*?)<\/thead>/.exec(table)?.[1] ?? '').matchAll(/<th>([^<]*)<\/th>/g)].map((m) => m[1]);
   const column = headers.indexOf('Time to GPU');
   if (column < 0) throw new Error(`no "Time to GPU" header among ${JSON.stringify(headers)}`);
   const cells = [...rowOf(dom, node).matchAll(/<td>([\s\S]*?)<\/td>/g)].map((m) => m[1] ?? '');

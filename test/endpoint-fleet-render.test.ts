@@ -1,5 +1,6 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import type { FleetNode, FleetView } from '../contract/endpoint-api';
 import { formatDuration, renderFleetPage } from '../endpoint/fleet-page';
 import { firstLine, formatAge, formatFleetTable } from '../endpoint/fleet-table';
@@ -84,20 +85,22 @@ test('formatAge: whole seconds, minutes, hours and days; a report from the futur
 
 test('fleet page: refreshes itself, summarises the fleet and has one row per node with its state', (t) => {
   const page = renderFleetPage(sampleView(), { refreshSeconds: 30 });
-  t.true(page.startsWith('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<meta http-equiv="refresh" content="30">\n'));
-  t.true(page.endsWith('</body>\n</html>\n'));
+  t.true(page.startsWith('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'));
+  // Without a script the page reloads itself; with one, the script follows the event stream instead.
+  t.regex(page, /<head>[\s\S]*\n<noscript><meta http-equiv="refresh" content="30"><\/noscript>\n[\s\S]*<\/head>/);
+  t.regex(page, /<\/main>\n<script>\(function\(\)\{\nvar refresh=30\*1000,[\s\S]*?<\/script>\n<\/body>\n<\/html>\n$/);
   t.true(page.includes('\n<p class="summary">4 nodes: 1 ready, 1 failed, 1 in progress, 1 enrolled without a report, 0 departed. Pools: cpu 2, gpu 2.</p>\n'));
   const rows = [...page.matchAll(/<tr data-node="([^"]*)" data-status="([^"]*)"/g)].map((m) => `${m[1]} ${m[2]}`);
   t.deepEqual(rows, ['cp-1 ready', 'worker-1 in-progress', 'gpu-1 failed', 'gpu-2 enrolled-no-report']);
   t.true(
     page.includes(
-      '<tr data-node="cp-1" data-status="ready" class="ready"><td>cp-1</td><td>cpu</td><td>control-plane</td><td>no</td><td>ubuntu-24.04</td>' +
+      '<tr data-node="cp-1" data-status="ready" class="ready"><td><a href="/fleet/nodes/cp-1">cp-1</a></td><td>cpu</td><td>control-plane</td><td>no</td><td>ubuntu-24.04</td>' +
         '<td>complete done</td><td><time datetime="2024-05-01T09:59:48.000Z">2024-05-01 09:59:48 UTC</time></td><td>bake 4m 10s, boot 1m 23s</td><td></td><td></td></tr>\n',
     ),
   );
   t.true(
     page.includes(
-      '<tr data-node="gpu-2" data-status="enrolled-no-report" class="enrolled-no-report"><td>gpu-2</td><td>gpu</td><td>worker</td><td>yes</td>' +
+      '<tr data-node="gpu-2" data-status="enrolled-no-report" class="enrolled-no-report"><td><a href="/fleet/nodes/gpu-2">gpu-2</a></td><td>gpu</td><td>worker</td><td>yes</td>' +
         '<td>ubuntu-24.04-nvidia</td><td>—</td><td>—</td><td>—</td><td>—</td><td></td></tr>\n',
     ),
   );
@@ -106,7 +109,9 @@ test('fleet page: refreshes itself, summarises the fleet and has one row per nod
 test('fleet page: an error from the network is shown whole but escaped, never as markup', (t) => {
   const page = renderFleetPage(sampleView(), { refreshSeconds: 30 });
   t.true(page.includes('<td>bake 2h 05m, boot 850 ms</td><td>—</td><td><pre>nvidia-smi failed: &lt;script&gt;alert(1)&lt;/script&gt; &quot;&#39;&amp;\nsecond line</pre></td></tr>'));
-  t.false(page.includes('<script'));
+  // The page's one script is its own, after the markup; the error's is text.
+  t.is(page.match(/<script/g)?.length, 1);
+  t.regex(page, /<\/main>\n<script>\(function\(\)\{/);
   t.false(page.includes(`"'&`));
 });
 
@@ -116,16 +121,20 @@ test('fleet page: a hostile node name cannot leave its attribute or cell', (t) =
   t.true(
     page.includes(
       '<tr data-node="x&quot;&gt;&lt;img src=x onerror=alert(1)&gt;" data-status="enrolled-no-report" class="enrolled-no-report">' +
-        '<td>x&quot;&gt;&lt;img src=x onerror=alert(1)&gt;</td><td>p&#39;&amp;</td>',
+        '<td><a href="/fleet/nodes/x&quot;&gt;&lt;img src=x onerror=alert(1)&gt;">x&quot;&gt;&lt;img src=x onerror=alert(1)&gt;</a></td><td>p&#39;&amp;</td>',
     ),
   );
   t.false(page.includes('<img'));
   t.true(page.includes('Pools: p&#39;&amp; 1.'));
 });
 
-test('fleet page: self-contained, with no scripts, links or external assets', (t) => {
+test('fleet page: self-contained: one inline script that its policy allows alone, links only to its own pages, no external assets', (t) => {
   const page = renderFleetPage(sampleView(), { refreshSeconds: 30 });
-  t.deepEqual(page.match(/<script|<link|<img|<iframe|\ssrc=|\shref=|url\(|@import/gi), null);
+  t.deepEqual(page.match(/<link|<img|<iframe|\ssrc=|url\(|@import/gi), null);
+  t.deepEqual([...new Set([...page.matchAll(/\shref="([^"]*)"/g)].map((m) => (m[1] as string).replace(/[^/]+$/, '')))], ['/fleet/nodes/']);
+  const script = /<script>([\s\S]*?)<\/script>/.exec(page)?.[1] ?? '';
+  const hash = createHash('sha256').update(script).digest('base64');
+  t.true(page.includes(`<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'sha256-${hash}'; style-src 'unsafe-inline'; connect-src 'self'; form-action 'self'; base-uri 'none'">`));
 });
 
 test('fleet page: an empty fleet says so instead of showing an empty table', (t) => {
@@ -401,10 +410,10 @@ test('fleet page: departed nodes in a muted table of their own, after the others
     { id: 'departed', rows: ['gpu-3 departed departed', 'worker-2 departed departed'] },
   ]);
   t.true(page.includes('</table>\n<h2>Departed</h2>\n'));
-  t.true(page.includes('tr.departed td{color:#888}'), 'muted');
+  t.true(page.includes('tr.departed td{color:var(--muted)}'), 'muted');
   t.true(
     page.includes(
-      '<tr data-node="worker-2" data-status="departed" class="departed"><td>worker-2</td><td>cpu</td><td>worker</td><td>no</td><td>ubuntu-24.04</td>' +
+      '<tr data-node="worker-2" data-status="departed" class="departed"><td><a href="/fleet/nodes/worker-2">worker-2</a></td><td>cpu</td><td>worker</td><td>no</td><td>ubuntu-24.04</td>' +
         '<td>leaving done</td><td><time datetime="2024-05-01T09:48:00.000Z">2024-05-01 09:48:00 UTC</time></td><td>boot 1m 01s</td><td></td><td></td></tr>\n',
     ),
   );

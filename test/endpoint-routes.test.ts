@@ -24,6 +24,7 @@ import { caFingerprintOf } from '../endpoint/pki';
 import type { PxeCatalog, PxeMachine } from '../contract/pxe-catalog';
 import { tempDir } from './helpers/cli';
 import { awsDocument, makeMetadataSigner, signContent } from './helpers/instance-metadata';
+import { openEventStream } from './helpers/event-stream';
 import { publishBody, reportBody, startEndpoint, type LocalEndpoint } from './helpers/https-client';
 
 const AGENT_BUNDLE = '// the agent, as far as this test is concerned\n';
@@ -56,6 +57,8 @@ const PARAMS: { [K in RouteKey]: ParamsOf<K> } = {
   'GET /v1/agent/:bundle': { bundle: AGENT_FILE },
   'GET /v1/fleet': {},
   'GET /fleet': {},
+  'GET /fleet/nodes/:node': { node: 'w-1' },
+  'GET /v1/fleet/events': {},
   'GET /': {},
   'GET /metrics': {},
   'GET /healthz': {},
@@ -92,6 +95,8 @@ function answersAsTheTableSays(t: ExecutionContext, route: RouteKey, response: E
     t.is(typeof response.body, 'object', route);
   } else if (answer.kind === 'empty') {
     t.is(response.body, undefined, route);
+  } else if (answer.kind === 'events') {
+    t.fail(`${route}: a stream is read with openEventStream, not the agent's client`);
   } else {
     t.is(type, answer.contentType, route);
     t.true(Number(response.headers['content-length']) > 0, route);
@@ -154,6 +159,19 @@ const CALLS: { [K in RouteKey]: (w: World) => Promise<void> } = {
   },
   'GET /fleet': async (w) => {
     await callPinned(w, 'GET /fleet');
+  },
+  'GET /fleet/nodes/:node': async (w) => {
+    await callPinned(w, 'GET /fleet/nodes/:node');
+  },
+  'GET /v1/fleet/events': async (w) => {
+    // A stream never ends by itself, and the agent's client waits for the end: read its start, then hang up.
+    const stream = await openEventStream(w.e.port, w.e.ca.certPem);
+    w.t.is(stream.status, ROUTES['GET /v1/fleet/events'].answer.status);
+    w.t.is(stream.headers['content-type'], 'text/event-stream; charset=utf-8');
+    w.t.is(stream.headers['cache-control'], 'no-store');
+    await stream.waitForText('\n\n', 10_000);
+    w.t.regex(stream.raw(), /^retry: \d+\n/);
+    stream.close();
   },
   'GET /': async (w) => {
     await callPinned(w, 'GET /');

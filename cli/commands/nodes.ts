@@ -1,9 +1,12 @@
 /**
  * `labimg nodes`: every enrolled node, as the fleet page shows it (the departed ones with --departed, or in --json);
- * --watch redraws it. `nodes revoke NAME` refuses a node's credential from now on; `nodes forget NAME` releases its
+ * --watch redraws it, with each node's steps as a text timeline under the table. `nodes revoke NAME` refuses a node's credential from now on; `nodes forget NAME` releases its
  * name for a new enrollment.
  */
+import type { FleetView } from '../../contract/endpoint-api';
 import { formatFleetTable } from '../../endpoint/fleet-table';
+import { formatTextTimeline } from '../../endpoint/fleet-text-timeline';
+import { terminalColumns } from '../terminal-width';
 import { withRegistry } from '../endpoint-store';
 
 export interface NodesOptions {
@@ -19,13 +22,20 @@ export async function showNodes(store: Parameters<typeof withRegistry>[0], optio
   await withRegistry(store, async (registry) => {
     for (;;) {
       const view = await registry.fleet();
-      const text = options.json ? `${JSON.stringify(view, null, 2)}\n` : formatFleetTable(view, new Date(), { departed: options.departed });
+      const text = options.json ? `${JSON.stringify(view, null, 2)}\n` : formatFleetTable(view, new Date(), { departed: options.departed }) + (options.watch ? timeline(view, options.departed) : '');
       // Clear and home the terminal between frames; plain output otherwise, for pipes and logs.
       process.stdout.write(options.watch && process.stdout.isTTY ? `\x1b[2J\x1b[H${text}` : text);
       if (!options.watch) return;
       await new Promise((resolve) => setTimeout(resolve, Math.max(0.2, options.interval) * 1000));
     }
   });
+}
+
+/** The text timeline of the nodes the table lists, after a blank line; "" when none has a step yet. */
+function timeline(view: FleetView, departed: boolean): string {
+  const listed = departed ? view : { ...view, nodes: view.nodes.filter((n) => n.state !== 'departed') };
+  const lines = formatTextTimeline(listed, terminalColumns());
+  return lines.length === 0 ? '' : `\n${lines.join('\n')}\n`;
 }
 
 export async function revokeNode(store: Parameters<typeof withRegistry>[0], name: string): Promise<void> {

@@ -15,7 +15,7 @@ export function addNodesCommand(y: Argv<GlobalOptions>): Argv<GlobalOptions> {
           c
             .option('json', { type: 'boolean', default: false, describe: 'the fleet as JSON: every node, departed ones included, with its state' })
             .option('departed', { type: 'boolean', default: false, describe: 'also list the nodes that left (powered off on purpose), after the others, the latest to leave first' })
-            .option('watch', { type: 'boolean', default: false, describe: 'redraw until interrupted' })
+            .option('watch', { type: 'boolean', default: false, describe: "redraw until interrupted, with each node's steps as a text timeline under the table" })
             .option('interval', { type: 'number', default: 2, describe: 'seconds between redraws with --watch' }),
         async (argv) => (await work()).showNodes(argv, { json: argv.json, watch: argv.watch, interval: argv.interval, departed: argv.departed }),
       )
