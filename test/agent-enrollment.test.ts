@@ -81,7 +81,9 @@ async function enrolledWorker(t: { teardown(fn: () => unknown): void }, ttlMs: n
 }
 
 test("the refresh timer's job renews the credential past half its lifetime; the old one is taken only until it would have expired", async (t) => {
-  const { e, machine } = await enrolledWorker(t, 4_000);
+  // 20 s: the first refresh must run before half of it has passed, and starting an agent on a loaded machine took
+  // over the 2 s that a 4 s lifetime left.
+  const { e, machine } = await enrolledWorker(t, 20_000);
   const first = storedCredential(machine);
   t.is((await e.registry.node('w-1'))?.credentialSha256, sha256(first.credential));
 
