@@ -9,6 +9,8 @@ import { version } from '../package.json';
 
 /** Beside this file in dist/. */
 const CLI_BUNDLE = 'labimg-cli.cjs';
+/** The bundle's sha256, written in by the bundler (scripts/build.mjs), which builds this file after the bundle. */
+declare const LABIMG_CLI_SHA256: string;
 
 const args = process.argv.slice(2);
 if (args.length === 1 && args[0] === '--version') {
@@ -17,7 +19,7 @@ if (args.length === 1 && args[0] === '--version') {
   // Required here, not imported above: --version loads none of the modules the cache needs.
   const { loadBundle } = require('./compile-cache') as typeof import('./compile-cache');
   const command = args.find((arg) => !arg.startsWith('-')) ?? 'cli';
-  const cli = loadBundle<typeof import('./main')>(path.join(__dirname, CLI_BUNDLE), command);
+  const cli = loadBundle<typeof import('./main')>(path.join(__dirname, CLI_BUNDLE), command, undefined, LABIMG_CLI_SHA256);
   // After the command's work, so that the cache holds every function it compiled, not only the top level; and at
   // exit, for the commands that end the process themselves (`--help`). Only when the command succeeded: a usage
   // error or a typo of a command's name is no command to keep a cache for.

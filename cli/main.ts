@@ -53,6 +53,7 @@ export function cli(args: string[]): Argv<GlobalOptions> {
     // Every command's help wraps at the terminal's width (yargs's own default is at most 80 columns).
     .wrap(terminalColumns())
     .option('profiles', { type: 'string', default: DEFAULT_PROFILES_DIR, describe: 'directory of profile YAML files', global: true });
+  skipHelpForFailedHandlers(program);
   return COMMANDS.reduce((y, addCommand) => addCommand(y), program)
     .demandCommand(1, 'name a command; `labimg --help` lists them')
     .strict()
@@ -63,6 +64,22 @@ export function cli(args: string[]): Argv<GlobalOptions> {
       process.stderr.write(`labimg: ${message}\nRun "labimg --help" for the commands and their options.\n`);
       process.exit(2);
     });
+}
+
+/** What skipHelpForFailedHandlers reaches of yargs: its internal methods, which its typings leave out. */
+interface YargsInternals {
+  getInternalMethods(): { getUsageInstance(): { cacheHelpMessage(): void } };
+}
+
+/**
+ * yargs renders the whole help text of a command each time it starts the command's handler (runCommand in
+ * yargs 17's lib/command.js calls `getUsageInstance().cacheHelpMessage()`), so that a handler failing later can
+ * still print that help. labimg's failure handler (`.fail` above) never prints help, so the text, 5-10 ms of
+ * every command's start (README "Figures"), is not made; `--help` renders it as before.
+ */
+function skipHelpForFailedHandlers(program: Argv<GlobalOptions>): void {
+  const usage = (program as unknown as YargsInternals).getInternalMethods().getUsageInstance();
+  usage.cacheHelpMessage = () => undefined;
 }
 
 /** Runs the command; a problem the user can fix is one line (every finding, for profiles), a bug its stack. */

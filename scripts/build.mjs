@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { builtinModules, createRequire } from 'node:module';
 import { chmod, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -112,7 +113,10 @@ if (!only || only === 'cli') {
 }
 for (const [name, options] of Object.entries(targets)) {
   if (only && only !== (name === 'launcher' ? 'cli' : name)) continue;
+  // The launcher names the CLI's code cache by the bundle's sha256, taken here once rather than on every start.
+  const define = name === 'launcher' ? { LABIMG_CLI_SHA256: JSON.stringify(createHash('sha256').update(await readFile(targets.cli.outfile)).digest('hex')) } : undefined;
   await build({
+    define,
     bundle: true,
     platform: 'node',
     format: 'cjs',
