@@ -1,8 +1,8 @@
 /** The node files as `#cloud-config` user-data: cloud-init's write_files, then runcmd starts the agent's unit. */
 import { DELIVERY_PATHS, PATHS } from '../../contract/node-paths';
-import { dump } from 'js-yaml';
 import { renderAgentFetcher } from './agent-fetcher';
 import { gzipStable } from './gzip';
+import { dumpWithGzipBase64 } from './yaml-gzip-base64';
 import { isRemote, nodeFiles, unitName, type NodeFile, type NodeInputs, type RemoteContent } from './node-files';
 
 /** One entry of cloud-init's write_files module (cc_write_files). */
@@ -60,5 +60,5 @@ export function renderCloudInitUserData(inputs: NodeInputs, agent?: RemoteConten
       ...units.map((unit) => ['systemctl', 'start', '--no-block', unit]),
     ],
   };
-  return `#cloud-config\n${dump(config, { lineWidth: -1, noRefs: true })}`;
+  return `#cloud-config\n${dumpWithGzipBase64(config, { noRefs: true })}`;
 }
