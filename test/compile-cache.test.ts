@@ -1,6 +1,6 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { compileCacheDir, loadBundle } from '../cli/compile-cache';
 import { cliPath, filesIn, tempDir } from './helpers/cli';
@@ -47,6 +47,23 @@ test('a bundle of the same length but other content gets its own cache, and the 
   changed.saveCache();
   t.is(cacheFiles(cache).length, 1, 'the first bundle\'s cache is gone');
   t.true(loadBundle(bundle, 'build', cache).cacheUsed);
+});
+
+test('with the digest the build recorded, a bundle changed afterwards (same length, same digest) still gets a cache of its own', (t) => {
+  const dir = tempDir();
+  const cache = path.join(dir, 'v8');
+  const bundle = writeBundle(dir, 41);
+  const recorded = 'ab'.repeat(32); // the launcher's constant, not recomputed from the file
+  const first = loadBundle<{ answer(): number }>(bundle, 'build', cache, recorded);
+  first.saveCache();
+  t.regex(cacheFiles(cache)[0] ?? '', /^build-abababababababab\.\d+\.\d+-[0-9a-f]{8}-/);
+  t.true(loadBundle(bundle, 'build', cache, recorded).cacheUsed);
+  // An edit by hand: same length, and a later modification time.
+  writeBundle(dir, 42);
+  utimesSync(bundle, new Date(), new Date(Date.now() + 5_000));
+  const edited = loadBundle<{ answer(): number }>(bundle, 'build', cache, recorded);
+  t.false(edited.cacheUsed);
+  t.is(edited.exports.answer(), 42);
 });
 
 test('a cache file that others may write is not used', (t) => {
