@@ -1,5 +1,5 @@
-import { chmodSync, mkdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { chmodSync, close, fsync, mkdirSync, open, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import type { RenderedFile } from '../builder/render/types';
 import { writePrivateFile } from '../contract/private-file';
@@ -19,15 +19,21 @@ function writeWithMode(file: string, content: Buffer, mode: number): void {
 async function syncAll(files: readonly string[]): Promise<void> {
   await Promise.all(
     files.map(async (file) => {
-      const handle = await open(file, 'r');
+      const fd = await openFile(file, 'r');
       try {
-        await handle.sync();
+        await fsyncFile(fd);
       } finally {
-        await handle.close();
+        await closeFile(fd);
       }
     }),
   );
 }
+
+// node:fs's callbacks, not node:fs/promises: loading that module (with the readline code its FileHandle carries)
+// cost a build about 1 ms of its start, measured 2026-12-06.
+const openFile = promisify(open);
+const fsyncFile = promisify(fsync);
+const closeFile = promisify(close);
 
 /**
  * Replaces `dir` with exactly `files`, or leaves it untouched.
