@@ -41,10 +41,13 @@ const PAUSE: Readonly<Record<number, string>> = {
 };
 const SUPPORTED_MINORS = Object.keys(PAUSE).map(Number);
 
-/** The Calico release whose tested range (Calico's system requirements) holds each minor, as labimg chooses it. */
+/**
+ * The Calico release whose tested range (Calico's system requirements) holds each minor, as labimg chooses it; 1.32,
+ * in the range of both 3.29 and 3.31, gets the 3.29.0 the flatcar profile has named for its 1.32.11.
+ */
 function calicoFor(minor: number): string {
   if (minor <= 28) return 'v3.27.4'; // 3.27: 1.24–1.28
-  if (minor <= 31) return 'v3.29.0'; // 3.29: 1.29–1.32
+  if (minor <= 32) return 'v3.29.0'; // 3.29: 1.29–1.32
   return 'v3.31.7'; // 3.31: 1.32–1.35
 }
 
