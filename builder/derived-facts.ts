@@ -3,7 +3,9 @@
  * `extends` chain states it.
  *
  * A profile states its Kubernetes version; the package repository and its key (per package format and minor), the
- * kubelet/kubeadm/kubectl pins (per repository layout), the pause image and the Calico release follow from it. So a
+ * kubelet/kubeadm/kubectl pins (per repository layout: pkgs.k8s.io's, or the legacy Google one a mirror keeps), or
+ * where nothing installs packages the release binaries' folder and their sha256 (for the releases versions.ts
+ * records), the pause image and the Calico release follow from it. So a
  * profile that extends a shipped one and changes `kubernetes.version` gets all of them for the new minor; the Calico
  * manifests come with the sha256 pins versions.ts holds for that release, and a release without them is not
  * derived. A profile may still state any of them; then the semantic rules check what it states, and a mismatch is
@@ -42,6 +44,9 @@ import {
   PKGS_K8S_IO_OLDEST_MINOR,
   pkgsK8sIoMinorOf,
   pkgsK8sIoUrlFor,
+  RELEASE_BINARY_SHA256,
+  releaseBinariesUrlFor,
+  releaseBinarySha256For,
   repoLayoutOf,
   type KubernetesVersion,
 } from './versions';
@@ -211,6 +216,30 @@ function derivePackagePins(d: Deriver, version: KubernetesVersion, kind: 'rpm' |
   }
 }
 
+/**
+ * Where nothing installs packages (Flatcar): the release binaries' folder on dl.k8s.io, and their sha256 where
+ * versions.ts records them for this version. A sha256 is data, not a rule: for a version without a row, the version
+ * line says which versions labimg knows and how to state them.
+ */
+function deriveReleaseBinaries(d: Deriver, version: KubernetesVersion, from: Location): void {
+  const release = formatVersion(version);
+  d.fill(['kubernetes', 'binaries', 'url'], () => d.scalar(releaseBinariesUrlFor(version), { rule: `the Kubernetes ${release} release binaries on dl.k8s.io`, from }));
+  const stated = fieldsOf(fieldsOf(fieldsOf(d.plain().kubernetes).binaries).sha256);
+  const missing = CORE_PACKAGES.filter((name) => stated[name] === undefined);
+  if (missing.length === 0) return;
+  const sha256 = releaseBinarySha256For(version);
+  if (sha256 === undefined) {
+    const known = Object.keys(RELEASE_BINARY_SHA256).join(', ');
+    d.gaps.push(
+      findingAt(from, ['kubernetes', 'version'], `labimg records the sha256 of the release binaries of Kubernetes ${known}, not ${release}: pick one of those, or state kubernetes.binaries.sha256 (${missing.join(', ')}) yourself from the <name>.sha256 files dl.k8s.io publishes beside each binary (${releaseBinariesUrlFor(version)}/kubeadm.sha256, ...)`),
+    );
+    return;
+  }
+  for (const name of missing) {
+    d.fill(['kubernetes', 'binaries', 'sha256', name], () => d.scalar(sha256[name], { rule: `sha256 of the Kubernetes ${release} ${name} release binary, as Kubespray records it`, from }));
+  }
+}
+
 function deriveSandboxImage(d: Deriver, version: KubernetesVersion, from: Location): void {
   const imageRepository = fieldsOf(d.plain().kubernetes).imageRepository;
   const tag = kubeadmPauseTagFor(version);
@@ -287,6 +316,8 @@ export function deriveFacts(merged: MapNode, calicoPins: typeof CALICO_MANIFEST_
   if (kind === 'rpm' || kind === 'deb') {
     deriveRepository(d, version, kind, from);
     derivePackagePins(d, version, kind, from);
+  } else if (kind === 'none') {
+    deriveReleaseBinaries(d, version, from);
   }
   deriveSandboxImage(d, version, from);
   deriveCalico(d, version, from, calicoPins);
@@ -294,12 +325,13 @@ export function deriveFacts(merged: MapNode, calicoPins: typeof CALICO_MANIFEST_
 }
 
 /** The fields this module may fill: where it could not (a gap), the schema's "required" for them says nothing more. */
-export const DERIVED_FIELDS: readonly string[] = ['repositories', 'kubernetes.repository', 'kubernetes.packages', 'runtime.containerd.sandboxImage', 'cni.manifests'];
+export const DERIVED_FIELDS: readonly string[] = ['repositories', 'kubernetes.repository', 'kubernetes.packages', 'kubernetes.binaries', 'kubernetes.binaries.sha256', 'runtime.containerd.sandboxImage', 'cni.manifests'];
 
 /** Values this module derives from the version: a mismatch on one of them concerns the version line too. */
 const VERSION_BOUND = [
   /^repositories\.[^.]+\.(baseUrl|gpgKeys)/,
   /^kubernetes\.packages\.(kubelet|kubeadm|kubectl)$/,
+  /^kubernetes\.binaries\.url$/,
   /^runtime\.containerd\.sandboxImage$/,
   /^cni\.manifests/,
 ];

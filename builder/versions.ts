@@ -213,6 +213,12 @@ function pinFormat(exampleRevision: string, revision: RegExp): PinFormat {
   };
 }
 
+/**
+ * The legacy Google repositories released every Kubernetes version once: rpm release "0" (kubeadm-1.23.3-0), deb
+ * revision "00" (kubeadm=1.23.3-00), as the kubeadm upgrade docs of that time spell them (kubernetes/website
+ * content/ko/docs/tasks/administer-cluster/kubeadm/upgrading-linux-nodes.md at 6d160611e6f2: `yum install -y
+ * kubeadm-1.N.x-0`, `apt-get install -y kubeadm=1.N.x-00`; read 2026-12-06).
+ */
 export const PIN_FORMATS: Readonly<Record<RepoLayout, PinFormat>> = {
   'legacy-rpm': pinFormat('0', /0/),
   'legacy-deb': pinFormat('00', /00/),
@@ -278,6 +284,110 @@ export function hostOf(url: string): string | undefined {
   }
 }
 
+// ── official release binaries ────────────────────────────────────────────────────────────────
+
+/**
+ * Where there is no package manager (Flatcar), kubeadm, kubelet and kubectl are the release binaries from dl.k8s.io:
+ * https://dl.k8s.io/release/vX.Y.Z/bin/linux/amd64/NAME, with NAME.sha256 beside each (kubernetes.io "Install and Set
+ * Up kubectl on Linux"; Kubespray downloads them from the same folder, roles/kubespray_defaults/defaults/main/
+ * download.yml `kubelet_download_url`, read 2026-12-06).
+ */
+export function releaseBinariesUrlFor(version: KubernetesVersion): string {
+  return `https://dl.k8s.io/release/v${formatVersion(version)}/bin/linux/amd64`;
+}
+
+export type ReleaseBinaryName = 'kubeadm' | 'kubelet' | 'kubectl';
+
+/**
+ * The sha256 of the linux/amd64 release binaries of one patch release per minor labimg derives a binaries profile
+ * for (the newest patch Kubespray records for each): no rule gives a file's sha256, so they are data. Source: the
+ * amd64 `kubeadm_checksums`, `kubelet_checksums` and `kubectl_checksums` of Kubespray's checksums list, in a copy of
+ * github.com/kubernetes-sigs/kubespray read 2026-12-06, at the commit each row names: its path was
+ * roles/download/defaults/main/checksums.yml (cd6928318487, 24b82917d188), roles/kubespray-defaults/defaults/main/
+ * checksums.yml (4cb1f529d19b, 08293f2ef772, f3d4377a1626, 54a01f277435) and roles/kubespray_defaults/vars/main/
+ * checksums.yml (the later ones). Kubespray copies them from the .sha256 files dl.k8s.io publishes (FACTS.md,
+ * "Release binaries' sha256"). A version not here is stated with its own kubernetes.binaries.sha256.
+ */
+export const RELEASE_BINARY_SHA256: Readonly<Record<string, Readonly<Record<ReleaseBinaryName, string>> & { kubespray: string }>> = {
+  '1.24.15': {
+    kubeadm: '0f4838139affb7b1a131d5d0a0b93d4ada0d1d22da5d04d5d3599018adc130b7',
+    kubelet: '577bb7424eb83b4ddedc920f4e719283cf28a8468e412c2003372c138090358f',
+    kubectl: 'a45d390e17d1cd4bf93eaa733ebc87ed1a38fd867316919bdc59bee9f96e4d8e',
+    kubespray: 'cd6928318487',
+  },
+  '1.25.13': {
+    kubeadm: '4694df9c5d700280c186980907ec8e695364f461b20e868336a71edabac2253e',
+    kubelet: '0399cfd7031cf5f3d7f8485b243a5ef37230e63d105d5f29966f0f81a58a8f6d',
+    kubectl: '22c5d5cb95b671ea7d7accd77e60e4a787b6d40a6b8ba4d6c364cb3ca818c29a',
+    kubespray: '24b82917d188',
+  },
+  '1.26.13': {
+    kubeadm: '62c0e49f749d230f0c27fa53cbe4851894d9002757fd3653fc5da36aa7c68032',
+    kubelet: '05860ef65deb594dc72034c0614f93d7ba9d1f229ff73b43c484298e22465f1b',
+    kubectl: 'e4bad4273431f9f5f05f27f5c2054cbbad6d9ee00b85e0810cb4ef0489b02571',
+    kubespray: '4cb1f529d19b',
+  },
+  '1.27.14': {
+    kubeadm: '1ce264643e521494e111b1c9ee59694a54d1f2464bbac3a7a531324ffeae0182',
+    kubelet: 'f28defa43f80f82ce909940c1b57b71cba1fcf0de6fc4723e798ef5c72376c28',
+    kubectl: '1d2431c68bb6dfa9de3cd40fd66d97a9ac73593c489f9467249eea43e9c16a1e',
+    kubespray: '08293f2ef772',
+  },
+  '1.28.12': {
+    kubeadm: '3ffcf5100c6bca3dd0a6c317c744dd97fe497c7c4aefe468321171f940d34971',
+    kubelet: '4648ae155b1ab05ab8dbef417bde4d5acfcd5ad32e8d1e3209006b40c440a56c',
+    kubectl: 'e8aee7c9206c00062ced394418a17994b58f279a93a1be1143b08afe1758a3a2',
+    kubespray: 'f3d4377a1626',
+  },
+  '1.29.12': {
+    kubeadm: 'bce712631bc425726b45930e58b00790c2ab3deec4282f86af353ea907817c46',
+    kubelet: '45475d908f6c44bfbf994fec91a4d5ceebf41d93c9f3867e687b2fa67b57b5b0',
+    kubectl: '35fc028853e6f5299a53f22ab58273ea2d882c0f261ead0a2eed5b844b12dbfb',
+    kubespray: '54a01f277435',
+  },
+  '1.30.13': {
+    kubeadm: 'dbea796b7b716f7b30ea99e021c3730ef3debace4c8a62c88abfc266b3ab7a96',
+    kubelet: 'b8d8c3cc0c13b2e42c1d83ab6c03024825bc01887c923fd6f8568ebe066ec28e',
+    kubectl: 'b92bd89b27386b671841d5970b926b645c2ae44e5ca0663cff0f1c836a1530ee',
+    kubespray: '12665270143b',
+  },
+  '1.31.13': {
+    kubeadm: 'e0c91c606e1402e943666f6fda8452140851a1b2bb4f69918dd7176e8d86845c',
+    kubelet: 'b7733cb0e36031ab8f69cf3f73cc364730141b107d24ecb75bee5b3122dc6b6e',
+    kubectl: 'ce427a4df97b044bf6beaf38be6b3aaafb1b5c782c406958b3c71ebb25a48fe3',
+    kubespray: 'aa255f883180',
+  },
+  '1.32.11': {
+    kubeadm: '5e191b7329897a16ea87aed75b66f561e7243691620d6b792f34d488285484ce',
+    kubelet: '02b25e87a3fe14e9ea74c10d3b1e204d12af30b8ce7ed11af2a985b49ddb0b83',
+    kubectl: '48581d0e808bd8b7d3c3fc014e86b170e25a987df04c8a879b982b28a5180815',
+    kubespray: '57364f4085c7',
+  },
+  '1.33.11': {
+    kubeadm: '50b66a385ae5bf1ef69c596d07f387b553f0b62f0c48932e0aa14fdd44b1f006',
+    kubelet: '4a3d265ee760ee4490b55989e5c3d87deffefa86a6f100f2a7453d353a1ae255',
+    kubectl: '5d0ff87b99e4bbc38b9876b3172c414f8691008d291e36f89547318925ce7716',
+    kubespray: 'dee8a18cccd2',
+  },
+  '1.34.11': {
+    kubeadm: 'bd3cbe40aff6c7b3b939243ebd80dbd7da207c0e594cfdd434295bf553ea7351',
+    kubelet: '4777a226b2ba3c1d656254bcf3f7ad471bf210042f361094216e51ab4fa9b4b6',
+    kubectl: '8efbb9435132a190920eb65a47a8c1ecf755ad85ab57a600c9bedbab460bb7a8',
+    kubespray: '46dbdd3994b3',
+  },
+  '1.35.8': {
+    kubeadm: '1bbc64a2be5b300880ae9330c6bba592ec2a2b8ecb79c527b0c7cc0f44070e5e',
+    kubelet: '6971b9f95e54dbed67a2271abe6e78f8cc2894494649f3cf39e4b25a82dca923',
+    kubectl: '874d5e72dbb819f43cff16bcd1e4f8bac5b7f2361fe1e55049b0a6c676fb0cbf',
+    kubespray: '46dbdd3994b3',
+  },
+};
+
+/** The sha256 of the version's release binaries, or undefined where RELEASE_BINARY_SHA256 has no row for it. */
+export function releaseBinarySha256For(version: KubernetesVersion): Readonly<Record<ReleaseBinaryName, string>> | undefined {
+  return RELEASE_BINARY_SHA256[formatVersion(version)];
+}
+
 // ---- Node.js from the distro ------------------------------------------------------------------------------
 
 /**
@@ -323,14 +433,15 @@ export function calicoTestedRange(release: string): (typeof CALICO_TESTED_KUBERN
 /**
  * The Calico release labimg installs when a profile names none: per Kubernetes minor, a release tested with it
  * (CALICO_TESTED_KUBERNETES) whose manifests the shipped profiles have used. From 3.30 on the CRDs come first, in
- * operator-crds.yaml (FACTS.md, Calico operator install). No row for 1.22 (no tested release here) or 1.36 (no
- * release of 3.32 or 3.33 has been tried with labimg): there a profile names its own manifests.
+ * operator-crds.yaml (FACTS.md, Calico operator install). 1.32 is in the tested range of both 3.29 and 3.31; it gets
+ * 3.29.0, which the flatcar profile has named for its 1.32.11 since it was written. No row for 1.22 (no release tested with
+ * it has been tried with labimg) or 1.36 (no release of 3.32 or 3.33 has): there a profile names its own manifests.
  */
 export const CALICO_DEFAULT_RELEASES: ReadonlyArray<MinorRange & { release: string }> = [
   { since: 23, until: 23, release: '3.25.2' },
   { since: 24, until: 28, release: '3.27.4' },
-  { since: 29, until: 31, release: '3.29.0' },
-  { since: 32, until: 35, release: '3.31.7' },
+  { since: 29, until: 32, release: '3.29.0' },
+  { since: 33, until: 35, release: '3.31.7' },
 ];
 
 export function calicoDefaultReleaseFor(version: KubernetesVersion): string | undefined {

@@ -50,9 +50,9 @@ const cases: Case[] = [
     path: 'kubernetes.serviceSubnet', message: '10.244.128.0/20 overlaps kubernetes.podSubnet 10.244.0.0/16',
   },
   {
-    // The offending `cri: docker` is inherited: the finding points at the parent that wrote it.
-    fixture: 'docker-on-1-24.yaml', file: shipped('centos.yaml'), line: shippedLine('centos.yaml', /^  cri: docker/), column: 8,
-    path: 'runtime.cri', message: 'Docker Engine cannot serve Kubernetes 1.24.17 without cri-dockerd',
+    // `cri: docker` is inherited; the finding points at the version line the child wrote, which crosses 1.24.
+    fixture: 'docker-on-1-24.yaml', file: fixture('docker-on-1-24.yaml'), line: 4, column: 12,
+    path: 'kubernetes.version', message: 'Kubernetes 1.24.17 cannot run on runtime.cri docker: the kubelet dropped dockershim in 1.24 (KEP-2221)',
   },
   {
     fixture: 'retired-google-repo.yaml', file: fixture('retired-google-repo.yaml'), line: 5, column: 14,

@@ -115,11 +115,15 @@ function checkDockerRuntime(profile: Profile, report: Report): void {
     report.add(['runtime', 'docker'], 'is required when runtime.cri is docker: set at least cgroupDriver (systemd, as the kubelet uses)');
   }
   const version = kubernetesVersionOf(profile);
+  // Reported at the version: it is what crosses the boundary, and the line a profile that moves a Docker parent's
+  // version (centos) writes itself. Source: KEP-2221 (kubernetes/enhancements keps/sig-node/2221-remove-dockershim,
+  // implemented in v1.24) and the Urgent Upgrade Notes of kubernetes/kubernetes CHANGELOG/CHANGELOG-1.24.md ("Docker
+  // runtime support using dockershim in the kubelet is now completely removed in 1.24"), read 2026-12-06.
   if (version && dockerNeedsCriDockerd(version) && !('cri-dockerd' in profile.runtime.packages)) {
     report.add(
-      ['runtime', 'cri'],
-      `Docker Engine cannot serve Kubernetes ${formatVersion(version)} without cri-dockerd (the kubelet dropped dockershim in 1.24): ` +
-        'add cri-dockerd to runtime.packages, or use cri: containerd',
+      ['kubernetes', 'version'],
+      `Kubernetes ${formatVersion(version)} cannot run on runtime.cri docker: the kubelet dropped dockershim in 1.24 (KEP-2221), and Docker Engine ` +
+        'needs cri-dockerd in front of it from then on: set runtime.cri: containerd, add cri-dockerd to runtime.packages, or stay on 1.23',
     );
   }
 }
