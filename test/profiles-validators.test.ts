@@ -46,7 +46,7 @@ function mergedShippedProfiles(): Record<string, unknown> {
   for (const file of readdirSync(dir).filter((name) => name.endsWith('.yaml'))) {
     const chain = [read(file.slice(0, -'.yaml'.length))];
     while (typeof chain[0]!.extends === 'string') chain.unshift(read(chain[0]!.extends));
-    merged[file] = chain.reduce((base, over) => merge(Object.fromEntries(Object.entries(base as object).filter(([key]) => !['description', 'extends', 'abstract'].includes(key))), over));
+    merged[file] = chain.reduce((base, over) => merge(Object.fromEntries(Object.entries(base).filter(([key]) => !['description', 'extends', 'abstract'].includes(key))), over) as Record<string, unknown>);
   }
   return merged;
 }
