@@ -36,6 +36,30 @@ const noPackageJsonSearch = {
 };
 
 /**
+ * yargs checks its own invariants with node:assert's notStrictEqual and strictEqual (its platform shim,
+ * lib/platform-shims/esm.mjs), and one check fails on every start by design: with no package.json searched for
+ * (above), the default `.version()` asserts a path that is not there and catches the failure (yargs 17.7.2,
+ * build/lib/yargs-factory.js, kPkgUp; read 2026-12-06). node:assert builds its AssertionError with a description
+ * of both values, about 1.5 ms of every command's start here, and is loaded for these two functions alone. The CLI
+ * gives yargs the same two checks, Object.is as node:assert's, throwing a plain Error.
+ */
+const plainAssertForYargs = {
+  name: 'plain-assert-for-yargs',
+  setup(b) {
+    b.onResolve({ filter: /^assert$/ }, (args) =>
+      /[\\/]yargs[\\/]lib[\\/]platform-shims[\\/]/.test(args.importer) ? { path: 'assert', namespace: 'labimg-assert' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'labimg-assert' }, () => ({
+      contents: [
+        'export function strictEqual(actual, expected, message) { if (!Object.is(actual, expected)) throw new Error(message ?? "yargs: an internal check failed"); }',
+        'export function notStrictEqual(actual, expected, message) { if (Object.is(actual, expected)) throw new Error(message ?? "yargs: an internal check failed"); }',
+      ].join('\n'),
+      loader: 'js',
+    }));
+  },
+};
+
+/**
  * yargs's ES module build (which the CLI's `import` reaches) takes cliui's ES module build, whose wrap cuts a line
  * every N characters, mid-word ("every d" / "ownload"); its CommonJS build wraps at spaces with wrap-ansi (cliui
  * 8.0.1 index.mjs and build/lib/string-utils.js "Minimal replacement for ... wrap-ansi", build/index.cjs; read
@@ -83,7 +107,7 @@ const targets = {
     // Dynamic import() of the packages left out below becomes require(): a script compiled by vm.Script has no
     // loader for import() (Node doc/api/vm.md, importModuleDynamically).
     supported: { 'dynamic-import': false },
-    plugins: [noPackageJsonSearch, cliuiThatWrapsWords],
+    plugins: [noPackageJsonSearch, plainAssertForYargs, cliuiThatWrapsWords],
     // Minified: V8 compiles a third of the bytes on every start; keepNames keeps stack traces readable.
     minify: !process.env.NOMIN,
     keepNames: true,
