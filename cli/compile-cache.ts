@@ -1,6 +1,6 @@
 /**
  * Loads the CLI's CommonJS bundle with a V8 code cache, so that a command does not parse and compile the same
- * 900 KB of JavaScript on every start: the bytecode of every function the command ran, kept on disk after its
+ * megabyte of JavaScript on every start: the bytecode of every function the command ran, kept on disk after its
  * first run and handed back to V8 the next time (a third of a `labimg build`, see README "Figures").
  *
  * Node 22 does this itself for any module (`module.enableCompileCache()`), but labimg runs on Node 20, whose only
