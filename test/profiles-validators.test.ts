@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { ValidateFunction } from 'ajv';
 import { compileProfileValidators, newAjv, withRequiredAfterMerge } from '../builder/profiles/compile-validators';
 import { PROFILE_SCHEMA, PROFILE_SCHEMA_SHA256, profileValidators } from '../builder/profiles/validators';
+import { loadProfile } from '../builder/profiles';
 
 const repo = path.resolve(__dirname, '..');
 
@@ -71,7 +72,12 @@ test('the merged profile validator, which checks only for missing fields, finds 
     validate(sample) ? [] : (validate.errors ?? []).filter((error) => error.keyword === 'required').map((error) => `${error.instancePath} ${String(error.params.missingProperty)}`).sort();
   let samples = 0;
   let incomplete = 0;
-  for (const [file, profile] of Object.entries(mergedShippedProfiles())) {
+  // As merged from the files (what follows from the version not yet derived), and as loading resolves it, complete
+  // (base is abstract: no machine, so loading refuses it).
+  const resolved = Object.fromEntries(
+    readdirSync(path.join(repo, 'profiles')).filter((name) => name.endsWith('.yaml') && name !== 'base.yaml').map((name) => [`${name} resolved`, JSON.parse(JSON.stringify(loadProfile(name.slice(0, -'.yaml'.length), { dir: path.join(repo, 'profiles') })))]),
+  );
+  for (const [file, profile] of Object.entries({ ...mergedShippedProfiles(), ...resolved })) {
     for (const sample of [profile as Record<string, unknown>, ...withOneFieldRemoved(profile as Record<string, unknown>)]) {
       const expected = missing(whole, sample);
       t.deepEqual(missing(merged, sample), expected, `${file}: ${JSON.stringify(expected)}`);
@@ -79,5 +85,6 @@ test('the merged profile validator, which checks only for missing fields, finds 
       if (expected.length > 0) incomplete += 1;
     }
   }
-  t.true(incomplete > 100, `only ${incomplete} of ${samples} samples miss a field: the comparison would prove little`);
+  t.true(incomplete > 100 && incomplete < samples, `${incomplete} of ${samples} samples miss a field: the comparison would prove little`);
+  t.log(`${incomplete} of ${samples} samples miss a field`);
 });
