@@ -2,12 +2,13 @@
  * Where each value of a loaded profile came from: the file and line that states it (the profile's own, or a
  * parent's along `extends`), or the rule that derived it (../derived-facts.ts). `labimg show --resolved` prints it.
  */
+import { dump } from 'js-yaml';
 import { computedFacts } from '../derived-facts';
 import { formatPath, type PathSegment } from './findings';
 import type { ResolvedProfile } from './load';
 import { FILE_ONLY_FIELDS } from './merge';
 import type { SourceNode } from './source';
-import { toPlain, type PlainValue } from './tree';
+import { toPlain } from './tree';
 
 export interface ValueOrigin {
   /** Dotted field path, as findings name it. */
@@ -18,19 +19,9 @@ export interface ValueOrigin {
   origin: string;
 }
 
-/** A string that YAML would read as itself unquoted; others (`"9"`, `"true"`, a value with `#`) are quoted. */
-const PLAIN_STRING = /^[\w./:@$+-][^#,[\]{}]*$/;
-const READS_AS_ANOTHER_TYPE = /^(true|false|null|~|[-+]?(\d[\d_]*)?\.?\d+([eE][-+]?\d+)?)$/i;
-
-function flowScalar(value: PlainValue): string {
-  if (value === null) return '~';
-  if (typeof value !== 'string') return String(value);
-  return PLAIN_STRING.test(value) && value.trim() === value && !READS_AS_ANOTHER_TYPE.test(value) ? value : JSON.stringify(value);
-}
-
+/** The value in YAML's flow style on one line, as js-yaml writes it: `9` the number, `"9"` the string, `[a, b]`. */
 function flow(node: SourceNode): string {
-  const plain = toPlain(node);
-  return Array.isArray(plain) ? `[${plain.map(flowScalar).join(', ')}]` : flowScalar(plain);
+  return dump(toPlain(node), { flowLevel: 0, lineWidth: -1, quoteStyle: 'double' }).trimEnd();
 }
 
 /** The sections in the order the schema documents them, whatever order the files of the chain wrote them in. */
