@@ -38,6 +38,7 @@ import {
   formatVersion,
   kubeadmApiVersionFor,
   kubeadmPauseTagFor,
+  KUBERNETES_RELEASE_BINARIES,
   OLDEST_SUPPORTED_MINOR,
   parseKubernetesVersion,
   PIN_FORMATS,
@@ -66,9 +67,6 @@ export interface Derivation {
   gaps: Finding[];
 }
 
-/** Packages versioned in lockstep with Kubernetes itself. */
-const CORE_PACKAGES = ['kubelet', 'kubeadm', 'kubectl'] as const;
-
 /**
  * The repository's signing key beside its metadata, and (rpm) the packages kept out of a general update, as the
  * pkgs.k8s.io announcement writes them (FACTS.md: pkgs.k8s.io keys, pkgs.k8s.io rpm excludes, deb repo form).
@@ -87,6 +85,9 @@ const fieldsOf = (value: PlainValue | undefined): Fields => (value !== null && t
 class Deriver {
   readonly derived = new Map<SourceNode, DerivedOrigin>();
   readonly gaps: Finding[] = [];
+
+  /** The tree as plain data, made again only after a fill has changed the tree. */
+  private plainTree: Fields | undefined;
 
   constructor(public tree: MapNode) {}
 
@@ -118,7 +119,10 @@ class Deriver {
    * (the Kubernetes repository is configured before the others, as the shipped profiles wrote it).
    */
   fill(path: readonly string[], make: () => SourceNode, options: { first?: boolean } = {}): void {
-    this.tree = this.filled(this.tree, path, make, options) as MapNode;
+    const tree = this.filled(this.tree, path, make, options);
+    if (tree === this.tree) return;
+    this.tree = tree;
+    this.plainTree = undefined;
   }
 
   private filled(map: MapNode, path: readonly string[], make: () => SourceNode, options: { first?: boolean }): MapNode {
@@ -143,7 +147,8 @@ class Deriver {
   }
 
   plain(): Fields {
-    return fieldsOf(toPlain(this.tree));
+    this.plainTree ??= fieldsOf(toPlain(this.tree));
+    return this.plainTree;
   }
 }
 
@@ -211,7 +216,7 @@ function derivePackagePins(d: Deriver, version: KubernetesVersion, kind: 'rpm' |
   const layout = typeof baseUrl === 'string' ? repoLayoutOf(baseUrl, kind) : undefined;
   if (!layout) return; // a layout labimg does not know: the profile pins its packages itself
   const pin = PIN_FORMATS[layout].example(formatVersion(version));
-  for (const name of CORE_PACKAGES) {
+  for (const name of KUBERNETES_RELEASE_BINARIES) {
     d.fill(['kubernetes', 'packages', name], () => d.scalar(pin, { rule: `${layout} package version for Kubernetes ${formatVersion(version)}`, from }));
   }
 }
@@ -225,7 +230,7 @@ function deriveReleaseBinaries(d: Deriver, version: KubernetesVersion, from: Loc
   const release = formatVersion(version);
   d.fill(['kubernetes', 'binaries', 'url'], () => d.scalar(releaseBinariesUrlFor(version), { rule: `the Kubernetes ${release} release binaries on dl.k8s.io`, from }));
   const stated = fieldsOf(fieldsOf(fieldsOf(d.plain().kubernetes).binaries).sha256);
-  const missing = CORE_PACKAGES.filter((name) => stated[name] === undefined);
+  const missing = KUBERNETES_RELEASE_BINARIES.filter((name) => stated[name] === undefined);
   if (missing.length === 0) return;
   const sha256 = releaseBinarySha256For(version);
   if (sha256 === undefined) {

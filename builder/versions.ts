@@ -296,7 +296,9 @@ export function releaseBinariesUrlFor(version: KubernetesVersion): string {
   return `https://dl.k8s.io/release/v${formatVersion(version)}/bin/linux/amd64`;
 }
 
-export type ReleaseBinaryName = 'kubeadm' | 'kubelet' | 'kubectl';
+/** kubelet, kubeadm and kubectl: released together, versioned in lockstep with Kubernetes, in the order a profile pins them. */
+export const KUBERNETES_RELEASE_BINARIES = ['kubelet', 'kubeadm', 'kubectl'] as const;
+export type ReleaseBinaryName = (typeof KUBERNETES_RELEASE_BINARIES)[number];
 
 /**
  * The sha256 of the linux/amd64 release binaries of one patch release per minor labimg derives a binaries profile
@@ -308,78 +310,78 @@ export type ReleaseBinaryName = 'kubeadm' | 'kubelet' | 'kubectl';
  * checksums.yml (the later ones). Kubespray copies them from the .sha256 files dl.k8s.io publishes (FACTS.md,
  * "Release binaries' sha256"). A version not here is stated with its own kubernetes.binaries.sha256.
  */
-export const RELEASE_BINARY_SHA256: Readonly<Record<string, Readonly<Record<ReleaseBinaryName, string>> & { kubespray: string }>> = {
+export const RELEASE_BINARY_SHA256: Readonly<Record<string, Readonly<Record<ReleaseBinaryName, string>>>> = {
+  // Kubespray cd6928318487
   '1.24.15': {
     kubeadm: '0f4838139affb7b1a131d5d0a0b93d4ada0d1d22da5d04d5d3599018adc130b7',
     kubelet: '577bb7424eb83b4ddedc920f4e719283cf28a8468e412c2003372c138090358f',
     kubectl: 'a45d390e17d1cd4bf93eaa733ebc87ed1a38fd867316919bdc59bee9f96e4d8e',
-    kubespray: 'cd6928318487',
   },
+  // Kubespray 24b82917d188
   '1.25.13': {
     kubeadm: '4694df9c5d700280c186980907ec8e695364f461b20e868336a71edabac2253e',
     kubelet: '0399cfd7031cf5f3d7f8485b243a5ef37230e63d105d5f29966f0f81a58a8f6d',
     kubectl: '22c5d5cb95b671ea7d7accd77e60e4a787b6d40a6b8ba4d6c364cb3ca818c29a',
-    kubespray: '24b82917d188',
   },
+  // Kubespray 4cb1f529d19b
   '1.26.13': {
     kubeadm: '62c0e49f749d230f0c27fa53cbe4851894d9002757fd3653fc5da36aa7c68032',
     kubelet: '05860ef65deb594dc72034c0614f93d7ba9d1f229ff73b43c484298e22465f1b',
     kubectl: 'e4bad4273431f9f5f05f27f5c2054cbbad6d9ee00b85e0810cb4ef0489b02571',
-    kubespray: '4cb1f529d19b',
   },
+  // Kubespray 08293f2ef772
   '1.27.14': {
     kubeadm: '1ce264643e521494e111b1c9ee59694a54d1f2464bbac3a7a531324ffeae0182',
     kubelet: 'f28defa43f80f82ce909940c1b57b71cba1fcf0de6fc4723e798ef5c72376c28',
     kubectl: '1d2431c68bb6dfa9de3cd40fd66d97a9ac73593c489f9467249eea43e9c16a1e',
-    kubespray: '08293f2ef772',
   },
+  // Kubespray f3d4377a1626
   '1.28.12': {
     kubeadm: '3ffcf5100c6bca3dd0a6c317c744dd97fe497c7c4aefe468321171f940d34971',
     kubelet: '4648ae155b1ab05ab8dbef417bde4d5acfcd5ad32e8d1e3209006b40c440a56c',
     kubectl: 'e8aee7c9206c00062ced394418a17994b58f279a93a1be1143b08afe1758a3a2',
-    kubespray: 'f3d4377a1626',
   },
+  // Kubespray 54a01f277435
   '1.29.12': {
     kubeadm: 'bce712631bc425726b45930e58b00790c2ab3deec4282f86af353ea907817c46',
     kubelet: '45475d908f6c44bfbf994fec91a4d5ceebf41d93c9f3867e687b2fa67b57b5b0',
     kubectl: '35fc028853e6f5299a53f22ab58273ea2d882c0f261ead0a2eed5b844b12dbfb',
-    kubespray: '54a01f277435',
   },
+  // Kubespray 12665270143b
   '1.30.13': {
     kubeadm: 'dbea796b7b716f7b30ea99e021c3730ef3debace4c8a62c88abfc266b3ab7a96',
     kubelet: 'b8d8c3cc0c13b2e42c1d83ab6c03024825bc01887c923fd6f8568ebe066ec28e',
     kubectl: 'b92bd89b27386b671841d5970b926b645c2ae44e5ca0663cff0f1c836a1530ee',
-    kubespray: '12665270143b',
   },
+  // Kubespray aa255f883180
   '1.31.13': {
     kubeadm: 'e0c91c606e1402e943666f6fda8452140851a1b2bb4f69918dd7176e8d86845c',
     kubelet: 'b7733cb0e36031ab8f69cf3f73cc364730141b107d24ecb75bee5b3122dc6b6e',
     kubectl: 'ce427a4df97b044bf6beaf38be6b3aaafb1b5c782c406958b3c71ebb25a48fe3',
-    kubespray: 'aa255f883180',
   },
+  // Kubespray 57364f4085c7
   '1.32.11': {
     kubeadm: '5e191b7329897a16ea87aed75b66f561e7243691620d6b792f34d488285484ce',
     kubelet: '02b25e87a3fe14e9ea74c10d3b1e204d12af30b8ce7ed11af2a985b49ddb0b83',
     kubectl: '48581d0e808bd8b7d3c3fc014e86b170e25a987df04c8a879b982b28a5180815',
-    kubespray: '57364f4085c7',
   },
+  // Kubespray dee8a18cccd2
   '1.33.11': {
     kubeadm: '50b66a385ae5bf1ef69c596d07f387b553f0b62f0c48932e0aa14fdd44b1f006',
     kubelet: '4a3d265ee760ee4490b55989e5c3d87deffefa86a6f100f2a7453d353a1ae255',
     kubectl: '5d0ff87b99e4bbc38b9876b3172c414f8691008d291e36f89547318925ce7716',
-    kubespray: 'dee8a18cccd2',
   },
+  // Kubespray 46dbdd3994b3
   '1.34.11': {
     kubeadm: 'bd3cbe40aff6c7b3b939243ebd80dbd7da207c0e594cfdd434295bf553ea7351',
     kubelet: '4777a226b2ba3c1d656254bcf3f7ad471bf210042f361094216e51ab4fa9b4b6',
     kubectl: '8efbb9435132a190920eb65a47a8c1ecf755ad85ab57a600c9bedbab460bb7a8',
-    kubespray: '46dbdd3994b3',
   },
+  // Kubespray 46dbdd3994b3
   '1.35.8': {
     kubeadm: '1bbc64a2be5b300880ae9330c6bba592ec2a2b8ecb79c527b0c7cc0f44070e5e',
     kubelet: '6971b9f95e54dbed67a2271abe6e78f8cc2894494649f3cf39e4b25a82dca923',
     kubectl: '874d5e72dbb819f43cff16bcd1e4f8bac5b7f2361fe1e55049b0a6c676fb0cbf',
-    kubespray: '46dbdd3994b3',
   },
 };
 
@@ -487,9 +489,6 @@ export function calicoManifestsFor(release: string, pins: typeof CALICO_MANIFEST
 
 // ── NVIDIA device plugin ─────────────────────────────────────────────────────────────────────
 
-/**
- * The Kubernetes the NVIDIA device plugin needs: "Kubernetes version >= 1.10" (Prerequisites of its README at
- * 00f2a02c68f1, read 2026-12-06), with no upper bound and no per-release table. Every minor labimg configures
- * (OLDEST_SUPPORTED_MINOR and later) is inside it, so no rule checks it: this row records why there is none.
- */
-export const NVIDIA_DEVICE_PLUGIN_OLDEST_KUBERNETES_MINOR = 10;
+// The Kubernetes the NVIDIA device plugin needs: "Kubernetes version >= 1.10" (Prerequisites of its README at
+// 00f2a02c68f1, read 2026-12-06), with no upper bound and no per-release table. Every minor labimg configures
+// (OLDEST_SUPPORTED_MINOR and later) is inside it, so no rule checks it.
