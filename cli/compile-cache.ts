@@ -13,36 +13,31 @@
  * read 2026-12-06): a cache made for another bundle of the same length would run that bundle's bytecode. So the
  * file's name carries the sha256 of the bundle itself, and V8's version, the platform and the command.
  *
- * The cache is code that runs with the user's rights, so it lives only in the user's own cache folder
- * ($XDG_CACHE_HOME/labimg/v8, else ~/.cache/labimg/v8; never a shared temp folder), made 0700, and a file is used
- * only when the user owns it and no one else may write it. NODE_DISABLE_COMPILE_CACHE=1, Node's own switch for
- * its compile cache (nodejs/node commit 4baf4637eb, PR #54501), turns it off here too. Every failure to read or
- * write the cache is silent: it only ever costs the time it was meant to save.
+ * The cache is code that runs with the user's rights: it lives in labimg's own cache folder (./cache-files.ts says
+ * who may write there), in v8/.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import Module from 'node:module';
-import os from 'node:os';
 import path from 'node:path';
 import { Script } from 'node:vm';
+import { labimgCacheDir, readOwnFile, writeOwnFile } from './cache-files';
 
 /** A loaded bundle: what it exports, and a call that stores its code cache when it had none. */
 export interface LoadedBundle<Exports> {
   exports: Exports;
+  /** Names this bundle's caches: another bundle (any change to this one) has another identity. */
+  identity: string;
   /** True when V8 took the cached code: nothing was compiled that the cache held. */
   cacheUsed: boolean;
   /** Writes the cache of every function compiled so far, once, when none was used; call it when the work is done. */
   saveCache(): void;
 }
 
-/** The folder for cache files, or undefined when caching is off or there is no home to keep it in. */
+/** The folder for code cache files, or undefined when caching is off (./cache-files.ts). */
 export function compileCacheDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (env.NODE_DISABLE_COMPILE_CACHE === '1') return undefined;
-  // XDG Base Directory Specification: $XDG_CACHE_HOME, an absolute path, else $HOME/.cache.
-  const xdg = env.XDG_CACHE_HOME;
-  if (xdg && path.isAbsolute(xdg)) return path.join(xdg, 'labimg', 'v8');
-  const home = env.HOME || os.homedir();
-  return home && path.isAbsolute(home) ? path.join(home, '.cache', 'labimg', 'v8') : undefined;
+  const dir = labimgCacheDir(env);
+  return dir === undefined ? undefined : path.join(dir, 'v8');
 }
 
 /**
@@ -64,6 +59,7 @@ export function loadBundle<Exports>(bundle: string, purpose: string, cacheDir = 
   let saved = cacheUsed;
   return {
     exports: module.exports,
+    identity,
     cacheUsed,
     saveCache() {
       if (saved || !cacheDir || !cacheFile) return;
@@ -103,41 +99,9 @@ function cacheFileName(bundleIdentity: string, purpose: string): string {
   return `${safePurpose}-${bundleIdentity}-${sha256Hex(flags).slice(0, 8)}-${v8}-${process.platform}-${process.arch}.v8`;
 }
 
-/** The file's bytes when this user owns it and only this user may write it (or root, the owner of root's home). */
-function readOwnFile(file: string): Buffer | undefined {
-  let fd: number | undefined;
-  try {
-    fd = openSync(file, 'r');
-    const stat = fstatSync(fd);
-    if (!stat.isFile() || !ownedByUs(stat) || !ownedByUs(statSync(path.dirname(file)))) return undefined;
-    return readFileSync(fd);
-  } catch {
-    return undefined;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
-function ownedByUs(stat: { uid: number; mode: number }): boolean {
-  const uid = process.getuid?.();
-  return uid !== undefined && stat.uid === uid && (stat.mode & 0o022) === 0;
-}
-
-/** Written whole or not at all (a temp file renamed over), and the caches of older bundles removed. */
+/** The cache of this bundle for `purpose`; the caches of older bundles go (those of this bundle under other flags or for other commands stay). */
 function writeCache(dir: string, file: string, data: Buffer): void {
-  const temp = `${file}.${process.pid}.tmp`;
-  try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    if (!ownedByUs(statSync(dir))) return;
-    writeFileSync(temp, data, { mode: 0o600, flag: 'wx' });
-    renameSync(temp, file);
-    // Older bundles' caches go; those of this bundle under other flags or for other commands stay.
-    const bundleOf = (name: string) => name.split('-')[1];
-    const current = bundleOf(path.basename(file));
-    for (const name of readdirSync(dir)) {
-      if (name.endsWith('.v8') && bundleOf(name) !== current) rmSync(path.join(dir, name), { force: true });
-    }
-  } catch {
-    rmSync(temp, { force: true });
-  }
+  const bundleOf = (name: string) => name.split('-')[1];
+  const current = bundleOf(path.basename(file));
+  writeOwnFile(dir, file, data, (name) => name.endsWith('.v8') && bundleOf(name) !== current);
 }

@@ -22,10 +22,11 @@ if (args.length === 1 && args[0] === '--version') {
   const cli = loadBundle<typeof import('./main')>(path.join(__dirname, CLI_BUNDLE), command, undefined, LABIMG_CLI_SHA256);
   // After the command's work, so that the cache holds every function it compiled, not only the top level; and at
   // exit, for the commands that end the process themselves (`--help`). Only when the command succeeded: a usage
-  // error or a typo of a command's name is no command to keep a cache for.
+  // error or a typo of a command's name is no command to keep a cache for. And only when the run did what the
+  // command's repeats do (./main.ts codeCacheWanted).
   const saveWhenSucceeded = (code = process.exitCode) => {
-    if (!code) cli.saveCache();
+    if (!code && cli.exports.codeCacheWanted()) cli.saveCache();
   };
   process.once('exit', saveWhenSucceeded);
-  void cli.exports.main().then(() => saveWhenSucceeded());
+  void cli.exports.main({ bundleIdentity: cli.identity }).then(() => saveWhenSucceeded());
 }

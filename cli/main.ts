@@ -25,6 +25,7 @@ import { addShowCommand } from './syntax/show';
 import { addValidateCommand } from './syntax/validate';
 import type { GlobalOptions } from './options';
 import { DEFAULT_PROFILES_DIR } from './package-files';
+import { keepProfileLoads, profileLoadedAfresh } from './profile-cache';
 import { terminalColumns } from './terminal-width';
 
 /** In the order `labimg --help` lists them. */
@@ -82,8 +83,23 @@ function skipHelpForFailedHandlers(program: Argv<GlobalOptions>): void {
   usage.cacheHelpMessage = () => undefined;
 }
 
+/** What the launcher (cli/launcher.ts) tells the command line. */
+export interface LaunchContext {
+  /** The identity of the bundle that runs: with it, commands keep the profiles they load (./profile-cache.ts). */
+  bundleIdentity?: string;
+}
+
+/**
+ * Whether the code this run compiled is what the command's later runs need, so that the launcher may keep it as
+ * the command's code cache: not when the run loaded a profile that later runs will take as kept.
+ */
+export function codeCacheWanted(): boolean {
+  return !profileLoadedAfresh();
+}
+
 /** Runs the command; a problem the user can fix is one line (every finding, for profiles), a bug its stack. */
-export async function main(): Promise<void> {
+export async function main(context: LaunchContext = {}): Promise<void> {
+  if (context.bundleIdentity !== undefined) keepProfileLoads(context.bundleIdentity);
   try {
     await cli(hideBin(process.argv)).parseAsync();
   } catch (error) {

@@ -90,11 +90,13 @@ test('labimg builds alike with and without its cache, keeps one per command that
   const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
     spawnSync(process.execPath, [cliPath, ...args], { encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: home, ...env } });
   const cache = path.join(home, 'labimg', 'v8');
-  const outs = [tempDir(), tempDir(), tempDir()];
+  const outs = [tempDir(), tempDir(), tempDir(), tempDir()];
   t.is(run(['build', 'debian12', '--out', outs[0]!]).status, 0);
-  t.deepEqual(cacheFiles(cache).map((name) => name.split('-')[0]), ['build']);
+  t.deepEqual(readdirSync(path.join(home, 'labimg')), ['profiles'], 'a run that loaded its profile afresh keeps no code: its repeats take the kept load');
   t.is(run(['build', 'debian12', '--out', outs[1]!]).status, 0);
-  t.is(run(['build', 'debian12', '--out', outs[2]!], { NODE_DISABLE_COMPILE_CACHE: '1' }).status, 0);
+  t.deepEqual(cacheFiles(cache).map((name) => name.split('-')[0]), ['build']);
+  t.is(run(['build', 'debian12', '--out', outs[2]!]).status, 0);
+  t.is(run(['build', 'debian12', '--out', outs[3]!], { NODE_DISABLE_COMPILE_CACHE: '1' }).status, 0);
   const files = filesIn(path.join(outs[0]!, 'debian12'));
   t.true(files.includes('user-data-control-plane.yaml'));
   for (const out of outs.slice(1)) {

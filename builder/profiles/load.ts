@@ -18,12 +18,12 @@ import { mergeChain } from './merge';
 import { resolveProfile } from './resolve';
 import { validateFileStructure, validateMergedCompleteness } from './schema';
 import { checkSemantics } from './semantic';
+import { EXTENSION, profileFile, ProfileReads } from './reads';
 import { parseSource, type MapNode, type SourceNode } from './source';
 import { didYouMean } from './suggest';
 import { locate, nodeAt, toPlain } from './tree';
 import type { Profile, ProfileSummary } from './types';
 
-const EXTENSION = '.yaml';
 
 export interface LoadOptions {
   /** The profiles directory: where names are looked up, and where `extends` looks after the file's own directory. */
@@ -75,13 +75,6 @@ export function listProfiles(dir: string): ProfileSummary[] {
   });
 }
 
-/** A name in `dir`, or a path to a .yaml file. */
-function resolveRef(ref: string, dir: string): string {
-  const looksLikePath = ref.endsWith(EXTENSION) || ref.endsWith('.yml') || ref.includes('/') || ref.includes(path.sep);
-  if (looksLikePath) return path.resolve(ref);
-  return path.resolve(dir, `${ref}${EXTENSION}`);
-}
-
 function notFound(ref: string, file: string, dir: string): ProfileError {
   const known = namesIn(dir);
   const hint = didYouMean(ref, known) || (known.length > 0 ? `; available: ${known.join(', ')}` : '');
@@ -90,9 +83,9 @@ function notFound(ref: string, file: string, dir: string): ProfileError {
 }
 
 /** Reads one file into a located tree; problems go to `findings`. */
-function readProfileFile(file: string, findings: Finding[]): ProfileFile | undefined {
+function readProfileFile(file: string, findings: Finding[], reads: ProfileReads): ProfileFile | undefined {
   const shown = displayPath(file);
-  const parsed = parseSource(readFileSync(file, 'utf8'), shown);
+  const parsed = parseSource(reads.text(file), shown);
   if (!parsed.ok) {
     findings.push(parsed.finding);
     return undefined;
@@ -111,17 +104,17 @@ function readProfileFile(file: string, findings: Finding[]): ProfileFile | undef
 }
 
 /** The parent's file: beside the child first, then in the profiles directory. */
-function findParent(name: string, child: ProfileFile, dir: string): string | undefined {
+function findParent(name: string, child: ProfileFile, dir: string, reads: ProfileReads): string | undefined {
   const candidates = [path.dirname(child.file), path.resolve(dir)].map((folder) => path.join(folder, `${name}${EXTENSION}`));
-  return candidates.find((candidate) => existsSync(candidate));
+  return candidates.find((candidate) => reads.exists(candidate));
 }
 
 /** Follows `extends` from the file asked for to the most basic one; returns the chain most basic first. */
-function readChain(leafFile: string, dir: string, findings: Finding[]): ProfileFile[] {
+function readChain(leafFile: string, dir: string, findings: Finding[], reads: ProfileReads): ProfileFile[] {
   const chain: ProfileFile[] = [];
   let file: string | undefined = leafFile;
   while (file !== undefined) {
-    const current = readProfileFile(file, findings);
+    const current = readProfileFile(file, findings, reads);
     if (!current) break;
     chain.push(current);
     file = undefined;
@@ -129,7 +122,7 @@ function readChain(leafFile: string, dir: string, findings: Finding[]): ProfileF
     const parent = scalarField(current.root, 'extends');
     // A non-string `extends` was reported by the schema.
     if (typeof parent?.value !== 'string') break;
-    const parentFile = findParent(parent.value, current, dir);
+    const parentFile = findParent(parent.value, current, dir, reads);
     if (parentFile === undefined) {
       const folders = [...new Set([path.dirname(current.file), path.resolve(dir)])].map(displayPath);
       const known = [...new Set(folders.flatMap((folder) => namesIn(folder)))];
@@ -172,13 +165,16 @@ export function loadProfile(ref: string, options: LoadOptions): Profile {
   return loadResolvedProfile(ref, options).profile;
 }
 
-/** loadProfile, keeping where each value came from (`labimg show --resolved`). */
-export function loadResolvedProfile(ref: string, options: LoadOptions): ResolvedProfile {
-  const leafFile = resolveRef(ref, options.dir);
-  if (!existsSync(leafFile)) throw notFound(ref, leafFile, options.dir);
+/**
+ * loadProfile, keeping where each value came from (`labimg show --resolved`). `reads` gathers what the load read
+ * of the disk (./cache.ts).
+ */
+export function loadResolvedProfile(ref: string, options: LoadOptions, reads = new ProfileReads()): ResolvedProfile {
+  const leafFile = profileFile(ref, options.dir);
+  if (!reads.exists(leafFile)) throw notFound(ref, leafFile, options.dir);
 
   const findings: Finding[] = [];
-  const chain = readChain(leafFile, options.dir, findings);
+  const chain = readChain(leafFile, options.dir, findings, reads);
   if (findings.length > 0) throw new ProfileError(findings);
   const leaf = chain[chain.length - 1];
   if (leaf === undefined) throw new Error(`no profile was read from ${leafFile}`);

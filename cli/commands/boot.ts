@@ -8,7 +8,7 @@ import type { Role } from '../../contract/agent-config';
 import { UserError } from '../../contract/errors';
 import { renderBuild, type ControlPlaneSettings, type Enrollment, type JoinMaterial, type UserScript } from '../../builder/build';
 import type { MirrorPresetName } from '../../builder/mirrors/types';
-import { loadProfile } from '../../builder/profiles';
+import { loadProfile } from '../profile-cache';
 import { cachedCloudImage } from '../../vm/base-image';
 import { formatEvent } from '../../vm/progress';
 import { lanMac, parseLanAddress, parseLanGroup, type Lan } from '../../vm/lan';

@@ -4,7 +4,7 @@ import { formatPlan, planAgent } from '../../agent/plan';
 import { nodeConfigFor } from '../../builder/build';
 import { compileAgentConfig } from '../../builder/compile';
 import type { MirrorPresetName } from '../../builder/mirrors/types';
-import { loadProfile } from '../../builder/profiles';
+import { loadProfile } from '../profile-cache';
 
 export interface PlanOptions {
   profile: string;

@@ -10,7 +10,7 @@ import { POOL_NAME_MAX, POOL_NAME_PATTERN } from '../../contract/endpoint-api';
 import { UserError } from '../../contract/errors';
 import { renderUserData } from '../../builder/build';
 import { compileAgentConfig } from '../../builder/compile';
-import { loadProfile } from '../../builder/profiles';
+import { loadProfile } from '../profile-cache';
 import { buildInputs, requireCloudInit } from '../build-inputs';
 import { withRegistry } from '../endpoint-store';
 import { parseDuration } from '../inputs/duration';

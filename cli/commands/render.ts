@@ -2,7 +2,7 @@
 import type { Role } from '../../contract/agent-config';
 import { renderUserData } from '../../builder/build';
 import type { MirrorPresetName } from '../../builder/mirrors/types';
-import { loadProfile } from '../../builder/profiles';
+import { loadProfile } from '../profile-cache';
 import { buildInputs, requireCloudInit } from '../build-inputs';
 import { readEnrollment, type EnrollmentFlags } from '../inputs/enrollment';
 import { readJoinMaterial, type JoinFlags } from '../inputs/join';

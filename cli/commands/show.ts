@@ -2,7 +2,8 @@
 import { dump } from 'js-yaml';
 import { compileAgentConfig } from '../../builder/compile';
 import type { MirrorPresetName } from '../../builder/mirrors/types';
-import { loadProfile, loadResolvedProfile } from '../../builder/profiles';
+import { loadResolvedProfile } from '../../builder/profiles';
+import { loadProfile } from '../profile-cache';
 import { valueOrigins } from '../../builder/profiles/provenance';
 
 export interface ShowOptions {

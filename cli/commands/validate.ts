@@ -1,7 +1,8 @@
 /** `labimg validate [P|FILE ...]`: every problem of each profile, with its file, line and field. */
 import { compileAgentConfig } from '../../builder/compile';
 import type { MirrorPresetName } from '../../builder/mirrors/types';
-import { formatFindings, listProfiles, loadProfile, ProfileError } from '../../builder/profiles';
+import { formatFindings, listProfiles, ProfileError } from '../../builder/profiles';
+import { loadProfile } from '../profile-cache';
 
 export interface ValidateOptions {
   /** Profile names or files; every buildable profile when empty. */
