@@ -1,4 +1,4 @@
-import { chmodSync, close, fsync, mkdirSync, open, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, close, closeSync, constants, fstatSync, fsync, lstatSync, mkdirSync, open, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import path from 'node:path';
 import type { RenderedFile } from '../builder/render/types';
@@ -36,13 +36,16 @@ const fsyncFile = promisify(fsync);
 const closeFile = promisify(close);
 
 /**
- * Replaces `dir` with exactly `files`, or leaves it untouched.
+ * Replaces `dir` with exactly `files`, or leaves it untouched. Says `unchanged` when `dir` already held exactly
+ * these files (the same names, bytes and modes, and nothing else): then nothing is written, and every file keeps
+ * its time, as a rebuild of an unchanged profile leaves it for a server that caches by it or a copy by rsync.
  *
  * Everything is written into a sibling temp directory first; only a complete set is renamed into place.
  * A reader (a PXE server, a Packer run) therefore sees the old build or the new one, never a mix, and a
  * failure half-way leaves no partial output behind.
  */
-export async function writeDirectoryAtomically(dir: string, files: RenderedFile[]): Promise<void> {
+export async function writeDirectoryAtomically(dir: string, files: RenderedFile[]): Promise<'written' | 'unchanged'> {
+  if (holdsExactly(dir, files)) return 'unchanged';
   const parent = path.dirname(path.resolve(dir));
   const base = path.basename(dir);
   mkdirSync(parent, { recursive: true });
@@ -67,6 +70,54 @@ export async function writeDirectoryAtomically(dir: string, files: RenderedFile[
     throw error;
   }
   rmSync(previous, { recursive: true, force: true });
+  return 'written';
+}
+
+/**
+ * Whether `dir` is a directory (not a link to one) holding exactly `files`: every regular file in it one of them,
+ * with its bytes and mode, and each of them there. A link, or anything else that is not a file or a directory,
+ * is a difference.
+ */
+function holdsExactly(dir: string, files: readonly RenderedFile[]): boolean {
+  try {
+    if (!lstatSync(dir).isDirectory()) return false;
+    const wanted = new Map(files.map((file) => [file.name, file]));
+    const present = regularFilesIn(dir);
+    return present !== undefined && present.length === wanted.size && present.every((name) => sameFile(path.join(dir, name), wanted.get(name)));
+  } catch {
+    return false;
+  }
+}
+
+/** The regular files under `dir` as "/"-separated relative names, or undefined if it holds anything else. */
+function regularFilesIn(dir: string, prefix = ''): string[] | undefined {
+  const names: string[] = [];
+  for (const entry of readdirSync(path.join(dir, prefix), { withFileTypes: true })) {
+    const name = prefix === '' ? entry.name : `${prefix}/${entry.name}`;
+    if (entry.isFile()) {
+      names.push(name);
+    } else if (entry.isDirectory()) {
+      // A build makes a folder only for a file in it: an empty one is something else.
+      const inner = regularFilesIn(dir, name);
+      if (inner === undefined || inner.length === 0) return undefined;
+      names.push(...inner);
+    } else {
+      return undefined;
+    }
+  }
+  return names;
+}
+
+function sameFile(file: string, wanted: RenderedFile | undefined): boolean {
+  if (wanted === undefined) return false;
+  // O_NOFOLLOW: a file swapped for a link since the listing is a difference, not a file read through the link.
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const stat = fstatSync(fd);
+    return stat.isFile() && (stat.mode & 0o7777) === wanted.mode && stat.size === wanted.content.length && readFileSync(fd).equals(wanted.content);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**

@@ -8,7 +8,7 @@ import { UserError } from '../../contract/errors';
 import { bootsWithCloudInit, ignitionStubSource, renderBuild, type BuildInputs } from '../../builder/build';
 import { isUserData, userDataWarnings, type Manifest } from '../../builder/manifest';
 import type { MirrorPresetName } from '../../builder/mirrors/types';
-import { loadProfile } from '../../builder/profiles';
+import { loadProfile } from '../profile-cache';
 import { pxeBootAssets } from '../../builder/render/pxe';
 import { buildInputs, requireCloudInit } from '../build-inputs';
 import { planAutoscaling, type AutoscalingFlags } from '../inputs/autoscaling';
@@ -67,11 +67,12 @@ export async function buildProfile(options: BuildOptions): Promise<void> {
   // code (tar-stream and its streams) is imported only for --tar: a plain build would parse it for nothing.
   const tar = options.tar ? await import('../../builder/archive') : undefined;
   const archive = tar ? await tar.renderTarGz(profile.name, files) : undefined;
-  await writeDirectoryAtomically(outDir, [...files, ...scaling]);
+  const outcome = await writeDirectoryAtomically(outDir, [...files, ...scaling]);
   const manifest = JSON.parse(files.find((f) => f.name === 'manifest.json')!.content.toString('utf8')) as Manifest;
-  printBuildSummary(outDir, manifest, buildNotes(inputs, manifest, options.packer));
+  printBuildSummary(outDir, outcome, manifest, buildNotes(inputs, manifest, options.packer));
   printScalingFiles(scaling);
-  for (const warning of userDataWarnings(manifest)) process.stderr.write(`warning: ${warning}\n`);
+  const warnings = userDataWarnings(manifest);
+  if (warnings.length > 0) process.stderr.write(warnings.map((warning) => `warning: ${warning}\n`).join(''));
   if (tar && archive) {
     const archivePath = path.join(options.out, `${profile.name}.tar.gz`);
     writeFileAtomically(archivePath, archive, tar.archiveMode(files));
@@ -92,8 +93,9 @@ function printScalingFiles(files: readonly { name: string; content: Buffer; mode
   for (const file of files) process.stdout.write(`  ${file.name}  ${file.content.length} B  mode ${file.mode.toString(8).padStart(4, '0')}\n`);
 }
 
-function printBuildSummary(outDir: string, manifest: Manifest, notes: readonly string[]): void {
-  process.stdout.write(`wrote ${outDir}\n`);
+/** The summary in one write: a pipe takes each write as a system call of its own. */
+function printBuildSummary(outDir: string, outcome: 'written' | 'unchanged', manifest: Manifest, notes: readonly string[]): void {
+  const lines = [outcome === 'written' ? `wrote ${outDir}` : `${outDir} is up to date: it held these files already`];
   const width = Math.max(...manifest.files.map((file) => file.name.length));
   for (const file of manifest.files) {
     let limits = '';
@@ -101,9 +103,9 @@ function printBuildSummary(outDir: string, manifest: Manifest, notes: readonly s
       const fits = Object.entries(file.userDataLimits).map(([cloud, { fits }]) => `${cloud} ${fits ? 'fits' : 'too big'}`);
       limits = `  (${fits.join(', ')})`;
     }
-    process.stdout.write(`  ${file.name.padEnd(width)} ${String(file.size).padStart(9)} B  ${file.sha256.slice(0, 12)}${limits}\n`);
+    lines.push(`  ${file.name.padEnd(width)} ${String(file.size).padStart(9)} B  ${file.sha256.slice(0, 12)}${limits}`);
   }
-  for (const note of notes) process.stdout.write(`${note}\n`);
+  process.stdout.write(`${[...lines, ...notes].join('\n')}\n`);
 }
 
 /** What the user may want to do next with this build, one line each. */
