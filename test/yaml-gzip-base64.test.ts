@@ -59,4 +59,13 @@ test('only long base64 of a gzip stream is taken for one', (t) => {
   t.false(isLongGzipBase64(randomBytes(2000).toString('base64').replace(/^./, '+')), 'not gzip: starts with an indicator-free but non-gzip character');
   t.false(isLongGzipBase64(`${randomGzipBase64(2000)} `), 'a space');
   t.false(isLongGzipBase64(`${randomGzipBase64(2000).slice(0, -4)}a=b=`), 'padding inside');
+  t.false(isLongGzipBase64(`${randomGzipBase64(2000).slice(0, 1000)}\n${randomGzipBase64(2000).slice(1000)}`), 'a line break');
+  // 2,000 bytes end in a group of two bytes, "XYZ=", whose Z carries 2 unused bits, which an encoder writes as 0.
+  // With them set it decodes to the same bytes, but is not base64 as an encoder writes it.
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  const canonical = Buffer.concat([Buffer.from([0x1f, 0x8b, 0x08]), randomBytes(1997)]).toString('base64');
+  t.regex(canonical, /^H4sI[^=]+[AEIMQUYcgkosw048]=$/, 'a last character with its unused bits 0');
+  t.true(isLongGzipBase64(canonical));
+  t.false(isLongGzipBase64(`${canonical.slice(0, -2)}${alphabet[alphabet.indexOf(canonical.at(-2)!) | 0b11]}=`), 'unused bits set');
+  t.false(isLongGzipBase64(randomGzipBase64(2000).replace(/\+/g, '-').replace(/\//g, '_')), 'base64url');
 });

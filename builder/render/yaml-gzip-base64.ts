@@ -19,11 +19,15 @@ import { dump, type DumpOptions } from 'js-yaml';
 
 /** Shorter texts are left to js-yaml: examining them costs less than the search for their placeholder. */
 const LONG = 1024;
-const GZIP_BASE64 = /^H4sI[A-Za-z0-9+/]*={0,2}$/;
-
-/** A gzip stream in base64 long enough to be worth putting in verbatim. */
+/**
+ * A gzip stream in base64 long enough to be worth putting in verbatim. Base64 exactly as Node writes it (RFC 4648
+ * §4, padded): Node's decoder skips what is not base64, so only a text of the alphabet and its padding, in the
+ * one form an encoder writes, comes back the same. That is the regex /^H4sI[A-Za-z0-9+/]*={0,2}$/ without its
+ * non-canonical matches, and native: the regex spent 0.4 ms in V8's regexp interpreter on the agent's 38 KB each
+ * time a process first met it (measured 2026-12-06).
+ */
 export function isLongGzipBase64(text: string): boolean {
-  return text.length >= LONG && text.length % 4 === 0 && GZIP_BASE64.test(text);
+  return text.length >= LONG && text.startsWith('H4sI') && Buffer.from(text, 'base64').toString('base64') === text;
 }
 
 /** js-yaml's `dump(document, { ...options, lineWidth: -1 })`, long gzip+base64 strings put in verbatim where they can be. */
