@@ -9,7 +9,7 @@
  * 4baf4637eb, PR #54501), turns all of it off. Every failure to read or write is silent: a cache only ever costs
  * the time it was meant to save.
  */
-import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -59,5 +59,19 @@ export function writeOwnFile(dir: string, file: string, data: Buffer | string, i
     }
   } catch {
     rmSync(temp, { force: true });
+  }
+}
+
+/** Removes all but the `count` newest files of `dir` that `counted` names (by modification time). Silent. */
+export function keepNewest(dir: string, counted: (name: string) => boolean, count: number): void {
+  try {
+    const files = readdirSync(dir)
+      .filter(counted)
+      .map((name) => ({ name, mtimeMs: lstatSync(path.join(dir, name)).mtimeMs }));
+    if (files.length <= count) return;
+    files.sort((a, b) => b.mtimeMs - a.mtimeMs);
+    for (const { name } of files.slice(count)) rmSync(path.join(dir, name), { force: true });
+  } catch {
+    // A cache that keeps a few more entries only takes a little more room.
   }
 }

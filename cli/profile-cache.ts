@@ -7,7 +7,13 @@
 import path from 'node:path';
 import { loadProfileKept, type KeptLoads } from '../builder/profiles/cache';
 import type { LoadOptions, Profile } from '../builder/profiles';
-import { labimgCacheDir, readOwnFile, writeOwnFile } from './cache-files';
+import { keepNewest, labimgCacheDir, readOwnFile, writeOwnFile } from './cache-files';
+
+/**
+ * The most loads kept: each is a few KB, and one for each profile file, folder and mirror a user builds from is
+ * plenty; profiles made and thrown away (a test suite's) would otherwise pile up.
+ */
+export const KEPT_LOADS_MAX = 256;
 
 let kept: KeptLoads | undefined;
 let loadedAfresh = false;
@@ -23,7 +29,10 @@ export function keptLoadsIn(cacheDir: string, identity: string): KeptLoads {
   return {
     identity,
     read: (name) => readOwnFile(path.join(dir, name))?.toString('utf8'),
-    write: (name, text, isStale) => writeOwnFile(dir, path.join(dir, name), text, isStale),
+    write: (name, text, isStale) => {
+      writeOwnFile(dir, path.join(dir, name), text, isStale);
+      keepNewest(dir, (other) => other.endsWith('.json'), KEPT_LOADS_MAX);
+    },
   };
 }
 

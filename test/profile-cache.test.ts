@@ -1,10 +1,10 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { listProfiles, loadProfile, ProfileError, type LoadOptions } from '../builder/profiles';
 import { loadProfileKept } from '../builder/profiles/cache';
-import { keptLoadsIn } from '../cli/profile-cache';
+import { KEPT_LOADS_MAX, keptLoadsIn } from '../cli/profile-cache';
 import { cliPath, filesIn, repoRoot, tempDir } from './helpers/cli';
 
 const shippedDir = path.join(repoRoot, 'profiles');
@@ -18,7 +18,8 @@ function keptLoad(cacheDir: string, ref: string, options: LoadOptions, identity 
   return { profile, fresh };
 }
 
-const entries = (cacheDir: string) => readdirSync(path.join(cacheDir, 'profiles')).filter((name) => name.endsWith('.json'));
+const entries = (cacheDir: string) =>
+  existsSync(path.join(cacheDir, 'profiles')) ? readdirSync(path.join(cacheDir, 'profiles')).filter((name) => name.endsWith('.json')) : [];
 
 /** The shipped profiles copied into a folder of the test's own, and the folder. */
 function ownProfiles(): string {
@@ -173,4 +174,26 @@ test('labimg build keeps the profile it loaded, builds the same bytes from it, a
   const off = tempDir();
   t.is(run(['build', child, '--out', outs[2]!], { XDG_CACHE_HOME: off, NODE_DISABLE_COMPILE_CACHE: '1' }).status, 0);
   t.deepEqual(readdirSync(off), []);
+});
+
+test('no more than KEPT_LOADS_MAX loads are kept: the oldest go', (t) => {
+  const cacheDir = tempDir();
+  const childDir = tempDir();
+  const profiles = Array.from({ length: KEPT_LOADS_MAX + 3 }, (_, i) => {
+    const child = path.join(childDir, `lab${i}.yaml`);
+    writeFileSync(child, 'extends: debian12\n');
+    return child;
+  });
+  // Each new entry gets a modification time a second after the one before, whatever the file system's resolution.
+  const start = Math.floor(Date.now() / 1000) - 3600;
+  profiles.forEach((child, i) => {
+    const before = new Set(entries(cacheDir));
+    keptLoad(cacheDir, child, { dir: shippedDir });
+    const added = entries(cacheDir).filter((name) => !before.has(name));
+    t.is(added.length, 1);
+    utimesSync(path.join(cacheDir, 'profiles', added[0]!), start + i, start + i);
+  });
+  t.is(entries(cacheDir).length, KEPT_LOADS_MAX);
+  t.true(keptLoad(cacheDir, profiles[0]!, { dir: shippedDir }).fresh, 'the oldest went');
+  t.false(keptLoad(cacheDir, profiles.at(-1)!, { dir: shippedDir }).fresh, 'the newest stayed');
 });
