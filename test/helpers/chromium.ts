@@ -145,7 +145,9 @@ export class Browser {
       this.child.kill('SIGTERM');
       await exited;
     }
-    rmSync(this.profileDir, { recursive: true, force: true });
+    // Chromium's helper processes (its crash handler among them) outlive the browser by a moment and may still
+    // write into the profile: rmSync retries on ENOTEMPTY and EBUSY (Node doc/api/fs.md, fs.rmSync maxRetries).
+    rmSync(this.profileDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   }
 }
 
