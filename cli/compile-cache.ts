@@ -17,7 +17,7 @@
  * who may write there), in v8/.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
 import Module from 'node:module';
 import path from 'node:path';
 import { Script } from 'node:vm';
@@ -26,8 +26,6 @@ import { labimgCacheDir, readOwnFile, writeOwnFile } from './cache-files';
 /** A loaded bundle: what it exports, and a call that stores its code cache when it had none. */
 export interface LoadedBundle<Exports> {
   exports: Exports;
-  /** Names this bundle's caches: another bundle (any change to this one) has another identity. */
-  identity: string;
   /** True when V8 took the cached code: nothing was compiled that the cache held. */
   cacheUsed: boolean;
   /** Writes the cache of every function compiled so far, once, when none was used; call it when the work is done. */
@@ -59,7 +57,6 @@ export function loadBundle<Exports>(bundle: string, purpose: string, cacheDir = 
   let saved = cacheUsed;
   return {
     exports: module.exports,
-    identity,
     cacheUsed,
     saveCache() {
       if (saved || !cacheDir || !cacheFile) return;
@@ -71,20 +68,37 @@ export function loadBundle<Exports>(bundle: string, purpose: string, cacheDir = 
 
 const sha256Hex = (text: string) => createHash('sha256').update(text).digest('hex');
 
-/** The bundle's text, and what names its cache: its sha256, or the build's digest with the file's size and time. */
+/**
+ * The bundle's text, and what names its cache: the bundle's file name (cli for labimg-cli.cjs), then its sha256,
+ * or the build's digest with the file's size and time. No "-" in it: writeCache reads the name's second field.
+ */
 function readBundle(bundle: string, builtDigest: string | undefined): { source: string; identity: string } {
+  const tag = path.basename(bundle).replace(/^labimg-/, '').replace(/\.[^.]*$/, '').replace(/[^a-z0-9]/g, '') || 'bundle';
   if (builtDigest === undefined) {
     const source = readFileSync(bundle, 'utf8');
-    return { source, identity: sha256Hex(source).slice(0, 16) };
+    return { source, identity: `${tag}.${sha256Hex(source).slice(0, 16)}` };
   }
   const fd = openSync(bundle, 'r');
   try {
-    const { size, mtimeMs } = fstatSync(fd);
-    // No "-": writeCache tells bundles apart by the name's second field.
-    return { source: readFileSync(fd, 'utf8'), identity: `${builtDigest.slice(0, 16)}.${size}.${Math.round(mtimeMs)}` };
+    return { source: readFileSync(fd, 'utf8'), identity: `${tag}.${builtIdentity(builtDigest, fstatSync(fd))}` };
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * What the bundles of one build share, and no other build has: each bundle in `dir` (by name, with the digest the
+ * bundler recorded) with its file's size and time, so an edit of one after the build is another identity.
+ */
+export function buildIdentity(dir: string, builtDigests: Readonly<Record<string, string>>): string {
+  return Object.entries(builtDigests)
+    .map(([name, digest]) => builtIdentity(digest, statSync(path.join(dir, name))))
+    .join('+');
+}
+
+/** A built bundle as its digest and its file's size and time: an edit after the build is another identity. */
+function builtIdentity(builtDigest: string, stat: { size: number; mtimeMs: number }): string {
+  return `${builtDigest.slice(0, 16)}.${stat.size}.${Math.round(stat.mtimeMs)}`;
 }
 
 /**
@@ -99,9 +113,13 @@ function cacheFileName(bundleIdentity: string, purpose: string): string {
   return `${safePurpose}-${bundleIdentity}-${sha256Hex(flags).slice(0, 8)}-${v8}-${process.platform}-${process.arch}.v8`;
 }
 
-/** The cache of this bundle for `purpose`; the caches of older bundles go (those of this bundle under other flags or for other commands stay). */
+/**
+ * The cache of this bundle for `purpose`. The caches an older build of the same bundle file left go; those of
+ * this bundle under other flags or for other commands stay, and so do the other bundle file's.
+ */
 function writeCache(dir: string, file: string, data: Buffer): void {
-  const bundleOf = (name: string) => name.split('-')[1];
-  const current = bundleOf(path.basename(file));
-  writeOwnFile(dir, file, data, (name) => name.endsWith('.v8') && bundleOf(name) !== current);
+  const identityOf = (name: string) => name.split('-')[1] ?? '';
+  const current = identityOf(path.basename(file));
+  const sameFile = (identity: string) => identity.split('.')[0] === current.split('.')[0];
+  writeOwnFile(dir, file, data, (name) => name.endsWith('.v8') && identityOf(name) !== current && sameFile(identityOf(name)));
 }

@@ -1,25 +1,29 @@
 /**
  * dist/labimg.js, the file `labimg` runs. It answers `labimg --version` itself, as yargs would, and hands every
- * other command line to the CLI proper (cli/main.ts, bundled as dist/labimg-cli.cjs), loaded with the code cache
+ * other command line to the CLI proper (cli/main.ts, bundled as dist/labimg-cli.cjs, and for `labimg build` as
+ * dist/labimg-build.cjs, which holds no other command's work), loaded with the code cache
  * of the command it runs (./compile-cache.ts). So `--version` parses no more than this file, and a command
  * compiles its code once, on its first run.
  */
 import path from 'node:path';
 import { version } from '../package.json';
 
-/** Beside this file in dist/. */
+/** The command line, and `labimg build`'s own bundle of it, without the other commands' work (scripts/build.mjs). */
 const CLI_BUNDLE = 'labimg-cli.cjs';
-/** The bundle's sha256, written in by the bundler (scripts/build.mjs), which builds this file after the bundle. */
-declare const LABIMG_CLI_SHA256: string;
+const BUILD_BUNDLE = 'labimg-build.cjs';
+/** Each bundle's sha256, written in by the bundler, which builds this file after the bundles. */
+declare const LABIMG_BUNDLE_SHA256: Readonly<Record<string, string>>;
 
 const args = process.argv.slice(2);
 if (args.length === 1 && args[0] === '--version') {
   process.stdout.write(`${version}\n`);
 } else {
   // Required here, not imported above: --version loads none of the modules the cache needs.
-  const { loadBundle } = require('./compile-cache') as typeof import('./compile-cache');
+  const { buildIdentity, loadBundle } = require('./compile-cache') as typeof import('./compile-cache');
   const command = args.find((arg) => !arg.startsWith('-')) ?? 'cli';
-  const cli = loadBundle<typeof import('./main')>(path.join(__dirname, CLI_BUNDLE), command, undefined, LABIMG_CLI_SHA256);
+  // yargs runs a command line whose first word names a command as that command, whatever follows.
+  const bundle = args[0] === 'build' ? BUILD_BUNDLE : CLI_BUNDLE;
+  const cli = loadBundle<typeof import('./main')>(path.join(__dirname, bundle), command, undefined, LABIMG_BUNDLE_SHA256[bundle]);
   // After the command's work, so that the cache holds every function it compiled, not only the top level; and at
   // exit, for the commands that end the process themselves (`--help`). Only when the command succeeded: a usage
   // error or a typo of a command's name is no command to keep a cache for. And only when the run did what the
@@ -28,5 +32,6 @@ if (args.length === 1 && args[0] === '--version') {
     if (!code && cli.exports.codeCacheWanted()) cli.saveCache();
   };
   process.once('exit', saveWhenSucceeded);
-  void cli.exports.main({ bundleIdentity: cli.identity }).then(() => saveWhenSucceeded());
+  // Both bundles load profiles with the same code: their kept loads are the build's, not one bundle's.
+  void cli.exports.main({ buildIdentity: buildIdentity(__dirname, LABIMG_BUNDLE_SHA256) }).then(() => saveWhenSucceeded());
 }

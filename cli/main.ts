@@ -85,8 +85,8 @@ function skipHelpForFailedHandlers(program: Argv<GlobalOptions>): void {
 
 /** What the launcher (cli/launcher.ts) tells the command line. */
 export interface LaunchContext {
-  /** The identity of the bundle that runs: with it, commands keep the profiles they load (./profile-cache.ts). */
-  bundleIdentity?: string;
+  /** The identity of labimg's build (its bundles): with it, commands keep the profiles they load (./profile-cache.ts). */
+  buildIdentity?: string;
 }
 
 /**
@@ -99,7 +99,7 @@ export function codeCacheWanted(): boolean {
 
 /** Runs the command; a problem the user can fix is one line (every finding, for profiles), a bug its stack. */
 export async function main(context: LaunchContext = {}): Promise<void> {
-  if (context.bundleIdentity !== undefined) keepProfileLoads(context.bundleIdentity);
+  if (context.buildIdentity !== undefined) keepProfileLoads(context.buildIdentity);
   try {
     await cli(hideBin(process.argv)).parseAsync();
   } catch (error) {

@@ -3,7 +3,8 @@
 //                   builder/versions.ts AGENT_NODE_MIN says why not older),
 //                   minified, no native modules, nothing required at run time but Node's core modules
 //   dist/labimg.js  the CLI, for the Node that runs the builder: a small launcher (cli/launcher.ts) that answers
-//                   --version and loads dist/labimg-cli.cjs, the command line, with a V8 code cache (cli/compile-cache.ts)
+//                   --version and loads dist/labimg-cli.cjs, the command line, with a V8 code cache (cli/compile-cache.ts);
+//                   for `labimg build`, dist/labimg-build.cjs: the same command line with only build's work in it
 //   dist/agent.js.gz  the agent as user-data and Ignition carry it: gzip made with Zopfli, 3% smaller than gzip -9
 // `node scripts/build.mjs agent` builds only the agent.
 import { build } from 'esbuild';
@@ -73,6 +74,25 @@ const cliuiThatWrapsWords = {
   },
 };
 
+/**
+ * The command line with only `labimg build`'s work: every other command's module (cli/commands/X, which each
+ * command's syntax imports only when it runs) becomes one that fails at once. The launcher loads this bundle only
+ * for a command line whose first word is `build`, which yargs always runs as that command. A build then reads and
+ * takes from its code cache a third less (README "Figures").
+ */
+const onlyBuildsWork = {
+  name: 'only-builds-work',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/commands\/[a-z-]+$/ }, (args) =>
+      args.path === '../commands/build' ? undefined : { path: args.path, namespace: 'labimg-not-build' },
+    );
+    b.onLoad({ filter: /.*/, namespace: 'labimg-not-build' }, (args) => ({
+      contents: `throw new Error(${JSON.stringify(`internal error: ${args.path.slice('../commands/'.length)} ran from the bundle of labimg build alone (dist/labimg-build.cjs)`)});`,
+      loader: 'js',
+    }));
+  },
+};
+
 /** Fails the build if the agent would `require` anything that is not part of Node itself. */
 const coreModulesOnly = {
   name: 'core-modules-only',
@@ -87,6 +107,28 @@ const coreModulesOnly = {
   },
 };
 
+const cliOptions = {
+  entryPoints: [path.join(root, 'cli/main.ts')],
+  outfile: path.join(root, 'dist/labimg-cli.cjs'),
+  target: 'node20',
+  // One CommonJS file, which the launcher compiles with a V8 code cache (cli/compile-cache.ts): Node 20 caches
+  // code only for classic scripts, and a command's cached bytecode costs less than parsing only its own chunks
+  // of ES modules did (README "Figures"). A command's imports of its own work still run only when it runs: esbuild
+  // turns each import() into a call of that module's initialiser.
+  format: 'cjs',
+  // Dynamic import() of the packages left out below becomes require(): a script compiled by vm.Script has no
+  // loader for import() (Node doc/api/vm.md, importModuleDynamically).
+  supported: { 'dynamic-import': false },
+  plugins: [noPackageJsonSearch, plainAssertForYargs, cliuiThatWrapsWords],
+  // Minified: V8 compiles a third of the bytes on every start; keepNames keeps stack traces readable.
+  minify: !process.env.NOMIN,
+  keepNames: true,
+  // etcd3 reads its .proto files from its own package directory at run time, so it cannot be inlined; it is
+  // a dependency, installed beside the CLI, and loaded only when `--etcd` is given. node-forge (the endpoint's
+  // PKCS #7 identity documents) is left out too: only `serve` and `pool` need it.
+  external: ['etcd3', 'node-forge'],
+};
+
 const targets = {
   agent: {
     entryPoints: [path.join(root, 'agent/main.ts')],
@@ -95,26 +137,12 @@ const targets = {
     minify: true,
     plugins: [coreModulesOnly],
   },
-  cli: {
-    entryPoints: [path.join(root, 'cli/main.ts')],
-    outfile: path.join(root, 'dist/labimg-cli.cjs'),
-    target: 'node20',
-    // One CommonJS file, which the launcher compiles with a V8 code cache (cli/compile-cache.ts): Node 20 caches
-    // code only for classic scripts, and a command's cached bytecode costs less than parsing only its own chunks
-    // of ES modules did (README "Figures"). A command's imports of its own work still run only when it runs: esbuild
-    // turns each import() into a call of that module's initialiser.
-    format: 'cjs',
-    // Dynamic import() of the packages left out below becomes require(): a script compiled by vm.Script has no
-    // loader for import() (Node doc/api/vm.md, importModuleDynamically).
-    supported: { 'dynamic-import': false },
-    plugins: [noPackageJsonSearch, plainAssertForYargs, cliuiThatWrapsWords],
-    // Minified: V8 compiles a third of the bytes on every start; keepNames keeps stack traces readable.
-    minify: !process.env.NOMIN,
-    keepNames: true,
-    // etcd3 reads its .proto files from its own package directory at run time, so it cannot be inlined; it is
-    // a dependency, installed beside the CLI, and loaded only when `--etcd` is given. node-forge (the endpoint's
-    // PKCS #7 identity documents) is left out too: only `serve` and `pool` need it.
-    external: ['etcd3', 'node-forge'],
+  cli: cliOptions,
+  // `labimg build`'s own bundle: the CLI above without the other commands' work.
+  build: {
+    ...cliOptions,
+    outfile: path.join(root, 'dist/labimg-build.cjs'),
+    plugins: [...cliOptions.plugins, onlyBuildsWork],
   },
   launcher: {
     entryPoints: [path.join(root, 'cli/launcher.ts')],
@@ -136,9 +164,9 @@ if (!only || only === 'cli') {
   execFileSync(process.execPath, ['--import=tsx', path.join(root, 'scripts/generate-profile-validators.ts')], { stdio: 'inherit' });
 }
 for (const [name, options] of Object.entries(targets)) {
-  if (only && only !== (name === 'launcher' ? 'cli' : name)) continue;
-  // The launcher names the CLI's code cache by the bundle's sha256, taken here once rather than on every start.
-  const define = name === 'launcher' ? { LABIMG_CLI_SHA256: JSON.stringify(createHash('sha256').update(await readFile(targets.cli.outfile)).digest('hex')) } : undefined;
+  if (only && only !== (name === 'launcher' || name === 'build' ? 'cli' : name)) continue;
+  // The launcher names each bundle's code cache by the bundle's sha256, taken here once rather than on every start.
+  const define = name === 'launcher' ? { LABIMG_BUNDLE_SHA256: JSON.stringify(await bundleDigests([targets.cli.outfile, targets.build.outfile])) } : undefined;
   await build({
     define,
     bundle: true,
@@ -151,6 +179,13 @@ for (const [name, options] of Object.entries(targets)) {
   });
   if (name === 'launcher') await chmod(options.outfile, 0o755);
   if (name === 'agent') await writeFile(`${options.outfile}.gz`, await carriedGzip(await readFile(options.outfile)));
+}
+
+/** Each file's sha256, by its name. */
+async function bundleDigests(files) {
+  const digests = {};
+  for (const file of files) digests[path.basename(file)] = createHash('sha256').update(await readFile(file)).digest('hex');
+  return digests;
 }
 
 /**

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { compileCacheDir, loadBundle } from '../cli/compile-cache';
-import { cliPath, filesIn, tempDir } from './helpers/cli';
+import { cliPath, filesIn, repoRoot, tempDir } from './helpers/cli';
 
 /** A CommonJS file that exports what it computed, with `answer` as its only varying part. */
 function writeBundle(dir: string, answer: number): string {
@@ -25,7 +25,7 @@ test('a bundle runs as require would run it, and its second load takes the cache
   t.false(first.cacheUsed);
   first.saveCache();
   const [file] = cacheFiles(cache);
-  t.regex(file ?? '', /^build-[0-9a-f]{16}-[0-9a-f]{8}-[0-9A-Za-z._]+-linux-[a-z0-9]+\.v8$/);
+  t.regex(file ?? '', /^build-bundle\.[0-9a-f]{16}-[0-9a-f]{8}-[0-9A-Za-z._]+-linux-[a-z0-9]+\.v8$/, 'the command, then the bundle file\'s name and sha256');
   t.is(statSync(path.join(cache, file!)).mode & 0o777, 0o600);
   t.is(statSync(cache).mode & 0o777, 0o700);
 
@@ -56,7 +56,7 @@ test('with the digest the build recorded, a bundle changed afterwards (same leng
   const recorded = 'ab'.repeat(32); // the launcher's constant, not recomputed from the file
   const first = loadBundle<{ answer(): number }>(bundle, 'build', cache, recorded);
   first.saveCache();
-  t.regex(cacheFiles(cache)[0] ?? '', /^build-abababababababab\.\d+\.\d+-[0-9a-f]{8}-/);
+  t.regex(cacheFiles(cache)[0] ?? '', /^build-bundle\.abababababababab\.\d+\.\d+-[0-9a-f]{8}-/);
   t.true(loadBundle(bundle, 'build', cache, recorded).cacheUsed);
   // An edit by hand: same length, and a later modification time.
   writeBundle(dir, 42);
@@ -106,4 +106,29 @@ test('labimg builds alike with and without its cache, keeps one per command that
   t.is(run(['buidl', 'debian12']).status, 2);
   t.is(run(['--help']).status, 0);
   t.deepEqual(cacheFiles(cache).map((name) => name.split('-')[0]).sort(), ['build', 'cli']);
+});
+
+test('labimg build runs from a bundle of its own, without the other commands\' work; the two bundles\' caches and the kept loads live side by side', (t) => {
+  const home = tempDir();
+  const run = (args: string[]) => spawnSync(process.execPath, [cliPath, ...args], { encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: home } });
+  const buildBundle = path.join(path.dirname(cliPath), 'labimg-build.cjs');
+  const fullBundle = path.join(path.dirname(cliPath), 'labimg-cli.cjs');
+  t.true(statSync(buildBundle).size < statSync(fullBundle).size * 0.75, 'a quarter smaller at least');
+
+  // Any other command's work fails at once in it: the launcher gives it only command lines that start with build.
+  const direct = spawnSync(process.execPath, ['-e', `process.argv = ['node', 'labimg', 'validate', 'debian12']; require(${JSON.stringify(buildBundle)}).main()`], { encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: home } });
+  t.regex(direct.stderr, /internal error: validate ran from the bundle of labimg build alone/);
+
+  for (let i = 0; i < 2; i++) {
+    t.is(run(['build', 'debian12', '--out', tempDir()]).status, 0);
+    t.is(run(['plan', 'debian12', '--role', 'worker']).status, 0);
+  }
+  t.is(run(['build', '--help']).status, 0);
+  const caches = cacheFiles(path.join(home, 'labimg', 'v8')).map((name) => name.split('-').slice(0, 2).join('-').replace(/\..*/, ''));
+  t.deepEqual(caches.sort(), ['build-build', 'plan-cli'], 'the build command\'s from its bundle, plan\'s from the whole CLI; neither removed the other');
+  t.is(readdirSync(path.join(home, 'labimg', 'profiles')).length, 1, 'one kept load of debian12 for both bundles');
+  // A command line that names build after a global flag is the whole CLI's: it still builds.
+  const out = tempDir();
+  t.is(run(['--profiles', path.join(repoRoot, 'profiles'), 'build', 'debian12', '--out', out]).status, 0);
+  t.true(filesIn(path.join(out, 'debian12')).includes('manifest.json'));
 });
