@@ -89,11 +89,16 @@ function readBundle(bundle: string, builtDigest: string | undefined): { source: 
 /**
  * What the bundles of one build share, and no other build has: each bundle in `dir` (by name, with the digest the
  * bundler recorded) with its file's size and time, so an edit of one after the build is another identity.
+ * Undefined when one of them is not there: then nothing is kept under any identity.
  */
-export function buildIdentity(dir: string, builtDigests: Readonly<Record<string, string>>): string {
-  return Object.entries(builtDigests)
-    .map(([name, digest]) => builtIdentity(digest, statSync(path.join(dir, name))))
-    .join('+');
+export function buildIdentity(dir: string, builtDigests: Readonly<Record<string, string>>): string | undefined {
+  try {
+    return Object.entries(builtDigests)
+      .map(([name, digest]) => builtIdentity(digest, statSync(path.join(dir, name))))
+      .join('+');
+  } catch {
+    return undefined;
+  }
 }
 
 /** A built bundle as its digest and its file's size and time: an edit after the build is another identity. */

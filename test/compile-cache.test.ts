@@ -2,7 +2,7 @@ import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { compileCacheDir, loadBundle } from '../cli/compile-cache';
+import { buildIdentity, compileCacheDir, loadBundle } from '../cli/compile-cache';
 import { cliPath, filesIn, repoRoot, tempDir } from './helpers/cli';
 
 /** A CommonJS file that exports what it computed, with `answer` as its only varying part. */
@@ -131,4 +131,18 @@ test('labimg build runs from a bundle of its own, without the other commands\' w
   const out = tempDir();
   t.is(run(['--profiles', path.join(repoRoot, 'profiles'), 'build', 'debian12', '--out', out]).status, 0);
   t.true(filesIn(path.join(out, 'debian12')).includes('manifest.json'));
+});
+
+test('the build\'s identity covers every bundle as built, and an edit of any one after the build', (t) => {
+  const dir = tempDir();
+  writeFileSync(path.join(dir, 'a.cjs'), 'a');
+  writeFileSync(path.join(dir, 'b.cjs'), 'b');
+  const digests = { 'a.cjs': 'aa'.repeat(32), 'b.cjs': 'bb'.repeat(32) };
+  const built = buildIdentity(dir, digests);
+  t.regex(built ?? '', /^a{16}\.1\.\d+\+b{16}\.1\.\d+$/);
+  t.is(buildIdentity(dir, digests), built);
+  t.not(buildIdentity(dir, { ...digests, 'b.cjs': 'cc'.repeat(32) }), built, 'another build');
+  utimesSync(path.join(dir, 'b.cjs'), new Date(), new Date(Date.now() + 5_000));
+  t.not(buildIdentity(dir, digests), built, 'b edited since');
+  t.is(buildIdentity(dir, { ...digests, 'c.cjs': 'dd'.repeat(32) }), undefined, 'a bundle missing: nothing is kept');
 });
