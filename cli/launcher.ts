@@ -21,7 +21,9 @@ if (args.length === 1 && args[0] === '--version') {
   // Required here, not imported above: --version loads none of the modules the cache needs.
   const { buildIdentity, loadBundle } = require('./compile-cache') as typeof import('./compile-cache');
   const command = args.find((arg) => !arg.startsWith('-')) ?? 'cli';
-  // yargs runs a command line whose first word names a command as that command, whatever follows.
+  // yargs runs the first positional word that names a command (yargs 17.7.3 build/lib/yargs-factory.js,
+  // kRunYargsParserAndExecuteCommands, the loop over argv._ from index 0; read 2026-12-06), and a first word of
+  // the command line that is no flag is the first positional: `build` first is `labimg build`, whatever follows.
   const bundle = args[0] === 'build' ? BUILD_BUNDLE : CLI_BUNDLE;
   const cli = loadBundle<typeof import('./main')>(path.join(__dirname, bundle), command, undefined, LABIMG_BUNDLE_SHA256[bundle]);
   // After the command's work, so that the cache holds every function it compiled, not only the top level; and at
