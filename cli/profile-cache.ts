@@ -1,7 +1,7 @@
 /**
  * How a command loads the profile it was given: through the loads kept in labimg's cache folder
  * (../builder/profiles/cache.ts), in profiles/ beside the code cache. Kept loads are on when the launcher has
- * named the bundle that runs (cli/launcher.ts, keepProfileLoads); code run any other way (the tests under tsx)
+ * named the build that runs (cli/launcher.ts, keepProfileLoads); code run any other way (the tests under tsx)
  * loads every profile afresh.
  */
 import path from 'node:path';

@@ -3,8 +3,8 @@
  * changed. Loading is a function of the files it reads, the paths it finds empty (load.ts ProfileReads), the
  * options and labimg's own code; so a load's result is kept with the sha256 of each of those files and the list
  * of those paths, and is taken only while every file still holds that text and every path is still empty. The
- * entry's key holds labimg's identity (the CLI bundle's), the profile's file and folder and the mirror, so another
- * labimg or another --mirror never meets it. Only a profile that loaded without a finding is kept: a profile with
+ * entry's key holds labimg's identity (its build's: every bundle's digest, size and time), the profile's file and
+ * folder and the mirror, so another labimg or another --mirror never meets it. Only a profile that loaded without a finding is kept: a profile with
  * problems is read and reported anew each time.
  *
  * What this saves: parsing each file of the chain with js-yaml, in V8's interpreter, and the schema, the derived

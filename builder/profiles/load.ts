@@ -24,7 +24,6 @@ import { didYouMean } from './suggest';
 import { locate, nodeAt, toPlain } from './tree';
 import type { Profile, ProfileSummary } from './types';
 
-
 export interface LoadOptions {
   /** The profiles directory: where names are looked up, and where `extends` looks after the file's own directory. */
   dir: string;
