@@ -28,6 +28,14 @@ function ownProfiles(): string {
   return dir;
 }
 
+/** A cache folder, a copy of the shipped profiles, and a child profile `lab.yaml` with `text`, in a folder of its own. */
+function labProfile(text: string) {
+  const childDir = tempDir();
+  const child = path.join(childDir, 'lab.yaml');
+  writeFileSync(child, text);
+  return { cacheDir: tempDir(), dir: ownProfiles(), childDir, child };
+}
+
 test('a kept load is the load itself, for every shipped profile, with and without a mirror', (t) => {
   const cacheDir = tempDir();
   let compared = 0;
@@ -60,11 +68,7 @@ test('a kept load is the load itself, for every shipped profile, with and withou
 });
 
 test('an edit to any file of the chain is loaded afresh', (t) => {
-  const cacheDir = tempDir();
-  const dir = ownProfiles();
-  const childDir = tempDir();
-  const child = path.join(childDir, 'lab.yaml');
-  writeFileSync(child, 'extends: debian12\nkubernetes:\n  version: 1.34.2\n');
+  const { cacheDir, dir, child } = labProfile('extends: debian12\nkubernetes:\n  version: 1.34.2\n');
   t.is(keptLoad(cacheDir, child, { dir }).profile.kubernetes.version, '1.34.2');
   t.false(keptLoad(cacheDir, child, { dir }).fresh);
 
@@ -84,11 +88,7 @@ test('an edit to any file of the chain is loaded afresh', (t) => {
 });
 
 test('a file that appears where the load found none is loaded afresh', (t) => {
-  const cacheDir = tempDir();
-  const dir = ownProfiles();
-  const childDir = tempDir();
-  const child = path.join(childDir, 'lab.yaml');
-  writeFileSync(child, 'extends: debian12\n');
+  const { cacheDir, dir, childDir, child } = labProfile('extends: debian12\n');
   t.is(keptLoad(cacheDir, child, { dir }).profile.extendsChain[0], 'debian12');
   t.false(keptLoad(cacheDir, child, { dir }).fresh);
   // A parent is looked for beside the child first: a debian12.yaml there now comes before the shipped one.
