@@ -349,3 +349,13 @@ async function closedPort(): Promise<number> {
   await new Promise((resolve) => server.close(resolve));
   return port;
 }
+
+test('file store: two stores writing one folder at once (serve and a pool command) keep apart their temp files', async (t) => {
+  const dir = tempDir(t);
+  const stores = [closing(t, new FileStore(dir)), closing(t, new FileStore(dir))];
+  const names = Array.from({ length: 200 }, (_, i) => `n${i}`);
+  // Each store counts its temp files from 1: only their prefixes keep the two apart.
+  await Promise.all(names.map((name, i) => stores[i % 2]!.put(`nodes/${name}`, `"${name}"`)));
+  t.deepEqual((await new FileStore(dir).list('nodes/')).map((e) => e.value).sort(), names.map((name) => `"${name}"`).sort());
+  t.deepEqual(await filesUnder(path.join(dir, 'kv')), names.map((name) => `nodes/${name}`).sort(), 'no temp file is left behind');
+});
