@@ -69,3 +69,68 @@ test('only long base64 of a gzip stream is taken for one', (t) => {
   t.false(isLongGzipBase64(`${canonical.slice(0, -2)}${alphabet[alphabet.indexOf(canonical.at(-2)!) | 0b11]}=`), 'unused bits set');
   t.false(isLongGzipBase64(randomGzipBase64(2000).replace(/\+/g, '-').replace(/\//g, '_')), 'base64url');
 });
+
+/** A late-command script as builder/render/pxe/target-script.ts writes one: base64 lines in a here-document. */
+function scriptWithBase64Lines(gzipBase64: string[], width = 76): string {
+  const lines = (text: string) => text.match(new RegExp(`.{1,${width}}`, 'g'))!.join('\n');
+  return [
+    '#!/bin/bash',
+    'set -euo pipefail',
+    ...gzipBase64.flatMap((text, i) => [`# /file${i}`, `base64 -d <<'LABIMG_FILE' | gzip -dc > "$root/file${i}"`, lines(text), 'LABIMG_FILE', `chmod 0644 "$root/file${i}"`]),
+    '',
+  ].join('\n');
+}
+
+test('base64 lines inside a script come out as js-yaml writes the script, a literal block', (t) => {
+  const agent = gzipSync(readFileSync(AGENT_BUNDLE), { level: 9 }).toString('base64');
+  for (let round = 0; round < 60; round++) {
+    // Every length of the last line, including none (a multiple of the width) and every padding.
+    const texts = [randomGzipBase64(1000 + round * 13), randomGzipBase64(2000 + round * 7), agent];
+    const document = {
+      write_files: [{ path: '/run/labimg/install-into-target.sh', permissions: '0700', owner: 'root:root', content: scriptWithBase64Lines(texts) }],
+      autoinstall: { version: 1, 'late-commands': ['bash /run/labimg/install-into-target.sh'] },
+    };
+    const written = dumpWithGzipBase64Verbatim(document, { noRefs: true });
+    t.not(written, undefined, 'the verbatim way is taken');
+    t.is(written, jsYaml(document));
+    if (written !== jsYaml(document)) return;
+  }
+  // Base64 whose last line is as wide as the others: the line after it (the here-document's end) is no base64.
+  const whole = { script: scriptWithBase64Lines([randomGzipBase64(6000).slice(0, 76 * 60)]) };
+  t.not(dumpWithGzipBase64Verbatim(whole, { noRefs: true }), undefined);
+  t.is(dumpWithGzipBase64Verbatim(whole, { noRefs: true }), jsYaml(whole), 'a last line as wide as the others');
+  const width64 = { script: scriptWithBase64Lines([randomGzipBase64(5000)], 64) };
+  t.is(dumpWithGzipBase64Verbatim(width64, { noRefs: true }), jsYaml(width64), 'lines of another width');
+});
+
+test('base64 lines in a text js-yaml does not write as a literal block, or at its edges, are left to js-yaml', (t) => {
+  const text = randomGzipBase64(4000);
+  const lines = text.match(/.{1,76}/g)!.join('\n');
+  const documents: Array<[string, unknown]> = [
+    // A tab makes js-yaml quote the whole text: its line breaks become "\n".
+    ['quoted for a tab', { script: `echo\t1\n${lines}\nend\n` }],
+    // The first line, and the last: they decide the block's header.
+    ['first line', { script: `${lines}\nend\n` }],
+    ['last line', { script: `start\n${lines}` }],
+    ['last line with its break', { script: `start\n${lines}\n` }],
+    // A key: js-yaml writes a text with line breaks there its own way.
+    ['in a key', { [`start\n${lines}\nend`]: 1 }],
+    // An empty line right before: js-yaml's layout is still a literal block, but only one the check can tell.
+    ['after an empty line', { script: `start\n\n${lines}\nend\n` }],
+    ['a placeholder already there', { script: `start\nlabimg-gzip-base64-0\n${lines}\nend\n` }],
+  ];
+  for (const [why, document] of documents) {
+    t.is(dumpWithGzipBase64(document, { noRefs: true }), jsYaml(document), why);
+  }
+  const taken = documents.map(([why, document]) => [why, dumpWithGzipBase64Verbatim(document, { noRefs: true }) !== undefined]);
+  t.deepEqual(Object.fromEntries(taken), {
+    'quoted for a tab': false,
+    'first line': false,
+    // The run stops before the text's last line, which js-yaml writes with the rest.
+    'last line': true,
+    'last line with its break': false,
+    'in a key': false,
+    'after an empty line': false,
+    'a placeholder already there': false,
+  });
+});

@@ -1,6 +1,6 @@
-import { dump } from 'js-yaml';
 import { networkInstallerOf } from '../../../contract/os-families';
 import { nodeFiles, unitName } from '../node-files';
+import { dumpWithGzipBase64 } from '../yaml-gzip-base64';
 import { hostnameOf, operatorOf, PASSWORDLESS_SUDO } from './operator';
 import { renderTargetScript, targetFilesOf } from './target-script';
 import type { InstallInputs } from './types';
@@ -114,7 +114,7 @@ export function renderAutoinstallUserData(inputs: InstallInputs): string {
       'late-commands': [`bash ${TARGET_SCRIPT_PATH}`],
     },
   };
-  return `#cloud-config\n${dump(config, { lineWidth: -1, noRefs: true })}`;
+  return `#cloud-config\n${dumpWithGzipBase64(config, { noRefs: true })}`;
 }
 
 /**

@@ -51,8 +51,15 @@ function rootPath(path: string): string {
   return `"$root${path}"`;
 }
 
+/**
+ * Base64 in lines of 76 characters, as `base64` writes it. Sliced rather than matched with /.{1,76}/g: the
+ * agent's 38 KB kept that regex in V8's interpreter for half a millisecond of every build (2026-12-06).
+ */
 function base64Lines(data: Buffer): string {
-  return (data.toString('base64').match(/.{1,76}/g) ?? []).join('\n');
+  const text = data.toString('base64');
+  const lines: string[] = [];
+  for (let at = 0; at < text.length; at += 76) lines.push(text.slice(at, at + 76));
+  return lines.join('\n');
 }
 
 /** A quoted here-document reproduces text byte for byte when it ends in a newline and no line is the delimiter. */
