@@ -165,8 +165,14 @@ if (!only || only === 'cli') {
 }
 for (const [name, options] of Object.entries(targets)) {
   if (only && only !== (name === 'launcher' || name === 'build' ? 'cli' : name)) continue;
-  // The launcher names each bundle's code cache by the bundle's sha256, taken here once rather than on every start.
-  const define = name === 'launcher' ? { LABIMG_BUNDLE_SHA256: JSON.stringify(await bundleDigests([targets.cli.outfile, targets.build.outfile])) } : undefined;
+  // The launcher names each bundle's code cache by the bundle's sha256, taken here once rather than on every start;
+  // the CLI knows the agent and its gzip by theirs (cli/package-files.ts readAgentBundle).
+  const define =
+    name === 'launcher'
+      ? { LABIMG_BUNDLE_SHA256: JSON.stringify(await bundleDigests([targets.cli.outfile, targets.build.outfile])) }
+      : name === 'cli' || name === 'build'
+        ? { LABIMG_CARRIED_AGENT_SHA256: JSON.stringify(await carriedAgentDigests()) }
+        : undefined;
   await build({
     define,
     bundle: true,
@@ -179,6 +185,18 @@ for (const [name, options] of Object.entries(targets)) {
   });
   if (name === 'launcher') await chmod(options.outfile, 0o755);
   if (name === 'agent') await writeFile(`${options.outfile}.gz`, await carriedGzip(await readFile(options.outfile)));
+}
+
+/**
+ * The sha256 of dist/agent.js and dist/agent.js.gz, which this script writes together: with both unchanged, the
+ * CLI carries the gzip without inflating it. Null when one is missing (then the CLI inflates whatever it finds).
+ */
+async function carriedAgentDigests() {
+  const bundle = await readFile(targets.agent.outfile).catch(() => undefined);
+  const gzip = await readFile(`${targets.agent.outfile}.gz`).catch(() => undefined);
+  if (!bundle || !gzip) return null;
+  const sha256 = (data) => createHash('sha256').update(data).digest('hex');
+  return { bundle: sha256(bundle), gzip: sha256(gzip) };
 }
 
 /** Each file's sha256, by its name. */

@@ -1,8 +1,8 @@
 import test from 'ava';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { spawnSync } from 'node:child_process';
 import { load } from 'js-yaml';
 import { agentPath, filesIn, labimg, repoRoot, tempDir } from './helpers/cli';
@@ -379,4 +379,46 @@ test('labimg build warns on stderr about each full user-data past a limit it is 
   // Within a quarter of OpenStack's 49,149 B means past 36,861 B.
   t.is(line, size > 36_861 ? `warning: user-data-worker.yaml: ${size.toLocaleString('en-US')} B ${expected}` : undefined, result.stderr);
   t.false(result.stdout.includes('warning:'), 'warnings go to stderr');
+});
+
+/** A copy of the installed package (dist/ beside the shipped profiles), for a test that changes dist/. */
+function packageCopy(): { cli: string; dist: string } {
+  const root = tempDir();
+  cpSync(path.join(repoRoot, 'dist'), path.join(root, 'dist'), { recursive: true });
+  symlinkSync(path.join(repoRoot, 'profiles'), path.join(root, 'profiles'));
+  return { cli: path.join(root, 'dist', 'labimg.js'), dist: path.join(root, 'dist') };
+}
+
+function buildWith(cli: string, profile: string): { code: number | null; stderr: string; out: string } {
+  const out = tempDir();
+  const result = spawnSync(process.execPath, [cli, 'build', profile, '--out', out], { encoding: 'utf8', env: { ...process.env, NODE_DISABLE_COMPILE_CACHE: '1' } });
+  return { code: result.status, stderr: result.stderr, out: path.join(out, profile) };
+}
+
+test('the agent gzip a build carries is the bundle gzipped: the pair the bundler wrote, another consistent pair, never a stale one', (t) => {
+  const { cli, dist } = packageCopy();
+  const carriedAgent = (out: string) => gunzipSync(Buffer.from(writeFilesOf(path.join(out, 'user-data-worker.yaml')).find((f) => f.path.endsWith('/agent.js'))!.content, 'base64'));
+  // As built: the digests the bundler recorded match both files.
+  const shipped = buildWith(cli, 'ubuntu');
+  t.is(shipped.code, 0, shipped.stderr);
+  t.deepEqual(carriedAgent(shipped.out), readFileSync(path.join(dist, 'agent.js')));
+
+  // An agent rebuilt on its own, with its own gzip: not the recorded pair, so the gzip is inflated and checked.
+  const rebuilt = Buffer.concat([readFileSync(path.join(dist, 'agent.js')), Buffer.from('// rebuilt\n')]);
+  writeFileSync(path.join(dist, 'agent.js'), rebuilt);
+  writeFileSync(path.join(dist, 'agent.js.gz'), gzipSync(rebuilt, { level: 9 }));
+  const consistent = buildWith(cli, 'ubuntu');
+  t.is(consistent.code, 0, consistent.stderr);
+  t.deepEqual(carriedAgent(consistent.out), rebuilt);
+
+  // A gzip of another agent beside it: refused, whether the bundle or the gzip is the stale one.
+  writeFileSync(path.join(dist, 'agent.js.gz'), gzipSync(readFileSync(agentPath), { level: 9 }));
+  const staleGzip = buildWith(cli, 'ubuntu');
+  t.is(staleGzip.code, 1);
+  t.regex(staleGzip.stderr, /agent\.js\.gz is not .*agent\.js gzipped \(one of them is stale\)/);
+  t.false(existsSync(staleGzip.out), 'nothing written');
+  cpSync(path.join(repoRoot, 'dist', 'agent.js.gz'), path.join(dist, 'agent.js.gz'));
+  const staleBundle = buildWith(cli, 'ubuntu');
+  t.is(staleBundle.code, 1, 'the recorded gzip beside another bundle');
+  t.regex(staleBundle.stderr, /one of them is stale/);
 });

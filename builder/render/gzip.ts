@@ -22,6 +22,15 @@ export function useGzipOf(content: Buffer, gzipped: Buffer): void {
   compressed.set(content, gzipped);
 }
 
+/**
+ * Carry `content` as `gzipped` from now on, unchecked: for a pair whose maker recorded the sha256 of both as it
+ * wrote them, and whose digests the caller has found unchanged (cli/package-files.ts), which inflating would only
+ * confirm. Inflating the agent was a millisecond of every build, most of it zlib's first call in the process.
+ */
+export function useRecordedGzipOf(content: Buffer, gzipped: Buffer): void {
+  compressed.set(content, gzipped);
+}
+
 export function gzipStable(content: Buffer): Buffer {
   let result = compressed.get(content);
   if (!result) {
