@@ -7,7 +7,7 @@
  * only ever see whole files.
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fs, readFile, writeFile } from 'node:fs';
+import { close, fsync, open, promises as fs, readFile, writeFile } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { GroupCommit } from '../group-commit';
@@ -28,6 +28,9 @@ const readText = promisify(readFile);
  * 2026-12-06 on one core), and a burst's enrollments and reports each write a few.
  */
 const writeText = promisify(writeFile);
+const openFile = promisify(open);
+const fsyncFile = promisify(fsync);
+const closeFile = promisify(close);
 
 /**
  * Writes `value` into `file`, which must not exist yet (wx), 0600 (join material and credential hashes live in
@@ -235,16 +238,20 @@ export class FileStore implements Store {
   }
 }
 
-/** Makes a rename or link durable across a power cut; some filesystems refuse fsync on a directory. */
+/**
+ * Makes a rename or link durable across a power cut; some filesystems refuse fsync on a directory. With a file
+ * descriptor and callbacks, like writeNewFile, not a FileHandle: under a burst each folder is synced again and
+ * again.
+ */
 async function syncDirectory(dir: string): Promise<void> {
-  let handle: import('node:fs/promises').FileHandle | undefined;
+  let fd: number | undefined;
   try {
-    handle = await fs.open(dir, 'r');
-    await handle.sync();
+    fd = await openFile(dir, 'r');
+    await fsyncFile(fd);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== 'EINVAL' && code !== 'EISDIR' && code !== 'EPERM') throw error;
   } finally {
-    await handle?.close();
+    if (fd !== undefined) await closeFile(fd);
   }
 }
