@@ -53,12 +53,14 @@ function pinTo(pid: number, cores: string): void {
 const SERVE_NODE_ARGS = (process.env.SERVE_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 /** Runs `work` for BURST arrivals (at once, or RATE per second) and measures the endpoint's CPU over it. */
-async function wave<T>(pid: number, count: number, work: (i: number) => Promise<T>): Promise<{ results: PromiseSettledResult<T>[]; wallMs: number; serverCpuMs: number }> {
+async function wave<T>(pid: number, count: number, work: (i: number) => Promise<T>): Promise<{ results: PromiseSettledResult<T>[]; wallMs: number; serverCpuMs: number; clientCpuMs: number }> {
   const arrive = (i: number) => new Promise((resolve) => setTimeout(resolve, RATE ? (i * 1000) / RATE : 0));
   const cpuBefore = cpuSeconds(pid);
+  const clientBefore = process.cpuUsage();
   const started = performance.now();
   const results = await Promise.allSettled(Array.from({ length: count }, (_, i) => arrive(i).then(() => work(i))));
-  return { results, wallMs: performance.now() - started, serverCpuMs: (cpuSeconds(pid) - cpuBefore) * 1000 };
+  const client = process.cpuUsage(clientBefore);
+  return { results, wallMs: performance.now() - started, serverCpuMs: (cpuSeconds(pid) - cpuBefore) * 1000, clientCpuMs: (client.user + client.system) / 1000 };
 }
 
 function fulfilled<T>(results: PromiseSettledResult<T>[]): T[] {
@@ -100,8 +102,8 @@ async function main(): Promise<void> {
     const held = SILENT > 0 ? `; ${SILENT} silent connections held open from 127.0.0.2 throughout` : '';
     print(`Measured ${machineLine()}: ${BURST} nodes ${arrival}, one labimg serve (file store), ${ROUNDS} rounds of the floor then the burst, after ${WARM_UP} nodes of warm-up; ${cores}${held}.`);
     print('');
-    print('| round | floor p50 / p99 | enroll p50 / p99 | first report p50 / p99 | enroll + report p50 / p99 | p99 / floor p99 | endpoint CPU per node: floor / burst |');
-    print('|---|---:|---:|---:|---:|---:|---:|');
+    print('| round | floor p50 / p99 | enroll p50 / p99 | first report p50 / p99 | enroll + report p50 / p99 | p99 / floor p99 | endpoint CPU per node: floor / burst | clients\' CPU per node: floor / burst |');
+    print('|---|---:|---:|---:|---:|---:|---:|---:|');
     const ratios: number[] = [];
     const beyond: number[] = [];
     const errors: string[] = [];
@@ -120,10 +122,11 @@ async function main(): Promise<void> {
       const ratio = percentile(total, 99) / percentile(floorSorted, 99);
       const cpuFloor = floor.serverCpuMs / BURST;
       const cpuBurst = burst.serverCpuMs / BURST;
+      const clientCpu = `${(floor.clientCpuMs / BURST).toFixed(1)} / ${(burst.clientCpuMs / BURST).toFixed(1)} ms`;
       ratios.push(ratio);
       beyond.push(cpuBurst - cpuFloor);
       print(
-        `| ${round} | ${cells(floorSorted)} | ${cells(sortedBy((s) => s.enrollMs))} | ${cells(sortedBy((s) => s.reportMs))} | ${cells(total)} | ${ratio.toFixed(2)}× | ${cpuFloor.toFixed(1)} / ${cpuBurst.toFixed(1)} ms |`,
+        `| ${round} | ${cells(floorSorted)} | ${cells(sortedBy((s) => s.enrollMs))} | ${cells(sortedBy((s) => s.reportMs))} | ${cells(total)} | ${ratio.toFixed(2)}× | ${cpuFloor.toFixed(1)} / ${cpuBurst.toFixed(1)} ms | ${clientCpu} |`,
       );
     }
     const stillOpen = silent.open;
