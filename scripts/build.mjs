@@ -75,6 +75,35 @@ const cliuiThatWrapsWords = {
 };
 
 /**
+ * yargs's ES module shim hands y18n, which looks up yargs's messages in LOCALE.json files, the folder three above
+ * its own file (lib/platform-shims/esm.mjs: `resolve(__dirname, '../../../locales')`, its __dirname from
+ * import.meta.url; yargs 17.7.3, read 2026-12-06). A CommonJS bundle has no import.meta.url, so the shim takes
+ * the working directory instead, and y18n read LOCALE.json from the folder three above wherever labimg was run:
+ * a malformed one (a web project's locales/en_US.json) failed every command with a SyntaxError, a valid one
+ * replaced yargs's messages. labimg speaks English, which yargs's messages are without any table, so the bundle
+ * gives y18n a folder of its own that holds none (dist/no-yargs-locales; y18n takes a missing file as an empty
+ * table, y18n 5.0.8 build/lib/index.js _readLocaleFile).
+ */
+const yargsLocalesOfItsOwn = {
+  name: 'yargs-locales-of-its-own',
+  setup(b) {
+    const y18n = path.join(root, 'node_modules/y18n/index.mjs');
+    b.onResolve({ filter: /^y18n$/ }, (args) =>
+      /[\\/]yargs[\\/]lib[\\/]platform-shims[\\/]/.test(args.importer) ? { path: 'y18n', namespace: 'labimg-y18n' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'labimg-y18n' }, () => ({
+      contents: [
+        `import y18n from ${JSON.stringify(y18n)};`,
+        "import { join } from 'node:path';",
+        "export default function y18nOfLabimg(options) { return y18n({ ...options, directory: join(__dirname, 'no-yargs-locales') }); }",
+      ].join('\n'),
+      loader: 'js',
+      resolveDir: root,
+    }));
+  },
+};
+
+/**
  * The command line with only `labimg build`'s work: every other command's module (cli/commands/X, which each
  * command's syntax imports only when it runs) becomes one that fails at once. The launcher loads this bundle only
  * for a command line whose first word is `build`, which yargs always runs as that command. A build then reads and
@@ -119,7 +148,7 @@ const cliOptions = {
   // Dynamic import() of the packages left out below becomes require(): a script compiled by vm.Script has no
   // loader for import() (Node doc/api/vm.md, importModuleDynamically).
   supported: { 'dynamic-import': false },
-  plugins: [noPackageJsonSearch, plainAssertForYargs, cliuiThatWrapsWords],
+  plugins: [noPackageJsonSearch, plainAssertForYargs, cliuiThatWrapsWords, yargsLocalesOfItsOwn],
   // Minified: V8 compiles a third of the bytes on every start; keepNames keeps stack traces readable.
   minify: !process.env.NOMIN,
   keepNames: true,
