@@ -7,7 +7,7 @@
  * only ever see whole files.
  */
 import { randomBytes } from 'node:crypto';
-import { close, fsync, open, promises as fs, readFile, writeFile } from 'node:fs';
+import { close, fsync, open, promises as fs, readFile, write } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { GroupCommit } from '../group-commit';
@@ -22,30 +22,36 @@ const SUFFIX = '.json';
  */
 const readText = promisify(readFile);
 /**
- * fs.writeFile through a promise, for the same reason: with `flush` it opens, writes, fsyncs and closes with
- * callbacks (Node 20.10 and later: nodejs/node pull 50009, doc/api/fs.md `fs.writeFile` options `flush`, read
- * 2026-12-06), where a FileHandle costs a third more CPU per small file (0.20 against 0.27 ms, measured here
- * 2026-12-06 on one core), and a burst's enrollments and reports each write a few.
+ * The store writes and syncs with file descriptors and callbacks, for the same reason: through a FileHandle a
+ * small file's open, write, fsync and close cost 0.16-0.27 ms of CPU, with callbacks 0.10-0.20 (measured here
+ * 2026-12-06 on one core, 1,000 files at once), and a burst's enrollments and reports each write a few. Not
+ * fs.writeFile's `flush`, which does the same: it came with Node 20.10 (nodejs/node pull 50009), and an older
+ * Node 20 ignores it and would not fsync.
  */
-const writeText = promisify(writeFile);
 const openFile = promisify(open);
+const writeToFile = promisify(write);
 const fsyncFile = promisify(fsync);
 const closeFile = promisify(close);
 
 /**
  * Writes `value` into `file`, which must not exist yet (wx), 0600 (join material and credential hashes live in
- * the store), fsynced before it is closed (flush). A write that fails once the file is made removes it: the
- * file is this call's own, and half a value is no value.
+ * the store), and fsyncs it before closing it. A write that fails once the file is made removes it: the file is
+ * this call's own, and half a value is no value.
  */
 async function writeNewFile(file: string, value: string): Promise<void> {
+  // wx fails with EEXIST or ENOENT before anything is made; another file of that name is not this call's.
+  const fd = await openFile(file, 'wx', 0o600);
   try {
-    await writeText(file, value, { encoding: 'utf8', flag: 'wx', mode: 0o600, flush: true });
+    const data = Buffer.from(value, 'utf8');
+    // write(2) may take fewer bytes than it is given.
+    for (let done = 0; done < data.length; ) done += (await writeToFile(fd, data, done, data.length - done)).bytesWritten;
+    await fsyncFile(fd);
   } catch (error) {
-    // wx fails with EEXIST or ENOENT before anything is made; another file of that name is not this call's.
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'EEXIST' && code !== 'ENOENT') await fs.rm(file, { force: true }).catch(() => undefined);
+    await closeFile(fd).catch(() => undefined);
+    await fs.rm(file, { force: true }).catch(() => undefined);
     throw error;
   }
+  await closeFile(fd);
 }
 
 export class FileStore implements Store {
@@ -240,8 +246,7 @@ export class FileStore implements Store {
 
 /**
  * Makes a rename or link durable across a power cut; some filesystems refuse fsync on a directory. With a file
- * descriptor and callbacks, like writeNewFile, not a FileHandle: under a burst each folder is synced again and
- * again.
+ * descriptor, like writeNewFile: under a burst each folder is synced again and again.
  */
 async function syncDirectory(dir: string): Promise<void> {
   let fd: number | undefined;
