@@ -224,15 +224,18 @@ async function carriedAgentDigests() {
   const bundle = await readFile(targets.agent.outfile).catch(() => undefined);
   const gzip = await readFile(`${targets.agent.outfile}.gz`).catch(() => undefined);
   if (!bundle || !gzip) return null;
-  const sha256 = (data) => createHash('sha256').update(data).digest('hex');
-  return { bundle: sha256(bundle), gzip: sha256(gzip) };
+  return { bundle: sha256Hex(bundle), gzip: sha256Hex(gzip) };
 }
 
 /** Each file's sha256, by its name. */
 async function bundleDigests(files) {
   const digests = {};
-  for (const file of files) digests[path.basename(file)] = createHash('sha256').update(await readFile(file)).digest('hex');
+  for (const file of files) digests[path.basename(file)] = sha256Hex(await readFile(file));
   return digests;
+}
+
+function sha256Hex(data) {
+  return createHash('sha256').update(data).digest('hex');
 }
 
 /**

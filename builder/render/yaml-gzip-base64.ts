@@ -118,8 +118,9 @@ function replaceBase64Lines(text: string, stand: (verbatim: Verbatim) => string)
   let copied = 0;
   let lineStart = text.indexOf('\nH4sI') + 1;
   while (lineStart > 0) {
-    const { end, next } = base64RunFrom(text, lineStart);
-    if (end > lineStart && next < text.length) {
+    const end = base64RunEnd(text, lineStart);
+    // Something after the run's line break: the run is not the text's last line.
+    if (end > lineStart && end + 1 < text.length) {
       result += `${text.slice(copied, lineStart)}${stand({ way: 'lines', text: text.slice(lineStart, end) })}`;
       copied = end;
     }
@@ -129,13 +130,13 @@ function replaceBase64Lines(text: string, stand: (verbatim: Verbatim) => string)
 }
 
 /**
- * The run of base64 lines from `start` (a line's first character): `end` is the end of its last line (before
- * that line's break), `next` the start of the line after; `end` is `start` when there is no long gzip+base64 run.
+ * Where the run of base64 lines from `start` (a line's first character) ends: at its last line's break. `start`
+ * when there is no long gzip+base64 run there.
  */
-function base64RunFrom(text: string, start: number): { end: number; next: number } {
+function base64RunEnd(text: string, start: number): number {
   const firstBreak = text.indexOf('\n', start);
   const width = firstBreak - start;
-  if (firstBreak < 0 || width < 4) return { end: start, next: start };
+  if (firstBreak < 0 || width < 4) return start;
   let lineEnd = firstBreak;
   // Lines of the run's width, then at most one shorter one; which of the two ends it is the base64's to say.
   while (true) {
@@ -146,7 +147,7 @@ function base64RunFrom(text: string, start: number): { end: number; next: number
   const shorterEnd = text.indexOf('\n', lineEnd + 1);
   for (const end of shorterEnd > lineEnd + 1 && shorterEnd - (lineEnd + 1) < width ? [shorterEnd, lineEnd] : [lineEnd]) {
     const base64 = text.slice(start, end).replaceAll('\n', '');
-    if (isLongGzipBase64(base64)) return { end, next: end + 1 };
+    if (isLongGzipBase64(base64)) return end;
   }
-  return { end: start, next: start };
+  return start;
 }
