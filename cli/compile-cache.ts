@@ -23,6 +23,12 @@ import path from 'node:path';
 import { Script } from 'node:vm';
 import { labimgCacheDir, readOwnFile, writeOwnFile } from './cache-files';
 
+/**
+ * How the bundler begins each CLI bundle (scripts/build.mjs, which ends it with `\n});`): Node's own CommonJS
+ * wrapper (`Module.wrap`, lib/internal/modules/cjs/loader.js in Node 20), whose parameters loadBundle passes.
+ */
+export const BUNDLE_WRAPPER_HEAD = '(function (exports, require, module, __filename, __dirname) { ';
+
 /** A loaded bundle: what it exports, and a call that stores its code cache when it had none. */
 export interface LoadedBundle<Exports> {
   exports: Exports;
@@ -49,7 +55,10 @@ export function loadBundle<Exports>(bundle: string, purpose: string, cacheDir = 
   const { source, identity } = readBundle(bundle, builtDigest);
   const cacheFile = cacheDir ? path.join(cacheDir, cacheFileName(identity, purpose)) : undefined;
   const cachedData = cacheFile ? readOwnFile(cacheFile) : undefined;
-  const script = new Script(Module.wrap(source), { filename: bundle, cachedData });
+  // A bundle the bundler wrote inside the wrapper is compiled as it is: wrapping it here would make V8 copy the
+  // whole source into one flat string before compiling (a cons string of three parts), a megabyte more to allocate
+  // and one more garbage collection of every start.
+  const script = new Script(source.startsWith(BUNDLE_WRAPPER_HEAD) ? source : Module.wrap(source), { filename: bundle, cachedData });
   const module = { exports: {} as Exports, filename: bundle, id: bundle };
   const run = script.runInThisContext() as (exports: unknown, require: NodeRequire, module: unknown, filename: string, dirname: string) => void;
   run(module.exports, Module.createRequire(bundle), module, bundle, path.dirname(bundle));

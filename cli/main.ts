@@ -28,8 +28,14 @@ import { DEFAULT_PROFILES_DIR } from './package-files';
 import { keepProfileLoads, profileLoadedAfresh } from './profile-cache';
 import { terminalColumns } from './terminal-width';
 
+/**
+ * True in dist/labimg-build.cjs, the bundle the launcher runs only for command lines that start with `build`
+ * (scripts/build.mjs, cli/launcher.ts); absent where this code runs unbundled.
+ */
+declare const LABIMG_BUILD_ALONE: boolean;
+
 /** In the order `labimg --help` lists them. */
-const COMMANDS: ReadonlyArray<(y: Argv<GlobalOptions>) => Argv<GlobalOptions>> = [
+const ALL_COMMANDS: ReadonlyArray<(y: Argv<GlobalOptions>) => Argv<GlobalOptions>> = [
   addProfilesCommand,
   addMirrorsCommand,
   addShowCommand,
@@ -45,6 +51,14 @@ const COMMANDS: ReadonlyArray<(y: Argv<GlobalOptions>) => Argv<GlobalOptions>> =
   addBootCommand,
   addPinCommand,
 ];
+
+/**
+ * The commands yargs is told of: in build's own bundle, build alone. yargs runs the command the command line
+ * names and builds only that one's options, so the others' syntax is work for nothing there; and a word that is no
+ * command meets strict mode's "Unknown argument" instead of suggestions, which only the launcher's other bundle
+ * can be asked for.
+ */
+const COMMANDS = typeof LABIMG_BUILD_ALONE !== 'undefined' && LABIMG_BUILD_ALONE ? [addBuildCommand] : ALL_COMMANDS;
 
 export function cli(args: string[]): Argv<GlobalOptions> {
   const program = yargs(args)

@@ -70,7 +70,13 @@ const cliuiThatWrapsWords = {
   name: 'cliui-that-wraps-words',
   setup(b) {
     const cliuiCommonJs = createRequire(import.meta.url).resolve('cliui');
-    b.onResolve({ filter: /^cliui$/ }, () => ({ path: cliuiCommonJs }));
+    b.onResolve({ filter: /^cliui$/ }, (args) => (args.namespace === 'labimg-cliui' ? { path: cliuiCommonJs } : { path: 'cliui', namespace: 'labimg-cliui' }));
+    // Required when yargs first lays out text (help, a usage error), not as the CLI starts: cliui's own start-up
+    // (wrap-ansi, string-width, ansi-styles' tables) is half a millisecond of every command that prints none.
+    b.onLoad({ filter: /.*/, namespace: 'labimg-cliui' }, () => ({
+      contents: 'export default function cliuiWhenUsed(options) { return require("cliui")(options); }',
+      loader: 'js',
+    }));
   },
 };
 
@@ -104,10 +110,11 @@ const yargsLocalesOfItsOwn = {
 };
 
 /**
- * The command line with only `labimg build`'s work: every other command's module (cli/commands/X, which each
- * command's syntax imports only when it runs) becomes one that fails at once. The launcher loads this bundle only
- * for a command line whose first word is `build`, which yargs always runs as that command. A build then reads and
- * takes from its code cache a third less (README "Figures").
+ * The command line with only `labimg build`'s work. There cli/main.ts registers build alone (LABIMG_BUILD_ALONE,
+ * defined below), so no other command's syntax, nor the work it imports when it runs (cli/commands/X), is reached;
+ * should a module the build shares ever import another command's work, that module becomes one that fails at
+ * once. The launcher loads this bundle only for a command line whose first word is `build`, which yargs always
+ * runs as that command. A build then reads and takes from its code cache a third less (README "Figures").
  */
 const onlyBuildsWork = {
   name: 'only-builds-work',
@@ -136,6 +143,14 @@ const coreModulesOnly = {
   },
 };
 
+/**
+ * Each CLI bundle is written inside Node's CommonJS wrapper, as a function of (exports, require, module, __filename,
+ * __dirname): the launcher compiles the file as it is (cli/compile-cache.ts BUNDLE_WRAPPER_HEAD, which names this
+ * head), where wrapping the text as it loads would copy the whole bundle once more on every start. So the file is
+ * no module to `require`: only the launcher runs it.
+ */
+const BUNDLE_WRAPPER = ['(function (exports, require, module, __filename, __dirname) { ', '\n});\n'];
+
 const cliOptions = {
   entryPoints: [path.join(root, 'cli/main.ts')],
   outfile: path.join(root, 'dist/labimg-cli.cjs'),
@@ -156,6 +171,8 @@ const cliOptions = {
   // a dependency, installed beside the CLI, and loaded only when `--etcd` is given. node-forge (the endpoint's
   // PKCS #7 identity documents) is left out too: only `serve` and `pool` need it.
   external: ['etcd3', 'node-forge'],
+  // Written by this script, inside the wrapper above.
+  write: false,
 };
 
 const targets = {
@@ -200,9 +217,9 @@ for (const [name, options] of Object.entries(targets)) {
     name === 'launcher'
       ? { LABIMG_BUNDLE_SHA256: JSON.stringify(await bundleDigests([targets.cli.outfile, targets.build.outfile])) }
       : name === 'cli' || name === 'build'
-        ? { LABIMG_CARRIED_AGENT_SHA256: JSON.stringify(await carriedAgentDigests()) }
+        ? { LABIMG_CARRIED_AGENT_SHA256: JSON.stringify(await carriedAgentDigests()), LABIMG_BUILD_ALONE: String(name === 'build') }
         : undefined;
-  await build({
+  const result = await build({
     define,
     bundle: true,
     platform: 'node',
@@ -212,6 +229,7 @@ for (const [name, options] of Object.entries(targets)) {
     sourcemap: false,
     ...options,
   });
+  if (name === 'cli' || name === 'build') await writeFile(options.outfile, `${BUNDLE_WRAPPER[0]}${result.outputFiles[0].text}${BUNDLE_WRAPPER[1]}`);
   if (name === 'launcher') await chmod(options.outfile, 0o755);
   if (name === 'agent') await writeFile(`${options.outfile}.gz`, await carriedGzip(await readFile(options.outfile)));
 }

@@ -1,8 +1,9 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import Module from 'node:module';
 import path from 'node:path';
-import { buildIdentity, compileCacheDir, loadBundle } from '../cli/compile-cache';
+import { BUNDLE_WRAPPER_HEAD, buildIdentity, compileCacheDir, loadBundle } from '../cli/compile-cache';
 import { cliPath, filesIn, repoRoot, tempDir } from './helpers/cli';
 
 /** A CommonJS file that exports what it computed, with `answer` as its only varying part. */
@@ -78,6 +79,19 @@ test('a cache file that others may write is not used', (t) => {
   t.false(loadBundle(bundle, 'build', cache).cacheUsed, 'nor one in a folder others may write');
 });
 
+test('each CLI bundle is written inside Node\'s own CommonJS wrapper, which the launcher then compiles as it is', (t) => {
+  const [head] = Module.wrap('\0').split('\0');
+  t.is(BUNDLE_WRAPPER_HEAD, head);
+  for (const name of ['labimg-cli.cjs', 'labimg-build.cjs']) {
+    const source = readFileSync(path.join(path.dirname(cliPath), name), 'utf8');
+    t.true(source.startsWith(BUNDLE_WRAPPER_HEAD), name);
+    t.true(source.endsWith('\n});\n'), name);
+  }
+  // A plain CommonJS file still loads: it is wrapped as it is read.
+  const dir = tempDir();
+  t.is(loadBundle<{ answer(): number }>(writeBundle(dir, 7), 'build', path.join(dir, 'v8')).exports.answer(), 7);
+});
+
 test('the cache lives in the user\'s cache folder, and NODE_DISABLE_COMPILE_CACHE=1 turns it off', (t) => {
   t.is(compileCacheDir({ XDG_CACHE_HOME: '/home/ops/.xdg', HOME: '/home/ops' }), '/home/ops/.xdg/labimg/v8');
   t.is(compileCacheDir({ HOME: '/home/ops' }), '/home/ops/.cache/labimg/v8');
@@ -115,9 +129,27 @@ test('labimg build runs from a bundle of its own, without the other commands\' w
   const fullBundle = path.join(path.dirname(cliPath), 'labimg-cli.cjs');
   t.true(statSync(buildBundle).size < statSync(fullBundle).size * 0.75, 'a quarter smaller at least');
 
-  // Any other command's work fails at once in it: the launcher gives it only command lines that start with build.
-  const direct = spawnSync(process.execPath, ['-e', `process.argv = ['node', 'labimg', 'validate', 'debian12']; require(${JSON.stringify(buildBundle)}).main()`], { encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: home } });
-  t.regex(direct.stderr, /internal error: validate ran from the bundle of labimg build alone/);
+  // It knows no other command: the launcher gives it only command lines that start with build. Run here as the
+  // launcher runs it: the file is a function of Node's CommonJS wrapper, compiled as it is.
+  const runBundle = (bundle: string, args: string[]) =>
+    spawnSync(
+      process.execPath,
+      [
+        '-e',
+        `const file = ${JSON.stringify(bundle)}; const module = { exports: {} };
+         require('node:vm').runInThisContext(require('node:fs').readFileSync(file, 'utf8'), { filename: file })(module.exports, require('node:module').createRequire(file), module, file, require('node:path').dirname(file));
+         process.argv = ['node', 'labimg', ...${JSON.stringify(args)}]; module.exports.main();`,
+      ],
+      { encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: home, COLUMNS: '100' } },
+    );
+  const direct = runBundle(buildBundle, ['validate', 'debian12']);
+  t.is(direct.status, 2);
+  t.regex(direct.stderr, /^labimg: Unknown arguments: validate, debian12\n/);
+  // Its build is the whole CLI's build, to the help text.
+  const help = [runBundle(buildBundle, ['build', '--help']), runBundle(fullBundle, ['build', '--help'])];
+  t.is(help[0]!.status, 0);
+  t.regex(help[0]!.stdout, /^labimg build <profile>\n[^]*--out/);
+  t.is(help[0]!.stdout, help[1]!.stdout);
 
   for (let i = 0; i < 2; i++) {
     t.is(run(['build', 'debian12', '--out', tempDir()]).status, 0);
