@@ -25,6 +25,7 @@ import { addShowCommand } from './syntax/show';
 import { addValidateCommand } from './syntax/validate';
 import type { GlobalOptions } from './options';
 import { DEFAULT_PROFILES_DIR } from './package-files';
+import { keepBuilds } from './kept-builds';
 import { keepProfileLoads, profileLoadedAfresh } from './profile-cache';
 import { terminalColumns } from './terminal-width';
 
@@ -113,7 +114,10 @@ export function codeCacheWanted(): boolean {
 
 /** Runs the command; a problem the user can fix is one line (every finding, for profiles), a bug its stack. */
 export async function main(context: LaunchContext = {}): Promise<void> {
-  if (context.buildIdentity !== undefined) keepProfileLoads(context.buildIdentity);
+  if (context.buildIdentity !== undefined) {
+    keepProfileLoads(context.buildIdentity);
+    keepBuilds(context.buildIdentity);
+  }
   try {
     await cli(hideBin(process.argv)).parseAsync();
   } catch (error) {

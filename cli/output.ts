@@ -45,7 +45,8 @@ const closeFile = promisify(close);
  * failure half-way leaves no partial output behind.
  */
 export async function writeDirectoryAtomically(dir: string, files: RenderedFile[]): Promise<'written' | 'unchanged'> {
-  if (holdsExactly(dir, files)) return 'unchanged';
+  const wanted = files.map((file) => ({ name: file.name, mode: file.mode, size: file.content.length, content: file.content }));
+  if (folderHolds(dir, wanted, (want, bytes) => bytes.equals(want.content))) return 'unchanged';
   const parent = path.dirname(path.resolve(dir));
   const base = path.basename(dir);
   mkdirSync(parent, { recursive: true });
@@ -73,17 +74,24 @@ export async function writeDirectoryAtomically(dir: string, files: RenderedFile[
   return 'written';
 }
 
+/** A file a folder should hold: its "/"-separated name, mode and size; its bytes are for the caller to judge. */
+export interface HeldFile {
+  name: string;
+  mode: number;
+  size: number;
+}
+
 /**
  * Whether `dir` is a directory (not a link to one) holding exactly `files`: every regular file in it one of them,
- * with its bytes and mode, and each of them there. A link, or anything else that is not a file or a directory,
- * is a difference.
+ * with its mode and size and bytes that `sameBytes` accepts, and each of them there. A link, or anything else that
+ * is not a file or a directory, is a difference.
  */
-function holdsExactly(dir: string, files: readonly RenderedFile[]): boolean {
+export function folderHolds<F extends HeldFile>(dir: string, files: readonly F[], sameBytes: (file: F, bytes: Buffer) => boolean): boolean {
   try {
     if (!lstatSync(dir).isDirectory()) return false;
     const wanted = new Map(files.map((file) => [file.name, file]));
     const present = regularFilesIn(dir);
-    return present !== undefined && present.length === wanted.size && present.every((name) => sameFile(path.join(dir, name), wanted.get(name)));
+    return present !== undefined && present.length === wanted.size && present.every((name) => sameFile(path.join(dir, name), wanted.get(name), sameBytes));
   } catch {
     return false;
   }
@@ -108,13 +116,13 @@ function regularFilesIn(dir: string, prefix = ''): string[] | undefined {
   return names;
 }
 
-function sameFile(file: string, wanted: RenderedFile | undefined): boolean {
+function sameFile<F extends HeldFile>(file: string, wanted: F | undefined, sameBytes: (file: F, bytes: Buffer) => boolean): boolean {
   if (wanted === undefined) return false;
   // O_NOFOLLOW: a file swapped for a link since the listing is a difference, not a file read through the link.
   const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
     const stat = fstatSync(fd);
-    return stat.isFile() && (stat.mode & 0o7777) === wanted.mode && stat.size === wanted.content.length && readFileSync(fd).equals(wanted.content);
+    return stat.isFile() && (stat.mode & 0o7777) === wanted.mode && stat.size === wanted.size && sameBytes(wanted, readFileSync(fd));
   } finally {
     closeSync(fd);
   }

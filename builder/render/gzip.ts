@@ -6,6 +6,8 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 
 const compressed = new WeakMap<Buffer, Buffer>();
+/** The contents whose gzip was made ahead of time, not by gzipStable. */
+const carried = new WeakSet<Buffer>();
 
 /**
  * Carry `content` as `gzipped` from now on: a gzip made ahead of time (the bundler's Zopfli one of the agent,
@@ -20,6 +22,7 @@ export function useGzipOf(content: Buffer, gzipped: Buffer): void {
   }
   if (!inflated?.equals(content)) throw new Error('the precompressed file is not this content gzipped');
   compressed.set(content, gzipped);
+  carried.add(content);
 }
 
 /**
@@ -29,6 +32,12 @@ export function useGzipOf(content: Buffer, gzipped: Buffer): void {
  */
 export function useRecordedGzipOf(content: Buffer, gzipped: Buffer): void {
   compressed.set(content, gzipped);
+  carried.add(content);
+}
+
+/** The gzip made ahead of time that `content` is carried as (useGzipOf, useRecordedGzipOf), if there is one. */
+export function carriedGzipOf(content: Buffer): Buffer | undefined {
+  return carried.has(content) ? compressed.get(content) : undefined;
 }
 
 export function gzipStable(content: Buffer): Buffer {

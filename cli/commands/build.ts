@@ -8,6 +8,7 @@ import { UserError } from '../../contract/errors';
 import { bootsWithCloudInit, ignitionStubSource, renderBuild, type BuildInputs } from '../../builder/build';
 import { isUserData, userDataWarnings, type Manifest } from '../../builder/manifest';
 import type { MirrorPresetName } from '../../builder/mirrors/types';
+import { keptBuildFor } from '../kept-builds';
 import { loadProfile } from '../profile-cache';
 import { pxeBootAssets } from '../../builder/render/pxe';
 import { buildInputs, requireCloudInit } from '../build-inputs';
@@ -57,6 +58,16 @@ export async function buildProfile(options: BuildOptions): Promise<void> {
   });
   if (options.userScripts?.length) requireCloudInit(inputs);
   const renderInputs = { ...inputs, userScripts: readUserScripts(options.userScripts) };
+  // A plain build whose folder holds what these inputs rendered last time is up to date without rendering. Not
+  // with --tar, --packer or --autoscaling, whose work goes beyond the folder.
+  const plain = !options.tar && !options.packer && options.autoscaling?.autoscaling === undefined;
+  const kept = plain ? keptBuildFor(renderInputs) : undefined;
+  const held = kept?.heldBy(outDir);
+  if (held) {
+    printBuildSummary(outDir, 'unchanged', held, buildNotes(inputs, held, false));
+    printUserDataWarnings(held);
+    return;
+  }
   const files = renderBuild(renderInputs);
   const bakesAmi = packer !== undefined && packer.image.amazon !== undefined && (packer.only === undefined || packer.only.includes('amazon'));
   const autoscaling = planAutoscaling(options.autoscaling ?? {}, renderInputs, files, { packer: options.packer, amazon: bakesAmi });
@@ -68,11 +79,11 @@ export async function buildProfile(options: BuildOptions): Promise<void> {
   const tar = options.tar ? await import('../../builder/archive') : undefined;
   const archive = tar ? await tar.renderTarGz(profile.name, files) : undefined;
   const outcome = await writeDirectoryAtomically(outDir, [...files, ...scaling]);
+  kept?.keep(files);
   const manifest = JSON.parse(files.find((f) => f.name === 'manifest.json')!.content.toString('utf8')) as Manifest;
   printBuildSummary(outDir, outcome, manifest, buildNotes(inputs, manifest, options.packer));
   printScalingFiles(scaling);
-  const warnings = userDataWarnings(manifest);
-  if (warnings.length > 0) process.stderr.write(warnings.map((warning) => `warning: ${warning}\n`).join(''));
+  printUserDataWarnings(manifest);
   if (tar && archive) {
     const archivePath = path.join(options.out, `${profile.name}.tar.gz`);
     writeFileAtomically(archivePath, archive, tar.archiveMode(files));
@@ -86,6 +97,11 @@ export async function buildProfile(options: BuildOptions): Promise<void> {
     process.stdout.write(`the bake made ${imageId} in ${region}: create the launch template and the group in ${region}\n`);
     printScalingFiles(baked);
   }
+}
+
+function printUserDataWarnings(manifest: Manifest): void {
+  const warnings = userDataWarnings(manifest);
+  if (warnings.length > 0) process.stderr.write(warnings.map((warning) => `warning: ${warning}\n`).join(''));
 }
 
 /** The scaling files, which manifest.json does not list: they name a cloud image, not what a node runs. */
