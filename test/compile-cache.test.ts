@@ -105,7 +105,7 @@ test('labimg builds alike with and without its cache, keeps one per command that
   const cache = path.join(home, 'labimg', 'v8');
   const outs = [tempDir(), tempDir(), tempDir(), tempDir()];
   t.is(run(['build', 'debian12', '--out', outs[0]!]).status, 0);
-  t.deepEqual(readdirSync(path.join(home, 'labimg')), ['profiles'], 'a run that loaded its profile afresh keeps no code: its repeats take the kept load');
+  t.deepEqual(readdirSync(path.join(home, 'labimg')).sort(), ['builds', 'profiles'], 'a run that loaded its profile afresh keeps no code: its repeats take the kept load');
   t.is(run(['build', 'debian12', '--out', outs[1]!]).status, 0);
   t.deepEqual(cacheFiles(cache).map((name) => name.split('-')[0]), ['build']);
   t.is(run(['build', 'debian12', '--out', outs[2]!]).status, 0);
