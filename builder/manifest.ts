@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../contract/sha256';
 import type { RenderedFile } from './render/types';
 
 /**
@@ -92,7 +92,7 @@ export function buildManifest(profile: string, labimgVersion: string, files: Ren
       const entry: ManifestEntry = {
         name: file.name,
         size: file.content.length,
-        sha256: createHash('sha256').update(file.content).digest('hex'),
+        sha256: sha256Hex(file.content),
         mode: file.mode.toString(8).padStart(4, '0'),
       };
       if (isUserData(file.name)) entry.userDataLimits = limitsFor(file.content.length);

@@ -16,11 +16,11 @@
  * The cache is code that runs with the user's rights: it lives in labimg's own cache folder (./cache-files.ts says
  * who may write there), in v8/.
  */
-import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
 import Module from 'node:module';
 import path from 'node:path';
 import { Script } from 'node:vm';
+import { sha256Hex } from '../contract/sha256';
 import { labimgCacheDir, readOwnFile, writeOwnFile } from './cache-files';
 
 /**
@@ -74,8 +74,6 @@ export function loadBundle<Exports>(bundle: string, purpose: string, cacheDir = 
     },
   };
 }
-
-const sha256Hex = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /**
  * The bundle's text, and what names its cache: the bundle's file name (cli for labimg-cli.cjs), then its sha256,

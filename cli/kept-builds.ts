@@ -13,8 +13,8 @@
  * What this saves: rendering a profile's user-data, Ignition configs and installer files, 8 of a repeated
  * `labimg build centos-gpu`'s 35 ms here (README "Figures").
  */
-import { createHash } from 'node:crypto';
 import path from 'node:path';
+import { sha256Hex } from '../contract/sha256';
 import type { BuildInputs } from '../builder/build';
 import type { Manifest } from '../builder/manifest';
 import { carriedGzipOf } from '../builder/render/gzip';
@@ -80,8 +80,6 @@ export function keptBuildFor(inputs: BuildInputs): KeptBuild | undefined {
     },
   };
 }
-
-const sha256Hex = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 
 /**
  * The sha256 of `value` written as JSON, each buffer as its sha256 (and its carried gzip's); undefined when

@@ -2,9 +2,9 @@
  * What the labimg package ships beside the CLI: it runs from dist/ (dist/labimg.js and the bundle it loads,
  * dist/labimg-cli.cjs), with the agent bundle next to it and the profiles and the Packer template one folder up.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { sha256Hex } from '../contract/sha256';
 import { UserError } from '../contract/errors';
 import { useGzipOf, useRecordedGzipOf } from '../builder/render/gzip';
 
@@ -41,4 +41,3 @@ export function readAgentBundle(): Buffer {
   return bundle;
 }
 
-const sha256Hex = (data: Buffer) => createHash('sha256').update(data).digest('hex');

@@ -10,9 +10,9 @@
  * What this saves: parsing each file of the chain with js-yaml, in V8's interpreter, and the schema, the derived
  * facts and the rules; about 9 ms of a 110 ms `labimg build centos-gpu` here (README "Figures").
  */
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { sha256Hex } from '../../contract/sha256';
 import type { LoadOptions } from './load';
 import { profileFile, ProfileReads } from './reads';
 import type { Profile } from './types';
@@ -41,13 +41,11 @@ interface Entry {
   profile: Profile;
 }
 
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-
 /** loadProfile (./load.ts), or the profile kept from a load of the same inputs. */
 export function loadProfileKept(ref: string, options: LoadOptions, kept: KeptLoads | undefined, onFreshLoad?: () => void): Profile {
   if (kept === undefined) return loader().loadResolvedProfile(ref, options).profile;
-  const key = sha256(JSON.stringify([kept.identity, profileFile(ref, options.dir), path.resolve(options.dir), options.mirror ?? null]));
-  const prefix = `${sha256(kept.identity).slice(0, 16)}-`;
+  const key = sha256Hex(JSON.stringify([kept.identity, profileFile(ref, options.dir), path.resolve(options.dir), options.mirror ?? null]));
+  const prefix = `${sha256Hex(kept.identity).slice(0, 16)}-`;
   const name = `${prefix}${key.slice(0, 32)}.json`;
   const entry = entryFor(kept.read(name), key);
   if (entry !== undefined && stillHolds(entry)) return entry.profile;
@@ -57,7 +55,7 @@ export function loadProfileKept(ref: string, options: LoadOptions, kept: KeptLoa
   const { profile } = loader().loadResolvedProfile(ref, options, reads);
   // JSON brings back exactly what it was given only for plain data; anything else is loaded anew each time.
   if (isPlainData(profile)) {
-    const fresh: Entry = { key, files: [...reads.texts].map(([file, text]) => [file, sha256(text)]), absent: [...reads.absent], profile };
+    const fresh: Entry = { key, files: [...reads.texts].map(([file, text]) => [file, sha256Hex(text)]), absent: [...reads.absent], profile };
     kept.write(name, JSON.stringify(fresh), (other) => other.endsWith('.json') && !other.startsWith(prefix));
   }
   return profile;
@@ -76,7 +74,7 @@ function entryFor(text: string | undefined, key: string): Entry | undefined {
 /** Every file as the load read it, every empty path still empty. */
 function stillHolds(entry: Entry): boolean {
   try {
-    return entry.files.every(([file, digest]) => sha256(readFileSync(file, 'utf8')) === digest) && entry.absent.every((file) => !existsSync(file));
+    return entry.files.every(([file, digest]) => sha256Hex(readFileSync(file, 'utf8')) === digest) && entry.absent.every((file) => !existsSync(file));
   } catch {
     return false;
   }

@@ -7,7 +7,7 @@
  * mismatch (someone edited schema.json and ran the sources without rebuilding) falls back to compiling
  * (compile-validators.ts), which loads ajv's compiler only then.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../../contract/sha256';
 import type { ValidateFunction } from 'ajv';
 import profileSchema from '../../profiles/schema.json';
 
@@ -21,7 +21,7 @@ export interface ProfileValidators {
 }
 
 export const PROFILE_SCHEMA: JsonSchema = profileSchema as JsonSchema;
-export const PROFILE_SCHEMA_SHA256 = createHash('sha256').update(JSON.stringify(profileSchema)).digest('hex');
+export const PROFILE_SCHEMA_SHA256 = sha256Hex(JSON.stringify(profileSchema));
 
 interface GeneratedValidator extends ValidateFunction {
   schemaSha256?: string;

@@ -2,8 +2,8 @@
  * `labimg build P`: everything a node of the profile needs, written into OUT/P/ atomically; with --tar also a
  * byte-stable archive, with --packer then the bake.
  */
-import { createHash } from 'node:crypto';
 import path from 'node:path';
+import { sha256Hex } from '../../contract/sha256';
 import { UserError } from '../../contract/errors';
 import { bootsWithCloudInit, ignitionStubSource, renderBuild, type BuildInputs } from '../../builder/build';
 import { isUserData, userDataWarnings, type Manifest } from '../../builder/manifest';
@@ -87,7 +87,7 @@ export async function buildProfile(options: BuildOptions): Promise<void> {
   if (tar && archive) {
     const archivePath = path.join(options.out, `${profile.name}.tar.gz`);
     writeFileAtomically(archivePath, archive, tar.archiveMode(files));
-    process.stdout.write(`wrote ${archivePath}  ${archive.length} B  sha256 ${createHash('sha256').update(archive).digest('hex')}\n`);
+    process.stdout.write(`wrote ${archivePath}  ${archive.length} B  sha256 ${sha256Hex(archive)}\n`);
   }
   if (packerRun && packer) packerRun.runPacker({ ...packer, profileName: profile.name, buildDir: path.resolve(outDir), templateDir: PACKER_TEMPLATE_DIR });
   if (autoscaling && autoscaling.imageId === undefined) {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../../contract/sha256';
 import { routePath } from '../../contract/endpoint-routes';
 import type { Enrollment } from '../../builder/build';
 import { UserError } from '../../contract/errors';
@@ -22,7 +22,7 @@ export function checkAgentUrl(value: string): string {
  * nodes enroll with (which serves its own bundle by hash). Undefined when there is neither: no stub then.
  */
 export function agentSourceFor(bundle: Buffer, agentUrl?: string, enrollment?: Enrollment): AgentSource | undefined {
-  const sha256 = createHash('sha256').update(bundle).digest('hex');
+  const sha256 = sha256Hex(bundle);
   if (agentUrl !== undefined) return { url: checkAgentUrl(agentUrl), sha256, unverifiedTransport: false };
   if (enrollment !== undefined) return { url: `${enrollment.url}${routePath('GET /v1/agent/:bundle', { bundle: `${sha256}.js` })}`, sha256, unverifiedTransport: true };
   return undefined;
