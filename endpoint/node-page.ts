@@ -7,6 +7,7 @@
 import type { FleetNode, ReportRequest } from '../contract/endpoint-api';
 import { escapeHtml, formatDuration, htmlDocument, timeElement } from './html';
 import { renderTimeline } from './fleet-timeline';
+import { REPORT_BYTES_KEPT_PER_NODE, REPORTS_KEPT_PER_NODE } from './node-reports';
 import type { AuditEvent } from './records';
 
 /** The audit actions that concern one node's enrollment and joining, as the node page lists them. */
@@ -30,6 +31,8 @@ export interface NodePageInput {
   node: FleetNode;
   generatedAt: string;
   reports: ReadonlyArray<ReportRequest & { receivedAt: string }>;
+  /** How many older reports the node's history dropped (endpoint/node-reports.ts); 0 when none. */
+  droppedReports: number;
   audit: readonly AuditEvent[];
   refreshSeconds: number;
 }
@@ -45,6 +48,7 @@ export function renderNodePage(input: NodePageInput): string {
     `<p class="summary" data-state="${node.state}">${escapeHtml(facts)}${timeElement(node.enrolledAt)}</p>`,
     ...(timeline === '' ? [] : ['<h2>Timeline</h2>', timeline]),
     `<h2>Reports</h2>`,
+    ...(input.droppedReports > 0 ? [`<p class="note">${input.droppedReports} older ${input.droppedReports === 1 ? 'report is' : 'reports are'} no longer kept: a node keeps its latest ${REPORTS_KEPT_PER_NODE} reports, ${REPORT_BYTES_KEPT_PER_NODE / 1024} KiB at most.</p>`] : []),
     reportsTable(input.reports),
     '<h2>Enrollment and joins</h2>',
     auditTable(input.audit),

@@ -182,8 +182,13 @@ export const KEYS = {
   tokens: 'enrollment-tokens/',
   node: (name: string) => `nodes/${name}`,
   nodes: 'nodes/',
-  report: (node: string, id: string) => `reports/${node}/${id}`,
-  reports: (node: string) => `reports/${node}/`,
+  /** A node's report history, one entry for all its reports (endpoint/node-reports.ts). */
+  nodeReports: (node: string) => `node-reports/${node}`,
+  /**
+   * Where data directories made before the history kept a node's reports, one entry each: read beside the
+   * history and deleted with the node, never written.
+   */
+  legacyReports: (node: string) => `reports/${node}/`,
   joinMaterial: (pool: string) => `join-material/${pool}`,
   machineInstall: (node: string) => `machine-installs/${node}`,
   /** The key machine tokens are derived from: 32 random bytes, made once, shared by every replica. */

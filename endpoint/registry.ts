@@ -13,6 +13,7 @@ import { gpuMilestones } from '../contract/gpu-timing';
 import { phaseDurations } from '../contract/phase-timing';
 import { KEYS, type AuditEvent, type EnrollmentTokenRecord, type IdentityDocumentUse, type IdentityPolicy, type MachineInstallRecord, type NodeRecord, type PoolRecord, type StepSummary, type StoredJoinMaterial } from './records';
 import { nodeState } from './fleet-page';
+import { holdsReport, joinedReports, parseReportHistory, withReport, type ReportHistory, type StoredReport } from './node-reports';
 import { GroupCommit } from './group-commit';
 import type { Store } from './store/store';
 import { newEnrollmentToken, parseEnrollmentToken, secretHashesMatch, secretMatches, sha256Hex } from './tokens';
@@ -408,7 +409,8 @@ export class Registry {
   async forgetNode(name: string): Promise<NodeRecord | MachineInstallRecord> {
     const record = (await this.node(name)) ?? (await this.machineInstall(name));
     if (!record) throw new RegistryError(`no node "${name}"; \`labimg nodes\` lists them`);
-    for (const report of await this.store.list(KEYS.reports(name))) await this.store.delete(report.key);
+    await this.store.delete(KEYS.nodeReports(name));
+    for (const key of await this.store.keys(KEYS.legacyReports(name))) await this.store.delete(key);
     await this.store.delete(KEYS.node(name));
     // Its network install too: a machine that installed but never enrolled boots from its disk until forgotten.
     // The install's token goes with it, so the disk that holds it cannot enroll after all.
@@ -429,11 +431,11 @@ export class Registry {
    * Stores a report once. A step keeps the report the endpoint received last, whatever its time says: an agent
    * sends its outbox in the order it wrote it, one report at a time (agent/endpoint/outbox-sender.ts), so arrival
    * is the node's own order, while its clock may have jumped by hours between two reports (NTP setting it after
-   * boot). A report already stored is a resend and changes nothing. The summary is written before the report, and
-   * carries its id, so a crash between the two writes and the agent's resend still count it once.
+   * boot). A report already stored is a resend and changes nothing. The summary is written before the history,
+   * and carries the report's id, so a crash between the two writes and the agent's resend still count it once.
    */
   async addReport(node: string, report: ReportRequest): Promise<boolean> {
-    if ((await this.store.get(KEYS.report(node, report.id))) !== undefined) return false;
+    if (holdsReport(parseReportHistory(await this.store.get(KEYS.nodeReports(node))), report.id)) return false;
     const receivedAt = this.now();
     await this.store.update(KEYS.node(node), (current) => {
       const record = parse<NodeRecord>(current);
@@ -452,13 +454,27 @@ export class Registry {
       };
       return JSON.stringify({ ...record, gpu: report.gpu, steps: { ...record.steps, [report.step]: summary } });
     });
-    return this.store.create(KEYS.report(node, report.id), JSON.stringify({ ...report, receivedAt }));
+    // update may call its change again when another replica wrote first: whether this call added the report is
+    // what its last call said.
+    let added = false;
+    await this.store.update(KEYS.nodeReports(node), (current) => {
+      const next = withReport(current, { ...report, receivedAt });
+      added = next !== undefined;
+      return next;
+    });
+    return added;
   }
 
-  /** A node's reports in the order the node made them (its clock), arrival breaking ties; stored by id. */
-  async reports(node: string): Promise<Array<ReportRequest & { receivedAt: string }>> {
-    const reports = (await this.store.list(KEYS.reports(node))).map((e) => JSON.parse(e.value) as ReportRequest & { receivedAt: string });
-    return reports.sort((a, b) => a.at.localeCompare(b.at) || a.receivedAt.localeCompare(b.receivedAt));
+  /** A node's reports in the order the node made them (its clock), arrival breaking ties. */
+  async reports(node: string): Promise<StoredReport[]> {
+    return (await this.reportHistory(node)).reports;
+  }
+
+  /** A node's reports as `reports` orders them, and how many older ones its history dropped. */
+  async reportHistory(node: string): Promise<ReportHistory> {
+    const [history, legacy] = await Promise.all([this.store.get(KEYS.nodeReports(node)), this.store.list(KEYS.legacyReports(node))]);
+    const held = parseReportHistory(history);
+    return { reports: joinedReports(held, legacy.map((e) => JSON.parse(e.value) as StoredReport)), dropped: held.dropped };
   }
 
   // ── join material ───────────────────────────────────────────────────────────────────────────────────

@@ -549,8 +549,8 @@ export class EndpointServer {
     const registry = this.options.registry;
     const record = await registry.node(name);
     if (!record) throw new HttpError(404, `no node "${name}" has enrolled`);
-    const [reports, trail] = await Promise.all([registry.reports(name), this.recentAuditTrail()]);
-    return renderNodePage({ node: fleetNodeOf(record), generatedAt: this.clock().toISOString(), reports, audit: nodeAuditEvents(trail, name), refreshSeconds: this.refreshSeconds() });
+    const [history, trail] = await Promise.all([registry.reportHistory(name), this.recentAuditTrail()]);
+    return renderNodePage({ node: fleetNodeOf(record), generatedAt: this.clock().toISOString(), reports: history.reports, droppedReports: history.dropped, audit: nodeAuditEvents(trail, name), refreshSeconds: this.refreshSeconds() });
   }
 
   /**
