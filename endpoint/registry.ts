@@ -437,8 +437,10 @@ export class Registry {
   async addReport(node: string, report: ReportRequest): Promise<boolean> {
     if (holdsReport(parseReportHistory(await this.store.get(KEYS.nodeReports(node))), report.id)) return false;
     const receivedAt = this.now();
+    let enrolled = false;
     await this.store.update(KEYS.node(node), (current) => {
       const record = parse<NodeRecord>(current);
+      enrolled = record !== undefined;
       if (!record) return undefined;
       if (record.steps[report.step]?.id === report.id) return undefined;
       const summary: StepSummary = {
@@ -454,6 +456,8 @@ export class Registry {
       };
       return JSON.stringify({ ...record, gpu: report.gpu, steps: { ...record.steps, [report.step]: summary } });
     });
+    // A node forgotten while its report was on its way keeps no history: a new node of its name starts with none.
+    if (!enrolled) return false;
     // update may call its change again when another replica wrote first: whether this call added the report is
     // what its last call said.
     let added = false;

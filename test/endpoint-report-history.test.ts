@@ -78,6 +78,20 @@ test('a resend is stored once, whether it comes after the first or beside it', a
   t.notRegex(await nodePage(registry), /no longer kept/);
 });
 
+test('a report for a node that is not enrolled, or no longer, is not stored', async (t) => {
+  const data = tempDir('labimg-history-');
+  const registry = await enrolled(new FileStore(data));
+  t.false(await registry.addReport('w-9', { ...report(1), node: 'w-9' }));
+  t.true(await registry.addReport('w-1', report(1)));
+  await registry.forgetNode('w-1');
+  // Authenticated before the node was forgotten, stored after.
+  t.false(await registry.addReport('w-1', report(2)));
+  t.false(existsSync(path.join(data, 'kv', 'node-reports', 'w-9.json')));
+  t.false(existsSync(path.join(data, 'kv', 'node-reports', 'w-1.json')));
+  await registry.enroll({ name: 'w-1', pool: 'lab', role: 'worker', profile: 'debian12', gpu: false, credentialSha256: '1'.repeat(64) });
+  t.deepEqual(await registry.reports('w-1'), [], 'a new node of the name starts with no history');
+});
+
 test('every new node writes its reports into one shared folder, and makes no folder of its own', async (t) => {
   const data = tempDir('labimg-history-');
   const registry = await enrolled(new FileStore(data));
