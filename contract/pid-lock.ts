@@ -23,24 +23,41 @@ export async function acquirePidLock(lockFile: string, busy: (owner: number | un
   await mkdir(dirname(lockFile), { recursive: true });
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      await writeFile(lockFile, `${process.pid} ${await startOf(process.pid).catch(() => '')}\n`, { flag: 'wx', mode: 0o600 });
+      await writeFile(lockFile, await ownLockLine(), { flag: 'wx', mode: 0o600 });
       return async () => {
         await rm(lockFile, { force: true });
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const [pid = '', ...rest] = (await readFile(lockFile, 'utf8').catch(() => '')).trim().split(' ');
-      const owner = Number.parseInt(pid, 10);
-      const recorded = rest.join(' ');
-      // A live pid holds the lock only if it is the process that wrote it: the same start and boot (taken to be
-      // where /proc cannot say), or for the older form, unless `olderFormStale` says otherwise.
-      const owns = async () => (recorded ? recorded === (await startOf(owner).catch(() => recorded)) : !(await olderFormStale?.(lockFile)));
-      if (Number.isFinite(owner) && owner !== process.pid && isAlive(owner) && (await owns())) throw busy(owner);
+      const line = await readFile(lockFile, 'utf8').catch(() => '');
+      const owner = await lockLineOwner(line, async () => !(await olderFormStale?.(lockFile)));
+      if (owner !== undefined && owner !== process.pid) throw busy(owner);
       await rm(lockFile, { force: true });
     }
   }
   // Another process took the lock between our removing a stale one and taking it.
   throw busy(undefined);
+}
+
+/** What this process writes into a lock it takes: "PID STARTTIME BOOT_ID". */
+export async function ownLockLine(): Promise<string> {
+  return `${process.pid} ${await startOf(process.pid).catch(() => '')}\n`;
+}
+
+/**
+ * The pid of the live process that wrote `line` (a lock file's text), or undefined when none does: no pid, a
+ * dead one, or a live pid of another start or boot. A line of the older form (the pid alone) is its live pid's
+ * unless `olderFormOwned` says not.
+ */
+export async function lockLineOwner(line: string, olderFormOwned: () => Promise<boolean> = async () => true): Promise<number | undefined> {
+  // The first line: a caller may keep more after it (write-barrier.ts keeps a nonce).
+  const [pid = '', ...rest] = (line.split('\n')[0] ?? '').trim().split(' ');
+  const owner = Number.parseInt(pid, 10);
+  if (!Number.isFinite(owner) || !isAlive(owner)) return undefined;
+  const recorded = rest.join(' ');
+  // The same start and boot (taken to be where /proc cannot say), or for the older form, `olderFormOwned`.
+  const owns = recorded ? recorded === (await startOf(owner).catch(() => recorded)) : await olderFormOwned();
+  return owns ? owner : undefined;
 }
 
 /** "STARTTIME BOOT_ID" of a process, from Linux's /proc. */

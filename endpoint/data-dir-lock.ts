@@ -15,9 +15,12 @@ export class DataDirBusy extends UserError {
   }
 }
 
+/** The lock's file in the data directory; write-barrier.ts reads it to find the endpoint that holds it. */
+export const SERVE_LOCK_FILE = 'serve.lock';
+
 export async function lockDataDir(dir: string): Promise<() => Promise<void>> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  return acquirePidLock(path.join(dir, 'serve.lock'), (owner) => new DataDirBusy(dir, owner), async (lockFile) => writtenBeforeThisBoot(lockFile));
+  return acquirePidLock(path.join(dir, SERVE_LOCK_FILE), (owner) => new DataDirBusy(dir, owner), async (lockFile) => writtenBeforeThisBoot(lockFile));
 }
 
 /**

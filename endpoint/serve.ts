@@ -11,7 +11,9 @@ import { caFingerprintOf, issueServerIdentity, keyTypeOf, loadOrCreateCa } from 
 import type { PxeCatalog } from '../contract/pxe-catalog';
 import { DEFAULT_CREDENTIAL_POLICY, Registry } from './registry';
 import { EndpointServer, type EndpointLimits } from './server';
+import { FileStore } from './store/file-store';
 import { openStore, type StoreOptions } from './store/open';
+import { WriteBarrierWatch } from './write-barrier';
 
 export interface ServeOptions extends StoreOptions {
   host: string;
@@ -44,7 +46,10 @@ export async function startEndpoint(options: ServeOptions): Promise<RunningEndpo
   // etcd replicas share state by design; only the file store needs its directory to itself.
   const unlock = options.etcd?.length ? async () => {} : await lockDataDir(options.data);
   const store = await openStore(options);
+  let barriers: WriteBarrierWatch | undefined;
   try {
+    // Before the first write: a command that writes the directory now holds it (write-barrier.ts).
+    if (store instanceof FileStore) barriers = await WriteBarrierWatch.start(options.data, store, (error) => options.log.warn(`write barrier in ${options.data}: ${error.message}`));
     const credentials = options.credentialTtlMs === undefined ? DEFAULT_CREDENTIAL_POLICY : { ...DEFAULT_CREDENTIAL_POLICY, ttlMs: options.credentialTtlMs };
     const registry = new Registry(store, { credentials });
     const { ca, created } = await loadOrCreateCa(store);
@@ -68,11 +73,13 @@ export async function startEndpoint(options: ServeOptions): Promise<RunningEndpo
       ...(pxeAddress ? { pxeUrl: `http://${shownAddress(pxeAddress)}:${pxeAddress.port}/pxe` } : {}),
       async close() {
         await server.close();
+        await barriers?.stop();
         await store.close();
         await unlock();
       },
     };
   } catch (error) {
+    await barriers?.stop();
     await store.close();
     await unlock();
     throw error;

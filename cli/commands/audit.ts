@@ -22,5 +22,5 @@ export async function showAuditTrail(store: Parameters<typeof withRegistry>[0], 
       ];
       process.stdout.write(`${e.at}  ${e.action.padEnd(24)} ${fields.filter(Boolean).join(' ')}\n`);
     }
-  });
+  }, { readOnly: true });
 }

@@ -20,7 +20,7 @@ export async function showCa(store: StoreArgs): Promise<void> {
     }
     const cert = new X509Certificate(ca.certPem);
     process.stdout.write(`${caFingerprintOf(ca.certPem)}  ${keyTypeOf(ca.certPem)}  valid until ${new Date(cert.validTo).toISOString()}\n`);
-  });
+  }, { readOnly: true });
 }
 
 export async function replaceEndpointCa(store: StoreArgs, replacing: string): Promise<void> {

@@ -28,7 +28,7 @@ export async function showNodes(store: Parameters<typeof withRegistry>[0], optio
       if (!options.watch) return;
       await new Promise((resolve) => setTimeout(resolve, Math.max(0.2, options.interval) * 1000));
     }
-  });
+  }, { readOnly: true });
 }
 
 /** The text timeline of the nodes the table lists, after a blank line; "" when none has a step yet. */

@@ -242,5 +242,5 @@ export async function listPools(store: StoreArgs, options: { json: boolean }): P
         process.stdout.write(`  ${describeToken(t)}  ${state}\n`);
       }
     }
-  });
+  }, { readOnly: true });
 }

@@ -3,8 +3,9 @@
  * fsync, rename, fsync the directory), so a kill -9 at any point leaves either the old value or the new.
  *
  * One server process owns a data directory (see ../data-dir-lock.ts); `update` is serialised per key inside
- * that process, which is all the concurrency a single owner needs. Readers in other processes (`labimg nodes`)
- * only ever see whole files.
+ * that process. The commands that write the same directory from their own processes (`labimg nodes revoke`) hold
+ * the server's writes while they write (../write-barrier.ts: holdWrites, resumeWrites). Readers in other processes
+ * (`labimg nodes`) only ever see whole files.
  */
 import { randomBytes } from 'node:crypto';
 import { close, fsync, open, promises as fs, readFile, write } from 'node:fs';
@@ -65,6 +66,11 @@ export class FileStore implements Store {
   /** Temp files' names (writeTemp): this store's random prefix and a count. */
   private readonly tempPrefix = randomBytes(6).toString('hex');
   private temps = 0;
+  /** Set while another process writes this directory: every write waits for it (holdWrites). */
+  private held: { released: Promise<void>; release: () => void } | undefined;
+  /** Writes past that gate and not finished yet, and who waits for them to finish. */
+  private writesUnderWay = 0;
+  private readonly drainWaiters: Array<() => void> = [];
 
   constructor(dataDir: string) {
     this.root = path.join(path.resolve(dataDir), 'kv');
@@ -83,12 +89,12 @@ export class FileStore implements Store {
 
   async put(key: string, value: string): Promise<void> {
     assertValidKey(key);
-    await this.serialised(key, () => this.write(key, value));
+    await this.serialisedWrite(key, () => this.write(key, value));
   }
 
   async create(key: string, value: string): Promise<boolean> {
     assertValidKey(key);
-    return this.serialised(key, async () => {
+    return this.serialisedWrite(key, async () => {
       const target = this.fileOf(key);
       const temp = await this.writeTemp(target, value);
       try {
@@ -107,7 +113,7 @@ export class FileStore implements Store {
 
   async update(key: string, change: (current: string | undefined) => string | undefined): Promise<string | undefined> {
     assertValidKey(key);
-    return this.serialised(key, async () => {
+    return this.serialisedWrite(key, async () => {
       const current = await this.get(key);
       const next = change(current);
       if (next === undefined || next === current) return current;
@@ -132,9 +138,30 @@ export class FileStore implements Store {
 
   async delete(key: string): Promise<void> {
     assertValidKey(key);
-    await this.serialised(key, async () => {
+    await this.serialisedWrite(key, async () => {
       await fs.rm(this.fileOf(key), { force: true });
     });
+  }
+
+  /**
+   * Holds every write that has not begun, and resolves once those under way have finished: from then on, until
+   * resumeWrites, another process may read and write this directory without a write of this one in between.
+   * An update holds before it reads, so what it writes afterwards starts from what the other process wrote.
+   */
+  async holdWrites(): Promise<void> {
+    if (!this.held) {
+      let release = () => {};
+      const released = new Promise<void>((resolve) => (release = resolve));
+      this.held = { released, release };
+    }
+    if (this.writesUnderWay > 0) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** Lets the held writes go on, in the order they came. */
+  resumeWrites(): void {
+    const held = this.held;
+    this.held = undefined;
+    held?.release();
   }
 
   async close(): Promise<void> {
@@ -226,6 +253,22 @@ export class FileStore implements Store {
       this.directorySyncs.set(dir, syncs);
     }
     return syncs.add(undefined);
+  }
+
+  /** A write of `key`: in the key's order, and through the gate holdWrites closes. */
+  private serialisedWrite<T>(key: string, work: () => Promise<T>): Promise<T> {
+    return this.serialised(key, () => this.writing(work));
+  }
+
+  private async writing<T>(work: () => Promise<T>): Promise<T> {
+    while (this.held) await this.held.released;
+    this.writesUnderWay += 1;
+    try {
+      return await work();
+    } finally {
+      this.writesUnderWay -= 1;
+      if (this.writesUnderWay === 0) for (const drained of this.drainWaiters.splice(0)) drained();
+    }
   }
 
   /** Runs `work` after every earlier operation on the same key has finished. */

@@ -1,0 +1,190 @@
+/**
+ * One writer at a time in a data directory. `labimg serve` owns its file store (data-dir-lock.ts), but the
+ * commands that administer it (`labimg nodes revoke`, `nodes forget`, `pool token-revoke`, ...) write the same
+ * files from their own processes, and the file store orders one key's read-modify-write within a process only. A
+ * revocation written while the endpoint stored a report of that node was overwritten by the report's summary: the
+ * command said the node was revoked and its credential still worked (7 of 20 tries with a node reporting back to
+ * back, 2026-12-07).
+ *
+ * So a command that writes raises a barrier first: it creates DIR/write-barrier, exclusively, holding its pid
+ * (contract/pid-lock.ts's line) and a nonce. The endpoint watches DIR: it lets the writes it has begun finish, holds every
+ * later one, and answers by writing the barrier's line into DIR/write-barrier.ack. The command writes, removes the
+ * barrier, and the endpoint's held writes go on, each starting from what the command wrote. A barrier whose
+ * process is gone (a command killed mid-way) holds nothing: the endpoint looks again every second, and the next
+ * command removes it. Where no endpoint holds DIR, the command goes on at once: an endpoint that starts meanwhile
+ * finds the barrier before its first write.
+ *
+ * The etcd store needs none of this: its updates compare revisions, across processes and replicas alike.
+ */
+import { randomBytes } from 'node:crypto';
+import { watch, type FSWatcher } from 'node:fs';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { UserError } from '../contract/errors';
+import { lockLineOwner, ownLockLine } from '../contract/pid-lock';
+import { SERVE_LOCK_FILE } from './data-dir-lock';
+import type { FileStore } from './store/file-store';
+
+export const BARRIER_FILE = 'write-barrier';
+export const BARRIER_ANSWER_FILE = 'write-barrier.ack';
+
+export interface BarrierWaits {
+  /** How long a command waits for another command's barrier to go. */
+  turnMs: number;
+  /** How long it waits for a running endpoint to hold its writes. */
+  answerMs: number;
+}
+
+/**
+ * Another command writes in a few hundred milliseconds; an endpoint answers within one fsync of its own writes.
+ * Past these, something is wrong (a stuck disk, a labimg serve that does not know the barrier) and the command
+ * says so rather than write beside it.
+ */
+export const DEFAULT_BARRIER_WAITS: BarrierWaits = { turnMs: 30_000, answerMs: 10_000 };
+
+/**
+ * Raises the barrier in `dataDir` and resolves once no endpoint writes there; the function it resolves to takes
+ * the barrier down. For a command that writes the file store.
+ */
+export async function holdEndpointWrites(dataDir: string, waits: BarrierWaits = DEFAULT_BARRIER_WAITS): Promise<() => Promise<void>> {
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const barrier = path.join(dataDir, BARRIER_FILE);
+  const line = await raise(barrier, waits.turnMs);
+  const lower = () => rm(barrier, { force: true });
+  try {
+    await endpointHeld(dataDir, line, waits.answerMs);
+  } catch (error) {
+    await lower();
+    throw error;
+  }
+  return lower;
+}
+
+async function raise(barrier: string, turnMs: number): Promise<string> {
+  // A nonce after the owner's line: each barrier is answered for itself, never by the answer to an earlier one
+  // of the same process that the endpoint has not taken down yet.
+  const line = `${await ownLockLine()}${randomBytes(16).toString('hex')}\n`;
+  const deadline = Date.now() + turnMs;
+  for (;;) {
+    try {
+      await writeFile(barrier, line, { flag: 'wx', mode: 0o600 });
+      return line;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const holder = await lockLineOwner(await readFile(barrier, 'utf8').catch(() => ''));
+    if (holder === undefined) {
+      // Left by a command that is gone.
+      await rm(barrier, { force: true });
+      continue;
+    }
+    if (Date.now() >= deadline) {
+      throw new UserError(`another labimg command (pid ${holder}) has been writing ${path.dirname(barrier)} for ${turnMs / 1000} s; wait for it to finish, then run this one again`);
+    }
+    await sleep(50);
+  }
+}
+
+/** Resolves once the endpoint holding `dataDir` answered `line`, or at once when no endpoint holds it. */
+async function endpointHeld(dataDir: string, line: string, answerMs: number): Promise<void> {
+  const answer = path.join(dataDir, BARRIER_ANSWER_FILE);
+  const deadline = Date.now() + answerMs;
+  for (;;) {
+    const endpoint = await lockLineOwner(await readFile(path.join(dataDir, SERVE_LOCK_FILE), 'utf8').catch(() => ''));
+    // No endpoint, or this process holds the directory itself (`labimg ca replace`).
+    if (endpoint === undefined || endpoint === process.pid) return;
+    if ((await readFile(answer, 'utf8').catch(() => '')) === line) return;
+    if (Date.now() >= deadline) {
+      throw new UserError(
+        `the labimg serve that holds ${dataDir} (pid ${endpoint}) did not hold its writes for this command within ${answerMs / 1000} s, ` +
+          'so nothing was written; a labimg serve from before 2026-12-07 does not know how: upgrade it, or stop it while this command runs',
+      );
+    }
+    await sleep(10);
+  }
+}
+
+/**
+ * The endpoint's side: watches `dataDir` for barriers and holds `store`'s writes while one stands. Started before
+ * the endpoint's first write; stop() when it closes.
+ */
+export class WriteBarrierWatch {
+  /** Whether this endpoint holds its writes, and the barrier line it answered (none yet when the answer failed). */
+  private holding = false;
+  private answered: string | undefined;
+  private checks: Promise<void> = Promise.resolve();
+  private readonly watcher: FSWatcher;
+  private readonly timer: NodeJS.Timeout;
+
+  private constructor(
+    private readonly dataDir: string,
+    private readonly store: FileStore,
+    private readonly onError: (error: Error) => void,
+  ) {
+    // fs.watch is inotify on Linux (https://nodejs.org/docs/latest-v20.x/api/fs.html#availability, read 2026-12-07)
+    // and tells at once; the timer catches what it cannot: a barrier whose command died while it stood, and a
+    // file system where inotify sees nothing (NFS).
+    this.watcher = watch(dataDir, (_event, name) => {
+      if (name === null || name === BARRIER_FILE) void this.check();
+    });
+    this.watcher.on('error', (error) => onError(error));
+    this.timer = setInterval(() => void this.check(), 1000);
+    this.timer.unref();
+  }
+
+  static async start(dataDir: string, store: FileStore, onError: (error: Error) => void): Promise<WriteBarrierWatch> {
+    const watch = new WriteBarrierWatch(dataDir, store, onError);
+    await watch.check();
+    return watch;
+  }
+
+  async stop(): Promise<void> {
+    this.watcher.close();
+    clearInterval(this.timer);
+    await this.checks;
+    this.release();
+  }
+
+  /** One check at a time, in order: each reads the barrier as it stands when it runs. */
+  private check(): Promise<void> {
+    this.checks = this.checks.then(() => this.checkOnce()).catch((error: Error) => this.onError(error));
+    return this.checks;
+  }
+
+  private async checkOnce(): Promise<void> {
+    const line = await readFile(path.join(this.dataDir, BARRIER_FILE), 'utf8').catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return undefined;
+      throw error;
+    });
+    if (line !== undefined && (await lockLineOwner(line)) !== undefined) {
+      if (this.answered === line) return;
+      this.holding = true;
+      await this.store.holdWrites();
+      await writeAnswer(path.join(this.dataDir, BARRIER_ANSWER_FILE), line);
+      this.answered = line;
+      return;
+    }
+    if (this.holding) {
+      // The answer goes first: no command may read it once the writes it answered for go on.
+      await rm(path.join(this.dataDir, BARRIER_ANSWER_FILE), { force: true });
+      this.release();
+    }
+  }
+
+  private release(): void {
+    this.holding = false;
+    this.answered = undefined;
+    this.store.resumeWrites();
+  }
+}
+
+/** Written whole (a temp file and a rename): the command compares what it reads with its line. */
+async function writeAnswer(file: string, line: string): Promise<void> {
+  const temp = `${file}.${process.pid}.tmp`;
+  await writeFile(temp, line, { mode: 0o600 });
+  await rename(temp, file);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
