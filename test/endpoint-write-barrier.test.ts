@@ -151,3 +151,20 @@ test("a read-only command's store refuses every write, naming the key", async (t
   }
   t.is(await new FileStore(data).get('pools/lab'), undefined);
 });
+
+test('holding writes lets a write under way finish first, and holds the next until resumed', async (t) => {
+  const store = new FileStore(tempDir('labimg-barrier-'));
+  const first = store.put('pools/a', '1');
+  // Past the gate and in its file system calls.
+  await new Promise((resolve) => setImmediate(resolve));
+  await store.holdWrites();
+  t.is(await store.get('pools/a'), '1', 'the write under way finished before the hold took');
+  let second = false;
+  const next = store.update('pools/a', (current) => `${current}2`).then(() => (second = true));
+  await sleep(200);
+  t.false(second);
+  t.is(await store.get('pools/a'), '1');
+  store.resumeWrites();
+  await Promise.all([first, next]);
+  t.is(await store.get('pools/a'), '12', 'the held update read what stood when it went on');
+});
