@@ -29,8 +29,7 @@ export async function acquirePidLock(lockFile: string, busy: (owner: number | un
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const line = await readFile(lockFile, 'utf8').catch(() => '');
-      const owner = await lockLineOwner(line, async () => !(await olderFormStale?.(lockFile)));
+      const owner = await lockLineOwner(await readFile(lockFile, 'utf8').catch(() => ''), async () => !(await olderFormStale?.(lockFile)));
       if (owner !== undefined && owner !== process.pid) throw busy(owner);
       await rm(lockFile, { force: true });
     }
@@ -45,13 +44,12 @@ export async function ownLockLine(): Promise<string> {
 }
 
 /**
- * The pid of the live process that wrote `line` (a lock file's text), or undefined when none does: no pid, a
+ * The pid of the live process that wrote `line` (a lock file's one line), or undefined when none does: no pid, a
  * dead one, or a live pid of another start or boot. A line of the older form (the pid alone) is its live pid's
- * unless `olderFormOwned` says not.
+ * when `olderFormOwned` says so.
  */
-export async function lockLineOwner(line: string, olderFormOwned: () => Promise<boolean> = async () => true): Promise<number | undefined> {
-  // The first line: a caller may keep more after it (write-barrier.ts keeps a nonce).
-  const [pid = '', ...rest] = (line.split('\n')[0] ?? '').trim().split(' ');
+export async function lockLineOwner(line: string, olderFormOwned: () => Promise<boolean>): Promise<number | undefined> {
+  const [pid = '', ...rest] = line.trim().split(' ');
   const owner = Number.parseInt(pid, 10);
   if (!Number.isFinite(owner) || !isAlive(owner)) return undefined;
   const recorded = rest.join(' ');

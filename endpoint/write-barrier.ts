@@ -72,7 +72,7 @@ async function raise(barrier: string, turnMs: number): Promise<string> {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
-    const holder = await lockLineOwner(await readFile(barrier, 'utf8').catch(() => ''));
+    const holder = await barrierOwner(await readFile(barrier, 'utf8').catch(() => ''));
     if (holder === undefined) {
       // Left by a command that is gone.
       await rm(barrier, { force: true });
@@ -90,7 +90,8 @@ async function endpointHeld(dataDir: string, line: string, answerMs: number): Pr
   const answer = path.join(dataDir, BARRIER_ANSWER_FILE);
   const deadline = Date.now() + answerMs;
   for (;;) {
-    const endpoint = await lockLineOwner(await readFile(path.join(dataDir, SERVE_LOCK_FILE), 'utf8').catch(() => ''));
+    // A serve.lock of the older form (the pid alone) is its live pid's, as data-dir-lock.ts takes it.
+    const endpoint = await lockLineOwner(await readFile(path.join(dataDir, SERVE_LOCK_FILE), 'utf8').catch(() => ''), async () => true);
     // No endpoint, or this process holds the directory itself (`labimg ca replace`).
     if (endpoint === undefined || endpoint === process.pid) return;
     if ((await readFile(answer, 'utf8').catch(() => '')) === line) return;
@@ -156,7 +157,7 @@ export class WriteBarrierWatch {
       if (error.code === 'ENOENT') return undefined;
       throw error;
     });
-    if (line !== undefined && (await lockLineOwner(line)) !== undefined) {
+    if (line !== undefined && (await barrierOwner(line)) !== undefined) {
       if (this.answered === line) return;
       this.holding = true;
       await this.store.holdWrites();
@@ -176,6 +177,12 @@ export class WriteBarrierWatch {
     this.answered = undefined;
     this.store.resumeWrites();
   }
+}
+
+/** The live process that raised a barrier: the owner of its first line, the pid lock's; the nonce follows. */
+function barrierOwner(barrier: string): Promise<number | undefined> {
+  // Barriers have always had the line's newer form; one of the older form is no barrier's.
+  return lockLineOwner(barrier.split('\n', 1)[0] ?? '', async () => false);
 }
 
 /** Written whole (a temp file and a rename): the command compares what it reads with its line. */
