@@ -4,9 +4,10 @@
  * cut) is taken over once that pid is gone, or belongs to another process since (contract/pid-lock.ts).
  */
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../contract/errors';
-import { acquirePidLock } from '../contract/pid-lock';
+import { acquirePidLock, lockLineOwner } from '../contract/pid-lock';
 
 export class DataDirBusy extends UserError {
   constructor(dir: string, pid: number | undefined) {
@@ -15,12 +16,17 @@ export class DataDirBusy extends UserError {
   }
 }
 
-/** The lock's file in the data directory; write-barrier.ts reads it to find the endpoint that holds it. */
-export const SERVE_LOCK_FILE = 'serve.lock';
+const LOCK_FILE = 'serve.lock';
 
 export async function lockDataDir(dir: string): Promise<() => Promise<void>> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  return acquirePidLock(path.join(dir, SERVE_LOCK_FILE), (owner) => new DataDirBusy(dir, owner), async (lockFile) => writtenBeforeThisBoot(lockFile));
+  return acquirePidLock(path.join(dir, LOCK_FILE), (owner) => new DataDirBusy(dir, owner), async (lockFile) => writtenBeforeThisBoot(lockFile));
+}
+
+/** The pid of the live process that holds `dir` (lockDataDir's rules), or undefined when none does. */
+export async function dataDirOwner(dir: string): Promise<number | undefined> {
+  const lockFile = path.join(dir, LOCK_FILE);
+  return lockLineOwner(await readFile(lockFile, 'utf8').catch(() => ''), async () => !writtenBeforeThisBoot(lockFile));
 }
 
 /**

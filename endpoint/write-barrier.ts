@@ -22,7 +22,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../contract/errors';
 import { lockLineOwner, ownLockLine } from '../contract/pid-lock';
-import { SERVE_LOCK_FILE } from './data-dir-lock';
+import { dataDirOwner } from './data-dir-lock';
 import type { FileStore } from './store/file-store';
 
 export const BARRIER_FILE = 'write-barrier';
@@ -61,8 +61,8 @@ export async function holdEndpointWrites(dataDir: string, waits: BarrierWaits = 
 }
 
 async function raise(barrier: string, turnMs: number): Promise<string> {
-  // A nonce after the owner's line: each barrier is answered for itself, never by the answer to an earlier one
-  // of the same process that the endpoint has not taken down yet.
+  // A nonce after the owner's line: each barrier is answered for itself, never by an answer an endpoint left when
+  // it died holding its writes for an earlier barrier of this process (its successor holds nothing yet).
   const line = `${await ownLockLine()}${randomBytes(16).toString('hex')}\n`;
   const deadline = Date.now() + turnMs;
   for (;;) {
@@ -90,8 +90,7 @@ async function endpointHeld(dataDir: string, line: string, answerMs: number): Pr
   const answer = path.join(dataDir, BARRIER_ANSWER_FILE);
   const deadline = Date.now() + answerMs;
   for (;;) {
-    // A serve.lock of the older form (the pid alone) is its live pid's, as data-dir-lock.ts takes it.
-    const endpoint = await lockLineOwner(await readFile(path.join(dataDir, SERVE_LOCK_FILE), 'utf8').catch(() => ''), async () => true);
+    const endpoint = await dataDirOwner(dataDir);
     // No endpoint, or this process holds the directory itself (`labimg ca replace`).
     if (endpoint === undefined || endpoint === process.pid) return;
     if ((await readFile(answer, 'utf8').catch(() => '')) === line) return;
