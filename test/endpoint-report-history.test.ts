@@ -4,8 +4,6 @@
  * still read and still forgotten.
  */
 import test from 'ava';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import path from 'node:path';
 import type { PhaseReport } from '../contract/agent-config';
 import { renderNodePage } from '../endpoint/node-page';
 import { REPORT_BYTES_KEPT_PER_NODE, REPORTS_KEPT_PER_NODE } from '../endpoint/node-reports';
@@ -50,15 +48,15 @@ test('a node keeps its newest reports, as many as the bound, and its page says h
 });
 
 test('long errors are bounded by bytes: the entry stays under the bound, and the newest report is always kept', async (t) => {
-  const data = tempDir('labimg-history-');
-  const registry = await enrolled(new FileStore(data));
+  const store = new FileStore(tempDir('labimg-history-'));
+  const registry = await enrolled(store);
   // The longest error a report may carry (endpoint/schemas.ts).
   const sent = Array.from({ length: 100 }, (_, n) => report(n, { status: 'failed', error: `${n} `.padEnd(8192, 'x') }));
   for (const r of sent) t.true(await registry.addReport('w-1', r));
 
-  const entry = path.join(data, 'kv', `${KEYS.nodeReports('w-1')}.json`);
-  t.true(statSync(entry).size <= REPORT_BYTES_KEPT_PER_NODE, `${statSync(entry).size} B`);
-  t.true(statSync(entry).size > REPORT_BYTES_KEPT_PER_NODE - 10_000, 'it drops no more than it must');
+  const bytes = Buffer.byteLength((await store.get(KEYS.nodeReports('w-1'))) ?? '');
+  t.true(bytes <= REPORT_BYTES_KEPT_PER_NODE, `${bytes} B`);
+  t.true(bytes > REPORT_BYTES_KEPT_PER_NODE - 10_000, 'it drops no more than it must');
   const history = await registry.reportHistory('w-1');
   t.is(history.reports.length + history.dropped, sent.length);
   t.deepEqual(history.reports.map((r) => r.id), sent.slice(history.dropped).map((r) => r.id));
@@ -79,26 +77,25 @@ test('a resend is stored once, whether it comes after the first or beside it', a
 });
 
 test('a report for a node that is not enrolled, or no longer, is not stored', async (t) => {
-  const data = tempDir('labimg-history-');
-  const registry = await enrolled(new FileStore(data));
+  const store = new FileStore(tempDir('labimg-history-'));
+  const registry = await enrolled(store);
   t.false(await registry.addReport('w-9', { ...report(1), node: 'w-9' }));
   t.true(await registry.addReport('w-1', report(1)));
   await registry.forgetNode('w-1');
   // Authenticated before the node was forgotten, stored after.
   t.false(await registry.addReport('w-1', report(2)));
-  t.false(existsSync(path.join(data, 'kv', 'node-reports', 'w-9.json')));
-  t.false(existsSync(path.join(data, 'kv', 'node-reports', 'w-1.json')));
+  t.deepEqual(await store.keys('node-reports/'), [], 'neither node keeps a history');
   await registry.enroll({ name: 'w-1', pool: 'lab', role: 'worker', profile: 'debian12', gpu: false, credentialSha256: '1'.repeat(64) });
   t.deepEqual(await registry.reports('w-1'), [], 'a new node of the name starts with no history');
 });
 
-test('every new node writes its reports into one shared folder, and makes no folder of its own', async (t) => {
-  const data = tempDir('labimg-history-');
-  const registry = await enrolled(new FileStore(data));
+test('every new node keeps its reports in one entry, and none under the older reports/NODE/', async (t) => {
+  const store = new FileStore(tempDir('labimg-history-'));
+  const registry = await enrolled(store);
   for (const name of ['w-2', 'w-3']) await registry.enroll({ name, pool: 'lab', role: 'worker', profile: 'debian12', gpu: false, credentialSha256: '0'.repeat(64) });
   await Promise.all(['w-1', 'w-2', 'w-3'].flatMap((node) => [report(1), report(2)].map((r) => registry.addReport(node, { ...r, node }))));
-  t.deepEqual(readdirSync(path.join(data, 'kv', 'node-reports')).sort(), ['w-1.json', 'w-2.json', 'w-3.json']);
-  t.false(existsSync(path.join(data, 'kv', 'reports')));
+  t.deepEqual(await store.keys('node-reports/'), ['w-1', 'w-2', 'w-3'].map((node) => KEYS.nodeReports(node)));
+  t.deepEqual(await store.keys('reports/'), []);
   for (const node of ['w-1', 'w-2', 'w-3']) t.is((await registry.reports(node)).length, 2);
 });
 

@@ -58,7 +58,9 @@ test('a node revoked while it reports back to back stays revoked: every report a
 
     t.deepEqual(acceptedAfter, [], `trial ${trial}: no report sent after the command returned is stored`);
     t.true(sent > 2, `trial ${trial}: the node was reporting when it was revoked (${sent} reports)`);
-    const record = JSON.parse(readFileSync(path.join(data, 'kv', `${KEYS.node(name)}.json`), 'utf8')) as NodeRecord;
+    const reader = new FileStore(data);
+    const record = JSON.parse((await reader.get(KEYS.node(name))) ?? '{}') as NodeRecord;
+    await reader.close();
     t.truthy(record.revokedAt, `trial ${trial}: the record says revoked`);
   }
 });

@@ -1,71 +1,140 @@
 /**
- * The default store: one JSON file per key under DIR/kv/, written like the agent writes its state (temp file,
- * fsync, rename, fsync the directory), so a kill -9 at any point leaves either the old value or the new.
+ * The default store: one append-only log, DIR/kv.log (log-frames.ts), and in memory an index of where each key's
+ * newest value lies in it (the design of Bitcask, Riak's store). A write appends a frame; writes that arrive
+ * while an append is under way go into the next one, so a burst of a thousand new nodes costs a handful of
+ * fdatasyncs instead of three new files and their fsyncs per node. The file per key this replaced cost the endpoint
+ * 1.6-1.8 ms of CPU per node beyond the handshake in `npm run bench:join-burst`, the log 0.8-0.9, and no store
+ * at all 0.6 (measured 2026-12-07).
  *
- * One server process owns a data directory (see ../data-dir-lock.ts); `update` is serialised per key inside
- * that process. The commands that write the same directory from their own processes (`labimg nodes revoke`) hold
- * the server's writes while they write (../write-barrier.ts: holdWrites, resumeWrites). Readers in other processes
- * (`labimg nodes`) only ever see whole files.
+ * Durable when it resolves: a write resolves only once the append holding it has been fdatasynced, and a kill -9
+ * or a power cut at any point leaves the log ending in whole frames or in a torn one, which is where it ends.
+ * Damage in the middle (whole frames after bytes that are not one) is no torn append: every operation then fails,
+ * rather than read a state without the frames after it or cut them off (damageAfter).
+ *
+ * Who writes. One server process owns a data directory (../data-dir-lock.ts) and appends; the commands that write
+ * the same directory from their own processes (`labimg nodes revoke`) hold the server's writes while they append
+ * (../write-barrier.ts: holdWrites, resumeWrites), so the log has one writer at a time. Readers in any process
+ * look at the log's size and inode before each operation and read what was appended or rewritten since: a
+ * revocation a command appended is what the endpoint's next read sees.
+ *
+ * Space. A value is superseded by its key's next write, and the log is rewritten with only the live frames once
+ * it is past 32 MiB and more than half of it is superseded (compact). Values up to 16 KiB (node records, tokens)
+ * are held in memory; larger ones (report histories) are read from the log when asked for.
+ *
+ * Data directories from before 2026-12-07 hold one JSON file per key under DIR/kv/. They are read as they are,
+ * and the first write moves them into the log and removes the folder (startLog).
  */
 import { randomBytes } from 'node:crypto';
-import { close, fsync, open, promises as fs, readFile, write } from 'node:fs';
+import { close, closeSync, fdatasync, fstatSync, fsync, fsyncSync, ftruncateSync, linkSync, mkdirSync, open, openSync, read, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, unlinkSync, writev, writeSync, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { GroupCommit } from '../group-commit';
+import { encodeFrame, frameIntact, FrameKind, HEADER_BYTES, MAGIC_BYTES, readHeader } from './log-frames';
 import { assertValidKey, assertValidPrefix, type Entry, type Store } from './store';
 
-const SUFFIX = '.json';
+export const LOG_FILE = 'kv.log';
+/** The layout before the log: one JSON file per key under this folder. */
+export const LEGACY_FOLDER = 'kv';
+const LEGACY_SUFFIX = '.json';
 
+/** Values this size or smaller are kept in memory; larger ones are read from the log. */
+const INLINE_VALUE_BYTES = 16 * 1024;
+/** The log is rewritten once it is this large and more than half of it is superseded frames. */
+const COMPACT_FROM_BYTES = 32 * 1024 * 1024;
 /**
- * fs.readFile through a promise, rather than fs.promises.readFile: the latter goes through a FileHandle and is
- * 40% to 2× slower per small file (nodejs/node issues #37583 and #52046, read 2026-12-05), and every request
- * of the endpoint reads a few.
+ * Frames appended together at most. Of report histories (512 KiB at most each, node-reports.ts) that is 33 MiB,
+ * within what a writer cuts as a torn append (MOST_TORN_BYTES).
  */
-const readText = promisify(readFile);
+const FRAMES_PER_APPEND = 64;
 /**
- * The store writes and syncs with file descriptors and callbacks, for the same reason: through a FileHandle a
- * small file's open, write, fsync and close cost 0.16-0.27 ms of CPU, with callbacks 0.10-0.20 (measured here
- * 2026-12-06 on one core, 1,000 files at once), and a burst's enrollments and reports each write a few. Not
- * fs.writeFile's `flush`, which does the same: it came with Node 20.10 (nodejs/node pull 50009), and an older
- * Node 20 ignores it and would not fsync.
+ * Bytes after the last whole frame that a writer cuts off as a torn append (a power cut in the middle of one).
+ * More than the largest append can leave is not a torn append but a damaged log, and is refused, not cut.
  */
+const MOST_TORN_BYTES = 64 * 1024 * 1024;
+const READ_CHUNK_BYTES = 1024 * 1024;
+const RESTORE_ADVICE = 'Stop labimg serve, keep a copy of the file, and restore the data directory from a backup';
+
+const readAt = promisify(read);
+const writeVector = promisify(writev);
+const dataSync = promisify(fdatasync);
+const fileSync = promisify(fsync);
 const openFile = promisify(open);
-const writeToFile = promisify(write);
-const fsyncFile = promisify(fsync);
 const closeFile = promisify(close);
 
+/** Where a key's value lies: in the log, and in memory too when it is small. */
+interface Located {
+  /** The log file the offset is in (a compaction makes a new one); none for a value read from DIR/kv/. */
+  file?: LogFile;
+  offset: number;
+  length: number;
+  value?: string;
+  /** The whole frame's bytes, for the share of the log that is live. */
+  frameBytes: number;
+}
+
 /**
- * Writes `value` into `file`, which must not exist yet (wx), 0600 (join material and credential hashes live in
- * the store), and fsyncs it before closing it. A write that fails once the file is made removes it: the file is
- * this call's own, and half a value is no value.
+ * An open log file. A compaction or another process's rewrite replaces the file; reads already under way on the
+ * old one finish on it, and it closes when the last of them has.
  */
-async function writeNewFile(file: string, value: string): Promise<void> {
-  // wx fails with EEXIST or ENOENT before anything is made; another file of that name is not this call's.
-  const fd = await openFile(file, 'wx', 0o600);
-  try {
-    const data = Buffer.from(value, 'utf8');
-    // write(2) may take fewer bytes than it is given.
-    for (let done = 0; done < data.length; ) done += (await writeToFile(fd, data, done, data.length - done)).bytesWritten;
-    await fsyncFile(fd);
-  } catch (error) {
-    await closeFile(fd).catch(() => undefined);
-    await fs.rm(file, { force: true }).catch(() => undefined);
-    throw error;
+class LogFile {
+  private reads = 0;
+  private retired = false;
+
+  constructor(
+    readonly fd: number,
+    readonly ino: number,
+  ) {}
+
+  async readValue(offset: number, length: number): Promise<string> {
+    this.reads += 1;
+    try {
+      const bytes = Buffer.allocUnsafe(length);
+      for (let done = 0; done < length; ) {
+        const { bytesRead } = await readAt(this.fd, bytes, done, length - done, offset + done);
+        if (bytesRead === 0) throw new Error(`the store's log ended at byte ${offset + done}, inside a value it had read before`);
+        done += bytesRead;
+      }
+      return bytes.toString('utf8');
+    } finally {
+      this.reads -= 1;
+      if (this.retired && this.reads === 0) closeSync(this.fd);
+    }
   }
-  await closeFile(fd);
+
+  retire(): void {
+    if (this.retired) return;
+    this.retired = true;
+    if (this.reads === 0) closeSync(this.fd);
+  }
 }
 
 export class FileStore implements Store {
   readonly description: string;
-  private readonly root: string;
+  private readonly dataDir: string;
+  private readonly logPath: string;
+  private readonly legacyDir: string;
   private readonly queues = new Map<string, Promise<unknown>>();
-  /** Folders this process has made or found, so a write makes no mkdir call for them (see ensureDirectory). */
-  private readonly directories = new Set<string>();
-  /** Per folder, its fsyncs: the renames made while one is under way share the next (see syncDirectory). */
-  private readonly directorySyncs = new Map<string, GroupCommit<void>>();
-  /** Temp files' names (writeTemp): this store's random prefix and a count. */
-  private readonly tempPrefix = randomBytes(6).toString('hex');
-  private temps = 0;
+
+  /** Every live key, where its value is. */
+  private entries = new Map<string, Located>();
+  /** Set when the log is damaged in its middle (damageAfter): every operation fails with it. */
+  private damaged: Error | undefined;
+  /** The log file the index was read from; undefined while there is none. */
+  private file: LogFile | undefined;
+  /** The offset just after the last whole frame read. */
+  private end = 0;
+  /** The log's size when last looked at: bytes past `end` are an append under way elsewhere, or a torn one. */
+  private size = 0;
+  /** The bytes of the live frames, against `end`, for compaction. */
+  private liveBytes = 0;
+  /** True while the index comes from DIR/kv/ (no log yet). */
+  private legacy = false;
+  /** The descriptor appends go through (O_APPEND), for `file`. */
+  private appendFd: number | undefined;
+  /** True while this process appends: the index takes its own frames when the append is durable, not before. */
+  private appending = false;
+  private readonly appends = new GroupCommit<Buffer>((frames) => this.append(frames), FRAMES_PER_APPEND);
+
   /** Set while another process writes this directory: every write waits for it (holdWrites). */
   private held: { released: Promise<void>; release: () => void } | undefined;
   /** Writes past that gate and not finished yet, and who waits for them to finish. */
@@ -73,40 +142,30 @@ export class FileStore implements Store {
   private readonly drainWaiters: Array<() => void> = [];
 
   constructor(dataDir: string) {
-    this.root = path.join(path.resolve(dataDir), 'kv');
-    this.description = `file store at ${path.resolve(dataDir)}`;
+    this.dataDir = path.resolve(dataDir);
+    this.logPath = path.join(this.dataDir, LOG_FILE);
+    this.legacyDir = path.join(this.dataDir, LEGACY_FOLDER);
+    this.description = `file store at ${this.dataDir}`;
   }
 
   async get(key: string): Promise<string | undefined> {
     assertValidKey(key);
-    try {
-      return await readText(this.fileOf(key), 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
-    }
+    this.catchUp();
+    const found = this.entries.get(key);
+    return found && valueOf(found);
   }
 
   async put(key: string, value: string): Promise<void> {
     assertValidKey(key);
-    await this.serialisedWrite(key, () => this.write(key, value));
+    await this.serialisedWrite(key, () => this.appends.add(encodeFrame({ kind: FrameKind.Put, key, value })));
   }
 
   async create(key: string, value: string): Promise<boolean> {
     assertValidKey(key);
     return this.serialisedWrite(key, async () => {
-      const target = this.fileOf(key);
-      const temp = await this.writeTemp(target, value);
-      try {
-        // link() fails with EEXIST instead of replacing: the one atomic "create if absent" a filesystem offers.
-        await fs.link(temp, target);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-        throw error;
-      } finally {
-        await fs.unlink(temp);
-      }
-      await this.syncDirectory(path.dirname(target));
+      this.catchUp();
+      if (this.entries.has(key)) return false;
+      await this.appends.add(encodeFrame({ kind: FrameKind.Put, key, value }));
       return true;
     });
   }
@@ -117,29 +176,27 @@ export class FileStore implements Store {
       const current = await this.get(key);
       const next = change(current);
       if (next === undefined || next === current) return current;
-      await this.write(key, next);
+      await this.appends.add(encodeFrame({ kind: FrameKind.Put, key, value: next }));
       return next;
     });
   }
 
   async list(prefix: string): Promise<Entry[]> {
     assertValidPrefix(prefix);
-    const entries: Entry[] = [];
-    await this.walk(this.dirOf(prefix), prefix, entries, true);
-    return entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const found = this.located(prefix);
+    return Promise.all(found.map(async ([key, at]) => ({ key, value: await valueOf(at) })));
   }
 
   async keys(prefix: string): Promise<string[]> {
     assertValidPrefix(prefix);
-    const entries: Entry[] = [];
-    await this.walk(this.dirOf(prefix), prefix, entries, false);
-    return entries.map((e) => e.key).sort();
+    return this.located(prefix).map(([key]) => key);
   }
 
   async delete(key: string): Promise<void> {
     assertValidKey(key);
     await this.serialisedWrite(key, async () => {
-      await fs.rm(this.fileOf(key), { force: true });
+      this.catchUp();
+      if (this.entries.has(key)) await this.appends.add(encodeFrame({ kind: FrameKind.Delete, key }));
     });
   }
 
@@ -166,93 +223,243 @@ export class FileStore implements Store {
 
   async close(): Promise<void> {
     await Promise.allSettled([...this.queues.values()]);
+    if (this.appendFd !== undefined) closeSync(this.appendFd);
+    this.appendFd = undefined;
+    this.file?.retire();
+    this.file = undefined;
   }
 
-  private fileOf(key: string): string {
-    return `${path.join(this.root, ...key.split('/'))}${SUFFIX}`;
-  }
-
-  private dirOf(prefix: string): string {
-    return path.join(this.root, ...prefix.slice(0, -1).split('/'));
-  }
-
-  /** The entries under `dir`, with their values when `read` (else an empty value). */
-  private async walk(dir: string, prefix: string, into: Entry[], read: boolean): Promise<void> {
-    let names: import('node:fs').Dirent[];
-    try {
-      names = await fs.readdir(dir, { withFileTypes: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw error;
-    }
-    for (const entry of names) {
-      if (entry.name.startsWith('.')) continue; // temp files in flight
-      if (entry.isDirectory()) {
-        await this.walk(path.join(dir, entry.name), `${prefix}${entry.name}/`, into, read);
-      } else if (entry.name.endsWith(SUFFIX) && !read) {
-        into.push({ key: `${prefix}${entry.name.slice(0, -SUFFIX.length)}`, value: '' });
-      } else if (entry.name.endsWith(SUFFIX)) {
-        try {
-          const value = await fs.readFile(path.join(dir, entry.name), 'utf8');
-          into.push({ key: `${prefix}${entry.name.slice(0, -SUFFIX.length)}`, value });
-        } catch (error) {
-          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error; // deleted while listing
-        }
-      }
-    }
-  }
-
-  private async write(key: string, value: string): Promise<void> {
-    const target = this.fileOf(key);
-    const temp = await this.writeTemp(target, value);
-    try {
-      await fs.rename(temp, target);
-    } catch (error) {
-      await fs.rm(temp, { force: true });
-      throw error;
-    }
-    await this.syncDirectory(path.dirname(target));
-  }
-
-  /** A fully written, fsynced temp file beside `target` (same filesystem, so rename and link are atomic). */
-  private async writeTemp(target: string, value: string): Promise<string> {
-    const dir = path.dirname(target);
-    await this.ensureDirectory(dir);
-    // A short name of its own: the target's name may already be near the filesystem's 255-byte limit. Random
-    // once per store, counted after: another process writing the same folder (labimg pool) has its own prefix.
-    this.temps += 1;
-    const temp = path.join(dir, `.tmp-${this.tempPrefix}-${this.temps.toString(36)}`);
-    try {
-      await writeNewFile(temp, value);
-    } catch (error) {
-      // The folder went away behind this process's back (someone removed it): make it again, once.
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      this.directories.delete(dir);
-      await this.ensureDirectory(dir);
-      await writeNewFile(temp, value);
-    }
-    return temp;
-  }
-
-  /** Makes `dir` and the folders above it, once per process: most writes go to folders made long ago. */
-  private async ensureDirectory(dir: string): Promise<void> {
-    if (this.directories.has(dir)) return;
-    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-    this.directories.add(dir);
+  /** The live keys under `prefix`, in key order, with where their values are. */
+  private located(prefix: string): Array<[string, Located]> {
+    this.catchUp();
+    const found = [...this.entries].filter(([key]) => key.startsWith(prefix));
+    return found.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
   /**
-   * Makes every rename or link into `dir` done so far durable. Renames that arrive while an fsync of the folder
-   * is under way share the next one (a group commit): an fsync covers every entry changed before it started,
-   * so under a burst the folder is synced a few times instead of once per write.
+   * Brings the index up to the log on disk: the frames another process appended since, or the whole log when it
+   * is another file than the one read (a compaction, the first log made). One stat when nothing changed.
    */
-  private syncDirectory(dir: string): Promise<void> {
-    let syncs = this.directorySyncs.get(dir);
-    if (!syncs) {
-      syncs = new GroupCommit<void>(() => syncDirectory(dir), Number.POSITIVE_INFINITY);
-      this.directorySyncs.set(dir, syncs);
+  private catchUp(): void {
+    if (this.appending) return;
+    const stat = statSync(this.logPath, { throwIfNoEntry: false });
+    if (!stat) {
+      if (this.file) this.reset(); // removed behind this store's back: what is left is nothing
+      if (!this.legacy) this.readLegacyFolder();
+      return;
     }
-    return syncs.add(undefined);
+    if (stat.ino !== this.file?.ino) this.reload();
+    else if (stat.size !== this.size || (this.end < stat.size && this.frameStartsAt(this.file, this.end, stat.size))) this.scan(this.file, stat.size);
+    if (this.damaged) throw this.damaged;
+  }
+
+  /**
+   * Whether a frame's header is now where the log's whole frames end: what was a torn tail may have been cut and
+   * written over by another process's append, to the same size. Sixteen bytes, read only while there is a tail.
+   */
+  private frameStartsAt(file: LogFile, at: number, size: number): boolean {
+    const header = readHeader(readBytes(file.fd, at, HEADER_BYTES), 0);
+    return header !== undefined && at + header.frameLength <= size;
+  }
+
+  /**
+   * Why the log cannot be trusted past `end`, when whole frames follow the bytes that stopped the scan: not a torn
+   * append, which is always the last, but damage in the middle. Reading on would miss what those frames say (a
+   * revocation among them), and a write would cut them off, so every operation fails instead, naming both places.
+   */
+  private damageAfter(file: LogFile, end: number, size: number): Error | undefined {
+    const next = nextIntactFrame(file.fd, end + 1, size);
+    if (next === undefined) return undefined;
+    return new Error(`${this.logPath} is damaged at byte ${end}: the bytes from there are not a frame of the store's log, and whole frames follow from byte ${next}. ${RESTORE_ADVICE}`);
+  }
+
+  private reset(): void {
+    this.entries = new Map();
+    this.file?.retire();
+    this.file = undefined;
+    if (this.appendFd !== undefined) closeSync(this.appendFd);
+    this.appendFd = undefined;
+    this.end = this.size = this.liveBytes = 0;
+    this.legacy = false;
+    this.damaged = undefined;
+  }
+
+  /** Reads the log from its start, through a descriptor of its own (the inode it names is the one read). */
+  private reload(): void {
+    this.reset();
+    let fd: number;
+    try {
+      fd = openSync(this.logPath, 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return; // gone again: read at the next look
+      throw error;
+    }
+    this.file = new LogFile(fd, fstatSync(fd).ino);
+    this.scan(this.file, fstatSync(fd).size);
+  }
+
+  /** Applies the whole frames from `end` up to `size`; a frame cut short or failing its check stops it there. */
+  private scan(file: LogFile, size: number): void {
+    this.size = size;
+    let chunk = Buffer.alloc(0);
+    let chunkAt = this.end;
+    const have = (at: number, length: number) => {
+      if (at >= chunkAt && at + length <= chunkAt + chunk.length) return true;
+      chunk = Buffer.allocUnsafe(Math.min(Math.max(length, READ_CHUNK_BYTES), size - at));
+      chunkAt = at;
+      let filled = 0;
+      while (filled < chunk.length) {
+        const got = readSync(file.fd, chunk, filled, chunk.length - filled, at + filled);
+        if (got === 0) break;
+        filled += got;
+      }
+      chunk = chunk.subarray(0, filled);
+      return length <= filled;
+    };
+    let at = this.end;
+    while (at < size && have(at, HEADER_BYTES)) {
+      const header = readHeader(chunk, at - chunkAt);
+      if (!header || at + header.frameLength > size || !have(at, header.frameLength) || !frameIntact(chunk, at - chunkAt, header)) break;
+      const keyAt = at - chunkAt + HEADER_BYTES;
+      const key = chunk.toString('utf8', keyAt, keyAt + header.keyLength);
+      const valueAt = keyAt + header.keyLength;
+      const inline = header.kind === FrameKind.Put && header.valueLength <= INLINE_VALUE_BYTES ? chunk.toString('utf8', valueAt, valueAt + header.valueLength) : undefined;
+      this.apply(key, header.kind === FrameKind.Put ? { file, offset: at + HEADER_BYTES + header.keyLength, length: header.valueLength, value: inline, frameBytes: header.frameLength } : undefined);
+      at += header.frameLength;
+    }
+    this.end = at;
+    this.damaged = at < size ? this.damageAfter(file, at, size) : undefined;
+  }
+
+  private apply(key: string, located: Located | undefined): void {
+    const previous = this.entries.get(key);
+    if (previous) this.liveBytes -= previous.frameBytes;
+    if (located) {
+      this.entries.set(key, located);
+      this.liveBytes += located.frameBytes;
+    } else {
+      this.entries.delete(key);
+    }
+  }
+
+  /** DIR/kv/ as the index, every value in memory: a data directory from before the log, until its first write. */
+  private readLegacyFolder(): void {
+    const walk = (dir: string, prefix: string): boolean => {
+      let names: Dirent[];
+      try {
+        names = readdirSync(dir, { withFileTypes: true });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+        throw error;
+      }
+      for (const entry of names) {
+        if (entry.name.startsWith('.')) continue; // a temp file that layout's writer left
+        if (entry.isDirectory()) walk(path.join(dir, entry.name), `${prefix}${entry.name}/`);
+        else if (entry.name.endsWith(LEGACY_SUFFIX)) {
+          const value = readFileSync(path.join(dir, entry.name), 'utf8');
+          const key = `${prefix}${entry.name.slice(0, -LEGACY_SUFFIX.length)}`;
+          this.entries.set(key, { offset: 0, length: Buffer.byteLength(value), value, frameBytes: 0 });
+        }
+      }
+      return true;
+    };
+    // A folder of temp files alone is the old layout too, and goes with the first write.
+    this.legacy = walk(this.legacyDir, '');
+  }
+
+  /** Appends `frames` in one write and makes them durable; the index takes them once they are. */
+  private async append(frames: Buffer[]): Promise<void> {
+    this.catchUp();
+    if (!this.file) this.startLog();
+    const file = this.file as LogFile;
+    this.cutTornTail(file);
+    const fd = (this.appendFd ??= openSync(this.logPath, 'a'));
+    this.appending = true;
+    try {
+      await appendAll(fd, frames);
+      await dataSync(fd);
+    } catch (error) {
+      // Nothing of a failed append may stay in the log: the frames after it would follow a half-written one.
+      try {
+        ftruncateSync(fd, this.end);
+      } catch {}
+      throw error;
+    } finally {
+      this.appending = false;
+    }
+    // Normally exactly the frames just written; whatever else is there too, should another writer have appended.
+    this.scan(file, fstatSync(fd).size);
+    if (this.end > COMPACT_FROM_BYTES && this.liveBytes * 2 < this.end) await this.compact();
+  }
+
+  /**
+   * Cuts off what follows the last whole frame: a torn append by a writer that died in it. Only a writer does,
+   * and a writer has the directory to itself (the barrier), so nothing else is appending there now.
+   */
+  private cutTornTail(file: LogFile): void {
+    const size = fstatSync(file.fd).size;
+    if (size === this.end) return;
+    if (size - this.end > MOST_TORN_BYTES) {
+      throw new Error(`${this.logPath} is damaged at byte ${this.end}: the ${size - this.end} bytes after it are not frames of the store's log, more than a torn append leaves. ${RESTORE_ADVICE}`);
+    }
+    ftruncateSync(this.appendFd ?? (this.appendFd = openSync(this.logPath, 'a')), this.end);
+    this.size = this.end;
+  }
+
+  /** Makes DIR/kv.log, with what DIR/kv/ held when there is such a folder, and removes the folder. */
+  private startLog(): void {
+    mkdirSync(this.dataDir, { recursive: true, mode: 0o700 });
+    const temp = path.join(this.dataDir, `.${LOG_FILE}.${randomBytes(6).toString('hex')}`);
+    const fd = openSync(temp, 'wx', 0o600);
+    try {
+      for (const [key, at] of this.entries) writeAll(fd, encodeFrame({ kind: FrameKind.Put, key, value: at.value as string }));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    try {
+      // link() fails instead of replacing: another process that made the log first keeps it.
+      linkSync(temp, this.logPath);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    } finally {
+      unlinkSync(temp);
+    }
+    syncDirectoryNow(this.dataDir);
+    if (this.legacy) rmSync(this.legacyDir, { recursive: true, force: true });
+    this.reload();
+  }
+
+  /** Writes the live frames to a new log and puts it in the old one's place. */
+  private async compact(): Promise<void> {
+    const file = this.file as LogFile;
+    const temp = path.join(this.dataDir, `.${LOG_FILE}.${randomBytes(6).toString('hex')}`);
+    const fd = await openFile(temp, 'wx', 0o600);
+    try {
+      let batch: Buffer[] = [];
+      let batched = 0;
+      for (const [key, at] of this.entries) {
+        const frame = encodeFrame({ kind: FrameKind.Put, key, value: await valueOf(at) });
+        batch.push(frame);
+        batched += frame.length;
+        if (batched >= READ_CHUNK_BYTES) {
+          await appendAll(fd, batch);
+          batch = [];
+          batched = 0;
+        }
+      }
+      await appendAll(fd, batch);
+      await fileSync(fd);
+    } catch (error) {
+      await closeFile(fd);
+      rmSync(temp, { force: true });
+      throw error;
+    }
+    await closeFile(fd);
+    renameSync(temp, this.logPath);
+    syncDirectoryNow(this.dataDir);
+    file.retire();
+    this.reload();
   }
 
   /** A write of `key`: in the key's order, and through the gate holdWrites closes. */
@@ -287,19 +494,74 @@ export class FileStore implements Store {
   }
 }
 
+function valueOf(at: Located): string | Promise<string> {
+  return at.value ?? (at.file as LogFile).readValue(at.offset, at.length);
+}
+
+/** Up to `length` bytes of the file at `offset`; fewer where it ends. */
+function readBytes(fd: number, offset: number, length: number): Buffer {
+  const bytes = Buffer.allocUnsafe(length);
+  let filled = 0;
+  while (filled < length) {
+    const got = readSync(fd, bytes, filled, length - filled, offset + filled);
+    if (got === 0) break;
+    filled += got;
+  }
+  return bytes.subarray(0, filled);
+}
+
 /**
- * Makes a rename or link durable across a power cut; some filesystems refuse fsync on a directory. With a file
- * descriptor, like writeNewFile: under a burst each folder is synced again and again.
+ * The offset of the first whole, intact frame that starts in [from, size), if any. Only JSON text and keys of
+ * safe characters are framed, and a header holds a zero byte at its fourth, which neither does: a value's bytes
+ * cannot pass for a frame.
  */
-async function syncDirectory(dir: string): Promise<void> {
+function nextIntactFrame(fd: number, from: number, size: number): number | undefined {
+  for (let chunkAt = from; chunkAt < size; chunkAt += READ_CHUNK_BYTES) {
+    // Each chunk overlaps the next by a header less one byte, so a header split between them is seen.
+    const chunk = readBytes(fd, chunkAt, Math.min(READ_CHUNK_BYTES + HEADER_BYTES - 1, size - chunkAt));
+    for (let at = chunk.indexOf(MAGIC_BYTES); at >= 0 && at < READ_CHUNK_BYTES; at = chunk.indexOf(MAGIC_BYTES, at + 1)) {
+      const header = readHeader(chunk, at);
+      if (!header || chunkAt + at + header.frameLength > size) continue;
+      const whole = readBytes(fd, chunkAt + at, header.frameLength);
+      if (whole.length === header.frameLength && frameIntact(whole, 0, header)) return chunkAt + at;
+    }
+  }
+  return undefined;
+}
+
+/** Writes every byte of `buffers`, in order, at the descriptor's position: writev(2) may take fewer. */
+async function appendAll(fd: number, buffers: Buffer[]): Promise<void> {
+  for (let pending = buffers; pending.length > 0; ) pending = remainderOf(pending, (await writeVector(fd, pending)).bytesWritten);
+}
+
+/** `buffers` less their first `count` bytes (after a short write). */
+function remainderOf(buffers: Buffer[], count: number): Buffer[] {
+  const rest: Buffer[] = [];
+  let skip = count;
+  for (const buffer of buffers) {
+    if (skip >= buffer.length) skip -= buffer.length;
+    else {
+      rest.push(skip > 0 ? buffer.subarray(skip) : buffer);
+      skip = 0;
+    }
+  }
+  return rest;
+}
+
+function writeAll(fd: number, bytes: Buffer): void {
+  for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
+}
+
+/** Makes a rename or link in `dir` durable across a power cut; some filesystems refuse fsync on a directory. */
+function syncDirectoryNow(dir: string): void {
   let fd: number | undefined;
   try {
-    fd = await openFile(dir, 'r');
-    await fsyncFile(fd);
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== 'EINVAL' && code !== 'EISDIR' && code !== 'EPERM') throw error;
   } finally {
-    if (fd !== undefined) await closeFile(fd);
+    if (fd !== undefined) closeSync(fd);
   }
 }
