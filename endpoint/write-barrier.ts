@@ -11,14 +11,14 @@
  * later one, and answers by writing the barrier's line into DIR/write-barrier.ack. The command writes, removes the
  * barrier, and the endpoint's held writes go on, each starting from what the command wrote. A barrier whose
  * process is gone (a command killed mid-way) holds nothing: the endpoint looks again every second, and the next
- * command removes it. Where no endpoint holds DIR, the command goes on at once: an endpoint that starts meanwhile
- * finds the barrier before its first write.
+ * command removes it (removeDeadBarrier: one command, however many find it at once). Where no endpoint holds
+ * DIR, the command goes on at once: an endpoint that starts meanwhile finds the barrier before its first write.
  *
  * The etcd store needs none of this: its updates compare revisions, across processes and replicas alike.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../contract/errors';
 import { lockLineOwner, ownLockLine } from '../contract/pid-lock';
@@ -66,22 +66,69 @@ async function raise(barrier: string, turnMs: number): Promise<string> {
   const line = `${await ownLockLine()}${randomBytes(16).toString('hex')}\n`;
   const deadline = Date.now() + turnMs;
   for (;;) {
-    try {
-      await writeFile(barrier, line, { flag: 'wx', mode: 0o600 });
-      return line;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    const holder = await barrierOwner(await readFile(barrier, 'utf8').catch(() => ''));
+    if (await createWhole(barrier, line)) return line;
+    const found = await readFile(barrier, 'utf8').catch(() => undefined);
+    if (found === undefined) continue; // lowered meanwhile
+    const holder = await barrierOwner(found);
     if (holder === undefined) {
       // Left by a command that is gone.
-      await rm(barrier, { force: true });
+      await removeDeadBarrier(barrier, found);
       continue;
     }
     if (Date.now() >= deadline) {
       throw new UserError(`another labimg command (pid ${holder}) has been writing ${path.dirname(barrier)} for ${turnMs / 1000} s; wait for it to finish, then run this one again`);
     }
     await sleep(50);
+  }
+}
+
+/**
+ * Creates `file` holding `text`, or returns false when it exists. Made whole before it has the name (a temp file
+ * linked into place; link fails rather than replace), so no reader ever finds it empty and takes it for a dead
+ * command's, as one made by open and then written could be between the two.
+ */
+async function createWhole(file: string, text: string): Promise<boolean> {
+  const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  await writeFile(temp, text, { flag: 'wx', mode: 0o600 });
+  try {
+    await link(temp, file);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  } finally {
+    await rm(temp, { force: true });
+  }
+}
+
+/**
+ * Removes the barrier `found` of a command that is gone, unless another command got there first. Two commands
+ * that read the same dead barrier would otherwise both remove it, the later after the earlier had raised its own
+ * in its place, and both write at once. So only the command that makes its claim (`.removing-` and a digest of the
+ * dead barrier, whose nonce no other barrier has) removes it, and only while it is still that barrier. The claims
+ * are a few bytes each, one per command that died holding a barrier; those over a day old go with the next one.
+ */
+async function removeDeadBarrier(barrier: string, found: string): Promise<void> {
+  const claim = `${barrier}.removing-${createHash('sha256').update(found).digest('hex').slice(0, 16)}`;
+  try {
+    await writeFile(claim, '', { flag: 'wx', mode: 0o600 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    await sleep(10); // another command removes it
+    return;
+  }
+  if ((await readFile(barrier, 'utf8').catch(() => undefined)) === found) await rm(barrier, { force: true });
+  await removeOldClaims(path.dirname(barrier), path.basename(barrier));
+}
+
+const CLAIMS_KEPT_MS = 24 * 60 * 60 * 1000;
+
+async function removeOldClaims(dataDir: string, barrierName: string): Promise<void> {
+  for (const name of await readdir(dataDir).catch(() => [])) {
+    if (!name.startsWith(`${barrierName}.removing-`)) continue;
+    const claim = path.join(dataDir, name);
+    const { mtimeMs } = await stat(claim).catch(() => ({ mtimeMs: Date.now() }));
+    if (Date.now() - mtimeMs > CLAIMS_KEPT_MS) await rm(claim, { force: true });
   }
 }
 

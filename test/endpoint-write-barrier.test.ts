@@ -117,6 +117,29 @@ test("a barrier left by a command that died holds nothing: the endpoint writes, 
   await lower();
 });
 
+test("commands that find a dead command's barrier at the same instant still take turns, one at a time", async (t) => {
+  // Before each dead barrier was removed under a claim, the first trial already had two holders at once.
+  for (let trial = 0; trial < 5; trial += 1) {
+    const data = tempDir('labimg-barrier-');
+    writeFileSync(path.join(data, BARRIER_FILE), `${2 ** 22 + 1} 12345 boot\nnonce-${trial}\n`);
+    let holding = 0;
+    let most = 0;
+    // Eight commands at once, as eight processes would be: each raises, holds a moment, and lowers.
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        const lower = await holdEndpointWrites(data, { turnMs: 10_000, answerMs: 1000 });
+        holding += 1;
+        most = Math.max(most, holding);
+        await sleep(5);
+        holding -= 1;
+        await lower();
+      }),
+    );
+    t.is(most, 1, `trial ${trial}: at most one command held the barrier at a time`);
+    t.false(existsSync(path.join(data, BARRIER_FILE)));
+  }
+});
+
 test('an endpoint that never answers (a labimg serve from before the barrier) makes the command fail, and nothing stays behind', async (t) => {
   const data = tempDir('labimg-barrier-');
   // Another process holds the directory as labimg serve does, but watches for no barrier.
