@@ -11,6 +11,8 @@
 //   - sizes: the agent bundle and each profile's user-data and Ignition against their budgets (user-data-sizes.mjs;
 //     the suite checks the README's copy of this block)
 //   - the agent bundle by npm package (agent-size.mjs)
+//   - then the join burst (join-burst.ts, about a minute): the last of issue 17's targets, so that one run shows
+//     them all; `--sizes` and `--no-burst` leave it out
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -85,7 +87,14 @@ const sizes = sizesMarkdown(agentSizes(root), userDataSizes(root));
 const parts = await agentPartsMarkdown();
 const startup = sizesOnly ? undefined : startupMarkdown();
 process.stdout.write(`${startup === undefined ? '' : `${startup}\n`}${sizes}\n${parts}`);
-if (process.argv.includes('--readme')) {
+const readme = process.argv.includes('--readme');
+if (readme) {
   writeReadmeBlocks(root, sizesOnly ? { sizes } : { startup, sizes });
   process.stderr.write(`README.md: the ${sizesOnly ? 'sizes block is' : 'startup and sizes blocks are'} this run's\n`);
+}
+if (!sizesOnly && !process.argv.includes('--no-burst')) {
+  // Its own process, as `npm run bench:join-burst` runs it: it starts a labimg serve and pins it to a core.
+  process.stdout.write('\n');
+  const burst = spawnSync(process.execPath, ['--import=tsx', path.join(root, 'bench', 'join-burst.ts'), ...(readme ? ['--readme'] : [])], { cwd: root, stdio: 'inherit' });
+  if (burst.status !== 0) process.exitCode = 1;
 }
