@@ -18,10 +18,11 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
-import { link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../contract/errors';
 import { lockLineOwner, ownLockLine } from '../contract/pid-lock';
+import { writePrivateFile } from '../contract/private-file';
 import { dataDirOwner } from './data-dir-lock';
 import type { FileStore } from './store/file-store';
 
@@ -207,7 +208,8 @@ export class WriteBarrierWatch {
       if (this.answered === line) return;
       this.holding = true;
       await this.store.holdWrites();
-      await writeAnswer(path.join(this.dataDir, BARRIER_ANSWER_FILE), line);
+      // Written whole (writePrivateFile: a temp file and a rename): the command compares what it reads with its line.
+      writePrivateFile(path.join(this.dataDir, BARRIER_ANSWER_FILE), line);
       this.answered = line;
       return;
     }
@@ -229,13 +231,6 @@ export class WriteBarrierWatch {
 function barrierOwner(barrier: string): Promise<number | undefined> {
   // Barriers have always had the line's newer form; one of the older form is no barrier's.
   return lockLineOwner(barrier.split('\n', 1)[0] ?? '', async () => false);
-}
-
-/** Written whole (a temp file and a rename): the command compares what it reads with its line. */
-async function writeAnswer(file: string, line: string): Promise<void> {
-  const temp = `${file}.${process.pid}.tmp`;
-  await writeFile(temp, line, { mode: 0o600 });
-  await rename(temp, file);
 }
 
 function sleep(ms: number): Promise<void> {

@@ -25,7 +25,7 @@
  * and the first write moves them into the log and removes the folder (startLog).
  */
 import { randomBytes } from 'node:crypto';
-import { close, closeSync, fdatasync, fstatSync, fsync, fsyncSync, ftruncateSync, linkSync, mkdirSync, open, openSync, read, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, unlinkSync, writev, writeSync, type Dirent } from 'node:fs';
+import { close, closeSync, fdatasync, fstatSync, fsync, fsyncSync, ftruncateSync, linkSync, mkdirSync, open, openSync, read, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, unlinkSync, writev, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { GroupCommit } from '../group-commit';
@@ -301,20 +301,14 @@ export class FileStore implements Store {
   /** Applies the whole frames from `end` up to `size`; a frame cut short or failing its check stops it there. */
   private scan(file: LogFile, size: number): void {
     this.size = size;
-    let chunk = Buffer.alloc(0);
+    let chunk: Buffer = Buffer.alloc(0);
     let chunkAt = this.end;
+    // The bytes from `at`: at least `length` of them unless the file ends first, a chunk at a time.
     const have = (at: number, length: number) => {
       if (at >= chunkAt && at + length <= chunkAt + chunk.length) return true;
-      chunk = Buffer.allocUnsafe(Math.min(Math.max(length, READ_CHUNK_BYTES), size - at));
+      chunk = readBytes(file.fd, at, Math.min(Math.max(length, READ_CHUNK_BYTES), size - at));
       chunkAt = at;
-      let filled = 0;
-      while (filled < chunk.length) {
-        const got = readSync(file.fd, chunk, filled, chunk.length - filled, at + filled);
-        if (got === 0) break;
-        filled += got;
-      }
-      chunk = chunk.subarray(0, filled);
-      return length <= filled;
+      return length <= chunk.length;
     };
     let at = this.end;
     while (at < size && have(at, HEADER_BYTES)) {
@@ -370,10 +364,10 @@ export class FileStore implements Store {
   /** Appends `frames` in one write and makes them durable; the index takes them once they are. */
   private async append(frames: Buffer[]): Promise<void> {
     this.catchUp();
-    if (!this.file) this.startLog();
+    if (!this.file) await this.startLog();
     const file = this.file as LogFile;
-    this.cutTornTail(file);
     const fd = (this.appendFd ??= openSync(this.logPath, 'a'));
+    this.cutTornTail(file, fd);
     this.appending = true;
     try {
       await appendAll(fd, frames);
@@ -396,27 +390,20 @@ export class FileStore implements Store {
    * Cuts off what follows the last whole frame: a torn append by a writer that died in it. Only a writer does,
    * and a writer has the directory to itself (the barrier), so nothing else is appending there now.
    */
-  private cutTornTail(file: LogFile): void {
+  private cutTornTail(file: LogFile, appendFd: number): void {
     const size = fstatSync(file.fd).size;
     if (size === this.end) return;
     if (size - this.end > MOST_TORN_BYTES) {
       throw new Error(`${this.logPath} is damaged at byte ${this.end}: the ${size - this.end} bytes after it are not frames of the store's log, more than a torn append leaves. ${RESTORE_ADVICE}`);
     }
-    ftruncateSync(this.appendFd ?? (this.appendFd = openSync(this.logPath, 'a')), this.end);
+    ftruncateSync(appendFd, this.end);
     this.size = this.end;
   }
 
   /** Makes DIR/kv.log, with what DIR/kv/ held when there is such a folder, and removes the folder. */
-  private startLog(): void {
+  private async startLog(): Promise<void> {
     mkdirSync(this.dataDir, { recursive: true, mode: 0o700 });
-    const temp = path.join(this.dataDir, `.${LOG_FILE}.${randomBytes(6).toString('hex')}`);
-    const fd = openSync(temp, 'wx', 0o600);
-    try {
-      for (const [key, at] of this.entries) writeAll(fd, encodeFrame({ kind: FrameKind.Put, key, value: at.value as string }));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    const temp = await this.writeLiveFrames();
     try {
       // link() fails instead of replacing: another process that made the log first keeps it.
       linkSync(temp, this.logPath);
@@ -432,7 +419,14 @@ export class FileStore implements Store {
 
   /** Writes the live frames to a new log and puts it in the old one's place. */
   private async compact(): Promise<void> {
-    const file = this.file as LogFile;
+    const temp = await this.writeLiveFrames();
+    renameSync(temp, this.logPath);
+    syncDirectoryNow(this.dataDir);
+    this.reload();
+  }
+
+  /** A new file beside the log, 0600 and fsynced, holding a put of every live key: a log of the index alone. */
+  private async writeLiveFrames(): Promise<string> {
     const temp = path.join(this.dataDir, `.${LOG_FILE}.${randomBytes(6).toString('hex')}`);
     const fd = await openFile(temp, 'wx', 0o600);
     try {
@@ -456,10 +450,7 @@ export class FileStore implements Store {
       throw error;
     }
     await closeFile(fd);
-    renameSync(temp, this.logPath);
-    syncDirectoryNow(this.dataDir);
-    file.retire();
-    this.reload();
+    return temp;
   }
 
   /** A write of `key`: in the key's order, and through the gate holdWrites closes. */
@@ -546,10 +537,6 @@ function remainderOf(buffers: Buffer[], count: number): Buffer[] {
     }
   }
   return rest;
-}
-
-function writeAll(fd: number, bytes: Buffer): void {
-  for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
 }
 
 /** Makes a rename or link in `dir` durable across a power cut; some filesystems refuse fsync on a directory. */
